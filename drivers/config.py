@@ -1,0 +1,64 @@
+"""Config sections for the hardware, shared by the edge settings and ``gatepass doctor``.
+
+The device model is always named explicitly: different modules give the same
+bytes different meanings, so nothing is auto-detected.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from gatepass.config import Section
+
+
+class ThermometerConfig(Section):
+    """A serial infrared thermometer."""
+
+    model: Literal["gy-mcu90614", "gy-mcu90640", "ascii-line"] = Field(
+        "gy-mcu90614", description="Device model / wire protocol (never auto-detected)."
+    )
+    url: str = Field(
+        "/dev/gatepass-thermometer",
+        description="pyserial URL or path: /dev/ttyUSB0, socket://127.0.0.1:7001, spy://...",
+    )
+    baud: int = Field(9600, description="Serial speed in baud (bit/s).", gt=0)
+    offset_c: float = Field(
+        0.0, description="Forehead-to-body calibration in degrees Celsius, added and logged; 0 = none.", ge=-5, le=5
+    )
+
+
+class CameraConfig(Section):
+    """Where frames come from."""
+
+    source: str = Field(
+        "/dev/video0",
+        description="V4L2 device path or index, a GStreamer pipeline (contains '!'), a video file, "
+        "an image sequence pattern (frames/%03d.png), or sim:// for the built-in simulator.",
+    )
+    width: int = Field(640, description="Requested frame width in pixels.", gt=0)
+    height: int = Field(480, description="Requested frame height in pixels.", gt=0)
+    fps: float = Field(15.0, description="Requested frame rate in frames per second.", gt=0)
+
+
+class ScannerConfig(Section):
+    """A dedicated serial QR scanner module (GM65/GM805 family)."""
+
+    enabled: bool = Field(False, description="Use the serial scanner as a pass source (true/false).")
+    url: str = Field("/dev/gatepass-scanner", description="pyserial URL or path of the scanner.")
+    baud: int = Field(9600, description="Serial speed in baud (bit/s).", gt=0)
+
+
+class RelayConfig(Section):
+    """The gate output that opens a door, barrier or turnstile."""
+
+    kind: Literal["gpio", "lcus", "fake"] = Field("fake", description="gpio, lcus (USB serial relay) or fake.")
+    pin: int = Field(17, description="GPIO pin (BCM numbering) for kind=gpio.", ge=0)
+    active_high: bool = Field(True, description="GPIO: true if the relay closes on a high level.")
+    url: str = Field("/dev/gatepass-relay", description="pyserial URL or path for kind=lcus.")
+    channel: int = Field(1, description="LCUS relay channel number (1-8).", ge=1, le=8)
+    inverted: bool = Field(False, description="LCUS: true if 'on' opens the contact on this board.")
+    pulse_s: float = Field(
+        1.0, description="Opening pulse length in seconds (turnstiles need >= 0.1 s).", ge=0.1, le=30
+    )

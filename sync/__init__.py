@@ -1,0 +1,1 @@
+"""Store-and-forward between gate devices and the central server, and the central server itself."""

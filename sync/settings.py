@@ -1,0 +1,48 @@
+"""Settings of the device-side sync service and of the central server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import SettingsConfigDict
+
+from gatepass.config import ServiceSettings
+
+
+class SyncSettings(ServiceSettings):
+    """``gatepass sync run`` on the device; file ``sync.toml``, variables ``GATEPASS_SYNC_*``."""
+
+    model_config = SettingsConfigDict(env_prefix="GATEPASS_SYNC_", extra="forbid", env_nested_delimiter="__")
+
+    central_url: str = Field(description="Base URL of the central server, e.g. https://central.example/ .")
+    device_token: SecretStr = Field(description="This device's credential (printed once by "
+                                    "'gatepass central add-device'). Secret: no default.")
+    data_dir: Path = Field(Path("/var/lib/gatepass"), description="Directory holding the edge's SQLite log.")
+    batch_rows: int = Field(500, description="Most entries per upload batch (rows).", ge=1, le=10000)
+    batch_bytes: int = Field(256_000, description="Most bytes per upload batch before gzip (bytes).", ge=1024)
+    interval_s: float = Field(2.0, description="Pause between sync rounds when idle (seconds).", gt=0)
+    backoff_cap_s: float = Field(300.0, description="Longest wait between retries after failures (seconds).", gt=0)
+    timeout_s: float = Field(15.0, description="HTTP timeout per request (seconds).", gt=0)
+
+    @property
+    def db_path(self) -> Path:
+        """The edge's local log database file (shared in WAL mode)."""
+        return self.data_dir / "edge.db"
+
+
+class CentralSettings(ServiceSettings):
+    """``gatepass central ...``; file ``central.toml``, variables ``GATEPASS_CENTRAL_*``."""
+
+    model_config = SettingsConfigDict(env_prefix="GATEPASS_CENTRAL_", extra="forbid", env_nested_delimiter="__")
+
+    data_dir: Path = Field(Path("/var/lib/gatepass-central"), description="Directory of the central database and keys.")
+    host: str = Field("127.0.0.1", description="Listen address (put TLS in a reverse proxy in front).")
+    port: int = Field(8000, description="Listen TCP port.", ge=1, le=65535)
+    session_secret: SecretStr = Field(description="Secret for signing staff sessions and CSRF tokens "
+                                      "(32+ random bytes). Secret: no default.", min_length=16)
+
+    @property
+    def db_path(self) -> Path:
+        """The central SQLite database file."""
+        return self.data_dir / "central.db"
