@@ -1,0 +1,26 @@
+"""The edge's SQLite database: the local log (the sync outbox) and the synced lists.
+
+One file shared in WAL mode by ``gatepass edge run`` and ``gatepass sync run``.
+Schema changes are sqlite-utils ``Migrations`` sets: ``edge-log``
+(:mod:`edge.locallog`) and ``edge-lists`` (:mod:`edge.lists`).
+"""
+
+from __future__ import annotations
+
+import os
+
+import sqlite_utils
+
+from gatepass.sqlitedb import connect, transaction
+
+__all__ = ["connect", "open_db", "transaction"]
+
+
+def open_db(path: str | os.PathLike) -> sqlite_utils.Database:
+    """Open the edge database and bring every migration set up to date."""
+    from edge import lists, locallog
+
+    db = connect(path)
+    locallog.migrate(db)
+    lists.migrate(db)
+    return db

@@ -1,0 +1,93 @@
+"""What the checkpoint core tells the guard screen, and what the screen may ask of it.
+
+The core (:mod:`edge.checkpoint`) implements :class:`CheckpointAPI`; the guard
+page (:mod:`edge.webapp`) only talks to it through this interface, so either
+side can be tested alone.
+"""
+
+from __future__ import annotations
+
+import queue
+from dataclasses import asdict, dataclass
+from typing import Any, Literal, Protocol
+
+Decision = Literal["pass", "refuse", "guard"]  # green, red, amber (the guard decides)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One decision as shown to the person at the gate (already committed to the log)."""
+
+    seq: int                     # local log sequence number
+    uuid: str                    # local log entry uuid (overrides refer to it)
+    event: str                   # scan | visitor | override | manual
+    decision: Decision
+    code: str                    # machine-readable reason code
+    message_zh: str
+    message_en: str
+    wall_ts: float               # unix seconds (see clock_trusted)
+    clock_trusted: bool
+    t_decided: float             # time.monotonic() when the decision was made
+    temperature_c: float | None = None
+    fever: bool = False
+    remeasure: bool = False      # ask the person to measure again
+    pass_kind: str | None = None
+    household: str | None = None
+    valid_to: float | None = None  # unix seconds
+    guard_id: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-able dict for the guard page."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ShiftSummary:
+    """Counts for the hand-over between guards."""
+
+    guard_id: str
+    started_ts: float
+    ended_ts: float | None
+    entries: int
+    passed: int
+    refused: int
+    fevers: int
+    overrides: int
+    visitors: int
+
+
+class CheckpointAPI(Protocol):
+    """The operations the guard page uses."""
+
+    def status(self) -> dict[str, Any]:
+        """JSON-able state: ``devices`` {name: {"status", "text"}}, ``sync`` {"last_ok_ts", "backlog", "text"},
+        ``lists`` {"version", "age_s", "stale"}, ``clock_trusted``, ``gate`` {id, name, mode, direction},
+        ``shift`` {guard_id, since} or None, ``faults`` [plain-words zh-CN strings]."""
+
+    def subscribe(self) -> queue.Queue[Outcome]:
+        """A bounded queue receiving every new :class:`Outcome` (oldest dropped when full)."""
+
+    def unsubscribe(self, q: queue.Queue[Outcome]) -> None:
+        """Stop delivering to ``q``."""
+
+    def last_outcome(self) -> Outcome | None:
+        """The newest outcome, if any."""
+
+    def preview_jpeg(self) -> bytes | None:
+        """The newest camera frame as JPEG with the scan window drawn, or None without a camera."""
+
+    def override(self, ref_uuid: str, guard_id: str, reason: str) -> Outcome:
+        """Let a refused person through (guarded mode only); logged as a new entry."""
+
+    def register_visitor(self, guard_id: str, name: str, phone: str, host_household: str, reason: str,
+                         temperature_c: float | None) -> Outcome:
+        """Log a visitor without a pass; the decision still follows the temperature policy."""
+
+    def start_shift(self, guard_id: str, pin: str) -> bool:
+        """Sign a guard in with their PIN; False if the PIN is wrong."""
+
+    def end_shift(self) -> ShiftSummary | None:
+        """Sign the current guard out and return the hand-over summary."""
+
+    def shift_summary(self) -> ShiftSummary | None:
+        """The running summary of the current shift."""

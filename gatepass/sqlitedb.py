@@ -1,0 +1,52 @@
+"""Opening SQLite databases the one durable way every gatepass process uses.
+
+WAL lets the checkpoint, the sync process and readers share a file; every
+connection sets ``synchronous=FULL`` itself (the setting is per connection, so
+a commit is on disk before the call returns), waits for locks instead of
+failing at once, and enforces foreign keys. Transactions are explicit:
+``with transaction(db):`` issues ``BEGIN IMMEDIATE`` ... ``COMMIT``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+from collections.abc import Iterator
+
+import sqlite_utils
+
+BUSY_TIMEOUT_MS = 5000
+
+
+def connect(path: str | os.PathLike, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> sqlite_utils.Database:
+    """Open (creating if needed) the database at ``path`` in WAL mode with ``synchronous=FULL``."""
+    conn = sqlite3.connect(os.fspath(path), timeout=busy_timeout_ms / 1000, isolation_level=None,
+                           check_same_thread=False)
+    conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+    mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+    if str(mode).lower() != "wal":  # e.g. a file system without shared memory
+        raise sqlite3.OperationalError(f"could not switch {path} to WAL mode (got {mode})")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    return sqlite_utils.Database(conn)
+
+
+@contextlib.contextmanager
+def transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT`` (``ROLLBACK`` on any exception)."""
+    conn = db.conn
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        if conn.in_transaction:  # SQLite itself rolls back after some errors (e.g. SQLITE_FULL)
+            conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """True if ``exc`` is SQLite's 'database or disk is full' (SQLITE_FULL)."""
+    return isinstance(exc, sqlite3.OperationalError) and (
+        getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or "disk is full" in str(exc))

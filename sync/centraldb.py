@@ -1,0 +1,33 @@
+"""The central SQLite database: one file (WAL), several migration sets.
+
+Each concern registers its own sqlite-utils ``Migrations`` set (``central-passes``,
+``central-sync``, ``central-console``); :func:`open_db` applies them all in order.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+
+import sqlite_utils
+
+from gatepass.sqlitedb import connect, transaction
+
+__all__ = ["connect", "open_db", "transaction", "MIGRATION_MODULES"]
+
+# Modules exposing ``migrate(db)``, applied in this order.
+MIGRATION_MODULES = ("sync.passes.store", "sync.ingest", "sync.console.store")
+
+
+def open_db(path: str | os.PathLike) -> sqlite_utils.Database:
+    """Open the central database and bring its schema up to date."""
+    db = connect(path)
+    for name in MIGRATION_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name and name.startswith(exc.name):
+                continue  # that part is not installed in this build
+            raise
+        module.migrate(db)
+    return db

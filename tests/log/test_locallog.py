@@ -1,0 +1,138 @@
+"""The local log on a real SQLite file: durability settings, hash chain, outbox, purge."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from edge.locallog import LocalLog, LogWriteError, migrate
+from gatepass.sqlitedb import connect
+
+
+def _log(path) -> LocalLog:
+    db = connect(path)
+    migrate(db)
+    return LocalLog(db)
+
+
+def _entry(**over):
+    base = dict(device_id="d1", gate_id="g1", wall_ts=1_790_000_000.0, mono_ts=12.5, boot_id="b1",
+                clock_trusted=True, event="scan", pass_id="p1", household="3-2-401", person=1,
+                pass_kind="resident", direction="in", temp_c=36.5, temps=[36.5], decision="pass", reason="ok")
+    base.update(over)
+    return base
+
+
+def test_every_connection_is_wal_and_synchronous_full(tmp_path):
+    path = tmp_path / "edge.db"
+    _log(path)
+    db = connect(path)
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+
+
+def test_append_is_committed_and_visible_to_another_connection(tmp_path):
+    log = _log(tmp_path / "edge.db")
+    row = log.append(**_entry())
+    other = sqlite3.connect(tmp_path / "edge.db")
+    assert other.execute("SELECT uuid, decision FROM entries WHERE seq = ?", [row["seq"]]).fetchone() == (
+        row["uuid"], "pass")
+
+
+def test_chain_verifies_and_detects_edit_and_deletes(tmp_path):
+    log = _log(tmp_path / "edge.db")
+    for i in range(6):
+        log.append(**_entry(pass_id=f"p{i}"))
+    assert log.verify_chain().ok and log.verify_chain().checked == 6
+    raw = sqlite3.connect(tmp_path / "edge.db")
+    raw.execute("UPDATE entries SET decision = 'pass', temp_c = 36.0 WHERE seq = 3")
+    raw.commit()
+    report = log.verify_chain()
+    assert not report.ok and any("entry 3" in p and "changed" in p for p in report.problems)
+    raw.execute("UPDATE entries SET temp_c = 36.5 WHERE seq = 3")
+    raw.execute("DELETE FROM entries WHERE seq = 4")
+    raw.commit()
+    assert any("4..4" in p for p in log.verify_chain().problems)
+    raw.execute("DELETE FROM entries WHERE seq = 6")
+    raw.commit()
+    assert any("6..6" in p and "end" in p for p in log.verify_chain().problems)
+
+
+def test_seq_is_never_reused(tmp_path):
+    log = _log(tmp_path / "edge.db")
+    first = log.append(**_entry())
+    log.db.execute("DELETE FROM entries")
+    assert log.append(**_entry())["seq"] == first["seq"] + 1
+
+
+def test_pending_puts_priority_first_and_caps_rows_and_bytes(tmp_path):
+    log = _log(tmp_path / "edge.db")
+    for i in range(5):
+        log.append(**_entry(pass_id=f"p{i}"))
+    fever = log.append(**_entry(fever=True, priority=True, decision="refuse", reason="fever", temp_c=38.2))
+    rows = log.pending(limit_rows=3)
+    assert [r["seq"] for r in rows] == [fever["seq"], 1, 2]
+    assert len(log.pending(limit_rows=100, limit_bytes=10)) == 1  # always at least one
+    assert 1 < len(log.pending(limit_rows=100, limit_bytes=2000)) < 6
+
+
+def test_mark_synced_shrinks_backlog_idempotently(tmp_path):
+    log = _log(tmp_path / "edge.db")
+    seqs = [log.append(**_entry())["seq"] for _ in range(4)]
+    assert log.backlog() == 4
+    assert log.mark_synced(seqs[:2]) == 2
+    assert log.mark_synced(seqs[:2]) == 0
+    assert log.backlog() == 2 and log.verify_chain().ok
+
+
+def test_purge_never_drops_unsynced_and_chain_still_verifies(tmp_path):
+    log = _log(tmp_path / "edge.db")
+    old, new = 1_000_000.0, 1_000_000.0 + 40 * 86400
+    seqs = [log.append(**_entry(wall_ts=old))["seq"] for _ in range(5)]
+    log.append(**_entry(wall_ts=new))
+    log.mark_synced([seqs[0], seqs[1], seqs[3]])  # seq 3 stays unsynced
+    assert log.purge(retention_days=30, now=new) == 2
+    remaining = [r[0] for r in log.db.execute("SELECT seq FROM entries ORDER BY seq")]
+    assert remaining == [3, 4, 5, 6]
+    assert log.verify_chain().ok
+
+
+def test_visitor_details_can_be_erased_after_sync_without_breaking_chain(tmp_path):
+    log = _log(tmp_path / "edge.db")
+    row = log.append(**_entry(event="visitor", pass_id=None, visitor_ref="v-1",
+                              extra={"name": "王五", "phone": "13800000000"}))
+    log.mark_synced([row["seq"]])
+    assert log.erase_synced_personal_data() == 1
+    assert log.db.execute("SELECT extra FROM entries").fetchone()[0] is None
+    assert log.verify_chain().ok
+
+
+def test_disk_full_is_a_log_write_error_and_nothing_half_written(tmp_path):
+    log = _log(tmp_path / "edge.db")
+    log.append(**_entry())
+    pages = log.db.execute("PRAGMA page_count").fetchone()[0]
+    log.db.execute(f"PRAGMA max_page_count = {pages}")
+    with pytest.raises(LogWriteError, match="disk is full"):
+        for _ in range(200):
+            log.append(**_entry(extra={"pad": "x" * 2000}))
+    log.db.execute("PRAGMA max_page_count = 1000000")
+    assert log.verify_chain().ok
+    log.append(**_entry())
+    assert log.verify_chain().ok
+
+
+def test_unknown_fields_are_refused(tmp_path):
+    with pytest.raises(ValueError, match="unknown entry fields"):
+        _log(tmp_path / "edge.db").append(**_entry(), name="someone")
+
+
+@settings(max_examples=30, deadline=None)
+@given(temps=st.lists(st.floats(min_value=20, max_value=45, allow_nan=False), max_size=4),
+       reason=st.text(max_size=30), extra=st.none() | st.dictionaries(st.text(max_size=5), st.text(max_size=10)))
+def test_any_entry_content_round_trips_through_the_chain(tmp_path_factory, temps, reason, extra):
+    log = _log(tmp_path_factory.mktemp("h") / "edge.db")
+    log.append(**_entry(temps=temps, reason=reason, extra=extra))
+    assert log.verify_chain().ok
