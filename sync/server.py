@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 
-import uvicorn
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 
@@ -34,5 +33,8 @@ def create_app(settings: CentralSettings) -> FastAPI:
 def serve(settings: CentralSettings) -> None:
     """Run the central server until interrupted."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    from gatepass import serve as serving
+
+    sock = serving.bind(settings.host, settings.port)  # fail early, in one line, if the port is taken
     log.info("central console on http://%s:%d/", settings.host, settings.port)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None)
+    serving.make_server(create_app(settings), sock).run(sockets=[sock])

@@ -1,0 +1,63 @@
+"""Serving: an occupied port is a one-line error; a server in a thread stops through an Event."""
+
+from __future__ import annotations
+
+import socket
+import threading
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from gatepass.errors import GatepassError
+from gatepass.serve import bind, serve
+
+
+def test_occupied_port_is_a_clear_error():
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with pytest.raises(GatepassError, match=f"port {port} on 127.0.0.1 is already in use"):
+            bind("127.0.0.1", port)
+
+
+def test_occupied_port_from_the_command_line(gatepass_cli, tmp_path):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        cfg = tmp_path / "central.toml"
+        cfg.write_text(f'data_dir = "{tmp_path}"\nport = {port}\nsession_secret = "0123456789abcdef0123"\n')
+        out = gatepass_cli("central", "serve", "--config", str(cfg), env={"GATEPASS_ALLOW_ROOT": "1"})
+    assert out.returncode == 2
+    assert f"port {port} on 127.0.0.1 is already in use" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_serve_in_a_thread_answers_and_stops():
+    app = FastAPI()
+
+    @app.get("/ping")
+    def ping() -> dict:
+        return {"pong": True}
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    stop = threading.Event()
+    thread = threading.Thread(target=serve, args=(app, "127.0.0.1", port, stop))
+    thread.start()
+    try:
+        for _ in range(100):
+            try:
+                assert httpx.get(f"http://127.0.0.1:{port}/ping", timeout=1).json() == {"pong": True}
+                break
+            except httpx.TransportError:
+                stop.wait(0.05)
+        else:
+            pytest.fail("server did not answer")
+    finally:
+        stop.set()
+        thread.join(10)
+    assert not thread.is_alive()
