@@ -27,6 +27,15 @@ class ThermometerConfig(Section):
     offset_c: float = Field(
         0.0, description="Forehead-to-body calibration in degrees Celsius, added and logged; 0 = none.", ge=-5, le=5
     )
+    mode: Literal["continuous", "query"] = Field(
+        "continuous", description="continuous: the module streams (sent on open); query: ask query_hz times a second."
+    )
+    query_hz: float = Field(5.0, description="Query rate in readings per second (query mode; the 90614 wants < 10).",
+                            gt=0, lt=10)
+    body_pixels: int = Field(4, description="GY-MCU90640: mean of this many hottest pixels in 30-45 C (pixels).",
+                             ge=1, le=64)
+    queue_size: int = Field(16, description="Readings kept while nobody reads (readings); older ones are dropped "
+                            "and counted.", ge=1, le=10000)
 
 
 class CameraConfig(Section):
@@ -40,6 +49,7 @@ class CameraConfig(Section):
     width: int = Field(640, description="Requested frame width in pixels.", gt=0)
     height: int = Field(480, description="Requested frame height in pixels.", gt=0)
     fps: float = Field(15.0, description="Requested frame rate in frames per second.", gt=0)
+    gray: bool = Field(False, description="Convert frames to grayscale in the capture thread (true/false).")
 
 
 class ScannerConfig(Section):
@@ -48,6 +58,7 @@ class ScannerConfig(Section):
     enabled: bool = Field(False, description="Use the serial scanner as a pass source (true/false).")
     url: str = Field("/dev/gatepass-scanner", description="pyserial URL or path of the scanner.")
     baud: int = Field(9600, description="Serial speed in baud (bit/s).", gt=0)
+    suffix: Literal["cr", "crlf", "lf", "tab"] = Field("cr", description="Suffix the module puts after each text.")
 
 
 class RelayConfig(Section):
@@ -61,4 +72,8 @@ class RelayConfig(Section):
     inverted: bool = Field(False, description="LCUS: true if 'on' opens the contact on this board.")
     pulse_s: float = Field(
         1.0, description="Opening pulse length in seconds (turnstiles need >= 0.1 s).", ge=0.1, le=30
+    )
+    max_on_s: float = Field(
+        30.0, description="Safety: any 'on' is released after this many seconds, whatever the caller does.",
+        gt=0, le=600
     )

@@ -27,3 +27,92 @@ def run_command(config_path: str | None, check_config: bool) -> None:
     from edge.service import run
 
     run(settings)
+
+
+def _settings(config_path: str | None):
+    from edge.settings import EdgeSettings
+    from gatepass.config import load_settings
+
+    return load_settings(EdgeSettings, config_path)
+
+
+def _open_log(config_path: str | None):
+    from edge.db import open_db
+    from edge.errors import EdgeError
+    from edge.locallog import LocalLog
+
+    settings = _settings(config_path)
+    if not settings.db_path.exists():
+        raise EdgeError(f"no local log at {settings.db_path}", "check data_dir in the config")
+    return settings, LocalLog(open_db(settings.db_path))
+
+
+@edge_group.command("verify-log")
+@config_option
+def verify_log_command(config_path: str | None) -> None:
+    """Check the local log's hash chain; exit 1 if an entry was changed, inserted or deleted."""
+    _, locallog = _open_log(config_path)
+    report = locallog.verify_chain()
+    for problem in report.problems:
+        click.echo(f"PROBLEM: {problem}")
+    click.echo(f"checked {report.checked} entries: {'chain OK' if report.ok else 'chain BROKEN'}")
+    if not report.ok:
+        raise click.exceptions.Exit(1)
+
+
+@edge_group.command("purge")
+@config_option
+@click.option("--days", type=float, default=None, help="Retention in days (default: [health] retention_days).")
+def purge_command(config_path: str | None, days: float | None) -> None:
+    """Delete synced entries older than the retention; unsynced entries are never deleted."""
+    settings, locallog = _open_log(config_path)
+    days = settings.health.retention_days if days is None else days
+    purged = locallog.purge(days)
+    erased = locallog.erase_synced_personal_data()
+    click.echo(f"purged {purged} synced entries older than {days:g} days; erased visitor details of {erased}; "
+               f"{locallog.backlog()} unsynced entries kept")
+
+
+@edge_group.command("set-pin")
+@config_option
+@click.option("--guard", "guard_id", required=True, help="The guard's id (as on the duty roster).")
+@click.option("--pin", prompt=True, hide_input=True, confirmation_prompt=True, help="4-12 digits (asked if omitted).")
+def set_pin_command(config_path: str | None, guard_id: str, pin: str) -> None:
+    """Set a guard's shift PIN (stored as an argon2 hash in the edge database)."""
+    from edge.db import open_db
+    from edge.shifts import ShiftBook
+
+    settings = _settings(config_path)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    ShiftBook(open_db(settings.db_path)).set_pin(guard_id, pin)
+    click.echo(f"PIN set for guard {guard_id}")
+
+
+@edge_group.command("shift-summary")
+@config_option
+@click.option("--last", "last", type=int, default=5, show_default=True, help="How many recent shifts to show.")
+def shift_summary_command(config_path: str | None, last: int) -> None:
+    """Show the hand-over summary of the current and recent shifts."""
+    import time
+
+    from edge.shifts import ShiftBook
+
+    _, locallog = _open_log(config_path)
+    summaries = ShiftBook(locallog.db).last_shifts(last)
+    if not summaries:
+        click.echo("no shifts yet")
+    for s in summaries:
+        start = time.strftime("%Y-%m-%d %H:%M", time.localtime(s.started_ts))
+        end = time.strftime("%H:%M", time.localtime(s.ended_ts)) if s.ended_ts else "on duty"
+        click.echo(f"{s.guard_id}  {start} - {end}: {s.entries} entries, {s.passed} passed, {s.refused} refused, "
+                   f"{s.fevers} fevers, {s.overrides} overrides, {s.visitors} visitors")
+
+
+def _register_install() -> None:
+    from edge.install import install_command, uninstall_command
+
+    edge_group.add_command(install_command)
+    edge_group.add_command(uninstall_command)
+
+
+_register_install()

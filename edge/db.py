@@ -19,8 +19,10 @@ __all__ = ["connect", "open_db", "transaction"]
 def open_db(path: str | os.PathLike) -> sqlite_utils.Database:
     """Open the edge database and bring every migration set up to date."""
     from edge import lists, locallog
+    from sync import state as sync_state
 
     db = connect(path)
     locallog.migrate(db)
     lists.migrate(db)
+    sync_state.migrate(db)  # sync_state, written by 'gatepass sync run'
     return db

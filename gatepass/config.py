@@ -79,6 +79,8 @@ def load_settings(model: type[S], path: str | os.PathLike | None) -> S:
     data: dict[str, Any] = read_toml(Path(path)) if path else {}
     source = str(path) if path else "environment"
     try:
-        return model(**data)
+        # systemd LoadCredential= hands secrets over as files named like the variables (systemd/*.service).
+        creds = os.environ.get("CREDENTIALS_DIRECTORY", "")
+        return model(**data, **({"_secrets_dir": creds} if creds and os.path.isdir(creds) else {}))
     except ValidationError as exc:
         raise ConfigError(describe_validation_error(exc, source)) from None

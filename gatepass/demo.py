@@ -33,6 +33,86 @@ def _session_secret(data_dir: Path) -> str:
     return path.read_text().strip()
 
 
+def _start_thermometer_sim(data_dir: Path, logs: Path, children: list[Child]) -> Path | None:
+    """Start ``gatepass sim thermometer`` on a pty linked at ``<data>/thermometer``; None if unavailable."""
+    from drivers.cli import sim_group
+
+    if "thermometer" not in sim_group.commands:
+        return None
+    link = data_dir / "thermometer"
+    child = Child("thermometer", gatepass_command("sim", "thermometer", "--pty", "--link", str(link)), logs).start()
+    children.append(child)
+    deadline = time.monotonic() + 10
+    while not link.exists() and child.alive() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return link
+
+
+def _demo_passes(data_dir: Path) -> Path | None:
+    """Issue demo passes at central (valid, expired, revoked, quarantined household), write them to
+    ``passes.txt`` for the edge's demo feeder, and give the edge central's current lists."""
+    path = data_dir / "passes.txt"
+    try:
+        from datetime import date, timedelta
+
+        from edge.db import open_db as open_edge_db
+        from edge.lists import ListError, apply_page
+        from sync.centraldb import open_db as open_central_db
+        from sync.passes import changelog, issuance
+
+        central_dir = data_dir / "central"
+        central_dir.mkdir(parents=True, exist_ok=True)
+        db = open_central_db(central_dir / "central.db")
+        if not path.exists():
+            now = time.time()
+            texts = [issuance.issue(db, central_dir, household="1-1-101", person=1, kind="resident", days=30).text,
+                     issuance.issue(db, central_dir, household="1-1-102", person=1, kind="resident",
+                                    valid_from=now - 3 * 86400, valid_to=now - 86400).text]
+            revoked = issuance.issue(db, central_dir, household="1-1-103", person=1, kind="resident", days=30)
+            issuance.revoke(db, revoked.info.pass_id, "demo: card lost")
+            quarantined = issuance.issue(db, central_dir, household="2-3-401", person=1, kind="resident", days=30)
+            today = date.today()
+            issuance.quarantine(db, "2-3-401", today - timedelta(days=1), today + timedelta(days=13), "demo")
+            path.write_text("\n".join([*texts, revoked.text, quarantined.text]) + "\n", encoding="utf-8")
+        page = changelog.snapshot(db)
+        db.conn.close()
+        (data_dir / "edge").mkdir(parents=True, exist_ok=True)
+        edge_db = open_edge_db(data_dir / "edge" / "edge.db")
+        try:
+            apply_page(edge_db, page)
+        except ListError as exc:  # already newer (a previous run): keep it
+            log.info("edge lists kept: %s", exc)
+        finally:
+            edge_db.conn.close()
+        return path
+    except Exception as exc:  # the demo still runs, only without scans
+        log.warning("demo passes not issued: %s", exc)
+        return None
+
+
+def _start_sync(data_dir: Path, logs: Path, central_url: str) -> Child:
+    """Register the demo gate at central (a new token each run), write ``sync.toml`` and start the sync."""
+    from sync import ingest
+    from sync.centraldb import open_db as open_central_db
+    from sync.signing import root_public_pem
+
+    central_dir = data_dir / "central"
+    db = open_central_db(central_dir / "central.db")
+    try:
+        try:
+            token = ingest.add_device(db, "demo-gate-1", name="演示门岗", gate_id="gate-1")
+        except ingest.DeviceExistsError:
+            token = ingest.rotate_token(db, "demo-gate-1")
+    finally:
+        db.close()
+    cfg = data_dir / "sync.toml"
+    cfg.touch(mode=0o600)
+    _write(cfg, (f'central_url = "{central_url}"\ndevice_token = "{token}"\ndata_dir = "{data_dir / "edge"}"\n'
+                 f'interval_s = 1.0\nbackoff_cap_s = 10.0\n'
+                 f'central_public_key = """\n{root_public_pem(central_dir).strip()}\n"""\n'))
+    return Child("sync", gatepass_command("sync", "run", "--config", str(cfg)), logs).start()
+
+
 def start_demo(data_dir: Path, central_port: int, guard_port: int) -> tuple[list[Child], dict[str, str]]:
     """Start every process of the demo; returns them and the URLs to open."""
     data_dir = data_dir.resolve()
@@ -47,15 +127,22 @@ def start_demo(data_dir: Path, central_port: int, guard_port: int) -> tuple[list
             f'session_secret = "{_session_secret(data_dir)}"\n'))
         central = Child("central", gatepass_command("central", "serve", "--config", str(central_cfg)), logs).start()
         children.append(central)
+        thermometer = _start_thermometer_sim(data_dir, logs, children)
+        passes_file = _demo_passes(data_dir)
         edge_cfg = _write(data_dir / "edge.toml", (
             f'device_id = "demo-gate-1"\ndata_dir = "{data_dir / "edge"}"\n'
             f'[guard_page]\nport = {guard_port}\n'
-            '[camera]\nsource = "sim://"\n[relay]\nkind = "fake"\n'))
-        edge = Child("edge", gatepass_command("edge", "run", "--config", str(edge_cfg)), logs).start()
+            '[camera]\nsource = "sim://"\n[relay]\nkind = "fake"\n'
+            + (f'[thermometer]\nurl = "{thermometer}"\n' if thermometer else '')
+            + (f'[demo]\npasses_file = "{passes_file}"\ninterval_s = 6\n' if passes_file else '')))
+        # GATEPASS_ALLOW_ROOT: the demo may run as root (CI containers); the Pi runs as user gatepass.
+        edge = Child("edge", gatepass_command("edge", "run", "--config", str(edge_cfg)), logs,
+                     env={"GATEPASS_ALLOW_ROOT": "1"}).start()
         children.append(edge)
         urls = {"guard": f"http://127.0.0.1:{guard_port}/", "central": f"http://127.0.0.1:{central_port}/"}
         wait_http(urls["central"] + "healthz", central)
         wait_http(urls["guard"] + "healthz", edge)
+        children.append(_start_sync(data_dir, logs, urls["central"]))
         return children, urls
     except BaseException:
         stop_all(children)
@@ -79,6 +166,9 @@ def demo_command(data_dir: str, central_port: int, guard_port: int, duration: fl
     children, urls = start_demo(Path(data_dir), central_port, guard_port)
     click.echo(f"guard page:      {urls['guard']}")
     click.echo(f"central console: {urls['central']}")
+    from sync.console.demo import demo_login
+
+    click.echo(f"console sign-in: {demo_login(Path(data_dir).resolve() / 'central')}")
     click.echo("press Ctrl-C to stop", err=True)
     deadline = time.monotonic() + duration if duration > 0 else None
     try:

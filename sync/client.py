@@ -1,18 +1,280 @@
-"""The device-side sync loop (``gatepass sync run``)."""
+"""The device-side sync (``gatepass sync run``): the local log is the outbox.
+
+One loop, in its own process so a stuck network never slows the gate:
+
+1. Take the next batch of unsynced entries (priority first, then by seq; capped
+   by rows and bytes), give it a batch id and send it gzip-compressed. Until
+   central answers, the very same batch is re-sent (same id, same content).
+2. Central replies with the seqs of the batch it now holds (after its commit);
+   only those rows are marked synced. A lost reply means a harmless re-send.
+3. Timeouts, connection errors and 5xx are retried forever with exponential
+   backoff and full jitter (capped); 401/403/409/413/422 stop the uploads, keep
+   the rows and raise an alarm (log + ``sync_state``), retried at the cap.
+4. Now and then (and whenever central reports a newer list version) fetch the
+   signed list pages, verify them against the pinned key and apply them.
+
+The process writes its state to ``sync_state`` (:mod:`sync.state`) for the guard screen.
+"""
 
 from __future__ import annotations
 
 import logging
+import random
+import signal
+import sqlite3
 import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
+import httpx
+
+from edge import lists as edge_lists
+from edge.db import open_db
+from edge.locallog import LocalLog
+from gatepass import __version__
+from sync import state
+from sync.errors import SyncError
+from sync.protocol import ProtocolError, encode_upload, from_ranges
 from sync.settings import SyncSettings
+from sync.signing import SignatureError, load_public_key, verify_envelope
 
 log = logging.getLogger(__name__)
 
+PERMANENT_STATUS = {400, 401, 403, 404, 409, 413, 422}
 
-def run(settings: SyncSettings, stop: threading.Event | None = None) -> None:
-    """Run until ``stop`` is set (or forever)."""
+
+class TransientSyncError(SyncError):
+    """Central is unreachable, slow or failing (5xx): retry with backoff."""
+
+
+class RejectedError(SyncError):
+    """Central refused the request (bad credential, bad batch): stop, keep the rows, raise an alarm."""
+
+    def __init__(self, message: str, hint: str = "", status: int | None = None) -> None:
+        super().__init__(message, hint)
+        self.status = status
+
+
+@dataclass
+class Batch:
+    """A batch being sent; kept until central confirms it so that re-sends are identical."""
+
+    batch_id: str
+    entries: list[dict[str, Any]]
+
+    @property
+    def seqs(self) -> set[int]:
+        return {e["seq"] for e in self.entries}
+
+
+def boot_id() -> str:
+    """This boot's id (Linux), or a random one per process elsewhere."""
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return uuid.uuid4().hex
+
+
+def full_jitter(failures: int, base_s: float, cap_s: float, rng: random.Random | None = None) -> float:
+    """Seconds to wait after ``failures`` consecutive failures: uniform in [0, min(cap, base * 2^(n-1))]."""
+    ceiling = min(cap_s, base_s * 2 ** min(max(failures - 1, 0), 30))
+    return (rng or random).uniform(0, ceiling)
+
+
+class SyncClient:
+    """Uploads the local log and downloads lists for one device. Not thread-safe; one per process."""
+
+    def __init__(self, settings: SyncSettings, *, clock: Callable[[], float] = time.time,
+                 transport: httpx.BaseTransport | None = None) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.public_key = load_public_key(settings.central_public_key)
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.db = open_db(settings.db_path)
+        self.log = LocalLog(self.db)
+        self.boot_id = boot_id()
+        self.http = httpx.Client(
+            base_url=settings.central_url.rstrip("/") + "/", timeout=settings.timeout_s, transport=transport,
+            headers={"Authorization": f"Bearer {settings.device_token.get_secret_value()}",
+                     "User-Agent": f"gatepass-sync/{__version__}"})
+        self.inflight: Batch | None = None
+        self.central_list_version: int | None = None
+        self.last_report_mono = float("-inf")
+        self._state: dict[str, Any] = {}
+
+    def close(self) -> None:
+        """Close the HTTP client and the database."""
+        self.http.close()
+        self.db.close()
+
+    # -- upload -----------------------------------------------------------------------------------
+
+    def report(self) -> dict[str, Any]:
+        """What the device tells central with every upload."""
+        last_seq = self.log.last_seq()  # read first: a row appended meanwhile is >= last_seq + 1
+        pending_min = self.db.execute("SELECT min(seq) FROM entries WHERE synced = 0").fetchone()[0]
+        backlog = self.log.backlog()
+        return {"boot_id": self.boot_id, "mono_now": time.monotonic(), "wall_now": self.clock(),
+                "list_version": edge_lists.meta(self.db).version, "backlog": backlog, "last_seq": last_seq,
+                "pending_min_seq": pending_min if pending_min is not None else last_seq + 1,
+                "software_version": __version__}
+
+    def _post(self, path: str, content: bytes) -> dict[str, Any]:
+        try:
+            resp = self.http.post(path, content=content, headers={"Content-Encoding": "gzip",
+                                                                  "Content-Type": "application/json"})
+        except httpx.HTTPError as exc:
+            raise TransientSyncError(f"central not reachable: {type(exc).__name__}: {exc}") from None
+        return self._reply(resp)
+
+    def _get(self, path: str, params: dict[str, Any]) -> dict[str, Any]:
+        try:
+            resp = self.http.get(path, params=params)
+        except httpx.HTTPError as exc:
+            raise TransientSyncError(f"central not reachable: {type(exc).__name__}: {exc}") from None
+        return self._reply(resp)
+
+    @staticmethod
+    def _reply(resp: httpx.Response) -> dict[str, Any]:
+        if resp.status_code == 200:
+            try:
+                data = resp.json()
+            except ValueError:
+                raise TransientSyncError("central sent an unreadable reply") from None
+            if not isinstance(data, dict):
+                raise TransientSyncError("central sent an unexpected reply")
+            return data
+        try:
+            detail = resp.json().get("detail", "")
+        except (ValueError, AttributeError):
+            detail = resp.text[:200]
+        if resp.status_code in PERMANENT_STATUS:
+            what = {401: "central does not accept this device's token (revoked or wrong)",
+                    403: "central forbids this device"}.get(resp.status_code, "central refused the upload")
+            raise RejectedError(f"{what}: HTTP {resp.status_code} {detail}".strip(), status=resp.status_code)
+        raise TransientSyncError(f"central answered HTTP {resp.status_code} {detail}".strip())
+
+    def upload_once(self) -> int:
+        """Send one batch (or a heartbeat report when due); returns how many entries central confirmed.
+
+        Raises :class:`TransientSyncError` (retry later) or :class:`RejectedError` (alarm).
+        """
+        if self.inflight is None:
+            rows = self.log.pending(self.settings.batch_rows, self.settings.batch_bytes)
+            if not rows and time.monotonic() - self.last_report_mono < self.settings.heartbeat_s:
+                return 0
+            self.inflight = Batch(uuid.uuid4().hex, rows)
+        batch = self.inflight
+        try:
+            reply = self._post("api/v1/upload", encode_upload(batch.batch_id, batch.entries, self.report()))
+        except RejectedError as exc:
+            if exc.status == 409:  # that id is spoiled; the rows go again in a new batch
+                self.inflight = None
+            raise
+        self.last_report_mono = time.monotonic()
+        try:
+            held = from_ranges(reply.get("held", [])) & batch.seqs
+        except ProtocolError as exc:
+            raise TransientSyncError(f"central sent a malformed reply: {exc}") from None
+        if held:
+            self.log.mark_synced(sorted(held))
+        self.inflight = None
+        if isinstance(reply.get("list_version"), int):
+            self.central_list_version = reply["list_version"]
+        if isinstance(reply.get("server_time"), int | float):
+            edge_lists.note_server_time(self.db, float(reply["server_time"]))
+        missing = batch.seqs - held
+        if missing:
+            raise RejectedError(f"central holds other entries under the numbers {sorted(missing)[:5]}... "
+                                "(was this device's log reset?); they stay here")
+        return len(held)
+
+    # -- lists --------------------------------------------------------------------------------------
+
+    def lists_behind(self) -> bool:
+        """True when central said it has a newer list version than the one held."""
+        return self.central_list_version is not None and \
+            self.central_list_version > edge_lists.meta(self.db).version
+
+    def fetch_lists(self) -> int:
+        """Fetch, verify and apply list pages until up to date; returns the version held."""
+        for _ in range(1000):
+            held = edge_lists.meta(self.db)
+            envelope = self._get("api/v1/changes", {"since": held.version})
+            try:
+                page = verify_envelope(self.public_key, envelope)
+            except SignatureError as exc:
+                raise RejectedError(f"list page refused: {exc}") from None
+            if held.server_time is not None and page["valid_until"] < held.server_time:
+                raise RejectedError("list page refused: it expired before a time central already confirmed "
+                                    "(a replayed old page?)")
+            try:
+                version = edge_lists.apply_page(self.db, page)
+            except edge_lists.ListError as exc:
+                raise RejectedError(f"list page refused: {exc}") from None
+            self.central_list_version = max(self.central_list_version or 0, version)
+            self._write_state(list_version=version, list_updated_at=float(page["issued_at"]))
+            if not page.get("more"):
+                return version
+        return edge_lists.meta(self.db).version
+
+    # -- state for the guard screen -----------------------------------------------------------------
+
+    def _write_state(self, **values: Any) -> None:
+        changed = {k: v for k, v in values.items() if self._state.get(k, object()) != v}
+        if changed:
+            state.write(self.db, **changed)
+            self._state.update(changed)
+
+
+def run(settings: SyncSettings, stop: threading.Event | None = None, *,
+        clock: Callable[[], float] = time.time) -> None:
+    """Run the sync loop until ``stop`` is set (or SIGTERM/SIGINT when in the main thread)."""
     stop = stop or threading.Event()
-    log.info("sync to %s", settings.central_url)
-    while not stop.wait(settings.interval_s):
-        pass
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    client = SyncClient(settings, clock=clock)
+    client._write_state(lists_max_age_s=settings.lists_max_age_h * 3600)
+    log.info("syncing %s with %s", settings.db_path, settings.central_url)
+    failures = 0
+    lists_due = 0.0
+    last_upload_note = 0.0
+    try:
+        while not stop.is_set():
+            wait = settings.interval_s
+            try:
+                sent = client.upload_once()
+                failures = 0
+                now = clock()
+                backlog = client.log.backlog()
+                if sent or now - last_upload_note > 30 or abs(now - last_upload_note) > 3600:
+                    client._write_state(last_upload_at=now, backlog=backlog, last_error=None, error_kind=None)
+                    last_upload_note = now
+                if backlog:
+                    wait = 0
+            except (TransientSyncError, sqlite3.Error) as exc:
+                failures += 1
+                wait = full_jitter(failures, settings.backoff_base_s, settings.backoff_cap_s)
+                log.warning("upload failed (%s); retry in %.1f s", exc, wait)
+                client._write_state(last_error=str(exc), error_kind="network", backlog=client.log.backlog())
+            except RejectedError as exc:
+                failures += 1
+                wait = settings.backoff_cap_s
+                log.error("ALARM: %s; entries are kept, next try in %.0f s", exc, wait)
+                client._write_state(last_error=str(exc), error_kind="rejected", backlog=client.log.backlog())
+            if failures == 0 and (time.monotonic() >= lists_due or client.lists_behind()):
+                try:
+                    client.fetch_lists()
+                    lists_due = time.monotonic() + settings.lists_interval_s
+                except SyncError as exc:
+                    lists_due = time.monotonic() + full_jitter(2, settings.backoff_base_s, settings.backoff_cap_s)
+                    log.warning("lists not updated: %s", exc)
+                    client._write_state(last_error=f"lists: {exc}", error_kind="lists")
+            if wait:
+                stop.wait(wait)
+    finally:
+        client.close()

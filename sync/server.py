@@ -14,7 +14,19 @@ log = logging.getLogger(__name__)
 
 def create_app(settings: CentralSettings) -> FastAPI:
     """Build the central application."""
+    from sync import api, centraldb, signing
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
     app = FastAPI(title="gatepass central", docs_url=None, redoc_url=None)
+    db = centraldb.open_db(settings.db_path)
+    app.state.settings = settings
+    app.state.db = db
+    # the device API gets its own connection: its write transactions never mix with the console's
+    app.state.central = api.CentralState(centraldb.connect(settings.db_path), signing.root_key(settings.data_dir))
+    app.include_router(api.router(app.state.central))
+    from sync import console
+
+    app.include_router(console.router(app.state))  # the staff console (pages at /, /login, /entries ...)
 
     @app.get("/healthz")
     def healthz() -> dict:

@@ -24,6 +24,17 @@ class SyncSettings(ServiceSettings):
     interval_s: float = Field(2.0, description="Pause between sync rounds when idle (seconds).", gt=0)
     backoff_cap_s: float = Field(300.0, description="Longest wait between retries after failures (seconds).", gt=0)
     timeout_s: float = Field(15.0, description="HTTP timeout per request (seconds).", gt=0)
+    central_public_key: str = Field(description="Central's list-signing public key (PEM text, or the path of a "
+                                    "PEM file), printed by 'gatepass central add-device'; every list page "
+                                    "must verify against it.")
+    backoff_base_s: float = Field(1.0, description="First retry wait after a failure; doubles per failure, "
+                                  "with full jitter, up to backoff_cap_s (seconds).", gt=0)
+    lists_interval_s: float = Field(60.0, description="How often to ask central for list changes when it "
+                                    "reports none (seconds).", gt=0)
+    heartbeat_s: float = Field(60.0, description="Report to central at least this often even with nothing "
+                               "to send (seconds).", gt=0)
+    lists_max_age_h: float = Field(24.0, description="Lists older than this are shown as stale on the guard "
+                                   "screen (hours).", gt=0)
 
     @property
     def db_path(self) -> Path:

@@ -1,0 +1,125 @@
+"""The scan step (crop to the scan window + zxing-cpp, QR only) against bare pyzbar on the full frame.
+
+Figures: cost per empty 640x480 frame (most frames), cost per frame with a code, and decode success on a
+generated set of hard frames (motion blur, tilt, low contrast, glare, JPEG artefacts, mixed), all measured
+in the same run as the pyzbar baseline.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from bench.harness import Result, interleaved
+from drivers.camera import render_code
+from edge.decode import QrDecoder
+
+W, H = 640, 480
+WINDOW = (0.2, 0.1, 0.6, 0.8)  # a typical scan window: the middle of the frame
+TEXT = "GP1:" + "6BFOXN*TS0BI$ZDFRH5:OWS1Z4E5" * 4  # about as long as a real pass (QR version 7)
+
+
+def _noise(rng: np.random.Generator, frame: np.ndarray, sigma: float = 3.0) -> np.ndarray:
+    return np.clip(frame.astype(np.int16) + rng.normal(0, sigma, frame.shape).astype(np.int16), 0, 255).astype(
+        np.uint8)
+
+
+def empty_frame(rng: np.random.Generator) -> np.ndarray:
+    """A grey scene with some structure (a door frame, a person) and sensor noise, no code."""
+    frame = np.full((H, W), 118, np.uint8)
+    cv2.rectangle(frame, (60, 20), (580, 470), 70, 12)
+    cv2.circle(frame, (320, 200), 80, 160, -1)
+    return _noise(rng, frame)
+
+
+def code_frame(rng: np.random.Generator, text: str = TEXT, *, module_px: int = 4, angle: float = 0.0,
+               keystone: float = 0.0, blur: int = 0, contrast: float = 1.0, glare: float = 0.0, jpeg: int = 0,
+               offset: tuple[int, int] = (0, 0)) -> np.ndarray:
+    """A frame with a QR code of ``text`` and the given distortions.
+
+    ``angle``: rotation in the image plane (deg); ``keystone``: the card turned away about its vertical
+    axis (0-1: how much shorter its far edge looks); ``blur``: horizontal motion blur (px); ``glare``: peak
+    brightness added by a reflection; ``jpeg``: JPEG quality (0: none).
+    """
+    frame = empty_frame(rng).astype(np.float32)
+    patch = render_code(text, module_px, contrast).astype(np.float32)
+    if keystone:
+        h, w = patch.shape
+        d = keystone * h / 2
+        m = cv2.getPerspectiveTransform(np.float32([[0, 0], [w, 0], [w, h], [0, h]]),
+                                        np.float32([[0, d], [w, 0], [w, h], [0, h - d]]))
+        patch = cv2.warpPerspective(patch, m, (w, h), borderValue=118)
+    if angle:
+        h, w = patch.shape
+        size = int(np.ceil(np.hypot(h, w)))
+        m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
+        m[:, 2] += ((size - w) / 2, (size - h) / 2)
+        patch = cv2.warpAffine(patch, m, (size, size), borderValue=118)
+    ph, pw = patch.shape
+    top, left = (H - ph) // 2 + offset[1], (W - pw) // 2 + offset[0]
+    frame[top:top + ph, left:left + pw] = patch
+    if blur > 1:
+        frame = cv2.blur(frame, (blur, 1))
+    if glare:
+        yy, xx = np.mgrid[0:H, 0:W]
+        cx, cy = left + pw * 0.35, top + ph * 0.4
+        frame += glare * np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * (pw * 0.18) ** 2))
+    out = _noise(rng, np.clip(frame, 0, 255).astype(np.uint8))
+    if jpeg:
+        ok, buf = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, jpeg])
+        out = cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE)
+    return out
+
+
+def hard_set(n: int, seed: int = 11) -> list[tuple[str, np.ndarray]]:
+    """``n`` frames per kind of difficulty, labelled."""
+    rng = np.random.default_rng(seed)
+    frames = []
+    for i in range(n):
+        frames.append(("motion blur", code_frame(rng, blur=4 + i % 4)))
+        frames.append(("tilt (turned card)", code_frame(rng, keystone=0.15 + 0.1 * (i % 4), angle=(i * 7) % 30)))
+        frames.append(("low contrast", code_frame(rng, contrast=0.06 + 0.02 * (i % 4))))
+        frames.append(("glare", code_frame(rng, glare=120 + 40 * (i % 4))))
+        frames.append(("jpeg + small", code_frame(rng, jpeg=5 + 3 * (i % 4), module_px=3)))
+        frames.append(("mixed", code_frame(rng, angle=float(rng.uniform(0, 40)), keystone=float(rng.uniform(0, 0.3)),
+                                           blur=int(rng.integers(0, 5)), contrast=float(rng.uniform(0.2, 1)),
+                                           jpeg=int(rng.integers(15, 60)),
+                                           offset=(int(rng.integers(-60, 60)), int(rng.integers(-40, 40))))))
+    return frames
+
+
+def run(quick: bool = False) -> list[Result]:
+    rng = np.random.default_rng(3)
+    empty, coded = empty_frame(rng), code_frame(rng)
+    scan_full = QrDecoder("zxing")
+    scan_window = QrDecoder("zxing", WINDOW)
+    bare = QrDecoder("pyzbar")
+    assert scan_window.decode(coded) == [TEXT] and bare.decode(coded) == [TEXT], "the plain code must decode"
+    repeat, number = (3, 10) if quick else (7, 40)
+    t_empty = interleaved({"pyzbar": lambda: bare.decode(empty), "window": lambda: scan_window.decode(empty),
+                           "full": lambda: scan_full.decode(empty)}, repeat, number)
+    t_code = interleaved({"pyzbar": lambda: bare.decode(coded), "window": lambda: scan_window.decode(coded)},
+                         repeat, number)
+    results = [
+        Result("scan step, empty frame (zxing, window)", t_empty["window"] * 1e3, "ms", "bare pyzbar, full frame",
+               t_empty["pyzbar"] * 1e3),
+        Result("scan step, empty frame (zxing, full frame)", t_empty["full"] * 1e3, "ms", "bare pyzbar, full frame",
+               t_empty["pyzbar"] * 1e3),
+        Result("scan step, frame with code", t_code["window"] * 1e3, "ms", "bare pyzbar, full frame",
+               t_code["pyzbar"] * 1e3),
+    ]
+    frames = hard_set(4 if quick else 25)
+    kinds = sorted({k for k, _ in frames}, key=[k for k, _ in frames].index)
+    ok_scan = {k: 0 for k in kinds}
+    ok_bare = {k: 0 for k in kinds}
+    per_kind = {k: 0 for k in kinds}
+    for kind, frame in frames:
+        per_kind[kind] += 1
+        ok_scan[kind] += scan_window.decode(frame) == [TEXT]
+        ok_bare[kind] += bare.decode(frame) == [TEXT]
+    for kind in kinds:
+        results.append(Result(f"decoded, hard frames: {kind}", 100 * ok_scan[kind] / per_kind[kind], "%",
+                              "bare pyzbar", 100 * ok_bare[kind] / per_kind[kind], {"frames": per_kind[kind]}))
+    results.append(Result("decoded, hard frames: all", 100 * sum(ok_scan.values()) / len(frames), "%", "bare pyzbar",
+                          100 * sum(ok_bare.values()) / len(frames), {"frames": len(frames)}))
+    return results

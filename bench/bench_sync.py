@@ -1,0 +1,113 @@
+"""Sync figures: draining a backlog over loopback and the central ingest rate, each beside the same rows
+inserted straight into the central table with sqlite-utils (the ratio is the protocol's overhead);
+plus the long kill -9 run (1,000+ kills) with its loss/duplicate counts.
+
+``python -m bench sync`` (``--quick``: 10,000 entries and 100 kills).
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+
+from bench.harness import Result
+from edge.db import open_db as open_edge
+from edge.locallog import LocalLog
+from gatepass.sqlitedb import transaction
+from sync import centraldb
+from sync.client import SyncClient
+from sync.ingest import ENTRY_COLUMNS
+from sync.protocol import encode_upload
+
+
+def _direct_insert(rows: list[dict], tmp: Path) -> float:
+    """Seconds to insert the same rows into a fresh central ``entries`` table with sqlite-utils."""
+    db = centraldb.open_db(tmp / "direct.db")
+    now = time.time()
+    prepared = [{**{c: r.get(c) for c in ENTRY_COLUMNS}, "community": "c", "received_at": now, "batch_id": "b"}
+                for r in rows]
+    t0 = time.perf_counter()
+    with transaction(db):
+        db["entries"].insert_all(prepared, batch_size=500)
+    elapsed = time.perf_counter() - t0
+    db.close()
+    return elapsed
+
+
+def _drain(n: int, tmp: Path) -> tuple[float, float, list[dict]]:
+    """(seconds to drain n entries through the real client and server, ingest rate of pre-built batches, rows)."""
+    from tests.sync.helpers import Central, bulk_fill, sync_settings
+
+    central = Central(tmp / "central").start_process()
+    try:
+        token = central.add_device("gate-a")
+        settings = sync_settings(central.url, token, central.public_pem(), tmp / "dev", timeout_s=60)
+        settings.data_dir.mkdir()
+        bulk_fill(settings.db_path, n)
+        client = SyncClient(settings)
+        rows = client.log.pending(n + 1)
+        t0 = time.perf_counter()
+        while client.upload_once():
+            pass
+        drain_s = time.perf_counter() - t0
+        assert client.log.backlog() == 0 and len(central.entries()) == n
+        client.close()
+        # the server alone: pre-encoded batches for a second device, posted back to back
+        token_b = central.add_device("gate-b")
+        report = {"boot_id": "b", "mono_now": 1.0, "wall_now": time.time(), "list_version": 0, "backlog": 0,
+                  "last_seq": n, "pending_min_seq": 1, "software_version": "bench"}
+        bodies = [encode_upload(uuid.uuid4().hex, rows[i:i + 500], report) for i in range(0, n, 500)]
+        with httpx.Client(base_url=central.url, timeout=60,
+                          headers={"Authorization": f"Bearer {token_b}", "Content-Encoding": "gzip"}) as http:
+            t0 = time.perf_counter()
+            for body in bodies:
+                http.post("/api/v1/upload", content=body).raise_for_status()
+            ingest_s = time.perf_counter() - t0
+        return drain_s, n / ingest_s, rows
+    finally:
+        central.stop()
+
+
+def _kills(kills: int, tmp: Path) -> Result:
+    from tests.sync import killloop
+    from tests.sync.helpers import Central, device_rows, sync_settings, wait_until
+
+    central = Central(tmp / "kcentral").start_process()
+    try:
+        token = central.add_device("gate-k")
+        settings = sync_settings(central.url, token, central.public_pem(), tmp / "kdev", batch_rows=50)
+        settings.data_dir.mkdir()
+        rep = killloop.kill_loop(settings, kills=kills)
+        db = open_edge(settings.db_path)
+        drained = wait_until(lambda: LocalLog(db).backlog() == 0, 120)
+        killloop.stop_sync(rep.sync_pid)
+        acked = killloop.acked(settings)
+        held = {seq: u for _, seq, u, _ in device_rows(settings.db_path)}
+        lost = sum(1 for seq, u in acked.items() if held.get(seq) != u)
+        cen = central.entries("gate-k")
+        dups = len(cen) - len({r[2] for r in cen})
+        exact = [(r[1], r[2]) for r in cen] == sorted(held.items())
+        return Result("kill -9 loop", rep.kills, "kills", notes={
+            "acknowledged": len(acked), "lost": lost, "duplicates": dups, "central==device": exact,
+            "drained": drained, "integrity failures": len(rep.integrity_failures), "seconds": round(rep.seconds, 1)})
+    finally:
+        central.stop()
+
+
+def run(quick: bool = False) -> list[Result]:
+    n = 10_000 if quick else 100_000
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        drain_s, rate, rows = _drain(n, tmp)
+        direct_s = _direct_insert(rows, tmp)
+        results = [
+            Result(f"drain {n} entries over loopback", drain_s, "s", "direct sqlite-utils insert", direct_s),
+            Result("central ingest rate (HTTP, 500-row gzip batches)", rate, "entries/s",
+                   "direct sqlite-utils insert", n / direct_s),
+            _kills(100 if quick else 1000, tmp),
+        ]
+    return results

@@ -1,0 +1,26 @@
+"""A recording gate output for tests and the demo."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from drivers.gate.base import TimedGate
+
+log = logging.getLogger(__name__)
+
+
+class FakeGate(TimedGate):
+    """Records every change as ``(t_monotonic, on)`` in :attr:`history`; nothing else happens."""
+
+    def __init__(self, max_on_s: float = 30.0) -> None:
+        super().__init__(max_on_s)
+        self.history: list[tuple[float, bool]] = []
+        self._level = False
+
+    def _apply(self, on: bool) -> bool:
+        if on != self._level or not self.history:
+            self.history.append((time.monotonic(), on))
+            log.info("fake gate: %s", "open" if on else "closed")
+        self._level = on
+        return True

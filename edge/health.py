@@ -1,0 +1,80 @@
+"""Housekeeping checks of the edge: disk-space floor, log retention, clock.
+
+Each check is a small function returning fault codes (see
+:data:`edge.messages.FAULTS`); :class:`Housekeeper` runs them together and the
+checkpoint shows the faults on the guard screen.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import sqlite3
+import time
+from dataclasses import dataclass, field
+
+from edge.locallog import LocalLog
+from edge.passes import effective_now
+
+log = logging.getLogger(__name__)
+
+
+def free_mb(path: str | os.PathLike) -> float:
+    """Free space (MB, for unprivileged users) on the file system holding ``path``."""
+    return shutil.disk_usage(path).free / 1e6
+
+
+def disk_faults(free: float, floor_mb: float) -> list[str]:
+    """``["disk_low"]`` when ``free`` MB is below the floor, else nothing."""
+    return ["disk_low"] if free < floor_mb else []
+
+
+def clock_faults(system_time: float, last_server_time: float | None, last_entry_wall_ts: float | None) -> list[str]:
+    """``["clock_untrusted"]`` when the clock is known to be unset or went back behind the log."""
+    now = effective_now(system_time, last_server_time)
+    if not now.trusted:
+        return ["clock_untrusted"]
+    if last_entry_wall_ts is not None and system_time + 300 < last_entry_wall_ts:
+        return ["clock_untrusted"]  # more than 5 minutes behind the newest entry: the clock was set back
+    return []
+
+
+@dataclass
+class HealthReport:
+    """The outcome of one round of checks."""
+
+    faults: list[str] = field(default_factory=list)
+    free_mb: float | None = None
+    purged: int = 0
+    erased: int = 0
+
+
+class Housekeeper:
+    """Runs retention and the checks over the local log; call :meth:`run` periodically."""
+
+    def __init__(self, locallog: LocalLog, data_dir: str | os.PathLike, retention_days: float, floor_mb: float):
+        self.locallog = locallog
+        self.data_dir = data_dir
+        self.retention_days = retention_days
+        self.floor_mb = floor_mb
+
+    def run(self, last_server_time: float | None, now: float | None = None) -> HealthReport:
+        """Purge synced old entries, erase synced visitor details, check disk and clock."""
+        now = time.time() if now is None else now
+        report = HealthReport()
+        try:
+            report.purged = self.locallog.purge(self.retention_days, now=now)
+            report.erased = self.locallog.erase_synced_personal_data()
+        except sqlite3.Error as exc:  # busy or full: try again next round
+            log.warning("retention purge failed (will retry): %s", exc)
+        try:
+            report.free_mb = free_mb(self.data_dir)
+            report.faults += disk_faults(report.free_mb, self.floor_mb)
+        except OSError as exc:
+            log.warning("cannot check free space of %s: %s", self.data_dir, exc)
+        last = self.locallog.db.execute("SELECT max(wall_ts) FROM entries").fetchone()[0]
+        report.faults += clock_faults(now, last_server_time, last)
+        if report.faults:
+            log.warning("health: %s", ", ".join(report.faults))
+        return report

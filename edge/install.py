@@ -1,0 +1,365 @@
+"""Installing the gate's services on a Raspberry Pi: ``gatepass edge install`` / ``uninstall``.
+
+The installer is a list of :class:`Step` objects planned up front, so ``--dry-run``
+prints exactly what would be done, and ``--root DIR`` carries out the same steps
+inside a staging directory (users via ``systemd-sysusers --root``, units enabled
+with ``systemctl --root``), which is how the tests run it without touching the
+machine. Against the real root (``/``) it also reloads systemd and udev and
+starts the checkpoint.
+
+What it installs (paths relative to the root):
+
+- ``/usr/lib/sysusers.d/gatepass.conf`` and the ``gatepass`` user (groups dialout, video, gpio)
+- ``/etc/systemd/system/gatepass-edge.service``, ``gatepass-sync.service`` (ExecStart rewritten to
+  this installation's ``gatepass``), enabled
+- ``/etc/udev/rules.d/99-gatepass.rules`` (stable device names; an example to adapt)
+- ``/etc/gatepass/edge.toml``, ``sync.toml`` from templates (never overwritten), the credentials
+  directory (root only) and, when given, the device token and central's public key
+- ``/var/lib/gatepass`` owned by gatepass
+
+``uninstall`` stops, disables and removes the units, the udev rule and the sysusers file; the
+configuration, the data (entries perhaps not yet synced!) and the user stay unless ``purge``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import string
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import click
+
+from edge.errors import EdgeError
+
+log = logging.getLogger(__name__)
+
+USER = "gatepass"
+UNITS = ("gatepass-edge.service", "gatepass-sync.service")
+TEMPLATE_BIN = "/opt/gatepass/venv/bin/gatepass"
+UDEV_RULE = "99-gatepass.rules"
+SYSUSERS = "gatepass.conf"
+
+
+class InstallError(EdgeError):
+    """An installation step failed."""
+
+
+def units_source() -> Path:
+    """The ``systemd/`` folder of this source tree (gatepass installs editable, as ``run.sh`` does)."""
+    return Path(__file__).resolve().parents[1] / "systemd"
+
+
+def default_bin() -> Path:
+    """The ``gatepass`` executable of the running installation."""
+    return Path(sys.executable).parent / "gatepass"
+
+
+@dataclass
+class Step:
+    """One installation step: what it does, in words, and the action."""
+
+    description: str
+    action: Callable[[], None]
+
+
+@dataclass
+class Options:
+    """What to install and where."""
+
+    root: Path = Path("/")
+    bin: Path = field(default_factory=default_bin)
+    source: Path = field(default_factory=units_source)
+    device_id: str = "gate-1"
+    gate_id: str = "gate-1"
+    gate_name: str = "东门"
+    community: str = "community"
+    central_url: str = "https://central.example/"
+    device_token_file: Path | None = None
+    central_public_key_file: Path | None = None
+    start: bool = True
+    purge: bool = False
+
+    @property
+    def real(self) -> bool:
+        """True when installing into the running system (not a staging root)."""
+        return self.root.resolve() == Path("/")
+
+    def path(self, absolute: str) -> Path:
+        """``absolute`` (e.g. ``/etc/gatepass``) inside the root."""
+        return self.root / absolute.lstrip("/")
+
+
+def _run(argv: list[str]) -> None:
+    log.debug("running %s", argv)
+    try:
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    except FileNotFoundError as exc:
+        raise InstallError(f"{argv[0]} is not installed", "install systemd (and udev) first") from exc
+    if proc.returncode != 0:
+        raise InstallError(f"{' '.join(argv)} failed: {proc.stderr.strip() or proc.stdout.strip()}")
+
+
+def _root_arg(opts: Options) -> list[str]:
+    return [] if opts.real else [f"--root={opts.root}"]
+
+
+def _write(path: Path, text: str, mode: int) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.chmod(mode)
+    os.replace(tmp, path)
+
+
+def _lookup_ids(opts: Options, user: str) -> tuple[int, int] | None:
+    """uid and gid of ``user`` in the root's /etc/passwd (None when missing)."""
+    try:
+        for line in opts.path("/etc/passwd").read_text().splitlines():
+            parts = line.split(":")
+            if len(parts) >= 4 and parts[0] == user and parts[2].isdecimal() and parts[3].isdecimal():
+                return int(parts[2]), int(parts[3])
+    except OSError:
+        return None
+    return None
+
+
+def _chown(opts: Options, path: Path, user: str) -> None:
+    ids = _lookup_ids(opts, user)
+    if ids is None:
+        log.warning("user %s not found in %s; leaving %s owned by the installer", user, opts.root, path)
+        return
+    try:
+        os.chown(path, *ids)
+    except PermissionError:
+        log.warning("not allowed to give %s to %s (run as root)", path, user)
+
+
+def render_unit(text: str, opts: Options) -> str:
+    """A unit file with ExecStart pointing at this installation's gatepass."""
+    return text.replace(TEMPLATE_BIN, str(opts.bin))
+
+
+def render_template(text: str, opts: Options) -> str:
+    """A config template with the options filled in as TOML strings."""
+    values = {"device_id": opts.device_id, "gate_id": opts.gate_id, "gate_name": opts.gate_name,
+              "community": opts.community, "central_url": opts.central_url}
+    return string.Template(text).substitute({k: _toml_string(v) for k, v in values.items()})
+
+
+def _toml_string(value: str) -> str:
+    """A TOML basic string: JSON's escaping, plus DEL, which TOML (unlike JSON) forbids raw."""
+    return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
+
+
+# -- install -------------------------------------------------------------------------------------------
+
+
+def plan_install(opts: Options) -> list[Step]:
+    """Every step of an installation, in order."""
+    src = opts.source
+    if not (src / UNITS[0]).exists():
+        raise InstallError(f"unit files not found in {src}", "run from a gatepass source checkout (pip install -e)")
+    if not opts.bin.exists():
+        raise InstallError(f"{opts.bin} does not exist", "pass --bin with the installed gatepass executable")
+    steps: list[Step] = []
+    sysusers = opts.path(f"/usr/lib/sysusers.d/{SYSUSERS}")
+
+    def create_user() -> None:
+        _write(sysusers, (src / "sysusers.d" / SYSUSERS).read_text(), 0o644)
+        opts.path("/etc").mkdir(parents=True, exist_ok=True)
+        _run(["systemd-sysusers", *_root_arg(opts), str(sysusers)])
+
+    steps.append(Step(f"create user {USER} (groups dialout, video, gpio) from {sysusers}", create_user))
+
+    def make_dirs() -> None:
+        opts.path("/etc/gatepass").mkdir(parents=True, exist_ok=True)
+        opts.path("/etc/gatepass").chmod(0o755)
+        creds = opts.path("/etc/gatepass/credentials")
+        creds.mkdir(parents=True, exist_ok=True)
+        creds.chmod(0o700)
+        data = opts.path("/var/lib/gatepass")
+        data.mkdir(parents=True, exist_ok=True)
+        data.chmod(0o750)
+        _chown(opts, data, USER)
+
+    steps.append(Step(f"create {opts.path('/etc/gatepass')}, its credentials/ (0700) and "
+                      f"{opts.path('/var/lib/gatepass')} (0750)", make_dirs))
+
+    for name in ("edge.toml", "sync.toml"):
+        target = opts.path(f"/etc/gatepass/{name}")
+
+        def write_config(name: str = name, target: Path = target) -> None:
+            if target.exists():
+                log.info("keeping the existing %s", target)
+                return
+            _write(target, render_template((src / "templates" / name).read_text(encoding="utf-8"), opts), 0o644)
+
+        steps.append(Step(f"write {target} from the template (kept if it exists)", write_config))
+
+    for option, dest in ((opts.device_token_file, "/etc/gatepass/credentials/device-token"),
+                         (opts.central_public_key_file, "/etc/gatepass/central-public-key.pem")):
+        if option is None:
+            continue
+        target = opts.path(dest)
+
+        def copy_secret(option: Path = option, target: Path = target) -> None:
+            _write(target, option.read_text().strip() + "\n", 0o600 if "credentials" in str(target) else 0o644)
+
+        steps.append(Step(f"copy {option} to {target}", copy_secret))
+
+    units_dir = opts.path("/etc/systemd/system")
+    for unit in UNITS:
+        def write_unit(unit: str = unit) -> None:
+            _write(units_dir / unit, render_unit((src / unit).read_text(), opts), 0o644)
+
+        steps.append(Step(f"install {units_dir / unit} (ExecStart={opts.bin})", write_unit))
+
+    rule = opts.path(f"/etc/udev/rules.d/{UDEV_RULE}")
+
+    def write_rule() -> None:
+        if rule.exists():
+            log.info("keeping the existing %s", rule)
+            return
+        _write(rule, (src / "udev" / UDEV_RULE).read_text(), 0o644)
+
+    steps.append(Step(f"install the udev rule {rule} (kept if it exists)", write_rule))
+    if opts.real:
+        steps.append(Step("reload udev rules", lambda: (_run(["udevadm", "control", "--reload-rules"]),
+                                                        _run(["udevadm", "trigger", "--action=add"]))))
+        steps.append(Step("reload systemd", lambda: _run(["systemctl", "daemon-reload"])))
+    steps.append(Step(f"enable {', '.join(UNITS)}", lambda: _run(["systemctl", *_root_arg(opts), "enable", *UNITS])))
+    if opts.real and opts.start:
+        token = opts.path("/etc/gatepass/credentials/device-token")
+
+        def start() -> None:
+            # the sync needs its token: without one it would only fail and retry
+            _run(["systemctl", "restart", *(UNITS if token.exists() else UNITS[:1])])
+
+        steps.append(Step(f"start {UNITS[0]} (and {UNITS[1]} once {token} exists)", start))
+    return steps
+
+
+# -- uninstall -----------------------------------------------------------------------------------------
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def plan_uninstall(opts: Options) -> list[Step]:
+    """Every step of an uninstallation, in order; data and config stay unless ``opts.purge``."""
+    steps: list[Step] = []
+    units_dir = opts.path("/etc/systemd/system")
+    installed = [u for u in UNITS if (units_dir / u).exists()]
+
+    def stop_and_disable() -> None:
+        if not installed:
+            return
+        if opts.real:
+            _run(["systemctl", "stop", *installed])
+        _run(["systemctl", *_root_arg(opts), "disable", *installed])
+
+    steps.append(Step(f"{'stop and ' if opts.real else ''}disable {', '.join(installed) or '(no units installed)'}",
+                      stop_and_disable))
+    for path in [units_dir / u for u in UNITS] + [opts.path(f"/etc/udev/rules.d/{UDEV_RULE}"),
+                                                   opts.path(f"/usr/lib/sysusers.d/{SYSUSERS}")]:
+        steps.append(Step(f"remove {path}", lambda path=path: _remove(path)))
+    if opts.real:
+        steps.append(Step("reload systemd", lambda: _run(["systemctl", "daemon-reload"])))
+    if opts.purge:
+        for path in (opts.path("/etc/gatepass"), opts.path("/var/lib/gatepass")):
+            steps.append(Step(f"DELETE {path} (config, credentials, the local log)", lambda path=path: _remove(path)))
+        prefix = [] if opts.real else ["--prefix", str(opts.root)]
+
+        def remove_user() -> None:
+            if _lookup_ids(opts, USER) is not None:
+                _run(["userdel", *prefix, USER])
+            if any(line.startswith(f"{USER}:") for line in _read_lines(opts.path("/etc/group"))):
+                _run(["groupdel", *prefix, USER])
+
+        steps.append(Step(f"remove the user and group {USER}", remove_user))
+    else:
+        steps.append(Step("keep /etc/gatepass, /var/lib/gatepass and the gatepass user (use --purge to delete)",
+                          lambda: None))
+    return steps
+
+
+def _read_lines(path: Path) -> list[str]:
+    try:
+        return path.read_text().splitlines()
+    except OSError:
+        return []
+
+
+def carry_out(steps: list[Step], dry_run: bool, say: Callable[[str], None]) -> None:
+    """Do (or with ``dry_run`` only describe) each step, saying what it does."""
+    for n, step in enumerate(steps, 1):
+        say(f"[{n}/{len(steps)}] {'would ' if dry_run else ''}{step.description}")
+        if not dry_run:
+            step.action()
+
+
+# -- the commands (registered on ``gatepass edge`` by edge/cli.py) -------------------------------------
+
+_root_option = click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=Path("/"),
+                            show_default=True, help="Install into this staging root instead of the running system.")
+_dry_run_option = click.option("--dry-run", is_flag=True, help="Only print what would be done.")
+
+
+def _need_root_for_real(root: Path, dry_run: bool) -> None:
+    if not dry_run and root.resolve() == Path("/") and os.geteuid() != 0:
+        raise InstallError("installing into the running system needs root", "run it with sudo, or use --root/--dry-run")
+
+
+@click.command("install")
+@_root_option
+@_dry_run_option
+@click.option("--gate-id", default="gate-1", show_default=True, help="This gate's id (as passes name it).")
+@click.option("--device-id", default=None, help="Device id registered at central (default: the gate id).")
+@click.option("--gate-name", default="东门", show_default=True, help="Name shown on the guard screen.")
+@click.option("--community", default="community", show_default=True, help="The community this gate belongs to.")
+@click.option("--central-url", default="https://central.example/", show_default=True, help="Central server URL.")
+@click.option("--device-token-file", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
+              help="File holding the device token from 'gatepass central add-device' (copied, mode 0600).")
+@click.option("--central-public-key-file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              default=None, help="Central's list-signing public key (PEM) from 'gatepass central add-device'.")
+@click.option("--bin", "bin_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The gatepass executable the units run (default: this installation's).")
+@click.option("--no-start", is_flag=True, help="Enable the services but do not start them now.")
+def install_command(root: Path, dry_run: bool, gate_id: str, device_id: str | None, gate_name: str, community: str,
+                    central_url: str, device_token_file: Path | None, central_public_key_file: Path | None,
+                    bin_path: Path | None, no_start: bool) -> None:
+    """Install the gate's services: user, directories, config, udev rule, systemd units."""
+    _need_root_for_real(root, dry_run)
+    opts = Options(root=root.absolute(), device_id=device_id or gate_id, gate_id=gate_id, gate_name=gate_name,
+                   community=community, central_url=central_url, device_token_file=device_token_file,
+                   central_public_key_file=central_public_key_file, start=not no_start)
+    if bin_path is not None:
+        opts.bin = bin_path
+    carry_out(plan_install(opts), dry_run, click.echo)
+    if not dry_run:
+        click.echo(f"installed into {opts.root}; edit {opts.path('/etc/gatepass/edge.toml')} for your devices")
+        if device_token_file is None:
+            click.echo(f"next: put the device token in {opts.path('/etc/gatepass/credentials/device-token')} "
+                       "(mode 0600) and run 'systemctl restart gatepass-sync'")
+
+
+@click.command("uninstall")
+@_root_option
+@_dry_run_option
+@click.option("--purge", is_flag=True, help="Also DELETE the config, the local log (perhaps unsynced entries) "
+              "and the gatepass user.")
+def uninstall_command(root: Path, dry_run: bool, purge: bool) -> None:
+    """Remove the gate's services (the config, data and user stay unless --purge)."""
+    _need_root_for_real(root, dry_run)
+    carry_out(plan_uninstall(Options(root=root.absolute(), purge=purge)), dry_run, click.echo)

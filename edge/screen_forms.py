@@ -1,0 +1,97 @@
+"""The guard page's request bodies: parsed and checked here, rejected with a reason in plain words."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+
+OverrideReason = Literal["emergency", "medical", "staff"]
+
+OVERRIDE_REASONS = {
+    "emergency": {"zh-CN": "紧急情况", "en": "Emergency"},
+    "medical": {"zh-CN": "就医", "en": "Medical"},
+    "staff": {"zh-CN": "工作人员", "en": "Staff"},
+}
+
+FIELD_NAMES = {
+    "guard_id": {"zh-CN": "工号", "en": "Guard ID"},
+    "pin": {"zh-CN": "PIN码", "en": "PIN"},
+    "ref_uuid": {"zh-CN": "记录", "en": "Entry"},
+    "reason": {"zh-CN": "事由", "en": "Reason"},
+    "name": {"zh-CN": "姓名", "en": "Name"},
+    "phone": {"zh-CN": "电话", "en": "Phone"},
+    "host_household": {"zh-CN": "被访住户", "en": "Host household"},
+    "temperature_c": {"zh-CN": "体温", "en": "Temperature"},
+    "muted": {"zh-CN": "静音", "en": "Mute"},
+}
+
+_PHONE_SEPARATORS = re.compile(r"[\s\-()]")
+
+
+def _clean_text(value: str) -> str:
+    """Trimmed text with no control characters (a form field shown on screens and in reports)."""
+    value = unicodedata.normalize("NFC", value).strip()
+    if any(unicodedata.category(ch).startswith("C") for ch in value):
+        raise ValueError("contains control characters")
+    if not value:
+        raise ValueError("is empty")
+    return value
+
+
+def _phone(value: str) -> str:
+    """A phone number: digits with an optional leading +; spaces, dashes and brackets are dropped."""
+    digits = _PHONE_SEPARATORS.sub("", value.strip())
+    if not re.fullmatch(r"\+?[0-9]{5,15}", digits):
+        raise ValueError("must be 5 to 15 digits")
+    return digits
+
+
+Text = Annotated[str, Field(max_length=60), AfterValidator(_clean_text)]
+
+
+class _Form(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_max_length=200)
+
+
+class SignInForm(_Form):
+    """A guard signing in to a shift."""
+
+    guard_id: str = Field(pattern=r"^[A-Za-z0-9_.\-]{1,32}$")
+    pin: str = Field(pattern=r"^[0-9]{4,12}$")
+
+
+class OverrideForm(_Form):
+    """Letting a refused person through."""
+
+    ref_uuid: str = Field(pattern=r"^[0-9A-Za-z\-]{1,64}$")
+    reason: OverrideReason
+
+
+class VisitorForm(_Form):
+    """A visitor without a pass."""
+
+    name: Text
+    phone: Annotated[str, Field(max_length=30), AfterValidator(_phone)]
+    host_household: Text
+    reason: Text
+    temperature_c: float | None = Field(None, ge=30.0, le=45.0)
+
+
+class MuteForm(_Form):
+    """The mute toggle."""
+
+    muted: bool
+
+
+def describe_errors(exc: ValidationError) -> dict[str, str]:
+    """One sentence per bad field, in zh-CN and English, for showing on the guard page."""
+    zh, en = [], []
+    for err in exc.errors():
+        field = str(err["loc"][0]) if err["loc"] else ""
+        names = FIELD_NAMES.get(field, {"zh-CN": field, "en": field})
+        zh.append(f"{names['zh-CN']}填写有误")
+        en.append(f"{names['en']}: {err['msg']}")
+    return {"message_zh": "；".join(dict.fromkeys(zh)) or "输入有误", "message_en": "; ".join(en) or "invalid input"}

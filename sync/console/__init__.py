@@ -1,0 +1,41 @@
+"""The staff console of the central server: sign-in with roles, entries search, contact tracing,
+the daily report, alerts, devices, households and passes, and the audit log.
+
+``router(app_state)`` returns the FastAPI router the central app includes. ``app_state`` is the
+central settings (:class:`sync.settings.CentralSettings`) or any object with a ``settings`` attribute
+holding them; the console opens its own connection to ``settings.db_path`` per worker thread (the
+schema is brought up to date by :func:`sync.centraldb.open_db` when the server starts).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from fastapi import APIRouter
+
+__all__ = ["router", "make_console"]
+
+
+def make_console(app_state: Any):
+    """The :class:`sync.console.web.Console` for ``app_state`` (settings, or an object holding them)."""
+    from sync.console.web import Console
+
+    settings = getattr(app_state, "settings", app_state)
+    return Console(settings.db_path, settings.session_secret.get_secret_value(), settings.data_dir,
+                   tz=getattr(settings, "timezone", None) or "Asia/Shanghai")
+
+
+def router(app_state: Any) -> APIRouter:
+    """All console pages and console APIs as one router."""
+    from fastapi import APIRouter
+
+    from sync.console import routes_admin, routes_auth, routes_data
+
+    ctx = make_console(app_state)
+    r = APIRouter(include_in_schema=False)
+    routes_auth.add_routes(r, ctx)
+    routes_data.add_routes(r, ctx)
+    routes_admin.add_routes(r, ctx)
+    r.console = ctx  # type: ignore[attr-defined]  # for tests and the CLI
+    return r

@@ -1,0 +1,37 @@
+"""The audit log: who viewed which personal data, who exported what, who changed what."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+import sqlite_utils
+
+log = logging.getLogger(__name__)
+
+
+def record(db: sqlite_utils.Database, username: str, role: str, action: str, client: str = "", **detail: Any) -> None:
+    """Append one audit record (committed at once)."""
+    db.execute("INSERT INTO audit_log (ts, username, role, action, detail, client) VALUES (?, ?, ?, ?, ?, ?)",
+               [time.time(), username, role, action,
+                json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str), client])
+    log.info("audit: %s %s %s", username, action, detail)
+
+
+def recent(db: sqlite_utils.Database, limit: int = 200, before_id: int | None = None,
+           username: str | None = None, action: str | None = None) -> list[dict]:
+    """Audit records, newest first, keyset-paginated by id."""
+    where, args = [], []
+    if before_id:
+        where.append("id < ?")
+        args.append(before_id)
+    if username:
+        where.append("username = ?")
+        args.append(username)
+    if action:
+        where.append("action = ?")
+        args.append(action)
+    sql = "SELECT * FROM audit_log" + (" WHERE " + " AND ".join(where) if where else "")
+    return list(db.query(sql + " ORDER BY id DESC LIMIT ?", [*args, limit]))

@@ -1,0 +1,246 @@
+"""Devices, staff accounts, the audit log, and households / passes / quarantine.
+
+Changes to passes and quarantine go through :mod:`sync.passes` (which appends to the change log the
+gates follow); device credentials through :mod:`sync.ingest`. The console never writes those tables.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from gatepass.errors import GatepassError
+from sync.console import audit, auth
+from sync.console.errors import ConsoleError
+from sync.console.timeutil import parse_day, parse_local
+from sync.console.web import SECURITY_HEADERS, Console, blank
+
+log = logging.getLogger(__name__)
+
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+PASS_KINDS = ("resident", "temporary", "visitor", "staff", "delivery")
+
+
+def _central_version(ctx: Console) -> int | None:
+    """The list version central serves (what an up-to-date gate holds)."""
+    from sync.signing import central_list_version
+
+    return central_list_version(ctx.db)
+
+
+def add_routes(r: APIRouter, ctx: Console) -> None:
+    """Register the routes of this module."""
+
+    # -- devices -------------------------------------------------------------------------------
+
+    @r.get("/devices")
+    def devices_page(request: Request, staff: auth.Staff = Depends(ctx.need("viewer"))) -> Response:
+        from sync import ingest
+
+        now = time.time()
+        rows = ingest.list_devices(ctx.db, _central_version(ctx), now) if ctx.db["devices"].exists() else []
+        return ctx.render(request, "devices.html", staff, rows=rows, now=now, new_token=None,
+                          central_version=_central_version(ctx))
+
+    @r.post("/devices/add")
+    def devices_add(request: Request, device_id: str = Form(...), name: str = Form(""), community: str = Form(""),
+                    gate_id: str = Form(""), csrf: str = Form(""),
+                    staff: auth.Staff = Depends(ctx.need("admin"))) -> Response:
+        ctx.check_form(staff, csrf)
+        from sync import ingest
+
+        device_id = device_id.strip()
+        if not device_id or len(device_id) > 64:
+            raise HTTPException(400, "device id: 1-64 characters")
+        try:
+            token = ingest.add_device(ctx.db, device_id, name=name.strip(), community=community.strip(),
+                                      gate_id=gate_id.strip() or device_id)
+        except GatepassError as exc:
+            raise HTTPException(400, str(exc)) from None
+        ctx.audit(request, staff, "add_device", device_id=device_id, community=community, gate_id=gate_id)
+        now = time.time()
+        rows = ingest.list_devices(ctx.db, _central_version(ctx), now)
+        try:
+            from sync.signing import root_public_pem
+
+            pem = root_public_pem(ctx.data_dir)
+        except Exception:  # noqa: BLE001 - the key is optional on this page
+            pem = ""
+        return ctx.render(request, "devices.html", staff, rows=rows, now=now, new_token=token, new_device=device_id,
+                          public_pem=pem, central_version=_central_version(ctx))
+
+    @r.post("/devices/{device_id}/revoke")
+    def devices_revoke(request: Request, device_id: str, csrf: str = Form(""),
+                       staff: auth.Staff = Depends(ctx.need("admin"))) -> Response:
+        ctx.check_form(staff, csrf)
+        from sync import ingest
+
+        try:
+            ingest.revoke_device(ctx.db, device_id)
+        except GatepassError as exc:
+            raise HTTPException(400, str(exc)) from None
+        ctx.audit(request, staff, "revoke_device", device_id=device_id)
+        return RedirectResponse("/devices", 303)
+
+    # -- staff accounts and audit ------------------------------------------------------------------
+
+    @r.get("/users")
+    def users_page(request: Request, staff: auth.Staff = Depends(ctx.need("admin"))) -> Response:
+        return ctx.render(request, "users.html", staff, users=auth.list_users(ctx.db), roles=auth.ROLES)
+
+    @r.post("/users/add")
+    def users_add(request: Request, username: str = Form(...), password: str = Form(...), role: str = Form(...),
+                  display_name: str = Form(""), csrf: str = Form(""),
+                  staff: auth.Staff = Depends(ctx.need("admin"))) -> Response:
+        ctx.check_form(staff, csrf)
+        try:
+            auth.add_user(ctx.db, username, password, role, display_name.strip())
+        except ConsoleError as exc:
+            return ctx.render(request, "users.html", staff, status_code=400, error=str(exc),
+                              users=auth.list_users(ctx.db), roles=auth.ROLES)
+        ctx.audit(request, staff, "add_user", username=username, role=role)
+        return RedirectResponse("/users", 303)
+
+    @r.post("/users/{username}/role")
+    def users_role(request: Request, username: str, role: str = Form(...), disabled: str = Form("0"),
+                   csrf: str = Form(""), staff: auth.Staff = Depends(ctx.need("admin"))) -> Response:
+        ctx.check_form(staff, csrf)
+        try:
+            auth.set_role(ctx.db, username, role, disabled == "1")
+        except ConsoleError as exc:
+            raise HTTPException(400, str(exc)) from None
+        ctx.audit(request, staff, "set_role", username=username, role=role, disabled=disabled == "1")
+        return RedirectResponse("/users", 303)
+
+    @r.get("/audit")
+    def audit_page(request: Request, before: int = 0, user: str = "", action: str = "",
+                   staff: auth.Staff = Depends(ctx.need("admin"))) -> Response:
+        rows = audit.recent(ctx.db, 200, before or None, blank(user), blank(action))
+        return ctx.render(request, "audit.html", staff, rows=rows, q=dict(request.query_params),
+                          next_before=rows[-1]["id"] if len(rows) == 200 else None)
+
+    # -- households, passes, quarantine ----------------------------------------------------------------
+
+    @r.get("/households")
+    def households_page(request: Request, q: str = "", staff: auth.Staff = Depends(ctx.need("staff"))) -> Response:
+        pattern = (q.strip() or "") + "%"
+        rows = list(ctx.db.query(
+            "SELECT h.household, (SELECT COUNT(*) FROM passes p WHERE p.household = h.household AND "
+            "p.revoked_at IS NULL AND p.valid_to > :now) AS valid_passes, q.start AS q_start, q.end AS q_end "
+            "FROM households h LEFT JOIN quarantine q ON q.household = h.household "
+            "WHERE h.household LIKE :pat ORDER BY h.household LIMIT 500", {"now": time.time(), "pat": pattern}))
+        ctx.audit(request, staff, "view_households", q=q, rows=len(rows))
+        return ctx.render(request, "households.html", staff, rows=rows, q=q, report=None)
+
+    @r.post("/households/import")
+    async def households_import(request: Request, file: UploadFile = File(...), days: int = Form(30),
+                                csrf: str = Form(""), staff: auth.Staff = Depends(ctx.need("staff"))) -> Response:
+        ctx.check_form(staff, csrf)
+        suffix = Path(file.filename or "register.csv").suffix.lower()
+        if suffix not in (".csv", ".xlsx"):
+            raise HTTPException(400, "upload a .csv or .xlsx file")
+        data = await file.read(MAX_UPLOAD_BYTES + 1)
+        if len(data) > MAX_UPLOAD_BYTES:
+            raise HTTPException(413, "file too large (20 MB at most)")
+        from starlette.concurrency import run_in_threadpool
+
+        report = await run_in_threadpool(_import_register, ctx, data, suffix, days)
+        ctx.audit(request, staff, "import_register", file=file.filename, issued=len(report.issued),
+                  skipped=len(report.skipped), errors=len(report.errors))
+        return ctx.render(request, "households.html", staff, rows=[], q="", report=report)
+
+    @r.get("/households/{household}")
+    def household_page(request: Request, household: str, msg: str = "",
+                       staff: auth.Staff = Depends(ctx.need("staff"))) -> Response:
+        from sync.passes.issuance import find_passes
+
+        passes = find_passes(ctx.db, household=household, include_revoked=True)
+        revoked = {r[0]: r[1] for r in ctx.db.execute(
+            "SELECT pass_id, revoked_at FROM passes WHERE household = ? AND revoked_at IS NOT NULL", [household])}
+        qrow = ctx.db.execute("SELECT start, end, note FROM quarantine WHERE household = ?", [household]).fetchone()
+        ctx.audit(request, staff, "view_household", household=household, passes=len(passes))
+        return ctx.render(request, "household.html", staff, household=household, passes=passes, revoked=revoked,
+                          quarantine=qrow, kinds=PASS_KINDS, msg=msg, now=time.time(),
+                          today=date.today().isoformat())
+
+    def _change(request: Request, staff: auth.Staff, household: str, csrf: str, action: str, fn, **detail) -> Response:
+        ctx.check_form(staff, csrf)
+        try:
+            result = fn()
+        except (GatepassError, ValueError) as exc:
+            raise HTTPException(400, str(exc)) from None
+        ctx.audit(request, staff, action, household=household, **result, **detail)
+        from urllib.parse import quote
+
+        return RedirectResponse(f"/households/{quote(household, safe='')}?msg=list_synced", 303)
+
+    @r.post("/households/{household}/issue")
+    def pass_issue(request: Request, household: str, person: int = Form(...), kind: str = Form("resident"),
+                   days: float = Form(30), name: str = Form(""), valid_to: str = Form(""), csrf: str = Form(""),
+                   staff: auth.Staff = Depends(ctx.need("staff"))) -> Response:
+        from sync.passes.issuance import issue
+
+        def run() -> dict:
+            end = parse_local(valid_to, ctx.tz) if valid_to.strip() else None
+            issued = issue(ctx.db, ctx.data_dir, household=household, person=person, kind=kind, name=name.strip(),
+                           days=None if end else days, valid_to=end)
+            return {"pass_id": issued.info.pass_id, "qr_version": issued.qr_version}
+
+        return _change(request, staff, household, csrf, "issue_pass", run, person=person, kind=kind)
+
+    @r.post("/passes/{pass_id}/revoke")
+    def pass_revoke(request: Request, pass_id: int, reason: str = Form(""), household: str = Form(""),
+                    csrf: str = Form(""), staff: auth.Staff = Depends(ctx.need("staff"))) -> Response:
+        from sync.passes.issuance import revoke
+
+        row = ctx.db.execute("SELECT household FROM passes WHERE pass_id = ?", [pass_id]).fetchone()
+        household = row[0] if row else household
+        return _change(request, staff, household, csrf, "revoke_pass",
+                       lambda: {"change_version": revoke(ctx.db, pass_id, reason.strip())},
+                       pass_id=pass_id, reason=reason.strip())
+
+    @r.post("/households/{household}/quarantine")
+    def hh_quarantine(request: Request, household: str, start: str = Form(...), end: str = Form(...),
+                      note: str = Form(""), csrf: str = Form(""),
+                      staff: auth.Staff = Depends(ctx.need("staff"))) -> Response:
+        from sync.passes.issuance import quarantine
+
+        def run() -> dict:
+            return {"change_version": quarantine(ctx.db, household, parse_day(start, ctx.tz), parse_day(end, ctx.tz),
+                                                 note.strip(), tz=ctx.tz_name)}
+
+        return _change(request, staff, household, csrf, "quarantine", run, start=start, end=end)
+
+    @r.post("/households/{household}/release")
+    def hh_release(request: Request, household: str, csrf: str = Form(""),
+                   staff: auth.Staff = Depends(ctx.need("staff"))) -> Response:
+        from sync.passes.issuance import release
+
+        return _change(request, staff, household, csrf, "release",
+                       lambda: {"change_version": release(ctx.db, household)})
+
+    @r.get("/households/{household}/cards")
+    def hh_cards(request: Request, household: str, staff: auth.Staff = Depends(ctx.need("staff"))) -> Response:
+        from sync.passes.cards import render_cards
+        from sync.passes.issuance import find_passes
+
+        passes = find_passes(ctx.db, household=household, valid_at=time.time())
+        ctx.audit(request, staff, "print_cards", household=household, passes=len(passes))
+        headers = {**SECURITY_HEADERS, "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
+                   "style-src 'self' 'unsafe-inline'; script-src 'none'; frame-ancestors 'none'"}
+        return HTMLResponse(render_cards(passes, tz=ctx.tz_name), headers=headers)
+
+
+def _import_register(ctx: Console, data: bytes, suffix: str, days: int):
+    from sync.passes.bulk import issue_register
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"register{suffix}"
+        path.write_bytes(data)
+        return issue_register(ctx.db, ctx.data_dir, path, default_days=days, tz=ctx.tz_name)

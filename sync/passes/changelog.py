@@ -1,0 +1,55 @@
+"""List pages for devices: changes since a version, or a full snapshot (format in :mod:`edge.lists`)."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from sqlite_utils import Database
+
+from edge.lists import PAGE_FORMAT
+from sync.passes.store import current_version
+
+DEFAULT_LIMIT = 500
+
+
+def _page(version: int, since: int, snapshot: bool, more: bool, changes: list[dict]) -> dict[str, Any]:
+    return {"format": PAGE_FORMAT, "version": version, "since": since, "snapshot": snapshot, "more": more,
+            "issued_at": time.time(), "changes": changes}
+
+
+def changes_since(db: Database, since: int, limit: int = DEFAULT_LIMIT) -> dict[str, Any]:
+    """The page of at most ``limit`` changes after version ``since`` (``more`` says whether others wait)."""
+    limit = max(1, int(limit))
+    rows = db.execute("SELECT v, op, data FROM pass_changes WHERE v > ? ORDER BY v LIMIT ?",
+                      [int(since), limit + 1]).fetchall()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    changes = [{**json.loads(data), "v": v, "op": op} for v, op, data in rows]
+    version = rows[-1][0] if rows else max(int(since), 0)
+    return _page(version, int(since), False, more, changes)
+
+
+def snapshot(db: Database) -> dict[str, Any]:
+    """The whole current state as one page (for a new device or one too far behind)."""
+    with db.atomic():  # one read transaction: a consistent view
+        version = current_version(db)
+        changes: list[dict[str, Any]] = []
+        for kid, pub, nbf, naf, status in db.execute(
+                "SELECT kid, public_key, not_before, not_after, status FROM pass_keys ORDER BY created_at"):
+            changes.append({"op": "key_add", "kid": kid, "public_key": pub, "not_before": nbf, "not_after": naf,
+                            "retired": status == "retired"})
+        for pass_id, reason in db.execute(
+                "SELECT pass_id, COALESCE(revoke_reason, '') FROM passes WHERE revoked_at IS NOT NULL "
+                "AND valid_to > ? ORDER BY pass_id", [time.time() - 86400]):
+            changes.append({"op": "revoke", "pass_id": pass_id, "reason": reason})
+        for hh, start, end, sts, ets in db.execute(
+                "SELECT household, start, end, start_ts, end_ts FROM quarantine ORDER BY household"):
+            changes.append({"op": "quarantine", "household": hh, "start": start, "end": end,
+                            "start_ts": sts, "end_ts": ets})
+        for key, value in db.execute("SELECT key, value FROM pass_policy ORDER BY key"):
+            changes.append({"op": "policy", "key": key, "value": json.loads(value)})
+    for change in changes:
+        change["v"] = version
+    return _page(version, 0, True, False, changes)

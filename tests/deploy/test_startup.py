@@ -1,0 +1,233 @@
+"""Start-up checks: root refusal, the clock floor, quick_check and recovery of a damaged edge database."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from edge.db import open_db
+from edge.locallog import LocalLog
+from gatepass import startup
+from gatepass.startup import BUILD_FLOOR_TS, ClockGuard, StartupError, check_database, check_not_root
+
+# -- root --------------------------------------------------------------------------------------------
+
+
+def test_root_is_refused_without_the_override():
+    with pytest.raises(StartupError, match="root"):
+        check_not_root({}, euid=0)
+
+
+def test_root_is_allowed_with_the_override_and_users_always():
+    check_not_root({"GATEPASS_ALLOW_ROOT": "1"}, euid=0)
+    check_not_root({}, euid=1000)
+    with pytest.raises(StartupError):
+        check_not_root({"GATEPASS_ALLOW_ROOT": "yes"}, euid=0)
+
+
+# -- clock -------------------------------------------------------------------------------------------
+
+
+def test_1970_is_untrusted(tmp_path):
+    guard = ClockGuard(tmp_path, synchronized=lambda: None)
+    state = guard.check(now=12.0)
+    assert not state.trusted and "unset" in state.reason
+    assert guard.check(now=BUILD_FLOOR_TS + 10).trusted
+
+
+def test_last_good_time_raises_the_floor_and_survives_restarts(tmp_path):
+    good = BUILD_FLOOR_TS + 100 * 86400
+    guard = ClockGuard(tmp_path, synchronized=lambda: True, save_every_s=600)
+    assert guard.remember(now=good)
+    assert not guard.remember(now=good + 10)  # rate-limited
+    again = ClockGuard(tmp_path, synchronized=lambda: None)
+    assert again.floor == pytest.approx(good, abs=0.01)
+    # fake-hwclock restored a time a day before the last good one: untrusted
+    assert not again.check(now=good - 86400).trusted
+    assert again.check(now=good + 1).trusted
+
+
+def test_an_unsynchronized_clock_never_raises_the_floor(tmp_path):
+    guard = ClockGuard(tmp_path, synchronized=lambda: False)
+    assert guard.check(now=BUILD_FLOOR_TS + 5e8).trusted  # plausible, so trusted ...
+    assert not guard.remember(now=BUILD_FLOOR_TS + 5e8, force=True)  # ... but not remembered
+    assert not (tmp_path / startup.LAST_GOOD_TIME_FILE).exists()
+
+
+def test_kernel_clock_state_is_a_bool_or_unknown():
+    assert startup.kernel_clock_synchronized() in (True, False, None)
+
+
+@settings(max_examples=50, deadline=None)
+@given(content=st.binary(max_size=40))
+def test_any_last_good_time_file_is_read_without_crashing(tmp_path_factory, content):
+    d = tmp_path_factory.mktemp("clock")
+    (d / startup.LAST_GOOD_TIME_FILE).write_bytes(content)
+    guard = ClockGuard(d, synchronized=lambda: None)
+    assert guard.floor >= BUILD_FLOOR_TS or guard.floor != guard.floor  # NaN from "nan" is harmless
+    guard.check(now=BUILD_FLOOR_TS + 1)
+
+
+# -- the database ------------------------------------------------------------------------------------
+
+
+def _fill(path, n):
+    db = open_db(path)
+    log = LocalLog(db)
+    for i in range(n):
+        log.append(device_id="d1", gate_id="g1", wall_ts=BUILD_FLOOR_TS + i, mono_ts=float(i), boot_id="b",
+                   clock_trusted=True, event="scan", pass_id=str(i), household=f"h{i % 7}", direction="in",
+                   temp_c=36.5, temps=[36.4, 36.5], decision="pass", reason="ok",
+                   extra={"note": "x" * 200} if i % 3 == 0 else None)
+    log.mark_synced(range(1, n // 2))
+    db.execute("INSERT INTO list_revoked (pass_id, reason, v) VALUES (42, 'lost', 3)")
+    db.execute("INSERT INTO list_meta (key, value) VALUES ('version', '3')")
+    rows = {r[0]: r for r in db.execute("SELECT * FROM entries ORDER BY seq")}
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.conn.close()
+    return rows
+
+
+def _entries_root_and_pages(path):
+    conn = sqlite3.connect(path)
+    page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+    root = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'entries'").fetchone()[0]
+    count = conn.execute("PRAGMA page_count").fetchone()[0]
+    conn.close()
+    return page_size, root, count
+
+
+def test_a_healthy_database_passes(tmp_path):
+    path = tmp_path / "edge.db"
+    _fill(path, 5)
+    result = check_database(path, open_db)
+    assert result.ok and result.moved_to is None
+    assert not (tmp_path / startup.ALARMS_FILE).exists()
+
+
+def test_a_missing_database_is_fine(tmp_path):
+    assert check_database(tmp_path / "edge.db", open_db).ok
+
+
+def test_a_damaged_database_is_moved_aside_and_readable_entries_kept(tmp_path):
+    path = tmp_path / "edge.db"
+    original = _fill(path, 400)
+    page_size, root, count = _entries_root_and_pages(path)
+    # Wreck one leaf page of the entries b-tree in the middle of the file.
+    victim = None
+    conn = sqlite3.connect(path)
+    for page in range(count // 2, count):
+        # a leaf table page starts with 0x0d
+        data = open(path, "rb").read()[(page - 1) * page_size:(page - 1) * page_size + 1]
+        if data == b"\x0d" and page != root:
+            victim = page
+            break
+    conn.close()
+    assert victim is not None
+    with open(path, "r+b") as fh:
+        fh.seek((victim - 1) * page_size + 8)
+        fh.write(os.urandom(page_size - 8))
+
+    result = check_database(path, open_db)
+
+    assert not result.ok and result.problem
+    assert result.moved_to is not None and result.moved_to.exists()  # kept, never deleted
+    assert result.moved_to.name.startswith("edge.db.corrupt-")
+    assert result.entries_copied > 300 and result.entries_copied + result.entries_lost <= 400
+    db = open_db(path)
+    copied = {r[0]: r for r in db.execute("SELECT * FROM entries ORDER BY seq")}
+    assert len(copied) == result.entries_copied
+    for seq, row in copied.items():
+        assert row == original[seq]  # same seq, hash, prev_hash, synced flag, everything
+    # seq numbers are never reused
+    new = LocalLog(db).append(device_id="d1", gate_id="g1", wall_ts=BUILD_FLOOR_TS, mono_ts=0.0, boot_id="b",
+                              clock_trusted=True, event="scan", direction="in", decision="pass", reason="ok")
+    assert new["seq"] == 401
+    assert startup.quick_check(path) == ""
+    alarms = startup.read_alarms(tmp_path)
+    assert alarms[-1]["code"] == "database_recovered" and alarms[-1]["entries_copied"] == result.entries_copied
+
+
+def test_a_file_that_is_not_a_database_is_replaced(tmp_path):
+    path = tmp_path / "edge.db"
+    path.write_bytes(b"this is not sqlite" * 500)
+    result = check_database(path, open_db)
+    assert not result.ok and result.entries_copied == 0
+    assert result.moved_to.read_bytes().startswith(b"this is not sqlite")
+    assert open_db(path).execute("SELECT count(*) FROM entries").fetchone()[0] == 0
+
+
+def test_lists_and_the_anchor_are_copied_when_readable(tmp_path):
+    path = tmp_path / "edge.db"
+    original = _fill(path, 30)
+    db = open_db(path)
+    LocalLog(db).purge(retention_days=0, now=BUILD_FLOOR_TS + 1e6)  # moves the chain anchor
+    anchor = db.execute("SELECT seq, hash FROM chain_anchor").fetchone()
+    db.conn.close()
+    # no damage: force the recovery path directly
+    result = startup.recover_database(path, open_db)
+    db = open_db(path)
+    assert db.execute("SELECT seq, hash FROM chain_anchor").fetchone() == anchor
+    assert db.execute("SELECT pass_id FROM list_revoked").fetchall() == [(42,)]
+    assert result.entries_copied == 30 - anchor[0]
+    assert LocalLog(db).verify_chain().ok
+    assert {r[0] for r in db.execute("SELECT seq FROM entries")} == {s for s in original if s > anchor[0]}
+
+
+# -- parsers of files the services read --------------------------------------------------------------
+
+
+@settings(max_examples=50, deadline=None)
+@given(content=st.binary(max_size=300))
+def test_any_alarms_file_is_read_without_crashing(tmp_path_factory, content):
+    d = tmp_path_factory.mktemp("alarms")
+    (d / startup.ALARMS_FILE).write_bytes(content)
+    try:
+        alarms = startup.read_alarms(d)
+    except UnicodeDecodeError:
+        return  # not UTF-8 at all: reported, not silently misread
+    assert isinstance(alarms, list)
+
+
+@settings(max_examples=50, deadline=None)
+@given(lines=st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40), max_size=6))
+def test_any_passwd_file_is_parsed_without_crashing(tmp_path_factory, lines):
+    from edge.install import Options, _lookup_ids
+
+    root = tmp_path_factory.mktemp("root")
+    (root / "etc").mkdir()
+    (root / "etc/passwd").write_text("\n".join(lines), encoding="utf-8")
+    ids = _lookup_ids(Options(root=root), "gatepass")
+    assert ids is None or all(isinstance(i, int) and i >= 0 for i in ids)
+
+
+def test_prepare_service_checks_everything(tmp_path, monkeypatch):
+    monkeypatch.setenv("GATEPASS_ALLOW_ROOT", "1")
+    _fill(tmp_path / "edge.db", 3)
+    clock, db_check = startup.prepare_service(tmp_path, tmp_path / "edge.db", open_db)
+    assert db_check.ok and clock.floor >= BUILD_FLOOR_TS
+    monkeypatch.delenv("GATEPASS_ALLOW_ROOT")
+    if os.geteuid() == 0:
+        with pytest.raises(StartupError):
+            startup.prepare_service(tmp_path, tmp_path / "edge.db", open_db)
+
+
+@pytest.mark.parametrize("counter_sql", ["UPDATE sqlite_sequence SET seq = 25025017590 WHERE name = 'entries'",
+                                         "DELETE FROM sqlite_sequence"])
+def test_an_implausible_seq_counter_never_lets_a_seq_be_reused(tmp_path, counter_sql):
+    path = tmp_path / "edge.db"
+    _fill(path, 20)
+    conn = sqlite3.connect(path)
+    conn.execute(counter_sql)  # what a damaged sqlite_sequence page can read as
+    conn.commit()
+    conn.close()
+    result = startup.recover_database(path, open_db)
+    assert result.entries_copied == 20 and result.entries_lost == 0
+    new = LocalLog(open_db(path)).append(device_id="d1", gate_id="g1", wall_ts=BUILD_FLOOR_TS, mono_ts=0.0,
+                                         boot_id="b", clock_trusted=True, event="scan", direction="in",
+                                         decision="pass", reason="ok")
+    assert new["seq"] == 20 + startup.SEQ_SAFETY_GAP + 1  # a reported gap rather than a reused number

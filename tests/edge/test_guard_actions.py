@@ -1,0 +1,192 @@
+"""Guarded-mode actions through the real Checkpoint on a real SQLite file: shifts, overrides, visitors;
+and the unattended mode refusing them. Scans are submitted directly (no camera needed)."""
+
+from __future__ import annotations
+
+import queue
+import time
+
+import pytest
+
+from drivers.gate import FakeGate
+from edge import lists
+from edge.checkpoint import Checkpoint, CheckpointError
+from edge.db import open_db
+from edge.indicators import FakeIndicators
+from edge.pairing import Sample
+from edge.shifts import ShiftBook
+from tests.edge.conftest import edge_settings, key_page, make_pass
+
+
+@pytest.fixture
+def make_cp(tmp_path, key):
+    made = []
+
+    def build(**sections) -> tuple[Checkpoint, FakeGate, FakeIndicators]:
+        settings = edge_settings(tmp_path, camera={"source": "none"}, **sections)
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        db = open_db(settings.db_path)
+        lists.apply_page(db, key_page(key))
+        ShiftBook(db).set_pin("guard7", "2468")
+        db.conn.close()
+        gate, lights = FakeGate(), FakeIndicators()
+        cp = Checkpoint(settings, gate=gate, indicators=lights)
+        cp.start()
+        made.append(cp)
+        return cp, gate, lights
+
+    yield build
+    for cp in made:
+        cp.stop()
+
+
+def scan(cp: Checkpoint, q: queue.Queue, text: str, temp: float | None):
+    t = time.monotonic()
+    if temp is not None:
+        cp.add_reading(Sample(t, temp))
+        cp.add_reading(Sample(t + 0.01, temp))
+    cp.submit_text(text, t)
+    return q.get(timeout=10)
+
+
+def test_shift_override_visitor_and_summary(make_cp, key):
+    cp, gate, lights = make_cp()
+    q = cp.subscribe()
+    assert not cp.start_shift("guard7", "0000")
+    assert cp.start_shift("guard7", "2468")
+    assert cp.status()["shift"]["guard_id"] == "guard7"
+    refused = scan(cp, q, make_pass(key, pass_id=1), 38.0)
+    assert refused.decision == "refuse" and refused.guard_id == "guard7"
+    with pytest.raises(CheckpointError):
+        cp.override(refused.uuid, "someone-else", "medical")
+    with pytest.raises(CheckpointError):
+        cp.override(refused.uuid, "guard7", "because")
+    over = cp.override(refused.uuid, "guard7", "medical")
+    assert (over.decision, over.code, over.event, over.guard_id) == ("pass", "override", "override", "guard7")
+    assert [on for _, on in gate.history].count(True) == 1  # opened for the override only
+    row = cp.db.execute("SELECT override_reason, ref_uuid, guard_id FROM entries WHERE uuid = ?",
+                        [over.uuid]).fetchone()
+    assert row == ("medical", refused.uuid, "guard7")
+    visitor = cp.register_visitor("guard7", "张三", "13800000000", "5-1-302", "探亲", 36.6)
+    assert (visitor.decision, visitor.code, visitor.event) == ("pass", "visitor_ok", "visitor")
+    extra = cp.db.execute("SELECT extra FROM entries WHERE uuid = ?", [visitor.uuid]).fetchone()[0]
+    assert "张三" in extra
+    hot = cp.register_visitor("guard7", "李四", "13900000000", "5-1-302", "送货", 38.1)
+    assert (hot.decision, hot.code, hot.remeasure) == ("refuse", "temp_high", True)
+    summary = cp.end_shift()
+    assert summary is not None and summary.guard_id == "guard7" and summary.ended_ts is not None
+    assert (summary.entries, summary.passed, summary.refused, summary.overrides, summary.visitors) == (4, 2, 2, 1, 2)
+    assert cp.status()["shift"] is None
+    with pytest.raises(CheckpointError):  # nobody signed in any more
+        cp.register_visitor("guard7", "王五", "1", "1-1-1", "x", 36.5)
+
+
+def test_unattended_gate_allows_no_overrides_or_visitors(make_cp, key):
+    cp, gate, lights = make_cp(gate={"mode": "unattended"})
+    q = cp.subscribe()
+    assert cp.start_shift("guard7", "2468")
+    refused = scan(cp, q, make_pass(key, pass_id=2), None)
+    assert refused.code == "temp_missing"
+    with pytest.raises(CheckpointError, match="unattended"):
+        cp.override(refused.uuid, "guard7", "staff")
+    with pytest.raises(CheckpointError, match="unattended"):
+        cp.register_visitor("guard7", "a", "1", "1-1-1", "x", 36.5)
+    ok = scan(cp, q, make_pass(key, pass_id=3), 36.5)
+    assert ok.decision == "pass"
+    assert [light for _, light, _ in lights.history] == ["red", "green"]
+
+
+def test_central_policy_wins_over_the_config(tmp_path, key):
+    settings = edge_settings(tmp_path, camera={"source": "none"})
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = open_db(settings.db_path)
+    lists.apply_page(db, key_page(key, extra=[{"op": "policy", "key": "fever_c", "value": 37.0}]))
+    db.conn.close()
+    cp = Checkpoint(settings, gate=FakeGate())
+    cp.start()
+    try:
+        q = cp.subscribe()
+        out = scan(cp, q, make_pass(key, pass_id=4), 37.1)  # normal by the config's 37.3, high by central's 37.0
+        assert out.code == "temp_high"
+    finally:
+        cp.stop()
+
+
+def test_a_full_scan_queue_drops_the_oldest_and_counts(make_cp, key):
+    cp, gate, lights = make_cp(scan={"queue_size": 1})
+    cp.stop_event.set()  # nobody takes scans off the queue now
+    time.sleep(0.6)
+    for i in range(5):
+        cp.submit_text(f"text-{i}", time.monotonic())
+    assert cp.dropped_scans == 4
+    assert cp.status()["counters"]["dropped_scans"] == 4
+
+
+def test_scanner_over_a_real_pty_and_unplugged_camera_and_relay_are_reported(tmp_path, key):
+    """Passes from a GM65 serial scanner on a pseudo-terminal are decided; a camera and a USB relay that are
+    not there show up in plain words while the loop keeps working."""
+    import os
+    import tty
+
+    from drivers.camera import make_frame_source
+    from drivers.config import CameraConfig
+    from drivers.gate import LcusGate
+    from drivers.scanner import Scanner
+    from drivers.scanner.gm65 import encode_text
+
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    settings = edge_settings(tmp_path, scanner={"enabled": True, "url": os.ttyname(slave)},
+                             gate={"direction": "out"})  # an exit: no temperature needed
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = open_db(settings.db_path)
+    lists.apply_page(db, key_page(key))
+    db.conn.close()
+    cp = Checkpoint(settings, scanner=Scanner(settings.scanner),
+                    frame_source=make_frame_source(CameraConfig(source="/dev/video-not-here")),
+                    gate=LcusGate(str(tmp_path / "no-relay")))
+    cp.start()
+    try:
+        q = cp.subscribe()
+        time.sleep(0.5)
+        os.write(master, encode_text(make_pass(key, pass_id=42), b"\r"))
+        out = q.get(timeout=10)
+        assert (out.decision, out.code) == ("pass", "pass_ok")  # decided and logged although the relay is gone
+        assert cp.db.execute("SELECT count(*) FROM entries").fetchone()[0] == 1
+        faults = " ".join(cp.status()["faults"])
+        assert "摄像头" in faults and "闸门继电器" in faults
+        assert cp.status()["devices"]["scanner"]["status"] == "ok"
+    finally:
+        cp.stop()
+        os.close(master)
+        os.close(slave)
+
+
+def test_locked_database_keeps_the_gate_shut_reports_and_recovers(make_cp, key):
+    import sqlite3
+
+    cp, gate, lights = make_cp(health={"disk_floor_mb": 1e12})  # also: any disk is "low" for this gate
+    q = cp.subscribe()
+    with cp._db_lock:
+        cp.db.execute("PRAGMA busy_timeout = 200")  # give up quickly instead of after 5 s
+    other = sqlite3.connect(cp.settings.db_path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    try:
+        out = scan(cp, q, make_pass(key, pass_id=8), 36.5)
+        assert (out.decision, out.code, out.seq) == ("refuse", "log_failed", -1)
+        assert any("数据库被占用" in f for f in cp.status()["faults"])
+        assert not [on for _, on in gate.history if on]
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert wait_for(lambda: not any("数据库被占用" in f for f in cp.status()["faults"]))
+    assert any("存储空间不足" in f for f in cp.status()["faults"])  # the disk-floor alarm
+    time.sleep(0.5)
+    assert scan(cp, q, make_pass(key, pass_id=8), 36.5).decision == "pass"
+
+
+def wait_for(cond, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not cond():
+        time.sleep(0.1)
+    return cond()

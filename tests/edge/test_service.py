@@ -1,0 +1,66 @@
+"""The wired service: drivers + checkpoint + guard page on a real uvicorn on loopback, stopped by one Event."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import httpx
+
+from edge import lists
+from edge.db import open_db
+from edge.service import build_checkpoint, run
+from gatepass.procs import free_port
+from tests.edge.conftest import edge_settings, key_page, make_pass
+
+
+def test_service_serves_status_and_preview_decides_scans_and_stops_through_one_event(tmp_path, key, pty_thermometer,
+                                                                                    monkeypatch):
+    monkeypatch.setenv("GATEPASS_ALLOW_ROOT", "1")  # the tests run as root in the container
+    port = free_port(0)
+    passes = tmp_path / "passes.txt"
+    passes.write_text(make_pass(key) + "\n")
+    settings = edge_settings(tmp_path, thermometer={"url": str(pty_thermometer.link)},
+                             guard_page={"port": port}, demo={"passes_file": str(passes), "interval_s": 0.5},
+                             voice={"enabled": False})
+    settings.data_dir.mkdir(parents=True)
+    db = open_db(settings.db_path)
+    lists.apply_page(db, key_page(key))
+    db.conn.close()
+    stop = threading.Event()
+    thread = threading.Thread(target=run, args=(settings, stop), daemon=True)
+    thread.start()
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 20
+        status = None
+        while time.monotonic() < deadline:
+            try:
+                status = httpx.get(base + "/status", timeout=2).json()
+                if status.get("last") or _entries(settings) > 0:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        assert _entries(settings) >= 1  # the demo feeder presented the pass to the simulated camera
+        assert status is not None
+        preview = httpx.get(base + "/preview.jpg", timeout=2)
+        assert preview.status_code == 200 and preview.content[:2] == b"\xff\xd8"
+    finally:
+        stop.set()
+        thread.join(20)
+    assert not thread.is_alive()
+
+
+def _entries(settings) -> int:
+    db = open_db(settings.db_path)
+    try:
+        return db.execute("SELECT count(*) FROM entries WHERE decision = 'pass'").fetchone()[0]
+    finally:
+        db.conn.close()
+
+
+def test_build_checkpoint_opens_nothing(tmp_path):
+    cp = build_checkpoint(edge_settings(tmp_path, scanner={"enabled": True}))
+    assert cp.scanner is not None and cp.frame_source is not None and cp.db is None
+    assert not cp._threads

@@ -1,0 +1,130 @@
+"""An in-memory :class:`edge.events.CheckpointAPI` for the guard page tests."""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+import uuid
+from typing import Any
+
+import cv2
+import numpy as np
+
+from edge.events import Outcome, ShiftSummary
+
+
+def make_outcome(seq: int, decision: str = "pass", code: str = "ok", **kw: Any) -> Outcome:
+    """An outcome decided now (``t_decided`` = ``time.monotonic()``)."""
+    fields: dict[str, Any] = dict(seq=seq, uuid=str(uuid.uuid4()), event="scan", decision=decision, code=code,
+                                  message_zh="通行证有效", message_en="Pass valid", wall_ts=time.time(),
+                                  clock_trusted=True, t_decided=time.monotonic(), temperature_c=36.5,
+                                  pass_kind="resident", household="3-2-101", valid_to=time.time() + 86400 * 30)
+    fields.update(kw)
+    return Outcome(**fields)
+
+
+class FakeCheckpoint:
+    """Records every call; outcomes are published with :meth:`publish`."""
+
+    def __init__(self, pins: dict[str, str] | None = None, mode: str = "guarded") -> None:
+        self.pins = pins or {"1001": "2468"}
+        self.mode = mode
+        self.calls: list[tuple] = []
+        self.subscribers: list[queue.Queue[Outcome]] = []
+        self.lock = threading.Lock()
+        self.last: Outcome | None = None
+        self.shift: dict[str, Any] | None = None
+        self.devices: dict[str, dict[str, str]] = {
+            "thermometer": {"status": "ok", "text": "测温仪正常"}, "camera": {"status": "ok", "text": "摄像头正常"}}
+        self.faults: list[str] = []
+        self.sync = {"last_ok_ts": time.time() - 90, "backlog": 3, "text": "已同步"}
+        self.lists = {"version": 12, "age_s": 300.0, "stale": False}
+        self.clock_trusted = True
+        self.jpeg: bytes | None = self._frame()
+        self.seq = 100
+        self.counts = {"entries": 0, "passed": 0, "refused": 0, "fevers": 0, "overrides": 0, "visitors": 0}
+
+    @staticmethod
+    def _frame() -> bytes:
+        img = np.full((480, 640, 3), 90, np.uint8)
+        cv2.rectangle(img, (170, 90), (470, 390), (0, 220, 255), 4)
+        ok, buf = cv2.imencode(".jpg", img)
+        assert ok
+        return buf.tobytes()
+
+    # -- test helpers -----------------------------------------------------------------------
+    def publish(self, outcome: Outcome) -> Outcome:
+        """Deliver ``outcome`` to every subscriber (as the core does after committing it)."""
+        with self.lock:
+            self.last = outcome
+            subs = list(self.subscribers)
+        for q in subs:
+            q.put_nowait(outcome)
+        return outcome
+
+    def next_seq(self) -> int:
+        self.seq += 1
+        return self.seq
+
+    # -- CheckpointAPI ----------------------------------------------------------------------
+    def status(self) -> dict[str, Any]:
+        return {"devices": self.devices, "sync": self.sync, "lists": self.lists, "clock_trusted": self.clock_trusted,
+                "gate": {"id": "gate-1", "name": "东门", "mode": self.mode, "direction": "both"},
+                "shift": self.shift, "faults": list(self.faults)}
+
+    def subscribe(self) -> queue.Queue[Outcome]:
+        q: queue.Queue[Outcome] = queue.Queue(maxsize=64)
+        with self.lock:
+            self.subscribers.append(q)
+        return q
+
+    def unsubscribe(self, q: queue.Queue[Outcome]) -> None:
+        with self.lock:
+            if q in self.subscribers:
+                self.subscribers.remove(q)
+
+    def last_outcome(self) -> Outcome | None:
+        return self.last
+
+    def preview_jpeg(self) -> bytes | None:
+        return self.jpeg
+
+    def override(self, ref_uuid: str, guard_id: str, reason: str) -> Outcome:
+        self.calls.append(("override", ref_uuid, guard_id, reason))
+        if self.last is None or self.last.uuid != ref_uuid:
+            raise LookupError(f"no entry {ref_uuid}")
+        self.counts["overrides"] += 1
+        return self.publish(make_outcome(self.next_seq(), "pass", "override", event="override", guard_id=guard_id,
+                                         message_zh="保安放行（紧急情况）", message_en="Let through (emergency)",
+                                         temperature_c=self.last.temperature_c))
+
+    def register_visitor(self, guard_id: str, name: str, phone: str, host_household: str, reason: str,
+                         temperature_c: float | None) -> Outcome:
+        self.calls.append(("visitor", guard_id, name, phone, host_household, reason, temperature_c))
+        self.counts["visitors"] += 1
+        return self.publish(make_outcome(self.next_seq(), "pass", "visitor", event="visitor", guard_id=guard_id,
+                                         message_zh=f"访客 {name} 拜访 {host_household}",
+                                         message_en=f"Visitor {name} for {host_household}",
+                                         temperature_c=temperature_c, pass_kind="visitor", valid_to=None))
+
+    def start_shift(self, guard_id: str, pin: str) -> bool:
+        self.calls.append(("start_shift", guard_id))
+        if self.pins.get(guard_id) != pin:
+            return False
+        self.shift = {"guard_id": guard_id, "since": time.time()}
+        return True
+
+    def end_shift(self) -> ShiftSummary | None:
+        self.calls.append(("end_shift",))
+        summary = self.shift_summary()
+        self.shift = None
+        if summary is not None:
+            summary = ShiftSummary(**{**summary.__dict__, "ended_ts": time.time()})
+        return summary
+
+    def shift_summary(self) -> ShiftSummary | None:
+        if self.shift is None:
+            return None
+        return ShiftSummary(guard_id=self.shift["guard_id"], started_ts=self.shift["since"], ended_ts=None,
+                            **self.counts)

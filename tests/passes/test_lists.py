@@ -1,0 +1,170 @@
+"""Device-side lists: pages from central's change log applied in one transaction, loaded for ``verify``."""
+
+from __future__ import annotations
+
+import copy
+import time
+from datetime import date
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from edge import lists as edge_lists
+from edge.passes import GateContext, Now, verify
+from gatepass.sqlitedb import connect
+from sync.centraldb import open_db
+from sync.passes import changelog, issuance, keys
+
+
+@pytest.fixture
+def central(tmp_path):
+    db = open_db(tmp_path / "central.db")
+    yield db, tmp_path / "central"
+    db.close()
+
+
+@pytest.fixture
+def edge_db(tmp_path):
+    db = connect(tmp_path / "edge.db")
+    edge_lists.migrate(db)
+    yield db
+    db.close()
+
+
+def _dump(db) -> dict:
+    return {t: db.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall()
+            for t in ("list_revoked", "list_quarantine", "list_trust_keys", "list_policy", "list_meta")}
+
+
+def test_central_changes_reach_the_verifier(central, edge_db):
+    cdb, data_dir = central
+    resident = issuance.issue(cdb, data_dir, household="3-2-401", person=1, kind="resident", days=30)
+    lost = issuance.issue(cdb, data_dir, household="3-2-402", person=0, kind="resident", days=30)
+    today = date.today()
+    issuance.quarantine(cdb, "3-2-401", date.fromordinal(today.toordinal() - 1),
+                        date.fromordinal(today.toordinal() + 13))
+    issuance.revoke(cdb, lost.info.pass_id, "card lost")
+    issuance.set_policy(cdb, "fever_c", 37.3)
+    page = changelog.changes_since(cdb, 0)
+    assert [c["op"] for c in page["changes"]] == ["key_add", "quarantine", "revoke", "policy"]
+    assert edge_lists.apply_page(edge_db, page) == page["version"] == 4
+
+    trust, lists, policy, meta = edge_lists.load(edge_db)
+    now = Now(time.time(), True)
+    assert policy == {"fever_c": 37.3} and meta.version == 4 and meta.server_time == page["issued_at"]
+    assert verify(resident.text, trust, lists, GateContext("east", "in"), now).ok
+    assert verify(resident.text, trust, lists, GateContext("east", "out"), now).code == "quarantined"
+    assert verify(lost.text, trust, lists, GateContext("east", "in"), now).code == "revoked"
+
+    issuance.release(cdb, "3-2-401")
+    issuance.unrevoke(cdb, lost.info.pass_id)
+    edge_lists.apply_page(edge_db, changelog.changes_since(cdb, 4))
+    trust, lists, _, _ = edge_lists.load(edge_db)
+    assert verify(resident.text, trust, lists, GateContext("east", "out"), now).ok
+    assert verify(lost.text, trust, lists, GateContext("east", "in"), now).ok
+
+
+def test_rotation_and_retirement_flow_down(central, edge_db):
+    cdb, data_dir = central
+    old = issuance.issue(cdb, data_dir, household="1-1-101", person=0, kind="staff", days=2)
+    new_key, previous = keys.rotate(cdb, data_dir)
+    new = issuance.issue(cdb, data_dir, household="1-1-101", person=1, kind="staff", days=2)
+    assert previous.kid == old.info.kid.hex() and previous.status == "verify"
+    assert previous.not_after == old.info.valid_to  # the old key verifies until its last pass expires
+    edge_lists.apply_page(edge_db, changelog.changes_since(cdb, 0))
+    trust, lists, _, _ = edge_lists.load(edge_db)
+    gate, now = GateContext("g"), Now(time.time(), True)
+    assert verify(old.text, trust, lists, gate, now).ok and verify(new.text, trust, lists, gate, now).ok
+    assert verify(old.text, trust, lists, gate, Now(old.info.valid_to + 1, True)).code == "unknown_key"
+
+    keys.retire(cdb, previous.kid)
+    edge_lists.apply_page(edge_db, changelog.changes_since(cdb, edge_lists.meta(edge_db).version))
+    trust, lists, _, _ = edge_lists.load(edge_db)
+    assert verify(old.text, trust, lists, gate, now).code == "unknown_key"
+    assert verify(new.text, trust, lists, gate, now).ok
+
+
+def test_paging_snapshot_stale_and_gap(central, edge_db):
+    cdb, data_dir = central
+    issued = [issuance.issue(cdb, data_dir, household=f"2-1-{i}", person=0, kind="resident", days=5)
+              for i in range(5)]
+    for p in issued:
+        issuance.revoke(cdb, p.info.pass_id)
+    first = changelog.changes_since(cdb, 0, limit=2)
+    assert first["more"] and first["version"] == 2
+    since = 0
+    while True:
+        page = changelog.changes_since(cdb, since, limit=2)
+        since = edge_lists.apply_page(edge_db, page)
+        if not page["more"]:
+            break
+    assert since == 6
+    held = _dump(edge_db)
+    with pytest.raises(edge_lists.StaleListError):
+        edge_lists.apply_page(edge_db, first)
+    issuance.quarantine(cdb, "2-1-0", date(2026, 11, 20), date(2026, 12, 4))
+    issuance.quarantine(cdb, "2-1-1", date(2026, 11, 20), date(2026, 12, 4))
+    with pytest.raises(edge_lists.ListGapError):
+        edge_lists.apply_page(edge_db, changelog.changes_since(cdb, 7))
+    assert _dump(edge_db) == held
+    edge_lists.apply_page(edge_db, changelog.changes_since(cdb, 6))
+    again = changelog.changes_since(cdb, 5)  # overlaps what is held: re-applying is harmless
+    edge_lists.apply_page(edge_db, again)
+    incremental = _dump(edge_db)
+
+    fresh = connect(edge_db_path := (data_dir.parent / "fresh.db"))
+    edge_lists.migrate(fresh)
+    edge_lists.apply_page(fresh, changelog.snapshot(cdb))
+    snap_trust, snap_lists, _, _ = edge_lists.load(fresh)
+    inc_trust, inc_lists, _, _ = edge_lists.load(edge_db)
+    assert snap_lists == inc_lists and set(snap_trust.keys) == set(inc_trust.keys)
+    assert incremental["list_meta"][-1][1] == "8"
+    fresh.close()
+    assert edge_db_path.exists()
+
+
+def test_a_bad_change_applies_nothing(edge_db, central):
+    cdb, data_dir = central
+    issuance.issue(cdb, data_dir, household="1-1-101", person=0, kind="resident", days=1)
+    page = changelog.changes_since(cdb, 0)
+    broken = copy.deepcopy(page)
+    broken["changes"].append({"v": 99, "op": "revoke", "pass_id": "not a number"})
+    broken["version"] = 99
+    with pytest.raises(edge_lists.ListError):
+        edge_lists.apply_page(edge_db, broken)
+    assert edge_lists.meta(edge_db).version == 0 and _dump(edge_db)["list_trust_keys"] == []
+    assert edge_lists.apply_page(edge_db, page) == 1
+
+
+def test_server_time_never_goes_back(edge_db):
+    edge_lists.note_server_time(edge_db, 2000.0)
+    edge_lists.note_server_time(edge_db, 1000.0)
+    assert edge_lists.meta(edge_db).server_time == 2000.0
+
+
+change = st.fixed_dictionaries({"v": st.integers(-2, 5) | st.text(max_size=2), "op": st.sampled_from(
+    [*edge_lists.OPS, "drop_table", None])}, optional={
+    "pass_id": st.integers(-2, 10) | st.text(max_size=3) | st.none(),
+    "household": st.text(max_size=5) | st.integers(),
+    "start": st.text(max_size=10), "end": st.text(max_size=10),
+    "start_ts": st.floats(allow_nan=False) | st.text(max_size=2), "end_ts": st.integers() | st.none(),
+    "kid": st.text(max_size=8) | st.sampled_from(["a1b2c3d4", "zz"]),
+    "public_key": st.text(max_size=64) | st.just("00" * 32),
+    "key": st.text(max_size=5), "value": st.none() | st.integers() | st.text(max_size=5)})
+pages = st.fixed_dictionaries({"version": st.integers(-1, 8) | st.text(max_size=2),
+                               "changes": st.lists(change, max_size=6) | st.none()},
+                              optional={"since": st.integers(-1, 8) | st.none(), "snapshot": st.booleans(),
+                                        "format": st.sampled_from(["gatepass-lists/1", "other"]),
+                                        "issued_at": st.floats(allow_nan=False) | st.text(max_size=3)})
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(page=pages | st.none() | st.lists(st.integers(), max_size=3))
+def test_any_page_is_applied_whole_or_refused_whole(edge_db, page):
+    before = _dump(edge_db)
+    try:
+        edge_lists.apply_page(edge_db, page)
+    except edge_lists.ListError:
+        assert _dump(edge_db) == before
+    edge_lists.load(edge_db)  # whatever was stored loads

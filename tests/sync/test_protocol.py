@@ -1,0 +1,98 @@
+"""The upload parser and the range helpers: property tests (bad input gives a reason, never a crash)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sync.client import full_jitter
+from sync.protocol import ProtocolError, decode_upload, encode_upload, from_ranges, to_ranges
+
+REPORT = {"boot_id": "b", "mono_now": 1.5, "wall_now": 1_790_000_000.0, "list_version": 3, "backlog": 2,
+          "last_seq": 9, "pending_min_seq": 1, "software_version": "0.1.0"}
+
+entries_st = st.lists(st.fixed_dictionaries({
+    "seq": st.integers(1, 10**9), "uuid": st.uuids().map(str), "device_id": st.text(max_size=10),
+    "gate_id": st.text(max_size=10), "wall_ts": st.floats(-1e10, 1e10), "mono_ts": st.floats(0, 1e9),
+    "boot_id": st.text(max_size=36), "clock_trusted": st.integers(0, 1), "event": st.sampled_from(["scan", "visitor"]),
+    "pass_id": st.one_of(st.none(), st.integers(0, 10**12), st.text(max_size=12)),
+    "household": st.one_of(st.none(), st.text(max_size=20)), "person": st.one_of(st.none(), st.integers(0, 99)),
+    "pass_kind": st.none(), "visitor_ref": st.none(), "direction": st.sampled_from(["in", "out"]),
+    "temp_c": st.one_of(st.none(), st.floats(30, 45)), "temps": st.none(), "decision": st.sampled_from(["pass"]),
+    "reason": st.text(max_size=20), "guard_id": st.none(), "override_reason": st.none(), "ref_uuid": st.none(),
+    "fever": st.integers(0, 1), "priority": st.integers(0, 1), "extra": st.one_of(st.none(), st.text(max_size=30)),
+    "extra_hash": st.none(), "prev_hash": st.text("0123456789abcdef", min_size=64, max_size=64),
+    "hash": st.text("0123456789abcdef", min_size=64, max_size=64)}), max_size=5, unique_by=lambda e: e["seq"])
+
+
+@settings(max_examples=40)
+@given(entries=entries_st)
+def test_encode_then_decode_round_trips(entries):
+    body = decode_upload(encode_upload("batch-123456", entries, REPORT), "gzip")
+    assert body.batch_id == "batch-123456" and body.report.list_version == 3
+    assert [e.model_dump() for e in body.entries] == [
+        {**e, "wall_ts": float(e["wall_ts"]), "mono_ts": float(e["mono_ts"])} for e in entries]
+
+
+@settings(max_examples=300)
+@given(raw=st.binary(max_size=300), encoding=st.sampled_from([None, "gzip", "identity", "br"]))
+def test_any_bytes_are_parsed_or_refused_with_a_reason(raw, encoding):
+    try:
+        decode_upload(raw, encoding)
+    except ProtocolError as exc:
+        assert str(exc)
+
+
+@settings(max_examples=60)
+@given(entries=entries_st.filter(bool), pos=st.integers(0), bit=st.integers(0, 7))
+def test_a_flipped_bit_never_passes_as_other_content(entries, pos, bit):
+    raw = bytearray(gzip.decompress(encode_upload("batch-123456", entries, REPORT)))
+    raw[pos % len(raw)] ^= 1 << bit
+    try:
+        body = decode_upload(bytes(raw), None)
+    except ProtocolError:
+        return
+    # only flips outside the entries (e.g. in the report) may pass; the entries are what was sent
+    assert json.loads(json.dumps([e.model_dump() for e in body.entries])) == json.loads(
+        json.dumps([e.model_dump() for e in decode_upload(encode_upload("batch-123456", entries, REPORT),
+                                                           "gzip").entries]))
+
+
+def test_gzip_bomb_is_refused():
+    bomb = gzip.compress(b"[" + b" " * (40 * 1024 * 1024) + b"]")
+    with pytest.raises(ProtocolError, match="larger than"):
+        decode_upload(bomb, "gzip")
+
+
+def test_same_seq_twice_is_refused():
+    e = json.loads(json.dumps({"seq": 1, "uuid": "u", "device_id": "d", "gate_id": "g", "wall_ts": 1, "mono_ts": 1,
+                               "boot_id": "b", "clock_trusted": 1, "event": "scan", "direction": "in",
+                               "decision": "pass", "reason": "ok", "fever": 0, "priority": 0,
+                               "prev_hash": "0" * 64, "hash": "1" * 64}))
+    with pytest.raises(ProtocolError, match="same seq"):
+        decode_upload(encode_upload("batch-123456", [e, {**e, "uuid": "v"}], REPORT), "gzip")
+
+
+@given(st.sets(st.integers(1, 500)))
+def test_ranges_round_trip(seqs):
+    ranges = to_ranges(list(seqs))
+    assert from_ranges(ranges) == seqs
+    assert all(a <= b for a, b in ranges) and all(r1[1] + 1 < r2[0] for r1, r2 in zip(ranges, ranges[1:], strict=False))
+
+
+@given(st.recursive(st.one_of(st.integers(-5, 5), st.none(), st.text(max_size=2)), st.lists, max_leaves=8))
+def test_bad_ranges_are_refused_cleanly(value):
+    try:
+        from_ranges(value)
+    except ProtocolError:
+        pass
+
+
+@given(failures=st.integers(0, 100))
+def test_backoff_is_full_jitter_under_the_cap(failures):
+    wait = full_jitter(failures, 1.0, 300.0)
+    assert 0 <= wait <= min(300.0, 2 ** max(failures - 1, 0))

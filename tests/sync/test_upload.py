@@ -1,0 +1,193 @@
+"""Upload end to end against a real central server on loopback: exactly once, priority, auth, gaps."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import threading
+import uuid
+
+import httpx
+import pytest
+
+from edge.db import open_db as open_edge
+from edge.locallog import LocalLog
+from sync import client as sync_client
+from sync import ingest, state
+from sync.protocol import encode_upload
+
+from .helpers import Central, device_rows, entry, fill, sync_settings, wait_until
+
+
+@pytest.fixture
+def central(tmp_path):
+    c = Central(tmp_path / "central").start_thread()
+    yield c
+    c.stop()
+
+
+def _client(central, tmp_path, device_id="gate-a", **over):
+    token = central.add_device(device_id, community="c1")
+    settings = sync_settings(central.url, token, central.public_pem(), tmp_path / device_id, **over)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return sync_client.SyncClient(settings), token
+
+
+def _report(**over):
+    base = {"boot_id": "b", "mono_now": 1.0, "wall_now": 1_790_000_000.0, "list_version": 0, "backlog": 1,
+            "last_seq": 1, "pending_min_seq": 1, "software_version": "t"}
+    base.update(over)
+    return base
+
+
+def _post(central, token, body: bytes):
+    return httpx.post(central.url + "/api/v1/upload", content=body, timeout=10,
+                      headers={"Authorization": f"Bearer {token}", "Content-Encoding": "gzip"})
+
+
+def test_backlog_drains_exactly_once(central, tmp_path):
+    client, _ = _client(central, tmp_path, batch_rows=7)
+    fill(client.settings.db_path, 50)
+    sent = 0
+    while (n := client.upload_once()):
+        sent += n
+    assert sent == 50
+    rows = central.entries("gate-a")
+    assert [r[1] for r in rows] == list(range(1, 51))
+    assert {r[2] for r in rows} == {r[2] for r in device_rows(client.settings.db_path)}
+    assert all(r[3] == 1 for r in device_rows(client.settings.db_path))
+    community = central.db.execute("SELECT DISTINCT community FROM entries").fetchall()
+    assert community == [("c1",)]
+    dev = ingest.list_devices(central.db)[0]
+    assert dev["highest_contiguous_seq"] == 50 and dev["open_gaps"] == []
+    client.close()
+
+
+def test_replayed_upload_adds_nothing_and_same_id_other_content_is_refused(central, tmp_path):
+    token = central.add_device("gate-a")
+    rows = fill(tmp_path / "edge.db", 3)
+    for r in rows:
+        r.pop("synced", None), r.pop("synced_at", None)
+    body = encode_upload("batch-0001", rows, _report(last_seq=3, backlog=3))
+    first = _post(central, token, body)
+    assert first.status_code == 200 and first.json()["inserted"] == 3
+    again = _post(central, token, body)
+    assert again.status_code == 200
+    assert again.json()["inserted"] == 0 and again.json()["duplicates"] == 3 and again.json()["held"] == [[1, 3]]
+    assert len(central.entries()) == 3
+    other = encode_upload("batch-0001", rows[:2], _report())
+    conflict = _post(central, token, other)
+    assert conflict.status_code == 409 and "different content" in conflict.json()["detail"]
+    assert len(central.entries()) == 3
+
+
+def test_revoked_token_gets_401_and_rows_stay(central, tmp_path):
+    client, _ = _client(central, tmp_path)
+    fill(client.settings.db_path, 2)
+    ingest.revoke_device(central.db, "gate-a")
+    with pytest.raises(sync_client.RejectedError, match="401"):
+        client.upload_once()
+    assert client.log.backlog() == 2 and central.entries() == []
+    bad = httpx.get(central.url + "/api/v1/changes", headers={"Authorization": "Bearer nope"})
+    assert bad.status_code == 401
+    assert httpx.get(central.url + "/api/v1/changes").status_code == 401
+    client.close()
+
+
+def test_device_a_cannot_write_as_device_b(central, tmp_path):
+    token_a = central.add_device("gate-a")
+    central.add_device("gate-b")
+    rows = fill(tmp_path / "edge.db", 2, device_id="gate-b")
+    resp = _post(central, token_a, encode_upload("batch-0002", rows, _report(last_seq=2)))
+    assert resp.status_code == 200 and resp.json()["device_id"] == "gate-a"
+    assert central.entries("gate-b") == []
+    assert [r[0] for r in central.entries()] == ["gate-a", "gate-a"]
+
+
+def test_priority_rows_go_first_without_a_false_gap_alarm(central, tmp_path):
+    client, _ = _client(central, tmp_path, batch_rows=5)
+    db = open_edge(client.settings.db_path)
+    log = LocalLog(db)
+    for i in range(12):
+        log.append(**entry(i))
+    fever = log.append(**entry(99, fever=True, priority=True, temp_c=38.4, decision="refuse", reason="fever"))
+    assert client.upload_once() == 5
+    first = central.entries()
+    assert fever["seq"] in [r[1] for r in first]  # the fever entry went in the first batch
+    assert ingest.open_gaps(central.db) == []      # 1..4 held, 13 held, 5..12 pending: no alarm
+    while client.upload_once():
+        pass
+    assert [r[1] for r in central.entries()] == list(range(1, 14))
+    assert ingest.open_gaps(central.db) == []
+    client.close()
+    db.close()
+
+
+def test_a_seq_lost_on_the_device_raises_a_gap_alarm(central, tmp_path):
+    client, _ = _client(central, tmp_path, heartbeat_s=0.001)
+    fill(client.settings.db_path, 10)
+    db = open_edge(client.settings.db_path)
+    db.execute("DELETE FROM entries WHERE seq IN (4, 5)")  # lost on the device (e.g. SD card damage)
+    assert client.upload_once() == 8
+    assert ingest.open_gaps(central.db) == []  # 4..5 could still be pending as far as central knows
+    client.upload_once()  # the next report says nothing older is pending
+    gaps = ingest.open_gaps(central.db, "gate-a")
+    assert [(g["from_seq"], g["to_seq"]) for g in gaps] == [(4, 5)]
+    assert ingest.list_devices(central.db)[0]["highest_contiguous_seq"] == 3
+    client.close()
+    db.close()
+
+
+def test_bad_uploads_get_422_with_a_reason(central, tmp_path):
+    token = central.add_device("gate-a")
+    cases = [b"not gzip", gzip.compress(b"{"), gzip.compress(b"[]"),
+             gzip.compress(json.dumps({"format": "gatepass-upload/1", "batch_id": "x" * 10, "content_hash": "0" * 64,
+                                       "report": _report(), "entries": []}).encode())]
+    for body in cases:
+        resp = _post(central, token, body)
+        assert resp.status_code == 422, resp.text
+        assert resp.json()["detail"]
+
+
+def test_server_flags_clock_skew(central, tmp_path):
+    client, _ = _client(central, tmp_path, heartbeat_s=0.01)
+    client.clock = lambda: 3600.0  # 1970
+    fill(client.settings.db_path, 1)
+    assert client.upload_once() == 1
+    dev = ingest.list_devices(central.db)[0]
+    assert dev["clock_skewed"] and dev["clock_skew_s"] < -1e9
+    assert dev["last_report"]["wall_now"] == 3600.0 and dev["last_report"]["receive_time"] > 1e9
+    client.close()
+
+
+def test_run_loop_writes_state_for_the_guard_screen(central, tmp_path):
+    client, token = _client(central, tmp_path)
+    client.close()
+    fill(client.settings.db_path, 20)
+    stop = threading.Event()
+    t = threading.Thread(target=sync_client.run, args=(client.settings, stop), daemon=True)
+    t.start()
+    try:
+        db = open_edge(client.settings.db_path)
+        assert wait_until(lambda: state.read(db).get("backlog") == 0 and state.read(db).get("list_version")
+                          is not None, 30)
+        st = state.status(db)
+        assert st["last_error"] is None and st["last_upload_at"] > 0 and st["lists_stale"] is False
+        ingest.revoke_device(central.db, "gate-a")
+        LocalLog(db).append(**entry(50))
+        assert wait_until(lambda: state.read(db).get("error_kind") == "rejected", 30)
+        assert "token" in state.read(db)["last_error"] and token not in state.read(db)["last_error"]
+    finally:
+        stop.set()
+        t.join(10)
+    assert len(central.entries()) == 20
+
+
+def test_batch_ids_are_fresh_per_batch(central, tmp_path):
+    client, _ = _client(central, tmp_path, batch_rows=2)
+    fill(client.settings.db_path, 4)
+    client.upload_once()
+    client.upload_once()
+    ids = [r[0] for r in central.db.execute("SELECT batch_id FROM upload_batches")]
+    assert len(ids) == 2 and len(set(ids)) == 2 and all(uuid.UUID(i) for i in ids)
+    client.close()
