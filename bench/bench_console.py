@@ -148,6 +148,16 @@ def run(quick: bool = False) -> list[Result]:
         t_big = _median(q_big[name], repeat)
         results.append(Result(f"{name} @ {big_rows:,} rows", t_big * 1e3, "ms", "same @ 10,000 rows",
                               t_small * 1e3))
+    # The report and the alerts read one day whatever the table size: compare them with counting that day.
+    last = big.execute("SELECT MAX(wall_ts) FROM entries").fetchone()[0]
+    day_rows = big.execute("SELECT count(*) FROM entries WHERE wall_ts >= ? AND wall_ts < ?",
+                           [last - 11 * 86400, last - 10 * 86400]).fetchone()[0]
+    t_count = _median(lambda: big.execute("SELECT count(*) FROM entries WHERE wall_ts >= ? AND wall_ts < ?",
+                                          [last - 11 * 86400, last - 10 * 86400]).fetchone(), repeat)
+    for name in ("daily report (1 day, all gates)", "alerts 24 h (fever, quarantine, anomalies)"):
+        t_big = next(r.value for r in results if r.name.startswith(name))
+        results.append(Result(f"{name} vs counting the day", t_big, "ms", f"count(*) of one day ({day_rows:,} rows)",
+                              t_count * 1e3))
     return results
 
 

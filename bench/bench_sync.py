@@ -7,7 +7,9 @@ plus the long kill -9 run (1,000+ kills) with its loss/duplicate counts.
 
 from __future__ import annotations
 
+import logging
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -20,6 +22,7 @@ from edge.locallog import LocalLog
 from gatepass.sqlitedb import transaction
 from sync import centraldb
 from sync.client import SyncClient
+from sync.client import run as sync_run
 from sync.ingest import ENTRY_COLUMNS
 from sync.protocol import encode_upload
 
@@ -98,6 +101,40 @@ def _kills(kills: int, tmp: Path) -> Result:
         central.stop()
 
 
+def _faults(n: int, tmp: Path) -> Result:
+    """n entries through the fault proxy for a while, then the link heals: seconds until the backlog is 0."""
+    from tests.sync.faultproxy import FaultProxy
+    from tests.sync.helpers import Central, bulk_fill, sync_settings, wait_until
+
+    logging.getLogger("sync.client").setLevel(logging.ERROR)  # the retries are expected here
+    central = Central(tmp / "fcentral").start_process()
+    proxy = FaultProxy(central.port, seed=11).start()
+    try:
+        token = central.add_device("gate-f")
+        settings = sync_settings(f"http://127.0.0.1:{proxy.port}", token, central.public_pem(), tmp / "fdev",
+                                 batch_rows=200, timeout_s=1.0, backoff_cap_s=2.0)
+        settings.data_dir.mkdir()
+        bulk_fill(settings.db_path, n)
+        stop = threading.Event()
+        worker = threading.Thread(target=sync_run, args=(settings, stop), daemon=True)
+        worker.start()
+        time.sleep(10)
+        faulty = dict(proxy.stats)
+        proxy.faults = False
+        db = open_edge(settings.db_path)
+        t0 = time.perf_counter()
+        drained = wait_until(lambda: LocalLog(db).backlog() == 0, 120)
+        heal_s = time.perf_counter() - t0
+        stop.set()
+        worker.join(30)
+        cen = central.entries("gate-f")
+        return Result(f"drain after faults stop ({n} entries, 10 s of faults)", heal_s, "s", notes={
+            "drained": drained, "central rows": len(cen), "distinct": len({r[2] for r in cen}), **faulty})
+    finally:
+        proxy.stop()
+        central.stop()
+
+
 def run(quick: bool = False) -> list[Result]:
     n = 10_000 if quick else 100_000
     with tempfile.TemporaryDirectory() as d:
@@ -108,6 +145,7 @@ def run(quick: bool = False) -> list[Result]:
             Result(f"drain {n} entries over loopback", drain_s, "s", "direct sqlite-utils insert", direct_s),
             Result("central ingest rate (HTTP, 500-row gzip batches)", rate, "entries/s",
                    "direct sqlite-utils insert", n / direct_s),
+            _faults(2000 if quick else 5000, tmp),
             _kills(100 if quick else 1000, tmp),
         ]
     return results

@@ -11,6 +11,7 @@ counted in :class:`CodecStats` and logged at debug level.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -69,6 +70,25 @@ class Codec(Generic[M]):
     def _parse_one(self, buf: bytearray) -> tuple[int, M | None]:
         """Look at the start of ``buf``: return (bytes to drop, message or None); (0, None) = need more."""
         raise NotImplementedError
+
+    def _fixed_frame(self, buf: bytearray, header: bytes, length: int,
+                     checksum_ok: Callable[[bytes], bool]) -> tuple[int, bytes | None]:
+        """A frame of ``length`` bytes starting with ``header``: (bytes to drop, frame or None).
+
+        (0, None) waits for more bytes; a wrong header skips to the next one; a frame failing
+        ``checksum_ok`` is counted and skipped past its first byte only, so a real frame that
+        starts inside it is still found.
+        """
+        n = min(len(buf), len(header))
+        if buf[:n] != header[:n]:
+            return self._skip_to(buf, header), None
+        if len(buf) < length:
+            return 0, None
+        frame = bytes(buf[:length])
+        if not checksum_ok(frame):
+            self.stats.bad_checksum += 1
+            return self._skip_to(buf, header), None
+        return length, frame
 
     def _skip_to(self, buf: bytearray, header: bytes, start: int = 1) -> int:
         """Bytes to drop so that ``buf`` starts at the next possible ``header`` (or its partial tail)."""

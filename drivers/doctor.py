@@ -28,6 +28,7 @@ class Verdict:
     detail: str
 
     def line(self) -> str:
+        """One aligned line: device, OK/FAIL, where, detail."""
         return f"{self.device:<12} {'OK  ' if self.ok else 'FAIL'}  {self.where}  {self.detail}"
 
 

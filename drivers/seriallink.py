@@ -39,6 +39,7 @@ class SerialLink:
 
     @property
     def is_open(self) -> bool:
+        """True while the port is open."""
         return self.port is not None
 
     def ensure_open(self) -> bool:

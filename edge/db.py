@@ -11,7 +11,7 @@ import os
 
 import sqlite_utils
 
-from gatepass.sqlitedb import connect, transaction
+from gatepass.sqlitedb import connect, migration_lock, transaction
 
 __all__ = ["connect", "open_db", "transaction"]
 
@@ -22,7 +22,8 @@ def open_db(path: str | os.PathLike) -> sqlite_utils.Database:
     from sync import state as sync_state
 
     db = connect(path)
-    locallog.migrate(db)
-    lists.migrate(db)
-    sync_state.migrate(db)  # sync_state, written by 'gatepass sync run'
+    with migration_lock(path):
+        locallog.migrate(db)
+        lists.migrate(db)
+        sync_state.migrate(db)  # sync_state, written by 'gatepass sync run'
     return db

@@ -9,7 +9,7 @@ starts the checkpoint.
 
 What it installs (paths relative to the root):
 
-- ``/usr/lib/sysusers.d/gatepass.conf`` and the ``gatepass`` user (groups dialout, video, gpio)
+- ``/usr/lib/sysusers.d/gatepass.conf`` and the ``gatepass`` user (groups dialout, video, gpio, audio)
 - ``/etc/systemd/system/gatepass-edge.service``, ``gatepass-sync.service`` (ExecStart rewritten to
   this installation's ``gatepass``), enabled
 - ``/etc/udev/rules.d/99-gatepass.rules`` (stable device names; an example to adapt)
@@ -176,7 +176,7 @@ def plan_install(opts: Options) -> list[Step]:
         opts.path("/etc").mkdir(parents=True, exist_ok=True)
         _run(["systemd-sysusers", *_root_arg(opts), str(sysusers)])
 
-    steps.append(Step(f"create user {USER} (groups dialout, video, gpio) from {sysusers}", create_user))
+    steps.append(Step(f"create user {USER} (groups dialout, video, gpio, audio) from {sysusers}", create_user))
 
     def make_dirs() -> None:
         opts.path("/etc/gatepass").mkdir(parents=True, exist_ok=True)

@@ -160,7 +160,8 @@ def _apply_change(db: Database, change: dict) -> None:
                     float(change.get("not_before") or 0), None if not_after is None else float(not_after),
                     int(bool(change.get("retired", False))), v])
     elif op == "key_retire":
-        db.execute("UPDATE list_trust_keys SET retired = 1, v = ? WHERE kid = ?", [v, _need(change, "kid", str)])
+        db.execute("UPDATE list_trust_keys SET retired = 1, v = ? WHERE kid = ?",
+                   [v, _need(change, "kid", str).lower()])  # stored lower-case by key_add
     elif op == "policy":
         db.execute("INSERT OR REPLACE INTO list_policy (key, value, v) VALUES (?, ?, ?)",
                    [_need(change, "key", str), json.dumps(change.get("value")), v])

@@ -165,6 +165,7 @@ class _Item:
     key: str
     lang: str
     queued: float
+    gen: int = 0  # order of say() calls: a prompt only ever cuts short an older one
 
 
 class VoicePlayer:
@@ -184,6 +185,8 @@ class VoicePlayer:
         self._queue: queue.Queue[_Item] = queue.Queue(maxsize=section.queue_size)
         self._lock = threading.Lock()
         self._proc: subprocess.Popen | None = None
+        self._playing_gen = 0
+        self._gen = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.played = self.dropped_full = self.dropped_stale = self.interrupted = self.failed = 0
@@ -221,7 +224,9 @@ class VoicePlayer:
         """Queue prompt ``key``; False when disabled, muted or unknown. Cuts the playing prompt short."""
         if not self.section.enabled or self.muted or key not in PROMPTS:
             return False
-        item = _Item(key, self.language, self._clock())
+        with self._lock:
+            self._gen += 1
+            item = _Item(key, self.language, self._clock(), self._gen)
         while True:
             try:
                 self._queue.put_nowait(item)
@@ -232,7 +237,7 @@ class VoicePlayer:
                     self.dropped_full += 1
                 except queue.Empty:
                     pass
-        if self._kill_current():
+        if self._kill_current(older_than=item.gen):
             self.interrupted += 1
         return True
 
@@ -249,9 +254,12 @@ class VoicePlayer:
             except queue.Empty:
                 return
 
-    def _kill_current(self) -> bool:
+    def _kill_current(self, older_than: int | None = None) -> bool:
+        """Kill the playing prompt (only if it is older than prompt ``older_than``); True if one was killed."""
         with self._lock:
             proc = self._proc
+            if older_than is not None and self._playing_gen >= older_than:
+                return False  # the player already took the newer prompt: never cut the newest one
         if proc is not None and proc.poll() is None:
             proc.kill()
             return True
@@ -282,7 +290,11 @@ class VoicePlayer:
             log.warning("cannot play voice prompt %s: %s", path, exc)
             return
         with self._lock:
-            self._proc = proc
+            self._proc, self._playing_gen = proc, item.gen
+            superseded = item.gen < self._gen  # a newer prompt came while this one was starting
+        if superseded and proc.poll() is None:
+            proc.kill()
+            self.interrupted += 1
         try:
             _, err = proc.communicate(data, timeout=30)
         except (subprocess.TimeoutExpired, OSError):

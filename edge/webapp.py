@@ -167,8 +167,7 @@ def create_app(checkpoint: CheckpointAPI, settings: EdgeSettings, voice: VoiceAn
 
     @app.get("/events")
     async def events(request: Request) -> StreamingResponse:
-        sub = checkpoint.subscribe()
-        stream = _event_stream(checkpoint, sub, request, (stopping, checkpoint_stop))
+        stream = _event_stream(checkpoint, request, (stopping, checkpoint_stop))
         return StreamingResponse(stream, media_type="text/event-stream",
                                  headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
@@ -289,13 +288,16 @@ def _fault_en(text: str, devices: dict[str, dict[str, Any]]) -> str:
     return text
 
 
-async def _event_stream(checkpoint: CheckpointAPI, sub: queue.Queue[Outcome], request: Request,
+async def _event_stream(checkpoint: CheckpointAPI, request: Request,
                         stops: tuple[threading.Event | None, ...]) -> AsyncIterator[str]:
     """SSE messages: the newest outcome first, then every new one; keep-alive comments in between.
 
     Ends when the client goes, when one of ``stops`` is set, or after :data:`STREAM_MAX_S` (the browser
-    reconnects and gets the newest outcome again).
+    reconnects and gets the newest outcome again). The subscription is taken when the stream starts, so a
+    response that is never sent (the client went first) leaves no subscriber behind.
     """
+    sub: queue.Queue[Outcome] = checkpoint.subscribe()
+
     def next_outcome() -> Outcome | None:
         try:
             return sub.get(timeout=0.25)

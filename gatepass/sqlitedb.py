@@ -10,6 +10,7 @@ failing at once, and enforces foreign keys. Transactions are explicit:
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import sqlite3
 from collections.abc import Iterator
@@ -50,3 +51,21 @@ def is_disk_full(exc: BaseException) -> bool:
     """True if ``exc`` is SQLite's 'database or disk is full' (SQLITE_FULL)."""
     return isinstance(exc, sqlite3.OperationalError) and (
         getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or "disk is full" in str(exc))
+
+
+@contextlib.contextmanager
+def migration_lock(path: str | os.PathLike) -> Iterator[None]:
+    """Hold an exclusive lock on ``<path>.migrate-lock`` while migrating.
+
+    sqlite-utils checks which migrations are pending outside its transactions, so
+    two processes opening a new database at once (the edge and the sync, or the
+    demo and the central server) would both try to create the same tables.
+    """
+    lock_path = f"{os.fspath(path)}.migrate-lock"
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)

@@ -6,10 +6,11 @@
   be 1970 or whatever ``fake-hwclock`` saved. A clock earlier than the build-time
   floor or the last known good time (kept in the data dir) is *untrusted*: entries
   are still logged, flagged ``clock_trusted=0``, instead of being dated 1970.
-- :func:`check_database`: ``PRAGMA quick_check`` of the local database at start. A
-  damaged file is moved aside under a time-stamped name (kept, never deleted), a new
-  database is created, every readable entry is copied over with its seq, hash and
-  synced flag, and an alarm is raised (:func:`raise_alarm`).
+- :func:`check_database`: ``PRAGMA quick_check`` of the local database at start. For a
+  damaged file a new database is built holding every readable entry (with its seq, hash
+  and synced flag) and the other readable tables, the damaged file is moved aside under a
+  time-stamped name (kept, never deleted), the new one takes its place (crash-safe at
+  every step), and an alarm is raised (:func:`raise_alarm`).
 """
 
 from __future__ import annotations

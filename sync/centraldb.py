@@ -11,7 +11,7 @@ import os
 
 import sqlite_utils
 
-from gatepass.sqlitedb import connect, transaction
+from gatepass.sqlitedb import connect, migration_lock, transaction
 
 __all__ = ["connect", "open_db", "transaction", "MIGRATION_MODULES"]
 
@@ -22,12 +22,7 @@ MIGRATION_MODULES = ("sync.passes.store", "sync.ingest", "sync.console.store")
 def open_db(path: str | os.PathLike) -> sqlite_utils.Database:
     """Open the central database and bring its schema up to date."""
     db = connect(path)
-    for name in MIGRATION_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name and name.startswith(exc.name):
-                continue  # that part is not installed in this build
-            raise
-        module.migrate(db)
+    with migration_lock(path):
+        for name in MIGRATION_MODULES:
+            importlib.import_module(name).migrate(db)
     return db

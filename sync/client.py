@@ -104,6 +104,7 @@ class SyncClient:
         self.inflight: Batch | None = None
         self.central_list_version: int | None = None
         self.last_report_mono = float("-inf")
+        self.contacted = False  # set when central answered an upload (read and cleared by the loop)
         self._state: dict[str, Any] = {}
 
     def close(self) -> None:
@@ -176,6 +177,7 @@ class SyncClient:
                 self.inflight = None
             raise
         self.last_report_mono = time.monotonic()
+        self.contacted = True
         try:
             held = from_ranges(reply.get("held", [])) & batch.seqs
         except ProtocolError as exc:
@@ -224,6 +226,13 @@ class SyncClient:
 
     # -- state for the guard screen -----------------------------------------------------------------
 
+    def note_error(self, message: str, kind: str) -> None:
+        """Record a failure for the guard screen (never raises: the database may be the problem)."""
+        try:
+            self._write_state(last_error=message, error_kind=kind, backlog=self.log.backlog())
+        except sqlite3.Error as exc:
+            log.error("cannot record the sync state: %s", exc)
+
     def _write_state(self, **values: Any) -> None:
         changed = {k: v for k, v in values.items() if self._state.get(k, object()) != v}
         if changed:
@@ -242,38 +251,44 @@ def run(settings: SyncSettings, stop: threading.Event | None = None, *,
     log.info("syncing %s with %s", settings.db_path, settings.central_url)
     failures = 0
     lists_due = 0.0
-    last_upload_note = 0.0
+    state_written = float("-inf")
     try:
         while not stop.is_set():
             wait = settings.interval_s
             try:
-                sent = client.upload_once()
+                client.upload_once()
                 failures = 0
-                now = clock()
                 backlog = client.log.backlog()
-                if sent or now - last_upload_note > 30 or abs(now - last_upload_note) > 3600:
-                    client._write_state(last_upload_at=now, backlog=backlog, last_error=None, error_kind=None)
-                    last_upload_note = now
+                if client.contacted and (not backlog or client._state.get("last_error")
+                                         or time.monotonic() - state_written > 5):
+                    client._write_state(last_upload_at=clock(), backlog=backlog, last_error=None, error_kind=None)
+                    state_written = time.monotonic()
+                client.contacted = False
                 if backlog:
                     wait = 0
             except (TransientSyncError, sqlite3.Error) as exc:
                 failures += 1
                 wait = full_jitter(failures, settings.backoff_base_s, settings.backoff_cap_s)
                 log.warning("upload failed (%s); retry in %.1f s", exc, wait)
-                client._write_state(last_error=str(exc), error_kind="network", backlog=client.log.backlog())
+                client.note_error(str(exc), "network")
             except RejectedError as exc:
                 failures += 1
                 wait = settings.backoff_cap_s
                 log.error("ALARM: %s; entries are kept, next try in %.0f s", exc, wait)
-                client._write_state(last_error=str(exc), error_kind="rejected", backlog=client.log.backlog())
+                client.note_error(str(exc), "rejected")
+            except Exception as exc:  # noqa: BLE001 - the loop reports and goes on; it must never die
+                failures += 1
+                wait = full_jitter(failures, settings.backoff_base_s, settings.backoff_cap_s)
+                log.exception("sync round failed unexpectedly; retry in %.1f s", wait)
+                client.note_error(f"internal error: {exc}", "network")
             if failures == 0 and (time.monotonic() >= lists_due or client.lists_behind()):
                 try:
                     client.fetch_lists()
                     lists_due = time.monotonic() + settings.lists_interval_s
-                except SyncError as exc:
+                except (SyncError, sqlite3.Error) as exc:
                     lists_due = time.monotonic() + full_jitter(2, settings.backoff_base_s, settings.backoff_cap_s)
                     log.warning("lists not updated: %s", exc)
-                    client._write_state(last_error=f"lists: {exc}", error_kind="lists")
+                    client.note_error(f"lists: {exc}", "lists")
             if wait:
                 stop.wait(wait)
     finally:

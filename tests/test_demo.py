@@ -29,7 +29,8 @@ def test_demo_starts_and_both_urls_answer(tmp_path):
                 urls[m.group(1)] = m.group(2)
         assert len(urls) == 2, proc.stderr.read() if proc.poll() is not None else "no URLs printed"
         for url in urls.values():
-            assert httpx.get(url, timeout=5).status_code == 200
+            # The console redirects to its sign-in page; both must end in a page that answers.
+            assert httpx.get(url, timeout=5, follow_redirects=True).status_code == 200
     finally:
         proc.send_signal(signal.SIGINT)
         try:

@@ -37,14 +37,25 @@ RETRY_S = 0.2
 class GateOutput(Protocol):
     """A relay or output line that opens the gate."""
 
-    def open(self) -> None: ...
-    def close(self) -> None: ...
-    def set(self, on: bool) -> None: ...
-    def pulse(self, seconds: float) -> None: ...
+    def open(self) -> None:
+        """Claim the output, drive it off (the safe state) and start the release watchdog."""
+
+    def close(self) -> None:
+        """Release the output (always) and free it."""
+
+    def set(self, on: bool) -> None:
+        """Energise or release; an ``on`` is released after ``max_on_s`` whatever the caller does."""
+
+    def pulse(self, seconds: float) -> None:
+        """Energise now and release after ``seconds`` (non-blocking, release guaranteed)."""
+
     @property
-    def status(self) -> str: ...
+    def status(self) -> str:
+        """"ok" or "disconnected"."""
+
     @property
-    def status_text(self) -> str: ...
+    def status_text(self) -> str:
+        """The status in plain zh-CN words for the guard screen."""
 
 
 class TimedGate:
@@ -61,6 +72,7 @@ class TimedGate:
         self._io = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._atexit_hooked = False
 
     # -- GateOutput --------------------------------------------------------------------------
     def open(self) -> None:
@@ -72,7 +84,9 @@ class TimedGate:
         self._sync(force=True)
         self._thread = threading.Thread(target=self._watch, name="gatepass-gate", daemon=True)
         self._thread.start()
-        atexit.register(_release_at_exit, weakref.ref(self))
+        if not self._atexit_hooked:  # once per gate, however often it is reopened
+            atexit.register(_release_at_exit, weakref.ref(self))
+            self._atexit_hooked = True
 
     def close(self) -> None:
         """Release the output (always) and stop the watchdog."""
@@ -91,11 +105,14 @@ class TimedGate:
 
     def set(self, on: bool) -> None:
         """Energise (True) or release the output; an ``on`` is released after ``max_on_s`` regardless."""
+        if on:
+            self._ensure_watchdog()
         self._want_state(on, time.monotonic() + self.max_on_s if on else None)
         self._sync()
 
     def pulse(self, seconds: float) -> None:
         """Energise now and release after ``seconds`` (non-blocking; the watchdog releases it)."""
+        self._ensure_watchdog()
         seconds = min(max(0.0, seconds), self.max_on_s)
         self._want_state(True, time.monotonic() + seconds)
         self._sync()
@@ -125,6 +142,12 @@ class TimedGate:
         """Called by the watchdog about once a second while idle (e.g. to notice an unplug)."""
 
     # -- internals -------------------------------------------------------------------------------
+    def _ensure_watchdog(self) -> None:
+        """Never energise without the watchdog that releases: ``on`` before ``open()``/after ``close()`` opens."""
+        if self._thread is None:
+            log.warning("gate output switched on while not open: opening it (and its release watchdog) first")
+            self.open()
+
     def _want_state(self, on: bool, release_at: float | None) -> None:
         with self._cond:
             self._want, self._release_at = on, release_at

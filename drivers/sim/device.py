@@ -25,6 +25,7 @@ class DeviceSim:
 
     @property
     def rate_hz(self) -> float:
+        """Output rate in frames per second (scenario first, else the model's default)."""
         return self.scenario.rate_hz or self.default_rate_hz
 
     def position(self) -> Position:
@@ -33,6 +34,7 @@ class DeviceSim:
 
     @property
     def faults(self) -> frozenset[str]:
+        """The faults of the segment in force now."""
         return self.position().segment.faults
 
     def handle(self, rx: bytes) -> bytes:

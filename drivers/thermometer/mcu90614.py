@@ -60,15 +60,9 @@ class Mcu90614Decoder(Codec[Mcu90614Frame]):
     """Host side: module output bytes -> :class:`Mcu90614Frame`."""
 
     def _parse_one(self, buf: bytearray) -> tuple[int, Mcu90614Frame | None]:
-        n = min(len(buf), len(HEADER))
-        if buf[:n] != HEADER[:n]:
-            return self._skip_to(buf, HEADER), None
-        if len(buf) < FRAME_LEN:
-            return 0, None
-        frame = bytes(buf[:FRAME_LEN])
-        if sum8(frame[:8]) != frame[8]:
-            self.stats.bad_checksum += 1
-            return self._skip_to(buf, HEADER), None
+        used, frame = self._fixed_frame(buf, HEADER, FRAME_LEN, lambda f: sum8(f[:8]) == f[8])
+        if frame is None:
+            return used, None
         obj = int.from_bytes(frame[4:6], "big", signed=True) / 100
         amb = int.from_bytes(frame[6:8], "big", signed=True) / 100
         return FRAME_LEN, Mcu90614Frame(obj, amb, frame)

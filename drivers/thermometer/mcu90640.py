@@ -94,15 +94,10 @@ class Mcu90640Decoder(Codec[Mcu90640Frame]):
     max_buffer = 4 * FRAME_LEN
 
     def _parse_one(self, buf: bytearray) -> tuple[int, Mcu90640Frame | None]:
-        n = min(len(buf), len(HEADER))
-        if buf[:n] != HEADER[:n]:
-            return self._skip_to(buf, HEADER), None
-        if len(buf) < FRAME_LEN:
-            return 0, None
-        frame = bytes(buf[:FRAME_LEN])
-        if _word_sum(frame[:1542]) != int.from_bytes(frame[1542:1544], "little"):
-            self.stats.bad_checksum += 1
-            return self._skip_to(buf, HEADER), None
+        used, frame = self._fixed_frame(buf, HEADER, FRAME_LEN,
+                                        lambda f: _word_sum(f[:1542]) == int.from_bytes(f[1542:1544], "little"))
+        if frame is None:
+            return used, None
         pixels = (np.frombuffer(frame, dtype="<i2", count=ROWS * COLS, offset=4) / 100).astype(np.float32)
         ambient = int.from_bytes(frame[1540:1542], "little", signed=True) / 100
         return FRAME_LEN, Mcu90640Frame(pixels.reshape(ROWS, COLS), ambient, frame)

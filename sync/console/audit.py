@@ -12,8 +12,9 @@ import sqlite_utils
 log = logging.getLogger(__name__)
 
 
-def record(db: sqlite_utils.Database, username: str, role: str, action: str, client: str = "", **detail: Any) -> None:
-    """Append one audit record (committed at once)."""
+def record(db: sqlite_utils.Database, username: str, role: str, action: str, client: str = "", /,
+           **detail: Any) -> None:
+    """Append one audit record (committed at once); ``detail`` keys are free (e.g. ``role=`` of a target)."""
     db.execute("INSERT INTO audit_log (ts, username, role, action, detail, client) VALUES (?, ?, ?, ?, ?, ?)",
                [time.time(), username, role, action,
                 json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str), client])
@@ -35,3 +36,9 @@ def recent(db: sqlite_utils.Database, limit: int = 200, before_id: int | None = 
         args.append(action)
     sql = "SELECT * FROM audit_log" + (" WHERE " + " AND ".join(where) if where else "")
     return list(db.query(sql + " ORDER BY id DESC LIMIT ?", [*args, limit]))
+
+
+def recent_failures(db: sqlite_utils.Database, username: str, window_s: float) -> int:
+    """Failed sign-ins of ``username`` in the last ``window_s`` seconds (for the lock-out)."""
+    return int(db.execute("SELECT count(*) FROM audit_log WHERE ts > ? AND action = 'login_failed' AND username = ?",
+                          [time.time() - window_s, username]).fetchone()[0])

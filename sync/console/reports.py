@@ -70,13 +70,14 @@ def daily_report(db: sqlite_utils.Database, day: date, tz: ZoneInfo, community: 
         cond += " AND community = ?"
         args.append(community)
     rows = db.execute(
-        "SELECT COALESCE(community, ''), gate_id, CAST((wall_ts - ?) / 3600 AS INTEGER) AS hour, "
+        # hour first: rows arrive in wall_ts order, which makes the GROUP BY sort cheaper (bench_console)
+        "SELECT CAST((wall_ts - ?) / 3600 AS INTEGER) AS hour, COALESCE(community, ''), gate_id, "
         "SUM(direction = 'in' AND decision = 'pass'), SUM(direction = 'out' AND decision = 'pass'), "
         "SUM(event = 'visitor'), SUM(decision = 'refuse'), SUM(fever = 1), SUM(event = 'override') "
-        f"FROM entries WHERE {cond} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3", [start, *args]).fetchall()
+        f"FROM entries WHERE {cond} GROUP BY 1, 2, 3", [start, *args]).fetchall()
     gates: dict[tuple[str, str], GateDay] = {}
     totals = dict.fromkeys(COUNTS, 0)
-    for comm, gate, hour, *counts in rows:
+    for hour, comm, gate, *counts in sorted(rows, key=lambda r: (r[1], r[2], r[0])):
         g = gates.setdefault((comm, gate), GateDay(comm, gate))
         hour = max(0, min(23, int(hour)))
         slot = g.hours.setdefault(hour, dict.fromkeys(COUNTS, 0))

@@ -18,8 +18,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from gatepass.errors import GatepassError
 from sync.console import audit, auth
 from sync.console.errors import ConsoleError
+from sync.console.i18n import translator
 from sync.console.timeutil import parse_day, parse_local
-from sync.console.web import SECURITY_HEADERS, Console, blank
+from sync.console.web import SECURITY_HEADERS, Console, blank, error_page
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,19 @@ def _central_version(ctx: Console) -> int | None:
     return central_list_version(ctx.db)
 
 
+def _devices(ctx: Console, now: float) -> list[dict]:
+    """The device registry with, for devices behind on lists, since when they have been behind (unix s)."""
+    from sync import ingest
+
+    rows = ingest.list_devices(ctx.db, _central_version(ctx), now)
+    for row in rows:
+        row["behind_since"] = None
+        if row["lists_stale"] and ctx.db["pass_changes"].exists():
+            row["behind_since"] = ctx.db.execute("SELECT MIN(at) FROM pass_changes WHERE v > ?",
+                                                 [row["list_version"]]).fetchone()[0]
+    return rows
+
+
 def add_routes(r: APIRouter, ctx: Console) -> None:
     """Register the routes of this module."""
 
@@ -41,10 +55,9 @@ def add_routes(r: APIRouter, ctx: Console) -> None:
 
     @r.get("/devices")
     def devices_page(request: Request, staff: auth.Staff = Depends(ctx.need("viewer"))) -> Response:
-        from sync import ingest
 
         now = time.time()
-        rows = ingest.list_devices(ctx.db, _central_version(ctx), now) if ctx.db["devices"].exists() else []
+        rows = _devices(ctx, now)
         return ctx.render(request, "devices.html", staff, rows=rows, now=now, new_token=None,
                           central_version=_central_version(ctx))
 
@@ -57,15 +70,15 @@ def add_routes(r: APIRouter, ctx: Console) -> None:
 
         device_id = device_id.strip()
         if not device_id or len(device_id) > 64:
-            raise HTTPException(400, "device id: 1-64 characters")
+            return error_page(ctx, request, staff, "device id: 1-64 characters")
         try:
             token = ingest.add_device(ctx.db, device_id, name=name.strip(), community=community.strip(),
                                       gate_id=gate_id.strip() or device_id)
         except GatepassError as exc:
-            raise HTTPException(400, str(exc)) from None
+            return error_page(ctx, request, staff, str(exc))
         ctx.audit(request, staff, "add_device", device_id=device_id, community=community, gate_id=gate_id)
         now = time.time()
-        rows = ingest.list_devices(ctx.db, _central_version(ctx), now)
+        rows = _devices(ctx, now)
         try:
             from sync.signing import root_public_pem
 
@@ -84,7 +97,7 @@ def add_routes(r: APIRouter, ctx: Console) -> None:
         try:
             ingest.revoke_device(ctx.db, device_id)
         except GatepassError as exc:
-            raise HTTPException(400, str(exc)) from None
+            return error_page(ctx, request, staff, str(exc))
         ctx.audit(request, staff, "revoke_device", device_id=device_id)
         return RedirectResponse("/devices", 303)
 
@@ -104,18 +117,20 @@ def add_routes(r: APIRouter, ctx: Console) -> None:
         except ConsoleError as exc:
             return ctx.render(request, "users.html", staff, status_code=400, error=str(exc),
                               users=auth.list_users(ctx.db), roles=auth.ROLES)
-        ctx.audit(request, staff, "add_user", username=username, role=role)
+        ctx.audit(request, staff, "add_user", target=username, role=role)
         return RedirectResponse("/users", 303)
 
     @r.post("/users/{username}/role")
     def users_role(request: Request, username: str, role: str = Form(...), disabled: str = Form("0"),
                    csrf: str = Form(""), staff: auth.Staff = Depends(ctx.need("admin"))) -> Response:
         ctx.check_form(staff, csrf)
+        if username == staff.username and (role != staff.role or disabled == "1"):
+            return error_page(ctx, request, staff, translator(staff.lang)("self_change"), 409)
         try:
             auth.set_role(ctx.db, username, role, disabled == "1")
         except ConsoleError as exc:
-            raise HTTPException(400, str(exc)) from None
-        ctx.audit(request, staff, "set_role", username=username, role=role, disabled=disabled == "1")
+            return error_page(ctx, request, staff, str(exc))
+        ctx.audit(request, staff, "set_role", target=username, role=role, disabled=disabled == "1")
         return RedirectResponse("/users", 303)
 
     @r.get("/audit")
@@ -129,12 +144,13 @@ def add_routes(r: APIRouter, ctx: Console) -> None:
 
     @r.get("/households")
     def households_page(request: Request, q: str = "", staff: auth.Staff = Depends(ctx.need("staff"))) -> Response:
-        pattern = (q.strip() or "") + "%"
+        pattern = q.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         rows = list(ctx.db.query(
             "SELECT h.household, (SELECT COUNT(*) FROM passes p WHERE p.household = h.household AND "
             "p.revoked_at IS NULL AND p.valid_to > :now) AS valid_passes, q.start AS q_start, q.end AS q_end "
             "FROM households h LEFT JOIN quarantine q ON q.household = h.household "
-            "WHERE h.household LIKE :pat ORDER BY h.household LIMIT 500", {"now": time.time(), "pat": pattern}))
+            "WHERE h.household LIKE :pat ESCAPE '\\' ORDER BY h.household LIMIT 500",
+            {"now": time.time(), "pat": pattern}))
         ctx.audit(request, staff, "view_households", q=q, rows=len(rows))
         return ctx.render(request, "households.html", staff, rows=rows, q=q, report=None)
 
@@ -144,13 +160,16 @@ def add_routes(r: APIRouter, ctx: Console) -> None:
         ctx.check_form(staff, csrf)
         suffix = Path(file.filename or "register.csv").suffix.lower()
         if suffix not in (".csv", ".xlsx"):
-            raise HTTPException(400, "upload a .csv or .xlsx file")
+            return error_page(ctx, request, staff, "upload a .csv or .xlsx file / 请上传 .csv 或 .xlsx 文件")
         data = await file.read(MAX_UPLOAD_BYTES + 1)
         if len(data) > MAX_UPLOAD_BYTES:
             raise HTTPException(413, "file too large (20 MB at most)")
         from starlette.concurrency import run_in_threadpool
 
-        report = await run_in_threadpool(_import_register, ctx, data, suffix, days)
+        try:
+            report = await run_in_threadpool(_import_register, ctx, data, suffix, days)
+        except (GatepassError, ValueError, OSError) as exc:
+            return error_page(ctx, request, staff, f"register not imported: {exc}")
         ctx.audit(request, staff, "import_register", file=file.filename, issued=len(report.issued),
                   skipped=len(report.skipped), errors=len(report.errors))
         return ctx.render(request, "households.html", staff, rows=[], q="", report=report)
@@ -174,7 +193,7 @@ def add_routes(r: APIRouter, ctx: Console) -> None:
         try:
             result = fn()
         except (GatepassError, ValueError) as exc:
-            raise HTTPException(400, str(exc)) from None
+            return error_page(ctx, request, staff, str(exc))
         ctx.audit(request, staff, action, household=household, **result, **detail)
         from urllib.parse import quote
 

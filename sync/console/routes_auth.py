@@ -16,6 +16,8 @@ from sync.console.reports import daily_report
 from sync.console.web import COOKIE, LANG_COOKIE, Console, lang_of
 
 LOGIN_CSRF_COOKIE = "gp_login_csrf"
+LOCKOUT_FAILURES = 10      # failed sign-ins of one user name ...
+LOCKOUT_WINDOW_S = 15 * 60  # ... within this many seconds lock that name until they age out
 
 
 def _safe_next(target: str | None) -> str:
@@ -61,6 +63,10 @@ def add_routes(r: APIRouter, ctx: Console) -> None:
         expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
         if not (expected and auth.check_csrf(expected, csrf)):
             return RedirectResponse("/login?error=csrf&next=" + _safe_next(next), 303)
+        if audit.recent_failures(ctx.db, username.strip()[:64], LOCKOUT_WINDOW_S) >= LOCKOUT_FAILURES:
+            audit.record(ctx.db, username.strip()[:64], "-", "login_locked",
+                         request.client.host if request.client else "")
+            return RedirectResponse("/login?error=locked", 303)
         user_id = auth.authenticate(ctx.db, username, password)
         if user_id is None:
             audit.record(ctx.db, username.strip()[:64], "-", "login_failed",

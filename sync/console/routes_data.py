@@ -13,7 +13,7 @@ from sync.console import alerts, auth, entries, exports, reports, tracing
 from sync.console.errors import ConsoleError
 from sync.console.i18n import reason_text, reason_texts, translator
 from sync.console.timeutil import fmt, parse_day, parse_local
-from sync.console.web import Console, blank
+from sync.console.web import Console, blank, error_page
 
 FORMATS = ("csv", "xlsx")
 
@@ -214,7 +214,7 @@ def add_routes(r: APIRouter, ctx: Console) -> None:
         try:
             alerts.acknowledge(ctx.db, key, staff.username, note)
         except ConsoleError as exc:
-            raise _bad_request(exc) from None
+            return error_page(ctx, request, staff, str(exc))
         ctx.audit(request, staff, "ack_alert", key=key, note=note[:200])
         return RedirectResponse("/alerts", 303)
 

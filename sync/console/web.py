@@ -98,7 +98,7 @@ class Console:
         if not auth.check_csrf(staff.csrf, csrf):
             raise HTTPException(403, translator(staff.lang)("csrf"))
 
-    def audit(self, request: Request, staff: auth.Staff, action: str, **detail: Any) -> None:
+    def audit(self, request: Request, staff: auth.Staff, action: str, /, **detail: Any) -> None:
         """Write an audit record for this member and request."""
         client = request.client.host if request.client else ""
         audit.record(self.db, staff.username, staff.role, action, client, **detail)
@@ -118,6 +118,16 @@ class Console:
         values.update(context)
         html = self.env.get_template(name).render(**values)
         return HTMLResponse(html, status_code=status_code, headers=SECURITY_HEADERS)
+
+
+def error_page(ctx: Console, request: Request, staff: auth.Staff, message: str, status_code: int = 400,
+               back: str | None = None) -> HTMLResponse:
+    """A plain error page (the form's own page linked as 'back') for bad input in a form post."""
+    referer = request.headers.get("referer", "")
+    origin = f"{request.url.scheme}://{request.url.netloc}"
+    if back is None:
+        back = referer[len(origin):] if referer.startswith(origin + "/") else "/"
+    return ctx.render(request, "error.html", staff, status_code=status_code, message=message, back=back)
 
 
 def lang_of(request: Request, staff: auth.Staff | None) -> str:

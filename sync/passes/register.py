@@ -50,7 +50,7 @@ COLUMN_ALIASES = {
 _KIND_BY_NAME = {**{k: k for k in KINDS}, **{zh: k for k, zh in KIND_NAMES_ZH.items()}}
 
 
-class RowError(ValueError):
+class RowError(PassAdminError):
     """A register row that cannot be issued; the message says why."""
 
 

@@ -188,3 +188,74 @@ def test_entries_api_pages_through_everything_in_order(central):
         assert c.get("/console/api/entries", params={"cursor": "garbage!"}).status_code == 400
         assert c.get("/entries", params={"since": "not a time"}).status_code == 400
     assert got == expected and len(got) >= 12
+
+
+def test_repeated_wrong_passwords_lock_the_name_for_a_while(central):
+    auth.add_user(central.db, "zhou", "zhou-pass-123", "viewer")
+    with central.client() as c:
+        for _ in range(10):
+            assert login(c, "zhou", "guess-guess").headers["location"] == "/login?error=bad"
+        r = login(c, "zhou", "zhou-pass-123")  # the right password no longer helps
+        assert r.headers["location"] == "/login?error=locked"
+        assert c.get("/entries").status_code == 303
+        assert login(c, "viewer", "viewer-pass-1").headers["location"] == "/"  # other names unaffected
+    central.db.execute("UPDATE audit_log SET ts = ts - 3600 WHERE username = 'zhou'")
+    with central.client() as c:
+        assert login(c, "zhou", "zhou-pass-123").headers["location"] == "/"
+
+
+def test_household_search_is_literal_and_a_bad_register_is_a_clear_error(central):
+    central.db.execute("INSERT OR IGNORE INTO households (household, created_at) VALUES ('7_1-101', 0), "
+                       "('7x1-101', 0)")
+    with central.client("staff") as c:
+        page = c.get("/households", params={"q": "7_1"})
+        assert page.status_code == 200 and "7_1-101" in page.text and "7x1-101" not in page.text
+        token = csrf_of(page.text)
+        r = c.post("/households/import", data={"csrf": token, "days": "30"},
+                   files={"file": ("register.pdf", b"%PDF-1.4", "application/pdf")})
+        assert r.status_code == 400 and "csv" in r.text.lower()
+        r = c.post("/households/import", data={"csrf": token, "days": "30"},
+                   files={"file": ("register.xlsx", b"not really a workbook", "application/octet-stream")})
+        assert r.status_code == 400 and 'id="error-message"' in r.text and "XLSX" in r.text
+        r = c.post("/households/7_1-101/quarantine", data={"csrf": token, "start": "2026-12-04", "end": "2026-11-20"},
+                   headers={"referer": central.url + "/households/7_1-101"})
+        assert r.status_code == 400 and "2026-12-04" in r.text and 'href="/households/7_1-101"' in r.text
+
+
+def test_admin_changes_roles_but_not_their_own(central):
+    auth.add_user(central.db, "qian", "qian-pass-123", "viewer")
+    with central.client("admin") as c:
+        token = csrf_of(c.get("/users").text)
+        assert c.post("/users/qian/role", data={"csrf": token, "role": "staff", "disabled": "0"}).status_code == 303
+        assert c.post("/users/admin/role", data={"csrf": token, "role": "viewer", "disabled": "0"}).status_code == 409
+        assert c.post("/users/admin/role", data={"csrf": token, "role": "admin", "disabled": "1"}).status_code == 409
+    roles = dict(central.db.execute("SELECT username, role || disabled FROM staff_users").fetchall())
+    assert roles["qian"] == "staff0" and roles["admin"] == "admin0"
+
+
+def test_admin_adds_a_user_who_can_sign_in(central):
+    with central.client("admin") as c:
+        token = csrf_of(c.get("/users").text)
+        r = c.post("/users/add", data={"csrf": token, "username": "sun", "display_name": "孙",
+                                       "password": "sun-pass-12", "role": "staff"})
+        assert r.status_code == 303
+        bad = c.post("/users/add", data={"csrf": token, "username": "sun2", "password": "short", "role": "staff"})
+        assert bad.status_code == 400 and "too short" in bad.text
+    with central.client() as c:
+        assert login(c, "sun", "sun-pass-12").headers["location"] == "/"
+    assert central.db.execute("SELECT detail FROM audit_log WHERE action = 'add_user'").fetchone()[0].count("sun")
+
+
+def test_report_csv_exports_have_the_documented_columns(central):
+    from sync.console.reports import HOURLY_COLUMNS, REASON_COLUMNS
+
+    with central.client("viewer") as c:
+        hourly = c.get("/report/export.csv", params={"day": "2026-11-20"})
+        reasons = c.get("/report/export.csv", params={"day": "2026-11-20", "part": "reasons"})
+        assert c.get("/report/export.csv", params={"day": "20-11-2026"}).status_code == 400
+    h_lines = hourly.content.decode("utf-8-sig").splitlines()
+    r_lines = reasons.content.decode("utf-8-sig").splitlines()
+    assert h_lines[0].split(",") == list(HOURLY_COLUMNS) and len(h_lines) == 5
+    assert r_lines[0].split(",") == list(REASON_COLUMNS)
+    assert sorted(line.split(",")[3] for line in r_lines[1:]) == ["fever", "quarantined"]
+    assert "attachment" in hourly.headers["content-disposition"]

@@ -193,6 +193,8 @@ def test_households_passes_revocation_reaches_a_gate(browser, central, tmp_path)
     page.click("#import-form button[type=submit]")
     report = page.inner_text("#import-report")
     assert "2 ✓" in report and "#4" in report
+    page.goto("/devices")  # the seeded gates hold list version 0; central is ahead now
+    assert "过期" in page.inner_text("#devices tr:has-text('dev-n')")
     page.goto("/households?q=3-2")
     shot(page, "11-households")
     page.goto("/households/3-2-401")

@@ -54,7 +54,7 @@ def test_install_creates_user_dirs_config_units(installed):
     passwd = (root / "etc/passwd").read_text()
     assert passwd.startswith("gatepass:") and "/usr/sbin/nologin" in passwd
     group = (root / "etc/group").read_text()
-    for g in ("dialout", "video", "gpio"):
+    for g in ("dialout", "video", "gpio", "audio"):
         assert any(line.startswith(f"{g}:") and line.endswith("gatepass") for line in group.splitlines())
     assert stat.S_IMODE((root / "etc/gatepass/credentials").stat().st_mode) == 0o700
     assert stat.S_IMODE((root / "etc/gatepass/credentials/device-token").stat().st_mode) == 0o600
@@ -144,3 +144,13 @@ def test_any_names_render_into_valid_toml(name, url):
     assert edge["gate"]["name"] == name and edge["device_id"] == name
     sync = tomllib.loads(render_template((SYSTEMD_DIR / "templates/sync.toml").read_text(encoding="utf-8"), opts))
     assert sync["central_url"] == url
+
+
+def test_dry_run_against_the_running_system_plans_reloads_and_start(capsys):
+    code, out, err = invoke(capsys, "edge", "install", "--dry-run")  # root "/": only printed, nothing done
+    assert code == 0, err
+    for words in ("would reload udev rules", "would reload systemd", "would enable", "would start gatepass-edge"):
+        assert words in out
+    code, out, err = invoke(capsys, "edge", "uninstall", "--dry-run", "--purge")
+    assert code == 0, err
+    assert "would DELETE /etc/gatepass" in out and "would remove the user and group gatepass" in out

@@ -82,3 +82,9 @@ def test_watchdog_env_parser_never_raises(usec, pid):
     env = {"WATCHDOG_USEC": usec} | ({"WATCHDOG_PID": pid} if pid is not None else {})
     value = watchdog_interval_s(env)
     assert value is None or (value > 0 and usec.isdecimal())
+
+
+def test_extend_start_timeout_during_a_long_start(listener):
+    path, sock = listener
+    assert Notifier(path).extend_start("recovering the local database", seconds=90)
+    assert sock.recv(4096) == b"EXTEND_TIMEOUT_USEC=90000000\nSTATUS=recovering the local database"

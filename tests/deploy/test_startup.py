@@ -231,3 +231,70 @@ def test_an_implausible_seq_counter_never_lets_a_seq_be_reused(tmp_path, counter
                                          boot_id="b", clock_trusted=True, event="scan", direction="in",
                                          decision="pass", reason="ok")
     assert new["seq"] == 20 + startup.SEQ_SAFETY_GAP + 1  # a reported gap rather than a reused number
+
+
+def _wreck_one_leaf(path):
+    page_size, root, count = _entries_root_and_pages(path)
+    data = path.read_bytes()
+    victim = next(p for p in range(count // 2, count)
+                  if data[(p - 1) * page_size] == 0x0D and p != root)
+    with open(path, "r+b") as fh:
+        fh.seek((victim - 1) * page_size + 8)
+        fh.write(os.urandom(page_size - 8))
+
+
+def _bulk(path, n):
+    """``n`` entries fast (one transaction, rows cloned in SQL; the hash chain is not valid)."""
+    _fill(path, 1)
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.execute(
+            "WITH RECURSIVE k(i) AS (SELECT 2 UNION ALL SELECT i + 1 FROM k WHERE i < ?) "
+            "INSERT INTO entries (seq, uuid, device_id, gate_id, wall_ts, mono_ts, boot_id, clock_trusted, event, "
+            "pass_id, direction, decision, reason, prev_hash, hash, synced) "
+            "SELECT i, 'u' || i, 'd1', 'g1', 1.0 * i, 1.0 * i, 'b', 1, 'scan', i, 'in', 'pass', 'ok', "
+            "printf('%064d', i - 1), printf('%064d', i), i % 2 FROM k", [n])
+    rows = {r[0]: r for r in conn.execute("SELECT * FROM entries")}
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    return rows
+
+
+def test_a_recovery_killed_midway_loses_nothing_on_the_next_start(tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    path = tmp_path / "edge.db"
+    original = _bulk(path, 60000)
+    _wreck_one_leaf(path)
+    code = ("import sys; from edge.db import open_db; from gatepass.startup import check_database; "
+            "check_database(sys.argv[1], open_db)")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(path)], stderr=subprocess.DEVNULL)
+    while not (tmp_path / "edge.db.recovering").exists() and proc.poll() is None:
+        time.sleep(0.01)
+    proc.kill()  # in the middle of building the new file
+    proc.wait()
+    result = check_database(path, open_db)  # the next start
+    assert not result.ok and result.moved_to.exists()
+    db = open_db(path)
+    copied = {r[0]: r for r in db.execute("SELECT * FROM entries")}
+    assert len(copied) == result.entries_copied > 59000 and all(copied[s] == original[s] for s in copied)
+    assert startup.quick_check(path) == "" and not list(tmp_path.glob("edge.db.recover*"))
+
+
+def test_a_stale_complete_copy_beside_the_damaged_file_is_rebuilt(tmp_path):
+    path = tmp_path / "edge.db"
+    path.write_bytes(b"x" * 8192)  # damaged
+    (tmp_path / "edge.db.recovered").write_bytes(b"left over from a stopped recovery")
+    result = check_database(path, open_db)
+    assert not result.ok and startup.quick_check(path) == ""
+    assert not (tmp_path / "edge.db.recovered").exists()
+
+
+def test_an_interrupted_swap_is_finished_at_start(tmp_path):
+    path = tmp_path / "edge.db"
+    _fill(path, 10)
+    os.replace(path, tmp_path / "edge.db.recovered")  # stopped after moving the damaged file aside
+    result = check_database(path, open_db)
+    assert result.ok and open_db(path).execute("SELECT count(*) FROM entries").fetchone()[0] == 10

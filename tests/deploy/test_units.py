@@ -63,7 +63,7 @@ def test_edge_unit_is_a_watched_notify_service():
     assert int(d["Service.WatchdogSec"][0]) > 0
     assert d["Service.Restart"] == ["on-failure"]
     assert int(d["Unit.StartLimitBurst"][0]) > 0 and int(d["Unit.StartLimitIntervalSec"][0]) > 0
-    assert set(d["Service.SupplementaryGroups"][0].split()) == {"dialout", "video", "gpio"}
+    assert set(d["Service.SupplementaryGroups"][0].split()) == {"dialout", "video", "gpio", "audio"}
     assert d["Service.User"] == ["gatepass"]
 
 

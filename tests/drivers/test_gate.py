@@ -177,3 +177,21 @@ def test_pulse_is_clamped(seconds):
     gate.pulse(seconds)
     assert _wait(lambda: not gate.is_on)
     gate.close()
+
+
+@pytest.mark.parametrize("closed_before", [False, True])
+def test_on_while_not_open_still_gets_the_release_watchdog(closed_before):
+    # Regression: pulse()/set(True) before open() (or after close()) energised the output with no watchdog
+    # thread, so nothing ever released it.
+    gate = FakeGate(max_on_s=0.2)
+    if closed_before:
+        gate.open()
+        gate.close()
+    try:
+        gate.pulse(0.05)
+        assert _wait(lambda: gate.history and gate.history[-1][1] is False and len(gate.history) >= 2)
+        gate.set(True)
+        assert _wait(lambda: not gate.is_on)  # released by max_on_s
+    finally:
+        gate.close()
+    assert [on for _, on in gate.history][-1] is False

@@ -136,3 +136,16 @@ def test_any_entry_content_round_trips_through_the_chain(tmp_path_factory, temps
     log = _log(tmp_path_factory.mktemp("h") / "edge.db")
     log.append(**_entry(temps=temps, reason=reason, extra=extra))
     assert log.verify_chain().ok
+
+
+def test_concurrent_first_opens_do_not_race_on_migrations(tmp_path):
+    """Several processes opening a new database at once all succeed (the migrations run once)."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from edge.db import open_db; from sync.centraldb import open_db as c; "
+            "open_db(sys.argv[1]); c(sys.argv[2])")
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "edge.db"), str(tmp_path / "central.db")],
+                              stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    errors = [p.communicate(timeout=60)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0, 0], errors

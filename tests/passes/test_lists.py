@@ -168,3 +168,18 @@ def test_any_page_is_applied_whole_or_refused_whole(edge_db, page):
     except edge_lists.ListError:
         assert _dump(edge_db) == before
     edge_lists.load(edge_db)  # whatever was stored loads
+
+
+def test_key_retire_matches_the_kid_whatever_its_case(edge_db):
+    # Regression: key_add stores the kid lower-case but key_retire compared it as sent, so an upper-case
+    # retirement silently left the key trusted.
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    pub = Ed25519PrivateKey.generate().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw).hex()
+    edge_lists.apply_page(edge_db, {"version": 1, "since": 0, "changes": [
+        {"v": 1, "op": "key_add", "kid": "A1B2C3D4", "public_key": pub, "not_before": 0}]})
+    edge_lists.apply_page(edge_db, {"version": 2, "since": 1, "changes": [
+        {"v": 2, "op": "key_retire", "kid": "A1B2C3D4"}]})
+    trust, _, _, _ = edge_lists.load(edge_db)
+    assert trust.get(bytes.fromhex("a1b2c3d4")).retired

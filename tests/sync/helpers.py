@@ -161,7 +161,7 @@ class Central:
 
 def sync_settings(central_url: str, token: str, pem: str, data_dir: Path, **over: Any) -> SyncSettings:
     base = dict(central_url=central_url, device_token=token, central_public_key=pem, data_dir=data_dir,
-                interval_s=0.1, backoff_base_s=0.05, backoff_cap_s=0.5, timeout_s=2.0, heartbeat_s=1.0,
+                interval_s=0.1, backoff_base_s=0.05, backoff_cap_s=0.5, timeout_s=10.0, heartbeat_s=1.0,
                 lists_interval_s=1.0)
     base.update(over)
     return SyncSettings(**base)
@@ -169,7 +169,7 @@ def sync_settings(central_url: str, token: str, pem: str, data_dir: Path, **over
 
 def sync_toml(path: Path, central_url: str, token: str, pem: str, data_dir: Path, **over: Any) -> Path:
     base = dict(central_url=central_url, device_token=token, data_dir=str(data_dir), interval_s=0.1,
-                backoff_base_s=0.05, backoff_cap_s=0.5, timeout_s=2.0, heartbeat_s=1.0, lists_interval_s=1.0)
+                backoff_base_s=0.05, backoff_cap_s=0.5, timeout_s=10.0, heartbeat_s=1.0, lists_interval_s=1.0)
     base.update(over)
     lines = [f"{k} = {v!r}" if isinstance(v, (int, float)) else f'{k} = "{v}"' for k, v in base.items()]
     lines.append(f'central_public_key = """\n{pem.strip()}\n"""')

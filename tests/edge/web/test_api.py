@@ -175,3 +175,30 @@ def test_no_voice_means_no_mute(server):
     assert httpx.get(server.url + "/status").json()["voice"] is None
     assert 'id="btn-mute"' not in httpx.get(server.url + "/").text
     assert post(server, "/api/mute", {"muted": True}).status_code == 409
+
+
+def test_an_event_stream_never_started_leaves_no_subscriber():
+    # Regression: the route subscribed before the response started, so a client that went away before the
+    # stream began left a subscriber queue behind for good.
+    import asyncio
+
+    from edge.webapp import _event_stream
+
+    class _Gone:
+        async def is_disconnected(self) -> bool:
+            return True
+
+    fake = FakeCheckpoint()
+    stream = _event_stream(fake, _Gone(), ())
+    assert fake.subscribers == []
+    del stream
+
+    async def one_message() -> str:
+        gen = _event_stream(fake, _Gone(), ())
+        first = await gen.__anext__()
+        assert len(fake.subscribers) == 1
+        await gen.aclose()
+        return first
+
+    assert asyncio.run(one_message()).startswith("retry:")
+    assert fake.subscribers == []
