@@ -80,6 +80,74 @@ class PinGuard:
             self.locked_until = time.monotonic() + self.lockout_s
 
 
+class OverrideWindow:
+    """Which refusals the guard may still override: decided within ``window_s`` and not overridden yet.
+
+    Fed from a checkpoint subscription drained on every status poll and override request (no thread of its
+    own); the newest outcome (``checkpoint.last_outcome()``) always counts, even before the first drain.
+    The page hides the override button outside the window; this makes the server refuse it too, so an old
+    or already overridden refusal cannot open the gate through the API.
+    """
+
+    MAX_REMEMBERED = 256
+
+    def __init__(self, checkpoint: CheckpointAPI, window_s: float) -> None:
+        self.checkpoint, self.window_s = checkpoint, window_s
+        self.sub: queue.Queue[Outcome] | None = None
+        self._refusals: dict[str, float] = {}  # uuid -> t_decided (monotonic), oldest first
+        self._overridden: set[str] = set()
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        """Subscribe to the checkpoint's outcomes."""
+        if self.sub is None:
+            self.sub = self.checkpoint.subscribe()
+
+    def stop(self) -> None:
+        """Unsubscribe."""
+        sub, self.sub = self.sub, None
+        if sub is not None:
+            self.checkpoint.unsubscribe(sub)
+
+    def _note(self, outcome: Outcome) -> None:
+        if outcome.decision != "pass" and outcome.event != "override":
+            self._refusals[outcome.uuid] = outcome.t_decided
+            while len(self._refusals) > self.MAX_REMEMBERED:
+                del self._refusals[next(iter(self._refusals))]
+
+    def drain(self) -> None:
+        """Take in the outcomes published since the last call."""
+        with self._lock:
+            while self.sub is not None:
+                try:
+                    self._note(self.sub.get_nowait())
+                except queue.Empty:
+                    break
+            last = self.checkpoint.last_outcome()
+            if last is not None:
+                self._note(last)
+
+    def claim(self, ref_uuid: str) -> None:
+        """Reserve ``ref_uuid`` for one override; raises :class:`ScreenError` if it may not be overridden."""
+        self.drain()
+        with self._lock:
+            decided = self._refusals.get(ref_uuid)
+            if ref_uuid in self._overridden:
+                raise ScreenError(409, "already_overridden", "该记录已放行过", "That refusal was already overridden")
+            if decided is None:
+                raise ScreenError(409, "refused", f"操作未完成：没有可放行的拒绝记录 {ref_uuid}",
+                                  f"Not done: no refusal {ref_uuid} to override")
+            if time.monotonic() - decided > self.window_s:
+                raise ScreenError(409, "override_too_late", "已超过可放行时间，请让其重新扫码",
+                                  "Too late to override: ask the person to scan again")
+            self._overridden.add(ref_uuid)
+
+    def release(self, ref_uuid: str) -> None:
+        """Give a claim back (the override itself failed)."""
+        with self._lock:
+            self._overridden.discard(ref_uuid)
+
+
 def outcome_event(outcome: Outcome) -> str:
     """One SSE message for ``outcome`` (``age_s``: seconds since the decision, on this host's clock)."""
     data = outcome.to_json()
@@ -104,15 +172,18 @@ def create_app(checkpoint: CheckpointAPI, settings: EdgeSettings, voice: VoiceAn
         voice = make_voice(checkpoint, settings.voice, settings.data_dir)
     token = secrets.token_urlsafe(32)
     pins = PinGuard(settings.screen.pin_attempts, settings.screen.pin_lockout_s)
+    window = OverrideWindow(checkpoint, settings.screen.override_window_s)
     guarded = settings.gate.mode == "guarded"
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        window.start()
         if voice is not None:
             voice.start()
         try:
             yield
         finally:
+            window.stop()
             if voice is not None:
                 await anyio.to_thread.run_sync(voice.stop)
 
@@ -126,6 +197,7 @@ def create_app(checkpoint: CheckpointAPI, settings: EdgeSettings, voice: VoiceAn
     app.state.checkpoint = checkpoint
     app.state.voice = voice
     app.state.pins = pins
+    app.state.override_window = window
     # Set before stopping the server: open event streams end within a second (uvicorn waits for them). The
     # checkpoint's own ``stop_event`` (edge.checkpoint.Checkpoint has one) ends them too.
     app.state.stopping = stopping = threading.Event()
@@ -161,6 +233,7 @@ def create_app(checkpoint: CheckpointAPI, settings: EdgeSettings, voice: VoiceAn
 
     @app.get("/status")
     def status() -> JSONResponse:
+        window.drain()  # keeps the subscription from overflowing between overrides
         data = _status(checkpoint, voice)
         data["instance"] = instance
         return JSONResponse(data, headers={"Cache-Control": "no-store"})
@@ -237,7 +310,12 @@ def create_app(checkpoint: CheckpointAPI, settings: EdgeSettings, voice: VoiceAn
     async def override(request: Request) -> dict:
         guard_id = check_post(request, need_shift=True)
         body: OverrideForm = await form(request, OverrideForm)
-        outcome = await call(checkpoint.override, body.ref_uuid, guard_id, body.reason)
+        window.claim(body.ref_uuid)
+        try:
+            outcome = await call(checkpoint.override, body.ref_uuid, guard_id, body.reason)
+        except BaseException:
+            window.release(body.ref_uuid)
+            raise
         return {"ok": True, "outcome": outcome.to_json()}
 
     @app.post("/api/visitor")

@@ -25,6 +25,19 @@ def _open(config_path: str | None):
     return settings, open_db(settings.db_path)
 
 
+def _audit(db, action: str, **detail) -> None:
+    """Record an export of personal data (cards name people) in central's audit log, as the OS user."""
+    import getpass
+
+    from sync.console.audit import record
+
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry (e.g. a container with an arbitrary uid)
+        user = "unknown"
+    record(db, user, "cli", action, "cli", **detail)
+
+
 def _parse_when(text: str | None) -> float | None:
     if not text:
         return None
@@ -84,6 +97,7 @@ def issue_command(config_path, household, person, kind, days, valid_from, valid_
     click.echo(issued.text)
     if png_path:
         make_qr(issued.text).save(png_path, scale=8, border=4)
+        _audit(db, "export_pass_png", path=str(Path(png_path).resolve()), pass_ids=[issued.info.pass_id])
         click.echo(f"QR written to {png_path}")
 
 
@@ -124,6 +138,8 @@ def issue_bulk_command(config_path, register, days, reissue, cards_path) -> None
         from sync.passes.cards import render_cards
 
         Path(cards_path).write_text(render_cards(report.issued), encoding="utf-8")
+        _audit(db, "export_cards", path=str(Path(cards_path).resolve()), cards=len(report.issued),
+               pass_ids=[p.info.pass_id for p in report.issued])
         click.echo(f"cards for {len(report.issued)} pass(es) written to {cards_path}")
     if report.errors:
         raise click.exceptions.Exit(1)
@@ -149,6 +165,8 @@ def cards_command(config_path, out_path, households, pass_ids, title) -> None:
     if not passes:
         raise click.ClickException("no valid pass matches")
     Path(out_path).write_text(render_cards(passes, title=title), encoding="utf-8")
+    _audit(db, "export_cards", path=str(Path(out_path).resolve()), cards=len(passes),
+           pass_ids=[p.info.pass_id for p in passes])
     click.echo(f"{len(passes)} card(s) on {-(-len(passes) // 8)} A4 page(s) written to {out_path}")
 
 

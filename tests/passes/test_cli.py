@@ -63,3 +63,20 @@ def test_bulk_issue_reports_bad_lines_and_writes_cards(config, tmp_path):
     all_cards = tmp_path / "all.html"
     assert "2 card(s) on 1 A4 page(s)" in _ok("central", "cards", "--config", config, "--out", str(all_cards))
     assert "张三" in all_cards.read_text(encoding="utf-8")
+
+
+def test_card_exports_are_audited(config, tmp_path):
+    # Exports of personal data are audited (CONTRIBUTING: "every export audited"); the CLI wrote cards silently.
+    import sqlite3
+
+    _ok("central", "issue", "--config", config, "--household", "3-2-401", "--person", "1", "--name", "张三")
+    out = tmp_path / "cards.html"
+    _ok("central", "cards", "--config", config, "--out", str(out))
+    conn = sqlite3.connect(tmp_path / "central" / "central.db")
+    try:
+        rows = conn.execute("SELECT role, action, detail, client FROM audit_log "
+                            "WHERE action = 'export_cards'").fetchall()
+    finally:
+        conn.close()
+    assert len(rows) == 1 and rows[0][0] == "cli" and rows[0][3] == "cli"
+    assert str(out.resolve()) in rows[0][2] and '"cards": 1' in rows[0][2]

@@ -14,6 +14,7 @@
     connLost: false,
     instance: null,
     overrideReason: null,
+    overrideTarget: null,
     visitorReason: null,
     focused: null,
   };
@@ -317,6 +318,7 @@
   function openOverride() {
     const o = state.outcome;
     if (!overridable()) { toast(T("nothing_to_override"), true); return; }
+    state.overrideTarget = o;  // the refusal shown now: a scan arriving while the dialog is open must not change it
     state.overrideReason = null;
     document.querySelectorAll("#override-reasons .choice").forEach((b) => b.classList.remove("picked"));
     $("override-msg").textContent = "";
@@ -327,7 +329,7 @@
   async function doOverride() {
     if (!state.overrideReason) { $("override-msg").textContent = T("pick_reason"); return; }
     try {
-      await post("/api/override", {ref_uuid: state.outcome.uuid, reason: state.overrideReason});
+      await post("/api/override", {ref_uuid: state.overrideTarget.uuid, reason: state.overrideReason});
       closeDialogs();
     } catch (e) {
       $("override-msg").textContent = e.message;

@@ -34,6 +34,7 @@ class FakeCheckpoint:
         self.subscribers: list[queue.Queue[Outcome]] = []
         self.lock = threading.Lock()
         self.last: Outcome | None = None
+        self.published: dict[str, Outcome] = {}
         self.shift: dict[str, Any] | None = None
         self.devices: dict[str, dict[str, str]] = {
             "thermometer": {"status": "ok", "text": "测温仪正常"}, "camera": {"status": "ok", "text": "摄像头正常"}}
@@ -58,6 +59,7 @@ class FakeCheckpoint:
         """Deliver ``outcome`` to every subscriber (as the core does after committing it)."""
         with self.lock:
             self.last = outcome
+            self.published[outcome.uuid] = outcome
             subs = list(self.subscribers)
         for q in subs:
             q.put_nowait(outcome)
@@ -92,12 +94,13 @@ class FakeCheckpoint:
 
     def override(self, ref_uuid: str, guard_id: str, reason: str) -> Outcome:
         self.calls.append(("override", ref_uuid, guard_id, reason))
-        if self.last is None or self.last.uuid != ref_uuid:
-            raise LookupError(f"no entry {ref_uuid}")
+        ref = self.published.get(ref_uuid)
+        if ref is None or ref.decision == "pass":  # as the core: only an existing refusal can be overridden
+            raise LookupError(f"no refused entry {ref_uuid}")
         self.counts["overrides"] += 1
         return self.publish(make_outcome(self.next_seq(), "pass", "override", event="override", guard_id=guard_id,
                                          message_zh="保安放行（紧急情况）", message_en="Let through (emergency)",
-                                         temperature_c=self.last.temperature_c))
+                                         temperature_c=ref.temperature_c))
 
     def register_visitor(self, guard_id: str, name: str, phone: str, host_household: str, reason: str,
                          temperature_c: float | None) -> Outcome:

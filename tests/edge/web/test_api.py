@@ -202,3 +202,22 @@ def test_an_event_stream_never_started_leaves_no_subscriber():
 
     assert asyncio.run(one_message()).startswith("retry:")
     assert fake.subscribers == []
+
+
+def test_override_only_within_the_window_and_only_once(server, fake):
+    # Regression: the override window was enforced by the page only; through the API any refusal, however
+    # old, could be overridden (and overridden again), each time opening the gate.
+    import time
+
+    sign_in(server)
+    old = fake.publish(make_outcome(1, "refuse", "expired", t_decided=time.monotonic() - 10_000))
+    fake.publish(make_outcome(2, "pass"))
+    r = post(server, "/api/override", {"ref_uuid": old.uuid, "reason": "staff"})
+    assert r.status_code == 409 and r.json()["error"] == "override_too_late"
+    assert not any(c[0] == "override" for c in fake.calls)  # the checkpoint was never asked
+
+    refused = fake.publish(make_outcome(3, "refuse", "expired"))
+    assert post(server, "/api/override", {"ref_uuid": refused.uuid, "reason": "staff"}).status_code == 200
+    r = post(server, "/api/override", {"ref_uuid": refused.uuid, "reason": "staff"})
+    assert r.status_code == 409 and r.json()["error"] == "already_overridden"
+    assert [c for c in fake.calls if c[0] == "override"] == [("override", refused.uuid, "1001", "staff")]

@@ -257,3 +257,18 @@ def test_voice_follows_outcomes_and_the_mute_toggle(page, tmp_path, fake):
         page.wait_for_selector("#btn-mute[aria-pressed='false']")
         show(page, fake, 3, **FEVER)
         assert wait_for(lambda: len(list(played.iterdir())) == 2)
+
+
+def test_override_dialog_keeps_its_refusal_when_a_new_scan_arrives(page, srv, fake):
+    # Regression: the dialog sent the uuid of whatever outcome was on screen at "OK", so a scan arriving while
+    # the guard picked a reason made the override target the next person instead.
+    open_page(page, srv)
+    sign_in(page)
+    refused = show(page, fake, 1, **REFUSED)
+    page.click("#btn-override")
+    page.wait_for_selector("#dlg-override:not([hidden])")
+    show(page, fake, 2, **FEVER)  # the next person, refused too
+    page.click("[data-reason='medical']")
+    page.click("#override-ok")
+    page.wait_for_selector("#dlg-override", state="hidden")
+    assert [c for c in fake.calls if c[0] == "override"] == [("override", refused.uuid, "1001", "medical")]
