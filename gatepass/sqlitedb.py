@@ -55,14 +55,16 @@ def is_disk_full(exc: BaseException) -> bool:
 
 @contextlib.contextmanager
 def migration_lock(path: str | os.PathLike) -> Iterator[None]:
-    """Hold an exclusive lock on ``<path>.migrate-lock`` while migrating.
+    """Hold an exclusive ``flock`` on the database's directory while migrating.
 
     sqlite-utils checks which migrations are pending outside its transactions, so
     two processes opening a new database at once (the edge and the sync, or the
-    demo and the central server) would both try to create the same tables.
+    demo and the central server) would both try to create the same tables. The
+    directory is locked rather than a lock file, so nothing is left behind, and
+    rather than the database file, since closing any descriptor of that file
+    would drop SQLite's own POSIX locks in this process.
     """
-    lock_path = f"{os.fspath(path)}.migrate-lock"
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    fd = os.open(os.path.dirname(os.path.abspath(path)), os.O_RDONLY | os.O_DIRECTORY)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
