@@ -19,14 +19,26 @@ class _TerminalFormatter(logging.Formatter):
         return f"{colour}{text}\x1b[0m" if colour else text
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is at the time of each record (test runners swap it)."""
+
+    @property
+    def stream(self):  # type: ignore[override]
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
 def configure(level: str = "INFO", stream=None) -> None:
     """Configure the root logger once for a process.
 
     ``level`` is a logging level name; ``GATEPASS_LOG_LEVEL`` overrides it.
     """
-    stream = stream or sys.stderr
     level = os.environ.get("GATEPASS_LOG_LEVEL", level).upper()
-    handler = logging.StreamHandler(stream)
+    handler = logging.StreamHandler(stream) if stream is not None else _StderrHandler()
+    stream = stream or sys.stderr
     under_journal = bool(os.environ.get("JOURNAL_STREAM"))
     if stream.isatty() and not under_journal and not os.environ.get("NO_COLOR"):
         handler.setFormatter(_TerminalFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S"))
