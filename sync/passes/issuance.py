@@ -66,18 +66,23 @@ def _check_subject(household: str, person: int, kind: str, gates: tuple[str, ...
         raise PassAdminError(f"gates {gates!r}: 1-{MAX_GATES} gate ids of 1-{MAX_GATE_CHARS} characters")
 
 
+#: A pass issued "now" starts this many seconds earlier, so that a gate whose clock runs a
+#: little behind central's accepts it at once instead of saying "not yet valid" (seconds).
+CLOCK_SKEW_ALLOWANCE_S = 300
+
+
 def issue(db: Database, data_dir: Path, *, household: str, person: int, kind: str, valid_from: float | None = None,
           valid_to: float | None = None, days: float | None = None, gates: tuple[str, ...] | None = None,
           name: str = "") -> IssuedPass:
     """Issue and record one pass, signed with the active key.
 
-    Validity: from ``valid_from`` (default: now) to ``valid_to``, or for
+    Validity: from ``valid_from`` (default: now less :data:`CLOCK_SKEW_ALLOWANCE_S`) to ``valid_to``, or for
     ``days``; the end is rounded up to a whole minute. ``gates`` None means
     every gate. ``name`` stays at central (printed on the card), never in the pass.
     """
     _check_subject(household, person, kind, gates)
     now = int(time.time())
-    start = int(valid_from if valid_from is not None else now)
+    start = int(valid_from if valid_from is not None else now - CLOCK_SKEW_ALLOWANCE_S)
     if valid_to is None:
         if days is None or days <= 0:
             raise PassAdminError("give a positive number of days or an end time")

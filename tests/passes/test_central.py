@@ -35,6 +35,17 @@ def test_private_keys_are_private_files(central):
     assert pem == keys.root_public_pem(data_dir)  # stable across calls
 
 
+def test_root_key_made_by_racing_processes_is_one_complete_key(tmp_path):
+    # Regression: the second of two processes creating the root key crashed with FileExistsError, or read a
+    # half-written PEM file. Now the key file appears complete (linked into place) and both use the same key.
+    import concurrent.futures
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        pems = list(pool.map(lambda _: keys.root_public_pem(tmp_path / "data"), range(16)))
+    assert len(set(pems)) == 1
+    assert sorted(p.name for p in (tmp_path / "data" / "keys").iterdir()) == ["root.pem"]  # no temporary left
+
+
 def test_issued_pass_matches_its_record(central):
     db, data_dir = central
     issued = issuance.issue(db, data_dir, household="3-2-401", person=2, kind="visitor", days=1,
@@ -89,3 +100,23 @@ def test_the_active_key_cannot_be_retired_and_rotation_keeps_one_active(central)
     assert [k.status for k in keys.list_keys(db)].count("active") == 1
     with pytest.raises(PassAdminError):
         keys.retire(db, "00000000")
+
+
+def test_a_pass_issued_now_is_valid_at_a_gate_whose_clock_is_a_little_behind(central, tmp_path):
+    import time as _time
+
+    from edge.db import open_db
+    from edge.lists import apply_page, load
+    from edge.passes import GateContext, Now, verify
+    from sync.passes import changelog
+
+    db, data_dir = central
+    before = _time.time()
+    issued = issuance.issue(db, data_dir, household="3-2-401", person=1, kind="resident", days=1)
+    assert issued.info.valid_from <= before - issuance.CLOCK_SKEW_ALLOWANCE_S + 1
+    gate_db = open_db(tmp_path / "edge.db")
+    apply_page(gate_db, changelog.snapshot(db))
+    trust, lists = load(gate_db)[:2]
+    gate_clock_two_minutes_behind = Now(before - 120, True)
+    verdict = verify(issued.text, trust, lists, GateContext("g1", "in"), gate_clock_two_minutes_behind)
+    assert verdict.code == "ok"
