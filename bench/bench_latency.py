@@ -56,7 +56,9 @@ def _page(key, kid: bytes) -> dict:
             "changes": [{"v": 1, "op": "key_add", "kid": kid.hex(), "public_key": pub, "not_before": 0}]}
 
 
-def latency(scans: int, tmp: Path) -> list[Result]:
+def latency(scans: int, tmp: Path, direction: str = "in") -> list[Result]:
+    """Capture -> committed entry through a real Checkpoint at a gate of ``direction`` ("both": each scan
+    also looks up the holder's last passage, see edge/direction.py), against a bare durable append."""
     from drivers.gate import FakeGate
     from edge import lists
     from edge.checkpoint import Checkpoint
@@ -66,7 +68,7 @@ def latency(scans: int, tmp: Path) -> list[Result]:
     from edge.settings import EdgeSettings
 
     key, kid, texts, frames = _frames(200)
-    settings = EdgeSettings(data_dir=tmp / "edge", gate={"id": "bench", "direction": "in"},
+    settings = EdgeSettings(data_dir=tmp / f"edge-{direction}", gate={"id": "bench", "direction": direction},
                             camera={"source": "none"}, relay={"kind": "fake", "pulse_s": 0.1},
                             scan={"cooldown_s": 0, "same_scan_gap_s": 0, "window": (0.2, 0.1, 0.6, 0.8)},
                             policy={"samples": 1, "pair_lookback_s": 1.0}, health={"check_interval_s": 3600})
@@ -89,7 +91,7 @@ def latency(scans: int, tmp: Path) -> list[Result]:
         lat = list(cp.latencies)
     finally:
         cp.stop()
-    base_db = open_db(tmp / "baseline.db")
+    base_db = open_db(tmp / f"baseline-{direction}.db")
     base = LocalLog(base_db)
     samples = []
     for _ in range(min(scans, 2000)):
@@ -100,9 +102,9 @@ def latency(scans: int, tmp: Path) -> list[Result]:
     base_db.conn.close()
     b_med, b_p99 = statistics.median(samples), percentile(samples, 99)
     return [
-        Result("capture -> committed entry, median", statistics.median(lat) * 1e3, "ms",
+        Result(f"capture -> committed entry ({direction} gate), median", statistics.median(lat) * 1e3, "ms",
                "bare durable LocalLog.append, median", b_med * 1e3, {"scans": len(lat)}),
-        Result("capture -> committed entry, p99", percentile(lat, 99) * 1e3, "ms",
+        Result(f"capture -> committed entry ({direction} gate), p99", percentile(lat, 99) * 1e3, "ms",
                "bare durable LocalLog.append, p99", b_p99 * 1e3, {"scans": len(lat)}),
     ]
 
@@ -151,5 +153,6 @@ def peak_rss(seconds: float, tmp: Path) -> Result:
 def run(quick: bool = False) -> list[Result]:
     with tempfile.TemporaryDirectory() as tmp:
         results = latency(1000 if quick else 10_000, Path(tmp))
+        results += latency(1000 if quick else 10_000, Path(tmp), "both")
         results.append(peak_rss(10 if quick else 30, Path(tmp)))
     return results

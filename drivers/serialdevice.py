@@ -19,6 +19,7 @@ from typing import Any, Generic, TypeVar
 from drivers.codec import Codec
 from drivers.seriallink import SerialLink
 from drivers.texts import status_text
+from drivers.worker import stop_worker
 
 log = logging.getLogger(__name__)
 
@@ -56,14 +57,11 @@ class SerialDevice(Generic[T]):
     def close(self) -> None:
         """Stop the thread and close the port."""
         self._stop.set()
-        self.link.cancel_read()
-        if self._thread is not None:
-            self._thread.join(5)
-            self._thread = None
+        self.link.cancel_read()  # wake a blocked read at once
+        stop_worker(self._stop, self._cond, self._thread)  # also wakes read() callers waiting for an item
+        self._thread = None
         self.link.close()
         self._connected = False
-        with self._cond:
-            self._cond.notify_all()
 
     def __enter__(self) -> SerialDevice[T]:
         self.open()

@@ -16,7 +16,7 @@ from typing import Any
 from edge.checkpoint_base import CheckpointBase, CheckpointError, minute_of_day
 from edge.decision import Decision, decide
 from edge.events import Outcome, ShiftSummary
-from edge.pairing import TempStatus, judge_temperature
+from edge.pairing import judge_temperature
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 
 from edge.locallog import LocalLog
-from edge.passes import effective_now
+from edge.passes import DEFAULT_CLOCK_FLOOR, effective_now
 
 log = logging.getLogger(__name__)
 
@@ -30,9 +30,11 @@ def disk_faults(free: float, floor_mb: float) -> list[str]:
     return ["disk_low"] if free < floor_mb else []
 
 
-def clock_faults(system_time: float, last_server_time: float | None, last_entry_wall_ts: float | None) -> list[str]:
-    """``["clock_untrusted"]`` when the clock is known to be unset or went back behind the log."""
-    now = effective_now(system_time, last_server_time)
+def clock_faults(system_time: float, last_server_time: float | None, last_entry_wall_ts: float | None,
+                 clock_floor: float = DEFAULT_CLOCK_FLOOR) -> list[str]:
+    """``["clock_untrusted"]`` when the clock is known to be unset (before ``clock_floor``, never confirmed by
+    central) or went back behind the log."""
+    now = effective_now(system_time, last_server_time, clock_floor)
     if not now.trusted:
         return ["clock_untrusted"]
     if last_entry_wall_ts is not None and system_time + 300 < last_entry_wall_ts:
@@ -53,8 +55,10 @@ class HealthReport:
 class Housekeeper:
     """Runs retention and the checks over the local log; call :meth:`run` periodically."""
 
-    def __init__(self, locallog: LocalLog, data_dir: str | os.PathLike, retention_days: float, floor_mb: float):
+    def __init__(self, locallog: LocalLog, data_dir: str | os.PathLike, retention_days: float, floor_mb: float,
+                 clock_floor: float = DEFAULT_CLOCK_FLOOR) -> None:
         self.locallog = locallog
+        self.clock_floor = clock_floor
         self.data_dir = data_dir
         self.retention_days = retention_days
         self.floor_mb = floor_mb
@@ -73,8 +77,12 @@ class Housekeeper:
             report.faults += disk_faults(report.free_mb, self.floor_mb)
         except OSError as exc:
             log.warning("cannot check free space of %s: %s", self.data_dir, exc)
-        last = self.locallog.db.execute("SELECT max(wall_ts) FROM entries").fetchone()[0]
-        report.faults += clock_faults(now, last_server_time, last)
+        try:
+            last = self.locallog.db.execute("SELECT max(wall_ts) FROM entries").fetchone()[0]
+        except sqlite3.Error as exc:
+            log.warning("cannot read the newest entry's time: %s", exc)
+            last = None
+        report.faults += clock_faults(now, last_server_time, last, self.clock_floor)
         if report.faults:
             log.warning("health: %s", ", ".join(report.faults))
         return report

@@ -37,6 +37,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -117,6 +118,9 @@ def meta(db: Database) -> ListMeta:
 
 def note_server_time(db: Database, t: float) -> None:
     """Record a time confirmed by central (kept if later than the one held); the clock never goes back."""
+    if not math.isfinite(t):  # an infinite time would make every pass expired for good
+        log.warning("lists: ignoring a server time that is not a finite number (%r)", t)
+        return
     with _write(db):
         held = _meta_get(db, "server_time")
         if held is None or t > held:
@@ -128,6 +132,16 @@ def _need(change: dict, key: str, kind: type | tuple[type, ...]) -> Any:
     if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
         raise ListError(f"change v{change.get('v')}: field {key!r} missing or of the wrong type")
     return value
+
+
+def _time(change: dict, key: str, default: float | None = None, required: bool = False) -> float | None:
+    """A finite time in unix seconds (``default`` when absent); NaN or infinity would disable a check."""
+    value = change.get(key)
+    if value is None and not required:
+        return default
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ListError(f"change v{change.get('v')}: field {key!r} is not a finite number of seconds")
+    return float(value)
 
 
 def _check_key(change: dict) -> None:
@@ -148,16 +162,15 @@ def _apply_change(db: Database, change: dict) -> None:
         db.execute("INSERT OR REPLACE INTO list_quarantine (household, start, end, start_ts, end_ts, v) "
                    "VALUES (?, ?, ?, ?, ?, ?)",
                    [_need(change, "household", str), _need(change, "start", str), _need(change, "end", str),
-                    float(_need(change, "start_ts", (int, float))), float(_need(change, "end_ts", (int, float))), v])
+                    _time(change, "start_ts", required=True), _time(change, "end_ts", required=True), v])
     elif op == "release":
         db.execute("DELETE FROM list_quarantine WHERE household = ?", [_need(change, "household", str)])
     elif op == "key_add":
         _check_key(change)
-        not_after = change.get("not_after")
         db.execute("INSERT OR REPLACE INTO list_trust_keys (kid, public_key, not_before, not_after, retired, v) "
                    "VALUES (?, ?, ?, ?, ?, ?)",
                    [change["kid"].lower(), change["public_key"].lower(),
-                    float(change.get("not_before") or 0), None if not_after is None else float(not_after),
+                    _time(change, "not_before", 0.0), _time(change, "not_after"),
                     int(bool(change.get("retired", False))), v])
     elif op == "key_retire":
         db.execute("UPDATE list_trust_keys SET retired = 1, v = ? WHERE kid = ?",
@@ -204,7 +217,7 @@ def apply_page(db: Database, page: dict) -> int:
                 raise ListError(f"change v{change.get('v')}: {exc}") from None
         _meta_set(db, "version", version)
         issued_at = page.get("issued_at")
-        if isinstance(issued_at, (int, float)) and not isinstance(issued_at, bool):
+        if isinstance(issued_at, (int, float)) and not isinstance(issued_at, bool) and math.isfinite(issued_at):
             _meta_set(db, "issued_at", float(issued_at))
             server_time = _meta_get(db, "server_time")
             if server_time is None or issued_at > server_time:

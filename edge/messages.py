@@ -32,6 +32,8 @@ FAULTS: Mapping[str, Mapping[str, str]] = MappingProxyType({
     "db_locked": {"zh": "数据库被占用，记录暂时无法保存", "en": "Database busy: entries cannot be saved right now"},
     "log_failed": {"zh": "记录无法保存，闸门保持关闭", "en": "Entries cannot be saved: the gate stays shut"},
     "clock_untrusted": {"zh": "设备时间未校准", "en": "Device clock not set"},
+    "decide_failed": {"zh": "扫码处理出错，闸门保持关闭，请重新扫码",
+                      "en": "A scan could not be processed: the gate stays shut, please scan again"},
     "lists_failed": {"zh": "名单无法读取，使用上次的名单", "en": "Lists cannot be read: using the last copy"},
 })
 

@@ -20,6 +20,9 @@ class GateSection(Section):
     community: str = Field("community", description="The community (residential compound) this gate belongs to.")
     name: str = Field("东门", description="Name shown on the guard screen.")
     direction: Literal["in", "out", "both"] = Field("both", description="Which way people pass here.")
+    both_default: Literal["in", "out"] = Field("in", description="At a 'both' gate, the direction logged when "
+                                               "neither the guard's choice nor the holder's last passage here "
+                                               "tells it (see edge/direction.py).")
     mode: Literal["guarded", "unattended"] = Field("guarded", description="guarded: a guard may override; "
                                                    "unattended: policy alone, lights and voice.")
 

@@ -169,10 +169,11 @@ def _atomic_write(path: Path, text: str) -> None:
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
-def _fsync_dir(directory: Path) -> None:
+def fsync_dir(directory: Path) -> None:
+    """Make a rename or a new file in ``directory`` durable (fsync of the directory itself)."""
     fd = os.open(directory, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -292,12 +293,13 @@ def move_aside(path: Path, label: str = "corrupt") -> Path:
         src = Path(f"{path}{suffix}")
         if src.exists():
             os.replace(src, f"{aside}{suffix}")
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
     return aside
 
 
 def _sidecars(path: Path) -> list[Path]:
-    return [Path(f"{path}{suffix}") for suffix in ("", "-wal", "-shm", "-journal")]
+    """The file and what SQLite and :func:`gatepass.sqlitedb.migration_lock` keep beside it."""
+    return [Path(f"{path}{suffix}") for suffix in ("", "-wal", "-shm", "-journal", ".migrate-lock")]
 
 
 def finish_interrupted_recovery(path: Path) -> bool:
@@ -305,7 +307,7 @@ def finish_interrupted_recovery(path: Path) -> bool:
     done = path.with_name(path.name + RECOVERED_SUFFIX)
     if done.exists() and not path.exists():
         os.replace(done, path)
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
         log.warning("finished an interrupted recovery: %s is in place", path)
         return True
     return False
@@ -334,13 +336,14 @@ def recover_database(path: Path, opener: Callable[[Path], Any],
         old.close()
     new.conn.execute("PRAGMA journal_mode=DELETE")  # one self-contained file to rename
     new.conn.close()
+    Path(f"{building}.migrate-lock").unlink(missing_ok=True)  # the opener's migration lock: no longer needed
     with open(building, "rb") as fh:
         os.fsync(fh.fileno())
     os.replace(building, done)
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
     result.moved_to = move_aside(path)
     os.replace(done, path)
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
     log.error("moved the damaged database to %s; recovered %d entries (%d unreadable); tables copied %s, lost %s",
               result.moved_to, result.entries_copied, result.entries_lost, result.tables_copied, result.tables_lost)
     return result

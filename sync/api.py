@@ -35,6 +35,17 @@ class CentralState:
         self.signing_key = signing_key
 
 
+async def _read_limited(request: Request, limit: int) -> bytes:
+    """The request body, refused with 413 as soon as it passes ``limit`` bytes (also without a Content-Length)."""
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise HTTPException(413, f"upload larger than {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 def router(state: CentralState) -> APIRouter:
     """The ``/api/v1`` routes bound to ``state``."""
     api = APIRouter(prefix="/api/v1")
@@ -73,7 +84,7 @@ def router(state: CentralState) -> APIRouter:
         declared = request.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
             raise HTTPException(413, f"upload larger than {MAX_BODY_BYTES} bytes")
-        raw = await request.body()
+        raw = await _read_limited(request, MAX_BODY_BYTES)
         return await asyncio.to_thread(_ingest, dev, raw, request.headers.get("content-encoding"), received_at)
 
     def _changes(since: int, limit: int) -> dict[str, Any]:

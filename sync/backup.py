@@ -26,6 +26,7 @@ from pathlib import Path
 
 import click
 
+from gatepass.startup import fsync_dir
 from sync.errors import SyncError
 
 log = logging.getLogger(__name__)
@@ -46,14 +47,6 @@ class BackupResult:
     size_bytes: int
     seconds: float
     pruned: list[Path] = field(default_factory=list)
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _fsync_file(path: Path) -> None:
@@ -115,7 +108,7 @@ def backup(db_path: str | os.PathLike, dest: str | os.PathLike, keep: int = 14,
         src.close()
     _fsync_file(partial)
     os.replace(partial, final)
-    _fsync_dir(dest)
+    fsync_dir(dest)
     result = BackupResult(final, final.stat().st_size, time.perf_counter() - started)
     for old in list_backups(dest)[keep:]:
         old.unlink()

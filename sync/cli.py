@@ -111,8 +111,8 @@ def central_devices(config_path: str | None, as_json: bool) -> None:
 
     from sync import ingest, signing
 
-    _, db = _central_db(config_path)
-    rows = ingest.list_devices(db, signing.central_list_version(db))
+    settings, db = _central_db(config_path)
+    rows = ingest.list_devices(db, signing.central_list_version(db), lists_max_age_s=settings.lists_max_age_h * 3600)
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
         return
@@ -126,8 +126,10 @@ def central_devices(config_path: str | None, as_json: bool) -> None:
             alarms.append("REVOKED")
         if r["clock_skewed"]:
             alarms.append(f"clock off by {r['clock_skew_s']:.0f} s")
-        if r["lists_stale"]:
-            alarms.append(f"lists v{r['list_version']} stale")
+        if r["lists_behind"]:
+            alarms.append(f"lists v{r['list_version']} behind")
+        if r["lists_too_old"]:
+            alarms.append(f"lists {r['lists_age_s'] / 3600:.0f} h old")
         if r["open_gaps"]:
             alarms.append("entries lost on device: " + ", ".join(f"{a}-{b}" for a, b in r["open_gaps"]))
         click.echo(f"{r['device_id']}\t{r['name']}\tseen {seen}\tseq {r['highest_contiguous_seq']}\t"

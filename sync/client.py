@@ -36,7 +36,8 @@ from edge import lists as edge_lists
 from edge.db import open_db
 from edge.locallog import LocalLog
 from gatepass import __version__
-from sync import state
+from gatepass.startup import RECOVERED_SUFFIX
+from sync import messages, state
 from sync.errors import SyncError
 from sync.protocol import ProtocolError, encode_upload, from_ranges
 from sync.settings import SyncSettings
@@ -48,15 +49,30 @@ PERMANENT_STATUS = {400, 401, 403, 404, 409, 413, 422}
 
 
 class TransientSyncError(SyncError):
-    """Central is unreachable, slow or failing (5xx): retry with backoff."""
+    """Central is unreachable, slow or failing (5xx): retry with backoff.
+
+    ``code`` names the plain-words text for the guard screen (:mod:`sync.messages`).
+    """
+
+    def __init__(self, message: str, hint: str = "", code: str = "offline") -> None:
+        super().__init__(message, hint)
+        self.code = code
 
 
 class RejectedError(SyncError):
     """Central refused the request (bad credential, bad batch): stop, keep the rows, raise an alarm."""
 
-    def __init__(self, message: str, hint: str = "", status: int | None = None) -> None:
+    def __init__(self, message: str, hint: str = "", status: int | None = None, code: str = "upload_refused") -> None:
         super().__init__(message, hint)
         self.status = status
+        self.code = code
+
+
+class DatabaseUnavailableError(TransientSyncError):
+    """The edge database is missing (being rebuilt by the edge's start-up check): wait, never create it."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, code="db_unavailable")
 
 
 @dataclass
@@ -79,6 +95,15 @@ def boot_id() -> str:
         return uuid.uuid4().hex
 
 
+def file_identity(path: Path) -> tuple[int, int] | None:
+    """(device, inode) of the file at ``path``, or None when there is none."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return st.st_dev, st.st_ino
+
+
 def full_jitter(failures: int, base_s: float, cap_s: float, rng: random.Random | None = None) -> float:
     """Seconds to wait after ``failures`` consecutive failures: uniform in [0, min(cap, base * 2^(n-1))]."""
     ceiling = min(cap_s, base_s * 2 ** min(max(failures - 1, 0), 30))
@@ -94,8 +119,9 @@ class SyncClient:
         self.clock = clock
         self.public_key = load_public_key(settings.central_public_key)
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        self.db = open_db(settings.db_path)
-        self.log = LocalLog(self.db)
+        self.db_identity: tuple[int, int] | None = None
+        self._state: dict[str, Any] = {}
+        self._open_db(create=True)
         self.boot_id = boot_id()
         self.http = httpx.Client(
             base_url=settings.central_url.rstrip("/") + "/", timeout=settings.timeout_s, transport=transport,
@@ -105,12 +131,51 @@ class SyncClient:
         self.central_list_version: int | None = None
         self.last_report_mono = float("-inf")
         self.contacted = False  # set when central answered an upload (read and cleared by the loop)
-        self._state: dict[str, Any] = {}
 
     def close(self) -> None:
         """Close the HTTP client and the database."""
         self.http.close()
         self.db.close()
+
+    # -- the edge database ----------------------------------------------------------------------
+
+    def _open_db(self, create: bool) -> None:
+        """Open the edge database; with ``create`` False a missing file is an error, not a new database.
+
+        Never creates the file while the edge's start-up recovery has a finished copy waiting to be
+        renamed into place (``edge.db.recovered``): that would hide the recovered entries.
+        """
+        path = self.settings.db_path
+        recovered = path.with_name(path.name + RECOVERED_SUFFIX)
+        if file_identity(path) is None and (not create or recovered.exists()):
+            raise DatabaseUnavailableError(f"the edge database {path} is missing (being rebuilt?)")
+        db = open_db(path)
+        self.db = db
+        self.log = LocalLog(db)
+        self.db_identity = file_identity(path)
+        self._state = {}
+        self._write_state(lists_max_age_s=self.settings.lists_max_age_h * 3600)
+
+    def reopen_if_replaced(self) -> bool:
+        """Reopen the edge database when the file at its path is another one (device/inode changed),
+        e.g. after the edge's start-up check moved a damaged file aside and built a new one.
+
+        Returns True when it reopened. Raises :class:`DatabaseUnavailableError` while there is no file.
+        The batch in flight is dropped: its rows are read again from the new file (central keeps
+        whatever it already holds once, so nothing is lost or duplicated).
+        """
+        current = file_identity(self.settings.db_path)
+        if current is not None and current == self.db_identity:
+            return False
+        old = self.db
+        self._open_db(create=False)
+        try:
+            old.close()
+        except sqlite3.Error as exc:
+            log.debug("closing the replaced database: %s", exc)
+        self.inflight = None
+        log.warning("the edge database %s was replaced (rebuilt?); reopened it", self.settings.db_path)
+        return True
 
     # -- upload -----------------------------------------------------------------------------------
 
@@ -119,10 +184,11 @@ class SyncClient:
         last_seq = self.log.last_seq()  # read first: a row appended meanwhile is >= last_seq + 1
         pending_min = self.db.execute("SELECT min(seq) FROM entries WHERE synced = 0").fetchone()[0]
         backlog = self.log.backlog()
+        meta = edge_lists.meta(self.db)
         return {"boot_id": self.boot_id, "mono_now": time.monotonic(), "wall_now": self.clock(),
-                "list_version": edge_lists.meta(self.db).version, "backlog": backlog, "last_seq": last_seq,
+                "list_version": meta.version, "backlog": backlog, "last_seq": last_seq,
                 "pending_min_seq": pending_min if pending_min is not None else last_seq + 1,
-                "software_version": __version__}
+                "software_version": __version__, "lists_issued_at": meta.issued_at}
 
     def _post(self, path: str, content: bytes) -> dict[str, Any]:
         try:
@@ -145,9 +211,9 @@ class SyncClient:
             try:
                 data = resp.json()
             except ValueError:
-                raise TransientSyncError("central sent an unreadable reply") from None
+                raise TransientSyncError("central sent an unreadable reply", code="server_error") from None
             if not isinstance(data, dict):
-                raise TransientSyncError("central sent an unexpected reply")
+                raise TransientSyncError("central sent an unexpected reply", code="server_error")
             return data
         try:
             detail = resp.json().get("detail", "")
@@ -156,14 +222,18 @@ class SyncClient:
         if resp.status_code in PERMANENT_STATUS:
             what = {401: "central does not accept this device's token (revoked or wrong)",
                     403: "central forbids this device"}.get(resp.status_code, "central refused the upload")
-            raise RejectedError(f"{what}: HTTP {resp.status_code} {detail}".strip(), status=resp.status_code)
-        raise TransientSyncError(f"central answered HTTP {resp.status_code} {detail}".strip())
+            code = "token_rejected" if resp.status_code in (401, 403) else "upload_refused"
+            raise RejectedError(f"{what}: HTTP {resp.status_code} {detail}".strip(), status=resp.status_code,
+                                code=code)
+        raise TransientSyncError(f"central answered HTTP {resp.status_code} {detail}".strip(),
+                                 code="offline" if resp.status_code in (502, 503, 504) else "server_error")
 
     def upload_once(self) -> int:
         """Send one batch (or a heartbeat report when due); returns how many entries central confirmed.
 
         Raises :class:`TransientSyncError` (retry later) or :class:`RejectedError` (alarm).
         """
+        self.reopen_if_replaced()
         if self.inflight is None:
             rows = self.log.pending(self.settings.batch_rows, self.settings.batch_bytes)
             if not rows and time.monotonic() - self.last_report_mono < self.settings.heartbeat_s:
@@ -181,7 +251,7 @@ class SyncClient:
         try:
             held = from_ranges(reply.get("held", [])) & batch.seqs
         except ProtocolError as exc:
-            raise TransientSyncError(f"central sent a malformed reply: {exc}") from None
+            raise TransientSyncError(f"central sent a malformed reply: {exc}", code="server_error") from None
         if held:
             self.log.mark_synced(sorted(held))
         self.inflight = None
@@ -192,7 +262,7 @@ class SyncClient:
         missing = batch.seqs - held
         if missing:
             raise RejectedError(f"central holds other entries under the numbers {sorted(missing)[:5]}... "
-                                "(was this device's log reset?); they stay here")
+                                "(was this device's log reset?); they stay here", code="seq_conflict")
         return len(held)
 
     # -- lists --------------------------------------------------------------------------------------
@@ -204,20 +274,21 @@ class SyncClient:
 
     def fetch_lists(self) -> int:
         """Fetch, verify and apply list pages until up to date; returns the version held."""
+        self.reopen_if_replaced()
         for _ in range(1000):
             held = edge_lists.meta(self.db)
             envelope = self._get("api/v1/changes", {"since": held.version})
             try:
                 page = verify_envelope(self.public_key, envelope)
             except SignatureError as exc:
-                raise RejectedError(f"list page refused: {exc}") from None
+                raise RejectedError(f"list page refused: {exc}", code="lists_refused") from None
             if held.server_time is not None and page["valid_until"] < held.server_time:
                 raise RejectedError("list page refused: it expired before a time central already confirmed "
-                                    "(a replayed old page?)")
+                                    "(a replayed old page?)", code="lists_refused")
             try:
                 version = edge_lists.apply_page(self.db, page)
             except edge_lists.ListError as exc:
-                raise RejectedError(f"list page refused: {exc}") from None
+                raise RejectedError(f"list page refused: {exc}", code="lists_refused") from None
             self.central_list_version = max(self.central_list_version or 0, version)
             self._write_state(list_version=version, list_updated_at=float(page["issued_at"]))
             if not page.get("more"):
@@ -226,10 +297,14 @@ class SyncClient:
 
     # -- state for the guard screen -----------------------------------------------------------------
 
-    def note_error(self, message: str, kind: str) -> None:
-        """Record a failure for the guard screen (never raises: the database may be the problem)."""
+    def note_error(self, code: str, kind: str, detail: str = "") -> None:
+        """Record a failure for the guard screen: ``last_error`` in plain zh-CN words (``last_error_en`` in
+        English) for the message ``code`` of :mod:`sync.messages`, the technical ``detail`` apart.
+        Never raises (the database may be the problem)."""
         try:
-            self._write_state(last_error=message, error_kind=kind, backlog=self.log.backlog())
+            self._write_state(last_error=messages.text(code, "zh"), last_error_en=messages.text(code, "en"),
+                              last_error_code=code, last_error_detail=detail[:500], error_kind=kind,
+                              backlog=self.log.backlog())
         except sqlite3.Error as exc:
             log.error("cannot record the sync state: %s", exc)
 
@@ -240,14 +315,30 @@ class SyncClient:
             self._state.update(changed)
 
 
+def _start_client(settings: SyncSettings, stop: threading.Event,
+                  clock: Callable[[], float]) -> SyncClient | None:
+    """The client, once the edge database can be opened (it may be being rebuilt); None if stopped first."""
+    failures = 0
+    while not stop.is_set():
+        try:
+            return SyncClient(settings, clock=clock)
+        except (DatabaseUnavailableError, sqlite3.Error) as exc:
+            failures += 1
+            wait = full_jitter(failures, settings.backoff_base_s, settings.backoff_cap_s)
+            log.warning("cannot open the edge database (%s); retry in %.1f s", exc, wait)
+            stop.wait(wait)
+    return None
+
+
 def run(settings: SyncSettings, stop: threading.Event | None = None, *,
         clock: Callable[[], float] = time.time) -> None:
     """Run the sync loop until ``stop`` is set (or SIGTERM/SIGINT when in the main thread)."""
     stop = stop or threading.Event()
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    client = SyncClient(settings, clock=clock)
-    client._write_state(lists_max_age_s=settings.lists_max_age_h * 3600)
+    client = _start_client(settings, stop, clock)
+    if client is None:
+        return
     log.info("syncing %s with %s", settings.db_path, settings.central_url)
     failures = 0
     lists_due = 0.0
@@ -255,13 +346,16 @@ def run(settings: SyncSettings, stop: threading.Event | None = None, *,
     try:
         while not stop.is_set():
             wait = settings.interval_s
+            answered = False  # central answered this round: lists are worth asking for
             try:
                 client.upload_once()
                 failures = 0
+                answered = True
                 backlog = client.log.backlog()
                 if client.contacted and (not backlog or client._state.get("last_error")
                                          or time.monotonic() - state_written > 5):
-                    client._write_state(last_upload_at=clock(), backlog=backlog, last_error=None, error_kind=None)
+                    client._write_state(last_upload_at=clock(), backlog=backlog, last_error=None, last_error_en=None,
+                                        last_error_code=None, last_error_detail=None, error_kind=None)
                     state_written = time.monotonic()
                 client.contacted = False
                 if backlog:
@@ -270,25 +364,28 @@ def run(settings: SyncSettings, stop: threading.Event | None = None, *,
                 failures += 1
                 wait = full_jitter(failures, settings.backoff_base_s, settings.backoff_cap_s)
                 log.warning("upload failed (%s); retry in %.1f s", exc, wait)
-                client.note_error(str(exc), "network")
+                code = exc.code if isinstance(exc, TransientSyncError) else "db_unavailable"
+                client.note_error(code, "network", str(exc))
             except RejectedError as exc:
                 failures += 1
+                answered = True  # a refused upload must not keep revocations and quarantine from the gate
                 wait = settings.backoff_cap_s
                 log.error("ALARM: %s; entries are kept, next try in %.0f s", exc, wait)
-                client.note_error(str(exc), "rejected")
+                client.note_error(exc.code, "rejected", str(exc))
             except Exception as exc:  # noqa: BLE001 - the loop reports and goes on; it must never die
                 failures += 1
                 wait = full_jitter(failures, settings.backoff_base_s, settings.backoff_cap_s)
                 log.exception("sync round failed unexpectedly; retry in %.1f s", wait)
-                client.note_error(f"internal error: {exc}", "network")
-            if failures == 0 and (time.monotonic() >= lists_due or client.lists_behind()):
+                client.note_error("internal", "network", f"internal error: {exc}")
+            if answered and (time.monotonic() >= lists_due or client.lists_behind()):
                 try:
                     client.fetch_lists()
                     lists_due = time.monotonic() + settings.lists_interval_s
                 except (SyncError, sqlite3.Error) as exc:
                     lists_due = time.monotonic() + full_jitter(2, settings.backoff_base_s, settings.backoff_cap_s)
                     log.warning("lists not updated: %s", exc)
-                    client.note_error(f"lists: {exc}", "lists")
+                    code = "lists_refused" if isinstance(exc, RejectedError) else "lists_offline"
+                    client.note_error(code, "lists", f"lists: {exc}")
             if wait:
                 stop.wait(wait)
     finally:

@@ -14,6 +14,7 @@ import hashlib
 import json
 import logging
 import secrets
+import sqlite3
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +29,7 @@ from sync.protocol import UploadBody, to_ranges
 log = logging.getLogger(__name__)
 
 CLOCK_SKEW_LIMIT_S = 120.0
+LISTS_MAX_AGE_S = 24 * 3600.0  # default of CentralSettings.lists_max_age_h
 TOKEN_PREFIX = "gp1_"
 
 ENTRY_COLUMNS = (
@@ -165,9 +167,29 @@ def authenticate(db: sqlite_utils.Database, token: str) -> dict[str, Any] | None
     return dict(zip([d[0] for d in cur.description], row, strict=True)) if row else None
 
 
+def _behind_since(db: sqlite_utils.Database, version: int | None) -> float | None:
+    """When central first changed its lists after ``version`` (unix s), or None (not behind / no change log)."""
+    try:
+        return db.execute("SELECT MIN(at) FROM pass_changes WHERE v > ?", [version or 0]).fetchone()[0]
+    except sqlite3.OperationalError:  # the passes part (its change log) is not installed
+        return None
+
+
+def lists_age(db: sqlite_utils.Database, row: dict[str, Any], behind: bool, now: float) -> float | None:
+    """How old a device's lists are (s): since central issued the last list page the device applied (its
+    report's ``lists_issued_at``, central's own clock), or, for a device that does not report it, since
+    central's first change the device lacks. None when unknown and not behind."""
+    issued = (row.get("last_report") or {}).get("lists_issued_at")
+    if isinstance(issued, int | float) and not isinstance(issued, bool):
+        return max(0.0, now - float(issued))
+    since = _behind_since(db, row.get("list_version")) if behind else None
+    return None if since is None else max(0.0, now - since)
+
+
 def list_devices(db: sqlite_utils.Database, central_list_version: int | None = None,
-                 now: float | None = None) -> list[dict[str, Any]]:
-    """Every device with its alarms: ``clock_skewed``, ``lists_stale``, ``open_gaps`` (list of [from, to])."""
+                 now: float | None = None, lists_max_age_s: float = LISTS_MAX_AGE_S) -> list[dict[str, Any]]:
+    """Every device with its alarms: ``clock_skewed``, ``lists_stale`` (``lists_behind`` central's version or
+    ``lists_too_old``: older than ``lists_max_age_s``), ``lists_age_s``, ``behind_since``, ``open_gaps``."""
     now = time.time() if now is None else now
     cur = db.execute("SELECT device_id, name, community, gate_id, created_at, revoked_at, last_seen_at, "
                      "last_report, clock_skew_s, list_version, highest_contiguous_seq FROM devices ORDER BY device_id")
@@ -181,8 +203,12 @@ def list_devices(db: sqlite_utils.Database, central_list_version: int | None = N
         row = dict(zip(cols, values, strict=True))
         row["last_report"] = json.loads(row["last_report"]) if row["last_report"] else None
         row["clock_skewed"] = row["clock_skew_s"] is not None and abs(row["clock_skew_s"]) > CLOCK_SKEW_LIMIT_S
-        row["lists_stale"] = (central_list_version is not None and row["list_version"] is not None
-                              and row["list_version"] < central_list_version)
+        row["lists_behind"] = (central_list_version is not None and row["list_version"] is not None
+                               and row["list_version"] < central_list_version)
+        row["behind_since"] = _behind_since(db, row["list_version"]) if row["lists_behind"] else None
+        row["lists_age_s"] = lists_age(db, row, row["lists_behind"], now)
+        row["lists_too_old"] = row["lists_age_s"] is not None and row["lists_age_s"] > lists_max_age_s
+        row["lists_stale"] = row["lists_behind"] or row["lists_too_old"]
         row["open_gaps"] = gaps.get(row["device_id"], [])
         row["backlog"] = (row["last_report"] or {}).get("backlog")
         out.append(row)

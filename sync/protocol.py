@@ -6,7 +6,8 @@ An upload is one gzip-compressed JSON object (``Content-Encoding: gzip``)::
      "batch_id": "<uuid4 hex>",            # new for every batch the device builds; kept for its re-sends
      "content_hash": "<sha256 hex>",       # over the canonical JSON of "entries"
      "report": {"boot_id": ..., "mono_now": s, "wall_now": unix s, "list_version": V, "backlog": n,
-                "last_seq": n, "pending_min_seq": n, "software_version": "0.1.0"},
+                "last_seq": n, "pending_min_seq": n, "software_version": "0.1.0",
+                "lists_issued_at": unix s | null},
      "entries": [<rows of the local log, as LocalLog.pending() returns them>]}
 
 ``pending_min_seq`` is the smallest seq the device has not yet seen confirmed (``last_seq + 1``
@@ -56,6 +57,7 @@ class Report(BaseModel):
     last_seq: int = Field(ge=0)
     pending_min_seq: int = Field(ge=1)
     software_version: str = Field(max_length=50)
+    lists_issued_at: float | None = None  # central's time of the last list page the device applied (unix s)
 
 
 class EntryIn(BaseModel):

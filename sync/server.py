@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 
 from fastapi import FastAPI
-from fastapi.responses import HTMLResponse
 
 from sync.settings import CentralSettings
 
@@ -17,7 +16,7 @@ def create_app(settings: CentralSettings) -> FastAPI:
     from sync import api, centraldb, signing
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    app = FastAPI(title="gatepass central", docs_url=None, redoc_url=None)
+    app = FastAPI(title="gatepass central", docs_url=None, redoc_url=None, openapi_url=None)  # no public schema
     db = centraldb.open_db(settings.db_path)
     app.state.settings = settings
     app.state.db = db
@@ -26,18 +25,13 @@ def create_app(settings: CentralSettings) -> FastAPI:
     app.include_router(api.router(app.state.central))
     from sync import console
 
-    app.include_router(console.router(app.state))  # the staff console (pages at /, /login, /entries ...)
+    console_router = console.router(app.state)
+    app.include_router(console_router)  # the staff console (pages at /, /login, /entries ...)
+    console.install_error_pages(app, console_router.console)  # HTML errors on pages, JSON on the APIs
 
     @app.get("/healthz")
     def healthz() -> dict:
         return {"ok": True}
-
-    @app.get("/", response_class=HTMLResponse)
-    def index() -> str:
-        return (
-            "<!doctype html><html lang='zh-CN'><meta charset='utf-8'>"
-            "<title>gatepass central</title><h1>gatepass</h1></html>"
-        )
 
     return app
 

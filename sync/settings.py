@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from gatepass.config import ServiceSettings
@@ -52,6 +53,19 @@ class CentralSettings(ServiceSettings):
     port: int = Field(8000, description="Listen TCP port.", ge=1, le=65535)
     session_secret: SecretStr = Field(description="Secret for signing staff sessions and CSRF tokens "
                                       "(32+ random bytes). Secret: no default.", min_length=16)
+    timezone: str = Field("Asia/Shanghai", description="IANA time zone the console shows and reads times in "
+                          "(the street office's, e.g. Asia/Shanghai); day reports run midnight to midnight here.")
+    lists_max_age_h: float = Field(24.0, description="A gate whose lists are older than this is flagged "
+                                   "'lists stale' on the devices page, even at the current version (hours).", gt=0)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Asia/Shanghai)") from exc
+        return value
 
     @property
     def db_path(self) -> Path:

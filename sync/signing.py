@@ -68,8 +68,9 @@ def load_public_key(text_or_path: str) -> Ed25519PublicKey:
     if "-----BEGIN" not in text:
         try:
             text = Path(text).read_text()
-        except OSError as exc:
-            raise SignatureError(f"central_public_key: cannot read {text_or_path!r}: {exc.strerror}",
+        except (OSError, ValueError, UnicodeDecodeError) as exc:  # ValueError: a NUL byte in the "path"
+            reason = getattr(exc, "strerror", None) or type(exc).__name__
+            raise SignatureError(f"central_public_key: cannot read {text_or_path[:80]!r}: {reason}",
                                  "give the PEM text or the path of the PEM file") from None
     try:
         key = serialization.load_pem_public_key(text.encode())

@@ -22,6 +22,7 @@ import numpy as np
 
 from drivers.config import CameraConfig
 from drivers.texts import status_text
+from drivers.worker import stop_worker
 
 log = logging.getLogger(__name__)
 
@@ -83,12 +84,8 @@ class FrameSource:
 
     def stop(self) -> None:
         """Stop the capture thread and release the source."""
-        self._stop.set()
-        with self._cond:
-            self._cond.notify_all()
-        if self._thread is not None:
-            self._thread.join(5)
-            self._thread = None
+        stop_worker(self._stop, self._cond, self._thread)
+        self._thread = None
         self._release()
 
     def latest(self, timeout: float) -> Frame | None:

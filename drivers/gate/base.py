@@ -27,6 +27,7 @@ import weakref
 from typing import Protocol, runtime_checkable
 
 from drivers.texts import status_text
+from drivers.worker import stop_worker
 
 log = logging.getLogger(__name__)
 
@@ -92,12 +93,8 @@ class TimedGate:
         """Release the output (always) and stop the watchdog."""
         try:
             self._want_state(False, None)
-            self._stop.set()
-            with self._cond:
-                self._cond.notify_all()
-            if self._thread is not None:
-                self._thread.join(5)
-                self._thread = None
+            stop_worker(self._stop, self._cond, self._thread)
+            self._thread = None
         finally:
             self._want_state(False, None)
             self._sync(force=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from datetime import UTC, datetime
 
 from cryptography.exceptions import InvalidSignature
@@ -37,7 +38,7 @@ def _refuse(code: str, info: PassInfo | None = None, detail: str = "") -> Verdic
 def _judge(info: PassInfo, lists: Lists, gate: GateContext, now: Now) -> Verdict:
     if info.pass_id in lists.revoked:
         return _refuse("revoked", info)
-    if not now.trusted:
+    if not now.trusted or not math.isfinite(now.t):  # NaN would pass every period check
         return _refuse("clock_not_set", info)
     if now.t < info.valid_from:
         return _refuse("not_yet_valid", info)

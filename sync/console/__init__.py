@@ -14,7 +14,14 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from fastapi import APIRouter
 
-__all__ = ["router", "make_console"]
+__all__ = ["router", "make_console", "install_error_pages"]
+
+
+def install_error_pages(app: Any, ctx: Any) -> None:
+    """HTML error pages for the console's pages (see :func:`sync.console.web.install_error_pages`)."""
+    from sync.console.web import install_error_pages as _install
+
+    _install(app, ctx)
 
 
 def make_console(app_state: Any):
@@ -23,7 +30,7 @@ def make_console(app_state: Any):
 
     settings = getattr(app_state, "settings", app_state)
     return Console(settings.db_path, settings.session_secret.get_secret_value(), settings.data_dir,
-                   tz=getattr(settings, "timezone", None) or "Asia/Shanghai")
+                   tz=settings.timezone, lists_max_age_s=settings.lists_max_age_h * 3600)
 
 
 def router(app_state: Any) -> APIRouter:

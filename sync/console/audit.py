@@ -42,3 +42,9 @@ def recent_failures(db: sqlite_utils.Database, username: str, window_s: float) -
     """Failed sign-ins of ``username`` in the last ``window_s`` seconds (for the lock-out)."""
     return int(db.execute("SELECT count(*) FROM audit_log WHERE ts > ? AND action = 'login_failed' AND username = ?",
                           [time.time() - window_s, username]).fetchone()[0])
+
+
+def seen_recently(db: sqlite_utils.Database, username: str, action: str, window_s: float) -> bool:
+    """True if ``username`` has an ``action`` record in the last ``window_s`` seconds."""
+    return db.execute("SELECT 1 FROM audit_log WHERE ts > ? AND action = ? AND username = ? LIMIT 1",
+                      [time.time() - window_s, action, username]).fetchone() is not None

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
-from datetime import date
+from datetime import datetime
 from pathlib import Path
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
@@ -36,16 +36,10 @@ def _central_version(ctx: Console) -> int | None:
 
 
 def _devices(ctx: Console, now: float) -> list[dict]:
-    """The device registry with, for devices behind on lists, since when they have been behind (unix s)."""
+    """The device registry with its alarms (lists behind or older than the configured age, skew, gaps)."""
     from sync import ingest
 
-    rows = ingest.list_devices(ctx.db, _central_version(ctx), now)
-    for row in rows:
-        row["behind_since"] = None
-        if row["lists_stale"] and ctx.db["pass_changes"].exists():
-            row["behind_since"] = ctx.db.execute("SELECT MIN(at) FROM pass_changes WHERE v > ?",
-                                                 [row["list_version"]]).fetchone()[0]
-    return rows
+    return ingest.list_devices(ctx.db, _central_version(ctx), now, ctx.lists_max_age_s)
 
 
 def add_routes(r: APIRouter, ctx: Console) -> None:
@@ -88,7 +82,7 @@ def add_routes(r: APIRouter, ctx: Console) -> None:
         return ctx.render(request, "devices.html", staff, rows=rows, now=now, new_token=token, new_device=device_id,
                           public_pem=pem, central_version=_central_version(ctx))
 
-    @r.post("/devices/{device_id}/revoke")
+    @r.post("/devices/{device_id:path}/revoke")
     def devices_revoke(request: Request, device_id: str, csrf: str = Form(""),
                        staff: auth.Staff = Depends(ctx.need("admin"))) -> Response:
         ctx.check_form(staff, csrf)
@@ -120,7 +114,7 @@ def add_routes(r: APIRouter, ctx: Console) -> None:
         ctx.audit(request, staff, "add_user", target=username, role=role)
         return RedirectResponse("/users", 303)
 
-    @r.post("/users/{username}/role")
+    @r.post("/users/{username:path}/role")
     def users_role(request: Request, username: str, role: str = Form(...), disabled: str = Form("0"),
                    csrf: str = Form(""), staff: auth.Staff = Depends(ctx.need("admin"))) -> Response:
         ctx.check_form(staff, csrf)
@@ -174,11 +168,27 @@ def add_routes(r: APIRouter, ctx: Console) -> None:
                   skipped=len(report.skipped), errors=len(report.errors))
         return ctx.render(request, "households.html", staff, rows=[], q="", report=report)
 
-    @r.get("/households/{household}")
+    # Household ids may hold '/' (e.g. 3/2/401): the routes take the rest of the path, and the more
+    # specific routes (.../cards) come before the household page that would match them too.
+    @r.get("/households/{household:path}/cards")
+    def hh_cards(request: Request, household: str, staff: auth.Staff = Depends(ctx.need("staff"))) -> Response:
+        from sync.passes.cards import render_cards
+        from sync.passes.issuance import find_passes
+
+        passes = find_passes(ctx.db, household=household, valid_at=time.time())
+        ctx.audit(request, staff, "print_cards", household=household, passes=len(passes))
+        headers = {**SECURITY_HEADERS, "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
+                   "style-src 'self' 'unsafe-inline'; script-src 'none'; frame-ancestors 'none'"}
+        return HTMLResponse(render_cards(passes, tz=ctx.tz_name), headers=headers)
+
+
+    @r.get("/households/{household:path}")
     def household_page(request: Request, household: str, msg: str = "",
                        staff: auth.Staff = Depends(ctx.need("staff"))) -> Response:
         from sync.passes.issuance import find_passes
 
+        if not household.strip("/"):
+            return RedirectResponse("/households", 303)
         passes = find_passes(ctx.db, household=household, include_revoked=True)
         revoked = {r[0]: r[1] for r in ctx.db.execute(
             "SELECT pass_id, revoked_at FROM passes WHERE household = ? AND revoked_at IS NOT NULL", [household])}
@@ -186,7 +196,7 @@ def add_routes(r: APIRouter, ctx: Console) -> None:
         ctx.audit(request, staff, "view_household", household=household, passes=len(passes))
         return ctx.render(request, "household.html", staff, household=household, passes=passes, revoked=revoked,
                           quarantine=qrow, kinds=PASS_KINDS, msg=msg, now=time.time(),
-                          today=date.today().isoformat())
+                          today=datetime.now(ctx.tz).date().isoformat())
 
     def _change(request: Request, staff: auth.Staff, household: str, csrf: str, action: str, fn, **detail) -> Response:
         ctx.check_form(staff, csrf)
@@ -199,7 +209,7 @@ def add_routes(r: APIRouter, ctx: Console) -> None:
 
         return RedirectResponse(f"/households/{quote(household, safe='')}?msg=list_synced", 303)
 
-    @r.post("/households/{household}/issue")
+    @r.post("/households/{household:path}/issue")
     def pass_issue(request: Request, household: str, person: int = Form(...), kind: str = Form("resident"),
                    days: float = Form(30), name: str = Form(""), valid_to: str = Form(""), csrf: str = Form(""),
                    staff: auth.Staff = Depends(ctx.need("staff"))) -> Response:
@@ -224,7 +234,7 @@ def add_routes(r: APIRouter, ctx: Console) -> None:
                        lambda: {"change_version": revoke(ctx.db, pass_id, reason.strip())},
                        pass_id=pass_id, reason=reason.strip())
 
-    @r.post("/households/{household}/quarantine")
+    @r.post("/households/{household:path}/quarantine")
     def hh_quarantine(request: Request, household: str, start: str = Form(...), end: str = Form(...),
                       note: str = Form(""), csrf: str = Form(""),
                       staff: auth.Staff = Depends(ctx.need("staff"))) -> Response:
@@ -236,24 +246,13 @@ def add_routes(r: APIRouter, ctx: Console) -> None:
 
         return _change(request, staff, household, csrf, "quarantine", run, start=start, end=end)
 
-    @r.post("/households/{household}/release")
+    @r.post("/households/{household:path}/release")
     def hh_release(request: Request, household: str, csrf: str = Form(""),
                    staff: auth.Staff = Depends(ctx.need("staff"))) -> Response:
         from sync.passes.issuance import release
 
         return _change(request, staff, household, csrf, "release",
                        lambda: {"change_version": release(ctx.db, household)})
-
-    @r.get("/households/{household}/cards")
-    def hh_cards(request: Request, household: str, staff: auth.Staff = Depends(ctx.need("staff"))) -> Response:
-        from sync.passes.cards import render_cards
-        from sync.passes.issuance import find_passes
-
-        passes = find_passes(ctx.db, household=household, valid_at=time.time())
-        ctx.audit(request, staff, "print_cards", household=household, passes=len(passes))
-        headers = {**SECURITY_HEADERS, "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
-                   "style-src 'self' 'unsafe-inline'; script-src 'none'; frame-ancestors 'none'"}
-        return HTMLResponse(render_cards(passes, tz=ctx.tz_name), headers=headers)
 
 
 def _import_register(ctx: Console, data: bytes, suffix: str, days: int):

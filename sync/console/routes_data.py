@@ -9,13 +9,14 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from sync.console import alerts, auth, entries, exports, reports, tracing
+from sync.console import alerts, audit, auth, entries, exports, reports, tracing
 from sync.console.errors import ConsoleError
 from sync.console.i18n import reason_text, reason_texts, translator
 from sync.console.timeutil import fmt, parse_day, parse_local
 from sync.console.web import Console, blank, error_page
 
 FORMATS = ("csv", "xlsx")
+ALERTS_AUDIT_EVERY_S = 600.0
 
 
 def _filter(ctx: Console, q: dict[str, str]) -> entries.EntryFilter:
@@ -199,6 +200,9 @@ def add_routes(r: APIRouter, ctx: Console) -> None:
     @r.get("/alerts/table")
     def alerts_table(request: Request, staff: auth.Staff = Depends(ctx.need("viewer"))) -> Response:
         items = _alerts(request)
+        # the live list re-reads every few seconds: one audit record per member per ALERTS_AUDIT_EVERY_S
+        if not audit.seen_recently(ctx.db, staff.username, "view_alerts", ALERTS_AUDIT_EVERY_S):
+            ctx.audit(request, staff, "view_alerts", rows=len(items), live=True)
         return ctx.render(request, "alerts_table.html", staff, items=items)
 
     @r.get("/console/api/alerts")

@@ -15,10 +15,14 @@ from typing import Any
 from urllib.parse import quote
 
 import sqlite_utils
-from fastapi import HTTPException, Request
-from fastapi.responses import HTMLResponse
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gatepass.sqlitedb import connect
 from sync.console import audit, auth
@@ -45,13 +49,14 @@ class Console:
     alert_refresh_s = 10  # how often the alerts page reloads its list (seconds)
 
     def __init__(self, db_path: Path, session_secret: str, data_dir: Path, tz: str = DEFAULT_TZ,
-                 secure_cookies: bool = False) -> None:
+                 secure_cookies: bool = False, lists_max_age_s: float = 24 * 3600.0) -> None:
         self.db_path = Path(db_path)
         self.secret = session_secret.encode()
         self.data_dir = Path(data_dir)
         self.tz = zone(tz)
         self.tz_name = tz
         self.secure_cookies = secure_cookies
+        self.lists_max_age_s = lists_max_age_s  # a gate's lists older than this are flagged on /devices
         self._local = threading.local()
         self.env = Environment(loader=PackageLoader("sync.console", "templates"),
                                autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
@@ -114,13 +119,13 @@ class Console:
             "t": translator(lang), "lang": lang, "staff": staff, "csrf": staff.csrf if staff else "",
             "path": request.url.path, "query": request.url.query, "Markup": Markup,
             "alert_refresh_s": self.alert_refresh_s,
-            "reason_text": lambda code: reason_text(code, lang)}
+            "reason_text": lambda code: reason_text(code, lang), "age": lambda s: age_text(s, lang)}
         values.update(context)
         html = self.env.get_template(name).render(**values)
         return HTMLResponse(html, status_code=status_code, headers=SECURITY_HEADERS)
 
 
-def error_page(ctx: Console, request: Request, staff: auth.Staff, message: str, status_code: int = 400,
+def error_page(ctx: Console, request: Request, staff: auth.Staff | None, message: str, status_code: int = 400,
                back: str | None = None) -> HTMLResponse:
     """A plain error page (the form's own page linked as 'back') for bad input in a form post."""
     referer = request.headers.get("referer", "")
@@ -128,6 +133,16 @@ def error_page(ctx: Console, request: Request, staff: auth.Staff, message: str, 
     if back is None:
         back = referer[len(origin):] if referer.startswith(origin + "/") else "/"
     return ctx.render(request, "error.html", staff, status_code=status_code, message=message, back=back)
+
+
+def age_text(seconds: float, lang: str = "zh") -> str:
+    """A duration in the largest sensible unit: minutes below an hour, hours below two days, else days."""
+    t = translator(lang)
+    if seconds < 3600:
+        return f"{int(seconds // 60)} {t('min')}"
+    if seconds < 48 * 3600:
+        return f"{int(seconds // 3600)} {t('unit.h')}"
+    return f"{int(seconds // 86400)} {t('unit.d')}"
 
 
 def lang_of(request: Request, staff: auth.Staff | None) -> str:
@@ -142,3 +157,40 @@ def blank(value: str | None) -> str | None:
         return None
     value = value.strip()
     return value or None
+
+
+API_PREFIXES = ("/console/api/", "/api/")
+STATUS_TEXTS = {403: "forbidden", 404: "not_found", 405: "not_allowed", 413: "too_large", 422: "bad_form"}
+
+
+def install_error_pages(app: FastAPI, ctx: Console) -> None:
+    """Errors (403 wrong role or CSRF token, 404, bad form fields ...) as HTML pages on the console's pages;
+    JSON stays for ``/console/api/*`` and the device API ``/api/*``. Redirects (3xx) are unchanged."""
+
+    def _is_api(request: Request) -> bool:
+        return request.url.path.startswith(API_PREFIXES)
+
+    def _page(request: Request, status_code: int, detail: Any, headers: dict[str, str] | None) -> HTMLResponse:
+        staff = ctx.current(request)
+        t = translator(lang_of(request, staff))
+        message = detail if isinstance(detail, str) and status_code in (400, 403) else \
+            t(STATUS_TEXTS.get(status_code, "error"))
+        resp = error_page(ctx, request, staff, message, status_code)
+        for name, value in (headers or {}).items():
+            resp.headers.setdefault(name, value)
+        return resp
+
+    async def on_http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code < 400 or _is_api(request):
+            return await http_exception_handler(request, exc)
+        return await run_in_threadpool(_page, request, exc.status_code, exc.detail, exc.headers)
+
+    async def on_bad_request(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        if _is_api(request):
+            return await request_validation_exception_handler(request, exc)
+        return await run_in_threadpool(_page, request, 422, None, None)
+
+    app.add_exception_handler(StarletteHTTPException, on_http_error)
+    app.add_exception_handler(RequestValidationError, on_bad_request)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import secrets
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,11 +70,18 @@ def kid_of(key: Ed25519PrivateKey | Ed25519PublicKey) -> str:
 def _write_private(path: Path, key: Ed25519PrivateKey) -> None:
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                             serialization.NoEncryption())
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(pem)
-        fh.flush()
-        os.fsync(fh.fileno())
+    # Written in full under a temporary name, then linked into place: a key file that exists is complete, and
+    # of two processes creating the same key the second gets FileExistsError (never a half-written file).
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(pem)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.link(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _read_private(path: Path) -> Ed25519PrivateKey:
@@ -90,8 +98,11 @@ def root_key(data_dir: Path) -> Ed25519PrivateKey:
     """The root list-signing key, created on first use."""
     path = keys_dir(data_dir) / "root.pem"
     if not path.exists():
-        _write_private(path, Ed25519PrivateKey.generate())
-        log.info("created the root list-signing key %s", path)
+        try:
+            _write_private(path, Ed25519PrivateKey.generate())
+            log.info("created the root list-signing key %s", path)
+        except FileExistsError:  # another process (the server, a CLI command) made it first: use theirs
+            pass
     return _read_private(path)
 
 

@@ -247,3 +247,26 @@ def test_households_passes_revocation_reaches_a_gate(browser, central, tmp_path)
     page.goto("/users")
     shot(page, "15-users")
     ctx.close()
+
+
+def test_forbidden_page_is_a_readable_page_and_slash_households_open(browser, central):
+    vctx, vpage = open_as(browser, central, "viewer")
+    try:
+        resp = vpage.goto("/users")
+        assert resp is not None and resp.status == 403
+        assert "您没有权限执行此操作" in vpage.inner_text("#error-message")
+        assert vpage.locator("a[href='/entries']").count() == 1  # the normal navigation is there
+        shot(vpage, "16-forbidden")
+    finally:
+        vctx.close()
+    ctx, page = open_as(browser, central, "staff")
+    try:
+        page.goto("/households?q=" + "9/9/909")
+        page.click("#new-household")
+        assert page.inner_text("h1").endswith("9/9/909")
+        page.fill("#issue-form input[name=name]", "赵六")
+        page.click("#issue-form button[type=submit]")
+        assert page.locator("#passes tbody tr[data-pass]").count() == 1
+        shot(page, "17-household-with-slash")
+    finally:
+        ctx.close()

@@ -133,3 +133,15 @@ def test_cli_set_pin_verify_log_purge_and_shift_summary(tmp_path):
     assert bad.exit_code == 1 and "content was changed" in bad.output
     missing = run_gatepass("edge", "verify-log", "--config", str(tmp_path / "nope.toml"))
     assert missing.returncode == 2 and "does not exist" in missing.stderr
+
+
+def test_clock_check_uses_the_services_clock_floor_and_survives_a_broken_log(tmp_path):
+    now = time.time()
+    assert clock_faults(now, None, None) == []
+    assert clock_faults(now, None, None, clock_floor=now + 60) == ["clock_untrusted"]  # before the last good time
+    assert clock_faults(now, now, None, clock_floor=now + 60) == []  # central confirmed the time
+    db = open_db(tmp_path / "edge.db")
+    keeper = Housekeeper(LocalLog(db), tmp_path, 30, 0, clock_floor=now + 60)
+    assert "clock_untrusted" in keeper.run(None, now=now).faults
+    db.conn.close()  # a closed (broken) database: the round reports, it does not raise
+    assert "clock_untrusted" in keeper.run(None, now=now).faults

@@ -137,6 +137,21 @@ def test_a_bad_change_applies_nothing(edge_db, central):
     assert edge_lists.apply_page(edge_db, page) == 1
 
 
+def test_non_finite_times_are_refused(edge_db):
+    # Regression: NaN/inf passed the type checks; a NaN quarantine period never matches (exit allowed) and an
+    # infinite server time would have made every pass expired for good ("the clock never goes back").
+    quarantine = {"v": 1, "op": "quarantine", "household": "1-1-101", "start": "2026-11-20", "end": "2026-12-04",
+                  "start_ts": float("nan"), "end_ts": 2e9}
+    with pytest.raises(edge_lists.ListError):
+        edge_lists.apply_page(edge_db, {"version": 1, "since": 0, "changes": [quarantine]})
+    assert _dump(edge_db)["list_quarantine"] == []
+    edge_lists.apply_page(edge_db, {"version": 1, "since": 0, "changes": [], "issued_at": float("inf")})
+    assert edge_lists.meta(edge_db).server_time is None
+    edge_lists.note_server_time(edge_db, float("inf"))  # ignored (logged), never raises into the sync loop
+    edge_lists.note_server_time(edge_db, float("nan"))
+    assert edge_lists.meta(edge_db).server_time is None
+
+
 def test_server_time_never_goes_back(edge_db):
     edge_lists.note_server_time(edge_db, 2000.0)
     edge_lists.note_server_time(edge_db, 1000.0)
@@ -148,7 +163,7 @@ change = st.fixed_dictionaries({"v": st.integers(-2, 5) | st.text(max_size=2), "
     "pass_id": st.integers(-2, 10) | st.text(max_size=3) | st.none(),
     "household": st.text(max_size=5) | st.integers(),
     "start": st.text(max_size=10), "end": st.text(max_size=10),
-    "start_ts": st.floats(allow_nan=False) | st.text(max_size=2), "end_ts": st.integers() | st.none(),
+    "start_ts": st.floats() | st.text(max_size=2), "end_ts": st.integers() | st.floats() | st.none(),
     "kid": st.text(max_size=8) | st.sampled_from(["a1b2c3d4", "zz"]),
     "public_key": st.text(max_size=64) | st.just("00" * 32),
     "key": st.text(max_size=5), "value": st.none() | st.integers() | st.text(max_size=5)})
@@ -156,7 +171,7 @@ pages = st.fixed_dictionaries({"version": st.integers(-1, 8) | st.text(max_size=
                                "changes": st.lists(change, max_size=6) | st.none()},
                               optional={"since": st.integers(-1, 8) | st.none(), "snapshot": st.booleans(),
                                         "format": st.sampled_from(["gatepass-lists/1", "other"]),
-                                        "issued_at": st.floats(allow_nan=False) | st.text(max_size=3)})
+                                        "issued_at": st.floats() | st.text(max_size=3)})
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -183,3 +198,14 @@ def test_key_retire_matches_the_kid_whatever_its_case(edge_db):
         {"v": 2, "op": "key_retire", "kid": "A1B2C3D4"}]})
     trust, _, _, _ = edge_lists.load(edge_db)
     assert trust.get(bytes.fromhex("a1b2c3d4")).retired
+
+
+def test_a_device_ahead_of_the_change_log_is_reported(central, caplog):
+    # A device holding a version central never made (central restored from an old backup) would otherwise
+    # wait forever for changes that never come; the page is empty and central says so in its log.
+    cdb, data_dir = central
+    issuance.issue(cdb, data_dir, household="1-1-101", person=0, kind="resident", days=1)
+    with caplog.at_level("ERROR", logger="sync.passes.changelog"):
+        page = changelog.changes_since(cdb, 50)
+    assert page["changes"] == [] and page["version"] == 50
+    assert "change log ends at 1" in caplog.text

@@ -98,6 +98,14 @@ def test_clock_not_set_refuses_instead_of_accepting(make_pass, trust, no_lists, 
     assert verdict.code == "clock_not_set" and verdict.pass_info == info
 
 
+def test_a_non_finite_clock_is_not_a_clock(make_pass, trust, no_lists, gate):
+    # Regression: Now(nan, trusted=True) passed both validity comparisons, so any pass was accepted.
+    text, info = make_pass()
+    for t in (float("nan"), float("inf")):
+        verdict = verify(text, trust, no_lists, gate, Now(t, True))
+        assert not verdict.ok and verdict.code == "clock_not_set" and verdict.pass_info == info
+
+
 def test_effective_now_uses_the_later_of_system_and_server_time():
     floor = DEFAULT_CLOCK_FLOOR
     assert effective_now(floor + 10, None) == Now(floor + 10, True)

@@ -94,7 +94,7 @@ def test_snapshot_when_far_behind(central, tmp_path, monkeypatch):
 KEY = Ed25519PrivateKey.generate()
 
 
-@settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(page=st.fixed_dictionaries({"version": st.integers(0, 10**9), "changes": st.lists(st.dictionaries(
     st.text(max_size=5), st.one_of(st.integers(), st.text(max_size=10), st.none()), max_size=3), max_size=3)}),
        flip=st.integers(min_value=0))
@@ -113,6 +113,7 @@ def test_any_tampering_is_detected(page, flip):
         signing.verify_envelope(KEY.public_key(), tampered)
 
 
+@settings(deadline=None)  # no timing limits in tests (CONTRIBUTING)
 @given(env=st.one_of(st.none(), st.integers(), st.text(), st.dictionaries(st.text(max_size=8), st.one_of(
     st.text(max_size=40), st.integers(), st.none()), max_size=6)))
 def test_garbage_envelopes_are_refused_cleanly(env):
@@ -131,3 +132,15 @@ def test_a_replayed_expired_page_is_refused(central, tmp_path, monkeypatch):
     with pytest.raises(sync_client.RejectedError, match="expired"):
         client.fetch_lists()
     client.close()
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.one_of(st.text(max_size=200), st.text(max_size=120).map(
+    lambda body: f"-----BEGIN PUBLIC KEY-----\n{body}\n-----END PUBLIC KEY-----\n")))
+def test_any_central_public_key_text_is_loaded_or_refused_with_a_reason(text, tmp_path_factory):
+    try:
+        key = signing.load_public_key(text)
+    except signing.SignatureError as exc:
+        assert "central_public_key" in str(exc)
+    else:
+        assert len(signing.kid_of(key)) == 8

@@ -13,7 +13,7 @@ import pytest
 from edge.db import open_db as open_edge
 from edge.locallog import LocalLog
 from sync import client as sync_client
-from sync import ingest, state
+from sync import ingest, messages, state
 from sync.protocol import encode_upload
 
 from .helpers import Central, device_rows, entry, fill, sync_settings, wait_until
@@ -176,7 +176,10 @@ def test_run_loop_writes_state_for_the_guard_screen(central, tmp_path):
         ingest.revoke_device(central.db, "gate-a")
         LocalLog(db).append(**entry(50))
         assert wait_until(lambda: state.read(db).get("error_kind") == "rejected", 30)
-        assert "token" in state.read(db)["last_error"] and token not in state.read(db)["last_error"]
+        st = state.read(db)
+        assert st["last_error"] == messages.text("token_rejected", "zh") and "凭证" in st["last_error"]
+        assert "token" in st["last_error_en"] and st["last_error_code"] == "token_rejected"
+        assert "401" in st["last_error_detail"] and token not in json.dumps(st)
     finally:
         stop.set()
         t.join(10)
@@ -191,3 +194,132 @@ def test_batch_ids_are_fresh_per_batch(central, tmp_path):
     ids = [r[0] for r in central.db.execute("SELECT batch_id FROM upload_batches")]
     assert len(ids) == 2 and len(set(ids)) == 2 and all(uuid.UUID(i) for i in ids)
     client.close()
+
+
+def test_client_follows_a_rebuilt_edge_database(central, tmp_path):
+    """The edge's start-up check moves a damaged edge.db aside and builds a new one: sync must use the new file."""
+    from gatepass.startup import recover_database
+
+    client, _ = _client(central, tmp_path)
+    path = client.settings.db_path
+    fill(path, 5)
+    assert client.upload_once() == 5
+    old_identity = client.db_identity
+    result = recover_database(path, open_edge)  # what gatepass.startup does with a damaged file
+    assert result.entries_copied == 5 and result.moved_to.exists()
+    fill(path, 3, start=5)  # the edge appends to the new file
+    assert client.upload_once() == 3
+    assert client.db_identity != old_identity and client.db_identity == sync_client.file_identity(path)
+    assert [r[1] for r in central.entries("gate-a")] == list(range(1, 9))
+    assert all(r[3] == 1 for r in device_rows(path))  # marked in the new file
+    client.close()
+
+
+def test_client_never_creates_the_edge_database_while_it_is_being_rebuilt(central, tmp_path):
+    client, _ = _client(central, tmp_path)
+    path = client.settings.db_path
+    fill(path, 2)
+    aside = path.with_name(path.name + ".recovered")
+    path.rename(aside)  # between the two renames of a recovery
+    with pytest.raises(sync_client.DatabaseUnavailableError):
+        client.upload_once()
+    assert not path.exists()
+    aside.rename(path)
+    assert client.upload_once() == 2
+    client.close()
+
+
+def test_guard_texts_are_plain_zh_first_with_english():
+    assert messages.text("offline") == "网络不通，记录已保存在本机，恢复后自动上传"
+    assert messages.text("offline", "en").startswith("No network")
+    for code, (zh, en) in messages.MESSAGES.items():
+        assert zh and en and zh != en, code
+        assert not any(word in zh for word in ("HTTP", "Error", "exception")), code
+    assert messages.text("no-such-code") == messages.text("internal")
+
+
+def test_unreachable_central_is_reported_in_plain_words(tmp_path):
+    from .helpers import free_port, sync_settings
+
+    c = Central(tmp_path / "central")
+    token = c.add_device("gate-a")
+    settings = sync_settings(f"http://127.0.0.1:{free_port()}", token, c.public_pem(), tmp_path / "dev",
+                             backoff_cap_s=0.05)
+    settings.data_dir.mkdir()
+    fill(settings.db_path, 1)
+    stop = threading.Event()
+    t = threading.Thread(target=sync_client.run, args=(settings, stop), daemon=True)
+    t.start()
+    try:
+        db = open_edge(settings.db_path)
+        assert wait_until(lambda: state.read(db).get("last_error_code") == "offline", 30)
+        st = state.read(db)
+        assert st["last_error"] == "网络不通，记录已保存在本机，恢复后自动上传" and st["backlog"] == 1
+        assert "ConnectError" in st["last_error_detail"]
+        db.close()
+    finally:
+        stop.set()
+        t.join(10)
+
+
+def test_central_flags_lists_older_than_the_limit_even_at_the_current_version(central, tmp_path):
+    import time as _time
+
+    client, _ = _client(central, tmp_path, heartbeat_s=0.001)
+    client.fetch_lists()  # the device holds central's current version, issued just now
+    fill(client.settings.db_path, 1)
+    assert client.upload_once() == 1
+    now = _time.time()
+    dev = ingest.list_devices(central.db, client.central_list_version, now, lists_max_age_s=3600)[0]
+    assert dev["last_report"]["lists_issued_at"] > now - 60
+    assert not dev["lists_behind"] and not dev["lists_too_old"] and not dev["lists_stale"]
+    later = ingest.list_devices(central.db, client.central_list_version, now + 7200, lists_max_age_s=3600)[0]
+    assert later["lists_too_old"] and later["lists_stale"] and not later["lists_behind"]
+    assert 7100 < later["lists_age_s"] < 7300
+    client.close()
+
+
+def test_an_oversized_upload_without_length_is_refused_while_streaming(central, tmp_path, monkeypatch):
+    from sync import protocol
+
+    token = central.add_device("gate-a")
+
+    def chunks():
+        for _ in range(40):
+            yield b"x" * (1024 * 1024)
+
+    resp = httpx.post(central.url + "/api/v1/upload", content=chunks(), timeout=30,
+                      headers={"Authorization": f"Bearer {token}", "Content-Encoding": "gzip"})
+    assert resp.status_code == 413 and str(protocol.MAX_BODY_BYTES) in resp.json()["detail"]
+    assert central.entries() == []
+
+
+def test_a_refused_upload_does_not_keep_lists_from_the_gate(central, tmp_path):
+    """Central refuses this device's rows (it holds other entries under seq 1), yet revocations and
+    quarantine must still reach the gate."""
+    from datetime import date
+
+    from edge import lists as edge_lists
+    from sync.passes import issuance
+
+    client, token = _client(central, tmp_path)
+    other = fill(tmp_path / "other.db", 1)  # another log's seq 1 reached central first
+    for r in other:
+        r.pop("synced", None), r.pop("synced_at", None)
+    assert _post(central, token, encode_upload("batch-0003", other, _report())).status_code == 200
+    issuance.quarantine(central.db, "3-2-401", date(2026, 11, 20), date(2026, 12, 4))
+    fill(client.settings.db_path, 1)
+    settings = client.settings
+    client.close()
+    stop = threading.Event()
+    t = threading.Thread(target=sync_client.run, args=(settings, stop), daemon=True)
+    t.start()
+    try:
+        db = open_edge(settings.db_path)
+        assert wait_until(lambda: state.read(db).get("last_error_code") == "seq_conflict", 30)
+        assert wait_until(lambda: "3-2-401" in edge_lists.load(db)[1].quarantine, 30)
+        assert LocalLog(db).backlog() == 1  # the refused entry stays on the device
+        db.close()
+    finally:
+        stop.set()
+        t.join(10)

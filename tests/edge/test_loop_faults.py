@@ -1,0 +1,82 @@
+"""Scans that are not decided must not be lost silently: a dropped scan and a scan whose handling fails are
+forgotten by the de-duplication (the person can scan again at once), counted or reported, and the loop
+keeps running. A real Checkpoint on a real SQLite file."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from drivers.gate import FakeGate
+from edge import lists
+from edge.checkpoint import Checkpoint
+from edge.db import open_db
+from edge.dedupe import Seen
+from edge.pairing import Sample
+from tests.edge.conftest import edge_settings, key_page, make_pass
+
+
+class FailingOnce(Checkpoint):
+    """Fault injection (nothing real raises here on demand): verifying ``poison`` fails once."""
+
+    poison = ""
+
+    def _verify(self, text, direction, now):
+        if text == self.poison:
+            self.poison = ""
+            raise RuntimeError("injected failure")
+        return super()._verify(text, direction, now)
+
+
+@pytest.fixture
+def checkpoint(tmp_path, key):
+    made = []
+
+    def build(cls=Checkpoint, **sections) -> Checkpoint:
+        settings = edge_settings(tmp_path, camera={"source": "none"}, gate={"direction": "out"}, **sections)
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        db = open_db(settings.db_path)
+        lists.apply_page(db, key_page(key))
+        db.conn.close()
+        cp = cls(settings, gate=FakeGate())
+        made.append(cp)
+        return cp
+
+    yield build
+    for cp in made:
+        cp.stop()
+
+
+def test_a_dropped_scan_can_be_scanned_again_at_once(checkpoint, key):
+    cp = checkpoint(scan={"queue_size": 1, "cooldown_s": 300})
+    t = time.monotonic()
+    texts = [make_pass(key, pass_id=i) for i in (1, 2, 3)]
+    for i, text in enumerate(texts):  # not started: nobody takes scans off the queue
+        assert cp.submit_text(text, t + i * 0.01) is Seen.NEW
+    assert cp.dropped_scans == 2
+    assert cp.submit_text(texts[2], t + 5) is Seen.COOLDOWN  # still queued: a real re-scan
+    assert cp.submit_text(texts[0], t + 5) is Seen.NEW  # dropped, so not in the cooldown
+    assert cp.dropped_scans == 3 and cp._scans.get_nowait().text == texts[0]
+
+
+def test_a_failing_scan_is_reported_forgotten_and_the_loop_goes_on(checkpoint, key):
+    cp = checkpoint(FailingOnce, scan={"cooldown_s": 300})
+    bad, good = make_pass(key, pass_id=11), make_pass(key, pass_id=12)
+    cp.poison = bad
+    cp.start()
+    q = cp.subscribe()
+    assert cp.submit_text(bad) is Seen.NEW
+    deadline = time.monotonic() + 10
+    while "decide_failed" not in cp._faults and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert any("扫码处理出错" in f for f in cp.status()["faults"])
+    assert q.empty() and cp.db.execute("SELECT count(*) FROM entries").fetchone()[0] == 0
+    assert not [on for _, on in cp.gate.history if on]  # never opened for it
+    cp.add_reading(Sample(time.monotonic(), 36.5))
+    assert cp.submit_text(good) is Seen.NEW  # the loop is still there
+    assert q.get(timeout=10).decision == "pass"
+    assert cp.submit_text(bad, time.monotonic() + 2) is Seen.NEW  # forgotten: no cooldown for it
+    out = q.get(timeout=10)
+    assert (out.decision, out.seq > 0) == ("pass", True)
+    assert not any("扫码处理出错" in f for f in cp.status()["faults"])
