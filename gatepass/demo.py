@@ -100,7 +100,8 @@ def _start_sync(data_dir: Path, logs: Path, central_url: str) -> Child:
     db = open_central_db(central_dir / "central.db")
     try:
         try:
-            token = ingest.add_device(db, "demo-gate-1", name="演示门岗", gate_id="gate-1")
+            token = ingest.add_device(db, "demo-gate-1", name="演示门岗", community="幸福里社区",
+                                      gate_id="gate-1")
         except ingest.DeviceExistsError:
             token = ingest.rotate_token(db, "demo-gate-1")
     finally:
@@ -131,6 +132,7 @@ def start_demo(data_dir: Path, central_port: int, guard_port: int) -> tuple[list
         passes_file = _demo_passes(data_dir)
         edge_cfg = _write(data_dir / "edge.toml", (
             f'device_id = "demo-gate-1"\ndata_dir = "{data_dir / "edge"}"\n'
+            '[gate]\nid = "gate-1"\ncommunity = "幸福里社区"\nname = "东门"\n'
             f'[guard_page]\nport = {guard_port}\n'
             '[camera]\nsource = "sim://"\n[relay]\nkind = "fake"\n'
             + (f'[thermometer]\nurl = "{thermometer}"\n' if thermometer else '')
@@ -164,14 +166,14 @@ def stop_all(children: list[Child]) -> None:
 def demo_command(data_dir: str, central_port: int, guard_port: int, duration: float) -> None:
     """Run central, a simulated gate and the sync on this machine, with no hardware."""
     children, urls = start_demo(Path(data_dir), central_port, guard_port)
-    click.echo(f"guard page:      {urls['guard']}")
-    click.echo(f"central console: {urls['central']}")
-    from sync.console.demo import demo_login
-
-    click.echo(f"console sign-in: {demo_login(Path(data_dir).resolve() / 'central')}")
-    click.echo("press Ctrl-C to stop", err=True)
     deadline = time.monotonic() + duration if duration > 0 else None
     try:
+        from sync.console.demo import demo_login
+
+        click.echo(f"guard page:      {urls['guard']}")
+        click.echo(f"central console: {urls['central']}")
+        click.echo(f"console sign-in: {demo_login(Path(data_dir).resolve() / 'central')}")
+        click.echo("press Ctrl-C to stop", err=True)
         while deadline is None or time.monotonic() < deadline:
             dead = [c for c in children if not c.alive()]
             if dead:
