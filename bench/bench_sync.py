@@ -122,6 +122,7 @@ def _faults(n: int, tmp: Path) -> Result:
         faulty = dict(proxy.stats)
         proxy.faults = False
         db = open_edge(settings.db_path)
+        backlog_at_heal = LocalLog(db).backlog()  # 0: everything got through the faults already
         t0 = time.perf_counter()
         drained = wait_until(lambda: LocalLog(db).backlog() == 0, 120)
         heal_s = time.perf_counter() - t0
@@ -129,6 +130,7 @@ def _faults(n: int, tmp: Path) -> Result:
         worker.join(30)
         cen = central.entries("gate-f")
         return Result(f"drain after faults stop ({n} entries, 10 s of faults)", heal_s, "s", notes={
+            "backlog when faults stopped": backlog_at_heal,
             "drained": drained, "central rows": len(cen), "distinct": len({r[2] for r in cen}), **faulty})
     finally:
         proxy.stop()

@@ -83,6 +83,7 @@ class Checkpoint(ScanInput, ScanDecide, Commit, Upkeep, GuardDesk, StatusView):
         self._snapshot = None
         self._policy = self._policy_defaults()
         self._direction_choice = None
+        self._recent_visitors = {}
         self.boot_id = boot_id()
         #: The earliest believable wall time (unix s); set by the service from its start-up clock check.
         self.clock_floor = DEFAULT_CLOCK_FLOOR
@@ -153,7 +154,8 @@ class Checkpoint(ScanInput, ScanDecide, Commit, Upkeep, GuardDesk, StatusView):
                 try:
                     target()
                     return
-                except Exception:  # a loop must never die silently: log and restart it
+                except Exception:  # a loop must never die silently: report, log and restart it
+                    self._faults["loop_failed"] = name  # cleared by the loop's next turn (see _beat)
                     log.exception("the %s loop failed; restarting it", name)
                     self.stop_event.wait(RESTART_DELAY_S)
         return run

@@ -79,14 +79,19 @@ class CheckpointBase:
     _preview: tuple[int, bytes] | None
     open_hours: Any
     _direction_choice: str | None
+    _recent_visitors: dict[tuple[str, str], float]
 
     def _beat(self, name: str) -> None:
-        """Tell the watchdog hook that loop ``name`` is alive (never raises)."""
+        """Tell the watchdog hook that loop ``name`` is alive (never raises); a restarted loop that turns
+        again clears its ``loop_failed`` fault."""
         if self.heartbeat is not None:
             try:
                 self.heartbeat(name)
             except Exception:  # the watchdog must never break a loop
                 log.exception("heartbeat failed")
+        if self._faults.get("loop_failed") == name:
+            self._faults.pop("loop_failed", None)
+            log.info("the %s loop turns again", name)
 
     # Implemented by the parts (see the module docstring); declared here so each part can call the others.
     def _publish(self, outcome: Outcome) -> None:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
 import click
 
 from gatepass.clickutil import check_config_option, config_option
@@ -36,7 +40,9 @@ def _settings(config_path: str | None):
     return load_settings(EdgeSettings, config_path)
 
 
-def _open_log(config_path: str | None):
+@contextlib.contextmanager
+def _open_log(config_path: str | None) -> Iterator[tuple[Any, Any]]:
+    """The settings and the local log of an existing edge database (closed afterwards)."""
     from edge.db import open_db
     from edge.errors import EdgeError
     from edge.locallog import LocalLog
@@ -44,15 +50,19 @@ def _open_log(config_path: str | None):
     settings = _settings(config_path)
     if not settings.db_path.exists():
         raise EdgeError(f"no local log at {settings.db_path}", "check data_dir in the config")
-    return settings, LocalLog(open_db(settings.db_path))
+    db = open_db(settings.db_path)
+    try:
+        yield settings, LocalLog(db)
+    finally:
+        db.conn.close()
 
 
 @edge_group.command("verify-log")
 @config_option
 def verify_log_command(config_path: str | None) -> None:
     """Check the local log's hash chain; exit 1 if an entry was changed, inserted or deleted."""
-    _, locallog = _open_log(config_path)
-    report = locallog.verify_chain()
+    with _open_log(config_path) as (_, locallog):
+        report = locallog.verify_chain()
     for problem in report.problems:
         click.echo(f"PROBLEM: {problem}")
     click.echo(f"checked {report.checked} entries: {'chain OK' if report.ok else 'chain BROKEN'}")
@@ -65,12 +75,13 @@ def verify_log_command(config_path: str | None) -> None:
 @click.option("--days", type=float, default=None, help="Retention in days (default: [health] retention_days).")
 def purge_command(config_path: str | None, days: float | None) -> None:
     """Delete synced entries older than the retention; unsynced entries are never deleted."""
-    settings, locallog = _open_log(config_path)
-    days = settings.health.retention_days if days is None else days
-    purged = locallog.purge(days)
-    erased = locallog.erase_synced_personal_data()
+    with _open_log(config_path) as (settings, locallog):
+        days = settings.health.retention_days if days is None else days
+        purged = locallog.purge(days)
+        erased = locallog.erase_synced_personal_data()
+        backlog = locallog.backlog()
     click.echo(f"purged {purged} synced entries older than {days:g} days; erased visitor details of {erased}; "
-               f"{locallog.backlog()} unsynced entries kept")
+               f"{backlog} unsynced entries kept")
 
 
 @edge_group.command("set-pin")
@@ -84,7 +95,11 @@ def set_pin_command(config_path: str | None, guard_id: str, pin: str) -> None:
 
     settings = _settings(config_path)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    ShiftBook(open_db(settings.db_path)).set_pin(guard_id, pin)
+    db = open_db(settings.db_path)
+    try:
+        ShiftBook(db).set_pin(guard_id, pin)
+    finally:
+        db.conn.close()
     click.echo(f"PIN set for guard {guard_id}")
 
 
@@ -97,8 +112,8 @@ def shift_summary_command(config_path: str | None, last: int) -> None:
 
     from edge.shifts import ShiftBook
 
-    _, locallog = _open_log(config_path)
-    summaries = ShiftBook(locallog.db).last_shifts(last)
+    with _open_log(config_path) as (_, locallog):
+        summaries = ShiftBook(locallog.db).last_shifts(last)
     if not summaries:
         click.echo("no shifts yet")
     for s in summaries:

@@ -21,6 +21,9 @@ from edge.pairing import judge_temperature
 log = logging.getLogger(__name__)
 
 OVERRIDE_REASONS = ("emergency", "medical", "staff")
+#: The same visitor (phone, host household) registered again within this many seconds is a repeated click
+#: (a re-measure after a high reading takes longer than that).
+VISITOR_REPEAT_S = 3.0
 
 
 class GuardDesk(CheckpointBase):
@@ -89,17 +92,33 @@ class GuardDesk(CheckpointBase):
         else:
             temps = [float(temperature_c)]
         person = f"visitor:{phone.strip()}"
+        with self._db_lock:  # held across the check and the commit: a double click logs one entry
+            self._refuse_repeated_visitor(person, host_household.strip())
+            outcome = self._register(guard_id, person, (name, phone, host_household, reason), temperature_c, temps)
+            if outcome.seq > 0:
+                self._recent_visitors[(person, host_household.strip())] = time.monotonic()
+        return outcome
+
+    def _refuse_repeated_visitor(self, person: str, host: str) -> None:
+        cutoff = time.monotonic() - VISITOR_REPEAT_S
+        for key in [k for k, t in self._recent_visitors.items() if t < cutoff]:
+            del self._recent_visitors[key]
+        if (person, host) in self._recent_visitors:
+            raise CheckpointError("this visitor was registered a moment ago", "wait a few seconds to register again")
+
+    def _register(self, guard_id: str, person: str, details: tuple[str, str, str, str], temperature_c: float | None,
+                  temps: list[float]) -> Outcome:
+        name, phone, host_household, reason = (d.strip() for d in details)
         status = judge_temperature(temperature_c, self._policy["fever_c"], self._had_high(person))
         now = self._now()
         decision = decide(True, "ok", "visitor", status, self.rules(), minute_of_day(now.t))
         if decision.code == "temp_ok":
             decision = Decision("pass", "visitor_ok")
         ref = self._high.get(person) if decision.fever else None
-        fields = dict(event="visitor", household=host_household.strip(), pass_kind="visitor",
+        fields = dict(event="visitor", household=host_household, pass_kind="visitor",
                       visitor_ref=uuidlib.uuid4().hex[:12], temp_c=temperature_c, temps=temps,
                       ref_uuid=ref[1] if ref else None, direction=self._visitor_direction(),
-                      extra={"name": name.strip(), "phone": phone.strip(), "host_household": host_household.strip(),
-                             "reason": reason.strip()})
+                      extra={"name": name, "phone": phone, "host_household": host_household, "reason": reason})
         outcome = self._commit_and_act(fields, decision, now, guard_id=guard_id)
         self._remember_temperature(person, status, outcome, temperature_c)
         return outcome

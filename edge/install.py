@@ -27,6 +27,7 @@ import json
 import logging
 import os
 import shutil
+import sqlite3
 import string
 import subprocess
 import sys
@@ -85,6 +86,7 @@ class Options:
     central_public_key_file: Path | None = None
     start: bool = True
     purge: bool = False
+    discard_unsynced: bool = False
 
     @property
     def real(self) -> bool:
@@ -256,8 +258,40 @@ def _remove(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
+def unsynced_entries(db_path: Path) -> int | None:
+    """How many entries of the local log central does not hold yet (0: no log; None: it cannot be read)."""
+    if not db_path.exists():
+        return 0
+    try:
+        conn = sqlite3.connect(f"{db_path.as_uri()}?mode=ro", uri=True, timeout=10)
+        try:
+            return int(conn.execute("SELECT count(*) FROM entries WHERE synced = 0").fetchone()[0])
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        log.warning("cannot count the unsynced entries in %s: %s", db_path, exc)
+        return None
+
+
+def _check_purge_loses_nothing(opts: Options) -> None:
+    """Refuse to purge a local log holding entries central does not have (unless told to discard them)."""
+    db_path = opts.path("/var/lib/gatepass/edge.db")
+    unsynced = unsynced_entries(db_path)
+    if unsynced == 0 or opts.discard_unsynced:
+        return
+    what = f"{unsynced} entries not yet synced" if unsynced else "entries that cannot be read to check their sync"
+    raise InstallError(f"{db_path} holds {what}: --purge would delete them",
+                       "let 'gatepass sync run' upload them first, or add --discard-unsynced")
+
+
 def plan_uninstall(opts: Options) -> list[Step]:
-    """Every step of an uninstallation, in order; data and config stay unless ``opts.purge``."""
+    """Every step of an uninstallation, in order; data and config stay unless ``opts.purge``.
+
+    With ``purge``, refuses (:class:`InstallError`) while the local log holds unsynced entries,
+    unless ``opts.discard_unsynced``.
+    """
+    if opts.purge:
+        _check_purge_loses_nothing(opts)
     steps: list[Step] = []
     units_dir = opts.path("/etc/systemd/system")
     installed = [u for u in UNITS if (units_dir / u).exists()]
@@ -357,9 +391,12 @@ def install_command(root: Path, dry_run: bool, gate_id: str, device_id: str | No
 @click.command("uninstall")
 @_root_option
 @_dry_run_option
-@click.option("--purge", is_flag=True, help="Also DELETE the config, the local log (perhaps unsynced entries) "
-              "and the gatepass user.")
-def uninstall_command(root: Path, dry_run: bool, purge: bool) -> None:
+@click.option("--purge", is_flag=True, help="Also DELETE the config, the local log and the gatepass user "
+              "(refused while the log holds unsynced entries).")
+@click.option("--discard-unsynced", is_flag=True, help="With --purge: delete the local log even if it holds "
+              "entries central does not have yet.")
+def uninstall_command(root: Path, dry_run: bool, purge: bool, discard_unsynced: bool) -> None:
     """Remove the gate's services (the config, data and user stay unless --purge)."""
     _need_root_for_real(root, dry_run)
-    carry_out(plan_uninstall(Options(root=root.absolute(), purge=purge)), dry_run, click.echo)
+    opts = Options(root=root.absolute(), purge=purge, discard_unsynced=discard_unsynced)
+    carry_out(plan_uninstall(opts), dry_run, click.echo)

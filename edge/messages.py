@@ -34,6 +34,7 @@ FAULTS: Mapping[str, Mapping[str, str]] = MappingProxyType({
     "clock_untrusted": {"zh": "设备时间未校准", "en": "Device clock not set"},
     "decide_failed": {"zh": "扫码处理出错，闸门保持关闭，请重新扫码",
                       "en": "A scan could not be processed: the gate stays shut, please scan again"},
+    "loop_failed": {"zh": "程序模块出错，已自动重启", "en": "A checkpoint loop failed and was restarted"},
     "lists_failed": {"zh": "名单无法读取，使用上次的名单", "en": "Lists cannot be read: using the last copy"},
 })
 

@@ -20,6 +20,7 @@ import ctypes
 import ctypes.util
 import json
 import logging
+import math
 import os
 import sqlite3
 import time
@@ -125,9 +126,10 @@ class ClockGuard:
 
     def _read(self) -> float:
         try:
-            return float(self.path.read_text().strip())
+            value = float(self.path.read_text().strip())
         except (OSError, ValueError):
             return 0.0
+        return value if math.isfinite(value) else 0.0  # "inf" would distrust every clock for ever
 
     @property
     def floor(self) -> float:

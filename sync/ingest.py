@@ -313,10 +313,11 @@ def ingest(db: sqlite_utils.Database, device: dict[str, Any], body: UploadBody,
                            [device_id, body.batch_id]).fetchone()
         if prior is not None and prior[0] != body.content_hash:
             raise BatchConflictError(f"batch {body.batch_id} was received before with different content")
-        if prior is None:
+        # a heartbeat (a report, no rows) has nothing to protect: no ledger row (one a minute per gate)
+        if rows and prior is None:
             db.execute("INSERT INTO upload_batches (device_id, batch_id, content_hash, rows, first_received_at) "
                        "VALUES (?, ?, ?, ?, ?)", [device_id, body.batch_id, body.content_hash, len(rows), now])
-        else:
+        elif rows:
             db.execute("UPDATE upload_batches SET times_received = times_received + 1 "
                        "WHERE device_id = ? AND batch_id = ?", [device_id, body.batch_id])
         before = db.conn.total_changes

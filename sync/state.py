@@ -3,7 +3,9 @@
 ``gatepass sync run`` writes a few keys into ``sync_state``; the edge process
 reads them with :func:`read` (or :func:`status`) without talking to the sync
 process. Keys: ``last_upload_at`` (unix s, last upload central confirmed),
-``last_attempt_at``, ``last_error`` (plain words, null when fine), ``error_kind``
+``last_error`` (plain zh-CN words for the guard, null when fine),
+``last_error_en`` (the same in English), ``last_error_code`` (a key of :data:`sync.messages.MESSAGES`),
+``last_error_detail`` (technical, for the log reader), ``error_kind``
 (``network`` | ``rejected`` | ``lists`` | null), ``backlog`` (entries not yet at
 central), ``list_version``, ``list_updated_at`` (unix s when central last
 issued lists we applied or confirmed current), ``lists_max_age_s``.

@@ -133,9 +133,8 @@ def add_routes(r: APIRouter, ctx: Console) -> None:
                 for c in result.contacts]
         name = f"trace-{result.kind}"
         if fmt_ == "csv":
-            header = ("section", *tracing.CONTACT_COLUMNS)
-            rows = [("contact", *c) for c in crow]
-            return Response(exports.to_csv(header, rows), media_type=exports.CSV_TYPE,
+            rows = tracing.csv_rows(result, lambda ts: fmt(ts, ctx.tz))
+            return Response(exports.to_csv(tracing.CSV_COLUMNS, rows), media_type=exports.CSV_TYPE,
                             headers=exports.download_headers(f"{name}.csv"))
         data = exports.to_xlsx([("passages", tracing.PASSAGE_COLUMNS, prow),
                                 ("contacts", tracing.CONTACT_COLUMNS, crow)])

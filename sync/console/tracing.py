@@ -7,6 +7,7 @@ passage (index ``(gate_id, wall_ts)``). A contact seen near several passages app
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import sqlite_utils
@@ -21,6 +22,11 @@ PASSAGE_COLUMNS = ("wall_ts", "community", "gate_id", "direction", "event", "pas
                    "visitor_ref", "temp_c", "fever", "uuid")
 CONTACT_COLUMNS = ("passage_ts", "gate_id", "wall_ts", "delta_min", "direction", "pass_id", "household", "person",
                    "pass_kind", "visitor_ref", "temp_c", "fever", "uuid")
+
+
+# The CSV export is one table: the subject's passages (section "passage", delta 0), then the contacts.
+CSV_COLUMNS = ("section", *CONTACT_COLUMNS)
+_TIME_COLUMNS = ("wall_ts", "passage_ts")
 
 
 @dataclass
@@ -69,3 +75,13 @@ def trace(db: sqlite_utils.Database, kind: str, value: str, since: float, until:
             if len(contacts) > MAX_CONTACTS:
                 return Trace(kind, value, since, until, minutes, passages, contacts[:MAX_CONTACTS], True)
     return Trace(kind, value, since, until, minutes, passages, contacts, truncated)
+
+
+def csv_rows(result: Trace, fmt_ts: Callable[[float], str]) -> list[tuple]:
+    """Rows of the CSV export (:data:`CSV_COLUMNS`); times formatted with ``fmt_ts``."""
+    def row(section: str, rec: dict) -> tuple:
+        return (section, *(fmt_ts(rec[k]) if k in _TIME_COLUMNS else rec.get(k) for k in CONTACT_COLUMNS))
+
+    out = [row("passage", {**p, "passage_ts": p["wall_ts"], "delta_min": 0.0}) for p in result.passages]
+    out += [row("contact", c) for c in result.contacts]
+    return out

@@ -108,7 +108,10 @@ def test_entries_filter_trace_and_exports(browser, central):
     shot(page, "05-trace")
     text = download(page, "text=导出 CSV").decode("utf-8-sig")
     got = list(csv.DictReader(io.StringIO(text)))
-    assert {r["pass_id"] or r["visitor_ref"] for r in got} == {"102", "103", "105", "V-0001"}
+    assert {r["pass_id"] or r["visitor_ref"] for r in got if r["section"] == "contact"} == {"102", "103", "105",
+                                                                                            "V-0001"}
+    passages = [r for r in got if r["section"] == "passage"]  # the subject's own passages are in the file too
+    assert len(passages) == 3 and {r["pass_id"] for r in passages} == {"101"}
     wb = load_workbook(io.BytesIO(download(page, "text=导出 Excel")))
     assert wb.sheetnames == ["passages", "contacts"] and wb["passages"].max_row == 4
     audit = central.db.execute("SELECT action, detail FROM audit_log WHERE username = 'staff' AND action LIKE "

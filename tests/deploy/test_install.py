@@ -123,6 +123,9 @@ def test_uninstall_keeps_data_then_purge_removes_everything(installed, capsys):
     assert "gatepass:" in (installed / "etc/passwd").read_text()
 
     code, _, err = invoke(capsys, "edge", "uninstall", "--root", str(installed), "--purge")
+    assert code != 0 and "--discard-unsynced" in err  # not a readable log: it may hold unsynced entries
+    assert log.read_bytes() == b"entries"
+    code, _, err = invoke(capsys, "edge", "uninstall", "--root", str(installed), "--purge", "--discard-unsynced")
     assert code == 0, err
     assert not log.exists() and not (installed / "etc/gatepass").exists()
     assert "gatepass:" not in (installed / "etc/passwd").read_text()
@@ -144,6 +147,28 @@ def test_any_names_render_into_valid_toml(name, url):
     assert edge["gate"]["name"] == name and edge["device_id"] == name
     sync = tomllib.loads(render_template((SYSTEMD_DIR / "templates/sync.toml").read_text(encoding="utf-8"), opts))
     assert sync["central_url"] == url
+
+
+def test_purge_is_refused_while_the_local_log_holds_unsynced_entries(installed, capsys):
+    from edge.db import open_db
+    from edge.locallog import LocalLog
+
+    path = installed / "var/lib/gatepass/edge.db"
+    db = open_db(path)
+    log = LocalLog(db)
+    seqs = [log.append(device_id="d", gate_id="g", wall_ts=1.8e9, mono_ts=1.0, boot_id="b", clock_trusted=True,
+                       event="scan", direction="in", decision="pass", reason="temp_ok")["seq"] for _ in range(3)]
+    log.mark_synced(seqs[:2])
+    db.conn.close()
+    code, _, err = invoke(capsys, "edge", "uninstall", "--root", str(installed), "--purge")
+    assert code != 0 and "1 entries not yet synced" in err
+    assert path.exists() and (installed / "etc/gatepass/edge.toml").exists()
+    db = open_db(path)
+    LocalLog(db).mark_synced(seqs[2:])
+    db.conn.close()
+    code, _, err = invoke(capsys, "edge", "uninstall", "--root", str(installed), "--purge")
+    assert code == 0, err
+    assert not path.exists()
 
 
 def test_dry_run_against_the_running_system_plans_reloads_and_start(capsys):

@@ -67,8 +67,11 @@ def test_no_op_outside_systemd():
 
 def test_a_vanished_socket_does_not_raise(tmp_path):
     notifier = Notifier(str(tmp_path / "gone.sock"), watchdog_s=1.0)
-    assert notifier.ready() is False
-    assert notifier.watchdog(now=1.0) is False
+    try:
+        assert notifier.ready() is False
+        assert notifier.watchdog(now=1.0) is False
+    finally:
+        notifier.close()
 
 
 def test_watchdog_of_another_pid_is_ignored():

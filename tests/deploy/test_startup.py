@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import os
 import sqlite3
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from edge.db import open_db
@@ -64,11 +65,13 @@ def test_kernel_clock_state_is_a_bool_or_unknown():
 
 @settings(max_examples=50, deadline=None)
 @given(content=st.binary(max_size=40))
+@example(content=b"inf")
+@example(content=b"nan")
 def test_any_last_good_time_file_is_read_without_crashing(tmp_path_factory, content):
     d = tmp_path_factory.mktemp("clock")
     (d / startup.LAST_GOOD_TIME_FILE).write_bytes(content)
     guard = ClockGuard(d, synchronized=lambda: None)
-    assert guard.floor >= BUILD_FLOOR_TS or guard.floor != guard.floor  # NaN from "nan" is harmless
+    assert math.isfinite(guard.floor) and guard.floor >= BUILD_FLOOR_TS  # "inf"/"nan" are ignored
     guard.check(now=BUILD_FLOOR_TS + 1)
 
 
@@ -113,7 +116,7 @@ def test_a_missing_database_is_fine(tmp_path):
     assert check_database(tmp_path / "edge.db", open_db).ok
 
 
-def test_a_damaged_database_is_moved_aside_and_readable_entries_kept(tmp_path):
+def test_a_damaged_database_is_moved_aside_and_readable_entries_kept(tmp_path, edge_db):
     path = tmp_path / "edge.db"
     original = _fill(path, 400)
     page_size, root, count = _entries_root_and_pages(path)
@@ -122,7 +125,7 @@ def test_a_damaged_database_is_moved_aside_and_readable_entries_kept(tmp_path):
     conn = sqlite3.connect(path)
     for page in range(count // 2, count):
         # a leaf table page starts with 0x0d
-        data = open(path, "rb").read()[(page - 1) * page_size:(page - 1) * page_size + 1]
+        data = path.read_bytes()[(page - 1) * page_size:(page - 1) * page_size + 1]
         if data == b"\x0d" and page != root:
             victim = page
             break
@@ -138,7 +141,7 @@ def test_a_damaged_database_is_moved_aside_and_readable_entries_kept(tmp_path):
     assert result.moved_to is not None and result.moved_to.exists()  # kept, never deleted
     assert result.moved_to.name.startswith("edge.db.corrupt-")
     assert result.entries_copied > 300 and result.entries_copied + result.entries_lost <= 400
-    db = open_db(path)
+    db = edge_db(path)
     copied = {r[0]: r for r in db.execute("SELECT * FROM entries ORDER BY seq")}
     assert len(copied) == result.entries_copied
     for seq, row in copied.items():
@@ -152,25 +155,25 @@ def test_a_damaged_database_is_moved_aside_and_readable_entries_kept(tmp_path):
     assert alarms[-1]["code"] == "database_recovered" and alarms[-1]["entries_copied"] == result.entries_copied
 
 
-def test_a_file_that_is_not_a_database_is_replaced(tmp_path):
+def test_a_file_that_is_not_a_database_is_replaced(tmp_path, edge_db):
     path = tmp_path / "edge.db"
     path.write_bytes(b"this is not sqlite" * 500)
     result = check_database(path, open_db)
     assert not result.ok and result.entries_copied == 0
     assert result.moved_to.read_bytes().startswith(b"this is not sqlite")
-    assert open_db(path).execute("SELECT count(*) FROM entries").fetchone()[0] == 0
+    assert edge_db(path).execute("SELECT count(*) FROM entries").fetchone()[0] == 0
 
 
-def test_lists_and_the_anchor_are_copied_when_readable(tmp_path):
+def test_lists_and_the_anchor_are_copied_when_readable(tmp_path, edge_db):
     path = tmp_path / "edge.db"
     original = _fill(path, 30)
-    db = open_db(path)
+    db = edge_db(path)
     LocalLog(db).purge(retention_days=0, now=BUILD_FLOOR_TS + 1e6)  # moves the chain anchor
     anchor = db.execute("SELECT seq, hash FROM chain_anchor").fetchone()
     db.conn.close()
     # no damage: force the recovery path directly
     result = startup.recover_database(path, open_db)
-    db = open_db(path)
+    db = edge_db(path)
     assert db.execute("SELECT seq, hash FROM chain_anchor").fetchone() == anchor
     assert db.execute("SELECT pass_id FROM list_revoked").fetchall() == [(42,)]
     assert result.entries_copied == 30 - anchor[0]
@@ -218,7 +221,7 @@ def test_prepare_service_checks_everything(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("counter_sql", ["UPDATE sqlite_sequence SET seq = 25025017590 WHERE name = 'entries'",
                                          "DELETE FROM sqlite_sequence"])
-def test_an_implausible_seq_counter_never_lets_a_seq_be_reused(tmp_path, counter_sql):
+def test_an_implausible_seq_counter_never_lets_a_seq_be_reused(tmp_path, counter_sql, edge_db):
     path = tmp_path / "edge.db"
     _fill(path, 20)
     conn = sqlite3.connect(path)
@@ -227,7 +230,7 @@ def test_an_implausible_seq_counter_never_lets_a_seq_be_reused(tmp_path, counter
     conn.close()
     result = startup.recover_database(path, open_db)
     assert result.entries_copied == 20 and result.entries_lost == 0
-    new = LocalLog(open_db(path)).append(device_id="d1", gate_id="g1", wall_ts=BUILD_FLOOR_TS, mono_ts=0.0,
+    new = LocalLog(edge_db(path)).append(device_id="d1", gate_id="g1", wall_ts=BUILD_FLOOR_TS, mono_ts=0.0,
                                          boot_id="b", clock_trusted=True, event="scan", direction="in",
                                          decision="pass", reason="ok")
     assert new["seq"] == 20 + startup.SEQ_SAFETY_GAP + 1  # a reported gap rather than a reused number
@@ -260,7 +263,7 @@ def _bulk(path, n):
     return rows
 
 
-def test_a_recovery_killed_midway_loses_nothing_on_the_next_start(tmp_path):
+def test_a_recovery_killed_midway_loses_nothing_on_the_next_start(tmp_path, edge_db):
     import subprocess
     import sys
     import time
@@ -277,7 +280,7 @@ def test_a_recovery_killed_midway_loses_nothing_on_the_next_start(tmp_path):
     proc.wait()
     result = check_database(path, open_db)  # the next start
     assert not result.ok and result.moved_to.exists()
-    db = open_db(path)
+    db = edge_db(path)
     copied = {r[0]: r for r in db.execute("SELECT * FROM entries")}
     assert len(copied) == result.entries_copied > 59000 and all(copied[s] == original[s] for s in copied)
     assert startup.quick_check(path) == "" and not list(tmp_path.glob("edge.db.recover*"))
@@ -292,9 +295,9 @@ def test_a_stale_complete_copy_beside_the_damaged_file_is_rebuilt(tmp_path):
     assert not (tmp_path / "edge.db.recovered").exists()
 
 
-def test_an_interrupted_swap_is_finished_at_start(tmp_path):
+def test_an_interrupted_swap_is_finished_at_start(tmp_path, edge_db):
     path = tmp_path / "edge.db"
     _fill(path, 10)
     os.replace(path, tmp_path / "edge.db.recovered")  # stopped after moving the damaged file aside
     result = check_database(path, open_db)
-    assert result.ok and open_db(path).execute("SELECT count(*) FROM entries").fetchone()[0] == 10
+    assert result.ok and edge_db(path).execute("SELECT count(*) FROM entries").fetchone()[0] == 10

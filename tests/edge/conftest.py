@@ -42,6 +42,23 @@ def make_pass(key: Ed25519PrivateKey, **changes) -> str:
     return sign_pass(dataclasses.replace(info, **changes), key)
 
 
+@pytest.fixture
+def edge_db():
+    """``edge_db(path)`` opens an edge database that is closed when the test ends (no fds left behind)."""
+    from edge.db import open_db
+
+    opened = []
+
+    def open_(path):
+        db = open_db(path)
+        opened.append(db)
+        return db
+
+    yield open_
+    for db in opened:
+        db.conn.close()
+
+
 def edge_settings(tmp_path: Path, **sections) -> EdgeSettings:
     """Settings for a test checkpoint in ``tmp_path`` (sections as dicts)."""
     base: dict = {"data_dir": str(tmp_path / "edge"), "gate": {"id": "north", "direction": "in"},

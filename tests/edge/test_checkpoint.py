@@ -89,7 +89,7 @@ def entries(cp: Checkpoint) -> list[dict]:
         conn.close()
 
 
-def test_valid_pass_normal_temperature_commits_before_the_gate_opens(rig, key):
+def test_valid_pass_normal_temperature_commits_before_the_gate_opens(rig, key, edge_db):
     cp, camera, gate, therm, lights = rig(temperature=36.4)
     q = cp.subscribe()
     camera.present(make_pass(key), seconds=1.0)
@@ -105,10 +105,10 @@ def test_valid_pass_normal_temperature_commits_before_the_gate_opens(rig, key):
     opens = [t for t, on in gate.history if on]
     assert len(opens) == 1 and opens[0] >= rows[0]["mono_ts"]
     assert [light for _, light, _ in lights.history] == ["green"]
-    assert LocalLog(open_db(cp.settings.db_path)).verify_chain().ok
+    assert LocalLog(edge_db(cp.settings.db_path)).verify_chain().ok
 
 
-def test_fever_refuses_asks_to_remeasure_then_second_high_is_a_priority_fever_event(rig, key):
+def test_fever_refuses_asks_to_remeasure_then_second_high_is_a_priority_fever_event(rig, key, edge_db):
     cp, camera, gate, therm, lights = rig(temperature=38.2)
     q = cp.subscribe()
     text = make_pass(key)
@@ -124,7 +124,7 @@ def test_fever_refuses_asks_to_remeasure_then_second_high_is_a_priority_fever_ev
     assert rows[1]["priority"] == 1 and rows[1]["fever"] == 1 and rows[1]["ref_uuid"] == first.uuid
     assert len(json.loads(rows[1]["temps"])) >= 2
     assert not [on for _, on in gate.history if on]  # never opened
-    assert LocalLog(open_db(cp.settings.db_path)).pending(1)[0]["seq"] == rows[1]["seq"]  # synced first
+    assert LocalLog(edge_db(cp.settings.db_path)).pending(1)[0]["seq"] == rows[1]["seq"]  # synced first
 
 
 def test_rescan_within_cooldown_is_ignored(rig, key):

@@ -190,3 +190,16 @@ def wait_for(cond, timeout: float = 10.0) -> bool:
     while time.monotonic() < deadline and not cond():
         time.sleep(0.1)
     return cond()
+
+
+def test_a_repeated_visitor_click_logs_one_entry_and_opens_once(make_cp):
+    cp, gate, lights = make_cp()
+    assert cp.start_shift("guard7", "2468")
+    first = cp.register_visitor("guard7", "赵六", "13700000000", "2-2-202", "探亲", 36.6)
+    assert first.decision == "pass"
+    with pytest.raises(CheckpointError, match="a moment ago"):
+        cp.register_visitor("guard7", "赵六", "13700000000", "2-2-202", "探亲", 36.6)
+    other = cp.register_visitor("guard7", "钱七", "13600000000", "2-2-202", "探亲", 36.6)  # someone else
+    assert other.decision == "pass"
+    assert cp.db.execute("SELECT count(*) FROM entries WHERE event = 'visitor'").fetchone()[0] == 2
+    assert [light for _, light, _ in lights.history] == ["green", "green"]

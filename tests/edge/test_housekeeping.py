@@ -10,7 +10,6 @@ from gpiozero.pins.mock import MockFactory
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edge.db import open_db
 from edge.health import Housekeeper, clock_faults, disk_faults
 from edge.indicators import LedIndicators
 from edge.locallog import LocalLog
@@ -34,8 +33,8 @@ def _entry(log: LocalLog, **kw):
     return log.append(**fields)
 
 
-def test_pins_are_hashed_and_checked(tmp_path):
-    db = open_db(tmp_path / "edge.db")
+def test_pins_are_hashed_and_checked(tmp_path, edge_db):
+    db = edge_db(tmp_path / "edge.db")
     book = ShiftBook(db, config_pins={"cfg-guard": hash_pin("1357")})
     book.set_pin("g1", "123456")
     stored = db.execute("SELECT pin_hash FROM guard_pins").fetchone()[0]
@@ -60,8 +59,8 @@ def test_any_pin_text_is_either_hashed_or_refused_clearly(pin):
     assert check_pin(h, pin)
 
 
-def test_shift_summary_counts_only_its_own_entries(tmp_path):
-    db = open_db(tmp_path / "edge.db")
+def test_shift_summary_counts_only_its_own_entries(tmp_path, edge_db):
+    db = edge_db(tmp_path / "edge.db")
     log = LocalLog(db)
     book = ShiftBook(db)
     book.set_pin("a", "1111")
@@ -76,8 +75,8 @@ def test_shift_summary_counts_only_its_own_entries(tmp_path):
     assert book.last_shifts()[0] == summary
 
 
-def test_retention_purges_only_old_synced_entries_and_checks_disk_and_clock(tmp_path):
-    db = open_db(tmp_path / "edge.db")
+def test_retention_purges_only_old_synced_entries_and_checks_disk_and_clock(tmp_path, edge_db):
+    db = edge_db(tmp_path / "edge.db")
     log = LocalLog(db)
     now = time.time()
     old = [_entry(log, wall_ts=now - 40 * 86400)["seq"] for _ in range(3)]
@@ -111,12 +110,12 @@ def test_led_indicators_light_one_colour_at_a_time():
         leds.close()
 
 
-def test_cli_set_pin_verify_log_purge_and_shift_summary(tmp_path):
+def test_cli_set_pin_verify_log_purge_and_shift_summary(tmp_path, edge_db):
     cfg = tmp_path / "edge.toml"
     cfg.write_text(f'data_dir = "{tmp_path / "data"}"\n')
     r = invoke("edge", "set-pin", "--config", str(cfg), "--guard", "g9", "--pin", "4321")
     assert r.exit_code == 0, r.output
-    db = open_db(tmp_path / "data" / "edge.db")
+    db = edge_db(tmp_path / "data" / "edge.db")
     log = LocalLog(db)
     seqs = [_entry(log, wall_ts=time.time() - 100 * 86400)["seq"] for _ in range(2)]
     log.mark_synced(seqs[:1])
@@ -135,12 +134,12 @@ def test_cli_set_pin_verify_log_purge_and_shift_summary(tmp_path):
     assert missing.returncode == 2 and "does not exist" in missing.stderr
 
 
-def test_clock_check_uses_the_services_clock_floor_and_survives_a_broken_log(tmp_path):
+def test_clock_check_uses_the_services_clock_floor_and_survives_a_broken_log(tmp_path, edge_db):
     now = time.time()
     assert clock_faults(now, None, None) == []
     assert clock_faults(now, None, None, clock_floor=now + 60) == ["clock_untrusted"]  # before the last good time
     assert clock_faults(now, now, None, clock_floor=now + 60) == []  # central confirmed the time
-    db = open_db(tmp_path / "edge.db")
+    db = edge_db(tmp_path / "edge.db")
     keeper = Housekeeper(LocalLog(db), tmp_path, 30, 0, clock_floor=now + 60)
     assert "clock_untrusted" in keeper.run(None, now=now).faults
     db.conn.close()  # a closed (broken) database: the round reports, it does not raise

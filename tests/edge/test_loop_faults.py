@@ -4,6 +4,7 @@ keeps running. A real Checkpoint on a real SQLite file."""
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -34,7 +35,7 @@ def checkpoint(tmp_path, key):
     made = []
 
     def build(cls=Checkpoint, **sections) -> Checkpoint:
-        settings = edge_settings(tmp_path, camera={"source": "none"}, gate={"direction": "out"}, **sections)
+        settings = edge_settings(tmp_path, **{"camera": {"source": "none"}, "gate": {"direction": "out"}, **sections})
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         db = open_db(settings.db_path)
         lists.apply_page(db, key_page(key))
@@ -80,3 +81,53 @@ def test_a_failing_scan_is_reported_forgotten_and_the_loop_goes_on(checkpoint, k
     out = q.get(timeout=10)
     assert (out.decision, out.seq > 0) == ("pass", True)
     assert not any("扫码处理出错" in f for f in cp.status()["faults"])
+
+
+class FlakyCamera:
+    """A frame source whose ``latest`` raises ``failures`` times (a driver bug), then has no frame."""
+
+    status, status_text, dropped = "ok", "摄像头正常", 0
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+
+    def start(self) -> None:
+        """Nothing to start."""
+
+    def stop(self) -> None:
+        """Nothing to stop."""
+
+    def latest(self, timeout: float):
+        if self.failures > 0:
+            self.failures -= 1
+            raise RuntimeError("driver bug")
+        time.sleep(min(timeout, 0.05))
+        return None
+
+
+def test_a_loop_that_raises_is_reported_restarted_and_the_fault_clears(checkpoint):
+    cp = checkpoint()
+    cp.frame_source = FlakyCamera(failures=1)
+    checked = threading.Event()
+    beats: list[str] = []
+
+    def heartbeat(name: str) -> None:
+        beats.append(name)
+        if name == "frames" and beats.count("frames") == 2:  # the restarted loop's first turn waits for us
+            checked.wait(10)
+
+    cp.heartbeat = heartbeat
+    cp.start()
+    assert wait_for(lambda: "loop_failed" in cp._faults)
+    assert any("程序模块出错" in f for f in cp.status()["faults"])  # reported on the screen
+    checked.set()
+    assert wait_for(lambda: beats.count("frames") >= 3)  # restarted and turning again
+    assert "loop_failed" not in cp._faults
+    assert not any("程序模块出错" in f for f in cp.status()["faults"])
+
+
+def wait_for(cond, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not cond():
+        time.sleep(0.01)
+    return bool(cond())

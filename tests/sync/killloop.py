@@ -7,6 +7,7 @@ as forked children of the caller so that hundreds of kills fit in seconds.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sqlite3
@@ -93,6 +94,11 @@ def kill_loop(settings, kills: int, *, seed: int | None = None, pause_s: float =
                 report.integrity_failures.append(result)
             for name in victims:
                 procs[name] = starters[name]()
+    except BaseException:  # do not leave the sync child running behind a failed loop
+        with contextlib.suppress(ProcessLookupError, ChildProcessError):
+            os.kill(procs["sync"], signal.SIGKILL)
+            os.waitpid(procs["sync"], 0)
+        raise
     finally:
         os.kill(procs["writer"], signal.SIGKILL)
         os.waitpid(procs["writer"], 0)

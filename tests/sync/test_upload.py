@@ -323,3 +323,16 @@ def test_a_refused_upload_does_not_keep_lists_from_the_gate(central, tmp_path):
     finally:
         stop.set()
         t.join(10)
+
+
+def test_heartbeats_update_the_device_but_leave_no_batch_rows(central, tmp_path):
+    client, _ = _client(central, tmp_path, heartbeat_s=0.001)
+    for _ in range(3):
+        assert client.upload_once() == 0  # nothing to send: a report only
+    dev = ingest.list_devices(central.db)[0]
+    assert dev["last_seen_at"] is not None and dev["last_report"]["backlog"] == 0
+    assert central.db.execute("SELECT count(*) FROM upload_batches").fetchone()[0] == 0
+    fill(client.settings.db_path, 2)
+    assert client.upload_once() == 2
+    assert central.db.execute("SELECT rows FROM upload_batches").fetchall() == [(2,)]
+    client.close()
