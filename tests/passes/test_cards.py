@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import re
 import shutil
 import time
@@ -43,17 +44,22 @@ def test_card_sheet_prints_on_a4_and_its_qr_codes_scan_and_verify(tmp_path, issu
     db, passes = issued
     html = tmp_path / "cards.html"
     html.write_text(render_cards(passes), encoding="utf-8")
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 794, "height": 1123}, device_scale_factor=2)
-            page.goto(html.as_uri())
-            assert page.locator("article.card").count() == 9
-            assert page.locator("section.sheet").count() == 2
-            page.screenshot(path=SCREENSHOT, full_page=False)
-            pdf = page.pdf(format="A4", print_background=True, prefer_css_page_size=True)
-        finally:
-            browser.close()
+    def render() -> bytes:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            try:
+                page = browser.new_page(viewport={"width": 794, "height": 1123}, device_scale_factor=2)
+                page.goto(html.as_uri())
+                assert page.locator("article.card").count() == 9
+                assert page.locator("section.sheet").count() == 2
+                page.screenshot(path=SCREENSHOT, full_page=False)
+                return page.pdf(format="A4", print_background=True, prefer_css_page_size=True)
+            finally:
+                browser.close()
+
+    # In its own thread: another test module may hold a session-wide Playwright (an asyncio loop) here.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pdf = pool.submit(render).result(timeout=120)
     assert pdf.startswith(b"%PDF")
     assert len(re.findall(rb"/Type\s*/Page(?![a-zA-Z])", pdf)) == 2  # 9 cards: two A4 pages when printed
 
