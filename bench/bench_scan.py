@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 
 from bench.harness import Result, interleaved
-from drivers.camera import render_code
+from drivers.camera import render_code, rotate_patch
 from edge.decode import QrDecoder
 
 W, H = 640, 480
@@ -50,11 +50,7 @@ def code_frame(rng: np.random.Generator, text: str = TEXT, *, module_px: int = 4
                                         np.float32([[0, d], [w, 0], [w, h], [0, h - d]]))
         patch = cv2.warpPerspective(patch, m, (w, h), borderValue=118)
     if angle:
-        h, w = patch.shape
-        size = int(np.ceil(np.hypot(h, w)))
-        m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
-        m[:, 2] += ((size - w) / 2, (size - h) / 2)
-        patch = cv2.warpAffine(patch, m, (size, size), borderValue=118)
+        patch = rotate_patch(patch, angle, 118)
     ph, pw = patch.shape
     top, left = (H - ph) // 2 + offset[1], (W - pw) // 2 + offset[0]
     frame[top:top + ph, left:left + pw] = patch

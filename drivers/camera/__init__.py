@@ -7,7 +7,7 @@ or a number a V4L2 device, anything else a video file.
 
 from __future__ import annotations
 
-from drivers.camera.sim import SimCamera, render_code
+from drivers.camera.sim import SimCamera, render_code, rotate_patch
 from drivers.camera.source import Frame, FrameSource, source_kind
 from drivers.config import CameraConfig
 
@@ -19,4 +19,4 @@ def make_frame_source(config: CameraConfig) -> FrameSource:
     return FrameSource(config)
 
 
-__all__ = ["Frame", "FrameSource", "SimCamera", "make_frame_source", "render_code", "source_kind"]
+__all__ = ["Frame", "FrameSource", "SimCamera", "make_frame_source", "render_code", "rotate_patch", "source_kind"]

@@ -25,6 +25,17 @@ BACKGROUND = 118
 DISTORTIONS = {"module_px", "rotate_deg", "blur_px", "contrast", "noise", "offset"}
 
 
+def rotate_patch(patch: np.ndarray, angle_deg: float, fill: int) -> np.ndarray:
+    """``patch`` turned by ``angle_deg`` on a square canvas large enough to hold all of it, padded with ``fill``."""
+    import cv2
+
+    h, w = patch.shape
+    size = int(np.ceil(np.hypot(h, w)))
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), angle_deg, 1.0)
+    m[:, 2] += ((size - w) / 2, (size - h) / 2)
+    return cv2.warpAffine(patch, m, (size, size), borderValue=fill)
+
+
 def render_code(text: str, module_px: int = 4, contrast: float = 1.0) -> np.ndarray:
     """A QR code of ``text`` with its 4-module quiet zone as a uint8 gray image."""
     import segno
@@ -56,13 +67,7 @@ class SimCamera(FrameSource):
         patch = render_code(text, int(distortions.get("module_px", 4)), float(distortions.get("contrast", 1.0)))
         angle = float(distortions.get("rotate_deg", 0.0))
         if angle:
-            import cv2
-
-            h, w = patch.shape
-            size = int(np.ceil(np.hypot(h, w)))
-            m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
-            m[:, 2] += ((size - w) / 2, (size - h) / 2)
-            patch = cv2.warpAffine(patch, m, (size, size), borderValue=BACKGROUND)
+            patch = rotate_patch(patch, angle, BACKGROUND)
         blur = int(distortions.get("blur_px", 0))
         if blur > 1:
             import cv2

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from drivers.camera import render_code
+from drivers.camera import render_code, rotate_patch
 from edge.decode import DecodeError, QrDecoder, to_gray, window_pixels
 
 TEXT = "GP1:6BFOXN*TS0BI$ZDFRH5:OWS1Z4E5"
@@ -20,11 +20,7 @@ def frame_with_code(text: str = TEXT, at: tuple[int, int] = (320, 240), angle: f
     frame = np.full((480, 640), 118, np.uint8)
     patch = render_code(text, 4)
     if angle:
-        h, w = patch.shape
-        size = int(np.ceil(np.hypot(h, w)))
-        m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
-        m[:, 2] += ((size - w) / 2, (size - h) / 2)
-        patch = cv2.warpAffine(patch, m, (size, size), borderValue=118)
+        patch = rotate_patch(patch, angle, 118)
     h, w = patch.shape
     y, x = at[1] - h // 2, at[0] - w // 2
     frame[y:y + h, x:x + w] = patch
