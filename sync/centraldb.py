@@ -1,28 +1,32 @@
-"""The central SQLite database: one file (WAL), several migration sets.
+"""The central database: SQLite (one file, WAL) by default, PostgreSQL when ``database_url`` says so.
 
-Each concern registers its own sqlite-utils ``Migrations`` set (``central-passes``,
-``central-sync``, ``central-console``); :func:`open_db` applies them all in order.
+Each concern registers its own migration set (``central-passes``, ``central-sync``, ``central-console``;
+:class:`sync.store.migrations.Migrations`); :func:`open_db` applies them all in order.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
-import os
 
-import sqlite_utils
+from sync.store import CentralDB, connect, schema_lock
 
-from gatepass.sqlitedb import connect, migration_lock, transaction
-
-__all__ = ["connect", "open_db", "transaction", "MIGRATION_MODULES"]
+__all__ = ["connect", "open_db", "transaction", "MIGRATION_MODULES", "CentralDB"]
 
 # Modules exposing ``migrate(db)``, applied in this order.
 MIGRATION_MODULES = ("sync.passes.store", "sync.ingest", "sync.console.store")
 
 
-def open_db(path: str | os.PathLike) -> sqlite_utils.Database:
-    """Open the central database and bring its schema up to date."""
-    db = connect(path)
-    with migration_lock(path):
+def open_db(target) -> CentralDB:
+    """Open the central database named by ``target`` (a path or a ``postgresql://`` URL); bring its schema up
+    to date."""
+    db = connect(target)
+    with schema_lock(db):
         for name in MIGRATION_MODULES:
             importlib.import_module(name).migrate(db)
     return db
+
+
+def transaction(db: CentralDB, *, readonly: bool = False) -> contextlib.AbstractContextManager[CentralDB]:
+    """``db.transaction()``: a write transaction (a savepoint inside an open one)."""
+    return db.transaction(readonly=readonly)

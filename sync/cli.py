@@ -62,7 +62,7 @@ def _central_db(config_path: str | None):
 
     settings = load_settings(CentralSettings, config_path)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return settings, open_db(settings.db_path)
+    return settings, open_db(settings.db_target)
 
 
 @central_group.command("add-device")

@@ -14,17 +14,15 @@ import hashlib
 import json
 import logging
 import secrets
-import sqlite3
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import sqlite_utils
-from sqlite_utils.migrations import Migrations
-
-from gatepass.sqlitedb import transaction
+from sync.centraldb import transaction
 from sync.errors import SyncError
 from sync.protocol import UploadBody, to_ranges
+from sync.store import CentralDB
+from sync.store.migrations import Migrations
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +41,7 @@ migrations = Migrations("central-sync")
 
 
 @migrations()
-def m001_sync_tables(db: sqlite_utils.Database) -> None:
+def m001_sync_tables(db: CentralDB) -> None:
     """Devices, entries, gaps and the batch ledger."""
     db.execute("""
         CREATE TABLE devices (
@@ -98,7 +96,7 @@ def m001_sync_tables(db: sqlite_utils.Database) -> None:
         )""")
 
 
-def migrate(db: sqlite_utils.Database) -> None:
+def migrate(db: CentralDB) -> None:
     """Apply pending ``central-sync`` migrations."""
     migrations.apply(db)
 
@@ -123,7 +121,7 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def add_device(db: sqlite_utils.Database, device_id: str, *, name: str = "", community: str = "",
+def add_device(db: CentralDB, device_id: str, *, name: str = "", community: str = "",
                gate_id: str = "", now: float | None = None) -> str:
     """Register a device and return its new token (shown once, never stored)."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)  # 256 random bits
@@ -138,7 +136,7 @@ def add_device(db: sqlite_utils.Database, device_id: str, *, name: str = "", com
     return token
 
 
-def revoke_device(db: sqlite_utils.Database, device_id: str, now: float | None = None) -> None:
+def revoke_device(db: CentralDB, device_id: str, now: float | None = None) -> None:
     """Revoke a device's credential (its uploads get 401 from now on; its entries stay)."""
     with transaction(db):
         cur = db.execute("UPDATE devices SET revoked_at = ? WHERE device_id = ? AND revoked_at IS NULL",
@@ -149,7 +147,7 @@ def revoke_device(db: sqlite_utils.Database, device_id: str, now: float | None =
     log.info("revoked device %s", device_id)
 
 
-def rotate_token(db: sqlite_utils.Database, device_id: str) -> str:
+def rotate_token(db: CentralDB, device_id: str) -> str:
     """Give a device a new token (un-revoking it); the old token stops working at once."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with transaction(db):
@@ -160,22 +158,21 @@ def rotate_token(db: sqlite_utils.Database, device_id: str) -> str:
     return token
 
 
-def authenticate(db: sqlite_utils.Database, token: str) -> dict[str, Any] | None:
+def authenticate(db: CentralDB, token: str) -> dict[str, Any] | None:
     """The registered, unrevoked device holding ``token``, or None."""
     cur = db.execute("SELECT * FROM devices WHERE token_hash = ? AND revoked_at IS NULL", [hash_token(token)])
     row = cur.fetchone()
     return dict(zip([d[0] for d in cur.description], row, strict=True)) if row else None
 
 
-def _behind_since(db: sqlite_utils.Database, version: int | None) -> float | None:
+def _behind_since(db: CentralDB, version: int | None) -> float | None:
     """When central first changed its lists after ``version`` (unix s), or None (not behind / no change log)."""
-    try:
-        return db.execute("SELECT MIN(at) FROM pass_changes WHERE v > ?", [version or 0]).fetchone()[0]
-    except sqlite3.OperationalError:  # the passes part (its change log) is not installed
+    if not db.table_exists("pass_changes"):  # the passes part (its change log) is not installed
         return None
+    return db.execute("SELECT MIN(at) FROM pass_changes WHERE v > ?", [version or 0]).fetchone()[0]
 
 
-def lists_age(db: sqlite_utils.Database, row: dict[str, Any], behind: bool, now: float) -> float | None:
+def lists_age(db: CentralDB, row: dict[str, Any], behind: bool, now: float) -> float | None:
     """How old a device's lists are (s): since central issued the last list page the device applied (its
     report's ``lists_issued_at``, central's own clock), or, for a device that does not report it, since
     central's first change the device lacks. None when unknown and not behind."""
@@ -186,7 +183,7 @@ def lists_age(db: sqlite_utils.Database, row: dict[str, Any], behind: bool, now:
     return None if since is None else max(0.0, now - since)
 
 
-def list_devices(db: sqlite_utils.Database, central_list_version: int | None = None,
+def list_devices(db: CentralDB, central_list_version: int | None = None,
                  now: float | None = None, lists_max_age_s: float = LISTS_MAX_AGE_S) -> list[dict[str, Any]]:
     """Every device with its alarms: ``clock_skewed``, ``lists_stale`` (``lists_behind`` central's version or
     ``lists_too_old``: older than ``lists_max_age_s``), ``lists_age_s``, ``behind_since``, ``open_gaps``."""
@@ -215,7 +212,7 @@ def list_devices(db: sqlite_utils.Database, central_list_version: int | None = N
     return out
 
 
-def open_gaps(db: sqlite_utils.Database, device_id: str | None = None) -> list[dict[str, Any]]:
+def open_gaps(db: CentralDB, device_id: str | None = None) -> list[dict[str, Any]]:
     """Unresolved gaps (entries lost on the device), oldest first."""
     sql = "SELECT device_id, from_seq, to_seq, detected_at FROM seq_gaps WHERE resolved_at IS NULL"
     args: list[Any] = []
@@ -248,7 +245,7 @@ class IngestResult:
         return dict(self.__dict__)
 
 
-def _advance_contiguous(db: sqlite_utils.Database, device_id: str, start: int) -> int:
+def _advance_contiguous(db: CentralDB, device_id: str, start: int) -> int:
     """The highest seq h >= start such that every seq in 1..h is held (given 1..start is)."""
     h = start
     for (seq,) in db.execute("SELECT seq FROM entries WHERE device_id = ? AND seq > ? ORDER BY seq",
@@ -259,7 +256,7 @@ def _advance_contiguous(db: sqlite_utils.Database, device_id: str, start: int) -
     return h
 
 
-def _missing_ranges(db: sqlite_utils.Database, device_id: str, after: int, before: int) -> list[list[int]]:
+def _missing_ranges(db: CentralDB, device_id: str, after: int, before: int) -> list[list[int]]:
     """Ranges of seqs in (after, before) that central does not hold."""
     missing: list[list[int]] = []
     expect = after + 1
@@ -273,7 +270,7 @@ def _missing_ranges(db: sqlite_utils.Database, device_id: str, after: int, befor
     return missing
 
 
-def _update_gaps(db: sqlite_utils.Database, device_id: str, missing: list[list[int]], now: float) -> None:
+def _update_gaps(db: CentralDB, device_id: str, missing: list[list[int]], now: float) -> None:
     """Open a gap alarm for each new missing range; resolve the ones no longer missing."""
     held_open = {(a, b): gid for gid, a, b in db.execute(
         "SELECT id, from_seq, to_seq FROM seq_gaps WHERE device_id = ? AND resolved_at IS NULL", [device_id])}
@@ -288,7 +285,7 @@ def _update_gaps(db: sqlite_utils.Database, device_id: str, missing: list[list[i
                     "(lost on the device)", device_id, a, b)
 
 
-def ingest(db: sqlite_utils.Database, device: dict[str, Any], body: UploadBody,
+def ingest(db: CentralDB, device: dict[str, Any], body: UploadBody,
            received_at: float | None = None) -> IngestResult:
     """Store one upload for the authenticated ``device`` in one transaction; see the module docstring.
 
@@ -306,9 +303,9 @@ def ingest(db: sqlite_utils.Database, device: dict[str, Any], body: UploadBody,
         if values["pass_id"] is not None:
             values["pass_id"] = str(values["pass_id"])
         rows.append([values[c] for c in ENTRY_COLUMNS])
-    marks = ", ".join("?" for _ in ENTRY_COLUMNS)
     report = body.report
     with transaction(db):
+        db.lock(f"device:{device_id}")  # one upload per device at a time (PostgreSQL; SQLite has one writer)
         prior = db.execute("SELECT content_hash FROM upload_batches WHERE device_id = ? AND batch_id = ?",
                            [device_id, body.batch_id]).fetchone()
         if prior is not None and prior[0] != body.content_hash:
@@ -320,10 +317,7 @@ def ingest(db: sqlite_utils.Database, device: dict[str, Any], body: UploadBody,
         elif rows:
             db.execute("UPDATE upload_batches SET times_received = times_received + 1 "
                        "WHERE device_id = ? AND batch_id = ?", [device_id, body.batch_id])
-        before = db.conn.total_changes
-        db.conn.executemany(f"INSERT INTO entries ({', '.join(ENTRY_COLUMNS)}) VALUES ({marks}) "
-                            "ON CONFLICT DO NOTHING", rows)
-        inserted = db.conn.total_changes - before
+        inserted = db.insert_ignore_many("entries", ENTRY_COLUMNS, rows)
         want = {e.seq: e.uuid for e in body.entries}
         held, conflicts = [], []
         for i in range(0, len(seqs), 500):

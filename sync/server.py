@@ -17,11 +17,11 @@ def create_app(settings: CentralSettings) -> FastAPI:
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     app = FastAPI(title="gatepass central", docs_url=None, redoc_url=None, openapi_url=None)  # no public schema
-    db = centraldb.open_db(settings.db_path)
+    db = centraldb.open_db(settings.db_target)
     app.state.settings = settings
     app.state.db = db
     # the device API gets its own connection: its write transactions never mix with the console's
-    app.state.central = api.CentralState(centraldb.connect(settings.db_path), signing.root_key(settings.data_dir))
+    app.state.central = api.CentralState(centraldb.connect(settings.db_target), signing.root_key(settings.data_dir))
     app.include_router(api.router(app.state.central))
     from sync import console
 

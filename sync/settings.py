@@ -67,7 +67,24 @@ class CentralSettings(ServiceSettings):
             raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Asia/Shanghai)") from exc
         return value
 
+    database_url: SecretStr | None = Field(None, description="PostgreSQL connection URL for a central that "
+                                           "outgrows one SQLite file, e.g. postgresql://gatepass@db.internal/gatepass "
+                                           "(needs 'gatepass[postgres]'). Empty: SQLite in data_dir/central.db. "
+                                           "May hold a password: keep it in the credentials file.")
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(("postgresql://", "postgres://")):
+            raise ValueError("must start with postgresql:// (leave it out to use SQLite in data_dir)")
+        return value
+
     @property
     def db_path(self) -> Path:
-        """The central SQLite database file."""
+        """The central SQLite database file (when no ``database_url`` is set)."""
         return self.data_dir / "central.db"
+
+    @property
+    def db_target(self) -> str:
+        """What :func:`sync.centraldb.open_db` opens: the PostgreSQL URL, or the SQLite file's path."""
+        return self.database_url.get_secret_value() if self.database_url else str(self.db_path)

@@ -22,13 +22,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from sync.errors import SyncError
 from sync.protocol import canonical
+from sync.store import CentralDB
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +116,7 @@ def verify_envelope(public: Ed25519PublicKey, envelope: Any) -> dict[str, Any]:
     return page
 
 
-def central_list_version(db: sqlite_utils.Database) -> int | None:
+def central_list_version(db: CentralDB) -> int | None:
     """The newest list version at central (None when the passes part is not installed)."""
     try:
         from sync.passes.store import current_version
@@ -125,7 +125,7 @@ def central_list_version(db: sqlite_utils.Database) -> int | None:
     return current_version(db)
 
 
-def page_for(db: sqlite_utils.Database, since: int, limit: int) -> dict[str, Any]:
+def page_for(db: CentralDB, since: int, limit: int) -> dict[str, Any]:
     """The list page a device at version ``since`` needs next: changes, or a snapshot when too far behind."""
     try:
         from sync.passes.changelog import changes_since, snapshot

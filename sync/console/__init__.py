@@ -3,7 +3,7 @@ the daily report, alerts, devices, households and passes, and the audit log.
 
 ``router(app_state)`` returns the FastAPI router the central app includes. ``app_state`` is the
 central settings (:class:`sync.settings.CentralSettings`) or any object with a ``settings`` attribute
-holding them; the console opens its own connection to ``settings.db_path`` per worker thread (the
+holding them; the console opens its own connection to ``settings.db_target`` per worker thread (the
 schema is brought up to date by :func:`sync.centraldb.open_db` when the server starts).
 """
 
@@ -29,7 +29,7 @@ def make_console(app_state: Any):
     from sync.console.web import Console
 
     settings = getattr(app_state, "settings", app_state)
-    return Console(settings.db_path, settings.session_secret.get_secret_value(), settings.data_dir,
+    return Console(settings.db_target, settings.session_secret.get_secret_value(), settings.data_dir,
                    tz=settings.timezone, lists_max_age_s=settings.lists_max_age_h * 3600)
 
 

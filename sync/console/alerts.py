@@ -13,9 +13,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-import sqlite_utils
-
 from sync.console.errors import ConsoleError
+from sync.store import CentralDB
 
 QUARANTINE_REASON = "quarantined"
 DEFAULT_TWO_GATE_MINUTES = 3.0
@@ -43,7 +42,7 @@ class Alert:
     note: str = ""
 
 
-def _events(db: sqlite_utils.Database, since: float, until: float) -> list[Alert]:
+def _events(db: CentralDB, since: float, until: float) -> list[Alert]:
     cols = "uuid, wall_ts, community, gate_id, pass_id, household, visitor_ref, temp_c, fever, reason"
     fevers = db.execute(f"SELECT {cols} FROM entries WHERE fever = 1 AND wall_ts >= ? AND wall_ts < ? "
                         "ORDER BY wall_ts DESC LIMIT ?", [since, until, MAX_ALERTS]).fetchall()
@@ -59,7 +58,7 @@ def _events(db: sqlite_utils.Database, since: float, until: float) -> list[Alert
     return out
 
 
-def anomalies(db: sqlite_utils.Database, since: float, until: float,
+def anomalies(db: CentralDB, since: float, until: float,
               two_gate_minutes: float = DEFAULT_TWO_GATE_MINUTES) -> list[Alert]:
     """Pass-sharing anomalies among passes let through between ``since`` and ``until``.
 
@@ -85,7 +84,7 @@ def anomalies(db: sqlite_utils.Database, since: float, until: float,
     return out
 
 
-def alerts(db: sqlite_utils.Database, since: float, until: float, *, include_acked: bool = True,
+def alerts(db: CentralDB, since: float, until: float, *, include_acked: bool = True,
            two_gate_minutes: float = DEFAULT_TWO_GATE_MINUTES) -> list[Alert]:
     """Every alert in the window, newest first, with its acknowledgement if any."""
     items = _events(db, since, until) + anomalies(db, since, until, two_gate_minutes)
@@ -104,7 +103,7 @@ def alerts(db: sqlite_utils.Database, since: float, until: float, *, include_ack
     return items
 
 
-def acknowledge(db: sqlite_utils.Database, key: str, username: str, note: str) -> None:
+def acknowledge(db: CentralDB, key: str, username: str, note: str) -> None:
     """Acknowledge an alert with a note (a second acknowledgement replaces the note)."""
     kind = key.split(":", 1)[0]
     if kind not in KINDS or len(key) > 200:

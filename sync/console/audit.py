@@ -7,12 +7,12 @@ import logging
 import time
 from typing import Any
 
-import sqlite_utils
+from sync.store import CentralDB
 
 log = logging.getLogger(__name__)
 
 
-def record(db: sqlite_utils.Database, username: str, role: str, action: str, client: str = "", /,
+def record(db: CentralDB, username: str, role: str, action: str, client: str = "", /,
            **detail: Any) -> None:
     """Append one audit record (committed at once); ``detail`` keys are free (e.g. ``role=`` of a target)."""
     db.execute("INSERT INTO audit_log (ts, username, role, action, detail, client) VALUES (?, ?, ?, ?, ?, ?)",
@@ -21,7 +21,7 @@ def record(db: sqlite_utils.Database, username: str, role: str, action: str, cli
     log.info("audit: %s %s %s", username, action, detail)
 
 
-def recent(db: sqlite_utils.Database, limit: int = 200, before_id: int | None = None,
+def recent(db: CentralDB, limit: int = 200, before_id: int | None = None,
            username: str | None = None, action: str | None = None) -> list[dict]:
     """Audit records, newest first, keyset-paginated by id."""
     where, args = [], []
@@ -38,13 +38,13 @@ def recent(db: sqlite_utils.Database, limit: int = 200, before_id: int | None = 
     return list(db.query(sql + " ORDER BY id DESC LIMIT ?", [*args, limit]))
 
 
-def recent_failures(db: sqlite_utils.Database, username: str, window_s: float) -> int:
+def recent_failures(db: CentralDB, username: str, window_s: float) -> int:
     """Failed sign-ins of ``username`` in the last ``window_s`` seconds (for the lock-out)."""
     return int(db.execute("SELECT count(*) FROM audit_log WHERE ts > ? AND action = 'login_failed' AND username = ?",
                           [time.time() - window_s, username]).fetchone()[0])
 
 
-def seen_recently(db: sqlite_utils.Database, username: str, action: str, window_s: float) -> bool:
+def seen_recently(db: CentralDB, username: str, action: str, window_s: float) -> bool:
     """True if ``username`` has an ``action`` record in the last ``window_s`` seconds."""
     return db.execute("SELECT 1 FROM audit_log WHERE ts > ? AND action = ? AND username = ? LIMIT 1",
                       [time.time() - window_s, action, username]).fetchone() is not None

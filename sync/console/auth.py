@@ -15,12 +15,12 @@ import secrets
 import time
 from dataclasses import dataclass
 
-import sqlite_utils
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from gatepass.sqlitedb import transaction
+from sync.centraldb import transaction
 from sync.console.errors import ConsoleError
+from sync.store import CentralDB
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ def check_password(password: str) -> str:
     return password
 
 
-def add_user(db: sqlite_utils.Database, username: str, password: str, role: str, display_name: str = "") -> int:
+def add_user(db: CentralDB, username: str, password: str, role: str, display_name: str = "") -> int:
     """Create a staff account; returns its id."""
     username = username.strip()
     if not username or len(username) > 64:
@@ -88,16 +88,19 @@ def add_user(db: sqlite_utils.Database, username: str, password: str, role: str,
     check_password(password)
     now = time.time()
     with transaction(db):
+        db.lock("staff_users")
         if db.execute("SELECT 1 FROM staff_users WHERE username = ?", [username]).fetchone():
             raise ConsoleError(f"user {username!r} already exists", "use 'gatepass central user passwd'")
         cur = db.execute(
             "INSERT INTO staff_users (username, display_name, role, password_hash, created_at, password_changed_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)", [username, display_name or username, role, _hasher.hash(password), now, now])
+            " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+            [username, display_name or username, role, _hasher.hash(password), now, now])
+        user_id = int(cur.fetchone()[0])
     log.info("staff user %s added with role %s", username, role)
-    return int(cur.lastrowid)
+    return user_id
 
 
-def set_password(db: sqlite_utils.Database, username: str, password: str) -> None:
+def set_password(db: CentralDB, username: str, password: str) -> None:
     """Change a password and end all of that user's sessions."""
     check_password(password)
     with transaction(db):
@@ -109,7 +112,7 @@ def set_password(db: sqlite_utils.Database, username: str, password: str) -> Non
         db.execute("DELETE FROM staff_sessions WHERE user_id = ?", [row[0]])
 
 
-def set_role(db: sqlite_utils.Database, username: str, role: str | None = None, disabled: bool | None = None) -> None:
+def set_role(db: CentralDB, username: str, role: str | None = None, disabled: bool | None = None) -> None:
     """Change a user's role and/or disable them (ends their sessions)."""
     with transaction(db):
         row = db.execute("SELECT id FROM staff_users WHERE username = ?", [username]).fetchone()
@@ -122,13 +125,13 @@ def set_role(db: sqlite_utils.Database, username: str, role: str | None = None, 
         db.execute("DELETE FROM staff_sessions WHERE user_id = ?", [row[0]])
 
 
-def list_users(db: sqlite_utils.Database) -> list[dict]:
+def list_users(db: CentralDB) -> list[dict]:
     """Every staff account (without password hashes)."""
     return list(db.query("SELECT id, username, display_name, role, disabled, created_at FROM staff_users "
                          "ORDER BY username"))
 
 
-def authenticate(db: sqlite_utils.Database, username: str, password: str) -> int | None:
+def authenticate(db: CentralDB, username: str, password: str) -> int | None:
     """The user id if the name and password match an enabled account, else None (constant work either way)."""
     row = db.execute("SELECT id, password_hash, disabled FROM staff_users WHERE username = ?",
                      [username.strip()]).fetchone()
@@ -148,7 +151,7 @@ def _token_hash(secret: bytes, token: str) -> str:
     return hmac.new(secret, token.encode(), hashlib.sha256).hexdigest()
 
 
-def start_session(db: sqlite_utils.Database, secret: bytes, user_id: int, lang: str = "zh") -> str:
+def start_session(db: CentralDB, secret: bytes, user_id: int, lang: str = "zh") -> str:
     """Create a session; returns the cookie token (shown to nobody else, never stored)."""
     token = secrets.token_urlsafe(32)
     now = time.time()
@@ -161,7 +164,7 @@ def start_session(db: sqlite_utils.Database, secret: bytes, user_id: int, lang: 
     return token
 
 
-def load_session(db: sqlite_utils.Database, secret: bytes, token: str | None, now: float | None = None) -> Staff | None:
+def load_session(db: CentralDB, secret: bytes, token: str | None, now: float | None = None) -> Staff | None:
     """The staff member of a valid session token, refreshing its idle timer; None if absent or expired."""
     if not token or len(token) > 200:
         return None
@@ -181,12 +184,12 @@ def load_session(db: sqlite_utils.Database, secret: bytes, token: str | None, no
     return Staff(row[0], row[1], row[2], row[3], row[4], row[5], th)
 
 
-def set_session_lang(db: sqlite_utils.Database, staff: Staff, lang: str) -> None:
+def set_session_lang(db: CentralDB, staff: Staff, lang: str) -> None:
     """Remember the chosen language for this session."""
     db.execute("UPDATE staff_sessions SET lang = ? WHERE token_hash = ?", [lang, staff.token_hash])
 
 
-def end_session(db: sqlite_utils.Database, staff: Staff) -> None:
+def end_session(db: CentralDB, staff: Staff) -> None:
     """Sign out."""
     db.execute("DELETE FROM staff_sessions WHERE token_hash = ?", [staff.token_hash])
 

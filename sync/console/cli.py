@@ -16,7 +16,7 @@ def _db(config_path: str | None):
 
     settings = load_settings(CentralSettings, config_path)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return open_db(settings.db_path)
+    return open_db(settings.db_target)
 
 
 def _password(from_stdin: bool) -> str:

@@ -14,9 +14,8 @@ import binascii
 import json
 from dataclasses import asdict, dataclass, fields
 
-import sqlite_utils
-
 from sync.console.errors import ConsoleError
+from sync.store import CentralDB
 
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
@@ -118,7 +117,7 @@ class Page:
     next_cursor: str | None
 
 
-def search(db: sqlite_utils.Database, flt: EntryFilter, cursor: str | None = None,
+def search(db: CentralDB, flt: EntryFilter, cursor: str | None = None,
            limit: int = PAGE_SIZE) -> Page:
     """One page of entries matching ``flt``, newest first, after ``cursor``."""
     limit = max(1, min(limit, MAX_PAGE_SIZE))
@@ -144,12 +143,12 @@ def search(db: sqlite_utils.Database, flt: EntryFilter, cursor: str | None = Non
 _ROW_SQL = f"SELECT {', '.join(COLUMNS)} FROM entries WHERE device_id = ? AND seq = ?"
 
 
-def _row(db: sqlite_utils.Database, device_id: str, seq: int) -> dict:
+def _row(db: CentralDB, device_id: str, seq: int) -> dict:
     cur = db.execute(_ROW_SQL, [device_id, seq])
     return dict(zip(COLUMNS, cur.fetchone(), strict=True))
 
 
-def iter_all(db: sqlite_utils.Database, flt: EntryFilter, limit: int = EXPORT_LIMIT) -> list[dict]:
+def iter_all(db: CentralDB, flt: EntryFilter, limit: int = EXPORT_LIMIT) -> list[dict]:
     """Every matching row (newest first), up to ``limit`` rows, for exports."""
     rows: list[dict] = []
     cursor = None
@@ -162,11 +161,11 @@ def iter_all(db: sqlite_utils.Database, flt: EntryFilter, limit: int = EXPORT_LI
     return rows[:limit]
 
 
-def distinct_values(db: sqlite_utils.Database, column: str, limit: int = 200) -> list[str]:
+def distinct_values(db: CentralDB, column: str, limit: int = 200) -> list[str]:
     """Known values of a low-cardinality column for filter drop-downs (from the device registry if present)."""
     if column not in ("community", "gate_id"):
         raise ConsoleError(f"no value list for {column}")
-    if db["devices"].exists():
+    if db.table_exists("devices"):
         rows = db.execute(f"SELECT DISTINCT {column} FROM devices WHERE {column} IS NOT NULL "
                           f"ORDER BY 1 LIMIT ?", [limit]).fetchall()
         if rows:

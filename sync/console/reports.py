@@ -17,9 +17,8 @@ from datetime import date
 from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
-import sqlite_utils
-
 from sync.console.timeutil import day_bounds
+from sync.store import CentralDB
 
 HOURLY_COLUMNS = ("date", "community", "gate_id", "hour", "entries", "exits", "visitors", "refusals", "fevers",
                   "overrides")
@@ -62,7 +61,7 @@ class Report:
                  r["refusals"]) for r in self.reasons]
 
 
-def daily_report(db: sqlite_utils.Database, day: date, tz: ZoneInfo, community: str | None = None) -> Report:
+def daily_report(db: CentralDB, day: date, tz: ZoneInfo, community: str | None = None) -> Report:
     """Aggregate one local day's entries (optionally of one community)."""
     start, end = day_bounds(day, tz)
     cond, args = "wall_ts >= ? AND wall_ts < ?", [start, end]
@@ -71,9 +70,11 @@ def daily_report(db: sqlite_utils.Database, day: date, tz: ZoneInfo, community: 
         args.append(community)
     rows = db.execute(
         # hour first: rows arrive in wall_ts order, which makes the GROUP BY sort cheaper (bench_console)
-        "SELECT CAST((wall_ts - ?) / 3600 AS INTEGER) AS hour, COALESCE(community, ''), gate_id, "
-        "SUM(direction = 'in' AND decision = 'pass'), SUM(direction = 'out' AND decision = 'pass'), "
-        "SUM(event = 'visitor'), SUM(decision = 'refuse'), SUM(fever = 1), SUM(event = 'override') "
+        f"SELECT {db.trunc_int('(wall_ts - ?) / 3600')} AS hour, COALESCE(community, ''), gate_id, "
+        "COUNT(*) FILTER (WHERE direction = 'in' AND decision = 'pass'), "
+        "COUNT(*) FILTER (WHERE direction = 'out' AND decision = 'pass'), COUNT(*) FILTER (WHERE event = 'visitor'), "
+        "COUNT(*) FILTER (WHERE decision = 'refuse'), COUNT(*) FILTER (WHERE fever = 1), "
+        "COUNT(*) FILTER (WHERE event = 'override') "
         f"FROM entries WHERE {cond} GROUP BY 1, 2, 3", [start, *args]).fetchall()
     gates: dict[tuple[str, str], GateDay] = {}
     totals = dict.fromkeys(COUNTS, 0)

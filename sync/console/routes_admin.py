@@ -141,7 +141,7 @@ def add_routes(r: APIRouter, ctx: Console) -> None:
         pattern = q.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         rows = list(ctx.db.query(
             "SELECT h.household, (SELECT COUNT(*) FROM passes p WHERE p.household = h.household AND "
-            "p.revoked_at IS NULL AND p.valid_to > :now) AS valid_passes, q.start AS q_start, q.end AS q_end "
+            "p.revoked_at IS NULL AND p.valid_to > :now) AS valid_passes, q.start AS q_start, q.\"end\" AS q_end "
             "FROM households h LEFT JOIN quarantine q ON q.household = h.household "
             "WHERE h.household LIKE :pat ESCAPE '\\' ORDER BY h.household LIMIT 500",
             {"now": time.time(), "pat": pattern}))
@@ -192,7 +192,7 @@ def add_routes(r: APIRouter, ctx: Console) -> None:
         passes = find_passes(ctx.db, household=household, include_revoked=True)
         revoked = {r[0]: r[1] for r in ctx.db.execute(
             "SELECT pass_id, revoked_at FROM passes WHERE household = ? AND revoked_at IS NOT NULL", [household])}
-        qrow = ctx.db.execute("SELECT start, end, note FROM quarantine WHERE household = ?", [household]).fetchone()
+        qrow = ctx.db.execute("SELECT start, \"end\", note FROM quarantine WHERE household = ?", [household]).fetchone()
         ctx.audit(request, staff, "view_household", household=household, passes=len(passes))
         return ctx.render(request, "household.html", staff, household=household, passes=passes, revoked=revoked,
                           quarantine=qrow, kinds=PASS_KINDS, msg=msg, now=time.time(),

@@ -10,14 +10,14 @@
 
 from __future__ import annotations
 
-import sqlite_utils
-from sqlite_utils.migrations import Migrations
+from sync.store import CentralDB
+from sync.store.migrations import Migrations
 
 migrations = Migrations("central-console")
 
 
 @migrations()
-def m001_console(db: sqlite_utils.Database) -> None:
+def m001_console(db: CentralDB) -> None:
     db.execute("""
         CREATE TABLE staff_users (
             id INTEGER PRIMARY KEY,
@@ -61,18 +61,18 @@ def m001_console(db: sqlite_utils.Database) -> None:
 
 
 @migrations()
-def m002_entries_scan_index(db: sqlite_utils.Database) -> None:
+def m002_entries_scan_index(db: CentralDB) -> None:
     """A covering index for the console's range scans over ``entries`` (the sync engineer's table).
 
     Its order is the console's keyset order ``(wall_ts, device_id, seq)``, and it carries every column the
     daily report, the alert scans and the low-cardinality filters test, so those read the index only and
     touch table rows just for the rows they return (``bench/bench_console.py`` shows the effect at 10M rows).
     """
-    if db["entries"].exists():
+    if db.table_exists("entries"):
         db.execute("CREATE INDEX IF NOT EXISTS console_entries_scan ON entries (wall_ts, device_id, seq, community, "
                    "gate_id, direction, decision, event, fever, reason, pass_id)")
 
 
-def migrate(db: sqlite_utils.Database) -> None:
+def migrate(db: CentralDB) -> None:
     """Create or update the console tables."""
     migrations.apply(db)

@@ -10,9 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import sqlite_utils
-
 from sync.console.errors import ConsoleError
+from sync.store import CentralDB
 
 SUBJECT_KINDS = ("pass_id", "household", "visitor_ref")
 MAX_PASSAGES = 2000
@@ -43,7 +42,7 @@ class Trace:
     truncated: bool
 
 
-def trace(db: sqlite_utils.Database, kind: str, value: str, since: float, until: float, minutes: int) -> Trace:
+def trace(db: CentralDB, kind: str, value: str, since: float, until: float, minutes: int) -> Trace:
     """Trace ``kind`` (pass_id | household | visitor_ref) = ``value`` between ``since`` and ``until``."""
     if kind not in SUBJECT_KINDS:
         raise ConsoleError(f"cannot trace by {kind!r}", f"use one of {', '.join(SUBJECT_KINDS)}")

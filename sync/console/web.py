@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import sqlite_utils
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
@@ -24,10 +23,10 @@ from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from gatepass.sqlitedb import connect
 from sync.console import audit, auth
 from sync.console.i18n import LANGS, reason_text, translator
 from sync.console.timeutil import DEFAULT_TZ, fmt, fmt_input, zone
+from sync.store import CentralDB, connect
 
 log = logging.getLogger(__name__)
 
@@ -48,9 +47,9 @@ class Console:
 
     alert_refresh_s = 10  # how often the alerts page reloads its list (seconds)
 
-    def __init__(self, db_path: Path, session_secret: str, data_dir: Path, tz: str = DEFAULT_TZ,
+    def __init__(self, db_target: str | Path, session_secret: str, data_dir: Path, tz: str = DEFAULT_TZ,
                  secure_cookies: bool = False, lists_max_age_s: float = 24 * 3600.0) -> None:
-        self.db_path = Path(db_path)
+        self.db_target = str(db_target)
         self.secret = session_secret.encode()
         self.data_dir = Path(data_dir)
         self.tz = zone(tz)
@@ -64,11 +63,11 @@ class Console:
         self.env.filters["tinput"] = lambda ts: fmt_input(ts, self.tz)
 
     @property
-    def db(self) -> sqlite_utils.Database:
+    def db(self) -> CentralDB:
         """This thread's connection to the central database (opened once per thread)."""
         db = getattr(self._local, "db", None)
         if db is None:
-            db = self._local.db = connect(self.db_path)
+            db = self._local.db = connect(self.db_target)
         return db
 
     # -- sign-in ---------------------------------------------------------------------------------

@@ -8,11 +8,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlite_utils import Database
-
 from sync.passes.errors import PassAdminError
 from sync.passes.issuance import IssuedPass, issue
 from sync.passes.register import RegisterRow, read_register
+from sync.store import CentralDB
 
 log = logging.getLogger(__name__)
 
@@ -26,14 +25,14 @@ class BulkReport:
     errors: list[tuple[int, str]] = field(default_factory=list)
 
 
-def _current_pass(db: Database, row: RegisterRow) -> int | None:
+def _current_pass(db: CentralDB, row: RegisterRow) -> int | None:
     found = db.execute("SELECT pass_id FROM passes WHERE household = ? AND person = ? AND kind = ? "
                        "AND revoked_at IS NULL AND valid_to > ? AND text IS NOT NULL ORDER BY pass_id DESC LIMIT 1",
                        [row.household, row.person, row.kind, time.time()]).fetchone()
     return found[0] if found else None
 
 
-def issue_rows(db: Database, data_dir: Path, rows: list[RegisterRow], *, default_days: float = 30,
+def issue_rows(db: CentralDB, data_dir: Path, rows: list[RegisterRow], *, default_days: float = 30,
                reissue: bool = False, on_row: Callable[[RegisterRow], None] | None = None,
                report: BulkReport | None = None) -> BulkReport:
     """Issue a pass per row; a person who already holds a valid pass of that kind is skipped unless ``reissue``."""
@@ -57,7 +56,7 @@ def issue_rows(db: Database, data_dir: Path, rows: list[RegisterRow], *, default
     return report
 
 
-def issue_register(db: Database, data_dir: Path, path: Path, *, default_days: float = 30, reissue: bool = False,
+def issue_register(db: CentralDB, data_dir: Path, path: Path, *, default_days: float = 30, reissue: bool = False,
                    tz: str = "Asia/Shanghai",
                    on_start: Callable[[int], None] | None = None,
                    on_row: Callable[[RegisterRow], None] | None = None) -> BulkReport:

@@ -7,10 +7,9 @@ import logging
 import time
 from typing import Any
 
-from sqlite_utils import Database
-
 from edge.lists import PAGE_FORMAT
 from sync.passes.store import current_version
+from sync.store import CentralDB
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +21,7 @@ def _page(version: int, since: int, snapshot: bool, more: bool, changes: list[di
             "issued_at": time.time(), "changes": changes}
 
 
-def changes_since(db: Database, since: int, limit: int = DEFAULT_LIMIT) -> dict[str, Any]:
+def changes_since(db: CentralDB, since: int, limit: int = DEFAULT_LIMIT) -> dict[str, Any]:
     """The page of at most ``limit`` changes after version ``since`` (``more`` says whether others wait)."""
     limit = max(1, int(limit))
     rows = db.execute("SELECT v, op, data FROM pass_changes WHERE v > ? ORDER BY v LIMIT ?",
@@ -39,9 +38,9 @@ def changes_since(db: Database, since: int, limit: int = DEFAULT_LIMIT) -> dict[
     return _page(version, int(since), False, more, changes)
 
 
-def snapshot(db: Database) -> dict[str, Any]:
+def snapshot(db: CentralDB) -> dict[str, Any]:
     """The whole current state as one page (for a new device or one too far behind)."""
-    with db.atomic():  # one read transaction: a consistent view
+    with db.transaction(readonly=True):  # one read transaction: a consistent view
         version = current_version(db)
         changes: list[dict[str, Any]] = []
         for kid, pub, nbf, naf, status in db.execute(
@@ -53,7 +52,7 @@ def snapshot(db: Database) -> dict[str, Any]:
                 "AND valid_to > ? ORDER BY pass_id", [time.time() - 86400]):
             changes.append({"op": "revoke", "pass_id": pass_id, "reason": reason})
         for hh, start, end, sts, ets in db.execute(
-                "SELECT household, start, end, start_ts, end_ts FROM quarantine ORDER BY household"):
+                "SELECT household, start, \"end\", start_ts, end_ts FROM quarantine ORDER BY household"):
             changes.append({"op": "quarantine", "household": hh, "start": start, "end": end,
                             "start_ts": sts, "end_ts": ets})
         for key, value in db.execute("SELECT key, value FROM pass_policy ORDER BY key"):

@@ -22,7 +22,7 @@ def _open(config_path: str | None):
 
     settings = load_settings(CentralSettings, config_path)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return settings, open_db(settings.db_path)
+    return settings, open_db(settings.db_target)
 
 
 def _audit(db, action: str, **detail) -> None:

@@ -15,13 +15,13 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import segno
-from sqlite_utils import Database
 
 from edge.passes.codec import MAX_GATE_CHARS, MAX_GATES, MAX_HOUSEHOLD_CHARS, sign_pass
 from edge.passes.model import KINDS, PassInfo
 from sync.passes.errors import PassAdminError
 from sync.passes.keys import active_key
 from sync.passes.store import append_change, write
+from sync.store import CentralDB
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ def _check_subject(household: str, person: int, kind: str, gates: tuple[str, ...
 CLOCK_SKEW_ALLOWANCE_S = 300
 
 
-def issue(db: Database, data_dir: Path, *, household: str, person: int, kind: str, valid_from: float | None = None,
+def issue(db: CentralDB, data_dir: Path, *, household: str, person: int, kind: str, valid_from: float | None = None,
           valid_to: float | None = None, days: float | None = None, gates: tuple[str, ...] | None = None,
           name: str = "") -> IssuedPass:
     """Issue and record one pass, signed with the active key.
@@ -92,12 +92,13 @@ def issue(db: Database, data_dir: Path, *, household: str, person: int, kind: st
         raise PassAdminError("the pass would end before it starts")
     kid, key = active_key(db, data_dir)
     with write(db):
-        db.execute("INSERT OR IGNORE INTO households (household, created_at) VALUES (?, ?)", [household, now])
+        db.execute("INSERT INTO households (household, created_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                   [household, now])
         cur = db.execute("INSERT INTO passes (household, person, kind, name, valid_from, valid_to, issued_at, gates, "
-                         "kid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                         "kid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING pass_id",
                          [household, person, kind, name, start, start + 60 * minutes, now,
                           None if gates is None else json.dumps(list(gates)), kid])
-        info = PassInfo(int(cur.lastrowid), household, person, kind, start, start + 60 * minutes, now,
+        info = PassInfo(int(cur.fetchone()[0]), household, person, kind, start, start + 60 * minutes, now,
                         None if gates is None else tuple(gates), bytes.fromhex(kid))
         text = sign_pass(info, key)
         version = qr_version(text)
@@ -119,7 +120,7 @@ _SELECT = ("SELECT pass_id, household, person, kind, name, valid_from, valid_to,
            "qr_version FROM passes")
 
 
-def get_pass(db: Database, pass_id: int) -> IssuedPass:
+def get_pass(db: CentralDB, pass_id: int) -> IssuedPass:
     """One issued pass by id."""
     row = db.execute(_SELECT + " WHERE pass_id = ?", [pass_id]).fetchone()
     if row is None:
@@ -127,7 +128,7 @@ def get_pass(db: Database, pass_id: int) -> IssuedPass:
     return _row_to_issued(row)
 
 
-def find_passes(db: Database, *, household: str | None = None, pass_ids: list[int] | None = None,
+def find_passes(db: CentralDB, *, household: str | None = None, pass_ids: list[int] | None = None,
                 include_revoked: bool = False, valid_at: float | None = None) -> list[IssuedPass]:
     """Issued passes, filtered by household, ids, revocation and validity at a time; oldest first."""
     where, args = ["text IS NOT NULL"], []
@@ -146,7 +147,7 @@ def find_passes(db: Database, *, household: str | None = None, pass_ids: list[in
     return [_row_to_issued(r) for r in rows]
 
 
-def revoke(db: Database, pass_id: int, reason: str = "") -> int:
+def revoke(db: CentralDB, pass_id: int, reason: str = "") -> int:
     """Revoke a pass; gates refuse it after their next sync. Returns the change version (idempotent)."""
     with write(db):
         row = db.execute("SELECT revoked_at FROM passes WHERE pass_id = ?", [pass_id]).fetchone()
@@ -159,7 +160,7 @@ def revoke(db: Database, pass_id: int, reason: str = "") -> int:
         return append_change(db, "revoke", pass_id=pass_id, reason=reason)
 
 
-def unrevoke(db: Database, pass_id: int) -> int:
+def unrevoke(db: CentralDB, pass_id: int) -> int:
     """Undo a revocation made by mistake. Returns the change version."""
     with write(db):
         cur = db.execute("UPDATE passes SET revoked_at = NULL, revoke_reason = NULL WHERE pass_id = ? "
@@ -174,7 +175,7 @@ def local_midnight(day: date, tz: str = DEFAULT_TZ) -> float:
     return datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(tz)).timestamp()
 
 
-def quarantine(db: Database, household: str, start: date, end: date, note: str = "", tz: str = DEFAULT_TZ) -> int:
+def quarantine(db: CentralDB, household: str, start: date, end: date, note: str = "", tz: str = DEFAULT_TZ) -> int:
     """Put a household under home quarantine from ``start`` until ``end`` (exit allowed again on ``end``).
 
     Replaces any quarantine the household had. Returns the change version.
@@ -185,16 +186,18 @@ def quarantine(db: Database, household: str, start: date, end: date, note: str =
         raise PassAdminError(f"household {household!r}: 1-{MAX_HOUSEHOLD_CHARS} characters")
     start_ts, end_ts = local_midnight(start, tz), local_midnight(end, tz)
     with write(db):
-        db.execute("INSERT OR IGNORE INTO households (household, created_at) VALUES (?, ?)",
+        db.execute("INSERT INTO households (household, created_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
                    [household, time.time()])
-        db.execute("INSERT OR REPLACE INTO quarantine (household, start, end, start_ts, end_ts, set_at, note) "
-                   "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        db.execute("INSERT INTO quarantine (household, start, \"end\", start_ts, end_ts, set_at, note) "
+                   "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (household) DO UPDATE SET start = excluded.start, "
+                   "\"end\" = excluded.\"end\", start_ts = excluded.start_ts, end_ts = excluded.end_ts, "
+                   "set_at = excluded.set_at, note = excluded.note",
                    [household, start.isoformat(), end.isoformat(), start_ts, end_ts, time.time(), note])
         return append_change(db, "quarantine", household=household, start=start.isoformat(), end=end.isoformat(),
                              start_ts=start_ts, end_ts=end_ts)
 
 
-def release(db: Database, household: str) -> int:
+def release(db: CentralDB, household: str) -> int:
     """End a household's home quarantine now. Returns the change version."""
     with write(db):
         cur = db.execute("DELETE FROM quarantine WHERE household = ?", [household])
@@ -203,8 +206,9 @@ def release(db: Database, household: str) -> int:
         return append_change(db, "release", household=household)
 
 
-def set_policy(db: Database, key: str, value: object) -> int:
+def set_policy(db: CentralDB, key: str, value: object) -> int:
     """Set a policy value sent to every gate (JSON). Returns the change version."""
     with write(db):
-        db.execute("INSERT OR REPLACE INTO pass_policy (key, value) VALUES (?, ?)", [key, json.dumps(value)])
+        db.execute("INSERT INTO pass_policy (key, value) VALUES (?, ?) "
+                   "ON CONFLICT (key) DO UPDATE SET value = excluded.value", [key, json.dumps(value)])
         return append_change(db, "policy", key=key, value=value)

@@ -27,10 +27,10 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlite_utils import Database
 
 from sync.passes.errors import PassAdminError
 from sync.passes.store import append_change, write
+from sync.store import CentralDB
 
 log = logging.getLogger(__name__)
 
@@ -112,14 +112,14 @@ def root_public_pem(data_dir: Path) -> str:
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode("ascii")
 
 
-def list_keys(db: Database) -> list[KeyRecord]:
+def list_keys(db: CentralDB) -> list[KeyRecord]:
     """Every pass-signing key, oldest first."""
     rows = db.execute("SELECT kid, public_key, created_at, not_before, not_after, status FROM pass_keys "
                       "ORDER BY created_at, kid").fetchall()
     return [KeyRecord(*row) for row in rows]
 
 
-def _create(db: Database, data_dir: Path) -> KeyRecord:
+def _create(db: CentralDB, data_dir: Path) -> KeyRecord:
     key = Ed25519PrivateKey.generate()
     kid = kid_of(key)
     now = time.time()
@@ -133,7 +133,7 @@ def _create(db: Database, data_dir: Path) -> KeyRecord:
     return record
 
 
-def active_key(db: Database, data_dir: Path) -> tuple[str, Ed25519PrivateKey]:
+def active_key(db: CentralDB, data_dir: Path) -> tuple[str, Ed25519PrivateKey]:
     """The key id and private key that sign new passes (created on first use)."""
     with write(db):
         row = db.execute("SELECT kid FROM pass_keys WHERE status = 'active'").fetchone()
@@ -141,7 +141,7 @@ def active_key(db: Database, data_dir: Path) -> tuple[str, Ed25519PrivateKey]:
     return kid, _read_private(keys_dir(data_dir) / f"pass-{kid}.pem")
 
 
-def rotate(db: Database, data_dir: Path) -> tuple[KeyRecord, KeyRecord | None]:
+def rotate(db: CentralDB, data_dir: Path) -> tuple[KeyRecord, KeyRecord | None]:
     """Start signing with a new key; the old one keeps verifying its passes until the last expires.
 
     Returns (new key, previous key or None).
@@ -162,7 +162,7 @@ def rotate(db: Database, data_dir: Path) -> tuple[KeyRecord, KeyRecord | None]:
     return new, previous
 
 
-def retire(db: Database, kid: str) -> KeyRecord:
+def retire(db: CentralDB, kid: str) -> KeyRecord:
     """Stop trusting key ``kid`` everywhere: gates refuse every pass it signed."""
     kid = kid.lower()
     with write(db):

@@ -16,16 +16,15 @@ import json
 import time
 from typing import Any
 
-from sqlite_utils import Database
-from sqlite_utils.migrations import Migrations
-
-from gatepass.sqlitedb import transaction
+from sync.centraldb import transaction
+from sync.store import CentralDB
+from sync.store.migrations import Migrations
 
 migrations = Migrations("central-passes")
 
 
 @migrations()
-def m001_pass_tables(db: Database) -> None:
+def m001_pass_tables(db: CentralDB) -> None:
     """Create the pass tables."""
     db.execute("CREATE TABLE pass_keys (kid TEXT PRIMARY KEY, public_key TEXT NOT NULL, created_at REAL NOT NULL, "
                "not_before REAL NOT NULL, not_after REAL, "
@@ -38,30 +37,31 @@ def m001_pass_tables(db: Database) -> None:
                "kid TEXT NOT NULL REFERENCES pass_keys(kid), text TEXT, qr_version INTEGER, "
                "revoked_at REAL, revoke_reason TEXT)")
     db.execute("CREATE INDEX passes_household ON passes(household)")
-    db.execute("CREATE TABLE quarantine (household TEXT PRIMARY KEY, start TEXT NOT NULL, end TEXT NOT NULL, "
+    db.execute("CREATE TABLE quarantine (household TEXT PRIMARY KEY, start TEXT NOT NULL, \"end\" TEXT NOT NULL, "
                "start_ts REAL NOT NULL, end_ts REAL NOT NULL, set_at REAL NOT NULL, note TEXT NOT NULL DEFAULT '')")
     db.execute("CREATE TABLE pass_policy (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
     db.execute("CREATE TABLE pass_changes (v INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL, "
                "op TEXT NOT NULL, data TEXT NOT NULL)")
 
 
-def migrate(db: Database) -> None:
+def migrate(db: CentralDB) -> None:
     """Create or upgrade the pass tables in the central database."""
     migrations.apply(db)
 
 
-def write(db: Database) -> contextlib.AbstractContextManager:
-    """A write transaction (``BEGIN IMMEDIATE``), or a savepoint inside a caller's transaction."""
-    return db.atomic() if db.conn.in_transaction else transaction(db)
+def write(db: CentralDB) -> contextlib.AbstractContextManager:
+    """A write transaction (``BEGIN IMMEDIATE`` on SQLite), or a savepoint inside a caller's transaction."""
+    return transaction(db)
 
 
-def append_change(db: Database, op: str, **data: Any) -> int:
+def append_change(db: CentralDB, op: str, **data: Any) -> int:
     """Append a change to the log (call inside the transaction making the change); returns its version."""
-    cur = db.execute("INSERT INTO pass_changes (at, op, data) VALUES (?, ?, ?)",
+    db.lock("pass_changes")  # versions must become visible in order: devices read "everything after v"
+    cur = db.execute("INSERT INTO pass_changes (at, op, data) VALUES (?, ?, ?) RETURNING v",
                      [time.time(), op, json.dumps(data, ensure_ascii=False, sort_keys=True)])
-    return int(cur.lastrowid)
+    return int(cur.fetchone()[0])
 
 
-def current_version(db: Database) -> int:
+def current_version(db: CentralDB) -> int:
     """The latest change version (0 before the first change)."""
     return int(db.execute("SELECT COALESCE(MAX(v), 0) FROM pass_changes").fetchone()[0])

@@ -1,0 +1,110 @@
+"""The central store on PostgreSQL (psycopg 3), for a city whose gates outgrow one machine.
+
+Selected by ``database_url = "postgresql://…"`` in ``central.toml``. Each connection runs in autocommit mode
+with explicit transactions (:meth:`PostgresDB.transaction`), so a statement outside one commits on its own as on
+SQLite. Statements are rewritten once by :func:`sync.store.sqltext.to_postgres`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import zlib
+from collections.abc import Iterator, Sequence
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from sync.store.base import CentralDB, Cursor, Params, StoreError
+from sync.store.sqltext import to_postgres
+
+log = logging.getLogger(__name__)
+
+# rows per multi-row INSERT: PostgreSQL allows 65,535 parameters per statement
+_CHUNK_PARAMS = 30_000
+
+
+def redact(url: str) -> str:
+    """``url`` with any password replaced by ``***`` (for messages and logs)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def lock_key(name: str) -> int:
+    """A stable signed 64-bit advisory-lock key for ``name``."""
+    return zlib.crc32(b"gatepass:" + name.encode()) - 2**31
+
+
+def _bool_dumper(psycopg: Any) -> type:
+    """A dumper sending Python booleans as 0/1 integers: the central stores flags as integers on both engines."""
+
+    class BoolAsInt(psycopg.adapt.Dumper):
+        oid = psycopg.adapters.types["int8"].oid
+
+        def dump(self, obj: bool) -> bytes:
+            return b"1" if obj else b"0"
+
+    return BoolAsInt
+
+
+class PostgresDB(CentralDB):
+    """:class:`~sync.store.base.CentralDB` over one psycopg connection."""
+
+    dialect = "postgresql"
+
+    def __init__(self, url: str, *, connect_timeout_s: float = 10.0) -> None:
+        try:
+            import psycopg
+        except ImportError as exc:
+            raise StoreError("PostgreSQL support is not installed",
+                             "install it with: pip install 'gatepass[postgres]'") from exc
+        self.label = redact(url)
+        try:
+            self.conn = psycopg.connect(url, autocommit=True, connect_timeout=max(1, round(connect_timeout_s)),
+                                        application_name="gatepass-central")
+        except psycopg.Error as exc:
+            raise StoreError(f"cannot connect to PostgreSQL at {self.label}: {str(exc).strip()}",
+                             "check database_url, that the server runs and that the role may log in") from None
+        self._psycopg = psycopg
+        self.conn.adapters.register_dumper(bool, _bool_dumper(psycopg))
+
+    def execute(self, sql: str, params: Params = None) -> Cursor:
+        return self.conn.execute(to_postgres(sql), params if params is not None else ())
+
+    @contextlib.contextmanager
+    def transaction(self, *, readonly: bool = False) -> Iterator[CentralDB]:
+        outer = not self.in_transaction
+        with self.conn.transaction():
+            if outer and readonly:
+                self.conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            yield self
+
+    @property
+    def in_transaction(self) -> bool:
+        return self.conn.info.transaction_status != self._psycopg.pq.TransactionStatus.IDLE
+
+    def lock(self, name: str) -> None:
+        self.conn.execute("SELECT pg_advisory_xact_lock(%s)", [lock_key(name)])
+
+    def insert_ignore_many(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> int:
+        inserted = 0
+        per = max(1, _CHUNK_PARAMS // max(1, len(columns)))
+        row_marks = "(" + ", ".join("%s" for _ in columns) + ")"
+        for i in range(0, len(rows), per):
+            chunk = rows[i:i + per]
+            sql = (f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
+                   + ", ".join(row_marks for _ in chunk) + " ON CONFLICT DO NOTHING")
+            cur = self.conn.execute(sql, [v for row in chunk for v in row])
+            inserted += max(0, cur.rowcount)
+        return inserted
+
+    def table_exists(self, name: str) -> bool:
+        return self.conn.execute("SELECT to_regclass(%s) IS NOT NULL", [name]).fetchone()[0]
+
+    def trunc_int(self, expr: str) -> str:
+        return f"CAST(TRUNC({expr}) AS BIGINT)"
+
+    def close(self) -> None:
+        self.conn.close()
