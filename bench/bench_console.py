@@ -134,7 +134,7 @@ def _median(fn, repeat: int) -> float:
 
 
 def run(quick: bool = False) -> list[Result]:
-    from gatepass.sqlitedb import connect
+    from sync.store import connect
 
     big_rows = 1_000_000 if quick else 10_000_000
     repeat = 3 if quick else 7

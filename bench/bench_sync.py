@@ -1,5 +1,6 @@
 """Sync figures: draining a backlog over loopback and the central ingest rate, each beside the same rows
-inserted straight into the central table with sqlite-utils (the ratio is the protocol's overhead);
+inserted straight into the central table (the ratio is the protocol's overhead), on SQLite and on PostgreSQL
+(a throw-away server from Debian's packages with fsync on, when installed);
 plus the long kill -9 run (1,000+ kills) with its loss/duplicate counts.
 
 ``python -m bench sync`` (``--quick``: 10,000 entries and 100 kills).
@@ -19,7 +20,6 @@ import httpx
 from bench.harness import Result
 from edge.db import open_db as open_edge
 from edge.locallog import LocalLog
-from gatepass.sqlitedb import transaction
 from sync import centraldb
 from sync.client import SyncClient
 from sync.client import run as sync_run
@@ -27,25 +27,27 @@ from sync.ingest import ENTRY_COLUMNS
 from sync.protocol import encode_upload
 
 
-def _direct_insert(rows: list[dict], tmp: Path) -> float:
-    """Seconds to insert the same rows into a fresh central ``entries`` table with sqlite-utils."""
-    db = centraldb.open_db(tmp / "direct.db")
+def _direct_insert(rows: list[dict], target: str) -> float:
+    """Seconds to insert the same rows straight into a fresh central ``entries`` table (one transaction, the
+    store's own bulk insert: executemany on SQLite, multi-row INSERTs on PostgreSQL)."""
+    db = centraldb.open_db(target)
     now = time.time()
-    prepared = [{**{c: r.get(c) for c in ENTRY_COLUMNS}, "community": "c", "received_at": now, "batch_id": "b"}
+    prepared = [[{**r, "community": "c", "received_at": now, "batch_id": "b"}.get(c) for c in ENTRY_COLUMNS]
                 for r in rows]
     t0 = time.perf_counter()
-    with transaction(db):
-        db["entries"].insert_all(prepared, batch_size=500)
+    with db.transaction():
+        for i in range(0, len(prepared), 500):
+            db.insert_ignore_many("entries", ENTRY_COLUMNS, prepared[i:i + 500])
     elapsed = time.perf_counter() - t0
     db.close()
     return elapsed
 
 
-def _drain(n: int, tmp: Path) -> tuple[float, float, list[dict]]:
+def _drain(n: int, tmp: Path, database_url: str | None = None) -> tuple[float, float, list[dict]]:
     """(seconds to drain n entries through the real client and server, ingest rate of pre-built batches, rows)."""
     from tests.sync.helpers import Central, bulk_fill, sync_settings
 
-    central = Central(tmp / "central").start_process()
+    central = Central(tmp / "central", database_url).start_process()
     try:
         token = central.add_device("gate-a")
         settings = sync_settings(central.url, token, central.public_pem(), tmp / "dev", timeout_s=60)
@@ -137,17 +139,44 @@ def _faults(n: int, tmp: Path) -> Result:
         central.stop()
 
 
+def _backends(tmp: Path) -> list[tuple[str, str | None, str]]:
+    """(name, database_url for the server, target for the direct insert) per central backend available here."""
+    from tests.pgserver import PgServer, PgUnavailable
+
+    out: list[tuple[str, str | None, str]] = [("SQLite", None, str(tmp / "direct.db"))]
+    try:
+        server = PgServer(durable=True).start()  # fsync on, as a real central runs
+    except PgUnavailable as exc:
+        logging.getLogger(__name__).warning("PostgreSQL figures skipped: %s", exc)
+        return out
+    _servers.append(server)
+    out.append(("PostgreSQL", server.new_database(), server.new_database()))
+    return out
+
+
+_servers: list = []
+
+
+def _ingest(n: int, tmp: Path) -> list[Result]:
+    results = []
+    try:
+        for name, url, direct_target in _backends(tmp):
+            drain_s, rate, rows = _drain(n, tmp / name, url)
+            direct_s = _direct_insert(rows, direct_target)
+            results += [
+                Result(f"{name}: drain {n} entries over loopback", drain_s, "s", f"direct insert into {name}",
+                       direct_s),
+                Result(f"{name}: central ingest rate (HTTP, 500-row gzip batches)", rate, "entries/s",
+                       f"direct insert into {name}", n / direct_s),
+            ]
+    finally:
+        while _servers:
+            _servers.pop().stop()
+    return results
+
+
 def run(quick: bool = False) -> list[Result]:
     n = 10_000 if quick else 100_000
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
-        drain_s, rate, rows = _drain(n, tmp)
-        direct_s = _direct_insert(rows, tmp)
-        results = [
-            Result(f"drain {n} entries over loopback", drain_s, "s", "direct sqlite-utils insert", direct_s),
-            Result("central ingest rate (HTTP, 500-row gzip batches)", rate, "entries/s",
-                   "direct sqlite-utils insert", n / direct_s),
-            _faults(2000 if quick else 5000, tmp),
-            _kills(100 if quick else 1000, tmp),
-        ]
-    return results
+        return [*_ingest(n, tmp), _faults(2000 if quick else 5000, tmp), _kills(100 if quick else 1000, tmp)]

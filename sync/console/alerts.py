@@ -70,7 +70,7 @@ def anomalies(db: CentralDB, since: float, until: float,
         "  LAG(gate_id) OVER w AS prev_gate, LAG(wall_ts) OVER w AS prev_ts"
         " FROM entries INDEXED BY console_entries_scan"
         " WHERE wall_ts >= ? AND wall_ts < ? AND pass_id IS NOT NULL AND decision != 'refuse'"
-        " WINDOW w AS (PARTITION BY pass_id ORDER BY wall_ts)) "
+        " WINDOW w AS (PARTITION BY pass_id ORDER BY wall_ts)) AS passages "
         "WHERE prev_ts IS NOT NULL AND ((direction = 'in' AND prev_dir = 'in') "
         " OR (gate_id != prev_gate AND wall_ts - prev_ts < ?)) ORDER BY wall_ts DESC LIMIT ?",
         [since, until, two_gate_minutes * 60.0, MAX_ALERTS]).fetchall()

@@ -18,6 +18,7 @@ from sync.centraldb import open_db
 from sync.console import auth
 from sync.settings import CentralSettings
 from tests.console.data import entry, ingest_entries
+from tests.pgserver import new_central_target
 
 PASSWORDS = {"admin": "admin-pass-1", "staff": "staff-pass-1", "viewer": "viewer-pass-1"}
 # A fixed day in Asia/Shanghai: 2026-11-20 00:00 local = 2026-11-19 16:00 UTC.
@@ -84,14 +85,15 @@ def seed(db) -> dict:
     return {"t": t}
 
 
-def start_central(tmp: Path, seed_data: bool = True) -> Central:
-    """Create the database, users and data, then serve ``sync.server.create_app`` on 127.0.0.1."""
+def start_central(tmp: Path, seed_data: bool = True, database_url: str | None = None) -> Central:
+    """Create the database (SQLite in ``tmp``, or PostgreSQL at ``database_url``), users and data, then serve
+    ``sync.server.create_app`` on 127.0.0.1."""
     from sync.server import create_app
 
     settings = CentralSettings(data_dir=tmp / "central", session_secret="test-secret-" + "x" * 32,
-                               port=free_port(0))
+                               port=free_port(0), database_url=database_url)
     settings.data_dir.mkdir(parents=True)
-    db = open_db(settings.db_path)
+    db = open_db(settings.db_target)
     for role, pw in PASSWORDS.items():
         auth.add_user(db, role, pw, role, display_name=f"{role.title()} 王")
     if seed_data:
@@ -126,8 +128,11 @@ def cheap_argon2():
 
 
 @pytest.fixture(scope="module")
-def central(tmp_path_factory):
-    """A seeded central server shared by a test module (tests must not depend on each other's changes)."""
-    c = start_central(tmp_path_factory.mktemp("central"))
+def central(tmp_path_factory, central_backend):
+    """A seeded central server shared by a test module (tests must not depend on each other's changes), on
+    each central backend."""
+    tmp = tmp_path_factory.mktemp("central")
+    url = None if central_backend == "sqlite" else new_central_target(central_backend, tmp)
+    c = start_central(tmp, database_url=url)
     yield c
     stop_central(c)

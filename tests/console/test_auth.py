@@ -205,8 +205,8 @@ def test_repeated_wrong_passwords_lock_the_name_for_a_while(central):
 
 
 def test_household_search_is_literal_and_a_bad_register_is_a_clear_error(central):
-    central.db.execute("INSERT OR IGNORE INTO households (household, created_at) VALUES ('7_1-101', 0), "
-                       "('7x1-101', 0)")
+    central.db.execute("INSERT INTO households (household, created_at) VALUES ('7_1-101', 0), "
+                       "('7x1-101', 0) ON CONFLICT DO NOTHING")
     with central.client("staff") as c:
         page = c.get("/households", params={"q": "7_1"})
         assert page.status_code == 200 and "7_1-101" in page.text and "7x1-101" not in page.text

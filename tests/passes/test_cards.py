@@ -28,8 +28,8 @@ pytestmark = [pytest.mark.browser,
 
 
 @pytest.fixture
-def issued(tmp_path):
-    db = open_db(tmp_path / "central.db")
+def issued(tmp_path, central_url):
+    db = open_db(central_url)
     kinds = ["resident", "resident", "temporary", "visitor", "staff", "delivery", "resident", "resident", "resident"]
     passes = [issuance.issue(db, tmp_path / "data", household=f"3-2-40{i}", person=i % 3, kind=kind, days=30,
                              gates=("north",) if kind == "visitor" else None, name="张三" if i == 0 else "")

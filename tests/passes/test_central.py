@@ -15,8 +15,8 @@ from sync.passes.errors import PassAdminError
 
 
 @pytest.fixture
-def central(tmp_path):
-    db = open_db(tmp_path / "central.db")
+def central(tmp_path, central_url):
+    db = open_db(central_url)
     yield db, tmp_path / "data"
     db.close()
 

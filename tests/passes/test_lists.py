@@ -18,8 +18,8 @@ from sync.passes import changelog, issuance, keys
 
 
 @pytest.fixture
-def central(tmp_path):
-    db = open_db(tmp_path / "central.db")
+def central(tmp_path, central_url):
+    db = open_db(central_url)
     yield db, tmp_path / "central"
     db.close()
 

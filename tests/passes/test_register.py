@@ -44,9 +44,9 @@ def _write_xlsx(path):
 
 @pytest.mark.parametrize("make", [_write_csv, lambda p: _write_csv(p, "gb18030"), _write_xlsx],
                          ids=["csv-utf8", "csv-gb18030", "xlsx-chinese-headers"])
-def test_bad_rows_are_reported_by_line_and_the_rest_issued(tmp_path, make):
+def test_bad_rows_are_reported_by_line_and_the_rest_issued(tmp_path, make, central_url):
     path = make(tmp_path / ("reg.xlsx" if make is _write_xlsx else "reg.csv"))
-    db = open_db(tmp_path / "central.db")
+    db = open_db(central_url)
     seen = []
     report = issue_register(db, tmp_path / "data", path, on_start=seen.append, on_row=lambda row: seen.append(row))
     assert {line: reason for line, reason in report.errors}.keys() == EXPECTED_ERRORS.keys()

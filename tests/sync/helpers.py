@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -79,14 +80,22 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+# Where the next Central keeps its database: None = SQLite in its data dir; else a function returning a fresh
+# PostgreSQL database's URL. Set for each test by the ``central_backend`` fixture (tests/sync/conftest.py).
+CENTRAL_DATABASE: Callable[[], str] | None = None
+
+
 class Central:
     """A central data dir, with the server in a thread of this process or in a subprocess."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, database_url: str | None = None) -> None:
         self.data_dir = data_dir
-        self.settings = CentralSettings(data_dir=data_dir, host="127.0.0.1", port=8000, session_secret=SECRET)
+        if database_url is None and CENTRAL_DATABASE is not None:
+            database_url = CENTRAL_DATABASE()
+        self.settings = CentralSettings(data_dir=data_dir, host="127.0.0.1", port=8000, session_secret=SECRET,
+                                        database_url=database_url)
         data_dir.mkdir(parents=True, exist_ok=True)
-        self.db = centraldb.open_db(self.settings.db_path)
+        self.db = centraldb.open_db(self.settings.db_target)
         self.port = 0
         self._server = None
         self._thread: threading.Thread | None = None
@@ -117,7 +126,9 @@ class Central:
         """Run the server in a subprocess (``script``: a wrapper under tests/sync, e.g. to crash on purpose)."""
         self.port = port or self.port or free_port()
         cfg = self.data_dir / "central.toml"
-        cfg.write_text(f'data_dir = "{self.data_dir}"\nport = {self.port}\nsession_secret = "{SECRET}"\n')
+        url = self.settings.database_url
+        cfg.write_text(f'data_dir = "{self.data_dir}"\nport = {self.port}\nsession_secret = "{SECRET}"\n'
+                       + (f'database_url = "{url.get_secret_value()}"\n' if url else ""))
         env = {k: v for k, v in os.environ.items() if not k.startswith("GATEPASS_")}
         argv = [sys.executable, str(HERE / script)] if script else [sys.executable, "-m", "gatepass"]
         self.proc = subprocess.Popen([*argv, "central", "serve", "--config", str(cfg)], env=env,

@@ -7,9 +7,13 @@ import re
 import tomllib
 from types import SimpleNamespace
 
+import pytest
+
 from gatepass.cli import main
 
 from .helpers import SECRET, Central, fill, wait_until
+
+pytestmark = pytest.mark.usefixtures("central_database")  # each test on SQLite and PostgreSQL
 
 
 def _central_cfg(tmp_path):

@@ -20,6 +20,8 @@ from sync.passes import issuance
 
 from .helpers import Central, sync_settings
 
+pytestmark = pytest.mark.usefixtures("central_database")  # each test on SQLite and PostgreSQL
+
 
 @pytest.fixture
 def central(tmp_path):

@@ -22,6 +22,8 @@ from . import killloop
 from .faultproxy import FaultProxy, FaultRates
 from .helpers import Central, bulk_fill, device_rows, entry, fill, sync_settings, sync_toml, wait_until
 
+pytestmark = pytest.mark.usefixtures("central_database")  # each test on SQLite and PostgreSQL
+
 
 def _assert_exact(central, db_path, device_id="gate-a"):
     """Central holds exactly the device's entries, once each, and the device marked them all."""
@@ -30,7 +32,7 @@ def _assert_exact(central, db_path, device_id="gate-a"):
     assert len(cen) == len({r[2] for r in cen})  # no uuid twice
     assert [(r[1], r[2]) for r in cen] == [(r[1], r[2]) for r in dev]
     assert all(r[3] == 1 for r in dev)
-    assert central.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert central.db.integrity_check() == "ok"
     assert ingest.open_gaps(central.db) == []
 
 

@@ -18,6 +18,8 @@ from sync.protocol import encode_upload
 
 from .helpers import Central, device_rows, entry, fill, sync_settings, wait_until
 
+pytestmark = pytest.mark.usefixtures("central_database")  # each test on SQLite and PostgreSQL
+
 
 @pytest.fixture
 def central(tmp_path):
