@@ -61,32 +61,56 @@ class PostgresDB(CentralDB):
             raise StoreError("PostgreSQL support is not installed",
                              "install it with: pip install 'gatepass[postgres]'") from exc
         self.label = redact(url)
+        self._psycopg = psycopg
+        self._url, self._timeout_s = url, max(1, round(connect_timeout_s))
+        self.conn = self._connect()
+
+    def _connect(self) -> Any:
+        psycopg = self._psycopg
         try:
-            self.conn = psycopg.connect(url, autocommit=True, connect_timeout=max(1, round(connect_timeout_s)),
-                                        application_name="gatepass-central")
+            conn = psycopg.connect(self._url, autocommit=True, connect_timeout=self._timeout_s,
+                                   application_name="gatepass-central")
         except psycopg.Error as exc:
             raise StoreError(f"cannot connect to PostgreSQL at {self.label}: {str(exc).strip()}",
                              "check database_url, that the server runs and that the role may log in") from None
-        self._psycopg = psycopg
-        self.conn.adapters.register_dumper(bool, _bool_dumper(psycopg))
+        conn.adapters.register_dumper(bool, _bool_dumper(psycopg))
+        return conn
+
+    def _live(self) -> Any:
+        """The connection, opened again if it was lost (server restarted, network) outside a transaction."""
+        if self.conn.closed and not self.in_transaction:
+            log.info("reconnecting to PostgreSQL at %s", self.label)
+            self.conn = self._connect()
+        return self.conn
 
     def execute(self, sql: str, params: Params = None) -> Cursor:
-        return self.conn.execute(to_postgres(sql), params if params is not None else ())
+        return self._run(to_postgres(sql), params if params is not None else ())
+
+    def _run(self, sql: str, params: Any) -> Cursor:
+        try:
+            return self._live().execute(sql, params)
+        except self._psycopg.OperationalError as exc:
+            if not self.conn.closed:
+                raise
+            # not retried: the statement may have run. The caller's request fails; the next one reconnects.
+            raise StoreError(f"lost the connection to PostgreSQL at {self.label}: {str(exc).strip()}",
+                             "the next request reconnects; check the database server if this repeats") from None
 
     @contextlib.contextmanager
     def transaction(self, *, readonly: bool = False) -> Iterator[CentralDB]:
         outer = not self.in_transaction
-        with self.conn.transaction():
+        with self._live().transaction():
             if outer and readonly:
                 self.conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             yield self
 
     @property
     def in_transaction(self) -> bool:
-        return self.conn.info.transaction_status != self._psycopg.pq.TransactionStatus.IDLE
+        status = self._psycopg.pq.TransactionStatus
+        return self.conn.info.transaction_status in (status.ACTIVE, status.INTRANS, status.INERROR)
 
     def lock(self, name: str) -> None:
-        self.conn.execute("SELECT pg_advisory_xact_lock(%s)", [lock_key(name)])
+        self._run("SELECT pg_advisory_xact_lock(%s)", [lock_key(name)])
 
     def insert_ignore_many(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> int:
         inserted = 0
@@ -96,12 +120,12 @@ class PostgresDB(CentralDB):
             chunk = rows[i:i + per]
             sql = (f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
                    + ", ".join(row_marks for _ in chunk) + " ON CONFLICT DO NOTHING")
-            cur = self.conn.execute(sql, [v for row in chunk for v in row])
+            cur = self._run(sql, [v for row in chunk for v in row])
             inserted += max(0, cur.rowcount)
         return inserted
 
     def table_exists(self, name: str) -> bool:
-        return self.conn.execute("SELECT to_regclass(%s) IS NOT NULL", [name]).fetchone()[0]
+        return self._run("SELECT to_regclass(%s) IS NOT NULL", [name]).fetchone()[0]
 
     def trunc_int(self, expr: str) -> str:
         return f"CAST(TRUNC({expr}) AS BIGINT)"

@@ -159,3 +159,30 @@ def test_an_old_sqlite_utils_database_is_taken_over(tmp_path):
     old.conn.commit()
     again = centraldb.open_db(path)  # would fail with "table already exists" if it re-ran them
     assert sorted(again.execute("SELECT migration_set, name FROM gatepass_migrations").fetchall()) == sorted(names)
+
+
+def test_the_database_url_can_come_as_a_systemd_credential(tmp_path, monkeypatch):
+    from gatepass.config import load_settings
+
+    creds = tmp_path / "creds"
+    creds.mkdir()
+    (creds / "gatepass_central_session_secret").write_text("s" * 32)
+    (creds / "gatepass_central_database_url").write_text("postgresql://gp:pw@db.internal/gp")
+    cfg = tmp_path / "central.toml"
+    cfg.write_text(f'data_dir = "{tmp_path}"\n')
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(creds))
+    settings = load_settings(CentralSettings, str(cfg))
+    assert settings.db_target == "postgresql://gp:pw@db.internal/gp"
+
+
+def test_a_lost_postgresql_connection_fails_one_call_and_the_next_reconnects(pg_server):
+    url = pg_server.new_database()
+    db = centraldb.open_db(url)
+    issuance.set_policy(db, "fever_c", 37.3)
+    pid = db.execute("SELECT pg_backend_pid()").fetchone()[0]
+    admin = connect(url)
+    assert admin.execute("SELECT pg_terminate_backend(?)", [pid]).fetchone()[0] is True
+    with pytest.raises(StoreError, match="lost the connection to PostgreSQL"):
+        db.execute("SELECT 1")
+    assert current_version(db) == 1  # reconnected, nothing lost
+    assert db.execute("SELECT pg_backend_pid()").fetchone()[0] != pid
