@@ -54,7 +54,7 @@ case "${1:-}" in
         venv postgres
         shift; exec "$VENV/bin/gatepass" demo "$@" ;;
     test)
-        apt_install libzbar0 chromium socat espeak-ng sox fonts-noto-cjk
+        apt_install libzbar0 chromium socat espeak-ng sox fonts-noto-cjk postgresql  # postgresql: tests/pgserver.py
         venv dev
         shift
         "$VENV/bin/ruff" check .

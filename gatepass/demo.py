@@ -19,6 +19,9 @@ from gatepass.procs import Child, free_port, gatepass_command, wait_http
 
 log = logging.getLogger(__name__)
 
+# The demo may run as root (CI containers); on a Pi the services run as their own users and refuse root.
+ALLOW_ROOT = {"GATEPASS_ALLOW_ROOT": "1"}
+
 
 def _write(path: Path, text: str) -> Path:
     path.write_text(text, encoding="utf-8")
@@ -111,7 +114,7 @@ def _start_sync(data_dir: Path, logs: Path, central_url: str) -> Child:
     _write(cfg, (f'central_url = "{central_url}"\ndevice_token = "{token}"\ndata_dir = "{data_dir / "edge"}"\n'
                  f'interval_s = 1.0\nbackoff_cap_s = 10.0\n'
                  f'central_public_key = """\n{root_public_pem(central_dir).strip()}\n"""\n'))
-    return Child("sync", gatepass_command("sync", "run", "--config", str(cfg)), logs).start()
+    return Child("sync", gatepass_command("sync", "run", "--config", str(cfg)), logs, env=ALLOW_ROOT).start()
 
 
 def start_demo(data_dir: Path, central_port: int, guard_port: int) -> tuple[list[Child], dict[str, str]]:
@@ -126,7 +129,8 @@ def start_demo(data_dir: Path, central_port: int, guard_port: int) -> tuple[list
         central_cfg = _write(data_dir / "central.toml", (
             f'data_dir = "{data_dir / "central"}"\nport = {central_port}\n'
             f'session_secret = "{_session_secret(data_dir)}"\n'))
-        central = Child("central", gatepass_command("central", "serve", "--config", str(central_cfg)), logs).start()
+        central = Child("central", gatepass_command("central", "serve", "--config", str(central_cfg)), logs,
+                        env=ALLOW_ROOT).start()
         children.append(central)
         thermometer = _start_thermometer_sim(data_dir, logs, children)
         passes_file = _demo_passes(data_dir)
@@ -137,9 +141,7 @@ def start_demo(data_dir: Path, central_port: int, guard_port: int) -> tuple[list
             '[camera]\nsource = "sim://"\n[relay]\nkind = "fake"\n'
             + (f'[thermometer]\nurl = "{thermometer}"\n' if thermometer else '')
             + (f'[demo]\npasses_file = "{passes_file}"\ninterval_s = 6\n' if passes_file else '')))
-        # GATEPASS_ALLOW_ROOT: the demo may run as root (CI containers); the Pi runs as user gatepass.
-        edge = Child("edge", gatepass_command("edge", "run", "--config", str(edge_cfg)), logs,
-                     env={"GATEPASS_ALLOW_ROOT": "1"}).start()
+        edge = Child("edge", gatepass_command("edge", "run", "--config", str(edge_cfg)), logs, env=ALLOW_ROOT).start()
         children.append(edge)
         urls = {"guard": f"http://127.0.0.1:{guard_port}/", "central": f"http://127.0.0.1:{central_port}/"}
         wait_http(urls["central"] + "healthz", central)

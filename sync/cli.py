@@ -27,8 +27,10 @@ def sync_run(config_path: str | None, check_config: bool) -> None:
         kid = kid_of(load_public_key(settings.central_public_key))
         click.echo(f"config OK: central {settings.central_url} (list key {kid}), data in {settings.data_dir}")
         return
+    from gatepass.startup import check_not_root
     from sync.client import run
 
+    check_not_root()
     run(settings)
 
 
@@ -49,8 +51,10 @@ def central_serve(config_path: str | None, check_config: bool) -> None:
     if check_config:
         click.echo(f"config OK: listening on {settings.host}:{settings.port}, data in {settings.data_dir}")
         return
+    from gatepass.startup import check_not_root
     from sync.server import serve
 
+    check_not_root()
     serve(settings)
 
 

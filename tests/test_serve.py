@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 
@@ -61,3 +62,20 @@ def test_serve_in_a_thread_answers_and_stops():
         stop.set()
         thread.join(10)
     assert not thread.is_alive()
+
+
+@pytest.mark.parametrize("service", ["central", "sync"])
+def test_the_servers_refuse_root_without_the_override(gatepass_cli, tmp_path, service):
+    if os.geteuid() != 0:
+        pytest.skip("only meaningful as root")
+    cfg = tmp_path / f"{service}.toml"
+    if service == "central":
+        cfg.write_text(f'data_dir = "{tmp_path}"\nport = 1\nsession_secret = "0123456789abcdef0123"\n')
+        out = gatepass_cli("central", "serve", "--config", str(cfg))
+    else:
+        (tmp_path / "pub.pem").write_text("unused")
+        cfg.write_text(f'central_url = "http://127.0.0.1:1/"\ndevice_token = "t"\ndata_dir = "{tmp_path}"\n'
+                       f'central_public_key = "{tmp_path / "pub.pem"}"\n')
+        out = gatepass_cli("sync", "run", "--config", str(cfg))
+    assert out.returncode == 2, out.stderr
+    assert "refusing to run as root" in out.stderr and "GATEPASS_ALLOW_ROOT" in out.stderr

@@ -129,7 +129,7 @@ class Central:
         url = self.settings.database_url
         cfg.write_text(f'data_dir = "{self.data_dir}"\nport = {self.port}\nsession_secret = "{SECRET}"\n'
                        + (f'database_url = "{url.get_secret_value()}"\n' if url else ""))
-        env = {k: v for k, v in os.environ.items() if not k.startswith("GATEPASS_")}
+        env = {**{k: v for k, v in os.environ.items() if not k.startswith("GATEPASS_")}, "GATEPASS_ALLOW_ROOT": "1"}
         argv = [sys.executable, str(HERE / script)] if script else [sys.executable, "-m", "gatepass"]
         self.proc = subprocess.Popen([*argv, "central", "serve", "--config", str(cfg)], env=env,
                                      stdout=subprocess.DEVNULL, stderr=open(self.data_dir / "server.log", "ab"))

@@ -66,7 +66,7 @@ def test_sync_process_drains_and_the_token_never_reaches_the_logs(gatepass_cli, 
         cfg.write_text(f'central_url = "{central.url}"\ndevice_token = "{token}"\ndata_dir = "{data}"\n'
                        f'interval_s = 0.2\ncentral_public_key = "{tmp_path / "pub.pem"}"\n')
         (tmp_path / "pub.pem").write_text(central.public_pem())
-        env = {k: v for k, v in os.environ.items() if not k.startswith("GATEPASS_")}
+        env = {**{k: v for k, v in os.environ.items() if not k.startswith("GATEPASS_")}, "GATEPASS_ALLOW_ROOT": "1"}
         proc = subprocess.Popen([sys.executable, "-m", "gatepass", "--log-level", "DEBUG", "sync", "run", "--config",
                                  str(cfg)], env=env, stdout=subprocess.DEVNULL,
                                 stderr=open(tmp_path / "sync.log", "wb"))

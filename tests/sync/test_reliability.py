@@ -72,7 +72,7 @@ def test_faulty_network_5000_entries_then_drain(tmp_path):
         bulk_fill(data / "edge.db", 4000)
         cfg = sync_toml(tmp_path / "sync.toml", f"http://127.0.0.1:{proxy.port}", token, central.public_pem(),
                         data, batch_rows=200, timeout_s=1.0, backoff_cap_s=0.5)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("GATEPASS_")}
+        env = {**{k: v for k, v in os.environ.items() if not k.startswith("GATEPASS_")}, "GATEPASS_ALLOW_ROOT": "1"}
         proc = subprocess.Popen([sys.executable, "-m", "gatepass", "sync", "run", "--config", str(cfg)], env=env,
                                 stdout=subprocess.DEVNULL, stderr=open(tmp_path / "sync.log", "wb"))
         fill(data / "edge.db", 1000, start=4000)  # more entries arrive while the link is bad
