@@ -145,7 +145,8 @@ def _backends(tmp: Path) -> list[tuple[str, str | None, str]]:
 
     out: list[tuple[str, str | None, str]] = [("SQLite", None, str(tmp / "direct.db"))]
     try:
-        server = PgServer(durable=True).start()  # fsync on, as a real central runs
+        # durable as a real central runs (the test server turns these off for speed)
+        server = PgServer(settings={"fsync": "on", "synchronous_commit": "on", "full_page_writes": "on"}).start()
     except PgUnavailable as exc:
         logging.getLogger(__name__).warning("PostgreSQL figures skipped: %s", exc)
         return out
