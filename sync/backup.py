@@ -173,6 +173,10 @@ def _settings(config_path: str | None):
 def backup_command(config_path: str | None, dest: Path | None, keep: int) -> None:
     """Back up the central database now (safe while the server runs)."""
     settings = _settings(config_path)
+    if settings.database_url:  # a PostgreSQL central: pg_dump (sync/backup_pg.py)
+        from sync import backup_pg
+
+        return backup_pg.backup_command(settings, dest, keep)
     result = backup(settings.db_path, dest or settings.data_dir / "backups", keep=keep)
     click.echo(f"backup: {result.path} ({result.size_bytes} bytes, {result.seconds:.2f} s); "
                f"removed {len(result.pruned)} old copies")
@@ -186,6 +190,10 @@ def backup_command(config_path: str | None, dest: Path | None, keep: int) -> Non
 def restore_command(config_path: str | None, backup_file: Path, yes: bool) -> None:
     """Replace the central database with BACKUP_FILE (stop gatepass-central first)."""
     settings = _settings(config_path)
+    if settings.database_url:  # a PostgreSQL central: pg_restore (sync/backup_pg.py)
+        from sync import backup_pg
+
+        return backup_pg.restore_command(settings, backup_file, yes)
     if not yes:
         click.confirm(f"replace {settings.db_path} with {backup_file}? 用备份替换当前数据库?", abort=True)
     saved = restore(backup_file, settings.db_path)
