@@ -79,10 +79,13 @@ class ScanDecide(CheckpointBase):
         decision = decide(verdict.ok, verdict.code, info.kind if info else None, temp_status, rules, minute)
         fields = self._scan_fields(scan, verdict, measurement, decision, person)
         fields["direction"] = direction.for_verdict(verdict.code)
+        decided_at = time.monotonic()
+        if decision.remeasure:  # before the outcome is shown: the person may scan again at once
+            self._allow_remeasure(scan, decided_at)
         outcome = self._commit_and_act(fields, decision, now,
                                        valid_to=info.valid_to if info else None)
         self.latencies.append(time.monotonic() - scan.t_seen)
-        self._after_decision(scan, person, decision, temp_status, outcome, measurement)
+        self._after_decision(scan, person, temp_status, outcome, measurement, decided_at)
         return outcome
 
     def _verify(self, text: str, direction: str, now: Now) -> Verdict:
@@ -159,11 +162,16 @@ class ScanDecide(CheckpointBase):
         for key in [k for k, v in list(self._high.items()) if v[0] < cutoff]:
             self._high.pop(key, None)
 
-    def _after_decision(self, scan: Scan, person: str | None, decision: Decision, temp_status: TempStatus | None,
-                        outcome: Outcome, measurement: Measurement | None) -> None:
+    def _after_decision(self, scan: Scan, person: str | None, temp_status: TempStatus | None,
+                        outcome: Outcome, measurement: Measurement | None, decided_at: float) -> None:
         self._remember_temperature(person, temp_status, outcome, measurement.temp_c if measurement else None)
-        if decision.remeasure or outcome.code == "log_failed":
-            with self._dedupe_lock:
-                self.dedupe.allow_rescan(scan.text)
-            with self._temp_cond:  # a re-measure uses readings taken after this decision only
-                self._temp_used_until = max(self._temp_used_until or 0.0, time.monotonic())
+        self._remember_decided(scan.text, outcome)
+        if outcome.code == "log_failed":
+            self._allow_remeasure(scan, decided_at)
+
+    def _allow_remeasure(self, scan: Scan, decided_at: float) -> None:
+        """Let the pass be scanned again at once, paired with readings taken after the decision only."""
+        with self._dedupe_lock:
+            self.dedupe.allow_rescan(scan.text)
+        with self._temp_cond:
+            self._temp_used_until = max(self._temp_used_until or 0.0, decided_at)

@@ -49,7 +49,11 @@ def central_serve(config_path: str | None, check_config: bool) -> None:
 
     settings = load_settings(CentralSettings, config_path)
     if check_config:
-        click.echo(f"config OK: listening on {settings.host}:{settings.port}, data in {settings.data_dir}")
+        from sync.store.postgres import redact
+
+        where = redact(settings.db_target) if settings.database_url else settings.db_target
+        click.echo(f"config OK: listening on {settings.host}:{settings.port}, data in {settings.data_dir}, "
+                   f"database {where}")
         return
     from gatepass.startup import check_not_root
     from sync.server import serve

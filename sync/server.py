@@ -18,6 +18,7 @@ def create_app(settings: CentralSettings) -> FastAPI:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     app = FastAPI(title="gatepass central", docs_url=None, redoc_url=None, openapi_url=None)  # no public schema
     db = centraldb.open_db(settings.db_target)
+    log.info("central database: %s (%s)", db.label, db.dialect)
     app.state.settings = settings
     app.state.db = db
     # the device API gets its own connection: its write transactions never mix with the console's

@@ -24,14 +24,24 @@ import secrets
 import shlex
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 log = logging.getLogger(__name__)
 
+
+def _die_with_parent() -> None:
+    """In the launcher, before exec: SIGKILL when our process dies (PR_SET_PDEATHSIG), so that a killed test run
+    takes the namespace with it (``unshare --kill-child`` passes it on to systemd)."""
+    import ctypes
+
+    ctypes.CDLL(None, use_errno=True).prctl(1, 9)
+
 SYSTEMD = "/lib/systemd/systemd"
-CGROUP_ROOT = Path("/sys/fs/cgroup")
+#: The only unit directory the namespace's systemd reads (inside; in the /etc overlay).
+UNIT_DIR = "/etc/systemd/gp-units"
 #: Empty stand-ins for the targets a unit with default dependencies (and the shipped units) refers to.
 BASE_TARGETS = ("gp.target", "sysinit.target", "basic.target", "sockets.target", "shutdown.target",
                 "local-fs.target", "network.target", "network-online.target", "multi-user.target",
@@ -83,6 +93,23 @@ def _hierarchies() -> list[tuple[Path, str]]:
     return out
 
 
+def _sweep_stale_cgroups() -> None:
+    """Remove the empty ``gptest-<pid>-*`` cgroups of runs whose process died without :meth:`stop`."""
+    for mount_point, rel in _hierarchies():
+        for top in (mount_point / rel.lstrip("/")).glob("gptest-*-*"):
+            if Path(f"/proc/{top.name.split('-')[1]}").exists():
+                continue
+            for d in sorted((p for p in top.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
+                try:
+                    d.rmdir()
+                except OSError:
+                    pass
+            try:
+                top.rmdir()
+            except OSError as exc:
+                log.warning("stale cgroup %s not removed: %s", top, exc)
+
+
 class SystemdNamespace:
     """systemd as PID 1 of its own namespaces, running the given units; use as a context manager.
 
@@ -100,14 +127,15 @@ class SystemdNamespace:
         self.passwd, self.group = list(passwd), list(group)
         self.etc_upper = self.work / "etc-upper"
         self.var_upper = self.work / "var-upper"
-        self.log_path = self.work / "systemd.log"
+        self.log_path = self.work / "systemd.log"  # the launcher's output
+        self.console_path = self.work / "console.log"  # systemd's own log (its /dev/console)
         self.pid: int | None = None  # systemd, as seen from outside
         self._launcher: subprocess.Popen | None = None
         self._cgroups: list[Path] = []
 
     # -- set-up -----------------------------------------------------------------------------------------
     def _write_units(self) -> None:
-        unit_dir = self.etc_upper / "systemd" / "gp-units"
+        unit_dir = self.etc_upper / UNIT_DIR.removeprefix("/etc/")
         unit_dir.mkdir(parents=True, exist_ok=True)
         for target in BASE_TARGETS:
             (unit_dir / target).write_text(f"[Unit]\nDescription=stand-in {target}\nDefaultDependencies=no\n")
@@ -128,6 +156,7 @@ class SystemdNamespace:
                 (self.etc_upper / name).write_text(text.rstrip("\n") + "\n" + "\n".join(extra) + "\n")
 
     def _make_cgroups(self) -> list[Path]:
+        _sweep_stale_cgroups()
         token = f"gptest-{os.getpid()}-{secrets.token_hex(3)}"
         pairs = []
         for mount_point, rel in _hierarchies():
@@ -150,9 +179,11 @@ class SystemdNamespace:
             wdir = self.work / f"{name}-work"
             lines.append(f"mount -t overlay overlay -o lowerdir=/{name},upperdir={q(str(upper))},"
                          f"workdir={q(str(wdir))} /{name}")
+        # whatever is written to the namespace's /dev/console lands in our file, not on the host's console
+        lines.append(f"mount --bind {shlex.quote(str(self.console_path))} /dev/console")
         lines += ["mount -t tmpfs tmpfs /run", "mkdir -p /run/systemd /run/lock",
                   "mount -t tmpfs tmpfs /var/tmp", "mount -t tmpfs tmpfs /tmp",
-                  "export container=gptest SYSTEMD_UNIT_PATH=/etc/systemd/gp-units",
+                  f"export container=gptest SYSTEMD_UNIT_PATH={UNIT_DIR}",
                   f"exec {SYSTEMD} --system --unit=gp.target --log-target=console --log-level=info"]
         return "\n".join(lines)
 
@@ -163,16 +194,18 @@ class SystemdNamespace:
             raise RuntimeError(f"systemd namespace unavailable: {why}")
         for d in (self.etc_upper, self.var_upper, self.work / "etc-work", self.work / "var-work"):
             d.mkdir(parents=True, exist_ok=True)
+        self.console_path.touch()
         self._write_units()
         self._write_users()
         pairs = self._make_cgroups()
         procs = " ".join(shlex.quote(str(sub / "cgroup.procs")) for _, sub in pairs)
         launcher = (f"for f in {procs}; do echo $$ > \"$f\"; done; "
-                    f"exec unshare --pid --fork --mount --mount-proc --uts --cgroup --propagation private "
-                    f"sh -c {shlex.quote(self._inner_script(pairs))}")
+                    "exec unshare --kill-child=SIGKILL --pid --fork --mount --mount-proc --uts --cgroup "
+                    f"--propagation private sh -c {shlex.quote(self._inner_script(pairs))}")
         with open(self.log_path, "ab") as out:
             self._launcher = subprocess.Popen(["sh", "-c", launcher], stdout=out, stderr=subprocess.STDOUT,
-                                              stdin=subprocess.DEVNULL, start_new_session=True)
+                                              stdin=subprocess.DEVNULL, start_new_session=True,
+                                              preexec_fn=_die_with_parent)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self._launcher.poll() is not None:
@@ -200,11 +233,14 @@ class SystemdNamespace:
         return None
 
     def log_tail(self, lines: int = 20) -> str:
-        """The last lines systemd wrote to its console."""
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
+        """The last lines systemd (and the launcher) wrote."""
+        out = []
+        for path in (self.log_path, self.console_path):
+            try:
+                out += path.read_text(errors="replace").splitlines()[-lines:]
+            except OSError:
+                pass
+        return "\n".join(out)
 
     # -- inside -----------------------------------------------------------------------------------------
     def run(self, *argv: str, timeout_s: float = 60.0) -> subprocess.CompletedProcess:
@@ -213,6 +249,13 @@ class SystemdNamespace:
             raise RuntimeError("systemd namespace not started")
         return subprocess.run(["nsenter", "-t", str(self.pid), "-m", "-p", "-u", "-C", *argv],
                               capture_output=True, text=True, timeout=timeout_s)
+
+    def write_file(self, path: str, text: str) -> None:
+        """Write ``text`` to ``path`` as seen inside the namespace (e.g. a drop-in under ``/etc``)."""
+        if self.pid is None:
+            raise RuntimeError("systemd namespace not started")
+        subprocess.run(["nsenter", "-t", str(self.pid), "-m", "sh", "-c", 'mkdir -p "$(dirname "$0")" && cat > "$0"',
+                        path], input=text, text=True, check=True, timeout=30)
 
     def systemctl(self, *args: str, timeout_s: float = 60.0) -> subprocess.CompletedProcess:
         """``systemctl ARGS`` against the namespace's systemd."""
@@ -234,10 +277,6 @@ class SystemdNamespace:
             time.sleep(poll_s)
             props = self.show(unit)
         return props
-
-    def monotonic_us(self) -> int:
-        """CLOCK_MONOTONIC in microseconds (the clock of the ``*TimestampMonotonic`` properties)."""
-        return time.monotonic_ns() // 1000
 
     # -- teardown ---------------------------------------------------------------------------------------
     def stop(self) -> None:
@@ -282,3 +321,50 @@ class SystemdNamespace:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+# -- the shipped edge unit as tests and benchmarks run it ---------------------------------------------------
+EDGE_UNIT = "gatepass-edge.service"
+REPO = Path(__file__).resolve().parents[1]
+_TEMPLATE_BIN = "/opt/gatepass/venv/bin/gatepass"
+_PYENV = "/root/.pyenv"
+
+
+def edge_unit() -> str:
+    """The shipped ``systemd/gatepass-edge.service`` with only ExecStart's binary rewritten to this venv's."""
+    text = (REPO / "systemd" / EDGE_UNIT).read_text()
+    if f"ExecStart={_TEMPLATE_BIN} " not in text:
+        raise RuntimeError(f"{EDGE_UNIT}: ExecStart no longer starts with {_TEMPLATE_BIN}")
+    venv_bin = Path(sys.executable).parent / "gatepass"
+    return text.replace(f"ExecStart={_TEMPLATE_BIN} ", f"ExecStart={venv_bin} ")
+
+
+def edge_env_dropin() -> str:
+    """The drop-in the test environment needs: output to a file (no journald in the namespace) and, when this
+    venv's interpreter lives under /root (mode 0700, hidden by ProtectHome=yes), ``ProtectHome=tmpfs`` with only
+    the interpreter bound back read-only."""
+    lines = ["[Service]", "StandardOutput=append:/var/log/gatepass-edge.log", "StandardError=inherit"]
+    if os.path.realpath(Path(sys.executable).parent / "python").startswith(_PYENV + "/"):
+        lines += ["ProtectHome=tmpfs", f"BindReadOnlyPaths={_PYENV}"]
+    return "\n".join(lines) + "\n"
+
+
+def start_thermometer(work: Path) -> tuple[object, str]:
+    """``gatepass sim thermometer`` on a pty; returns (its :class:`gatepass.procs.Child`, the ``/dev/pts/N`` path).
+    The pty is given to group ``dialout`` (mode 0660), as the shipped udev rule does for the USB adapter."""
+    from gatepass.procs import Child, gatepass_command
+
+    logs = work / "logs"
+    logs.mkdir(exist_ok=True)
+    link = work / "thermometer"
+    child = Child("thermometer", gatepass_command("sim", "thermometer", "--pty", "--link", str(link)), logs).start()
+    deadline = time.monotonic() + 20
+    while not link.exists() and child.alive() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if not link.exists():
+        child.stop()
+        raise RuntimeError(f"thermometer simulator did not start: {child.tail()}")
+    pts = os.path.realpath(link)
+    shutil.chown(pts, group="dialout")
+    os.chmod(pts, 0o660)
+    return child, pts
