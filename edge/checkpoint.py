@@ -31,7 +31,7 @@ from edge.decision import parse_hours
 from edge.decode import QrDecoder
 from edge.dedupe import Deduper
 from edge.direction import ensure_index
-from edge.events import Outcome
+from edge.events import Fanout, Outcome
 from edge.guard_desk import OVERRIDE_REASONS, GuardDesk
 from edge.indicators import Indicators, NoIndicators
 from edge.locallog import LocalLog
@@ -84,6 +84,9 @@ class Checkpoint(ScanInput, ScanDecide, Commit, Upkeep, GuardDesk, StatusView):
         self._policy = self._policy_defaults()
         self._direction_choice = None
         self._recent_visitors = {}
+        self._notices = Fanout()  # re-scan and direction notices for the guard page (edge.events.Notice)
+        self._decided = {}  # pass text -> its recorded outcome, within the cooldown (re-scan notices)
+        self._noticed = {}  # pass text -> when its last re-scan notice went out (monotonic)
         self.boot_id = boot_id()
         #: The earliest believable wall time (unix s); set by the service from its start-up clock check.
         self.clock_floor = DEFAULT_CLOCK_FLOOR

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from edge.decision import Decision, GateRules
     from edge.decode import QrDecoder
     from edge.dedupe import Deduper
-    from edge.events import Outcome
+    from edge.events import Fanout, Notice, Outcome
     from edge.indicators import Indicators
     from edge.locallog import LocalLog
     from edge.pairing import Measurement, Sample, TempStatus
@@ -80,6 +80,9 @@ class CheckpointBase:
     open_hours: Any
     _direction_choice: str | None
     _recent_visitors: dict[tuple[str, str], float]
+    _notices: Fanout[Notice]
+    _decided: dict[str, Outcome]
+    _noticed: dict[str, float]
 
     def _beat(self, name: str) -> None:
         """Tell the watchdog hook that loop ``name`` is alive (never raises); a restarted loop that turns
@@ -111,6 +114,9 @@ class CheckpointBase:
         raise NotImplementedError
 
     def _now(self) -> Now:
+        raise NotImplementedError
+
+    def _remember_decided(self, text: str, outcome: Outcome) -> None:
         raise NotImplementedError
 
     def _measure(self, t_scan: float) -> Measurement:

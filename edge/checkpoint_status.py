@@ -1,4 +1,5 @@
-"""What the guard screen shows of the checkpoint: devices, faults in plain words, sync, lists, shift, preview.
+"""What the guard screen shows of the checkpoint: devices, faults in plain words, sync, lists, shift, preview,
+and the notices that are not decisions (re-scans, direction changes: :class:`edge.events.Notice`).
 
 :meth:`StatusView.status` always answers (a broken driver or a busy database gives a fault text, never an
 exception); see :class:`edge.events.CheckpointAPI` for the shape.
@@ -7,11 +8,13 @@ exception); see :class:`edge.events.CheckpointAPI` for the shape.
 from __future__ import annotations
 
 import logging
+import queue
 import time
 from typing import Any
 
 from edge import lists as edgelists
 from edge.checkpoint_base import CheckpointBase
+from edge.events import Notice
 from edge.messages import FAULTS
 
 log = logging.getLogger(__name__)
@@ -20,7 +23,15 @@ LISTS_STALE_S = 86400.0
 
 
 class StatusView(CheckpointBase):
-    """:meth:`status` and :meth:`preview_jpeg`."""
+    """:meth:`status`, :meth:`preview_jpeg` and the notices."""
+
+    def subscribe_notices(self) -> queue.Queue[Notice]:
+        """A bounded queue receiving every new :class:`~edge.events.Notice` (oldest dropped when full)."""
+        return self._notices.subscribe()
+
+    def unsubscribe_notices(self, q: queue.Queue[Notice]) -> None:
+        """Stop delivering notices to ``q``."""
+        self._notices.unsubscribe(q)
 
     def status(self) -> dict[str, Any]:
         """JSON-able state for the guard page (see :class:`edge.events.CheckpointAPI`)."""

@@ -8,10 +8,13 @@ side can be tested alone.
 from __future__ import annotations
 
 import queue
+import threading
 from dataclasses import asdict, dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Generic, Literal, Protocol, TypeVar
 
 Decision = Literal["pass", "refuse", "guard"]  # green, red, amber (the guard decides)
+NoticeKind = Literal["rescan", "direction"]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,68 @@ class Outcome:
 
 
 @dataclass(frozen=True)
+class Notice:
+    """Something the guard page shows that is *not* a new decision: nothing was logged, the gate did not move.
+
+    ``kind``: ``"rescan"``: the same pass was shown again within the cooldown; ``entry`` is the outcome
+    already recorded for it. ``"direction"``: the direction chosen at a "both" gate changed
+    (``chosen_direction``: "in", "out" or None for automatic; ``guard_id``: who, None when a shift ended).
+    """
+
+    kind: NoticeKind
+    t_noticed: float                # time.monotonic() when it happened
+    entry: Outcome | None = None
+    chosen_direction: str | None = None
+    guard_id: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-able dict for the guard page."""
+        return {"kind": self.kind, "entry": self.entry.to_json() if self.entry is not None else None,
+                "chosen_direction": self.chosen_direction, "guard_id": self.guard_id}
+
+
+class Fanout(Generic[T]):
+    """Delivers each published item to every subscriber's bounded queue (the oldest item dropped when full)."""
+
+    def __init__(self, maxsize: int = 32) -> None:
+        self.maxsize = maxsize
+        self._queues: list[queue.Queue[T]] = []
+        self._lock = threading.Lock()
+
+    def subscribe(self) -> queue.Queue[T]:
+        """A new bounded queue receiving every item published from now on."""
+        q: queue.Queue[T] = queue.Queue(maxsize=self.maxsize)
+        with self._lock:
+            self._queues.append(q)
+        return q
+
+    def unsubscribe(self, q: queue.Queue[T]) -> None:
+        """Stop delivering to ``q`` (unknown queues are ignored)."""
+        with self._lock:
+            if q in self._queues:
+                self._queues.remove(q)
+
+    def publish(self, item: T) -> None:
+        """Put ``item`` on every subscriber's queue, dropping that queue's oldest item when it is full."""
+        with self._lock:
+            queues = list(self._queues)
+        for q in queues:
+            while True:
+                try:
+                    q.put_nowait(item)
+                    break
+                except queue.Full:
+                    try:
+                        q.get_nowait()
+                    except queue.Empty:
+                        pass
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._queues)
+
+
+@dataclass(frozen=True)
 class ShiftSummary:
     """Counts for the hand-over between guards."""
 
@@ -61,7 +126,9 @@ class CheckpointAPI(Protocol):
 
     def status(self) -> dict[str, Any]:
         """JSON-able state: ``devices`` {name: {"status", "text"}}, ``sync`` {"last_ok_ts", "backlog", "text"},
-        ``lists`` {"version", "age_s", "stale"}, ``clock_trusted``, ``gate`` {id, name, mode, direction},
+        ``lists`` {"version", "age_s", "stale"}, ``clock_trusted``,
+        ``gate`` {id, name, mode, direction, chosen_direction} (chosen_direction: the guard's choice at a
+        "both" gate, "in"/"out", None: automatic),
         ``shift`` {guard_id, since} or None, ``faults`` [plain-words zh-CN strings]."""
 
     def subscribe(self) -> queue.Queue[Outcome]:
@@ -72,6 +139,12 @@ class CheckpointAPI(Protocol):
 
     def last_outcome(self) -> Outcome | None:
         """The newest outcome, if any."""
+
+    def subscribe_notices(self) -> queue.Queue[Notice]:
+        """A bounded queue receiving every new :class:`Notice` (re-scans, direction changes); not decisions."""
+
+    def unsubscribe_notices(self, q: queue.Queue[Notice]) -> None:
+        """Stop delivering notices to ``q``."""
 
     def preview_jpeg(self) -> bytes | None:
         """The newest camera frame as JPEG with the scan window drawn, or None without a camera."""
@@ -91,3 +164,7 @@ class CheckpointAPI(Protocol):
 
     def shift_summary(self) -> ShiftSummary | None:
         """The running summary of the current shift."""
+
+    def set_direction(self, direction: str | None, guard_id: str) -> None:
+        """At a "both" gate, the direction people pass now ("in", "out"; None: automatic), by the signed-in
+        guard; it lasts until changed or until the shift ends."""

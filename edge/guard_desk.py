@@ -3,6 +3,10 @@
 Every action that lets someone through is a new entry committed before the gate opens, with the id of the
 signed-in guard. An entry can be overridden once; a second override of the same entry is refused (a
 double click on the screen must not open the gate twice or log two entries).
+
+The direction a guard chooses at a "both" gate is theirs: it lasts until they change it or their shift
+ends (sign-out, or a new sign-in); the gate then infers the direction again. Every change is
+published as a :class:`~edge.events.Notice` ``"direction"`` so every open guard page follows.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from typing import Any
 
 from edge.checkpoint_base import CheckpointBase, CheckpointError, minute_of_day
 from edge.decision import Decision, decide
-from edge.events import Outcome, ShiftSummary
+from edge.events import Notice, Outcome, ShiftSummary
 from edge.pairing import judge_temperature
 
 log = logging.getLogger(__name__)
@@ -39,7 +43,8 @@ class GuardDesk(CheckpointBase):
     def set_direction(self, direction: str | None, guard_id: str) -> None:
         """At a "both" gate, the direction people pass now ("in", "out"; None: infer it again).
 
-        Guarded gates only, by the signed-in guard; see :mod:`edge.direction` for the rule.
+        Guarded gates only, by the signed-in guard, until changed or the shift ends; see :mod:`edge.direction`
+        for the rule.
         """
         self._require_guard(guard_id)
         if self.settings.gate.direction != "both":
@@ -48,6 +53,15 @@ class GuardDesk(CheckpointBase):
             raise CheckpointError("direction must be 'in', 'out' or none")
         self._direction_choice = direction
         log.info("guard %s set the direction to %s", guard_id, direction or "automatic")
+        self._notices.publish(Notice("direction", time.monotonic(), chosen_direction=direction, guard_id=guard_id))
+
+    def _drop_direction_choice(self, why: str) -> None:
+        """Back to the inferred direction (the choosing guard's shift is over)."""
+        if self._direction_choice is None:
+            return
+        log.info("direction choice %s dropped: %s", self._direction_choice, why)
+        self._direction_choice = None
+        self._notices.publish(Notice("direction", time.monotonic()))
 
     def _entry(self, entry_uuid: str) -> dict[str, Any] | None:
         with self._db_lock:
@@ -131,12 +145,17 @@ class GuardDesk(CheckpointBase):
     def start_shift(self, guard_id: str, pin: str) -> bool:
         """Sign a guard in with their PIN; False if the PIN is wrong."""
         with self._db_lock:
-            return self.shifts.start(guard_id, pin, self.locallog.last_seq())  # type: ignore[union-attr]
+            ok = self.shifts.start(guard_id, pin, self.locallog.last_seq())  # type: ignore[union-attr]
+        if ok:  # any open shift was ended by this sign-in
+            self._drop_direction_choice(f"guard {guard_id} signed in")
+        return ok
 
     def end_shift(self) -> ShiftSummary | None:
         """Sign the current guard out and return the hand-over summary."""
         with self._db_lock:
-            return self.shifts.end(self.locallog.last_seq())  # type: ignore[union-attr]
+            summary = self.shifts.end(self.locallog.last_seq())  # type: ignore[union-attr]
+        self._drop_direction_choice("the shift ended")
+        return summary
 
     def shift_summary(self) -> ShiftSummary | None:
         """The running summary of the current shift."""

@@ -3,6 +3,10 @@
 Frames and scanner texts go through :class:`~edge.dedupe.Deduper` into the bounded scan queue (full: the
 oldest scan is dropped, counted, and its pass forgotten by the de-duplication so the person can scan again);
 thermometer readings go into a small time-stamped ring buffer used for pairing.
+
+A re-scan within the cooldown is not decided again (no second entry, the gate stays as it is) but the guard
+page gets a :class:`~edge.events.Notice` ``"rescan"`` with the outcome already recorded for that pass, at
+most one per pass every :data:`RESCAN_NOTICE_GAP_S` (the camera sees a code on many frames).
 """
 
 from __future__ import annotations
@@ -10,15 +14,24 @@ from __future__ import annotations
 import logging
 import queue
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from edge.checkpoint_base import CheckpointBase
 from edge.decode import DecodeError
 from edge.dedupe import Seen
+from edge.events import Notice, Outcome
 from edge.pairing import Sample
 
 log = logging.getLogger(__name__)
+
+#: At most one re-scan notice per pass within this many seconds.
+RESCAN_NOTICE_GAP_S = 3.0
+#: Passes remembered for re-scan notices (the oldest forgotten first).
+RECENT_MAX = 1024
+V = TypeVar("V")
 
 
 @dataclass(frozen=True)
@@ -92,12 +105,39 @@ class ScanInput(CheckpointBase):
         t_seen = time.monotonic() if t_seen is None else t_seen
         with self._dedupe_lock:
             seen = self.dedupe.seen(text, t_seen)
+            if seen is Seen.NEW:  # decided afresh: until then there is nothing recorded to point at
+                self._decided.pop(text, None)
         if seen is Seen.COOLDOWN:
             log.info("re-scan within the %.0f s cooldown ignored (%s, %s...)", self.dedupe.cooldown_s, source,
                      text[:12])
+        if seen in (Seen.COOLDOWN, Seen.IGNORED):
+            self._notice_rescan(text, t_seen)
         if seen is Seen.NEW:
             self._enqueue(Scan(text, t_seen, source))
         return seen
+
+    def _remember_decided(self, text: str, outcome: Outcome) -> None:
+        """Keep the recorded outcome of a scan of ``text`` for re-scan notices (not a re-measure request or a
+        failed commit: those passes are meant to be scanned again)."""
+        if outcome.seq < 0 or outcome.remeasure:
+            return
+        with self._dedupe_lock:
+            self._decided.pop(text, None)
+            self._decided[text] = outcome
+            cutoff = time.monotonic() - self.dedupe.cooldown_s
+            _prune(self._decided, lambda o: o.t_decided < cutoff)
+
+    def _notice_rescan(self, text: str, t_seen: float) -> None:
+        """Tell the guard page that ``text`` was shown again (bounded per pass; nothing logged)."""
+        with self._dedupe_lock:
+            entry = self._decided.get(text)
+            last = self._noticed.get(text)
+            if entry is None or (last is not None and 0 <= t_seen - last < RESCAN_NOTICE_GAP_S):
+                return
+            self._noticed.pop(text, None)
+            self._noticed[text] = t_seen
+            _prune(self._noticed, lambda t: t_seen - t >= RESCAN_NOTICE_GAP_S)
+        self._notices.publish(Notice("rescan", time.monotonic(), entry=entry))
 
     def _enqueue(self, scan: Scan) -> None:
         while True:
@@ -122,3 +162,12 @@ class ScanInput(CheckpointBase):
         with self._temp_cond:
             self._samples.append(sample)
             self._temp_cond.notify_all()
+
+
+def _prune(recent: dict[str, V], stale: Callable[[V], bool]) -> None:
+    """Drop the entries of the insertion-ordered ``recent`` whose value is ``stale(value)``, and the oldest
+    ones beyond :data:`RECENT_MAX`."""
+    for key in [k for k, v in recent.items() if stale(v)]:
+        del recent[key]
+    while len(recent) > RECENT_MAX:
+        del recent[next(iter(recent))]

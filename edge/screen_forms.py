@@ -26,6 +26,7 @@ FIELD_NAMES = {
     "host_household": {"zh-CN": "被访住户", "en": "Host household"},
     "temperature_c": {"zh-CN": "体温", "en": "Temperature"},
     "muted": {"zh-CN": "静音", "en": "Mute"},
+    "direction": {"zh-CN": "通行方向", "en": "Direction"},
 }
 
 _PHONE_SEPARATORS = re.compile(r"[\s\-()]")
@@ -84,6 +85,12 @@ class MuteForm(_Form):
     """The mute toggle."""
 
     muted: bool
+
+
+class DirectionForm(_Form):
+    """The direction at a "both" gate: "in", "out", or null for automatic."""
+
+    direction: Literal["in", "out"] | None
 
 
 def describe_errors(exc: ValidationError) -> dict[str, str]:

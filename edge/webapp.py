@@ -6,6 +6,10 @@ and ``/preview.jpg`` for the camera. Guard actions are JSON POSTs under ``/api/`
 per-process token (``X-Gatepass-Token``), a same-origin ``Origin`` when the browser sends one, and (except
 sign-in and mute) a signed-in shift, whose guard id is the one logged. In unattended mode there are no
 actions at all. Everything (scripts, styles) is served locally: there is no network at the gate.
+
+Besides ``outcome`` events (new decisions) the stream carries ``notice`` events (:class:`edge.events.Notice`:
+a pass shown again within the cooldown, the direction chosen at a "both" gate); the page never takes a
+notice for a decision.
 """
 
 from __future__ import annotations
@@ -32,9 +36,9 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from drivers.texts import status_text
 from edge.errors import EdgeError
-from edge.events import CheckpointAPI, Outcome
+from edge.events import CheckpointAPI, Notice, Outcome
 from edge.messages import FAULTS
-from edge.screen_forms import MuteForm, OverrideForm, SignInForm, VisitorForm, describe_errors
+from edge.screen_forms import DirectionForm, MuteForm, OverrideForm, SignInForm, VisitorForm, describe_errors
 from edge.settings import EdgeSettings
 from edge.voice import VoiceAnnouncer, make_voice
 
@@ -155,6 +159,15 @@ def outcome_event(outcome: Outcome) -> str:
     return f"id: {outcome.seq}\nevent: outcome\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
+def notice_event(notice: Notice) -> str:
+    """One SSE message for ``notice`` (event ``notice``, no id: it is not a decision to resume from)."""
+    data = notice.to_json()
+    data["age_s"] = max(0.0, time.monotonic() - notice.t_noticed)
+    if data["entry"] is not None and notice.entry is not None:
+        data["entry"]["age_s"] = max(0.0, time.monotonic() - notice.entry.t_decided)
+    return f"event: notice\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
 def _allowed_hosts(host: str) -> list[str] | None:
     """Host names the page answers to (None: any, when listening on every interface)."""
     if host in ("0.0.0.0", "::", ""):
@@ -212,7 +225,7 @@ def create_app(checkpoint: CheckpointAPI, settings: EdgeSettings, voice: VoiceAn
                 "hold_s": settings.screen.result_hold_s, "override_window_s": settings.screen.override_window_s,
                 "poll_s": settings.screen.status_poll_s, "preview": settings.screen.preview,
                 "preview_interval_s": settings.screen.preview_interval_s, "gate_name": settings.gate.name,
-                "voice": voice is not None}
+                "direction": settings.gate.direction, "voice": voice is not None}
 
     @app.get("/favicon.ico")
     def favicon() -> Response:
@@ -326,6 +339,16 @@ def create_app(checkpoint: CheckpointAPI, settings: EdgeSettings, voice: VoiceAn
                              body.reason, body.temperature_c)
         return {"ok": True, "outcome": outcome.to_json()}
 
+    @app.post("/api/direction")
+    async def direction(request: Request) -> dict:
+        guard_id = check_post(request, need_shift=True)
+        body: DirectionForm = await form(request, DirectionForm)
+        if settings.gate.direction != "both":
+            raise ScreenError(409, "fixed_direction", "本闸口方向固定，不能切换",
+                              "This gate has a fixed direction: nothing to choose")
+        await call(checkpoint.set_direction, body.direction, guard_id)
+        return {"ok": True, "chosen_direction": body.direction}
+
     @app.post("/api/mute")
     async def mute(request: Request) -> dict:
         check_post(request, need_shift=False)
@@ -368,19 +391,27 @@ def _fault_en(text: str, devices: dict[str, dict[str, Any]]) -> str:
 
 async def _event_stream(checkpoint: CheckpointAPI, request: Request,
                         stops: tuple[threading.Event | None, ...]) -> AsyncIterator[str]:
-    """SSE messages: the newest outcome first, then every new one; keep-alive comments in between.
+    """SSE messages: the newest outcome first, then every new outcome and notice; keep-alive comments in between.
 
     Ends when the client goes, when one of ``stops`` is set, or after :data:`STREAM_MAX_S` (the browser
-    reconnects and gets the newest outcome again). The subscription is taken when the stream starts, so a
+    reconnects and gets the newest outcome again). The subscriptions are taken when the stream starts, so a
     response that is never sent (the client went first) leaves no subscriber behind.
     """
     sub: queue.Queue[Outcome] = checkpoint.subscribe()
+    notes: queue.Queue[Notice] = checkpoint.subscribe_notices()
 
-    def next_outcome() -> Outcome | None:
-        try:
-            return sub.get(timeout=0.25)
-        except queue.Empty:
-            return None
+    def next_message() -> str | None:
+        """The next outcome (first) or notice as an SSE message; None after a quarter second of nothing."""
+        for _ in range(5):
+            try:
+                return outcome_event(sub.get(timeout=0.05))
+            except queue.Empty:
+                pass
+            try:
+                return notice_event(notes.get_nowait())
+            except queue.Empty:
+                pass
+        return None
 
     try:
         yield "retry: 1000\n\n"
@@ -389,10 +420,10 @@ async def _event_stream(checkpoint: CheckpointAPI, request: Request,
             yield outcome_event(last)
         quiet_since = opened = time.monotonic()
         while not any(s is not None and s.is_set() for s in stops) and time.monotonic() - opened < STREAM_MAX_S:
-            outcome = await anyio.to_thread.run_sync(next_outcome)
-            if outcome is not None:
+            message = await anyio.to_thread.run_sync(next_message)
+            if message is not None:
                 quiet_since = time.monotonic()
-                yield outcome_event(outcome)
+                yield message
                 continue
             if await request.is_disconnected():
                 break
@@ -401,3 +432,4 @@ async def _event_stream(checkpoint: CheckpointAPI, request: Request,
                 yield ": keep-alive\n\n"
     finally:
         checkpoint.unsubscribe(sub)
+        checkpoint.unsubscribe_notices(notes)

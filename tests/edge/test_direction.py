@@ -183,3 +183,55 @@ def test_override_keeps_the_refused_entrys_direction_and_happens_once(both_gate,
         cp.override(refused.uuid, "guard7", "medical")
     assert cp.db.execute("SELECT count(*) FROM entries WHERE event = 'override'").fetchone()[0] == 1
     assert cp.gate.pulses == 2  # the first passage and the override
+
+
+def test_the_guards_choice_ends_with_their_shift_and_every_change_is_published(both_gate, key):
+    cp = both_gate()
+    q = cp.subscribe()
+    notes = cp.subscribe_notices()
+    text = make_pass(key, pass_id=508)
+    assert scan(cp, q, text)[1] == ("in", "temp_ok")
+    assert cp.start_shift("guard7", "2468")
+    cp.set_direction("in", "guard7")
+    note = notes.get(timeout=1)
+    assert (note.kind, note.chosen_direction, note.guard_id) == ("direction", "in", "guard7")
+    assert scan(cp, q, text)[1] == ("in", "temp_ok")
+    summary = cp.end_shift()
+    assert summary is not None and summary.guard_id == "guard7"
+    note = notes.get(timeout=1)
+    assert (note.kind, note.chosen_direction, note.guard_id) == ("direction", None, None)
+    assert cp.status()["gate"]["chosen_direction"] is None
+    assert scan(cp, q, text)[1] == ("out", "temp_ok")  # inferred again from the history
+
+    # a new sign-in (the next guard taking over without a hand-over) ends the old shift and its choice too
+    cp.shifts.set_pin("guard8", "1357")
+    assert cp.start_shift("guard7", "2468")
+    cp.set_direction("out", "guard7")
+    assert notes.get(timeout=1).chosen_direction == "out"
+    assert not cp.start_shift("guard8", "0000")  # a wrong PIN changes nothing
+    assert cp.status()["gate"]["chosen_direction"] == "out"
+    assert cp.start_shift("guard8", "1357")
+    assert notes.get(timeout=1).chosen_direction is None
+    assert cp.status()["gate"]["chosen_direction"] is None
+    assert cp.end_shift() is not None
+    assert notes.empty()  # nothing chosen: nothing to announce
+    with pytest.raises(CheckpointError, match="not signed in"):
+        cp.set_direction("in", "guard7")
+
+
+def test_set_direction_is_refused_at_a_one_way_gate(tmp_path, key):
+    settings = edge_settings(tmp_path, camera={"source": "none"}, gate={"direction": "in", "mode": "guarded"})
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = open_db(settings.db_path)
+    ShiftBook(db).set_pin("guard7", "2468")
+    db.conn.close()
+    cp = Checkpoint(settings)
+    cp.start()
+    try:
+        notes = cp.subscribe_notices()
+        assert cp.start_shift("guard7", "2468")
+        with pytest.raises(CheckpointError, match="'in' only"):
+            cp.set_direction("out", "guard7")
+        assert notes.empty() and cp.status()["gate"]["chosen_direction"] is None
+    finally:
+        cp.stop()

@@ -1,4 +1,6 @@
-// The guard screen: outcomes over Server-Sent Events, status polled, guard actions as JSON POSTs.
+// The guard screen: outcomes and notices over Server-Sent Events, status polled, guard actions as JSON POSTs.
+// A notice is never a decision: a re-scan notice shows for NOTICE_S over the result panel and leaves the
+// outcome (and what the override button acts on) alone; a direction notice updates the direction control.
 "use strict";
 (function () {
   const CFG = JSON.parse(document.getElementById("gp-config").textContent);
@@ -17,7 +19,11 @@
     overrideTarget: null,
     visitorReason: null,
     focused: null,
+    notice: null,           // newest re-scan notice shown
+    noticeAt: 0,            // performance.now() at which it arrived
+    noticeTimer: null,
   };
+  const NOTICE_S = 4;
   // Measurement hooks: when each outcome was put in the DOM and painted (Date.now(), ms).
   window.gpShown = {};
   window.gpPainted = {};
@@ -43,6 +49,7 @@
     renderOutcome(false);
     renderStatus();
     renderMute();
+    renderDirection();
   }
 
   // ---- result panel -------------------------------------------------------------------------
@@ -62,8 +69,25 @@
     const o = state.outcome;
     return o && (performance.now() - state.outcomeAt) / 1000 < CFG.hold_s;
   }
+  function noticeShowing() {
+    return state.notice && (performance.now() - state.noticeAt) / 1000 < NOTICE_S;
+  }
+  function renderNotice() {
+    const e = state.notice.entry;
+    const panel = $("result");
+    $("headline").textContent = T(e.decision === "pass" ? "rescan_pass_head" : "rescan_head");
+    $("reason").textContent = T("rescan_sub", {time: hhmm(e.wall_ts), dec: T("dec_" + e.decision),
+      msg: state.lang === "en" ? e.message_en : e.message_zh});
+    ["temp", "kind", "valid"].forEach((id) => { $(id).textContent = ""; });
+    $("temp").classList.remove("hot");
+    panel.className = "state-notice";
+    panel.dataset.state = "notice";
+    panel.dataset.notice = String(e.seq);
+    renderActions();
+  }
   function renderOutcome(record) {
     const panel = $("result");
+    if (!record && noticeShowing()) { renderNotice(); return; }
     const o = showing() ? state.outcome : null;
     let st = "idle";
     if (o) {
@@ -90,8 +114,23 @@
     }
     renderActions();
   }
+  function onNotice(n) {
+    if (n.kind === "direction") {
+      if (state.status) state.status.gate = Object.assign({}, state.status.gate, {chosen_direction: n.chosen_direction});
+      renderDirection();
+      return;
+    }
+    if (n.kind !== "rescan" || !n.entry) return;
+    state.notice = n;
+    state.noticeAt = performance.now() - (n.age_s || 0) * 1000;
+    renderOutcome(false);
+    clearTimeout(state.noticeTimer);
+    state.noticeTimer = setTimeout(() => renderOutcome(false), NOTICE_S * 1000 + 50);
+  }
   function onOutcome(o) {
     if (state.outcome && o.seq === state.outcome.seq && o.uuid === state.outcome.uuid) return;
+    state.notice = null;  // a new decision replaces any notice at once
+    clearTimeout(state.noticeTimer);
     state.outcome = o;
     state.outcomeAt = performance.now() - (o.age_s || 0) * 1000;
     renderOutcome(true);
@@ -106,6 +145,7 @@
     if (source) source.close();
     source = new EventSource("/events");
     source.addEventListener("outcome", (ev) => onOutcome(JSON.parse(ev.data)));
+    source.addEventListener("notice", (ev) => onNotice(JSON.parse(ev.data)));
     source.onopen = () => setConnLost(false);
     source.onerror = () => {
       setConnLost(true);
@@ -133,6 +173,7 @@
     renderStatus();
     renderMute();
     renderActions();
+    renderDirection();
     setTimeout(pollStatus, CFG.poll_s * 1000);
   }
   function ageText(age) {
@@ -283,6 +324,36 @@
     b.textContent = muted ? T("unmute") : T("mute");
     b.setAttribute("aria-pressed", muted ? "true" : "false");
   }
+  // ---- direction at a "both" gate -------------------------------------------------------------
+  function chosenDirection() {
+    const gate = (state.status && state.status.gate) || {};
+    return gate.chosen_direction || "auto";
+  }
+  function renderDirection() {
+    const box = $("dir-control");
+    if (!box) return;
+    const chosen = chosenDirection();
+    box.dataset.chosen = chosen;
+    box.querySelectorAll("button.seg").forEach((b) => {
+      b.setAttribute("aria-pressed", b.dataset.dir === chosen ? "true" : "false");
+      b.disabled = !state.shift;
+    });
+    $("dir-hint").hidden = !!state.shift;
+    $("dir-now").dataset.chosen = chosen;
+    $("dir-now").textContent = T("dir_now_" + chosen);
+  }
+  async function chooseDirection(dir) {
+    if (!state.shift || dir === chosenDirection()) return;
+    try {
+      const data = await post("/api/direction", {direction: dir === "auto" ? null : dir});
+      if (state.status) state.status.gate = Object.assign({}, state.status.gate, {chosen_direction: data.chosen_direction});
+      renderDirection();
+      toast(T("dir_set_" + dir));
+    } catch (e) {
+      toast(e.message, true);
+    }
+  }
+
   function needShift(then) {
     if (state.shift) { then(); return; }
     openSignin(then);
@@ -306,6 +377,7 @@
       state.shift = {guard_id: guard, since: Date.now() / 1000};
       renderActions();
       renderStatus();
+      renderDirection();
       const then = afterSignin;
       afterSignin = null;
       if (then) then();
@@ -399,6 +471,7 @@
       state.shift = null;
       renderActions();
       renderStatus();
+      renderDirection();
       summaryFinal = true;
       $("dlg-summary").querySelector("h2").textContent = T("summary_title");
       if (data.summary) summaryRows(data.summary);
@@ -433,6 +506,8 @@
     $("override-ok").addEventListener("click", doOverride);
     $("visitor-ok").addEventListener("click", doVisitor);
     $("summary-ok").addEventListener("click", doHandover);
+    document.querySelectorAll("#dir-control button.seg").forEach((b) => b.addEventListener("click",
+      () => chooseDirection(b.dataset.dir)));
     ["in-guard", "in-pin"].forEach((id) => $(id).addEventListener("focus", () => { state.focused = $(id); }));
     $("in-pin").addEventListener("keydown", (e) => { if (e.key === "Enter") doSignin(); });
     $("keypad").addEventListener("click", (e) => {

@@ -11,7 +11,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from edge.events import Outcome, ShiftSummary
+from edge.events import Fanout, Notice, Outcome, ShiftSummary
 
 
 def make_outcome(seq: int, decision: str = "pass", code: str = "ok", **kw: Any) -> Outcome:
@@ -27,9 +27,12 @@ def make_outcome(seq: int, decision: str = "pass", code: str = "ok", **kw: Any) 
 class FakeCheckpoint:
     """Records every call; outcomes are published with :meth:`publish`."""
 
-    def __init__(self, pins: dict[str, str] | None = None, mode: str = "guarded") -> None:
+    def __init__(self, pins: dict[str, str] | None = None, mode: str = "guarded", direction: str = "both") -> None:
         self.pins = pins or {"1001": "2468"}
         self.mode = mode
+        self.direction = direction
+        self.chosen_direction: str | None = None
+        self.notices: Fanout[Notice] = Fanout()
         self.calls: list[tuple] = []
         self.subscribers: list[queue.Queue[Outcome]] = []
         self.lock = threading.Lock()
@@ -65,6 +68,12 @@ class FakeCheckpoint:
             q.put_nowait(outcome)
         return outcome
 
+    def notice_rescan(self, entry: Outcome) -> Notice:
+        """Deliver a re-scan notice for ``entry`` (as the core does when a pass is shown again)."""
+        notice = Notice("rescan", time.monotonic(), entry=entry)
+        self.notices.publish(notice)
+        return notice
+
     def next_seq(self) -> int:
         self.seq += 1
         return self.seq
@@ -72,7 +81,8 @@ class FakeCheckpoint:
     # -- CheckpointAPI ----------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
         return {"devices": self.devices, "sync": self.sync, "lists": self.lists, "clock_trusted": self.clock_trusted,
-                "gate": {"id": "gate-1", "name": "东门", "mode": self.mode, "direction": "both"},
+                "gate": {"id": "gate-1", "name": "东门", "mode": self.mode, "direction": self.direction,
+                         "chosen_direction": self.chosen_direction},
                 "shift": self.shift, "faults": list(self.faults)}
 
     def subscribe(self) -> queue.Queue[Outcome]:
@@ -88,6 +98,19 @@ class FakeCheckpoint:
 
     def last_outcome(self) -> Outcome | None:
         return self.last
+
+    def subscribe_notices(self) -> queue.Queue[Notice]:
+        return self.notices.subscribe()
+
+    def unsubscribe_notices(self, q: queue.Queue[Notice]) -> None:
+        self.notices.unsubscribe(q)
+
+    def set_direction(self, direction: str | None, guard_id: str) -> None:
+        self.calls.append(("set_direction", direction, guard_id))
+        if self.shift is None or self.shift["guard_id"] != guard_id:  # as the core
+            raise LookupError(f"guard {guard_id} is not signed in")
+        self.chosen_direction = direction
+        self.notices.publish(Notice("direction", time.monotonic(), chosen_direction=direction, guard_id=guard_id))
 
     def preview_jpeg(self) -> bytes | None:
         return self.jpeg
@@ -122,6 +145,9 @@ class FakeCheckpoint:
         self.calls.append(("end_shift",))
         summary = self.shift_summary()
         self.shift = None
+        if self.chosen_direction is not None:  # as the core: the choice ends with the shift
+            self.chosen_direction = None
+            self.notices.publish(Notice("direction", time.monotonic()))
         if summary is not None:
             summary = ShiftSummary(**{**summary.__dict__, "ended_ts": time.time()})
         return summary
