@@ -68,8 +68,10 @@ def client_args(url: str) -> tuple[str, dict[str, str]]:
                           "install it with: pip install 'gatepass[postgres]'") from exc
     try:
         params = conninfo_to_dict(url)
-    except Exception as exc:  # psycopg.ProgrammingError: a malformed URL; its text holds no password
-        raise BackupError(f"database_url is not a valid PostgreSQL URL: {str(exc).strip()}") from None
+    except Exception as exc:  # psycopg.ProgrammingError: a malformed URL; libpq may quote the password in it
+        from sync.store.postgres import scrub
+
+        raise BackupError(f"database_url is not a valid PostgreSQL URL: {scrub(str(exc).strip(), url)}") from None
     password = params.pop("password", None)
     env = dict(os.environ)
     env.setdefault("PGCONNECT_TIMEOUT", "10")

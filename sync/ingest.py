@@ -126,6 +126,7 @@ def add_device(db: CentralDB, device_id: str, *, name: str = "", community: str 
     """Register a device and return its new token (shown once, never stored)."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)  # 256 random bits
     with transaction(db):
+        db.lock(f"device:{device_id}")  # PostgreSQL: a concurrent add of the same id gets DeviceExistsError
         if db.execute("SELECT 1 FROM devices WHERE device_id = ?", [device_id]).fetchone():
             raise DeviceExistsError(f"device {device_id!r} is already registered",
                                     "revoke it first or choose another id")

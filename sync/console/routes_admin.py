@@ -143,7 +143,7 @@ def add_routes(r: APIRouter, ctx: Console) -> None:
             "SELECT h.household, (SELECT COUNT(*) FROM passes p WHERE p.household = h.household AND "
             "p.revoked_at IS NULL AND p.valid_to > :now) AS valid_passes, q.start AS q_start, q.\"end\" AS q_end "
             "FROM households h LEFT JOIN quarantine q ON q.household = h.household "
-            "WHERE h.household LIKE :pat ESCAPE '\\' ORDER BY h.household LIMIT 500",
+            "WHERE LOWER(h.household) LIKE LOWER(:pat) ESCAPE '\\' ORDER BY h.household LIMIT 500",  # any case
             {"now": time.time(), "pat": pattern}))
         ctx.audit(request, staff, "view_households", q=q, rows=len(rows))
         return ctx.render(request, "households.html", staff, rows=rows, q=q, report=None)

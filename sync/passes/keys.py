@@ -136,6 +136,7 @@ def _create(db: CentralDB, data_dir: Path) -> KeyRecord:
 def active_key(db: CentralDB, data_dir: Path) -> tuple[str, Ed25519PrivateKey]:
     """The key id and private key that sign new passes (created on first use)."""
     with write(db):
+        db.lock("pass_keys")  # PostgreSQL: two first issuers must not both create an active key
         row = db.execute("SELECT kid FROM pass_keys WHERE status = 'active'").fetchone()
         kid = row[0] if row else _create(db, data_dir).kid
     return kid, _read_private(keys_dir(data_dir) / f"pass-{kid}.pem")
@@ -147,6 +148,7 @@ def rotate(db: CentralDB, data_dir: Path) -> tuple[KeyRecord, KeyRecord | None]:
     Returns (new key, previous key or None).
     """
     with write(db):
+        db.lock("pass_keys")  # PostgreSQL: concurrent rotations (or a first issue) must leave one active key
         row = db.execute("SELECT kid FROM pass_keys WHERE status = 'active'").fetchone()
         previous = None
         if row:

@@ -9,23 +9,36 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import zlib
 from collections.abc import Iterator, Sequence
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from sync.store.base import CentralDB, Cursor, Params, StoreError
 from sync.store.sqltext import to_postgres
 
 log = logging.getLogger(__name__)
 
+_QUERY_PASSWORD = re.compile(r"((?:^|&)(?:ssl)?password=)[^&]*", re.I)
+
+
 def redact(url: str) -> str:
-    """``url`` with any password replaced by ``***`` (for messages and logs)."""
+    """``url`` with any password (``user:password@`` or ``?password=``) replaced by ``***`` (for messages, logs)."""
     parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
+    if parts.password is not None:
+        parts = parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1))
+    return urlunsplit(parts._replace(query=_QUERY_PASSWORD.sub(r"\1***", parts.query)))
+
+
+def scrub(text: str, url: str) -> str:
+    """``text`` (a driver's error message about ``url``) without the URL's password, raw or percent-decoded
+    (libpq quotes the offending token of a malformed URL, e.g. ``invalid percent-encoded token: "<password>"``)."""
+    parts = urlsplit(url)
+    secrets = [parts.password or ""] + [m.group(0).split("=", 1)[1] for m in _QUERY_PASSWORD.finditer(parts.query)]
+    for secret in sorted({s for raw in secrets for s in (raw, unquote(raw)) if s}, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
 
 
 def lock_key(name: str) -> int:
@@ -59,6 +72,7 @@ class PostgresDB(CentralDB):
         self.label = redact(url)
         self._psycopg = psycopg
         self._url, self._timeout_s = url, max(1, round(connect_timeout_s))
+        self._depth = 0  # open transaction() blocks: no reconnecting under one (its statements would autocommit)
         self.conn = self._connect()
 
     def _connect(self) -> Any:
@@ -67,13 +81,16 @@ class PostgresDB(CentralDB):
             conn = psycopg.connect(self._url, autocommit=True, connect_timeout=self._timeout_s,
                                    application_name="gatepass-central")
         except psycopg.Error as exc:
-            raise StoreError(f"cannot connect to PostgreSQL at {self.label}: {str(exc).strip()}",
+            raise StoreError(f"cannot connect to PostgreSQL at {self.label}: {scrub(str(exc).strip(), self._url)}",
                              "check database_url, that the server runs and that the role may log in") from None
         conn.adapters.register_dumper(bool, _bool_dumper(psycopg))
         return conn
 
     def _live(self) -> Any:
         """The connection, opened again if it was lost (server restarted, network) outside a transaction."""
+        if self.conn.closed and self._depth:
+            raise StoreError(f"lost the connection to PostgreSQL at {self.label} inside a transaction",
+                             "the transaction was rolled back; the next request reconnects")
         if self.conn.closed and not self.in_transaction:
             log.info("reconnecting to PostgreSQL at %s", self.label)
             self.conn = self._connect()
@@ -99,9 +116,13 @@ class PostgresDB(CentralDB):
     def transaction(self, *, readonly: bool = False) -> Iterator[CentralDB]:
         outer = not self.in_transaction
         with self._live().transaction():
-            if outer and readonly:
-                self.conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            yield self
+            self._depth += 1
+            try:
+                if outer and readonly:
+                    self.conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                yield self
+            finally:
+                self._depth -= 1
 
     @property
     def in_transaction(self) -> bool:
