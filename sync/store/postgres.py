@@ -58,6 +58,17 @@ def _bool_dumper(psycopg: Any) -> type:
     return BoolAsInt
 
 
+def _nul_free(params: Any) -> Any:
+    """``params`` with NUL characters in strings replaced by U+FFFD: PostgreSQL text cannot hold NUL, and a
+    hostile value must not turn a search into an error (SQLite stores them; no stored text here contains one)."""
+    def clean(v: Any) -> Any:
+        return v.replace("\x00", "\ufffd") if isinstance(v, str) and "\x00" in v else v
+
+    if isinstance(params, dict):
+        return {k: clean(v) for k, v in params.items()}
+    return [clean(v) for v in params]
+
+
 class PostgresDB(CentralDB):
     """:class:`~sync.store.base.CentralDB` over one psycopg connection."""
 
@@ -97,7 +108,7 @@ class PostgresDB(CentralDB):
         return self.conn
 
     def execute(self, sql: str, params: Params = None) -> Cursor:
-        return self._run(to_postgres(sql), params if params is not None else ())
+        return self._run(to_postgres(sql), _nul_free(params) if params is not None else ())
 
     def _lost(self, exc: Exception) -> StoreError:
         # not retried: the statement may have run. The caller's request fails; the next one reconnects.
@@ -136,6 +147,8 @@ class PostgresDB(CentralDB):
         # executemany pipelines the statements (one round trip), 3-4x faster here than multi-row VALUES
         sql = (f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('%s' for _ in columns)}) "
                "ON CONFLICT DO NOTHING")
+        if any(isinstance(v, str) and "\x00" in v for row in rows for v in row):
+            rows = [_nul_free(row) for row in rows]
         cur = self._live().cursor()
         try:
             cur.executemany(sql, rows)

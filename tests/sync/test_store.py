@@ -186,3 +186,11 @@ def test_a_lost_postgresql_connection_fails_one_call_and_the_next_reconnects(pg_
         db.execute("SELECT 1")
     assert current_version(db) == 1  # reconnected, nothing lost
     assert db.execute("SELECT pg_backend_pid()").fetchone()[0] != pid
+
+
+def test_a_nul_character_is_no_error_on_either_engine(central_url):
+    db = centraldb.open_db(central_url)
+    db.execute("CREATE TABLE t (k INTEGER PRIMARY KEY, note TEXT)")
+    assert db.execute("SELECT COUNT(*) FROM t WHERE note = ?", ["a\x00b"]).fetchone()[0] == 0
+    assert db.insert_ignore_many("t", ["k", "note"], [[1, "a\x00b"], [2, "plain"]]) == 2
+    assert db.execute("SELECT COUNT(*) FROM t WHERE note = :n", {"n": "plain"}).fetchone()[0] == 1
