@@ -2,17 +2,25 @@
 
 Binding first turns "address already in use" into a one-line
 :class:`~gatepass.errors.GatepassError` naming the address, before uvicorn
-starts, instead of a log line and a bare exit code.
+starts, instead of a log line and a bare exit code. :func:`run_workers` serves
+one bound socket from several processes under uvicorn's supervisor.
 """
 
 from __future__ import annotations
 
 import errno
 import logging
+import os
+import signal
 import socket
+import sys
 import threading
+from collections.abc import Callable
+from typing import Any
 
 import uvicorn
+from uvicorn.config import STARTUP_FAILURE
+from uvicorn.supervisors import Multiprocess
 
 from gatepass.errors import GatepassError
 
@@ -58,3 +66,76 @@ def serve(app, host: str, port: int, stop: threading.Event | None = None) -> Non
                          name="serve-stop", daemon=True).start()
     log.info("listening on http://%s:%d/", *sock.getsockname()[:2])
     server.run(sockets=[sock])
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to SIGTERM this process when its supervisor dies (even by SIGKILL): no orphan keeps the port."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the supervisor's SIGTERM is the only stop
+        return
+
+
+class _WorkerApp:
+    """Picklable app factory run in each worker process: logging, parent-death signal, then ``factory()``.
+
+    A factory that raises makes the worker exit with uvicorn's startup-failure code, so the supervisor stops
+    instead of restarting a worker that can only fail again.
+    """
+
+    def __init__(self, factory: Callable[[], Any], log_level: str, parent_pid: int) -> None:
+        self.factory = factory
+        self.log_level = log_level
+        self.parent_pid = parent_pid
+
+    def __call__(self) -> Any:
+        from gatepass import logsetup
+
+        logsetup.configure(self.log_level)
+        _die_with_parent()
+        if os.getppid() != self.parent_pid:  # the supervisor died before we asked to follow it
+            sys.exit(0)
+        try:
+            return self.factory()
+        except Exception:
+            log.exception("server process %d could not start", os.getpid())
+            sys.exit(STARTUP_FAILURE)
+
+
+class _Supervisor(Multiprocess):
+    """uvicorn's supervisor (restarts dead or hung workers, SIGTERM/SIGINT stop all, SIGHUP restarts them,
+    SIGTTIN/SIGTTOU add/remove one) that logs each replacement and remembers a failed start."""
+
+    failed_start = False
+
+    def keep_subprocess_alive(self) -> None:
+        before = list(self.processes)
+        super().keep_subprocess_alive()
+        for old, new in zip(before, self.processes, strict=False):
+            if old is not new:
+                log.warning("server process %s ended (exit code %s); started %s in its place",
+                            old.pid, old.exitcode, new.pid)
+        if any(p.exitcode == STARTUP_FAILURE for p in before):
+            self.failed_start = True
+
+
+def run_workers(factory: Callable[[], Any], sock: socket.socket, workers: int) -> None:
+    """Serve on ``sock`` with ``workers`` processes until SIGINT/SIGTERM; each builds its app with ``factory``.
+
+    ``factory`` must be picklable (a module-level function, or a :func:`functools.partial` of one): the workers
+    are fresh interpreters (multiprocessing "spawn"). Whatever must happen once (schema, keys) must be done by
+    the caller before this. A worker that dies is replaced. Raises :class:`GatepassError` if a worker fails
+    to start.
+    """
+    host, port = sock.getsockname()[:2]
+    level = logging.getLevelName(logging.getLogger().getEffectiveLevel())
+    config = uvicorn.Config(_WorkerApp(factory, level, os.getpid()), factory=True, host=host, port=port,
+                            workers=workers, log_config=None, access_log=False, timeout_graceful_shutdown=3)
+    supervisor = _Supervisor(config, sockets=[sock])
+    log.info("listening on http://%s:%d/ with %d server processes", host, port, workers)
+    supervisor.run()
+    if supervisor.failed_start:
+        raise GatepassError("a server process could not start", "see the log lines above for the reason")

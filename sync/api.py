@@ -10,9 +10,12 @@ identity comes from that credential only. Status codes the device acts on:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import queue
 import threading
 import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -27,12 +30,56 @@ _bearer = HTTPBearer(auto_error=False)
 
 
 class CentralState:
-    """What the device API needs from the server: the database, its write lock and the signing key."""
+    """What the device API needs from the server: its database connections and the signing key.
 
-    def __init__(self, db: Any, signing_key: Any) -> None:
+    On SQLite the API uses one connection under a lock (SQLite has one writer at a time anyway). On PostgreSQL,
+    given ``connect``, it opens up to ``pool_size`` connections as the load asks, so uploads of different gates
+    commit side by side; the advisory locks in :mod:`sync.ingest` keep each device's uploads in turn.
+    """
+
+    def __init__(self, db: Any, signing_key: Any, connect: Callable[[], Any] | None = None,
+                 pool_size: int = 1) -> None:
         self.db = db
         self.lock = threading.Lock()
         self.signing_key = signing_key
+        self._connect = connect if db.dialect == "postgresql" else None
+        self._pool_size = pool_size if self._connect is not None else 1
+        self._idle: queue.LifoQueue[Any] = queue.LifoQueue()
+        self._idle.put(db)
+        self._opened = 1
+
+    @contextlib.contextmanager
+    def connection(self) -> Iterator[Any]:
+        """A connection for one request's work, to this thread alone until the block ends."""
+        if self._connect is None:
+            with self.lock:
+                yield self.db
+            return
+        conn = self._take()
+        try:
+            yield conn
+        finally:
+            self._idle.put(conn)
+
+    def _take(self) -> Any:
+        try:
+            return self._idle.get_nowait()
+        except queue.Empty:
+            pass
+        with self.lock:
+            grow = self._opened < self._pool_size
+            if grow:
+                self._opened += 1
+        if not grow:
+            return self._idle.get()
+        try:
+            conn = self._connect()
+        except BaseException:
+            with self.lock:
+                self._opened -= 1
+            raise
+        log.debug("device API: opened database connection %d of %d", self._opened, self._pool_size)
+        return conn
 
 
 async def _read_limited(request: Request, limit: int) -> bytes:
@@ -53,8 +100,8 @@ def router(state: CentralState) -> APIRouter:
     def device(creds: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> dict[str, Any]:
         if creds is None or creds.scheme.lower() != "bearer":
             raise HTTPException(401, "missing device token", headers={"WWW-Authenticate": "Bearer"})
-        with state.lock:
-            found = ingest.authenticate(state.db, creds.credentials)
+        with state.connection() as db:
+            found = ingest.authenticate(db, creds.credentials)
         if found is None:
             raise HTTPException(401, "unknown or revoked device token", headers={"WWW-Authenticate": "Bearer"})
         return found
@@ -65,13 +112,13 @@ def router(state: CentralState) -> APIRouter:
         except ProtocolError as exc:
             log.warning("device %s: refused upload: %s", dev["device_id"], exc)
             raise HTTPException(422, str(exc)) from None
-        with state.lock:
+        with state.connection() as db:
             try:
-                result = ingest.ingest(state.db, dev, body, received_at)
+                result = ingest.ingest(db, dev, body, received_at)
             except ingest.BatchConflictError as exc:
                 log.error("device %s: %s", dev["device_id"], exc)
                 raise HTTPException(409, str(exc)) from None
-            central_version = signing.central_list_version(state.db)
+            central_version = signing.central_list_version(db)
         reply = result.as_json()
         reply["list_version"] = central_version
         reply["server_time"] = time.time()
@@ -88,8 +135,8 @@ def router(state: CentralState) -> APIRouter:
         return await asyncio.to_thread(_ingest, dev, raw, request.headers.get("content-encoding"), received_at)
 
     def _changes(since: int, limit: int) -> dict[str, Any]:
-        with state.lock:
-            page = signing.page_for(state.db, since, limit)
+        with state.connection() as db:
+            page = signing.page_for(db, since, limit)
         return signing.sign_page(state.signing_key, page)
 
     @api.get("/changes")

@@ -57,6 +57,9 @@ class CentralSettings(ServiceSettings):
                           "(the street office's, e.g. Asia/Shanghai); day reports run midnight to midnight here.")
     lists_max_age_h: float = Field(24.0, description="A gate whose lists are older than this is flagged "
                                    "'lists stale' on the devices page, even at the current version (hours).", gt=0)
+    workers: int = Field(1, description="Server processes sharing the listening port (processes). 1: one process, "
+                         "as on a small site; for a city on PostgreSQL about one per CPU core. A process that dies "
+                         "is replaced.", ge=1, le=64)
 
     @field_validator("timezone")
     @classmethod
