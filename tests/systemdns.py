@@ -5,7 +5,8 @@ host untouched:
 
 * ``/etc`` and ``/var`` are overlay mounts whose upper layers live in ``work`` (users, ``/etc/gatepass``,
   ``/var/lib/gatepass`` and whatever systemd writes end up there, readable from outside as
-  :attr:`SystemdNamespace.etc_upper` / :attr:`var_upper`); ``/run``, ``/tmp`` and ``/var/tmp`` are fresh tmpfs.
+  :attr:`SystemdNamespace.etc_upper` / :attr:`var_upper`); ``/run`` and ``/var/tmp`` are fresh tmpfs;
+  ``/tmp`` is the host's (the checkout and pytest's ``tmp_path`` may be there; the service has ``PrivateTmp``).
 * systemd sees only the units given here (``SYSTEMD_UNIT_PATH`` points at a directory of ours, no
   ``/lib/systemd/system``), plus empty stand-ins for the targets a service depends on by default, so nothing
   of the host's boot (udev triggers, sysctl, module loading, remounts, time sync) can start.
@@ -182,7 +183,9 @@ class SystemdNamespace:
         # whatever is written to the namespace's /dev/console lands in our file, not on the host's console
         lines.append(f"mount --bind {shlex.quote(str(self.console_path))} /dev/console")
         lines += ["mount -t tmpfs tmpfs /run", "mkdir -p /run/systemd /run/lock",
-                  "mount -t tmpfs tmpfs /var/tmp", "mount -t tmpfs tmpfs /tmp",
+                  # /tmp stays the host's: the checkout, its venv and pytest's tmp_path may live there (CI clones
+                  # under /tmp). Nothing here cleans it: no host unit (systemd-tmpfiles-setup) can start.
+                  "mount -t tmpfs tmpfs /var/tmp",
                   f"export container=gptest SYSTEMD_UNIT_PATH={UNIT_DIR}",
                   f"exec {SYSTEMD} --system --unit=gp.target --log-target=console --log-level=info"]
         return "\n".join(lines)
