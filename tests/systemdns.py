@@ -343,12 +343,18 @@ def edge_unit() -> str:
 
 
 def edge_env_dropin() -> str:
-    """The drop-in the test environment needs: output to a file (no journald in the namespace) and, when this
-    venv's interpreter lives under /root (mode 0700, hidden by ProtectHome=yes), ``ProtectHome=tmpfs`` with only
-    the interpreter bound back read-only."""
+    """The drop-in the test environment needs: output to a file (no journald in the namespace), the checkout bound
+    back read-only, and, when this venv's interpreter or the checkout lives under /root or /home (hidden by
+    ProtectHome=yes), ``ProtectHome=tmpfs`` with only those bound back."""
     lines = ["[Service]", "StandardOutput=append:/var/log/gatepass-edge.log", "StandardError=inherit"]
+    # the checkout holds the venv and (editable install) the code: PrivateTmp=yes hides it when it was cloned under
+    # /tmp (as CI may), ProtectHome=yes when under /root or /home, so it is bound back read-only
+    binds = [str(Path(__file__).resolve().parents[1])]
     if os.path.realpath(Path(sys.executable).parent / "python").startswith(_PYENV + "/"):
-        lines += ["ProtectHome=tmpfs", f"BindReadOnlyPaths={_PYENV}"]
+        binds.append(_PYENV)
+    if any(b.startswith(("/root/", "/home/")) for b in binds):
+        lines.append("ProtectHome=tmpfs")
+    lines.append("BindReadOnlyPaths=" + " ".join(binds))
     return "\n".join(lines) + "\n"
 
 

@@ -13,6 +13,8 @@ What differs from the shipped unit, and why:
   ``/root/.pyenv`` (``/root`` is mode 0700), which ``ProtectHome=yes`` hides; ``tmpfs`` still hides every home
   directory, only the interpreter is bound back read-only. On a Pi the venv's interpreter is ``/usr/bin/python3``.
   ``StandardOutput/StandardError=append:/var/log/gatepass-edge.log``: no journald runs in the namespace.
+  ``BindReadOnlyPaths=<checkout>``: the venv and the (editable) code live in the checkout, which ``PrivateTmp``
+  or ``ProtectHome`` would hide when it was cloned under /tmp or /root (on a Pi the venv is /opt/gatepass/venv).
 * drop-in ``20-watchdog.conf`` (the watchdog test only): ``WatchdogSec=3`` instead of 30 s, to keep the test short.
 
 All hardening lines work in the namespace (systemd sets up the service's own mount namespace, seccomp filters and
