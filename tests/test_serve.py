@@ -23,13 +23,15 @@ def test_occupied_port_is_a_clear_error():
             bind("127.0.0.1", port)
 
 
-def test_occupied_port_from_the_command_line(gatepass_cli, tmp_path):
+@pytest.mark.parametrize("workers", [1, 3])
+def test_occupied_port_from_the_command_line(gatepass_cli, tmp_path, workers):
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
         cfg = tmp_path / "central.toml"
-        cfg.write_text(f'data_dir = "{tmp_path}"\nport = {port}\nsession_secret = "0123456789abcdef0123"\n')
+        cfg.write_text(f'data_dir = "{tmp_path}"\nport = {port}\nsession_secret = "0123456789abcdef0123"\n'
+                       f'workers = {workers}\n')
         out = gatepass_cli("central", "serve", "--config", str(cfg), env={"GATEPASS_ALLOW_ROOT": "1"})
     assert out.returncode == 2
     assert f"port {port} on 127.0.0.1 is already in use" in out.stderr
