@@ -74,8 +74,7 @@ class Checkpoint(ScanInput, ScanDecide, Commit, Upkeep, GuardDesk, StatusView):
         self._temp_used_until = None
         self._high = {}  # person -> (t, entry uuid, temp)
         self._faults = {}
-        self._subscribers: list[queue.Queue[Outcome]] = []
-        self._sub_lock = threading.Lock()
+        self._outcomes: Fanout[Outcome] = Fanout()  # every decision, for the guard page
         self._last_outcome: Outcome | None = None
         self._last_frame = None
         self._preview = None
@@ -166,39 +165,19 @@ class Checkpoint(ScanInput, ScanDecide, Commit, Upkeep, GuardDesk, StatusView):
     # -- outcomes (CheckpointAPI) -----------------------------------------------------------------------
     def _publish(self, outcome: Outcome) -> None:
         self._last_outcome = outcome
-        with self._sub_lock:
-            subscribers = list(self._subscribers)
-        for q in subscribers:
-            _put_dropping_oldest(q, outcome)
+        self._outcomes.publish(outcome)
 
     def subscribe(self) -> queue.Queue[Outcome]:
         """A bounded queue receiving every new outcome (oldest dropped when full)."""
-        q: queue.Queue[Outcome] = queue.Queue(maxsize=32)
-        with self._sub_lock:
-            self._subscribers.append(q)
-        return q
+        return self._outcomes.subscribe()
 
     def unsubscribe(self, q: queue.Queue[Outcome]) -> None:
         """Stop delivering to ``q``."""
-        with self._sub_lock:
-            if q in self._subscribers:
-                self._subscribers.remove(q)
+        self._outcomes.unsubscribe(q)
 
     def last_outcome(self) -> Outcome | None:
         """The newest outcome, if any."""
         return self._last_outcome
-
-
-def _put_dropping_oldest(q: queue.Queue[Outcome], outcome: Outcome) -> None:
-    while True:
-        try:
-            q.put_nowait(outcome)
-            return
-        except queue.Full:
-            try:
-                q.get_nowait()
-            except queue.Empty:
-                pass
 
 
 __all__ = ["OVERRIDE_REASONS", "POLICY_KEYS", "Checkpoint", "CheckpointError", "Scan"]
