@@ -20,7 +20,7 @@ from edge.passes.codec import MAX_GATE_CHARS, MAX_GATES, MAX_HOUSEHOLD_CHARS, si
 from edge.passes.model import KINDS, PassInfo
 from sync.passes.errors import PassAdminError
 from sync.passes.keys import active_key
-from sync.passes.store import append_change, write
+from sync.passes.store import append_change
 from sync.store import CentralDB
 
 log = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ def issue(db: CentralDB, data_dir: Path, *, household: str, person: int, kind: s
     if minutes <= 0:
         raise PassAdminError("the pass would end before it starts")
     kid, key = active_key(db, data_dir)
-    with write(db):
+    with db.transaction():
         db.execute("INSERT INTO households (household, created_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
                    [household, now])
         cur = db.execute("INSERT INTO passes (household, person, kind, name, valid_from, valid_to, issued_at, gates, "
@@ -149,7 +149,7 @@ def find_passes(db: CentralDB, *, household: str | None = None, pass_ids: list[i
 
 def revoke(db: CentralDB, pass_id: int, reason: str = "") -> int:
     """Revoke a pass; gates refuse it after their next sync. Returns the change version (idempotent)."""
-    with write(db):
+    with db.transaction():
         row = db.execute("SELECT revoked_at FROM passes WHERE pass_id = ?", [pass_id]).fetchone()
         if row is None:
             raise PassAdminError(f"no pass with id {pass_id}", "see the id printed on the card or by 'issue'")
@@ -162,7 +162,7 @@ def revoke(db: CentralDB, pass_id: int, reason: str = "") -> int:
 
 def unrevoke(db: CentralDB, pass_id: int) -> int:
     """Undo a revocation made by mistake. Returns the change version."""
-    with write(db):
+    with db.transaction():
         cur = db.execute("UPDATE passes SET revoked_at = NULL, revoke_reason = NULL WHERE pass_id = ? "
                          "AND revoked_at IS NOT NULL", [pass_id])
         if cur.rowcount == 0:
@@ -185,7 +185,7 @@ def quarantine(db: CentralDB, household: str, start: date, end: date, note: str 
     if not household or len(household) > MAX_HOUSEHOLD_CHARS:
         raise PassAdminError(f"household {household!r}: 1-{MAX_HOUSEHOLD_CHARS} characters")
     start_ts, end_ts = local_midnight(start, tz), local_midnight(end, tz)
-    with write(db):
+    with db.transaction():
         db.execute("INSERT INTO households (household, created_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
                    [household, time.time()])
         db.execute("INSERT INTO quarantine (household, start, \"end\", start_ts, end_ts, set_at, note) "
@@ -199,7 +199,7 @@ def quarantine(db: CentralDB, household: str, start: date, end: date, note: str 
 
 def release(db: CentralDB, household: str) -> int:
     """End a household's home quarantine now. Returns the change version."""
-    with write(db):
+    with db.transaction():
         cur = db.execute("DELETE FROM quarantine WHERE household = ?", [household])
         if cur.rowcount == 0:
             raise PassAdminError(f"household {household} is not under quarantine")
@@ -208,7 +208,7 @@ def release(db: CentralDB, household: str) -> int:
 
 def set_policy(db: CentralDB, key: str, value: object) -> int:
     """Set a policy value sent to every gate (JSON). Returns the change version."""
-    with write(db):
+    with db.transaction():
         db.execute("INSERT INTO pass_policy (key, value) VALUES (?, ?) "
                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value", [key, json.dumps(value)])
         return append_change(db, "policy", key=key, value=value)

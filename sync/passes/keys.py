@@ -29,7 +29,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from sync.passes.errors import PassAdminError
-from sync.passes.store import append_change, write
+from sync.passes.store import append_change
 from sync.store import CentralDB
 
 log = logging.getLogger(__name__)
@@ -135,7 +135,7 @@ def _create(db: CentralDB, data_dir: Path) -> KeyRecord:
 
 def active_key(db: CentralDB, data_dir: Path) -> tuple[str, Ed25519PrivateKey]:
     """The key id and private key that sign new passes (created on first use)."""
-    with write(db):
+    with db.transaction():
         db.lock("pass_keys")  # PostgreSQL: two first issuers must not both create an active key
         row = db.execute("SELECT kid FROM pass_keys WHERE status = 'active'").fetchone()
         kid = row[0] if row else _create(db, data_dir).kid
@@ -147,7 +147,7 @@ def rotate(db: CentralDB, data_dir: Path) -> tuple[KeyRecord, KeyRecord | None]:
 
     Returns (new key, previous key or None).
     """
-    with write(db):
+    with db.transaction():
         db.lock("pass_keys")  # PostgreSQL: concurrent rotations (or a first issue) must leave one active key
         row = db.execute("SELECT kid FROM pass_keys WHERE status = 'active'").fetchone()
         previous = None
@@ -167,7 +167,7 @@ def rotate(db: CentralDB, data_dir: Path) -> tuple[KeyRecord, KeyRecord | None]:
 def retire(db: CentralDB, kid: str) -> KeyRecord:
     """Stop trusting key ``kid`` everywhere: gates refuse every pass it signed."""
     kid = kid.lower()
-    with write(db):
+    with db.transaction():
         row = db.execute("SELECT status FROM pass_keys WHERE kid = ?", [kid]).fetchone()
         if row is None:
             raise PassAdminError(f"no key with id {kid}", "see 'gatepass central keys list'")

@@ -11,12 +11,10 @@ increasing ``v`` is the list version.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import time
 from typing import Any
 
-from sync.centraldb import transaction
 from sync.store import CentralDB
 from sync.store.migrations import Migrations
 
@@ -47,11 +45,6 @@ def m001_pass_tables(db: CentralDB) -> None:
 def migrate(db: CentralDB) -> None:
     """Create or upgrade the pass tables in the central database."""
     migrations.apply(db)
-
-
-def write(db: CentralDB) -> contextlib.AbstractContextManager:
-    """A write transaction (``BEGIN IMMEDIATE`` on SQLite), or a savepoint inside a caller's transaction."""
-    return transaction(db)
 
 
 def append_change(db: CentralDB, op: str, **data: Any) -> int:
