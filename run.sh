@@ -58,6 +58,8 @@ case "${1:-}" in
         venv dev
         shift
         "$VENV/bin/ruff" check .
+        "$VENV/bin/lint-imports" --no-cache >&2   # the layer contracts in pyproject.toml
+        "$VENV/bin/mypy"                          # types of the product packages
         exec "$PY" -m pytest "$@" ;;
     bench)
         apt_install libzbar0

@@ -25,7 +25,7 @@ from pathlib import Path
 import httpx
 
 from bench.harness import Result, percentile
-from sync import ingest
+from central import ingest
 from sync.protocol import encode_upload
 
 log = logging.getLogger(__name__)
@@ -56,8 +56,8 @@ def _start(central, workers: int) -> subprocess.Popen:
 
 def _template() -> list[dict]:
     """One batch of realistic entry rows (seq 1..BATCH), as the edge's log hands them to the client."""
-    from edge.db import open_db as open_edge
-    from edge.locallog import LocalLog
+    from sync.devicedb import open_db as open_edge
+    from sync.locallog import LocalLog
     from tests.sync.helpers import bulk_fill
 
     with tempfile.TemporaryDirectory() as d:

@@ -1,7 +1,7 @@
 """Console queries on 10 million synthetic central entries, against the same queries on 10,000 rows.
 
 The 10M-row database is built once under /tmp (``gatepass-bench-console-<rows>.db``, about 4 GB; delete it
-to rebuild) with the agreed schema (``sync.centraldb.open_db``: the sync engineer's tables and indexes),
+to rebuild) with the agreed schema (``central.db.open_db``: the sync engineer's tables and indexes),
 200 gates in 40 communities over 90 days (about 111,000 entries a day), 0.05 % fevers, 3 % refusals.
 Each figure is the median time of a typical console query (first page of 50, a deep page through a
 keyset cursor, a trace, a daily report, the alerts list) and its ratio to the same query on 10,000 rows
@@ -28,7 +28,7 @@ DEVICES = 200
 
 
 def _build(path: Path, rows: int) -> None:
-    from sync.centraldb import open_db
+    from central.db import open_db
 
     tmp = path.with_suffix(".part")
     for p in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
@@ -96,8 +96,8 @@ def database(rows: int) -> Path:
 
 
 def _queries(db) -> dict:
-    from sync.console import alerts, entries, reports, tracing
-    from sync.console.timeutil import zone
+    from central.console import alerts, entries, reports, tracing
+    from central.console.timeutil import zone
 
     tz = zone()
     last = db.execute("SELECT MAX(wall_ts) FROM entries").fetchone()[0]
@@ -134,7 +134,7 @@ def _median(fn, repeat: int) -> float:
 
 
 def run(quick: bool = False) -> list[Result]:
-    from sync.store import connect
+    from central.store import connect
 
     big_rows = 1_000_000 if quick else 10_000_000
     repeat = 3 if quick else 7

@@ -29,7 +29,7 @@ def _frames(n: int):
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     from drivers.camera import render_code
-    from edge.passes import PassInfo, sign_pass
+    from sync.passes import PassInfo, sign_pass
 
     key = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
     kid = bytes.fromhex("beefbeef")
@@ -60,12 +60,12 @@ def latency(scans: int, tmp: Path, direction: str = "in") -> list[Result]:
     """Capture -> committed entry through a real Checkpoint at a gate of ``direction`` ("both": each scan
     also looks up the holder's last passage, see edge/direction.py), against a bare durable append."""
     from drivers.gate import FakeGate
-    from edge import lists
     from edge.checkpoint import Checkpoint
-    from edge.db import open_db
-    from edge.locallog import LocalLog
     from edge.pairing import Sample
     from edge.settings import EdgeSettings
+    from sync import lists
+    from sync.devicedb import open_db
+    from sync.locallog import LocalLog
 
     key, kid, texts, frames = _frames(200)
     settings = EdgeSettings(data_dir=tmp / f"edge-{direction}", gate={"id": "bench", "direction": direction},
@@ -118,8 +118,8 @@ def _vm_hwm_kb(pid: int) -> int:
 
 def peak_rss(seconds: float, tmp: Path) -> Result:
     key, kid, texts, _ = _frames(4)
-    from edge import lists
-    from edge.db import open_db
+    from sync import lists
+    from sync.devicedb import open_db
 
     data = tmp / "rss"
     (data / "edge").mkdir(parents=True)

@@ -148,8 +148,8 @@ def _entries(work: Path) -> int:
 
 def _fill_edge_db(path: Path, n: int) -> None:
     """An edge database with ``n`` entries (inserted in one transaction; hashes are not chained here)."""
-    from edge.db import open_db
     from gatepass.sqlitedb import transaction
+    from sync.devicedb import open_db
 
     db = open_db(path)
     now = time.time()
@@ -169,8 +169,8 @@ def _startup_checks(quick: bool) -> list[Result]:
     import shutil
     import sqlite3
 
-    from edge.db import open_db
-    from gatepass import startup
+    from sync import salvage
+    from sync.devicedb import open_db
 
     n = 20_000 if quick else 200_000  # 200k entries: about 3 months of a busy gate before purge
     with tempfile.TemporaryDirectory(prefix="gatepass-bench-db-") as tmp:
@@ -180,7 +180,7 @@ def _startup_checks(quick: bool) -> list[Result]:
         checks, scans = [], []
         for _ in range(3):
             t0 = time.perf_counter()
-            assert startup.quick_check(path) == ""
+            assert salvage.quick_check(path) == ""
             checks.append(time.perf_counter() - t0)
             conn = sqlite3.connect(path)
             t0 = time.perf_counter()
@@ -199,7 +199,7 @@ def _startup_checks(quick: bool) -> list[Result]:
         level, quiet.level = quiet.level, logging.CRITICAL + 1  # the alarm is expected here
         try:
             t0 = time.perf_counter()
-            result = startup.check_database(damaged, open_db, alarm_dir=tmp)
+            result = salvage.check_database(damaged, open_db, alarm_dir=tmp)
             recover_s = time.perf_counter() - t0
         finally:
             quiet.setLevel(level)

@@ -18,12 +18,12 @@ from pathlib import Path
 import httpx
 
 from bench.harness import Result
-from edge.db import open_db as open_edge
-from edge.locallog import LocalLog
-from sync import centraldb
+from central import db as centraldb
+from central.ingest import ENTRY_COLUMNS
 from sync.client import SyncClient
 from sync.client import run as sync_run
-from sync.ingest import ENTRY_COLUMNS
+from sync.devicedb import open_db as open_edge
+from sync.locallog import LocalLog
 from sync.protocol import encode_upload
 
 

@@ -1,4 +1,4 @@
-"""Pass verification: ``edge.passes.verify`` per pass against a bare Ed25519 verify (the baseline).
+"""Pass verification: ``sync.passes.verify`` per pass against a bare Ed25519 verify (the baseline).
 
 Also reports the size of a typical pass: its character count and QR version at error correction M.
 """
@@ -11,8 +11,8 @@ import time
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from bench.harness import Result, interleaved, percentile
-from edge.passes import GateContext, Lists, Now, PassInfo, TrustKey, TrustList, decode_envelope, sign_pass, verify
-from sync.passes.issuance import make_qr
+from central.passes.issuance import make_qr
+from sync.passes import GateContext, Lists, Now, PassInfo, TrustKey, TrustList, decode_envelope, sign_pass, verify
 
 
 def _alternating_samples(fns: list, n: int) -> list[list[float]]:

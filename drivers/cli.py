@@ -10,8 +10,6 @@ from pathlib import Path
 
 import click
 
-from gatepass.clickutil import config_option
-
 
 @click.group("sim")
 def sim_group() -> None:
@@ -97,23 +95,3 @@ def sim_relay(use_pty: bool, tcp_port: int | None, link: str | None, scenario_pa
     from drivers.sim.scenario import default_relay
 
     _serve(RelaySim(_scenario(scenario_path, default_relay)), use_pty, tcp_port, link)
-
-
-@click.command("doctor")
-@config_option
-@click.option("--timeout", type=float, default=3.0, show_default=True, help="Seconds to wait for each device.")
-@click.option("--pulse-gate", is_flag=True, help="Also pulse the gate relay once (the gate opens!).")
-@click.option("--release-gate", is_flag=True, help="Only drive the gate output off and exit (systemd ExecStopPost).")
-def doctor_command(config_path: str | None, timeout: float, pulse_gate: bool, release_gate: bool) -> None:
-    """List serial ports and cameras, open the configured devices and give a verdict for each."""
-    from drivers import doctor
-    from edge.settings import EdgeSettings
-    from gatepass.config import load_settings
-
-    settings = load_settings(EdgeSettings, config_path)
-    if release_gate:
-        verdict = doctor.release_gate(settings.relay)
-        click.echo(verdict.line())
-        raise SystemExit(0 if verdict.ok else 1)
-    ok = doctor.run_doctor(settings, timeout, pulse_gate, click.echo)
-    raise SystemExit(0 if ok else 1)

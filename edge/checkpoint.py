@@ -34,13 +34,13 @@ from edge.direction import ensure_index
 from edge.events import Fanout, Outcome
 from edge.guard_desk import OVERRIDE_REASONS, GuardDesk
 from edge.indicators import Indicators, NoIndicators
-from edge.locallog import LocalLog
-from edge.passes import DEFAULT_CLOCK_FLOOR
 from edge.scan_decide import ScanDecide
 from edge.scan_input import Scan, ScanInput
 from edge.settings import EdgeSettings
 from edge.shifts import ShiftBook
 from edge.upkeep import POLICY_KEYS, Upkeep
+from sync.locallog import LocalLog
+from sync.passes import DEFAULT_CLOCK_FLOOR
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +110,7 @@ class Checkpoint(ScanInput, ScanDecide, Commit, Upkeep, GuardDesk, StatusView):
                  self.settings.gate.direction)
 
     def _open_db(self) -> None:
-        from edge.db import open_db
+        from sync.devicedb import open_db
 
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.db = open_db(self.settings.db_path)

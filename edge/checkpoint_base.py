@@ -20,18 +20,18 @@ from typing import TYPE_CHECKING, Any
 from edge.errors import EdgeError
 
 if TYPE_CHECKING:
-    from edge import lists as edgelists
     from edge.decision import Decision, GateRules
     from edge.decode import QrDecoder
     from edge.dedupe import Deduper
     from edge.events import Fanout, Notice, Outcome
     from edge.indicators import Indicators
-    from edge.locallog import LocalLog
     from edge.pairing import Measurement, Sample, TempStatus
-    from edge.passes import Lists, Now, TrustList
     from edge.scan_input import Scan
     from edge.settings import EdgeSettings
     from edge.shifts import ShiftBook
+    from sync import lists as edgelists
+    from sync.locallog import LocalLog
+    from sync.passes import Lists, Now, TrustList
 
 log = logging.getLogger(__name__)
 

@@ -12,10 +12,10 @@ import queue
 import time
 from typing import Any
 
-from edge import lists as edgelists
 from edge.checkpoint_base import CheckpointBase
 from edge.events import Notice
-from edge.messages import FAULTS
+from sync import lists as edgelists
+from sync.reasons import FAULTS
 
 log = logging.getLogger(__name__)
 

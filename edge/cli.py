@@ -43,9 +43,9 @@ def _settings(config_path: str | None):
 @contextlib.contextmanager
 def _open_log(config_path: str | None) -> Iterator[tuple[Any, Any]]:
     """The settings and the local log of an existing edge database (closed afterwards)."""
-    from edge.db import open_db
     from edge.errors import EdgeError
-    from edge.locallog import LocalLog
+    from sync.devicedb import open_db
+    from sync.locallog import LocalLog
 
     settings = _settings(config_path)
     if not settings.db_path.exists():
@@ -90,8 +90,8 @@ def purge_command(config_path: str | None, days: float | None) -> None:
 @click.option("--pin", prompt=True, hide_input=True, confirmation_prompt=True, help="4-12 digits (asked if omitted).")
 def set_pin_command(config_path: str | None, guard_id: str, pin: str) -> None:
     """Set a guard's shift PIN (stored as an argon2 hash in the edge database)."""
-    from edge.db import open_db
     from edge.shifts import ShiftBook
+    from sync.devicedb import open_db
 
     settings = _settings(config_path)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -131,3 +131,23 @@ def _register_install() -> None:
 
 
 _register_install()
+
+
+@click.command("doctor")
+@config_option
+@click.option("--timeout", type=float, default=3.0, show_default=True, help="Seconds to wait for each device.")
+@click.option("--pulse-gate", is_flag=True, help="Also pulse the gate relay once (the gate opens!).")
+@click.option("--release-gate", is_flag=True, help="Only drive the gate output off and exit (systemd ExecStopPost).")
+def doctor_command(config_path: str | None, timeout: float, pulse_gate: bool, release_gate: bool) -> None:
+    """List serial ports and cameras, open the configured devices and give a verdict for each."""
+    from drivers import doctor
+    from edge.settings import EdgeSettings
+    from gatepass.config import load_settings
+
+    settings = load_settings(EdgeSettings, config_path)
+    if release_gate:
+        verdict = doctor.release_gate(settings.relay)
+        click.echo(verdict.line())
+        raise SystemExit(0 if verdict.ok else 1)
+    ok = doctor.run_doctor(settings, timeout, pulse_gate, click.echo)
+    raise SystemExit(0 if ok else 1)

@@ -16,10 +16,10 @@ from edge.checkpoint_base import LOG_FAULTS, CheckpointBase, safely
 from edge.decision import Decision
 from edge.events import Outcome
 from edge.indicators import LIGHT_FOR
-from edge.locallog import LogWriteError
-from edge.messages import message
-from edge.passes import Now
 from gatepass.sqlitedb import transaction
+from sync.locallog import LogWriteError
+from sync.passes import Now
+from sync.reasons import message
 
 log = logging.getLogger(__name__)
 

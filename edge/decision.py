@@ -2,7 +2,7 @@
 
 Everything it needs is an argument (no clock, no configuration lookups), so the
 policy is tested on plain data. Reason codes are explained in
-:mod:`edge.messages` (zh-CN and English).
+:mod:`sync.reasons` (zh-CN and English).
 
 Order of the checks: a confirmed fever refuses first (and is flagged for
 immediate sync); then an invalid pass (the verifier's code); then the opening

@@ -12,7 +12,7 @@ The rule, for a gate configured ``direction``:
   3. the configured default ``[gate] both_default`` (inferred).
 
 Verification and the decision use the direction only when it is certain. When it is inferred they use
-``"both"``, the conservative union: :func:`edge.passes.verify` refuses a household under home quarantine
+``"both"``, the conservative union: :func:`sync.passes.verify` refuses a household under home quarantine
 at a ``"both"`` gate (an exit cannot be ruled out) and the temperature is measured (an entry cannot be
 ruled out). The entry logs the chosen direction, except that a refusal for home quarantine is logged as
 ``"out"``: it refuses an exit.

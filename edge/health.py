@@ -1,7 +1,7 @@
 """Housekeeping checks of the edge: disk-space floor, log retention, clock.
 
 Each check is a small function returning fault codes (see
-:data:`edge.messages.FAULTS`); :class:`Housekeeper` runs them together and the
+:data:`sync.reasons.FAULTS`); :class:`Housekeeper` runs them together and the
 checkpoint shows the faults on the guard screen.
 """
 
@@ -14,8 +14,8 @@ import sqlite3
 import time
 from dataclasses import dataclass, field
 
-from edge.locallog import LocalLog
-from edge.passes import DEFAULT_CLOCK_FLOOR, effective_now
+from sync.locallog import LocalLog
+from sync.passes import DEFAULT_CLOCK_FLOOR, effective_now
 
 log = logging.getLogger(__name__)
 

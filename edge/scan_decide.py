@@ -18,8 +18,8 @@ from edge.decision import Decision, GateRules, decide, is_open, needs_temperatur
 from edge.direction import Direction, last_passed, resolve
 from edge.events import Outcome
 from edge.pairing import Measurement, PairingRules, TempStatus, judge_temperature, pair
-from edge.passes import GateContext, Lists, Now, TrustList, Verdict, effective_now, verify
 from edge.scan_input import Scan
+from sync.passes import GateContext, Lists, Now, TrustList, Verdict, effective_now, verify
 
 log = logging.getLogger(__name__)
 

@@ -70,15 +70,16 @@ class _Server(uvicorn.Server):
 
 def run(settings: EdgeSettings, stop_event: threading.Event | None = None) -> None:
     """Run the checkpoint and the guard page until ``stop_event`` is set or a signal arrives."""
-    from edge.db import open_db
     from edge.webapp import create_app
-    from gatepass import sdnotify, startup
+    from gatepass import sdnotify
+    from sync import salvage
+    from sync.devicedb import open_db
 
     stop = stop_event or threading.Event()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     # Not root; quick_check (a damaged edge.db is moved aside and rebuilt); the clock's floor.
     notifier = sdnotify.default()
-    clock, _ = startup.prepare_service(settings.data_dir, settings.db_path, open_db,
+    clock, _ = salvage.prepare_service(settings.data_dir, settings.db_path, open_db,
                                        progress=lambda: notifier.extend_start("recovering the local database"))
     checkpoint = build_checkpoint(settings, stop)
     checkpoint.clock_floor = clock.floor

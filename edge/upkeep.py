@@ -1,6 +1,6 @@
 """The checkpoint's upkeep: list snapshots and central's policy, and the ``health`` loop.
 
-Lists are loaded with :func:`edge.lists.load` and reloaded when their version changes (a failure keeps the
+Lists are loaded with :func:`sync.lists.load` and reloaded when their version changes (a failure keeps the
 last good snapshot and raises ``lists_failed``). Central's policy values win over the config for the keys
 in :data:`POLICY_KEYS` (logged when they differ). The health loop runs retention, the disk floor and the
 clock check every ``[health] check_interval_s`` and probes a failing local log every round.
@@ -12,9 +12,9 @@ import logging
 import time
 from typing import Any
 
-from edge import lists as edgelists
 from edge.checkpoint_base import LOG_FAULTS, CheckpointBase
 from edge.health import Housekeeper
+from sync import lists as edgelists
 
 log = logging.getLogger(__name__)
 

@@ -37,10 +37,11 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from drivers.texts import status_text
 from edge.errors import EdgeError
 from edge.events import CheckpointAPI, Notice, Outcome
-from edge.messages import FAULTS
 from edge.screen_forms import DirectionForm, MuteForm, OverrideForm, SignInForm, VisitorForm, describe_errors
 from edge.settings import EdgeSettings
 from edge.voice import VoiceAnnouncer, make_voice
+from gatepass.errors import GatepassError
+from sync.reasons import FAULTS
 
 log = logging.getLogger(__name__)
 
@@ -296,7 +297,7 @@ def create_app(checkpoint: CheckpointAPI, settings: EdgeSettings, voice: VoiceAn
             return await anyio.to_thread.run_sync(fn, *args)
         except ScreenError:
             raise
-        except (EdgeError, ValueError, LookupError) as exc:
+        except (GatepassError, ValueError, LookupError) as exc:  # guard-desk, log and list errors
             log.warning("guard action %s refused: %s", getattr(fn, "__name__", fn), exc)
             raise ScreenError(409, "refused", f"操作未完成：{exc}", f"Not done: {exc}") from None
 

@@ -30,10 +30,11 @@ def cli(debug: bool, log_level: str) -> None:
 
 
 def _register() -> None:
-    from drivers.cli import doctor_command, sim_group
-    from edge.cli import edge_group
+    from central.cli import central_group
+    from drivers.cli import sim_group
+    from edge.cli import doctor_command, edge_group
     from gatepass.demo import demo_command
-    from sync.cli import central_group, sync_group
+    from sync.cli import sync_group
 
     for command in (edge_group, sync_group, central_group, sim_group, demo_command, doctor_command):
         cli.add_command(command)

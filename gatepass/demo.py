@@ -58,10 +58,10 @@ def _demo_passes(data_dir: Path) -> Path | None:
     try:
         from datetime import date, timedelta
 
-        from edge.db import open_db as open_edge_db
-        from edge.lists import ListError, apply_page
-        from sync.centraldb import open_db as open_central_db
-        from sync.passes import changelog, issuance
+        from central.db import open_db as open_central_db
+        from central.passes import changelog, issuance
+        from sync.devicedb import open_db as open_edge_db
+        from sync.lists import ListError, apply_page
 
         central_dir = data_dir / "central"
         central_dir.mkdir(parents=True, exist_ok=True)
@@ -95,9 +95,9 @@ def _demo_passes(data_dir: Path) -> Path | None:
 
 def _start_sync(data_dir: Path, logs: Path, central_url: str) -> Child:
     """Register the demo gate at central (a new token each run), write ``sync.toml`` and start the sync."""
-    from sync import ingest
-    from sync.centraldb import open_db as open_central_db
-    from sync.signing import root_public_pem
+    from central import ingest
+    from central.db import open_db as open_central_db
+    from central.signing import root_public_pem
 
     central_dir = data_dir / "central"
     db = open_central_db(central_dir / "central.db")
@@ -170,7 +170,7 @@ def demo_command(data_dir: str, central_port: int, guard_port: int, duration: fl
     children, urls = start_demo(Path(data_dir), central_port, guard_port)
     deadline = time.monotonic() + duration if duration > 0 else None
     try:
-        from sync.console.demo import demo_login
+        from central.console.demo import demo_login
 
         click.echo(f"guard page:      {urls['guard']}")
         click.echo(f"central console: {urls['central']}")

@@ -1,7 +1,7 @@
 """The root of every gatepass exception.
 
 Each package has its own base (``drivers.errors.DriverError``,
-``edge.errors.EdgeError``, ``sync.errors.SyncError``); all derive from
+``edge.errors.EdgeError``, ``sync.errors.SyncError``, ``central.errors.CentralError``); all derive from
 :class:`GatepassError`, so the command line can turn any of them into a
 one-line message with a hint instead of a traceback.
 """

@@ -32,14 +32,14 @@ from typing import Any
 
 import httpx
 
-from edge import lists as edge_lists
-from edge.db import open_db
-from edge.locallog import LocalLog
 from gatepass import __version__
-from gatepass.startup import RECOVERED_SUFFIX
+from sync import lists as edge_lists
 from sync import messages, state
+from sync.devicedb import open_db
 from sync.errors import SyncError
+from sync.locallog import LocalLog
 from sync.protocol import ProtocolError, encode_upload, from_ranges
+from sync.salvage import RECOVERED_SUFFIX
 from sync.settings import SyncSettings
 from sync.signing import SignatureError, load_public_key, verify_envelope
 
@@ -143,7 +143,7 @@ class SyncClient:
         """Open the edge database; with ``create`` False a missing file is an error, not a new database.
 
         Never creates the file while the edge's start-up recovery has a finished copy waiting to be
-        renamed into place (``edge.db.recovered``): that would hide the recovered entries.
+        renamed into place (``sync.devicedb.recovered``): that would hide the recovered entries.
         """
         path = self.settings.db_path
         recovered = path.with_name(path.name + RECOVERED_SUFFIX)

@@ -61,7 +61,7 @@ class Report(BaseModel):
 
 
 class EntryIn(BaseModel):
-    """One uploaded local-log row (columns of ``edge.locallog``'s ``entries`` minus ``synced*``)."""
+    """One uploaded local-log row (columns of ``sync.locallog``'s ``entries`` minus ``synced*``)."""
 
     model_config = ConfigDict(extra="forbid")
 

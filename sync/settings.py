@@ -1,11 +1,10 @@
-"""Settings of the device-side sync service and of the central server."""
+"""Settings of the device-side sync service."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from gatepass.config import ServiceSettings
@@ -41,53 +40,3 @@ class SyncSettings(ServiceSettings):
     def db_path(self) -> Path:
         """The edge's local log database file (shared in WAL mode)."""
         return self.data_dir / "edge.db"
-
-
-class CentralSettings(ServiceSettings):
-    """``gatepass central ...``; file ``central.toml``, variables ``GATEPASS_CENTRAL_*``."""
-
-    model_config = SettingsConfigDict(env_prefix="GATEPASS_CENTRAL_", extra="forbid", env_nested_delimiter="__")
-
-    data_dir: Path = Field(Path("/var/lib/gatepass-central"), description="Directory of the central database and keys.")
-    host: str = Field("127.0.0.1", description="Listen address (put TLS in a reverse proxy in front).")
-    port: int = Field(8000, description="Listen TCP port.", ge=1, le=65535)
-    session_secret: SecretStr = Field(description="Secret for signing staff sessions and CSRF tokens "
-                                      "(32+ random bytes). Secret: no default.", min_length=16)
-    timezone: str = Field("Asia/Shanghai", description="IANA time zone the console shows and reads times in "
-                          "(the street office's, e.g. Asia/Shanghai); day reports run midnight to midnight here.")
-    lists_max_age_h: float = Field(24.0, description="A gate whose lists are older than this is flagged "
-                                   "'lists stale' on the devices page, even at the current version (hours).", gt=0)
-    workers: int = Field(1, description="Server processes sharing the listening port (processes). 1: one process, "
-                         "as on a small site; for a city on PostgreSQL about one per CPU core. A process that dies "
-                         "is replaced.", ge=1, le=64)
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Asia/Shanghai)") from exc
-        return value
-
-    database_url: SecretStr | None = Field(None, description="PostgreSQL connection URL for a central that "
-                                           "outgrows one SQLite file, e.g. postgresql://gatepass@db.internal/gatepass "
-                                           "(needs 'gatepass[postgres]'). Empty: SQLite in data_dir/central.db. "
-                                           "May hold a password: keep it in the credentials file.")
-
-    @field_validator("database_url")
-    @classmethod
-    def _postgres_url(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and not value.get_secret_value().startswith(("postgresql://", "postgres://")):
-            raise ValueError("must start with postgresql:// (leave it out to use SQLite in data_dir)")
-        return value
-
-    @property
-    def db_path(self) -> Path:
-        """The central SQLite database file (when no ``database_url`` is set)."""
-        return self.data_dir / "central.db"
-
-    @property
-    def db_target(self) -> str:
-        """What :func:`sync.centraldb.open_db` opens: the PostgreSQL URL, or the SQLite file's path."""
-        return self.database_url.get_secret_value() if self.database_url else str(self.db_path)

@@ -6,7 +6,7 @@ The envelope (JSON)::
      "body": "<the page as canonical JSON text>",   # the exact bytes signed (UTF-8)
      "sig": "<base64 Ed25519 signature over body>"}
 
-The page inside is the ``edge.lists`` page format plus ``valid_until`` (unix s).
+The page inside is the ``sync.lists`` page format plus ``valid_until`` (unix s).
 Signing the text, not a re-serialisation, keeps verification independent of
 JSON libraries. The device pins central's public key (``central_public_key``).
 """
@@ -28,13 +28,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from sync.errors import SyncError
 from sync.protocol import canonical
-from sync.store import CentralDB
 
 log = logging.getLogger(__name__)
 
 FORMAT = "gatepass-signed/1"
 PAGE_VALID_S = 24 * 3600.0
-SNAPSHOT_BEHIND = 5000  # a device more than this many changes behind gets a snapshot instead
 MAX_ENVELOPE_BYTES = 16 * 1024 * 1024
 
 
@@ -46,20 +44,6 @@ def kid_of(public: Ed25519PublicKey) -> str:
     """Short id of a public key: the first 4 bytes of SHA-256 of its raw form, hex."""
     raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return hashlib.sha256(raw).digest()[:4].hex()
-
-
-def root_key(data_dir: Path) -> Ed25519PrivateKey:
-    """Central's list-signing key (kept by ``sync.passes.keys``)."""
-    from sync.passes.keys import root_key as _root_key
-
-    return _root_key(data_dir)
-
-
-def root_public_pem(data_dir: Path) -> str:
-    """Central's list-signing public key as PEM, for ``central_public_key`` in the device's sync.toml."""
-    from sync.passes.keys import root_public_pem as _root_public_pem
-
-    return _root_public_pem(data_dir)
 
 
 def load_public_key(text_or_path: str) -> Ed25519PublicKey:
@@ -114,28 +98,3 @@ def verify_envelope(public: Ed25519PublicKey, envelope: Any) -> dict[str, Any]:
         if not isinstance(value, int | float) or isinstance(value, bool):
             raise SignatureError(f"signed page lacks a numeric {name!r}")
     return page
-
-
-def central_list_version(db: CentralDB) -> int | None:
-    """The newest list version at central (None when the passes part is not installed)."""
-    try:
-        from sync.passes.store import current_version
-    except ModuleNotFoundError:
-        return None
-    return current_version(db)
-
-
-def page_for(db: CentralDB, since: int, limit: int) -> dict[str, Any]:
-    """The list page a device at version ``since`` needs next: changes, or a snapshot when too far behind."""
-    try:
-        from sync.passes.changelog import changes_since, snapshot
-        from sync.passes.store import current_version
-    except ModuleNotFoundError:
-        return {"format": "gatepass-lists/1", "version": 0, "since": since, "snapshot": False, "more": False,
-                "changes": []}
-    current = current_version(db)
-    oldest = db.execute("SELECT MIN(v) FROM pass_changes").fetchone()[0]
-    pruned = oldest is not None and since + 1 < oldest
-    if since <= 0 and current > 0 or current - since > SNAPSHOT_BEHIND or pruned:
-        return snapshot(db)
-    return changes_since(db, since, limit)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
+from central.settings import CentralSettings
 from edge.settings import EdgeSettings
-from sync.settings import CentralSettings, SyncSettings
+from sync.settings import SyncSettings
 
 
 def _fields(model: type[BaseModel], prefix: str = ""):

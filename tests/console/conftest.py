@@ -1,4 +1,4 @@
-"""Console fixtures: a real central server (sync.server.create_app) on loopback with a seeded database."""
+"""Console fixtures: a real central server (central.server.create_app) on loopback with a seeded database."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ import httpx
 import pytest
 import uvicorn
 
+from central.console import auth
+from central.db import open_db
+from central.settings import CentralSettings
 from gatepass.procs import free_port
-from sync.centraldb import open_db
-from sync.console import auth
-from sync.settings import CentralSettings
 from tests.console.data import entry, ingest_entries
 from tests.pgserver import new_central_target
 
@@ -87,8 +87,8 @@ def seed(db) -> dict:
 
 def start_central(tmp: Path, seed_data: bool = True, database_url: str | None = None) -> Central:
     """Create the database (SQLite in ``tmp``, or PostgreSQL at ``database_url``), users and data, then serve
-    ``sync.server.create_app`` on 127.0.0.1."""
-    from sync.server import create_app
+    ``central.server.create_app`` on 127.0.0.1."""
+    from central.server import create_app
 
     settings = CentralSettings(data_dir=tmp / "central", session_secret="test-secret-" + "x" * 32,
                                port=free_port(0), database_url=database_url)

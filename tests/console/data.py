@@ -1,7 +1,7 @@
 """Test data for the console: entries reach central through the sync engineer's real ingest.
 
 This is the one place tests create central entries: :func:`ingest_entries` registers the device if
-needed and stores rows with :func:`sync.ingest.ingest`, exactly as an upload from a gate would.
+needed and stores rows with :func:`central.ingest.ingest`, exactly as an upload from a gate would.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import time
 import uuid as uuidlib
 from typing import Any
 
-from sync import ingest
+from central import ingest
 from sync.protocol import UploadBody, content_hash
 
 _DEFAULTS: dict[str, Any] = {

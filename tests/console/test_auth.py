@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from sync.console import auth
+from central.console import auth
 from tests.console.conftest import csrf_of, login
 
 PAGES = ["/", "/entries", "/trace", "/report", "/alerts", "/devices", "/households", "/households/3-2-401",
@@ -247,7 +247,7 @@ def test_admin_adds_a_user_who_can_sign_in(central):
 
 
 def test_report_csv_exports_have_the_documented_columns(central):
-    from sync.console.reports import HOURLY_COLUMNS, REASON_COLUMNS
+    from central.console.reports import HOURLY_COLUMNS, REASON_COLUMNS
 
     with central.client("viewer") as c:
         hourly = c.get("/report/export.csv", params={"day": "2026-11-20"})

@@ -24,7 +24,7 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
 
 @pytest.fixture(scope="module", autouse=True)
 def fast_alert_refresh():
-    from sync.console.web import Console
+    from central.console.web import Console
 
     old, Console.alert_refresh_s = Console.alert_refresh_s, 1
     yield
@@ -173,7 +173,7 @@ def test_alerts_live_list_and_ack(browser, central):
 
 
 def test_households_passes_revocation_reaches_a_gate(browser, central, tmp_path):
-    from edge import lists as edge_lists
+    from sync import lists as edge_lists
     from sync.client import RejectedError, SyncClient
     from sync.settings import SyncSettings
 

@@ -8,9 +8,9 @@ import sys
 
 from click.testing import CliRunner
 
+from central.console import auth
+from central.db import open_db
 from gatepass.cli import main
-from sync.centraldb import open_db
-from sync.console import auth
 
 
 def _config(tmp_path, central_url):

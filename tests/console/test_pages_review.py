@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import time
 
-from sync import ingest
-from sync.console import make_console
-from sync.settings import CentralSettings
+from central import ingest
+from central.console import make_console
+from central.settings import CentralSettings
 from tests.console.conftest import csrf_of
 from tests.console.data import entry, ingest_entries
 

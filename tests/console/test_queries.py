@@ -12,10 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from openpyxl import load_workbook
 
-from sync.centraldb import open_db
-from sync.console import alerts, entries, exports, reports, tracing
-from sync.console.errors import ConsoleError
-from sync.console.timeutil import parse_local, zone
+from central.console import alerts, entries, exports, reports, tracing
+from central.console.errors import ConsoleError
+from central.console.timeutil import parse_local, zone
+from central.db import open_db
 from tests.console.conftest import DAY0, seed
 from tests.console.data import entry, ingest_entries
 
@@ -210,8 +210,8 @@ def test_exports_read_back_and_defuse_formulas():
                                         "fever", "pass_id", "household", "visitor_ref", "guard_id", "junk"]),
                        st.text(max_size=30), max_size=8))
 def test_query_string_filters_parse_or_fail_clearly(q):
-    from sync.console.routes_data import _filter
-    from sync.console.web import Console
+    from central.console.routes_data import _filter
+    from central.console.web import Console
 
     ctx = Console.__new__(Console)
     ctx.tz = TZ
@@ -226,7 +226,7 @@ def test_query_string_filters_parse_or_fail_clearly(q):
 @settings(max_examples=200, deadline=None)
 @given(st.text(max_size=30))
 def test_parse_day_never_crashes(text):
-    from sync.console.timeutil import parse_day
+    from central.console.timeutil import parse_day
 
     try:
         day = parse_day(text, TZ)

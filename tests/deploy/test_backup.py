@@ -9,8 +9,8 @@ import time
 
 import pytest
 
+from central.backup import BackupError, backup, list_backups, restore
 from gatepass.sqlitedb import connect, transaction
-from sync.backup import BackupError, backup, list_backups, restore
 from tests.deploy.units import invoke
 
 DAY = 86400.0
@@ -121,7 +121,7 @@ def test_missing_database_is_a_clear_error(tmp_path):
 
 
 def test_backup_and_restore_commands_on_a_real_central_database(tmp_path, capsys, monkeypatch):
-    from sync.centraldb import open_db
+    from central.db import open_db
 
     data = tmp_path / "central"
     data.mkdir()

@@ -14,13 +14,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sync import backup as sqlite_backup
-from sync.backup import BackupError
-from sync.backup_pg import backup, check_dump, client_args, find_tool, list_backups, restore
-from sync.centraldb import open_db
-from sync.ingest import add_device
-from sync.passes.issuance import set_policy
-from sync.store import connect
+from central import backup as sqlite_backup
+from central.backup import BackupError
+from central.backup_pg import backup, check_dump, client_args, find_tool, list_backups, restore
+from central.db import open_db
+from central.ingest import add_device
+from central.passes.issuance import set_policy
+from central.store import connect
 from tests.deploy.units import invoke
 
 DAY = 86400.0

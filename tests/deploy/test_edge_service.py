@@ -15,6 +15,7 @@ import pytest
 from gatepass import startup
 from gatepass.procs import free_port
 from gatepass.sdnotify import LoopWatch, Notifier
+from sync import salvage
 
 
 def _edge_config(tmp_path, port):
@@ -70,7 +71,7 @@ def test_ready_watchdog_stopping_under_a_notify_socket_after_recovering_the_data
         assert proc.wait(20) == 0
         assert [a["code"] for a in startup.read_alarms(data)] == ["database_recovered"]
         assert list(data.glob("edge.db.corrupt-*"))
-        assert startup.quick_check(data / "edge.db") == ""
+        assert salvage.quick_check(data / "edge.db") == ""
     finally:
         if proc.poll() is None:
             proc.kill()

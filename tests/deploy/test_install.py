@@ -150,8 +150,8 @@ def test_any_names_render_into_valid_toml(name, url):
 
 
 def test_purge_is_refused_while_the_local_log_holds_unsynced_entries(installed, capsys):
-    from edge.db import open_db
-    from edge.locallog import LocalLog
+    from sync.devicedb import open_db
+    from sync.locallog import LocalLog
 
     path = installed / "var/lib/gatepass/edge.db"
     db = open_db(path)

@@ -10,10 +10,12 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from edge.db import open_db
-from edge.locallog import LocalLog
 from gatepass import startup
-from gatepass.startup import BUILD_FLOOR_TS, ClockGuard, StartupError, check_database, check_not_root
+from gatepass.startup import BUILD_FLOOR_TS, ClockGuard, StartupError, check_not_root
+from sync import salvage
+from sync.devicedb import open_db
+from sync.locallog import LocalLog
+from sync.salvage import check_database
 
 # -- root --------------------------------------------------------------------------------------------
 
@@ -150,7 +152,7 @@ def test_a_damaged_database_is_moved_aside_and_readable_entries_kept(tmp_path, e
     new = LocalLog(db).append(device_id="d1", gate_id="g1", wall_ts=BUILD_FLOOR_TS, mono_ts=0.0, boot_id="b",
                               clock_trusted=True, event="scan", direction="in", decision="pass", reason="ok")
     assert new["seq"] == 401
-    assert startup.quick_check(path) == ""
+    assert salvage.quick_check(path) == ""
     alarms = startup.read_alarms(tmp_path)
     assert alarms[-1]["code"] == "database_recovered" and alarms[-1]["entries_copied"] == result.entries_copied
 
@@ -172,7 +174,7 @@ def test_lists_and_the_anchor_are_copied_when_readable(tmp_path, edge_db):
     anchor = db.execute("SELECT seq, hash FROM chain_anchor").fetchone()
     db.conn.close()
     # no damage: force the recovery path directly
-    result = startup.recover_database(path, open_db)
+    result = salvage.recover_database(path, open_db)
     db = edge_db(path)
     assert db.execute("SELECT seq, hash FROM chain_anchor").fetchone() == anchor
     assert db.execute("SELECT pass_id FROM list_revoked").fetchall() == [(42,)]
@@ -211,12 +213,12 @@ def test_any_passwd_file_is_parsed_without_crashing(tmp_path_factory, lines):
 def test_prepare_service_checks_everything(tmp_path, monkeypatch):
     monkeypatch.setenv("GATEPASS_ALLOW_ROOT", "1")
     _fill(tmp_path / "edge.db", 3)
-    clock, db_check = startup.prepare_service(tmp_path, tmp_path / "edge.db", open_db)
+    clock, db_check = salvage.prepare_service(tmp_path, tmp_path / "edge.db", open_db)
     assert db_check.ok and clock.floor >= BUILD_FLOOR_TS
     monkeypatch.delenv("GATEPASS_ALLOW_ROOT")
     if os.geteuid() == 0:
         with pytest.raises(StartupError):
-            startup.prepare_service(tmp_path, tmp_path / "edge.db", open_db)
+            salvage.prepare_service(tmp_path, tmp_path / "edge.db", open_db)
 
 
 @pytest.mark.parametrize("counter_sql", ["UPDATE sqlite_sequence SET seq = 25025017590 WHERE name = 'entries'",
@@ -228,12 +230,12 @@ def test_an_implausible_seq_counter_never_lets_a_seq_be_reused(tmp_path, counter
     conn.execute(counter_sql)  # what a damaged sqlite_sequence page can read as
     conn.commit()
     conn.close()
-    result = startup.recover_database(path, open_db)
+    result = salvage.recover_database(path, open_db)
     assert result.entries_copied == 20 and result.entries_lost == 0
     new = LocalLog(edge_db(path)).append(device_id="d1", gate_id="g1", wall_ts=BUILD_FLOOR_TS, mono_ts=0.0,
                                          boot_id="b", clock_trusted=True, event="scan", direction="in",
                                          decision="pass", reason="ok")
-    assert new["seq"] == 20 + startup.SEQ_SAFETY_GAP + 1  # a reported gap rather than a reused number
+    assert new["seq"] == 20 + salvage.SEQ_SAFETY_GAP + 1  # a reported gap rather than a reused number
 
 
 def _wreck_one_leaf(path):
@@ -271,7 +273,7 @@ def test_a_recovery_killed_midway_loses_nothing_on_the_next_start(tmp_path, edge
     path = tmp_path / "edge.db"
     original = _bulk(path, 60000)
     _wreck_one_leaf(path)
-    code = ("import sys; from edge.db import open_db; from gatepass.startup import check_database; "
+    code = ("import sys; from sync.devicedb import open_db; from sync.salvage import check_database; "
             "check_database(sys.argv[1], open_db)")
     proc = subprocess.Popen([sys.executable, "-c", code, str(path)], stderr=subprocess.DEVNULL)
     while not (tmp_path / "edge.db.recovering").exists() and proc.poll() is None:
@@ -283,7 +285,7 @@ def test_a_recovery_killed_midway_loses_nothing_on_the_next_start(tmp_path, edge
     db = edge_db(path)
     copied = {r[0]: r for r in db.execute("SELECT * FROM entries")}
     assert len(copied) == result.entries_copied > 59000 and all(copied[s] == original[s] for s in copied)
-    assert startup.quick_check(path) == "" and not list(tmp_path.glob("edge.db.recover*"))
+    assert salvage.quick_check(path) == "" and not list(tmp_path.glob("edge.db.recover*"))
 
 
 def test_a_stale_complete_copy_beside_the_damaged_file_is_rebuilt(tmp_path):
@@ -291,7 +293,7 @@ def test_a_stale_complete_copy_beside_the_damaged_file_is_rebuilt(tmp_path):
     path.write_bytes(b"x" * 8192)  # damaged
     (tmp_path / "edge.db.recovered").write_bytes(b"left over from a stopped recovery")
     result = check_database(path, open_db)
-    assert not result.ok and startup.quick_check(path) == ""
+    assert not result.ok and salvage.quick_check(path) == ""
     assert not (tmp_path / "edge.db.recovered").exists()
 
 

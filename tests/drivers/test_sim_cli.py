@@ -11,11 +11,11 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from drivers.cli import doctor_command
 from drivers.sim.relay import RelaySim
 from drivers.sim.scanner import ScannerSim
 from drivers.sim.scenario import Scenario, ScenarioError
 from drivers.sim.thermometer import ThermometerSim
+from edge.cli import doctor_command
 
 from .conftest import write_scenario
 

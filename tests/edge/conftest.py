@@ -12,8 +12,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from edge.passes import PassInfo, sign_pass
 from edge.settings import EdgeSettings
+from sync.passes import PassInfo, sign_pass
 
 KID = bytes.fromhex("0badcafe")
 SEED = bytes(range(1, 33))
@@ -45,7 +45,7 @@ def make_pass(key: Ed25519PrivateKey, **changes) -> str:
 @pytest.fixture
 def edge_db():
     """``edge_db(path)`` opens an edge database that is closed when the test ends (no fds left behind)."""
-    from edge.db import open_db
+    from sync.devicedb import open_db
 
     opened = []
 

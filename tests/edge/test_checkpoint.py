@@ -13,12 +13,12 @@ import pytest
 from drivers.camera import SimCamera
 from drivers.gate import FakeGate
 from drivers.thermometer import Thermometer
-from edge import lists
 from edge.checkpoint import Checkpoint
-from edge.db import open_db
 from edge.events import Outcome
 from edge.indicators import FakeIndicators
-from edge.locallog import LocalLog
+from sync import lists
+from sync.devicedb import open_db
+from sync.locallog import LocalLog
 from tests.edge.conftest import edge_settings, key_page, make_pass
 
 

@@ -11,12 +11,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from drivers.gate import FakeGate
-from edge import lists
 from edge.checkpoint import Checkpoint, CheckpointError
-from edge.db import open_db
 from edge.direction import resolve
 from edge.pairing import Sample
 from edge.shifts import ShiftBook
+from sync import lists
+from sync.devicedb import open_db
 from tests.edge.conftest import edge_settings, key_page, make_pass
 
 WAYS = st.sampled_from([None, "in", "out", "sideways"])

@@ -9,12 +9,12 @@ import time
 import pytest
 
 from drivers.gate import FakeGate
-from edge import lists
 from edge.checkpoint import Checkpoint, CheckpointError
-from edge.db import open_db
 from edge.indicators import FakeIndicators
 from edge.pairing import Sample
 from edge.shifts import ShiftBook
+from sync import lists
+from sync.devicedb import open_db
 from tests.edge.conftest import edge_settings, key_page, make_pass
 
 

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from edge.health import Housekeeper, clock_faults, disk_faults
 from edge.indicators import LedIndicators
-from edge.locallog import LocalLog
 from edge.shifts import ShiftBook, ShiftError, check_pin, hash_pin
+from sync.locallog import LocalLog
 from tests.conftest import run_gatepass
 
 

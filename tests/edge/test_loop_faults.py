@@ -10,11 +10,11 @@ import time
 import pytest
 
 from drivers.gate import FakeGate
-from edge import lists
 from edge.checkpoint import Checkpoint
-from edge.db import open_db
 from edge.dedupe import Seen
 from edge.pairing import Sample
+from sync import lists
+from sync.devicedb import open_db
 from tests.edge.conftest import edge_settings, key_page, make_pass
 
 

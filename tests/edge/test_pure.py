@@ -8,9 +8,9 @@ from hypothesis import strategies as st
 
 from edge.decision import GateRules, decide, is_open, needs_temperature, parse_hours
 from edge.dedupe import Deduper, Seen
-from edge.messages import MESSAGES, message
 from edge.pairing import Measurement, PairingRules, Sample, TempStatus, judge_temperature, pair
-from edge.passes.messages import MESSAGES as PASS_MESSAGES
+from sync.passes.messages import MESSAGES as PASS_MESSAGES
+from sync.reasons import MESSAGES, message
 
 # -- dedupe ---------------------------------------------------------------------------------------
 

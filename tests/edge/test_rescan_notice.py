@@ -8,13 +8,13 @@ import time
 
 import pytest
 
-from edge import lists
 from edge.checkpoint import Checkpoint
-from edge.db import open_db
 from edge.dedupe import Seen
 from edge.events import Fanout, Notice
 from edge.pairing import Sample
 from edge.scan_input import RESCAN_NOTICE_GAP_S
+from sync import lists
+from sync.devicedb import open_db
 from tests.edge.conftest import edge_settings, key_page, make_pass
 from tests.edge.test_direction import CountingGate
 

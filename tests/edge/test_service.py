@@ -7,10 +7,10 @@ import time
 
 import httpx
 
-from edge import lists
-from edge.db import open_db
 from edge.service import build_checkpoint, run
 from gatepass.procs import free_port
+from sync import lists
+from sync.devicedb import open_db
 from tests.edge.conftest import edge_settings, key_page, make_pass
 
 

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edge.locallog import LocalLog, LogWriteError, migrate
 from gatepass.sqlitedb import connect
+from sync.locallog import LocalLog, LogWriteError, migrate
 
 
 def _log(path) -> LocalLog:
@@ -143,7 +143,7 @@ def test_concurrent_first_opens_do_not_race_on_migrations(tmp_path):
     import subprocess
     import sys
 
-    code = ("import sys; from edge.db import open_db; from sync.centraldb import open_db as c; "
+    code = ("import sys; from sync.devicedb import open_db; from central.db import open_db as c; "
             "open_db(sys.argv[1]); c(sys.argv[2])")
     procs = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "edge.db"), str(tmp_path / "central.db")],
                               stderr=subprocess.PIPE, text=True) for _ in range(4)]

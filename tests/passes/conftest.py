@@ -8,7 +8,7 @@ import time
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from edge.passes import GateContext, Lists, Now, PassInfo, TrustKey, TrustList, sign_pass
+from sync.passes import GateContext, Lists, Now, PassInfo, TrustKey, TrustList, sign_pass
 
 KID = bytes.fromhex("a1b2c3d4")
 # A fixed private key so that failures are reproducible.

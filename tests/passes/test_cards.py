@@ -11,12 +11,12 @@ import cv2
 import pytest
 import zxingcpp
 
-from edge import lists as edge_lists
-from edge.passes import GateContext, Now, verify
+from central.db import open_db
+from central.passes import changelog, issuance
+from central.passes.cards import render_cards
 from gatepass.sqlitedb import connect
-from sync.centraldb import open_db
-from sync.passes import changelog, issuance
-from sync.passes.cards import render_cards
+from sync import lists as edge_lists
+from sync.passes import GateContext, Now, verify
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",

@@ -8,10 +8,10 @@ from datetime import date
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from edge.passes import decode_envelope, parse_claims
-from sync.centraldb import open_db
-from sync.passes import changelog, issuance, keys
-from sync.passes.errors import PassAdminError
+from central.db import open_db
+from central.passes import changelog, issuance, keys
+from central.passes.errors import PassAdminError
+from sync.passes import decode_envelope, parse_claims
 
 
 @pytest.fixture
@@ -105,10 +105,10 @@ def test_the_active_key_cannot_be_retired_and_rotation_keeps_one_active(central)
 def test_a_pass_issued_now_is_valid_at_a_gate_whose_clock_is_a_little_behind(central, tmp_path):
     import time as _time
 
-    from edge.db import open_db
-    from edge.lists import apply_page, load
-    from edge.passes import GateContext, Now, verify
-    from sync.passes import changelog
+    from central.passes import changelog
+    from sync.devicedb import open_db
+    from sync.lists import apply_page, load
+    from sync.passes import GateContext, Now, verify
 
     db, data_dir = central
     before = _time.time()

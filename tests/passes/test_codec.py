@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edge.passes import KINDS, PassFormatError, decode_envelope, parse_claims, sign_pass
-from edge.passes.codec import PREFIX, encode_claims
-from sync.passes.issuance import make_qr
+from central.passes.issuance import make_qr
+from sync.passes import KINDS, PassFormatError, decode_envelope, parse_claims, sign_pass
+from sync.passes.codec import PREFIX, encode_claims
 from tests.passes.conftest import KID, NOW, make_info
 
 

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from edge.passes import MESSAGES, verify
-from edge.passes.codec import PREFIX, sig_structure
+from sync.passes import MESSAGES, verify
+from sync.passes.codec import PREFIX, sig_structure
 from tests.passes.conftest import KID, NOW, SEED
 
 B45_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"

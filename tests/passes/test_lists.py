@@ -10,11 +10,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from edge import lists as edge_lists
-from edge.passes import GateContext, Now, verify
+from central.db import open_db
+from central.passes import changelog, issuance, keys
 from gatepass.sqlitedb import connect
-from sync.centraldb import open_db
-from sync.passes import changelog, issuance, keys
+from sync import lists as edge_lists
+from sync.passes import GateContext, Now, verify
 
 
 @pytest.fixture
@@ -205,7 +205,7 @@ def test_a_device_ahead_of_the_change_log_is_reported(central, caplog):
     # wait forever for changes that never come; the page is empty and central says so in its log.
     cdb, data_dir = central
     issuance.issue(cdb, data_dir, household="1-1-101", person=0, kind="resident", days=1)
-    with caplog.at_level("ERROR", logger="sync.passes.changelog"):
+    with caplog.at_level("ERROR", logger="central.passes.changelog"):
         page = changelog.changes_since(cdb, 50)
     assert page["changes"] == [] and page["version"] == 50
     assert "change log ends at 1" in caplog.text

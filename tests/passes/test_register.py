@@ -7,10 +7,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sync.centraldb import open_db
-from sync.passes.bulk import issue_register
-from sync.passes.errors import PassAdminError
-from sync.passes.register import RowError, parse_row, read_register
+from central.db import open_db
+from central.passes.bulk import issue_register
+from central.passes.errors import PassAdminError
+from central.passes.register import RowError, parse_row, read_register
 
 HEADER = ["household", "person", "kind", "name", "valid_from", "days", "valid_to", "gates"]
 ROWS = [

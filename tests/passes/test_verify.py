@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from edge.passes import (
+from sync.passes import (
     DEFAULT_CLOCK_FLOOR,
     MESSAGES,
     GateContext,

@@ -7,7 +7,7 @@ import os
 import signal
 import sys
 
-from sync import ingest
+from central import ingest
 
 _commit = ingest.ingest
 

@@ -16,12 +16,14 @@ from typing import Any
 
 import httpx
 
-from edge.db import open_db as open_edge
-from edge.locallog import GENESIS, LocalLog, entry_hash
+from central import db as centraldb
+from central import ingest, signing
+from central.settings import CentralSettings
 from gatepass import serve as serving
 from gatepass.sqlitedb import transaction
-from sync import centraldb, ingest, signing
-from sync.settings import CentralSettings, SyncSettings
+from sync.devicedb import open_db as open_edge
+from sync.locallog import GENESIS, LocalLog, entry_hash
+from sync.settings import SyncSettings
 
 SECRET = "s" * 32
 HERE = Path(__file__).parent
@@ -112,7 +114,7 @@ class Central:
         return signing.root_public_pem(self.data_dir)
 
     def start_thread(self) -> Central:
-        from sync.server import create_app
+        from central.server import create_app
 
         sock = serving.bind("127.0.0.1", 0)
         self.port = sock.getsockname()[1]

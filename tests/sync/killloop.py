@@ -1,6 +1,6 @@
 """kill -9 the device's writer process and the sync process at random points (test and bench).
 
-The writer appends entries with :class:`edge.locallog.LocalLog` and records each
+The writer appends entries with :class:`sync.locallog.LocalLog` and records each
 one whose ``append`` returned (an acknowledged entry) in an ack file. Both run
 as forked children of the caller so that hundreds of kills fit in seconds.
 """
@@ -15,8 +15,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from edge.db import open_db as open_edge
-from edge.locallog import LocalLog
+from sync.devicedb import open_db as open_edge
+from sync.locallog import LocalLog
 
 from .helpers import entry, rng
 

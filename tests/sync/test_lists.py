@@ -13,10 +13,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from edge import lists as edge_lists
+from central import signing as central_signing
+from central.passes import issuance
 from sync import client as sync_client
+from sync import lists as edge_lists
 from sync import signing
-from sync.passes import issuance
 
 from .helpers import Central, sync_settings
 
@@ -41,7 +42,7 @@ def test_lists_arrive_signed_and_are_applied(central, tmp_path):
     issuance.set_policy(central.db, "fever_c", 37.3)
     client = _client(central, tmp_path)
     version = client.fetch_lists()
-    assert version == signing.central_list_version(central.db) >= 2
+    assert version == central_signing.central_list_version(central.db) >= 2
     _, lists, policy, meta = edge_lists.load(client.db)
     assert "3-2-401" in lists.quarantine and policy["fever_c"] == 37.3 and meta.version == version
     issuance.release(central.db, "3-2-401")
@@ -87,10 +88,10 @@ def test_older_version_than_held_is_refused(central, tmp_path):
 def test_snapshot_when_far_behind(central, tmp_path, monkeypatch):
     for i in range(5):
         issuance.set_policy(central.db, "cooldown_s", i)
-    monkeypatch.setattr(signing, "SNAPSHOT_BEHIND", 2)
-    page = signing.page_for(central.db, 1, 100)
+    monkeypatch.setattr(central_signing, "SNAPSHOT_BEHIND", 2)
+    page = central_signing.page_for(central.db, 1, 100)
     assert page["snapshot"] is True and page["version"] == 5
-    assert signing.page_for(central.db, 4, 100)["snapshot"] is False
+    assert central_signing.page_for(central.db, 4, 100)["snapshot"] is False
 
 
 KEY = Ed25519PrivateKey.generate()

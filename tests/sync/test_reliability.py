@@ -13,10 +13,10 @@ import time
 
 import pytest
 
-from edge.db import open_db as open_edge
-from edge.locallog import LocalLog
+from central import ingest
 from sync import client as sync_client
-from sync import ingest
+from sync.devicedb import open_db as open_edge
+from sync.locallog import LocalLog
 
 from . import killloop
 from .faultproxy import FaultProxy, FaultRates

@@ -11,14 +11,14 @@ import sqlite_utils
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sync import centraldb
-from sync.passes import issuance
-from sync.passes.store import append_change, current_version
-from sync.settings import CentralSettings
-from sync.store import StoreError, connect, is_postgres
-from sync.store.migrations import Migrations
-from sync.store.postgres import redact
-from sync.store.sqltext import to_postgres
+from central import db as centraldb
+from central.passes import issuance
+from central.passes.store import append_change, current_version
+from central.settings import CentralSettings
+from central.store import StoreError, connect, is_postgres
+from central.store.migrations import Migrations
+from central.store.postgres import redact
+from central.store.sqltext import to_postgres
 
 # -- the SQL rewrite (pure) --------------------------------------------------------------------------------------
 

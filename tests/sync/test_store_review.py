@@ -11,12 +11,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sync import centraldb, ingest
-from sync.backup import BackupError
-from sync.backup_pg import client_args
-from sync.passes import keys
-from sync.store import StoreError, connect
-from sync.store.postgres import redact, scrub
+from central import db as centraldb
+from central import ingest
+from central.backup import BackupError
+from central.backup_pg import client_args
+from central.passes import keys
+from central.store import StoreError, connect
+from central.store.postgres import redact, scrub
 
 # -- secrets -----------------------------------------------------------------------------------------------------
 

@@ -10,10 +10,11 @@ import uuid
 import httpx
 import pytest
 
-from edge.db import open_db as open_edge
-from edge.locallog import LocalLog
+from central import ingest
 from sync import client as sync_client
-from sync import ingest, messages, state
+from sync import messages, state
+from sync.devicedb import open_db as open_edge
+from sync.locallog import LocalLog
 from sync.protocol import encode_upload
 
 from .helpers import Central, device_rows, entry, fill, sync_settings, wait_until
@@ -201,7 +202,7 @@ def test_batch_ids_are_fresh_per_batch(central, tmp_path):
 
 def test_client_follows_a_rebuilt_edge_database(central, tmp_path):
     """The edge's start-up check moves a damaged edge.db aside and builds a new one: sync must use the new file."""
-    from gatepass.startup import recover_database
+    from sync.salvage import recover_database
 
     client, _ = _client(central, tmp_path)
     path = client.settings.db_path
@@ -302,8 +303,8 @@ def test_a_refused_upload_does_not_keep_lists_from_the_gate(central, tmp_path):
     quarantine must still reach the gate."""
     from datetime import date
 
-    from edge import lists as edge_lists
-    from sync.passes import issuance
+    from central.passes import issuance
+    from sync import lists as edge_lists
 
     client, token = _client(central, tmp_path)
     other = fill(tmp_path / "other.db", 1)  # another log's seq 1 reached central first

@@ -17,10 +17,11 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
+from central import ingest
+from central.settings import CentralSettings
 from sync import client as sync_client
-from sync import ingest, signing
+from sync import signing
 from sync.protocol import encode_upload
-from sync.settings import CentralSettings
 
 from .helpers import SECRET, Central, device_rows, fill, free_port, sync_settings, wait_until
 
@@ -241,7 +242,8 @@ def test_one_worker_serves_in_the_process_itself(central):
 
 
 def test_device_api_pool_hands_each_thread_its_own_connection_up_to_the_bound(central):
-    from sync import api, centraldb
+    from central import api
+    from central import db as centraldb
 
     target = central.settings.db_target
     state = api.CentralState(centraldb.connect(target), None, connect=lambda: centraldb.connect(target), pool_size=2)

@@ -9,11 +9,11 @@ import pytest
 from drivers.camera import SimCamera
 from drivers.gate import FakeGate
 from drivers.thermometer import Thermometer
-from edge import lists
 from edge.checkpoint import Checkpoint
-from edge.db import open_db
 from edge.dedupe import Seen
 from edge.shifts import hash_pin
+from sync import lists
+from sync.devicedb import open_db
 from tests.edge.conftest import edge_settings, key_page, make_pass
 from tests.edge.web.conftest import Server, shot
 

@@ -1,0 +1,145 @@
+"""``gatepass central ...``: the central server, its console, passes and backups."""
+
+from __future__ import annotations
+
+import click
+
+from gatepass.clickutil import check_config_option, config_option
+
+
+@click.group("central")
+def central_group() -> None:
+    """The central server: ingest, lists, passes and the staff console."""
+
+
+@central_group.command("serve")
+@config_option
+@check_config_option
+def central_serve(config_path: str | None, check_config: bool) -> None:
+    """Serve the central API and console."""
+    from central.settings import CentralSettings
+    from gatepass.config import load_settings
+
+    settings = load_settings(CentralSettings, config_path)
+    if check_config:
+        from central.store.postgres import redact
+
+        where = redact(settings.db_target) if settings.database_url else settings.db_target
+        click.echo(f"config OK: listening on {settings.host}:{settings.port}, data in {settings.data_dir}, "
+                   f"database {where}")
+        return
+    from central.server import serve
+    from gatepass.startup import check_not_root
+
+    check_not_root()
+    serve(settings)
+
+
+def _central_db(config_path: str | None):
+    """(settings, database) for a central command."""
+    from central.db import open_db
+    from central.settings import CentralSettings
+    from gatepass.config import load_settings
+
+    settings = load_settings(CentralSettings, config_path)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return settings, open_db(settings.db_target)
+
+
+@central_group.command("add-device")
+@config_option
+@click.argument("device_id")
+@click.option("--name", default="", help="A name for people, e.g. '3号楼东门'.")
+@click.option("--community", default="", help="The community the gate belongs to.")
+@click.option("--gate-id", default="", help="The gate id the device serves.")
+@click.option("--rotate", is_flag=True, help="The device exists: give it a new token (the old one stops working).")
+def central_add_device(config_path: str | None, device_id: str, name: str, community: str, gate_id: str,
+                       rotate: bool) -> None:
+    """Register a gate device; prints its token (shown only this once) and central's public key."""
+    from central import ingest, signing
+
+    settings, db = _central_db(config_path)
+    if rotate:
+        token = ingest.rotate_token(db, device_id)
+    else:
+        token = ingest.add_device(db, device_id, name=name, community=community, gate_id=gate_id)
+    pem = signing.root_public_pem(settings.data_dir)
+    click.echo(f"# 设备 {device_id} 已登记 / device {device_id} registered.")
+    click.echo("# 令牌只显示这一次 / The token is shown only this once: put these lines into the device's sync.toml")
+    click.echo(f'device_token = "{token}"')
+    click.echo(f'central_public_key = """\n{pem.strip()}\n"""')
+
+
+@central_group.command("revoke-device")
+@config_option
+@click.argument("device_id")
+def central_revoke_device(config_path: str | None, device_id: str) -> None:
+    """Revoke a device's token: its uploads are refused (401) from now on; its entries stay."""
+    from central import ingest
+
+    _, db = _central_db(config_path)
+    ingest.revoke_device(db, device_id)
+    click.echo(f"设备 {device_id} 已停用 / device {device_id} revoked")
+
+
+@central_group.command("devices")
+@config_option
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def central_devices(config_path: str | None, as_json: bool) -> None:
+    """List registered devices with their alarms (clock skew, stale lists, lost entries)."""
+    import json
+    import time
+
+    from central import ingest, signing
+
+    settings, db = _central_db(config_path)
+    rows = ingest.list_devices(db, signing.central_list_version(db), lists_max_age_s=settings.lists_max_age_h * 3600)
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
+        return
+    if not rows:
+        click.echo("没有登记的设备 / no devices registered")
+    now = time.time()
+    for r in rows:
+        seen = "never" if r["last_seen_at"] is None else f"{now - r['last_seen_at']:.0f} s ago"
+        alarms = []
+        if r["revoked_at"]:
+            alarms.append("REVOKED")
+        if r["clock_skewed"]:
+            alarms.append(f"clock off by {r['clock_skew_s']:.0f} s")
+        if r["lists_behind"]:
+            alarms.append(f"lists v{r['list_version']} behind")
+        if r["lists_too_old"]:
+            alarms.append(f"lists {r['lists_age_s'] / 3600:.0f} h old")
+        if r["open_gaps"]:
+            alarms.append("entries lost on device: " + ", ".join(f"{a}-{b}" for a, b in r["open_gaps"]))
+        click.echo(f"{r['device_id']}\t{r['name']}\tseen {seen}\tseq {r['highest_contiguous_seq']}\t"
+                   f"backlog {r['backlog']}\t{'; '.join(alarms) or 'ok'}")
+
+
+def _register_pass_commands() -> None:
+    from central.passes.cli import register
+
+    register(central_group)
+
+
+_register_pass_commands()
+
+
+def _register_console_commands() -> None:
+    from central.console.cli import user_group
+
+    central_group.add_command(user_group)
+
+
+_register_console_commands()
+
+
+def _register_backup_commands() -> None:
+    from central.backup_cli import backup_command, restore_command
+
+    central_group.add_command(backup_command)
+    central_group.add_command(restore_command)
+
+
+_register_backup_commands()

@@ -1,0 +1,112 @@
+"""Console texts, zh-CN first with English available, and reason-code texts."""
+
+from __future__ import annotations
+
+LANGS = ("zh", "en")
+
+TEXTS: dict[str, tuple[str, str]] = {
+    "app": ("门岗通行管理平台", "gatepass console"),
+    "nav.home": ("首页", "Home"), "nav.entries": ("出入记录", "Entries"), "nav.trace": ("密接追踪", "Tracing"),
+    "nav.report": ("日报", "Daily report"), "nav.alerts": ("告警", "Alerts"), "nav.devices": ("门岗设备", "Devices"),
+    "nav.households": ("住户与通行证", "Households & passes"), "nav.users": ("工作人员", "Staff"),
+    "nav.audit": ("审计日志", "Audit log"), "logout": ("退出", "Sign out"), "login": ("登录", "Sign in"),
+    "username": ("用户名", "User name"), "password": ("密码", "Password"),
+    "login.bad": ("用户名或密码错误", "Wrong user name or password"),
+    "login.locked": ("登录失败次数过多，请15分钟后再试", "Too many failed sign-ins: try again in 15 minutes"),
+    "login.expired": ("登录已过期，请重新登录", "Your session expired; please sign in again"),
+    "role.admin": ("管理员", "Administrator"), "role.staff": ("工作人员", "Staff"), "role.viewer": ("只读", "Viewer"),
+    "self_change": ("不能更改自己的角色或停用自己", "You cannot change your own role or disable yourself"),
+    "forbidden": ("您没有权限执行此操作", "You are not allowed to do this"),
+    "csrf": ("表单已失效，请刷新页面后重试", "The form expired; reload the page and try again"),
+    "not_found": ("没有这个页面或记录", "No such page or record"),
+    "not_allowed": ("不能这样打开这个页面", "This page cannot be used this way"),
+    "too_large": ("文件太大", "The file is too large"),
+    "bad_form": ("表单填写不完整或格式不对，请返回检查",
+                 "Some form fields are missing or malformed; go back and check"),
+    "since": ("开始时间", "From"), "until": ("结束时间", "To"), "community": ("社区", "Community"),
+    "gate": ("门岗", "Gate"), "direction": ("方向", "Direction"), "decision": ("结果", "Decision"),
+    "reason": ("原因", "Reason"), "fever": ("发热", "Fever"), "pass_id": ("通行证号", "Pass no."),
+    "household": ("户号", "Household"), "visitor_ref": ("访客编号", "Visitor ref."), "guard": ("保安", "Guard"),
+    "time": ("时间", "Time"), "event": ("事件", "Event"), "temp": ("体温", "Temp."), "person": ("人员", "Person"),
+    "kind": ("类型", "Kind"), "any": ("全部", "Any"), "yes": ("是", "Yes"), "no": ("否", "No"),
+    "in": ("进", "In"), "out": ("出", "Out"), "pass": ("通行", "Passed"), "refuse": ("拒绝", "Refused"),
+    "guard_dec": ("保安处理", "Guard"), "search": ("查询", "Search"), "reset": ("重置", "Reset"),
+    "next": ("下一页", "Next page"), "first": ("第一页", "First page"), "none": ("没有记录", "No entries"),
+    "export_csv": ("导出 CSV", "Export CSV"), "export_xlsx": ("导出 Excel", "Export XLSX"),
+    "trace.subject": ("追踪对象", "Trace by"), "trace.value": ("号码", "Number"),
+    "trace.minutes": ("前后分钟数", "± minutes"), "trace.run": ("开始追踪", "Run trace"),
+    "trace.passages": ("通行记录", "Passages"), "trace.contacts": ("同门岗前后通行人员", "Others at the same gate"),
+    "trace.delta": ("相差(分钟)", "Δ min"), "trace.truncated": ("结果过多，已截断", "Too many results; truncated"),
+    "report.day": ("日期", "Day"), "report.today": ("今日报表", "Today"), "report.show": ("生成报表", "Show report"),
+    "report.chart": ("各门岗每小时进入人数", "Entries per hour per gate"),
+    "entries": ("进入", "Entries"), "exits": ("外出", "Exits"), "visitors": ("访客", "Visitors"),
+    "refusals": ("拒绝", "Refusals"), "fevers": ("发热", "Fevers"), "overrides": ("保安放行", "Overrides"),
+    "hour": ("小时", "Hour"), "total": ("合计", "Total"), "by_reason": ("按原因统计拒绝", "Refusals by reason"),
+    "columns": ("导出列说明", "Export columns"),
+    "alerts.fever": ("发热", "Fever"), "alerts.quarantine": ("隔离户外出", "Quarantine exit attempt"),
+    "alerts.double_entry": ("重复进入（疑似借用）", "Entered twice (pass shared?)"),
+    "alerts.two_gates": ("短时间出现在两个门岗", "Two gates minutes apart"),
+    "ack": ("确认", "Acknowledge"), "acked": ("已确认", "Acknowledged"), "note": ("备注", "Note"),
+    "alerts.live": ("每10秒自动刷新", "Refreshes every 10 s"), "alerts.none": ("暂无告警", "No alerts"),
+    "alerts.open": ("未处理告警", "Open alerts"), "detail": ("详情", "Detail"),
+    "device": ("设备", "Device"), "last_seen": ("最后在线", "Last seen"), "backlog": ("待上传", "Backlog"),
+    "list_version": ("名单版本", "List version"), "list_age": ("名单时效", "List age"),
+    "lists_too_old": ("名单过旧", "lists too old"), "unit.h": ("小时", "h"), "unit.d": ("天", "d"),
+    "skew": ("时钟偏差(秒)", "Clock skew (s)"),
+    "software": ("软件版本", "Software"), "gaps": ("记录缺失", "Seq gaps"), "revoked": ("已停用", "Revoked"),
+    "pass_revoked": ("已注销", "Revoked"),
+    "active": ("正常", "Active"), "add_device": ("添加设备", "Add device"), "revoke": ("停用", "Revoke"),
+    "device_token": ("设备凭证（只显示一次，请立即复制到设备配置）",
+                     "Device credential (shown once: copy it into the device's sync.toml now)"),
+    "name": ("名称", "Name"), "stale": ("过期", "stale"), "ok": ("正常", "OK"),
+    "import": ("导入住户名册", "Import register"), "import_file": ("CSV/XLSX 文件", "CSV/XLSX file"),
+    "issue": ("签发通行证", "Issue pass"), "days": ("有效天数", "Days"), "valid_to": ("有效期至", "Valid to"),
+    "cards": ("打印通行证卡片", "Print pass cards"), "quarantine": ("居家隔离", "Home quarantine"),
+    "q.start": ("开始日期", "Start"), "q.end": ("结束日期", "End"), "q.set": ("设为居家隔离", "Start quarantine"),
+    "q.release": ("解除隔离", "Release"), "status": ("状态", "Status"), "households": ("住户", "Households"),
+    "passes": ("通行证", "Passes"), "open": ("查看", "Open"), "saved": ("已保存", "Saved"),
+    "list_synced": ("变更已加入名单，门岗同步后生效", "Change queued; gates apply it at their next sync"),
+    "user_add": ("添加工作人员", "Add staff member"), "role": ("角色", "Role"), "disabled": ("停用", "Disabled"),
+    "action": ("操作", "Action"), "who": ("人员", "Who"), "error": ("出错", "Error"),
+    "home.today": ("今日概况", "Today so far"), "back": ("返回", "Back"), "save": ("保存", "Save"),
+    "ev.scan": ("扫码", "scan"), "ev.visitor": ("访客登记", "visitor"), "ev.override": ("保安放行", "override"),
+    "ev.manual": ("人工登记", "manual"),
+    "kind.resident": ("居民", "resident"), "kind.temporary": ("临时", "temporary"), "kind.visitor": ("访客", "visitor"),
+    "kind.staff": ("工作人员", "staff"), "kind.delivery": ("配送", "delivery"),
+    "min": ("分钟", "min"), "window": ("时间范围", "Window"), "h24": ("24小时", "24 h"), "d7": ("7天", "7 days"),
+    "d30": ("30天", "30 days"),
+}
+
+
+def translator(lang: str):
+    """A ``t(key)`` function for templates."""
+    idx = 1 if lang == "en" else 0
+
+    def t(key: str) -> str:
+        pair = TEXTS.get(key)
+        return pair[idx] if pair else key
+
+    return t
+
+
+def reason_text(code: str, lang: str = "zh") -> str:
+    """Plain words for a reason code (edge decision codes first, then pass verification codes)."""
+    try:
+        from sync.reasons import message
+    except ImportError:  # the edge part is not installed on this server
+        from sync.passes.messages import message
+    try:
+        return message(code, lang)
+    except Exception:  # noqa: BLE001 - a missing text must never break a page
+        return code
+
+
+def reason_texts(lang: str = "zh") -> dict[str, str]:
+    """Every known reason code with its text."""
+    codes: set[str] = set()
+    for mod in ("sync.reasons", "sync.passes.messages"):
+        try:
+            codes |= set(__import__(mod, fromlist=["MESSAGES"]).MESSAGES)
+        except ImportError:
+            continue
+    return {c: reason_text(c, lang) for c in sorted(codes)}

@@ -1,0 +1,130 @@
+"""The daily report for the street office, its chart and its fixed export columns.
+
+Export columns (fixed; documented on the report page too):
+
+Sheet/CSV ``hourly`` (:data:`HOURLY_COLUMNS`), one row per community, gate and local hour that had traffic:
+  ``date`` (YYYY-MM-DD), ``community``, ``gate_id``, ``hour`` (0-23, local time), ``entries`` (direction in,
+  decision pass), ``exits`` (direction out, decision pass), ``visitors`` (visitor registrations),
+  ``refusals`` (decision refuse), ``fevers`` (fever flag set), ``overrides`` (guard overrides).
+Sheet/CSV ``reasons`` (:data:`REASON_COLUMNS`), refusals by reason code:
+  ``date``, ``community``, ``gate_id``, ``reason`` (code), ``reason_text`` (zh-CN), ``refusals``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from xml.sax.saxutils import escape
+from zoneinfo import ZoneInfo
+
+from central.console.timeutil import day_bounds
+from central.store import CentralDB
+
+HOURLY_COLUMNS = ("date", "community", "gate_id", "hour", "entries", "exits", "visitors", "refusals", "fevers",
+                  "overrides")
+REASON_COLUMNS = ("date", "community", "gate_id", "reason", "reason_text", "refusals")
+COUNTS = ("entries", "exits", "visitors", "refusals", "fevers", "overrides")
+
+
+@dataclass
+class GateDay:
+    """One gate's day: totals and per-hour counts."""
+
+    community: str
+    gate_id: str
+    totals: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTS, 0))
+    hours: dict[int, dict[str, int]] = field(default_factory=dict)
+
+
+@dataclass
+class Report:
+    """A day's report."""
+
+    day: date
+    community: str | None
+    gates: list[GateDay]
+    reasons: list[dict]
+    totals: dict[str, int]
+
+    def hourly_rows(self) -> list[tuple]:
+        """Rows of the ``hourly`` export, ordered by community, gate and hour."""
+        out = []
+        for g in self.gates:
+            for hour in sorted(g.hours):
+                c = g.hours[hour]
+                out.append((self.day.isoformat(), g.community, g.gate_id, hour, *(c[k] for k in COUNTS)))
+        return out
+
+    def reason_rows(self, texts: dict[str, str]) -> list[tuple]:
+        """Rows of the ``reasons`` export."""
+        return [(self.day.isoformat(), r["community"], r["gate_id"], r["reason"], texts.get(r["reason"], r["reason"]),
+                 r["refusals"]) for r in self.reasons]
+
+
+def daily_report(db: CentralDB, day: date, tz: ZoneInfo, community: str | None = None) -> Report:
+    """Aggregate one local day's entries (optionally of one community)."""
+    start, end = day_bounds(day, tz)
+    cond, args = "wall_ts >= ? AND wall_ts < ?", [start, end]
+    if community:
+        cond += " AND community = ?"
+        args.append(community)
+    rows = db.execute(
+        # hour first: rows arrive in wall_ts order, which makes the GROUP BY sort cheaper (bench_console)
+        f"SELECT {db.trunc_int('(wall_ts - ?) / 3600')} AS hour, COALESCE(community, ''), gate_id, "
+        "COUNT(*) FILTER (WHERE direction = 'in' AND decision = 'pass'), "
+        "COUNT(*) FILTER (WHERE direction = 'out' AND decision = 'pass'), COUNT(*) FILTER (WHERE event = 'visitor'), "
+        "COUNT(*) FILTER (WHERE decision = 'refuse'), COUNT(*) FILTER (WHERE fever = 1), "
+        "COUNT(*) FILTER (WHERE event = 'override') "
+        f"FROM entries WHERE {cond} GROUP BY 1, 2, 3", [start, *args]).fetchall()
+    gates: dict[tuple[str, str], GateDay] = {}
+    totals = dict.fromkeys(COUNTS, 0)
+    for hour, comm, gate, *counts in sorted(rows, key=lambda r: (r[1], r[2], r[0])):
+        g = gates.setdefault((comm, gate), GateDay(comm, gate))
+        hour = max(0, min(23, int(hour)))
+        slot = g.hours.setdefault(hour, dict.fromkeys(COUNTS, 0))
+        for key, n in zip(COUNTS, counts, strict=True):
+            slot[key] += int(n or 0)
+            g.totals[key] += int(n or 0)
+            totals[key] += int(n or 0)
+    reasons = list(db.query(
+        "SELECT COALESCE(community, '') AS community, gate_id, reason, COUNT(*) AS refusals FROM entries "
+        f"WHERE {cond} AND decision = 'refuse' GROUP BY 1, 2, 3 ORDER BY 1, 2, refusals DESC", args))
+    return Report(day, community, list(gates.values()), reasons, totals)
+
+
+PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f",
+           "#bcbd22")
+
+
+def entries_chart(report: Report, title: str, width: int = 760, height: int = 300) -> str:
+    """An SVG line chart of entries per hour per gate (self-contained markup, no scripts)."""
+    left, right, top, bottom = 44, 170, 28, 34
+    pw, ph = width - left - right, height - top - bottom
+    peak = max([1] + [c["entries"] for g in report.gates for c in g.hours.values()])
+    step = max(1, -(-peak // 5))
+    ymax = step * 5
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" width="{width}" height="{height}" '
+             f'viewBox="0 0 {width} {height}" aria-label="{escape(title)}">',
+             f'<title>{escape(title)}</title>',
+             f'<text x="{left}" y="16" class="chart-title">{escape(title)}</text>']
+    for i in range(6):
+        y = top + ph - ph * i / 5
+        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + pw}" y2="{y:.1f}" class="grid"/>')
+        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" class="tick">{step * i}</text>')
+    for h in range(0, 24, 2):
+        x = left + pw * (h + 0.5) / 24
+        parts.append(f'<text x="{x:.1f}" y="{top + ph + 18}" text-anchor="middle" class="tick">{h}</text>')
+    parts.append(f'<line x1="{left}" y1="{top + ph}" x2="{left + pw}" y2="{top + ph}" class="axis"/>')
+    for n, g in enumerate(report.gates):
+        color = PALETTE[n % len(PALETTE)]
+        ys = [top + ph - ph * g.hours.get(h, {}).get("entries", 0) / ymax for h in range(24)]
+        pts = " ".join(f"{left + pw * (h + 0.5) / 24:.1f},{y:.1f}" for h, y in enumerate(ys))
+        parts.append(f'<polyline points="{pts}" fill="none" stroke="{color}" stroke-width="2"/>')
+        ly = top + 14 + 18 * n
+        label = f"{g.community} / {g.gate_id}" if g.community else g.gate_id
+        parts.append(f'<rect x="{left + pw + 12}" y="{ly - 9}" width="12" height="12" fill="{color}"/>')
+        parts.append(f'<text x="{left + pw + 30}" y="{ly + 1}" class="legend">{escape(label)}</text>')
+    if not report.gates:
+        parts.append(f'<text x="{left + pw / 2}" y="{top + ph / 2}" text-anchor="middle" class="tick">—</text>')
+    parts.append("</svg>")
+    return "".join(parts)

@@ -1,0 +1,348 @@
+"""Central tables of the sync (``devices``, ``entries``, ``seq_gaps``, ``upload_batches``) and the ingest.
+
+Exactly once: every uploaded row is inserted with ``ON CONFLICT DO NOTHING`` on
+``(device_id, seq)`` (and ``uuid``), the transaction commits, and only then the
+reply tells the device which of its rows central holds. A lost reply means the
+device sends the same batch again, which adds nothing.
+
+Device credentials are 256-bit random tokens; only their SHA-256 is stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from central.db import transaction
+from central.errors import CentralError
+from central.store import CentralDB
+from central.store.migrations import Migrations
+from sync.protocol import UploadBody, to_ranges
+
+log = logging.getLogger(__name__)
+
+CLOCK_SKEW_LIMIT_S = 120.0
+LISTS_MAX_AGE_S = 24 * 3600.0  # default of CentralSettings.lists_max_age_h
+TOKEN_PREFIX = "gp1_"
+
+ENTRY_COLUMNS = (
+    "device_id", "seq", "uuid", "gate_id", "wall_ts", "mono_ts", "boot_id", "clock_trusted", "event", "pass_id",
+    "household", "person", "pass_kind", "visitor_ref", "direction", "temp_c", "temps", "decision", "reason",
+    "guard_id", "override_reason", "ref_uuid", "fever", "priority", "extra", "extra_hash", "hash", "prev_hash",
+    "community", "received_at", "batch_id",
+)
+
+migrations = Migrations("central-sync")
+
+
+@migrations()
+def m001_sync_tables(db: CentralDB) -> None:
+    """Devices, entries, gaps and the batch ledger."""
+    db.execute("""
+        CREATE TABLE devices (
+            device_id TEXT PRIMARY KEY,
+            name TEXT NOT NULL DEFAULT '',
+            community TEXT NOT NULL DEFAULT '',
+            gate_id TEXT NOT NULL DEFAULT '',
+            token_hash TEXT NOT NULL UNIQUE,  -- sha256 hex of the token; the token is never stored
+            created_at REAL NOT NULL,
+            revoked_at REAL,
+            last_seen_at REAL,
+            last_report TEXT,                 -- JSON: the device's last report plus receive_time
+            clock_skew_s REAL,                -- device wall clock minus central's, at the last upload (s)
+            list_version INTEGER,
+            highest_contiguous_seq INTEGER NOT NULL DEFAULT 0
+        )""")
+    db.execute("""
+        CREATE TABLE entries (
+            device_id TEXT NOT NULL, seq INTEGER NOT NULL, uuid TEXT NOT NULL UNIQUE, gate_id TEXT NOT NULL,
+            wall_ts REAL NOT NULL, mono_ts REAL NOT NULL, boot_id TEXT NOT NULL, clock_trusted INTEGER NOT NULL,
+            event TEXT NOT NULL, pass_id TEXT, household TEXT, person INTEGER, pass_kind TEXT, visitor_ref TEXT,
+            direction TEXT NOT NULL, temp_c REAL, temps TEXT, decision TEXT NOT NULL, reason TEXT NOT NULL,
+            guard_id TEXT, override_reason TEXT, ref_uuid TEXT, fever INTEGER NOT NULL DEFAULT 0,
+            priority INTEGER NOT NULL DEFAULT 0, extra TEXT, extra_hash TEXT, hash TEXT NOT NULL,
+            prev_hash TEXT NOT NULL, community TEXT NOT NULL DEFAULT '', received_at REAL NOT NULL,
+            batch_id TEXT NOT NULL,
+            PRIMARY KEY (device_id, seq)
+        ) WITHOUT ROWID""")
+    for name, cols in (("wall", "wall_ts"), ("gate_wall", "gate_id, wall_ts"), ("household_wall", "household, wall_ts"),
+                       ("pass_wall", "pass_id, wall_ts"), ("community_wall", "community, wall_ts")):
+        db.execute(f"CREATE INDEX entries_{name} ON entries ({cols})")
+    db.execute("CREATE INDEX entries_fever_wall ON entries (wall_ts) WHERE fever = 1")
+    db.execute("""
+        CREATE TABLE seq_gaps (
+            id INTEGER PRIMARY KEY,
+            device_id TEXT NOT NULL,
+            from_seq INTEGER NOT NULL,
+            to_seq INTEGER NOT NULL,
+            detected_at REAL NOT NULL,
+            resolved_at REAL
+        )""")
+    db.execute("CREATE INDEX seq_gaps_open ON seq_gaps (device_id) WHERE resolved_at IS NULL")
+    db.execute("""
+        CREATE TABLE upload_batches (
+            device_id TEXT NOT NULL,
+            batch_id TEXT NOT NULL,
+            content_hash TEXT NOT NULL,
+            rows INTEGER NOT NULL,
+            first_received_at REAL NOT NULL,
+            times_received INTEGER NOT NULL DEFAULT 1,
+            PRIMARY KEY (device_id, batch_id)
+        )""")
+
+
+def migrate(db: CentralDB) -> None:
+    """Apply pending ``central-sync`` migrations."""
+    migrations.apply(db)
+
+
+class DeviceExistsError(CentralError):
+    """A device with this id is already registered."""
+
+
+class UnknownDeviceError(CentralError):
+    """No device with this id is registered."""
+
+
+class BatchConflictError(CentralError):
+    """A batch id arrived again with different content."""
+
+
+# -- the device registry -----------------------------------------------------------------------
+
+
+def hash_token(token: str) -> str:
+    """SHA-256 hex of a device token (what the registry stores)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def add_device(db: CentralDB, device_id: str, *, name: str = "", community: str = "",
+               gate_id: str = "", now: float | None = None) -> str:
+    """Register a device and return its new token (shown once, never stored)."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)  # 256 random bits
+    with transaction(db):
+        db.lock(f"device:{device_id}")  # PostgreSQL: a concurrent add of the same id gets DeviceExistsError
+        if db.execute("SELECT 1 FROM devices WHERE device_id = ?", [device_id]).fetchone():
+            raise DeviceExistsError(f"device {device_id!r} is already registered",
+                                    "revoke it first or choose another id")
+        db.execute("INSERT INTO devices (device_id, name, community, gate_id, token_hash, created_at) "
+                   "VALUES (?, ?, ?, ?, ?, ?)",
+                   [device_id, name, community, gate_id, hash_token(token), time.time() if now is None else now])
+    log.info("registered device %s", device_id)
+    return token
+
+
+def revoke_device(db: CentralDB, device_id: str, now: float | None = None) -> None:
+    """Revoke a device's credential (its uploads get 401 from now on; its entries stay)."""
+    with transaction(db):
+        cur = db.execute("UPDATE devices SET revoked_at = ? WHERE device_id = ? AND revoked_at IS NULL",
+                         [time.time() if now is None else now, device_id])
+        if cur.rowcount == 0 and not db.execute("SELECT 1 FROM devices WHERE device_id = ?",
+                                                [device_id]).fetchone():
+            raise UnknownDeviceError(f"no device {device_id!r} is registered", "see 'gatepass central devices'")
+    log.info("revoked device %s", device_id)
+
+
+def rotate_token(db: CentralDB, device_id: str) -> str:
+    """Give a device a new token (un-revoking it); the old token stops working at once."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    with transaction(db):
+        cur = db.execute("UPDATE devices SET token_hash = ?, revoked_at = NULL WHERE device_id = ?",
+                         [hash_token(token), device_id])
+        if cur.rowcount == 0:
+            raise UnknownDeviceError(f"no device {device_id!r} is registered", "see 'gatepass central devices'")
+    return token
+
+
+def authenticate(db: CentralDB, token: str) -> dict[str, Any] | None:
+    """The registered, unrevoked device holding ``token``, or None."""
+    cur = db.execute("SELECT * FROM devices WHERE token_hash = ? AND revoked_at IS NULL", [hash_token(token)])
+    row = cur.fetchone()
+    return dict(zip([d[0] for d in cur.description], row, strict=True)) if row else None
+
+
+def _behind_since(db: CentralDB, version: int | None) -> float | None:
+    """When central first changed its lists after ``version`` (unix s), or None (not behind / no change log)."""
+    if not db.table_exists("pass_changes"):  # the passes part (its change log) is not installed
+        return None
+    return db.execute("SELECT MIN(at) FROM pass_changes WHERE v > ?", [version or 0]).fetchone()[0]
+
+
+def lists_age(db: CentralDB, row: dict[str, Any], behind: bool, now: float) -> float | None:
+    """How old a device's lists are (s): since central issued the last list page the device applied (its
+    report's ``lists_issued_at``, central's own clock), or, for a device that does not report it, since
+    central's first change the device lacks. None when unknown and not behind."""
+    issued = (row.get("last_report") or {}).get("lists_issued_at")
+    if isinstance(issued, int | float) and not isinstance(issued, bool):
+        return max(0.0, now - float(issued))
+    since = _behind_since(db, row.get("list_version")) if behind else None
+    return None if since is None else max(0.0, now - since)
+
+
+def list_devices(db: CentralDB, central_list_version: int | None = None,
+                 now: float | None = None, lists_max_age_s: float = LISTS_MAX_AGE_S) -> list[dict[str, Any]]:
+    """Every device with its alarms: ``clock_skewed``, ``lists_stale`` (``lists_behind`` central's version or
+    ``lists_too_old``: older than ``lists_max_age_s``), ``lists_age_s``, ``behind_since``, ``open_gaps``."""
+    now = time.time() if now is None else now
+    cur = db.execute("SELECT device_id, name, community, gate_id, created_at, revoked_at, last_seen_at, "
+                     "last_report, clock_skew_s, list_version, highest_contiguous_seq FROM devices ORDER BY device_id")
+    cols = [d[0] for d in cur.description]
+    gaps: dict[str, list[list[int]]] = {}
+    for dev, a, b in db.execute("SELECT device_id, from_seq, to_seq FROM seq_gaps WHERE resolved_at IS NULL "
+                                "ORDER BY device_id, from_seq"):
+        gaps.setdefault(dev, []).append([a, b])
+    out = []
+    for values in cur.fetchall():
+        row = dict(zip(cols, values, strict=True))
+        row["last_report"] = json.loads(row["last_report"]) if row["last_report"] else None
+        row["clock_skewed"] = row["clock_skew_s"] is not None and abs(row["clock_skew_s"]) > CLOCK_SKEW_LIMIT_S
+        row["lists_behind"] = (central_list_version is not None and row["list_version"] is not None
+                               and row["list_version"] < central_list_version)
+        row["behind_since"] = _behind_since(db, row["list_version"]) if row["lists_behind"] else None
+        row["lists_age_s"] = lists_age(db, row, row["lists_behind"], now)
+        row["lists_too_old"] = row["lists_age_s"] is not None and row["lists_age_s"] > lists_max_age_s
+        row["lists_stale"] = row["lists_behind"] or row["lists_too_old"]
+        row["open_gaps"] = gaps.get(row["device_id"], [])
+        row["backlog"] = (row["last_report"] or {}).get("backlog")
+        out.append(row)
+    return out
+
+
+def open_gaps(db: CentralDB, device_id: str | None = None) -> list[dict[str, Any]]:
+    """Unresolved gaps (entries lost on the device), oldest first."""
+    sql = "SELECT device_id, from_seq, to_seq, detected_at FROM seq_gaps WHERE resolved_at IS NULL"
+    args: list[Any] = []
+    if device_id is not None:
+        sql += " AND device_id = ?"
+        args.append(device_id)
+    cur = db.execute(sql + " ORDER BY detected_at, device_id, from_seq", args)
+    cols = [d[0] for d in cur.description]
+    return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+
+
+# -- the ingest -------------------------------------------------------------------------------------
+
+
+@dataclass
+class IngestResult:
+    """What the upload reply tells the device."""
+
+    device_id: str
+    highest_contiguous_seq: int
+    held: list[list[int]] = field(default_factory=list)        # ranges of this batch's seqs central holds
+    conflicts: list[int] = field(default_factory=list)         # seqs central holds with a different uuid
+    inserted: int = 0
+    duplicates: int = 0
+    received_at: float = 0.0
+    clock_skew_s: float = 0.0
+    open_gaps: list[list[int]] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def _advance_contiguous(db: CentralDB, device_id: str, start: int) -> int:
+    """The highest seq h >= start such that every seq in 1..h is held (given 1..start is)."""
+    h = start
+    for (seq,) in db.execute("SELECT seq FROM entries WHERE device_id = ? AND seq > ? ORDER BY seq",
+                             [device_id, start]):
+        if seq != h + 1:
+            break
+        h = seq
+    return h
+
+
+def _missing_ranges(db: CentralDB, device_id: str, after: int, before: int) -> list[list[int]]:
+    """Ranges of seqs in (after, before) that central does not hold."""
+    missing: list[list[int]] = []
+    expect = after + 1
+    for (seq,) in db.execute("SELECT seq FROM entries WHERE device_id = ? AND seq > ? AND seq < ? ORDER BY seq",
+                             [device_id, after, before]):
+        if seq > expect:
+            missing.append([expect, seq - 1])
+        expect = seq + 1
+    if expect < before:
+        missing.append([expect, before - 1])
+    return missing
+
+
+def _update_gaps(db: CentralDB, device_id: str, missing: list[list[int]], now: float) -> None:
+    """Open a gap alarm for each new missing range; resolve the ones no longer missing."""
+    held_open = {(a, b): gid for gid, a, b in db.execute(
+        "SELECT id, from_seq, to_seq FROM seq_gaps WHERE device_id = ? AND resolved_at IS NULL", [device_id])}
+    wanted = {(a, b) for a, b in missing}
+    for key, gid in held_open.items():
+        if key not in wanted:
+            db.execute("UPDATE seq_gaps SET resolved_at = ? WHERE id = ?", [now, gid])
+    for a, b in sorted(wanted - held_open.keys()):
+        db.execute("INSERT INTO seq_gaps (device_id, from_seq, to_seq, detected_at) VALUES (?, ?, ?, ?)",
+                   [device_id, a, b, now])
+        log.warning("device %s: entries %d..%d are missing at central and no longer pending on the device "
+                    "(lost on the device)", device_id, a, b)
+
+
+def ingest(db: CentralDB, device: dict[str, Any], body: UploadBody,
+           received_at: float | None = None) -> IngestResult:
+    """Store one upload for the authenticated ``device`` in one transaction; see the module docstring.
+
+    The device id always comes from ``device`` (the credential); ids inside the rows are ignored.
+    Raises :class:`BatchConflictError` if this batch id was seen before with other content.
+    """
+    now = time.time() if received_at is None else received_at
+    device_id = device["device_id"]
+    community = device.get("community") or ""
+    seqs = [e.seq for e in body.entries]
+    rows = []
+    for e in body.entries:
+        values = e.model_dump()
+        values.update(device_id=device_id, community=community, received_at=now, batch_id=body.batch_id)
+        if values["pass_id"] is not None:
+            values["pass_id"] = str(values["pass_id"])
+        rows.append([values[c] for c in ENTRY_COLUMNS])
+    report = body.report
+    with transaction(db):
+        db.lock(f"device:{device_id}")  # one upload per device at a time (PostgreSQL; SQLite has one writer)
+        prior = db.execute("SELECT content_hash FROM upload_batches WHERE device_id = ? AND batch_id = ?",
+                           [device_id, body.batch_id]).fetchone()
+        if prior is not None and prior[0] != body.content_hash:
+            raise BatchConflictError(f"batch {body.batch_id} was received before with different content")
+        # a heartbeat (a report, no rows) has nothing to protect: no ledger row (one a minute per gate)
+        if rows and prior is None:
+            db.execute("INSERT INTO upload_batches (device_id, batch_id, content_hash, rows, first_received_at) "
+                       "VALUES (?, ?, ?, ?, ?)", [device_id, body.batch_id, body.content_hash, len(rows), now])
+        elif rows:
+            db.execute("UPDATE upload_batches SET times_received = times_received + 1 "
+                       "WHERE device_id = ? AND batch_id = ?", [device_id, body.batch_id])
+        inserted = db.insert_ignore_many("entries", ENTRY_COLUMNS, rows)
+        want = {e.seq: e.uuid for e in body.entries}
+        held, conflicts = [], []
+        for i in range(0, len(seqs), 500):
+            chunk = seqs[i:i + 500]
+            q = ",".join("?" * len(chunk))
+            for seq, uuid in db.execute(f"SELECT seq, uuid FROM entries WHERE device_id = ? AND seq IN ({q})",
+                                        [device_id, *chunk]):
+                (held if want[seq] == uuid else conflicts).append(seq)
+        conflicts.extend(set(seqs) - set(held) - set(conflicts))  # uuid taken by another (device, seq)
+        start = db.execute("SELECT highest_contiguous_seq FROM devices WHERE device_id = ?",
+                           [device_id]).fetchone()[0]
+        high = _advance_contiguous(db, device_id, start)
+        missing = _missing_ranges(db, device_id, high, report.pending_min_seq)
+        _update_gaps(db, device_id, missing, now)
+        skew = report.wall_now - now
+        last_report = {**report.model_dump(), "receive_time": now}
+        db.execute("UPDATE devices SET last_seen_at = ?, last_report = ?, clock_skew_s = ?, list_version = ?, "
+                   "highest_contiguous_seq = ? WHERE device_id = ?",
+                   [now, json.dumps(last_report), skew, report.list_version, high, device_id])
+    if conflicts:
+        log.error("device %s: %d uploaded entries clash with different entries central holds under the same "
+                  "numbers (was the device's log reset?) - kept on the device", device_id, len(conflicts))
+    if abs(skew) > CLOCK_SKEW_LIMIT_S:
+        log.warning("device %s: clock is off by %.0f s", device_id, skew)
+    return IngestResult(device_id=device_id, highest_contiguous_seq=high, held=to_ranges(held),
+                        conflicts=sorted(conflicts), inserted=inserted, duplicates=len(rows) - inserted,
+                        received_at=now, clock_skew_s=skew, open_gaps=missing)

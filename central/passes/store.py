@@ -1,0 +1,60 @@
+"""Central pass tables (migration set ``central-passes``) and the change log.
+
+Tables: ``pass_keys`` (signing key metadata; private keys live in files, see
+:mod:`central.passes.keys`), ``households``, ``passes`` (every issued pass, its
+text and revocation), ``quarantine`` (current home quarantine per household),
+``pass_policy`` and ``pass_changes``: the change log devices follow. Every
+revoke, quarantine, release, key or policy change appends to ``pass_changes``
+in the same transaction as the change (:func:`append_change`), so the log's
+increasing ``v`` is the list version.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from central.store import CentralDB
+from central.store.migrations import Migrations
+
+migrations = Migrations("central-passes")
+
+
+@migrations()
+def m001_pass_tables(db: CentralDB) -> None:
+    """Create the pass tables."""
+    db.execute("CREATE TABLE pass_keys (kid TEXT PRIMARY KEY, public_key TEXT NOT NULL, created_at REAL NOT NULL, "
+               "not_before REAL NOT NULL, not_after REAL, "
+               "status TEXT NOT NULL CHECK (status IN ('active', 'verify', 'retired')))")
+    db.execute("CREATE TABLE households (household TEXT PRIMARY KEY, created_at REAL NOT NULL)")
+    db.execute("CREATE TABLE passes (pass_id INTEGER PRIMARY KEY AUTOINCREMENT, "
+               "household TEXT NOT NULL REFERENCES households(household), person INTEGER NOT NULL, "
+               "kind TEXT NOT NULL, name TEXT NOT NULL DEFAULT '', valid_from INTEGER NOT NULL, "
+               "valid_to INTEGER NOT NULL, issued_at INTEGER NOT NULL, gates TEXT, "
+               "kid TEXT NOT NULL REFERENCES pass_keys(kid), text TEXT, qr_version INTEGER, "
+               "revoked_at REAL, revoke_reason TEXT)")
+    db.execute("CREATE INDEX passes_household ON passes(household)")
+    db.execute("CREATE TABLE quarantine (household TEXT PRIMARY KEY, start TEXT NOT NULL, \"end\" TEXT NOT NULL, "
+               "start_ts REAL NOT NULL, end_ts REAL NOT NULL, set_at REAL NOT NULL, note TEXT NOT NULL DEFAULT '')")
+    db.execute("CREATE TABLE pass_policy (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    db.execute("CREATE TABLE pass_changes (v INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL, "
+               "op TEXT NOT NULL, data TEXT NOT NULL)")
+
+
+def migrate(db: CentralDB) -> None:
+    """Create or upgrade the pass tables in the central database."""
+    migrations.apply(db)
+
+
+def append_change(db: CentralDB, op: str, **data: Any) -> int:
+    """Append a change to the log (call inside the transaction making the change); returns its version."""
+    db.lock("pass_changes")  # versions must become visible in order: devices read "everything after v"
+    cur = db.execute("INSERT INTO pass_changes (at, op, data) VALUES (?, ?, ?) RETURNING v",
+                     [time.time(), op, json.dumps(data, ensure_ascii=False, sort_keys=True)])
+    return int(cur.fetchone()[0])
+
+
+def current_version(db: CentralDB) -> int:
+    """The latest change version (0 before the first change)."""
+    return int(db.execute("SELECT COALESCE(MAX(v), 0) FROM pass_changes").fetchone()[0])

@@ -1,0 +1,67 @@
+"""The central store in one SQLite file (WAL, ``synchronous=FULL``): the default, one per street office."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import sqlite_utils
+
+from central.store.base import CentralDB, Cursor, Params
+from gatepass.sqlitedb import connect
+
+
+class SQLiteDB(CentralDB):
+    """:class:`~central.store.base.CentralDB` over :func:`gatepass.sqlitedb.connect`."""
+
+    dialect = "sqlite"
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = os.fspath(path)
+        self.label = self.path
+        self.sqlite: sqlite_utils.Database = connect(self.path)  # for SQLite-only work (backup, benches)
+        self.conn = self.sqlite.conn
+        self._depth = 0
+
+    def execute(self, sql: str, params: Params = None) -> Cursor:
+        return self.conn.execute(sql, params if params is not None else ())
+
+    @contextlib.contextmanager
+    def transaction(self, *, readonly: bool = False) -> Iterator[CentralDB]:
+        outer = not self.conn.in_transaction
+        name = f"sp{self._depth}"
+        self.conn.execute(("BEGIN" if readonly else "BEGIN IMMEDIATE") if outer else f"SAVEPOINT {name}")
+        self._depth += 1
+        try:
+            yield self
+        except BaseException:
+            if self.conn.in_transaction:  # SQLite itself rolls back after some errors (e.g. SQLITE_FULL)
+                self.conn.execute("ROLLBACK" if outer else f"ROLLBACK TO {name}")
+                if not outer:
+                    self.conn.execute(f"RELEASE {name}")
+            raise
+        finally:
+            self._depth -= 1
+        self.conn.execute("COMMIT" if outer else f"RELEASE {name}")
+
+    @property
+    def in_transaction(self) -> bool:
+        return self.conn.in_transaction
+
+    def insert_ignore_many(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> int:
+        before = self.conn.total_changes
+        marks = ", ".join("?" for _ in columns)
+        self.conn.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks}) ON CONFLICT DO NOTHING",
+                              rows)
+        return self.conn.total_changes - before
+
+    def table_exists(self, name: str) -> bool:
+        return self.sqlite[name].exists()
+
+    def integrity_check(self) -> str:
+        return str(self.conn.execute("PRAGMA integrity_check").fetchone()[0])
+
+    def close(self) -> None:
+        self.conn.close()

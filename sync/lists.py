@@ -1,0 +1,239 @@
+"""The gate's copy of central's lists: revoked passes, home quarantine, trust keys, policy.
+
+Tables live in the edge SQLite database (migration set ``edge-lists``, applied
+by :func:`migrate`). Central sends changes as *pages* (produced by
+``central.passes.changelog``); :func:`apply_page` applies one in a single
+transaction; :func:`load` builds the immutable snapshot the pure
+:func:`sync.passes.verify` uses.
+
+Page format (JSON-compatible dict, ``format`` "gatepass-lists/1")::
+
+    {"format": "gatepass-lists/1",
+     "version": V,          # list version after applying this page (central's change counter)
+     "since": S,            # the page holds the changes with S < v <= V (0 for a snapshot)
+     "snapshot": false,     # true: the whole current state; replaces everything held
+     "more": false,         # more changes wait after V (ask again with since=V)
+     "issued_at": T,        # central's clock when it produced the page (unix seconds)
+     "changes": [
+       {"v": 7, "op": "revoke", "pass_id": 123, "reason": "lost card"},
+       {"v": 8, "op": "unrevoke", "pass_id": 123},
+       {"v": 9, "op": "quarantine", "household": "3-2-401", "start": "2026-11-20", "end": "2026-12-04",
+        "start_ts": 1763568000.0, "end_ts": 1764777600.0},      # local midnights, computed at central
+       {"v": 10, "op": "release", "household": "3-2-401"},
+       {"v": 11, "op": "key_add", "kid": "a1b2c3d4", "public_key": "<64 hex chars: raw Ed25519>",
+        "not_before": 1763568000.0, "not_after": null},          # also updates an existing key
+       {"v": 12, "op": "key_retire", "kid": "a1b2c3d4"},
+       {"v": 13, "op": "policy", "key": "fever_c", "value": 37.3}]}
+
+A page older than the held version is refused (:class:`StaleListError`); one
+that starts after the held version leaves a gap and is refused too
+(:class:`ListGapError`); changes already held are skipped, so re-applying a
+page is harmless. Pages reach the gate signed by central's root key; checking
+that signature is the sync client's job before it calls :func:`apply_page`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+from gatepass.sqlitedb import transaction
+from sync.errors import SyncError
+from sync.passes.model import Lists, TrustKey, TrustList
+
+log = logging.getLogger(__name__)
+
+PAGE_FORMAT = "gatepass-lists/1"
+OPS = ("revoke", "unrevoke", "quarantine", "release", "key_add", "key_retire", "policy")
+
+migrations = Migrations("edge-lists")
+
+
+@migrations()
+def m001_list_tables(db: Database) -> None:
+    """Create the list tables."""
+    db.execute("CREATE TABLE list_revoked (pass_id INTEGER PRIMARY KEY, reason TEXT NOT NULL DEFAULT '', "
+               "v INTEGER NOT NULL)")
+    db.execute("CREATE TABLE list_quarantine (household TEXT PRIMARY KEY, start TEXT NOT NULL, end TEXT NOT NULL, "
+               "start_ts REAL NOT NULL, end_ts REAL NOT NULL, v INTEGER NOT NULL)")
+    db.execute("CREATE TABLE list_trust_keys (kid TEXT PRIMARY KEY, public_key TEXT NOT NULL, "
+               "not_before REAL NOT NULL, not_after REAL, retired INTEGER NOT NULL DEFAULT 0, v INTEGER NOT NULL)")
+    db.execute("CREATE TABLE list_policy (key TEXT PRIMARY KEY, value TEXT NOT NULL, v INTEGER NOT NULL)")
+    db.execute("CREATE TABLE list_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+
+
+class ListError(SyncError):
+    """A list page cannot be applied."""
+
+
+class StaleListError(ListError):
+    """The page is older than the lists already held."""
+
+
+class ListGapError(ListError):
+    """The page starts after the held version: changes in between are missing."""
+
+
+@dataclass(frozen=True)
+class ListMeta:
+    """Version bookkeeping of the held lists."""
+
+    version: int = 0
+    issued_at: float | None = None
+    server_time: float | None = None
+
+
+def migrate(db: Database) -> None:
+    """Create or upgrade the list tables in the edge database."""
+    migrations.apply(db)
+
+
+def _meta_get(db: Database, key: str) -> Any:
+    row = db.execute("SELECT value FROM list_meta WHERE key = ?", [key]).fetchone()
+    return json.loads(row[0]) if row else None
+
+
+def _meta_set(db: Database, key: str, value: Any) -> None:
+    db.execute("INSERT INTO list_meta (key, value) VALUES (?, ?) "
+               "ON CONFLICT(key) DO UPDATE SET value = excluded.value", [key, json.dumps(value)])
+
+
+def _write(db: Database) -> contextlib.AbstractContextManager:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT``, or a savepoint inside a caller's transaction."""
+    return db.atomic() if db.conn.in_transaction else transaction(db)
+
+
+def meta(db: Database) -> ListMeta:
+    """The held list version, when central issued it, and the latest time central confirmed."""
+    return ListMeta(int(_meta_get(db, "version") or 0), _meta_get(db, "issued_at"), _meta_get(db, "server_time"))
+
+
+def note_server_time(db: Database, t: float) -> None:
+    """Record a time confirmed by central (kept if later than the one held); the clock never goes back."""
+    if not math.isfinite(t):  # an infinite time would make every pass expired for good
+        log.warning("lists: ignoring a server time that is not a finite number (%r)", t)
+        return
+    with _write(db):
+        held = _meta_get(db, "server_time")
+        if held is None or t > held:
+            _meta_set(db, "server_time", float(t))
+
+
+def _need(change: dict, key: str, kind: type | tuple[type, ...]) -> Any:
+    value = change.get(key)
+    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+        raise ListError(f"change v{change.get('v')}: field {key!r} missing or of the wrong type")
+    return value
+
+
+def _time(change: dict, key: str, default: float | None = None, required: bool = False) -> float | None:
+    """A finite time in unix seconds (``default`` when absent); NaN or infinity would disable a check."""
+    value = change.get(key)
+    if value is None and not required:
+        return default
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ListError(f"change v{change.get('v')}: field {key!r} is not a finite number of seconds")
+    return float(value)
+
+
+def _check_key(change: dict) -> None:
+    kid = _need(change, "kid", str)
+    raw = bytes.fromhex(_need(change, "public_key", str))
+    Ed25519PublicKey.from_public_bytes(raw)  # raises ValueError if not a key
+    bytes.fromhex(kid)
+
+
+def _apply_change(db: Database, change: dict) -> None:
+    op, v = change.get("op"), _need(change, "v", int)
+    if op == "revoke":
+        db.execute("INSERT OR REPLACE INTO list_revoked (pass_id, reason, v) VALUES (?, ?, ?)",
+                   [_need(change, "pass_id", int), str(change.get("reason", "")), v])
+    elif op == "unrevoke":
+        db.execute("DELETE FROM list_revoked WHERE pass_id = ?", [_need(change, "pass_id", int)])
+    elif op == "quarantine":
+        db.execute("INSERT OR REPLACE INTO list_quarantine (household, start, end, start_ts, end_ts, v) "
+                   "VALUES (?, ?, ?, ?, ?, ?)",
+                   [_need(change, "household", str), _need(change, "start", str), _need(change, "end", str),
+                    _time(change, "start_ts", required=True), _time(change, "end_ts", required=True), v])
+    elif op == "release":
+        db.execute("DELETE FROM list_quarantine WHERE household = ?", [_need(change, "household", str)])
+    elif op == "key_add":
+        _check_key(change)
+        db.execute("INSERT OR REPLACE INTO list_trust_keys (kid, public_key, not_before, not_after, retired, v) "
+                   "VALUES (?, ?, ?, ?, ?, ?)",
+                   [change["kid"].lower(), change["public_key"].lower(),
+                    _time(change, "not_before", 0.0), _time(change, "not_after"),
+                    int(bool(change.get("retired", False))), v])
+    elif op == "key_retire":
+        db.execute("UPDATE list_trust_keys SET retired = 1, v = ? WHERE kid = ?",
+                   [v, _need(change, "kid", str).lower()])  # stored lower-case by key_add
+    elif op == "policy":
+        db.execute("INSERT OR REPLACE INTO list_policy (key, value, v) VALUES (?, ?, ?)",
+                   [_need(change, "key", str), json.dumps(change.get("value")), v])
+    else:
+        raise ListError(f"change v{v}: unknown op {op!r}")
+
+
+def apply_page(db: Database, page: dict) -> int:
+    """Apply one page of changes (or a snapshot) in one transaction; returns the version now held.
+
+    Raises :class:`StaleListError` for a page older than the held version,
+    :class:`ListGapError` when changes between the held version and the page
+    are missing, :class:`ListError` for a malformed page (nothing applied).
+    """
+    if not isinstance(page, dict) or page.get("format", PAGE_FORMAT) != PAGE_FORMAT:
+        raise ListError("not a gatepass-lists/1 page")
+    version = _need(page, "version", int)
+    changes = _need(page, "changes", list)
+    snapshot = bool(page.get("snapshot", False))
+    with _write(db):
+        held = int(_meta_get(db, "version") or 0)
+        if version < held:
+            raise StaleListError(f"page version {version} is older than the held version {held}")
+        if not snapshot:
+            since = _need(page, "since", int)
+            if since > held:
+                raise ListGapError(f"page starts after version {since} but only {held} is held")
+        if snapshot:
+            for table in ("list_revoked", "list_quarantine", "list_trust_keys", "list_policy"):
+                db.execute(f"DELETE FROM {table}")
+        applied = 0
+        for change in changes:
+            if not isinstance(change, dict):
+                raise ListError("a change is not an object")
+            try:
+                if snapshot or _need(change, "v", int) > held:
+                    _apply_change(db, change)
+                    applied += 1
+            except (ValueError, TypeError, KeyError) as exc:
+                raise ListError(f"change v{change.get('v')}: {exc}") from None
+        _meta_set(db, "version", version)
+        issued_at = page.get("issued_at")
+        if isinstance(issued_at, (int, float)) and not isinstance(issued_at, bool) and math.isfinite(issued_at):
+            _meta_set(db, "issued_at", float(issued_at))
+            server_time = _meta_get(db, "server_time")
+            if server_time is None or issued_at > server_time:
+                _meta_set(db, "server_time", float(issued_at))
+    log.log(logging.INFO if applied or snapshot else logging.DEBUG, "lists: applied %d change(s)%s, now version %d",
+            applied, " (snapshot)" if snapshot else "", version)
+    return version
+
+
+def load(db: Database) -> tuple[TrustList, Lists, dict[str, Any], ListMeta]:
+    """Read the held lists into the immutable snapshot :func:`sync.passes.verify` uses."""
+    keys = [TrustKey(bytes.fromhex(kid), Ed25519PublicKey.from_public_bytes(bytes.fromhex(pub)), nbf, naf,
+                     bool(retired))
+            for kid, pub, nbf, naf, retired in db.execute(
+                "SELECT kid, public_key, not_before, not_after, retired FROM list_trust_keys")]
+    revoked = frozenset(row[0] for row in db.execute("SELECT pass_id FROM list_revoked"))
+    quarantine = {hh: (s, e) for hh, s, e in db.execute("SELECT household, start_ts, end_ts FROM list_quarantine")}
+    policy = {k: json.loads(v) for k, v in db.execute("SELECT key, value FROM list_policy")}
+    return TrustList.of(keys), Lists.of(revoked, quarantine), policy, meta(db)

@@ -1,0 +1,273 @@
+"""The local log: append-only, hash-chained entries, committed before the gate opens.
+
+Every entry is one row of ``entries``. ``seq`` is an AUTOINCREMENT key, so a
+number is never reused, even after purges. Each row stores the hash of the
+previous row (``prev_hash``) and its own (``hash``) over the fields in
+:data:`CHAIN_FIELDS`, so an edited or deleted row breaks the chain and
+``gatepass edge verify-log`` finds it.
+
+Personal details of visitors (name, phone) live in ``extra`` (JSON); the chain
+covers only their hash (``extra_hash``), so the details can be erased once
+synced without breaking the chain (minimal personal data on the device).
+
+The table is also the sync outbox: ``synced`` is the only column that changes
+after insert, and it is outside the chain.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import sqlite3
+import time
+import uuid as uuidlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlite_utils
+from sqlite_utils.migrations import Migrations
+
+from gatepass.sqlitedb import is_disk_full, transaction
+from sync.errors import SyncError
+
+log = logging.getLogger(__name__)
+
+GENESIS = "0" * 64
+
+# Fields covered by the hash chain, in a fixed order.
+CHAIN_FIELDS = (
+    "seq", "uuid", "device_id", "gate_id", "wall_ts", "mono_ts", "boot_id", "clock_trusted", "event",
+    "pass_id", "household", "person", "pass_kind", "visitor_ref", "direction", "temp_c", "temps",
+    "decision", "reason", "guard_id", "override_reason", "ref_uuid", "fever", "priority", "extra_hash",
+)
+
+# Fields a caller supplies to :meth:`LocalLog.append` (the rest are filled in).
+ENTRY_FIELDS = frozenset(CHAIN_FIELDS) - {"seq", "uuid", "extra_hash"} | {"extra"}
+
+migrations = Migrations("edge-log")
+
+
+@migrations()
+def m001_entries(db: sqlite_utils.Database) -> None:
+    db.execute("""
+        CREATE TABLE entries (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            uuid TEXT NOT NULL UNIQUE,
+            device_id TEXT NOT NULL,
+            gate_id TEXT NOT NULL,
+            wall_ts REAL NOT NULL,          -- unix seconds from the system clock (see clock_trusted)
+            mono_ts REAL NOT NULL,          -- time.monotonic() of this boot
+            boot_id TEXT NOT NULL,
+            clock_trusted INTEGER NOT NULL, -- 0 when the wall clock was known to be unset
+            event TEXT NOT NULL,            -- scan | visitor | override | manual
+            pass_id TEXT,
+            household TEXT,
+            person INTEGER,
+            pass_kind TEXT,
+            visitor_ref TEXT,
+            direction TEXT NOT NULL,        -- in | out
+            temp_c REAL,                    -- the body temperature the decision used (deg C)
+            temps TEXT,                     -- JSON list of every reading taken for this person (deg C)
+            decision TEXT NOT NULL,         -- pass | refuse | guard
+            reason TEXT NOT NULL,           -- machine-readable reason code
+            guard_id TEXT,
+            override_reason TEXT,
+            ref_uuid TEXT,                  -- the entry an override or re-measure refers to
+            fever INTEGER NOT NULL DEFAULT 0,
+            priority INTEGER NOT NULL DEFAULT 0,
+            extra TEXT,                     -- personal details (JSON), erasable once synced
+            extra_hash TEXT,
+            prev_hash TEXT NOT NULL,
+            hash TEXT NOT NULL,
+            synced INTEGER NOT NULL DEFAULT 0,
+            synced_at REAL
+        )""")
+    db.execute("CREATE INDEX entries_unsynced ON entries (priority DESC, seq) WHERE synced = 0")
+    db.execute("CREATE INDEX entries_wall ON entries (wall_ts)")
+    db.execute("""
+        CREATE TABLE chain_anchor (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            seq INTEGER NOT NULL,           -- last purged seq (0: nothing purged)
+            hash TEXT NOT NULL              -- its hash: the chain restarts from here
+        )""")
+    db.execute("INSERT INTO chain_anchor (id, seq, hash) VALUES (1, 0, ?)", [GENESIS])
+
+
+def migrate(db: sqlite_utils.Database) -> None:
+    """Apply pending ``edge-log`` migrations."""
+    migrations.apply(db)
+
+
+class LogWriteError(SyncError):
+    """An entry could not be committed; the gate must stay shut."""
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def entry_hash(prev_hash: str, row: dict[str, Any]) -> str:
+    """SHA-256 over the previous hash and the chained fields of ``row``."""
+    body = _canonical([prev_hash, [row.get(name) for name in CHAIN_FIELDS]])
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+@dataclass
+class ChainReport:
+    """Result of :meth:`LocalLog.verify_chain`."""
+
+    checked: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+class LocalLog:
+    """Appends to and reads the ``entries`` table of an open edge database."""
+
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        self.db = db
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def append(self, **fields: Any) -> dict[str, Any]:
+        """Commit one entry (durably: WAL + synchronous=FULL) and return the stored row.
+
+        Raises :class:`LogWriteError` (disk full, database locked for too long, ...):
+        the caller must then not open the gate.
+        """
+        unknown = set(fields) - ENTRY_FIELDS
+        if unknown:
+            raise ValueError(f"unknown entry fields: {sorted(unknown)}")
+        row = {name: fields.get(name) for name in ENTRY_FIELDS}
+        row["uuid"] = str(uuidlib.uuid4())
+        extra = row.pop("extra")
+        row["extra"] = _canonical(extra) if extra is not None else None
+        row["extra_hash"] = hashlib.sha256(row["extra"].encode()).hexdigest() if row["extra"] else None
+        if isinstance(row.get("temps"), list | tuple):
+            row["temps"] = _canonical([round(float(t), 2) for t in row["temps"]])
+        row["fever"] = int(bool(row.get("fever")))
+        row["priority"] = int(bool(row.get("priority")))
+        row["clock_trusted"] = int(bool(row.get("clock_trusted")))
+        try:
+            with transaction(self.db):
+                prev_hash, next_seq = self._head()
+                row["seq"] = next_seq
+                row["prev_hash"] = prev_hash
+                row["hash"] = entry_hash(prev_hash, row)
+                cols = ", ".join(row)
+                marks = ", ".join("?" for _ in row)
+                self.db.execute(f"INSERT INTO entries ({cols}) VALUES ({marks})", list(row.values()))
+        except sqlite3.Error as exc:
+            if is_disk_full(exc):
+                raise LogWriteError("the disk is full: the entry was not saved", "free space on the SD card") from exc
+            raise LogWriteError(f"the entry could not be saved: {exc}", "check the data directory") from exc
+        return row
+
+    def _head(self) -> tuple[str, int]:
+        """Hash of the newest row (or the anchor) and the seq the next row will get."""
+        last = self.db.execute("SELECT hash FROM entries ORDER BY seq DESC LIMIT 1").fetchone()
+        if last is None:
+            last = self.db.execute("SELECT hash FROM chain_anchor WHERE id = 1").fetchone()
+        seq_row = self.db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'entries'").fetchone()
+        return last[0], (seq_row[0] if seq_row else 0) + 1
+
+    # -- the outbox --------------------------------------------------------------------------
+
+    def pending(self, limit_rows: int, limit_bytes: int | None = None) -> list[dict[str, Any]]:
+        """Unsynced entries, priority ones first, then in seq order; at most ``limit_rows``
+        rows and (roughly, by JSON size) ``limit_bytes`` bytes, but always at least one row."""
+        cur = self.db.execute(
+            "SELECT * FROM entries WHERE synced = 0 ORDER BY priority DESC, seq LIMIT ?", [limit_rows])
+        cols = [d[0] for d in cur.description]
+        rows, size = [], 0
+        for values in cur:
+            row = dict(zip(cols, values, strict=True))
+            row.pop("synced")
+            row.pop("synced_at")
+            size += len(_canonical(row))
+            if rows and limit_bytes is not None and size > limit_bytes:
+                break
+            rows.append(row)
+        return rows
+
+    def mark_synced(self, seqs: Iterable[int], now: float | None = None) -> int:
+        """Mark these entries as held by central; returns how many changed."""
+        now = time.time() if now is None else now
+        seqs = list(seqs)
+        changed = 0
+        with transaction(self.db):
+            for i in range(0, len(seqs), 500):
+                chunk = seqs[i:i + 500]
+                marks = ",".join("?" * len(chunk))
+                cur = self.db.execute(
+                    f"UPDATE entries SET synced = 1, synced_at = ? WHERE synced = 0 AND seq IN ({marks})",
+                    [now, *chunk])
+                changed += cur.rowcount
+        return changed
+
+    def backlog(self) -> int:
+        """How many entries central does not hold yet."""
+        return self.db.execute("SELECT count(*) FROM entries WHERE synced = 0").fetchone()[0]
+
+    def last_seq(self) -> int:
+        """The highest seq ever given (0 if none)."""
+        row = self.db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'entries'").fetchone()
+        return row[0] if row else 0
+
+    # -- maintenance ---------------------------------------------------------------------------
+
+    def purge(self, retention_days: float, now: float | None = None) -> int:
+        """Delete synced entries older than ``retention_days``; unsynced ones are never purged.
+
+        Only a prefix of the chain is removed (up to the first unsynced or recent row), and the
+        chain anchor moves to the last removed row, so the remaining chain still verifies.
+        """
+        now = time.time() if now is None else now
+        cutoff = now - retention_days * 86400
+        with transaction(self.db):
+            stop = self.db.execute(
+                "SELECT min(seq) FROM entries WHERE synced = 0 OR wall_ts >= ?", [cutoff]).fetchone()[0]
+            bound = "seq < ?" if stop is not None else "1"
+            args = [stop] if stop is not None else []
+            last = self.db.execute(f"SELECT seq, hash FROM entries WHERE {bound} ORDER BY seq DESC LIMIT 1",
+                                   args).fetchone()
+            if last is None:
+                return 0
+            count = self.db.execute(f"DELETE FROM entries WHERE {bound}", args).rowcount
+            self.db.execute("UPDATE chain_anchor SET seq = ?, hash = ? WHERE id = 1", list(last))
+        log.info("purged %d synced entries older than %.0f days", count, retention_days)
+        return count
+
+    def erase_synced_personal_data(self) -> int:
+        """Drop visitors' personal details from entries central already holds."""
+        with transaction(self.db):
+            return self.db.execute(
+                "UPDATE entries SET extra = NULL WHERE synced = 1 AND extra IS NOT NULL").rowcount
+
+    def verify_chain(self) -> ChainReport:
+        """Walk the chain from the anchor; report edited, inserted or deleted rows."""
+        report = ChainReport()
+        anchor_seq, prev = self.db.execute("SELECT seq, hash FROM chain_anchor WHERE id = 1").fetchone()
+        expected_seq = anchor_seq + 1
+        cur = self.db.execute("SELECT * FROM entries ORDER BY seq")
+        cols = [d[0] for d in cur.description]
+        for values in cur:
+            row = dict(zip(cols, values, strict=True))
+            report.checked += 1
+            if row["seq"] != expected_seq:
+                report.problems.append(f"entries {expected_seq}..{row['seq'] - 1} are missing (deleted)")
+            if row["prev_hash"] != prev:
+                report.problems.append(f"entry {row['seq']}: does not follow the entry before it")
+            if entry_hash(row["prev_hash"], row) != row["hash"]:
+                report.problems.append(f"entry {row['seq']}: content was changed after it was written")
+            if row["extra"] is not None and hashlib.sha256(row["extra"].encode()).hexdigest() != row["extra_hash"]:
+                report.problems.append(f"entry {row['seq']}: visitor details were changed")
+            prev, expected_seq = row["hash"], row["seq"] + 1
+        if expected_seq - 1 < self.last_seq():
+            report.problems.append(f"entries {expected_seq}..{self.last_seq()} at the end are missing (deleted)")
+        return report

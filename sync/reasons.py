@@ -1,0 +1,51 @@
+"""Reason codes of the checkpoint's decisions with short messages, zh-CN first.
+
+Same shape as :data:`sync.passes.messages.MESSAGES`; :func:`message` looks in
+this table first, then in the pass verifier's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+
+MESSAGES: Mapping[str, Mapping[str, str]] = MappingProxyType({
+    "pass_ok": {"zh": "通行证有效，请通行", "en": "Pass valid, please go ahead"},
+    "temp_ok": {"zh": "体温正常，请通行", "en": "Temperature normal, please go ahead"},
+    "temp_high": {"zh": "体温异常，请复测", "en": "Temperature high, please measure again"},
+    "fever": {"zh": "复测体温仍异常，请在原地等候工作人员", "en": "Temperature high again: please wait for staff"},
+    "temp_missing": {"zh": "未测到体温，请正对测温仪", "en": "No temperature reading: face the thermometer"},
+    "temp_missing_guard": {"zh": "未测到体温，请保安确认", "en": "No temperature reading: the guard decides"},
+    "closed": {"zh": "非开放时间，禁止通行", "en": "Gate closed at this hour"},
+    "override": {"zh": "保安已放行", "en": "Let through by the guard"},
+    "visitor_ok": {"zh": "访客已登记，请通行", "en": "Visitor registered, please go ahead"},
+    "log_failed": {"zh": "记录保存失败，闸门保持关闭，请联系管理员",
+                   "en": "The entry could not be saved: the gate stays shut, call the administrator"},
+    "rescan": {"zh": "已扫码，请勿重复扫码", "en": "Already scanned"},
+})
+
+#: Plain-words fault texts for the guard screen (``status()["faults"]``).
+FAULTS: Mapping[str, Mapping[str, str]] = MappingProxyType({
+    "disk_full": {"zh": "存储空间已满，记录无法保存，闸门保持关闭",
+                  "en": "Disk full: entries cannot be saved, gate shut"},
+    "disk_low": {"zh": "存储空间不足，请清理或更换存储卡", "en": "Low disk space: free space on the SD card"},
+    "db_locked": {"zh": "数据库被占用，记录暂时无法保存", "en": "Database busy: entries cannot be saved right now"},
+    "log_failed": {"zh": "记录无法保存，闸门保持关闭", "en": "Entries cannot be saved: the gate stays shut"},
+    "clock_untrusted": {"zh": "设备时间未校准", "en": "Device clock not set"},
+    "decide_failed": {"zh": "扫码处理出错，闸门保持关闭，请重新扫码",
+                      "en": "A scan could not be processed: the gate stays shut, please scan again"},
+    "loop_failed": {"zh": "程序模块出错，已自动重启", "en": "A checkpoint loop failed and was restarted"},
+    "lists_failed": {"zh": "名单无法读取，使用上次的名单", "en": "Lists cannot be read: using the last copy"},
+})
+
+
+def message(code: str, lang: str = "zh") -> str:
+    """The message for ``code`` in ``lang`` ("zh" or "en"), from this table or the verifier's."""
+    entry = MESSAGES.get(code)
+    if entry is None:
+        from sync.passes.messages import MESSAGES as PASS_MESSAGES
+
+        entry = PASS_MESSAGES.get(code)
+    if entry is None:
+        return code
+    return entry.get(lang) or entry["zh"]
