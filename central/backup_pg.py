@@ -78,7 +78,7 @@ def client_args(url: str) -> tuple[str, dict[str, str]]:
     env["PGAPPNAME"] = "gatepass-backup"
     if password is not None:
         env["PGPASSWORD"] = str(password)
-    return make_conninfo(**params), env
+    return make_conninfo("", **params), env
 
 
 def label(url: str) -> str:

@@ -320,7 +320,8 @@ def ingest(db: CentralDB, device: dict[str, Any], body: UploadBody,
                        "WHERE device_id = ? AND batch_id = ?", [device_id, body.batch_id])
         inserted = db.insert_ignore_many("entries", ENTRY_COLUMNS, rows)
         want = {e.seq: e.uuid for e in body.entries}
-        held, conflicts = [], []
+        held: list[int] = []
+        conflicts: list[int] = []
         for i in range(0, len(seqs), 500):
             chunk = seqs[i:i + 500]
             q = ",".join("?" * len(chunk))

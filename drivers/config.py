@@ -77,3 +77,14 @@ class RelayConfig(Section):
         30.0, description="Safety: any 'on' is released after this many seconds, whatever the caller does.",
         gt=0, le=600
     )
+
+
+class DeviceSettings(Section):
+    """The devices of one gate, as the ``[thermometer]``, ``[camera]``, ``[scanner]`` and ``[relay]`` sections of
+    ``edge.toml`` hold them: what ``gatepass doctor`` checks (:func:`drivers.doctor.run_doctor`) and what the edge
+    service builds its devices from. The edge settings carry these sections at the top level of their file."""
+
+    thermometer: ThermometerConfig = Field(default_factory=ThermometerConfig)
+    camera: CameraConfig = Field(default_factory=CameraConfig)
+    scanner: ScannerConfig = Field(default_factory=ScannerConfig)
+    relay: RelayConfig = Field(default_factory=RelayConfig)

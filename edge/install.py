@@ -23,6 +23,7 @@ configuration, the data (entries perhaps not yet synced!) and the user stay unle
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -165,78 +166,94 @@ def _toml_string(value: str) -> str:
 
 def plan_install(opts: Options) -> list[Step]:
     """Every step of an installation, in order."""
-    src = opts.source
-    if not (src / UNITS[0]).exists():
-        raise InstallError(f"unit files not found in {src}", "run from a gatepass source checkout (pip install -e)")
+    if not (opts.source / UNITS[0]).exists():
+        raise InstallError(f"unit files not found in {opts.source}",
+                           "run from a gatepass source checkout (pip install -e)")
     if not opts.bin.exists():
         raise InstallError(f"{opts.bin} does not exist", "pass --bin with the installed gatepass executable")
-    steps: list[Step] = []
+    return [*_user_and_dir_steps(opts), *_config_steps(opts), *_unit_steps(opts), *_service_steps(opts)]
+
+
+def _user_and_dir_steps(opts: Options) -> list[Step]:
+    """The service user (systemd-sysusers) and the config, credentials and data directories."""
     sysusers = opts.path(f"/usr/lib/sysusers.d/{SYSUSERS}")
 
     def create_user() -> None:
-        _write(sysusers, (src / "sysusers.d" / SYSUSERS).read_text(), 0o644)
+        _write(sysusers, (opts.source / "sysusers.d" / SYSUSERS).read_text(), 0o644)
         opts.path("/etc").mkdir(parents=True, exist_ok=True)
         _run(["systemd-sysusers", *_root_arg(opts), str(sysusers)])
 
-    steps.append(Step(f"create user {USER} (groups dialout, video, gpio, audio) from {sysusers}", create_user))
-
     def make_dirs() -> None:
-        opts.path("/etc/gatepass").mkdir(parents=True, exist_ok=True)
-        opts.path("/etc/gatepass").chmod(0o755)
-        creds = opts.path("/etc/gatepass/credentials")
-        creds.mkdir(parents=True, exist_ok=True)
-        creds.chmod(0o700)
-        data = opts.path("/var/lib/gatepass")
-        data.mkdir(parents=True, exist_ok=True)
-        data.chmod(0o750)
-        _chown(opts, data, USER)
+        for path, mode in (("/etc/gatepass", 0o755), ("/etc/gatepass/credentials", 0o700),
+                           ("/var/lib/gatepass", 0o750)):
+            opts.path(path).mkdir(parents=True, exist_ok=True)
+            opts.path(path).chmod(mode)
+        _chown(opts, opts.path("/var/lib/gatepass"), USER)
 
-    steps.append(Step(f"create {opts.path('/etc/gatepass')}, its credentials/ (0700) and "
-                      f"{opts.path('/var/lib/gatepass')} (0750)", make_dirs))
+    return [Step(f"create user {USER} (groups dialout, video, gpio, audio) from {sysusers}", create_user),
+            Step(f"create {opts.path('/etc/gatepass')}, its credentials/ (0700) and "
+                 f"{opts.path('/var/lib/gatepass')} (0750)", make_dirs)]
 
+
+def _write_config(opts: Options, name: str, target: Path) -> None:
+    if target.exists():
+        log.info("keeping the existing %s", target)
+        return
+    _write(target, render_template((opts.source / "templates" / name).read_text(encoding="utf-8"), opts), 0o644)
+
+
+def _copy_secret(option: Path, target: Path) -> None:
+    _write(target, option.read_text().strip() + "\n", 0o600 if "credentials" in str(target) else 0o644)
+
+
+def _config_steps(opts: Options) -> list[Step]:
+    """edge.toml and sync.toml from their templates (kept if present), and the secrets given on the command line."""
+    steps = []
     for name in ("edge.toml", "sync.toml"):
         target = opts.path(f"/etc/gatepass/{name}")
-
-        def write_config(name: str = name, target: Path = target) -> None:
-            if target.exists():
-                log.info("keeping the existing %s", target)
-                return
-            _write(target, render_template((src / "templates" / name).read_text(encoding="utf-8"), opts), 0o644)
-
-        steps.append(Step(f"write {target} from the template (kept if it exists)", write_config))
-
+        steps.append(Step(f"write {target} from the template (kept if it exists)",
+                          functools.partial(_write_config, opts, name, target)))
     for option, dest in ((opts.device_token_file, "/etc/gatepass/credentials/device-token"),
                          (opts.central_public_key_file, "/etc/gatepass/central-public-key.pem")):
-        if option is None:
-            continue
-        target = opts.path(dest)
+        if option is not None:
+            steps.append(Step(f"copy {option} to {opts.path(dest)}",
+                              functools.partial(_copy_secret, option, opts.path(dest))))
+    return steps
 
-        def copy_secret(option: Path = option, target: Path = target) -> None:
-            _write(target, option.read_text().strip() + "\n", 0o600 if "credentials" in str(target) else 0o644)
 
-        steps.append(Step(f"copy {option} to {target}", copy_secret))
+def _write_unit(opts: Options, unit: str) -> None:
+    _write(opts.path("/etc/systemd/system") / unit, render_unit((opts.source / unit).read_text(), opts), 0o644)
 
+
+def _write_rule(opts: Options, rule: Path) -> None:
+    if rule.exists():
+        log.info("keeping the existing %s", rule)
+        return
+    _write(rule, (opts.source / "udev" / UDEV_RULE).read_text(), 0o644)
+
+
+def _unit_steps(opts: Options) -> list[Step]:
+    """The systemd units (ExecStart pointing at this installation) and the udev rule."""
     units_dir = opts.path("/etc/systemd/system")
-    for unit in UNITS:
-        def write_unit(unit: str = unit) -> None:
-            _write(units_dir / unit, render_unit((src / unit).read_text(), opts), 0o644)
-
-        steps.append(Step(f"install {units_dir / unit} (ExecStart={opts.bin})", write_unit))
-
     rule = opts.path(f"/etc/udev/rules.d/{UDEV_RULE}")
+    return [*(Step(f"install {units_dir / unit} (ExecStart={opts.bin})", functools.partial(_write_unit, opts, unit))
+              for unit in UNITS),
+            Step(f"install the udev rule {rule} (kept if it exists)", functools.partial(_write_rule, opts, rule))]
 
-    def write_rule() -> None:
-        if rule.exists():
-            log.info("keeping the existing %s", rule)
-            return
-        _write(rule, (src / "udev" / UDEV_RULE).read_text(), 0o644)
 
-    steps.append(Step(f"install the udev rule {rule} (kept if it exists)", write_rule))
+def _reload_udev() -> None:
+    _run(["udevadm", "control", "--reload-rules"])
+    _run(["udevadm", "trigger", "--action=add"])
+
+
+def _service_steps(opts: Options) -> list[Step]:
+    """Reload udev and systemd (on a real system), enable the units and, if asked, start them."""
+    steps = []
     if opts.real:
-        steps.append(Step("reload udev rules", lambda: (_run(["udevadm", "control", "--reload-rules"]),
-                                                        _run(["udevadm", "trigger", "--action=add"]))))
-        steps.append(Step("reload systemd", lambda: _run(["systemctl", "daemon-reload"])))
-    steps.append(Step(f"enable {', '.join(UNITS)}", lambda: _run(["systemctl", *_root_arg(opts), "enable", *UNITS])))
+        steps.append(Step("reload udev rules", _reload_udev))
+        steps.append(Step("reload systemd", functools.partial(_run, ["systemctl", "daemon-reload"])))
+    steps.append(Step(f"enable {', '.join(UNITS)}",
+                      functools.partial(_run, ["systemctl", *_root_arg(opts), "enable", *UNITS])))
     if opts.real and opts.start:
         token = opts.path("/etc/gatepass/credentials/device-token")
 
@@ -307,12 +324,12 @@ def plan_uninstall(opts: Options) -> list[Step]:
                       stop_and_disable))
     for path in [units_dir / u for u in UNITS] + [opts.path(f"/etc/udev/rules.d/{UDEV_RULE}"),
                                                    opts.path(f"/usr/lib/sysusers.d/{SYSUSERS}")]:
-        steps.append(Step(f"remove {path}", lambda path=path: _remove(path)))
+        steps.append(Step(f"remove {path}", functools.partial(_remove, path)))
     if opts.real:
-        steps.append(Step("reload systemd", lambda: _run(["systemctl", "daemon-reload"])))
+        steps.append(Step("reload systemd", functools.partial(_run, ["systemctl", "daemon-reload"])))
     if opts.purge:
         for path in (opts.path("/etc/gatepass"), opts.path("/var/lib/gatepass")):
-            steps.append(Step(f"DELETE {path} (config, credentials, the local log)", lambda path=path: _remove(path)))
+            steps.append(Step(f"DELETE {path} (config, credentials, the local log)", functools.partial(_remove, path)))
         prefix = [] if opts.real else ["--prefix", str(opts.root)]
 
         def remove_user() -> None:

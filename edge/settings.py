@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from drivers.config import CameraConfig, RelayConfig, ScannerConfig, ThermometerConfig
+from drivers.config import DeviceSettings
 from edge.screen_settings import ScreenSection, VoiceSection
 from gatepass.config import Section, ServiceSettings
 
@@ -122,8 +122,12 @@ class GuardPageSection(Section):
     port: int = Field(8080, description="Listen TCP port.", ge=1, le=65535)
 
 
-class EdgeSettings(ServiceSettings):
-    """Everything ``gatepass edge run`` needs; file ``edge.toml``, variables ``GATEPASS_EDGE_*``."""
+class EdgeSettings(ServiceSettings, DeviceSettings):
+    """Everything ``gatepass edge run`` needs; file ``edge.toml``, variables ``GATEPASS_EDGE_*``.
+
+    The device sections (``[thermometer]``, ``[camera]``, ``[scanner]``, ``[relay]``) come from
+    :class:`drivers.config.DeviceSettings`, so ``gatepass doctor`` and the drivers take just those.
+    """
 
     model_config = SettingsConfigDict(env_prefix="GATEPASS_EDGE_", extra="forbid", env_nested_delimiter="__")
 
@@ -131,10 +135,6 @@ class EdgeSettings(ServiceSettings):
                            "central identifies the device by its token).")
     data_dir: Path = Field(Path("/var/lib/gatepass"), description="Directory of the local SQLite log and state.")
     gate: GateSection = Field(default_factory=GateSection)
-    thermometer: ThermometerConfig = Field(default_factory=ThermometerConfig)
-    camera: CameraConfig = Field(default_factory=CameraConfig)
-    scanner: ScannerConfig = Field(default_factory=ScannerConfig)
-    relay: RelayConfig = Field(default_factory=RelayConfig)
     guard_page: GuardPageSection = Field(default_factory=GuardPageSection)
     scan: ScanSection = Field(default_factory=ScanSection)
     policy: PolicySection = Field(default_factory=PolicySection)

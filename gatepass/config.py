@@ -81,6 +81,8 @@ def load_settings(model: type[S], path: str | os.PathLike | None) -> S:
     try:
         # systemd LoadCredential= hands secrets over as files named like the variables (systemd/*.service).
         creds = os.environ.get("CREDENTIALS_DIRECTORY", "")
-        return model(**data, **({"_secrets_dir": creds} if creds and os.path.isdir(creds) else {}))
+        if creds and os.path.isdir(creds):
+            return model(**data, _secrets_dir=creds)
+        return model(**data)
     except ValidationError as exc:
         raise ConfigError(describe_validation_error(exc, source)) from None

@@ -78,7 +78,7 @@ def _demo_passes(data_dir: Path) -> Path | None:
             issuance.quarantine(db, "2-3-401", today - timedelta(days=1), today + timedelta(days=13), "demo")
             path.write_text("\n".join([*texts, revoked.text, quarantined.text]) + "\n", encoding="utf-8")
         page = changelog.snapshot(db)
-        db.conn.close()
+        db.close()
         (data_dir / "edge").mkdir(parents=True, exist_ok=True)
         edge_db = open_edge_db(data_dir / "edge" / "edge.db")
         try:

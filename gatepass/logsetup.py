@@ -8,6 +8,7 @@ time is added and levels are coloured.
 import logging
 import os
 import sys
+from typing import TextIO
 
 _COLOURS = {"WARNING": "\x1b[33m", "ERROR": "\x1b[31m", "CRITICAL": "\x1b[1;31m", "DEBUG": "\x1b[2m"}
 
@@ -23,7 +24,7 @@ class _StderrHandler(logging.StreamHandler):
     """Writes to whatever ``sys.stderr`` is at the time of each record (test runners swap it)."""
 
     @property
-    def stream(self):  # type: ignore[override]
+    def stream(self) -> TextIO:  # a read-only property in place of the attribute
         return sys.stderr
 
     @stream.setter

@@ -23,7 +23,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ def _address(raw: str) -> str | bytes:
     return raw
 
 
-def watchdog_interval_s(environ: dict[str, str] | None = None) -> float | None:
+def watchdog_interval_s(environ: Mapping[str, str] | None = None) -> float | None:
     """The watchdog period systemd expects (``WATCHDOG_USEC``), or None when there is no watchdog.
 
     ``WATCHDOG_PID``, when set, must be this process (a child must not ping for its parent).
@@ -68,7 +68,7 @@ class Notifier:
         self.sent = 0
 
     @classmethod
-    def from_environment(cls, environ: dict[str, str] | None = None) -> Notifier:
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> Notifier:
         """A notifier for ``NOTIFY_SOCKET`` and ``WATCHDOG_USEC`` (no-op if unset)."""
         env = os.environ if environ is None else environ
         return cls(env.get("NOTIFY_SOCKET") or None, watchdog_interval_s(env))

@@ -62,8 +62,11 @@ def serve(app, host: str, port: int, stop: threading.Event | None = None) -> Non
     sock = bind(host, port)
     server = make_server(app, sock)
     if stop is not None:
-        threading.Thread(target=lambda: (stop.wait(), setattr(server, "should_exit", True)),
-                         name="serve-stop", daemon=True).start()
+        def stop_when_told() -> None:
+            stop.wait()
+            server.should_exit = True
+
+        threading.Thread(target=stop_when_told, name="serve-stop", daemon=True).start()
     log.info("listening on http://%s:%d/", *sock.getsockname()[:2])
     server.run(sockets=[sock])
 

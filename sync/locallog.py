@@ -148,8 +148,9 @@ class LocalLog:
         extra = row.pop("extra")
         row["extra"] = _canonical(extra) if extra is not None else None
         row["extra_hash"] = hashlib.sha256(row["extra"].encode()).hexdigest() if row["extra"] else None
-        if isinstance(row.get("temps"), list | tuple):
-            row["temps"] = _canonical([round(float(t), 2) for t in row["temps"]])
+        temps = row.get("temps")
+        if isinstance(temps, list | tuple):
+            row["temps"] = _canonical([round(float(t), 2) for t in temps])
         row["fever"] = int(bool(row.get("fever")))
         row["priority"] = int(bool(row.get("priority")))
         row["clock_trusted"] = int(bool(row.get("clock_trusted")))
@@ -184,7 +185,8 @@ class LocalLog:
         cur = self.db.execute(
             "SELECT * FROM entries WHERE synced = 0 ORDER BY priority DESC, seq LIMIT ?", [limit_rows])
         cols = [d[0] for d in cur.description]
-        rows, size = [], 0
+        rows: list[dict[str, Any]] = []
+        size = 0
         for values in cur:
             row = dict(zip(cols, values, strict=True))
             row.pop("synced")

@@ -259,9 +259,10 @@ def _seq_bounds(old: sqlite3.Connection) -> tuple[int, int, int]:
                             _verified(old, _try_scalar(old, "SELECT seq FROM entries ORDER BY seq DESC LIMIT 1")))
                 if v), default=0)
     saved = _try_scalar(old, "SELECT seq FROM sqlite_sequence WHERE name = 'entries'")
-    plausible = isinstance(saved, int) and last <= saved <= last + SEQ_SAFETY_GAP
-    end = saved if plausible else last
-    counter = saved if plausible else last + SEQ_SAFETY_GAP
+    if isinstance(saved, int) and last <= saved <= last + SEQ_SAFETY_GAP:
+        end = counter = saved
+    else:
+        end, counter = last, last + SEQ_SAFETY_GAP
     anchor_seq = _try_scalar(old, "SELECT seq FROM chain_anchor WHERE id = 1")
     if isinstance(anchor_seq, int) and 0 <= anchor_seq <= end:
         first = anchor_seq + 1  # purges cut a prefix: the rows after the anchor are contiguous

@@ -51,7 +51,10 @@ def make_qr(text: str, mask: int | None = None) -> segno.QRCode:
 
 def qr_version(text: str) -> int:
     """The QR version the pass text needs at error correction M."""
-    return make_qr(text, mask=0).version
+    version = make_qr(text, mask=0).version
+    if not isinstance(version, int):  # segno gives a str only for Micro QR, which make_qr never makes
+        raise TypeError(f"unexpected QR version {version!r}")
+    return version
 
 
 def _check_subject(household: str, person: int, kind: str, gates: tuple[str, ...] | None) -> None:
@@ -131,7 +134,8 @@ def get_pass(db: CentralDB, pass_id: int) -> IssuedPass:
 def find_passes(db: CentralDB, *, household: str | None = None, pass_ids: list[int] | None = None,
                 include_revoked: bool = False, valid_at: float | None = None) -> list[IssuedPass]:
     """Issued passes, filtered by household, ids, revocation and validity at a time; oldest first."""
-    where, args = ["text IS NOT NULL"], []
+    where = ["text IS NOT NULL"]
+    args: list[str | int | float] = []
     if household is not None:
         where.append("household = ?")
         args.append(household)
