@@ -53,3 +53,17 @@ def central_url(central_backend: str, tmp_path: Path, request: pytest.FixtureReq
     if central_backend == "postgresql":
         return request.getfixturevalue("pg_server").new_database()
     return new_central_target(central_backend, tmp_path)
+
+
+@pytest.fixture
+def central_database(central_backend: str, request: pytest.FixtureRequest) -> Iterator[str]:
+    """Point :class:`tests.sync.helpers.Central` at the backend under test for the duration of a test."""
+    from tests.sync import helpers
+
+    if central_backend == "postgresql":
+        server = request.getfixturevalue("pg_server")
+        helpers.CENTRAL_DATABASE = server.new_database
+    try:
+        yield central_backend
+    finally:
+        helpers.CENTRAL_DATABASE = None

@@ -1,19 +1,7 @@
-"""Sync fixtures: ``central_database`` runs every central a test starts on each backend (SQLite, PostgreSQL)."""
+"""Fixtures of the sync tests (``edge_db``: shared with the checkpoint tests)."""
 
 from __future__ import annotations
 
-import pytest
+from tests.edge.conftest import edge_db
 
-from tests.sync import helpers
-
-
-@pytest.fixture
-def central_database(central_backend, request):
-    """Point :class:`tests.sync.helpers.Central` at the backend under test for the duration of a test."""
-    if central_backend == "postgresql":
-        server = request.getfixturevalue("pg_server")
-        helpers.CENTRAL_DATABASE = server.new_database
-    try:
-        yield central_backend
-    finally:
-        helpers.CENTRAL_DATABASE = None
+__all__ = ["edge_db"]

@@ -22,8 +22,7 @@ from central.settings import CentralSettings
 from sync import client as sync_client
 from sync import signing
 from sync.protocol import encode_upload
-
-from .helpers import SECRET, Central, device_rows, fill, free_port, sync_settings, wait_until
+from tests.sync.helpers import SECRET, Central, device_rows, fill, free_port, sync_settings, wait_until
 
 pytestmark = pytest.mark.usefixtures("central_database")  # each test on SQLite and PostgreSQL
 

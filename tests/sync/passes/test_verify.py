@@ -17,7 +17,7 @@ from sync.passes import (
     sign_pass,
     verify,
 )
-from tests.passes.conftest import KID, NOW, make_info
+from tests.sync.passes.conftest import KID, NOW, make_info
 
 DAY = 86400
 

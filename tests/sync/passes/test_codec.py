@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from central.passes.issuance import make_qr
 from sync.passes import KINDS, PassFormatError, decode_envelope, parse_claims, sign_pass
 from sync.passes.codec import PREFIX, encode_claims
-from tests.passes.conftest import KID, NOW, make_info
+from tests.sync.passes.conftest import KID, NOW, make_info
 
 
 def test_round_trip_gives_back_the_claims(make_pass):

@@ -21,7 +21,7 @@ from central.db import open_db
 from central.ingest import add_device
 from central.passes.issuance import set_policy
 from central.store import connect
-from tests.deploy.units import invoke
+from tests.systemd.units import invoke
 
 DAY = 86400.0
 PASSWORD = "hunter2-秘密"  # the test server trusts loopback, so any password is accepted and must stay hidden

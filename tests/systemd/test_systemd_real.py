@@ -41,7 +41,7 @@ import pytest
 
 from gatepass.procs import free_port
 from tests import systemdns
-from tests.deploy.units import SYSTEMD_DIR
+from tests.systemd.units import SYSTEMD_DIR
 
 OK, WHY = systemdns.available()
 # CI as root must run these (a missing piece then fails loudly in the fixture instead of skipping).

@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from tests.deploy.units import SYSTEMD_DIR, TEMPLATE_BIN, VENV_BIN, directives, have, unit_files
+from tests.systemd.units import SYSTEMD_DIR, TEMPLATE_BIN, VENV_BIN, directives, have, unit_files
 
 pytestmark = pytest.mark.skipif(not have("systemd-analyze"), reason="systemd-analyze is not installed")
 

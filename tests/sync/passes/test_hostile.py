@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from sync.passes import MESSAGES, verify
 from sync.passes.codec import PREFIX, sig_structure
-from tests.passes.conftest import KID, NOW, SEED
+from tests.sync.passes.conftest import KID, NOW, SEED
 
 B45_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
 GOOD_CLAIMS = {1: 5, 2: "3-2-401", 3: 1, 4: 0, 5: NOW - 3600, 6: 43200}

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from edge.settings import EdgeSettings
 from gatepass.config import load_settings
-from tests.deploy.units import VENV_BIN, directives, have, invoke
+from tests.systemd.units import VENV_BIN, directives, have, invoke
 
 pytestmark = pytest.mark.skipif(not have("systemd-sysusers", "systemctl", "systemd-analyze"),
                                 reason="needs systemd's offline tools")
@@ -140,7 +140,7 @@ def test_any_names_render_into_valid_toml(name, url):
     import tomllib
 
     from edge.install import Options, render_template
-    from tests.deploy.units import SYSTEMD_DIR
+    from tests.systemd.units import SYSTEMD_DIR
 
     opts = Options(gate_name=name, gate_id=name, community=name, device_id=name, central_url=url)
     edge = tomllib.loads(render_template((SYSTEMD_DIR / "templates/edge.toml").read_text(encoding="utf-8"), opts))

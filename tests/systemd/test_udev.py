@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from tests.deploy.units import SYSTEMD_DIR, have
+from tests.systemd.units import SYSTEMD_DIR, have
 
 RULES = SYSTEMD_DIR / "udev" / "99-gatepass.rules"
 

@@ -10,8 +10,7 @@ from types import SimpleNamespace
 import pytest
 
 from gatepass.cli import main
-
-from .helpers import SECRET, Central, fill, wait_until
+from tests.sync.helpers import SECRET, Central, fill, wait_until
 
 pytestmark = pytest.mark.usefixtures("central_database")  # each test on SQLite and PostgreSQL
 

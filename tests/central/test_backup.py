@@ -11,7 +11,7 @@ import pytest
 
 from central.backup import BackupError, backup, list_backups, restore
 from gatepass.sqlitedb import connect, transaction
-from tests.deploy.units import invoke
+from tests.systemd.units import invoke
 
 DAY = 86400.0
 
