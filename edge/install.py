@@ -39,6 +39,7 @@ from pathlib import Path
 import click
 
 from edge.errors import EdgeError
+from gatepass.resources import systemd_dir
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +55,8 @@ class InstallError(EdgeError):
 
 
 def units_source() -> Path:
-    """The ``systemd/`` folder of this source tree (gatepass installs editable, as ``run.sh`` does)."""
-    return Path(__file__).resolve().parents[1] / "systemd"
+    """The packaged ``systemd/`` folder (:func:`gatepass.resources.systemd_dir`): wheel or editable install alike."""
+    return systemd_dir()
 
 
 def default_bin() -> Path:
@@ -167,8 +168,7 @@ def _toml_string(value: str) -> str:
 def plan_install(opts: Options) -> list[Step]:
     """Every step of an installation, in order."""
     if not (opts.source / UNITS[0]).exists():
-        raise InstallError(f"unit files not found in {opts.source}",
-                           "run from a gatepass source checkout (pip install -e)")
+        raise InstallError(f"unit files not found in {opts.source}", "reinstall gatepass (its package data is missing)")
     if not opts.bin.exists():
         raise InstallError(f"{opts.bin} does not exist", "pass --bin with the installed gatepass executable")
     return [*_user_and_dir_steps(opts), *_config_steps(opts), *_unit_steps(opts), *_service_steps(opts)]

@@ -143,7 +143,7 @@ class SyncClient:
         """Open the edge database; with ``create`` False a missing file is an error, not a new database.
 
         Never creates the file while the edge's start-up recovery has a finished copy waiting to be
-        renamed into place (``sync.devicedb.recovered``): that would hide the recovered entries.
+        renamed into place (``edge.db.recovered``): that would hide the recovered entries.
         """
         path = self.settings.db_path
         recovered = path.with_name(path.name + RECOVERED_SUFFIX)
