@@ -19,7 +19,6 @@ The process writes its state to ``sync_state`` (:mod:`sync.state`) for the guard
 from __future__ import annotations
 
 import logging
-import random
 import signal
 import sqlite3
 import threading
@@ -35,6 +34,7 @@ import httpx
 from gatepass import __version__
 from sync import lists as edge_lists
 from sync import messages, state
+from sync.backoff import ProbingWait, full_jitter
 from sync.devicedb import open_db
 from sync.errors import SyncError
 from sync.locallog import LocalLog
@@ -102,12 +102,6 @@ def file_identity(path: Path) -> tuple[int, int] | None:
     except FileNotFoundError:
         return None
     return st.st_dev, st.st_ino
-
-
-def full_jitter(failures: int, base_s: float, cap_s: float, rng: random.Random | None = None) -> float:
-    """Seconds to wait after ``failures`` consecutive failures: uniform in [0, min(cap, base * 2^(n-1))]."""
-    ceiling = min(cap_s, base_s * 2 ** min(max(failures - 1, 0), 30))
-    return (rng or random).uniform(0, ceiling)
 
 
 class SyncClient:
@@ -228,6 +222,13 @@ class SyncClient:
         raise TransientSyncError(f"central answered HTTP {resp.status_code} {detail}".strip(),
                                  code="offline" if resp.status_code in (502, 503, 504) else "server_error")
 
+    def probe(self) -> bool:
+        """Does central answer now? A cheap ``GET /healthz`` with a short timeout (for :class:`ProbingWait`)."""
+        try:
+            return self.http.get("healthz", timeout=min(2.0, self.settings.timeout_s)).status_code == 200
+        except httpx.HTTPError:
+            return False
+
     def upload_once(self) -> int:
         """Send one batch (or a heartbeat report when due); returns how many entries central confirmed.
 
@@ -330,6 +331,77 @@ def _start_client(settings: SyncSettings, stop: threading.Event,
     return None
 
 
+@dataclass
+class _Round:
+    """What one upload round decided: how long to wait, whether central answered, whether to probe meanwhile."""
+
+    wait: float
+    answered: bool = False
+    probing: bool = False
+
+
+class _Loop:
+    """The sync loop's state between rounds (failures, when lists and the state row are due)."""
+
+    def __init__(self, client: SyncClient, settings: SyncSettings, clock: Callable[[], float]) -> None:
+        self.client = client
+        self.settings = settings
+        self.clock = clock
+        self.failures = 0
+        self.lists_due = 0.0
+        self.state_written = float("-inf")
+
+    def _backoff(self) -> float:
+        self.failures += 1
+        return full_jitter(self.failures, self.settings.backoff_base_s, self.settings.backoff_cap_s)
+
+    def upload_round(self) -> _Round:
+        """Send what is pending; never raises (every failure is reported on the guard screen and logged)."""
+        client = self.client
+        try:
+            client.upload_once()
+        except (TransientSyncError, sqlite3.Error) as exc:
+            wait = self._backoff()
+            log.warning("upload failed (%s); retry in %.1f s", exc, wait)
+            client.note_error(exc.code if isinstance(exc, TransientSyncError) else "db_unavailable", "network",
+                              str(exc))
+            return _Round(wait, probing=isinstance(exc, TransientSyncError))
+        except RejectedError as exc:
+            self.failures += 1
+            log.error("ALARM: %s; entries are kept, next try in %.0f s", exc, self.settings.backoff_cap_s)
+            client.note_error(exc.code, "rejected", str(exc))
+            # answered: a refused upload must not keep revocations and quarantine from the gate
+            return _Round(self.settings.backoff_cap_s, answered=True)
+        except Exception as exc:  # noqa: BLE001 - the loop reports and goes on; it must never die
+            wait = self._backoff()
+            log.exception("sync round failed unexpectedly; retry in %.1f s", wait)
+            client.note_error("internal", "network", f"internal error: {exc}")
+            return _Round(wait)
+        self.failures = 0
+        backlog = client.log.backlog()
+        if client.contacted and (not backlog or client._state.get("last_error")
+                                 or time.monotonic() - self.state_written > 5):
+            client._write_state(last_upload_at=self.clock(), backlog=backlog, last_error=None, last_error_en=None,
+                                last_error_code=None, last_error_detail=None, error_kind=None)
+            self.state_written = time.monotonic()
+        client.contacted = False
+        return _Round(0 if backlog else self.settings.interval_s, answered=True)
+
+    def lists_round(self) -> None:
+        """Bring lists down when they are due or central says the gate is behind; never raises."""
+        if time.monotonic() < self.lists_due and not self.client.lists_behind():
+            return
+        try:
+            self.client.fetch_lists()
+            self.lists_due = time.monotonic() + self.settings.lists_interval_s
+        except (SyncError, sqlite3.Error) as exc:
+            self.lists_due = time.monotonic() + full_jitter(2, self.settings.backoff_base_s,
+                                                            self.settings.backoff_cap_s)
+            log.warning("lists not updated: %s", exc)
+            code = "lists_refused" if isinstance(exc, RejectedError) else "lists_offline"
+            self.client.note_error(code, "lists", f"lists: {exc}")
+
+
 def run(settings: SyncSettings, stop: threading.Event | None = None, *,
         clock: Callable[[], float] = time.time) -> None:
     """Run the sync loop until ``stop`` is set (or SIGTERM/SIGINT when in the main thread)."""
@@ -340,53 +412,14 @@ def run(settings: SyncSettings, stop: threading.Event | None = None, *,
     if client is None:
         return
     log.info("syncing %s with %s", settings.db_path, settings.central_url)
-    failures = 0
-    lists_due = 0.0
-    state_written = float("-inf")
+    loop = _Loop(client, settings, clock)
+    waiting = ProbingWait(stop, client.probe, settings.probe_interval_s)
     try:
         while not stop.is_set():
-            wait = settings.interval_s
-            answered = False  # central answered this round: lists are worth asking for
-            try:
-                client.upload_once()
-                failures = 0
-                answered = True
-                backlog = client.log.backlog()
-                if client.contacted and (not backlog or client._state.get("last_error")
-                                         or time.monotonic() - state_written > 5):
-                    client._write_state(last_upload_at=clock(), backlog=backlog, last_error=None, last_error_en=None,
-                                        last_error_code=None, last_error_detail=None, error_kind=None)
-                    state_written = time.monotonic()
-                client.contacted = False
-                if backlog:
-                    wait = 0
-            except (TransientSyncError, sqlite3.Error) as exc:
-                failures += 1
-                wait = full_jitter(failures, settings.backoff_base_s, settings.backoff_cap_s)
-                log.warning("upload failed (%s); retry in %.1f s", exc, wait)
-                code = exc.code if isinstance(exc, TransientSyncError) else "db_unavailable"
-                client.note_error(code, "network", str(exc))
-            except RejectedError as exc:
-                failures += 1
-                answered = True  # a refused upload must not keep revocations and quarantine from the gate
-                wait = settings.backoff_cap_s
-                log.error("ALARM: %s; entries are kept, next try in %.0f s", exc, wait)
-                client.note_error(exc.code, "rejected", str(exc))
-            except Exception as exc:  # noqa: BLE001 - the loop reports and goes on; it must never die
-                failures += 1
-                wait = full_jitter(failures, settings.backoff_base_s, settings.backoff_cap_s)
-                log.exception("sync round failed unexpectedly; retry in %.1f s", wait)
-                client.note_error("internal", "network", f"internal error: {exc}")
-            if answered and (time.monotonic() >= lists_due or client.lists_behind()):
-                try:
-                    client.fetch_lists()
-                    lists_due = time.monotonic() + settings.lists_interval_s
-                except (SyncError, sqlite3.Error) as exc:
-                    lists_due = time.monotonic() + full_jitter(2, settings.backoff_base_s, settings.backoff_cap_s)
-                    log.warning("lists not updated: %s", exc)
-                    code = "lists_refused" if isinstance(exc, RejectedError) else "lists_offline"
-                    client.note_error(code, "lists", f"lists: {exc}")
-            if wait:
-                stop.wait(wait)
+            round_ = loop.upload_round()
+            if round_.answered:
+                loop.lists_round()
+            if round_.wait:
+                waiting.wait(round_.wait, probing=round_.probing)
     finally:
         client.close()

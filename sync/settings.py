@@ -29,6 +29,9 @@ class SyncSettings(ServiceSettings):
                                     "must verify against it.")
     backoff_base_s: float = Field(1.0, description="First retry wait after a failure; doubles per failure, "
                                   "with full jitter, up to backoff_cap_s (seconds).", gt=0)
+    probe_interval_s: float = Field(2.0, description="While a retry waits after a network failure, ask central's "
+                                    "/healthz this often and retry at once when it answers, so entries flow seconds "
+                                    "after the network is back (seconds; 0: no probing).", ge=0)
     lists_interval_s: float = Field(60.0, description="How often to ask central for list changes when it "
                                     "reports none (seconds).", gt=0)
     heartbeat_s: float = Field(60.0, description="Report to central at least this often even with nothing "

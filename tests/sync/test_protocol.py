@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sync.client import full_jitter
+from sync.backoff import full_jitter
 from sync.protocol import ProtocolError, decode_upload, encode_upload, from_ranges, to_ranges
 
 REPORT = {"boot_id": "b", "mono_now": 1.5, "wall_now": 1_790_000_000.0, "list_version": 3, "backlog": 2,
