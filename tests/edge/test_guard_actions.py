@@ -16,6 +16,7 @@ from edge.shifts import ShiftBook
 from sync import lists
 from sync.devicedb import open_db
 from tests.edge.conftest import edge_settings, key_page, make_pass
+from tests.waiting import wait_until
 
 
 @pytest.fixture
@@ -167,7 +168,7 @@ def test_locked_database_keeps_the_gate_shut_reports_and_recovers(make_cp, key):
 
     cp, gate, lights = make_cp(health={"disk_floor_mb": 1e12})  # also: any disk is "low" for this gate
     q = cp.subscribe()
-    with cp._db_lock:
+    with cp.store.lock:
         cp.db.execute("PRAGMA busy_timeout = 200")  # give up quickly instead of after 5 s
     other = sqlite3.connect(cp.settings.db_path, isolation_level=None)
     other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
@@ -179,17 +180,10 @@ def test_locked_database_keeps_the_gate_shut_reports_and_recovers(make_cp, key):
     finally:
         other.execute("ROLLBACK")
         other.close()
-    assert wait_for(lambda: not any("数据库被占用" in f for f in cp.status()["faults"]))
+    assert wait_until(lambda: not any("数据库被占用" in f for f in cp.status()["faults"]))
     assert any("存储空间不足" in f for f in cp.status()["faults"])  # the disk-floor alarm
     time.sleep(0.5)
     assert scan(cp, q, make_pass(key, pass_id=8), 36.5).decision == "pass"
-
-
-def wait_for(cond, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and not cond():
-        time.sleep(0.1)
-    return cond()
 
 
 def test_a_repeated_visitor_click_logs_one_entry_and_opens_once(make_cp):
