@@ -13,6 +13,7 @@ from edge.checkpoint import Checkpoint, CheckpointError
 from edge.indicators import FakeIndicators
 from edge.pairing import Sample
 from edge.shifts import ShiftBook
+from gatepass.clock import ManualClock
 from sync import lists
 from sync.devicedb import open_db
 from tests.edge.conftest import edge_settings, key_page, make_pass
@@ -31,7 +32,7 @@ def make_cp(tmp_path, key):
         ShiftBook(db).set_pin("guard7", "2468")
         db.conn.close()
         gate, lights = FakeGate(), FakeIndicators()
-        cp = Checkpoint(settings, gate=gate, indicators=lights)
+        cp = Checkpoint(settings, gate=gate, indicators=lights, clock=ManualClock(wall=time.time()))
         cp.start()
         made.append(cp)
         return cp, gate, lights
@@ -42,11 +43,17 @@ def make_cp(tmp_path, key):
 
 
 def scan(cp: Checkpoint, q: queue.Queue, text: str, temp: float | None):
-    t = time.monotonic()
+    """Submit ``text`` with readings at the scan time (none: a manual clock is moved past the pairing window)."""
+    clock = cp.readings.clock
+    if isinstance(clock, ManualClock):
+        clock.advance(0.1)  # the next person: after the last decision
+    t = clock.monotonic()
     if temp is not None:
         cp.add_reading(Sample(t, temp))
-        cp.add_reading(Sample(t + 0.01, temp))
+        cp.add_reading(Sample(t, temp))
     cp.submit_text(text, t)
+    if temp is None and isinstance(clock, ManualClock):
+        clock.advance(cp.settings.policy.pair_window_s)  # the decide loop sees the window end
     return q.get(timeout=10)
 
 
@@ -115,10 +122,9 @@ def test_central_policy_wins_over_the_config(tmp_path, key):
 
 def test_a_full_scan_queue_drops_the_oldest_and_counts(make_cp, key):
     cp, gate, lights = make_cp(scan={"queue_size": 1})
-    cp.stop_event.set()  # nobody takes scans off the queue now
-    time.sleep(0.6)
+    cp.runner.join()  # the loops are stopped: nobody takes scans off the queue now
     for i in range(5):
-        cp.submit_text(f"text-{i}", time.monotonic())
+        cp.submit_text(f"text-{i}")
     assert cp.dropped_scans == 4
     assert cp.status()["counters"]["dropped_scans"] == 4
 
@@ -149,7 +155,7 @@ def test_scanner_over_a_real_pty_and_unplugged_camera_and_relay_are_reported(tmp
     cp.start()
     try:
         q = cp.subscribe()
-        time.sleep(0.5)
+        assert wait_until(lambda: cp.status()["devices"]["scanner"]["status"] == "ok")  # the port is open
         os.write(master, encode_text(make_pass(key, pass_id=42), b"\r"))
         out = q.get(timeout=10)
         assert (out.decision, out.code) == ("pass", "pass_ok")  # decided and logged although the relay is gone
@@ -182,7 +188,7 @@ def test_locked_database_keeps_the_gate_shut_reports_and_recovers(make_cp, key):
         other.close()
     assert wait_until(lambda: not any("数据库被占用" in f for f in cp.status()["faults"]))
     assert any("存储空间不足" in f for f in cp.status()["faults"])  # the disk-floor alarm
-    time.sleep(0.5)
+    cp.readings.clock.advance(1.0)  # the pass leaves the view (the same-scan gap), then is shown again
     assert scan(cp, q, make_pass(key, pass_id=8), 36.5).decision == "pass"
 
 
