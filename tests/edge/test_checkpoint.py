@@ -121,13 +121,13 @@ def test_fever_refuses_asks_to_remeasure_then_second_high_is_a_priority_fever_ev
 
 def test_rescan_within_cooldown_is_ignored(rig, key):
     cp, camera, gate, therm, lights = rig()
-    q = cp.subscribe()
+    q, notes = cp.subscribe(), cp.subscribe_notices()
     text = make_pass(key)
     camera.present(text, seconds=0.5)
     assert wait_outcome(q).decision == "pass"
-    time.sleep(0.8)
+    time.sleep(0.8)  # the pass leaves the camera's view (real frames, real time)
     camera.present(text, seconds=0.5)
-    time.sleep(2.0)
+    assert notes.get(timeout=10).kind == "rescan"  # seen again and recognised as a re-scan
     assert q.empty()
     assert len(entries(cp)) == 1
 
