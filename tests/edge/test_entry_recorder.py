@@ -30,6 +30,9 @@ class CommitCheckingGate(FakeGate):
         super().pulse(seconds)
 
 
+SCAN_IN = EntryFields(event="scan", direction="in")
+
+
 def make(opened_store):
     store, settings = opened_store()
     gate, lights, faults, clock = CommitCheckingGate(settings.db_path), FakeIndicators(), FaultBoard(), ManualClock()
@@ -52,13 +55,13 @@ def test_a_pass_is_on_disk_before_the_gate_opens_and_then_published(opened_store
 
 def test_a_refusal_keeps_the_gate_shut_and_a_failed_commit_becomes_log_failed(opened_store):
     recorder, store, gate, lights, faults, clock = make(opened_store)
-    refused = recorder.record(EntryFields(event="scan", direction="in"), Decision("refuse", "revoked"), Now(clock.time(), True))
+    refused = recorder.record(SCAN_IN, Decision("refuse", "revoked"), Now(clock.time(), True))
     assert refused.seq > 0 and gate.seen_at_open == []
     other = sqlite3.connect(store.settings.db_path, isolation_level=None)
     store.db.execute("PRAGMA busy_timeout = 100")
     other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
     try:
-        failed = recorder.record(EntryFields(event="scan", direction="in"), Decision("pass", "temp_ok"), Now(clock.time(), True))
+        failed = recorder.record(SCAN_IN, Decision("pass", "temp_ok"), Now(clock.time(), True))
     finally:
         other.execute("ROLLBACK")
         other.close()
@@ -74,5 +77,5 @@ def test_the_guard_on_duty_is_recorded_unless_one_is_given(opened_store):
     store.shifts.set_pin("g7", "2468")
     assert store.shifts.start("g7", "2468", 0)
     now = Now(clock.time(), True)
-    assert recorder.record(EntryFields(event="scan", direction="in"), Decision("refuse", "x"), now).guard_id == "g7"
-    assert recorder.record(EntryFields(event="scan", direction="in"), Decision("refuse", "x"), now, guard_id="g8").guard_id == "g8"
+    assert recorder.record(SCAN_IN, Decision("refuse", "x"), now).guard_id == "g7"
+    assert recorder.record(SCAN_IN, Decision("refuse", "x"), now, guard_id="g8").guard_id == "g8"
