@@ -1,18 +1,24 @@
-"""The checkpoint core: frames or scanner -> decode -> verify -> pair temperature -> decide -> log -> gate.
+"""The checkpoint: frames or scanner -> decode -> verify -> pair temperature -> decide -> log -> gate.
 
-:class:`Checkpoint` implements :class:`edge.events.CheckpointAPI` for the guard page. It is assembled
-from parts named for what they hold:
+:class:`Checkpoint` implements :class:`edge.events.CheckpointAPI` for the guard page. It is a thin facade
+that wires small parts, each with its own state, named for what they hold:
 
+* :mod:`edge.devices`: the camera, scanner, thermometer, gate output and lights (opened at start);
+* :mod:`edge.store`: the device database, its lock, the local log and the shift book;
+* :mod:`edge.scan_intake`: de-duplication, the bounded scan queue (drop and count), re-scan notices;
 * :mod:`edge.scan_input`: the ``frames``, ``scanner``, ``thermometer`` and demo ``feeder`` loops;
+* :mod:`edge.temperatures`: the readings buffer (pairing) and the fever memory;
+* :mod:`edge.lists_policy`: the lists snapshot, central's policy and the time to judge passes by;
+* :mod:`edge.gate_profile`: the gate and pairing rules from the settings;
 * :mod:`edge.scan_decide`: the ``decide`` loop: verify, pair a temperature, decide (one scan at a time);
-* :mod:`edge.commit`: commit the entry durably, and only then pulse the gate, light up and publish;
-* :mod:`edge.upkeep`: lists and central's policy, the ``health`` loop (retention, disk floor, clock);
+* :mod:`edge.entry_recorder`: commit the entry durably, and only then pulse the gate, light up and publish;
 * :mod:`edge.guard_desk`: shifts, overrides, visitors, the direction at "both" gates (:mod:`edge.direction`);
-* :mod:`edge.checkpoint_status`: what the guard screen shows.
+* :mod:`edge.upkeep`: the ``health`` loop (retention, disk floor, clock, log probe, lists reload);
+* :mod:`edge.faults`: the fault board; :mod:`edge.checkpoint_status`: what the guard screen shows;
+* :mod:`edge.loops`: one thread per loop, restarted after an exception, watchdog heartbeats.
 
-One thread per concern, all stopped through one ``threading.Event``; a loop that raises is logged and
-restarted. The scan queue is bounded: when it is full the oldest scan is dropped and counted. Nothing
-here opens hardware or starts threads before :meth:`Checkpoint.start`.
+All loops are stopped through one ``threading.Event``. Nothing here opens hardware or starts threads before
+:meth:`Checkpoint.start`. Time comes from the injected clock (``clock=``, default :data:`gatepass.clock.SYSTEM`).
 """
 
 from __future__ import annotations
@@ -21,163 +27,243 @@ import collections
 import logging
 import queue
 import threading
+import uuid as uuidlib
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from edge.checkpoint_base import CheckpointError, boot_id, safely
-from edge.checkpoint_status import StatusView
-from edge.commit import Commit
-from edge.decision import parse_hours
+import sqlite_utils
+
+from drivers.interfaces import FrameSourceDevice, GateOutput, ScannerDevice, ThermometerDevice
+from edge.checkpoint_status import Sources, StatusView
 from edge.decode import QrDecoder
-from edge.dedupe import Deduper
-from edge.direction import ensure_index
-from edge.events import Fanout, Outcome
-from edge.guard_desk import OVERRIDE_REASONS, GuardDesk
+from edge.dedupe import Deduper, Seen
+from edge.devices import Devices
+from edge.direction import DirectionChoice
+from edge.entry_recorder import EntryRecorder
+from edge.events import Fanout, Notice, Outcome, ShiftSummary
+from edge.faults import FaultBoard
+from edge.gate_profile import GateProfile
+from edge.guard_desk import OVERRIDE_REASONS, CheckpointError, GuardDesk
 from edge.indicators import Indicators, NoIndicators
-from edge.scan_decide import ScanDecide
-from edge.scan_input import Scan, ScanInput
+from edge.lists_policy import POLICY_KEYS, ListsAndPolicy
+from edge.loops import Loop, LoopRunner
+from edge.pairing import Sample
+from edge.scan_decide import ScanDecider, Thermal
+from edge.scan_input import InputLoops
+from edge.scan_intake import Scan, ScanIntake
 from edge.settings import EdgeSettings
-from edge.shifts import ShiftBook
-from edge.upkeep import POLICY_KEYS, Upkeep
-from sync.locallog import LocalLog
-from sync.passes import DEFAULT_CLOCK_FLOOR
+from edge.store import LocalStore
+from edge.temperatures import FeverMemory, TemperatureBuffer
+from edge.upkeep import HealthLoop
+from gatepass.clock import SYSTEM, Clock
 
 log = logging.getLogger(__name__)
 
-RESTART_DELAY_S = 1.0
-JOIN_TIMEOUT_S = 10.0
 
-
-class Checkpoint(ScanInput, ScanDecide, Commit, Upkeep, GuardDesk, StatusView):
+class Checkpoint:
     """The checkpoint; see the module docstring. Devices are optional (None: not used)."""
 
-    def __init__(self, settings: EdgeSettings, *, frame_source: Any = None, scanner: Any = None,
-                 thermometer: Any = None, gate: Any = None, indicators: Indicators | None = None,
-                 stop_event: threading.Event | None = None) -> None:
+    def __init__(self, settings: EdgeSettings, *, frame_source: FrameSourceDevice | None = None,
+                 scanner: ScannerDevice | None = None, thermometer: ThermometerDevice | None = None,
+                 gate: GateOutput | None = None, indicators: Indicators | None = None,
+                 stop_event: threading.Event | None = None, clock: Clock = SYSTEM) -> None:
         self.settings = settings
-        self.frame_source, self.scanner, self.thermometer, self.gate = frame_source, scanner, thermometer, gate
-        self.indicators = indicators or NoIndicators()
-        self.decoder = QrDecoder(settings.scan.decoder, settings.scan.window)
-        self.dedupe = Deduper(settings.scan.same_scan_gap_s, settings.scan.cooldown_s)
-        self.open_hours = parse_hours(settings.policy.open_hours)
-        self.stop_event = stop_event or threading.Event()
-        self.dropped_scans = self.decode_errors = self.frames_decoded = 0
-        self.latencies = collections.deque(maxlen=20000)  # scan seen -> committed (s)
-        self.db = None
-        self.locallog = None
-        self.shifts = None
-        self._scans = queue.Queue(maxsize=settings.scan.queue_size)
-        self._db_lock = threading.RLock()
-        self._dedupe_lock = threading.Lock()
-        self._temp_cond = threading.Condition()
-        self._samples = collections.deque(maxlen=256)
-        self._temp_used_until = None
-        self._high = {}  # person -> (t, entry uuid, temp)
-        self._faults = {}
-        self._outcomes: Fanout[Outcome] = Fanout()  # every decision, for the guard page
-        self._last_outcome: Outcome | None = None
-        self._last_frame = None
-        self._preview = None
-        self._threads: list[threading.Thread] = []
-        self._snapshot = None
-        self._policy = self._policy_defaults()
-        self._direction_choice = None
-        self._recent_visitors = {}
-        self._notices = Fanout()  # re-scan and direction notices for the guard page (edge.events.Notice)
-        self._decided = {}  # pass text -> its recorded outcome, within the cooldown (re-scan notices)
-        self._noticed = {}  # pass text -> when its last re-scan notice went out (monotonic)
-        self.boot_id = boot_id()
-        #: The earliest believable wall time (unix s); set by the service from its start-up clock check.
-        self.clock_floor = DEFAULT_CLOCK_FLOOR
-        #: Called as ``heartbeat(loop_name)`` on every turn of every loop (the systemd watchdog); None: nothing.
-        self.heartbeat: Callable[[str], Any] | None = None
+        self.devices = Devices(frame_source, scanner, thermometer, gate, indicators or NoIndicators())
+        self.faults = FaultBoard()
+        self.runner = LoopRunner(self.faults, stop_event)
+        self.store = LocalStore(settings)
+        notices: Fanout[Notice] = Fanout()  # re-scan and direction notices for the guard page
+        self.intake = ScanIntake(Deduper(settings.scan.same_scan_gap_s, settings.scan.cooldown_s), notices, clock,
+                                 settings.scan.queue_size)
+        self.lists = ListsAndPolicy(settings, self.store, self.faults, clock,
+                                    on_policy=lambda p: self.intake.set_cooldown(p.cooldown_s))
+        self.readings = TemperatureBuffer(clock)
+        fevers = FeverMemory(clock, settings.policy.remeasure_window_s)
+        self.recorder = EntryRecorder(settings, self.store, self.faults, clock, gate=gate,
+                                      indicators=self.devices.indicators, boot_id=boot_id())
+        choice = DirectionChoice(notices, clock)
+        profile = GateProfile.of(settings)
+        self.decider = ScanDecider(profile, self.lists, self.intake, Thermal(self.readings, fevers), self.store,
+                                   self.recorder, choice, self.runner, clock)
+        self.desk = GuardDesk(profile, self.store, self.recorder, self.lists, fevers, choice, clock,
+                              self.decider.measure)
+        self.inputs = InputLoops(QrDecoder(settings.scan.decoder, settings.scan.window), self.intake, self.readings,
+                                 self.runner, clock)
+        self.health = HealthLoop(settings.health, self.store, self.recorder, self.lists, self.runner, clock)
+        self.view = StatusView(settings, Sources(self.devices, self.faults, self.store, self.lists, self.intake,
+                                                 self.inputs, choice), notices, clock)
 
     # -- life cycle ---------------------------------------------------------------------------------
     def start(self) -> None:
         """Open the database and the devices, then start the loops."""
-        self._open_db()
-        self._reload_lists(force=True)
-        for device in (self.gate, self.thermometer, self.scanner, self.indicators):
-            if device is not None:
-                safely(device.open, f"opening {type(device).__name__}")
-        if self.frame_source is not None:
-            safely(self.frame_source.start, "starting the camera")
-        for name, target in self._loops():
-            thread = threading.Thread(target=self._guarded(name, target), name=f"gatepass-{name}", daemon=True)
-            thread.start()
-            self._threads.append(thread)
+        self.store.open()
+        self.lists.reload(force=True)
+        self.devices.open_all()
+        self.runner.start(self._loops())
         log.info("checkpoint %s started (%s, %s)", self.settings.gate.id, self.settings.gate.mode,
                  self.settings.gate.direction)
 
-    def _open_db(self) -> None:
-        from sync.devicedb import open_db
-
-        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
-        self.db = open_db(self.settings.db_path)
-        ensure_index(self.db)
-        self.locallog = LocalLog(self.db)
-        self.shifts = ShiftBook(self.db, self.settings.guards.pins)
-
-    def _loops(self) -> list[tuple[str, Callable[[], None]]]:
-        loops = [("decide", self._decide_loop), ("health", self._health_loop)]
-        if self.frame_source is not None:
-            loops.append(("frames", self._frames_loop))
-        if self.scanner is not None:
-            loops.append(("scanner", self._scanner_loop))
-        if self.thermometer is not None:
-            loops.append(("thermometer", self._thermo_loop))
-        if self.settings.demo.passes_file and hasattr(self.frame_source, "present"):
-            loops.append(("feeder", self._feeder_loop))
-        return loops
+    def _loops(self) -> list[Loop]:
+        d = self.devices
+        return [("decide", self.decider.loop), ("health", self.health.loop),
+                *self.inputs.loops(self.settings, d.frame_source, d.scanner, d.thermometer)]
 
     def stop(self) -> None:
         """Stop the loops, release the gate and close the devices and the database."""
-        self.stop_event.set()
-        with self._temp_cond:
-            self._temp_cond.notify_all()
-        for thread in self._threads:
-            thread.join(JOIN_TIMEOUT_S)
-            if thread.is_alive():
-                log.error("the %s thread did not stop within %.0f s", thread.name, JOIN_TIMEOUT_S)
-        self._threads = []
-        if self.frame_source is not None:
-            safely(self.frame_source.stop, "stopping the camera")
-        for device in (self.scanner, self.thermometer, self.indicators, self.gate):
-            if device is not None:
-                safely(device.close, f"closing {type(device).__name__}")
-        if self.db is not None:
-            with self._db_lock:
-                self.db.conn.close()
-            self.db = None
+        self.runner.stop_event.set()
+        self.readings.wake_all()
+        self.runner.join()
+        self.devices.close_all()
+        self.store.close()
 
-    def _guarded(self, name: str, target: Callable[[], None]) -> Callable[[], None]:
-        def run() -> None:
-            while not self.stop_event.is_set():
-                try:
-                    target()
-                    return
-                except Exception:  # a loop must never die silently: report, log and restart it
-                    self._faults["loop_failed"] = name  # cleared by the loop's next turn (see _beat)
-                    log.exception("the %s loop failed; restarting it", name)
-                    self.stop_event.wait(RESTART_DELAY_S)
-        return run
+    # -- scans and readings -------------------------------------------------------------------------
+    def submit_text(self, text: str, t_seen: float | None = None, source: str = "manual") -> Seen:
+        """Hand a decoded pass text to the checkpoint (as the camera and scanner loops do).
 
-    # -- outcomes (CheckpointAPI) -----------------------------------------------------------------------
-    def _publish(self, outcome: Outcome) -> None:
-        self._last_outcome = outcome
-        self._outcomes.publish(outcome)
+        Returns how the de-duplication classified it; only :attr:`Seen.NEW` is decided on.
+        """
+        return self.intake.submit(text, t_seen, source)
 
+    def add_reading(self, sample: Sample) -> None:
+        """Add one thermometer reading to the ring buffer used for pairing."""
+        self.readings.add(sample)
+
+    def handle_scan(self, scan: Scan) -> Outcome:
+        """Decide on one scan and act on it (the decide loop does; public for tests and benches)."""
+        return self.decider.handle_scan(scan)
+
+    # -- outcomes, notices, status (CheckpointAPI) ---------------------------------------------------
     def subscribe(self) -> queue.Queue[Outcome]:
         """A bounded queue receiving every new outcome (oldest dropped when full)."""
-        return self._outcomes.subscribe()
+        return self.recorder.subscribe()
 
     def unsubscribe(self, q: queue.Queue[Outcome]) -> None:
         """Stop delivering to ``q``."""
-        self._outcomes.unsubscribe(q)
+        self.recorder.unsubscribe(q)
 
     def last_outcome(self) -> Outcome | None:
         """The newest outcome, if any."""
-        return self._last_outcome
+        return self.recorder.last_outcome()
+
+    def subscribe_notices(self) -> queue.Queue[Notice]:
+        """A bounded queue receiving every new :class:`~edge.events.Notice` (oldest dropped when full)."""
+        return self.view.subscribe_notices()
+
+    def unsubscribe_notices(self, q: queue.Queue[Notice]) -> None:
+        """Stop delivering notices to ``q``."""
+        self.view.unsubscribe_notices(q)
+
+    def status(self) -> dict[str, Any]:
+        """JSON-able state for the guard page (see :class:`edge.events.CheckpointAPI`)."""
+        return dict(self.view.status())
+
+    def preview_jpeg(self) -> bytes | None:
+        """The newest frame as JPEG with the scan window drawn (cached per frame)."""
+        return self.view.preview_jpeg()
+
+    # -- the guard's actions (CheckpointAPI) ---------------------------------------------------------
+    def override(self, ref_uuid: str, guard_id: str, reason: str) -> Outcome:
+        """Let a refused person through (guarded mode, signed-in guard, reason emergency/medical/staff)."""
+        return self.desk.override(ref_uuid, guard_id, reason)
+
+    def register_visitor(self, guard_id: str, name: str, phone: str, host_household: str, reason: str,
+                         temperature_c: float | None) -> Outcome:
+        """Log a visitor without a pass (guarded mode); the temperature policy still decides."""
+        return self.desk.register_visitor(guard_id, name, phone, host_household, reason, temperature_c)
+
+    def start_shift(self, guard_id: str, pin: str) -> bool:
+        """Sign a guard in with their PIN; False if the PIN is wrong."""
+        return self.desk.start_shift(guard_id, pin)
+
+    def end_shift(self) -> ShiftSummary | None:
+        """Sign the current guard out and return the hand-over summary."""
+        return self.desk.end_shift()
+
+    def shift_summary(self) -> ShiftSummary | None:
+        """The running summary of the current shift."""
+        return self.desk.shift_summary()
+
+    def set_direction(self, direction: str | None, guard_id: str) -> None:
+        """At a "both" gate, the direction people pass now ("in", "out"; None: infer it again)."""
+        self.desk.set_direction(direction, guard_id)
+
+    # -- what the service, tests and benches read ----------------------------------------------------
+    @property
+    def stop_event(self) -> threading.Event:
+        """The event that stops every loop."""
+        return self.runner.stop_event
+
+    @property
+    def clock_floor(self) -> float:
+        """The earliest believable wall time (unix s); set by the service from its start-up clock check."""
+        return self.lists.clock_floor
+
+    @clock_floor.setter
+    def clock_floor(self, value: float) -> None:
+        self.lists.clock_floor = value
+
+    @property
+    def heartbeat(self) -> Callable[[str], object] | None:
+        """Called as ``heartbeat(loop_name)`` on every turn of every loop (the systemd watchdog); None: nothing."""
+        return self.runner.heartbeat
+
+    @heartbeat.setter
+    def heartbeat(self, hook: Callable[[str], object] | None) -> None:
+        self.runner.heartbeat = hook
+
+    @property
+    def frame_source(self) -> FrameSourceDevice | None:
+        """The camera, if any."""
+        return self.devices.frame_source
+
+    @property
+    def scanner(self) -> ScannerDevice | None:
+        """The serial scanner, if any."""
+        return self.devices.scanner
+
+    @property
+    def thermometer(self) -> ThermometerDevice | None:
+        """The thermometer, if any."""
+        return self.devices.thermometer
+
+    @property
+    def gate(self) -> GateOutput | None:
+        """The gate output, if any."""
+        return self.devices.gate
+
+    @property
+    def decoder(self) -> QrDecoder:
+        """The QR decoder of the camera frames."""
+        return self.inputs.decoder
+
+    @property
+    def db(self) -> sqlite_utils.Database | None:
+        """The open device database (None before start and after stop)."""
+        return self.store.db
+
+    @property
+    def boot_id(self) -> str:
+        """The kernel's boot id, logged with every entry."""
+        return self.recorder.boot_id
+
+    @property
+    def latencies(self) -> collections.deque[float]:
+        """Scan seen -> committed (s), newest last."""
+        return self.decider.latencies
+
+    @property
+    def dropped_scans(self) -> int:
+        """Scans dropped because the scan queue was full."""
+        return self.intake.dropped
+
+
+def boot_id() -> str:
+    """The kernel's boot id (a random id when there is none)."""
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return uuidlib.uuid4().hex
 
 
 __all__ = ["OVERRIDE_REASONS", "POLICY_KEYS", "Checkpoint", "CheckpointError", "Scan"]

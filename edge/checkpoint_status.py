@@ -1,20 +1,35 @@
-"""What the guard screen shows of the checkpoint: devices, faults in plain words, sync, lists, shift, preview,
-and the notices that are not decisions (re-scans, direction changes: :class:`edge.events.Notice`).
+"""What the guard screen shows of the checkpoint: devices, faults in plain words, sync, lists, the gate, the
+shift, counters and the camera preview.
 
 :meth:`StatusView.status` always answers (a broken driver or a busy database gives a fault text, never an
-exception); see :class:`edge.events.CheckpointAPI` for the shape.
+exception); the shape is :class:`Status` (see also :class:`edge.events.CheckpointAPI`). The notices that are
+not decisions (re-scans, direction changes: :class:`edge.events.Notice`) go out through :attr:`StatusView.notices`.
 """
 
 from __future__ import annotations
 
 import logging
 import queue
-import time
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TypedDict
 
-from edge.checkpoint_base import CheckpointBase
-from edge.events import Notice
-from sync import lists as edgelists
+import numpy as np
+import sqlite_utils
+
+from drivers.interfaces import DeviceStatus
+from edge.decode import Window, window_pixels
+from edge.devices import Devices
+from edge.direction import DirectionChoice
+from edge.events import Fanout, Notice
+from edge.faults import FaultBoard
+from edge.lists_policy import ListsAndPolicy
+from edge.scan_input import InputLoops
+from edge.scan_intake import ScanIntake
+from edge.settings import EdgeSettings
+from edge.store import LocalStore
+from gatepass.clock import Clock
+from sync import state as sync_state
 from sync.reasons import FAULTS
 
 log = logging.getLogger(__name__)
@@ -22,98 +37,178 @@ log = logging.getLogger(__name__)
 LISTS_STALE_S = 86400.0
 
 
-class StatusView(CheckpointBase):
+class DeviceView(TypedDict):
+    status: str
+    text: str
+
+
+class SyncView(TypedDict):
+    last_ok_ts: object
+    backlog: int
+    text: str
+
+
+class ListsView(TypedDict):
+    version: int
+    age_s: float | None
+    stale: bool
+
+
+class GateView(TypedDict):
+    id: str
+    name: str
+    mode: str
+    direction: str
+    chosen_direction: str | None
+
+
+class ShiftView(TypedDict):
+    guard_id: str
+    since: float
+
+
+class Counters(TypedDict):
+    dropped_scans: int
+    decode_errors: int
+    frames_decoded: int
+    dropped_frames: object
+
+
+class Status(TypedDict):
+    """What :meth:`StatusView.status` returns (JSON-able, keys in this order)."""
+
+    devices: dict[str, DeviceView]
+    sync: SyncView
+    lists: ListsView
+    clock_trusted: bool
+    gate: GateView
+    shift: ShiftView | None
+    faults: list[str]
+    counters: Counters
+
+
+@dataclass
+class _DbView:
+    """Backlog, last upload, sync state and the shift, as read under the database lock."""
+
+    backlog: int = 0
+    last_ok: object = None
+    sync_state: Mapping[str, object] = field(default_factory=dict)
+    shift: ShiftView | None = None
+
+
+@dataclass(frozen=True)
+class Sources:
+    """Where the status comes from: the parts it reads."""
+
+    devices: Devices
+    faults: FaultBoard
+    store: LocalStore
+    lists: ListsAndPolicy
+    intake: ScanIntake
+    inputs: InputLoops
+    choice: DirectionChoice
+
+
+class StatusView:
     """:meth:`status`, :meth:`preview_jpeg` and the notices."""
+
+    def __init__(self, settings: EdgeSettings, sources: Sources, notices: Fanout[Notice], clock: Clock) -> None:
+        self.settings = settings
+        self.sources = sources
+        self.notices = notices
+        self.clock = clock
+        self._preview: tuple[int, bytes] | None = None  # (frame seq, JPEG)
 
     def subscribe_notices(self) -> queue.Queue[Notice]:
         """A bounded queue receiving every new :class:`~edge.events.Notice` (oldest dropped when full)."""
-        return self._notices.subscribe()
+        return self.notices.subscribe()
 
     def unsubscribe_notices(self, q: queue.Queue[Notice]) -> None:
         """Stop delivering notices to ``q``."""
-        self._notices.unsubscribe(q)
+        self.notices.unsubscribe(q)
 
-    def status(self) -> dict[str, Any]:
+    def status(self) -> Status:
         """JSON-able state for the guard page (see :class:`edge.events.CheckpointAPI`)."""
-        devices, faults = self._devices()
-        faults += [FAULTS[c]["zh"] if c in FAULTS else c for c in list(self._faults)]
-        db_view = self._db_view()
+        src = self.sources
+        devices, faults = self._devices(src.devices)
+        faults += [FAULTS[c]["zh"] if c in FAULTS else c for c in src.faults.codes()]
+        db_view = self._db_view(src.store)
         gate = self.settings.gate
         return {
             "devices": devices,
-            "sync": self._sync_view(db_view),
-            "lists": self._lists_view(db_view),
-            "clock_trusted": self._now().trusted,  # type: ignore[attr-defined]
+            "sync": _sync_view(db_view),
+            "lists": self._lists_view(src.lists, db_view),
+            "clock_trusted": src.lists.now().trusted,
             "gate": {"id": gate.id, "name": gate.name, "mode": gate.mode, "direction": gate.direction,
-                     "chosen_direction": self._direction_choice},
-            "shift": db_view.get("shift"),
+                     "chosen_direction": src.choice.current},
+            "shift": db_view.shift,
             "faults": faults,
-            "counters": {"dropped_scans": self.dropped_scans, "decode_errors": self.decode_errors,
-                         "frames_decoded": self.frames_decoded,
-                         "dropped_frames": getattr(self.frame_source, "dropped", 0)},
+            "counters": {"dropped_scans": src.intake.dropped, "decode_errors": src.inputs.decode_errors,
+                         "frames_decoded": src.inputs.frames_decoded,
+                         "dropped_frames": getattr(src.devices.frame_source, "dropped", 0)},
         }
 
-    def _devices(self) -> tuple[dict[str, dict[str, str]], list[str]]:
-        devices, faults = {}, []
-        for name, dev in (("camera", self.frame_source), ("thermometer", self.thermometer),
-                          ("scanner", self.scanner), ("gate", self.gate)):
-            if dev is None:
-                continue
+    @staticmethod
+    def _devices(devices: Devices) -> tuple[dict[str, DeviceView], list[str]]:
+        views: dict[str, DeviceView] = {}
+        faults: list[str] = []
+        for name, dev in devices.shown():
             st, text = _device_status(dev)
-            devices[name] = {"status": st, "text": text}
+            views[name] = {"status": st, "text": text}
             if st != "ok":
                 faults.append(text)
-        return devices, faults
+        return views, faults
 
-    def _db_view(self) -> dict[str, Any]:
+    @staticmethod
+    def _db_view(store: LocalStore) -> _DbView:
         """Backlog, last upload, sync state and the shift, read under the database lock."""
-        view: dict[str, Any] = {"backlog": 0, "last_ok": None, "sync_state": {}, "shift": None}
-        if self.db is None:
+        view = _DbView()
+        if store.db is None:
             return view
         try:
-            with self._db_lock:
-                view["backlog"] = self.locallog.backlog()  # type: ignore[union-attr]
-                view["last_ok"] = self.db.execute("SELECT max(synced_at) FROM entries").fetchone()[0]
-                view["sync_state"] = _sync_state(self.db)
-                shift = self.shifts.current() if self.shifts else None
-            view["shift"] = {"guard_id": shift[1], "since": shift[2]} if shift else None
+            with store.lock:
+                view.backlog = store.locallog.backlog() if store.locallog else 0
+                view.last_ok = store.db.execute("SELECT max(synced_at) FROM entries").fetchone()[0]
+                view.sync_state = _sync_state(store.db)
+                shift = store.shifts.current() if store.shifts else None
+            view.shift = {"guard_id": shift[1], "since": shift[2]} if shift else None
         except Exception as exc:  # the page must always get an answer
             log.debug("status: %s", exc)
         return view
 
-    @staticmethod
-    def _sync_view(view: dict[str, Any]) -> dict[str, Any]:
-        backlog, state = view["backlog"], view["sync_state"]
-        text = "记录已全部上传" if backlog == 0 else f"{backlog} 条记录待上传"
-        if state.get("last_error"):
-            text += f"（{state['last_error']}）"
-        return {"last_ok_ts": state.get("last_upload_at") or view["last_ok"], "backlog": backlog, "text": text}
-
-    def _lists_view(self, view: dict[str, Any]) -> dict[str, Any]:
-        meta = self._snapshot[3] if self._snapshot else edgelists.ListMeta()
-        age = time.time() - meta.issued_at if meta.issued_at else None
-        confirmed = view["sync_state"].get("lists_age_s")
-        if confirmed is not None:  # central confirmed the lists current more recently
+    def _lists_view(self, lists: ListsAndPolicy, view: _DbView) -> ListsView:
+        meta = lists.current().meta
+        age = self.clock.time() - meta.issued_at if meta.issued_at else None
+        confirmed = view.sync_state.get("lists_age_s")
+        if isinstance(confirmed, int | float):  # central confirmed the lists current more recently
             age = min(age if age is not None else float("inf"), float(confirmed))
         return {"version": meta.version, "age_s": age, "stale": age is None or age > LISTS_STALE_S}
 
     def preview_jpeg(self) -> bytes | None:
         """The newest frame as JPEG with the scan window drawn (cached per frame)."""
-        frame = self._last_frame
+        frame = self.sources.inputs.last_frame
         if frame is None:
             return None
         if self._preview is not None and self._preview[0] == frame.seq:
             return self._preview[1]
-        jpeg = _encode_preview(frame.image, self.settings.scan.window)
+        jpeg = encode_preview(frame.image, self.settings.scan.window)
         if jpeg is not None:
             self._preview = (frame.seq, jpeg)
         return jpeg
 
 
-def _encode_preview(image: Any, window: tuple[float, float, float, float]) -> bytes | None:
-    import cv2
+def _sync_view(view: _DbView) -> SyncView:
+    backlog, state = view.backlog, view.sync_state
+    text = "记录已全部上传" if backlog == 0 else f"{backlog} 条记录待上传"
+    if state.get("last_error"):
+        text += f"（{state['last_error']}）"
+    return {"last_ok_ts": state.get("last_upload_at") or view.last_ok, "backlog": backlog, "text": text}
 
-    from edge.decode import window_pixels
+
+def encode_preview(image: np.ndarray, window: Window) -> bytes | None:
+    """``image`` as JPEG with the scan ``window`` drawn."""
+    import cv2  # only when a preview is asked for (heavy import)
 
     image = image if image.ndim == 3 else cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
     image = image.copy()
@@ -123,20 +218,19 @@ def _encode_preview(image: Any, window: tuple[float, float, float, float]) -> by
     return buf.tobytes() if ok else None
 
 
-def _sync_state(db: Any) -> dict[str, Any]:
+def _sync_state(db: sqlite_utils.Database) -> Mapping[str, object]:
     """What ``gatepass sync run`` last wrote into ``sync_state`` (empty if there is no such table yet)."""
     try:
-        from sync import state
-    except ImportError:
-        return {}
-    try:
-        return state.status(db)
+        return sync_state.status(db)
     except Exception:  # table missing in an old database
         return {}
 
 
-def _device_status(dev: Any) -> tuple[str, str]:
+def _device_status(dev: DeviceStatus) -> tuple[str, str]:
     try:
         return str(dev.status), str(dev.status_text)
     except Exception as exc:  # a broken driver must not break the status page
         return "disconnected", f"{type(dev).__name__}: {exc}"
+
+
+__all__ = ["LISTS_STALE_S", "Sources", "Status", "StatusView"]

@@ -63,7 +63,7 @@ def to_gray(image: np.ndarray) -> np.ndarray:
 def _zxing_reader() -> Callable[[np.ndarray], list[str]]:
     import zxingcpp
 
-    fmt = zxingcpp.BarcodeFormat.QRCode
+    fmt = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
 
     def read(gray: np.ndarray) -> list[str]:
         results = zxingcpp.read_barcodes(gray, formats=fmt, try_rotate=False, try_downscale=False,

@@ -16,12 +16,24 @@ Verification and the decision use the direction only when it is certain. When it
 at a ``"both"`` gate (an exit cannot be ruled out) and the temperature is measured (an entry cannot be
 ruled out). The entry logs the chosen direction, except that a refusal for home quarantine is logged as
 ``"out"``: it refuses an exit.
+
+:class:`DirectionChoice` holds the guard's choice (set through :mod:`edge.guard_desk`) and publishes every
+change as a :class:`~edge.events.Notice` ``"direction"`` so every open guard page follows.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
+
+import sqlite_utils
+
+from edge.events import Fanout, Notice
+from gatepass.clock import Clock
+
+log = logging.getLogger(__name__)
 
 Way = Literal["in", "out"]
 GateWay = Literal["in", "out", "both"]
@@ -50,7 +62,7 @@ def opposite(way: str) -> Way:
 def resolve(gate: GateWay, guard_choice: str | None, last_passed: str | None, default: Way) -> Direction:
     """Apply the rule of the module docstring (pure)."""
     if gate in ("in", "out"):
-        return Direction(gate, gate, "gate")  # type: ignore[arg-type]
+        return Direction(gate, gate, "gate")
     if guard_choice in ("in", "out"):
         return Direction(guard_choice, guard_choice, "guard")  # type: ignore[arg-type]
     if last_passed in ("in", "out"):
@@ -61,15 +73,48 @@ def resolve(gate: GateWay, guard_choice: str | None, last_passed: str | None, de
 INDEX_SQL = "CREATE INDEX IF NOT EXISTS entries_holder ON entries (pass_id, person, gate_id, seq)"
 
 
-def ensure_index(db: Any) -> None:
+def ensure_index(db: sqlite_utils.Database) -> None:
     """Create the index :func:`last_passed` uses (idempotent)."""
     db.execute(INDEX_SQL)
 
 
-def last_passed(db: Any, gate_id: str, pass_id: str | None, person: int | None) -> str | None:
+def last_passed(db: sqlite_utils.Database, gate_id: str, pass_id: str | None, person: int | None) -> str | None:
     """The direction of the holder's newest passed entry at ``gate_id`` (None: none in the local log)."""
     if pass_id is None:
         return None
     row = db.execute("SELECT direction FROM entries WHERE pass_id = ? AND person IS ? AND gate_id = ? "
                      "AND decision = 'pass' ORDER BY seq DESC LIMIT 1", [pass_id, person, gate_id]).fetchone()
     return row[0] if row else None
+
+
+class DirectionChoice:
+    """The direction the guard chose at a "both" gate ("in", "out"; None: inferred), published on change."""
+
+    def __init__(self, notices: Fanout[Notice], clock: Clock) -> None:
+        self.notices = notices
+        self.clock = clock
+        self._choice: str | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def current(self) -> str | None:
+        """The guard's choice now (None: infer it)."""
+        with self._lock:
+            return self._choice
+
+    def choose(self, direction: str | None, guard_id: str) -> None:
+        """Set the choice of ``guard_id`` and publish it."""
+        with self._lock:
+            self._choice = direction
+        log.info("guard %s set the direction to %s", guard_id, direction or "automatic")
+        self.notices.publish(Notice("direction", self.clock.monotonic(), chosen_direction=direction,
+                                    guard_id=guard_id))
+
+    def drop(self, why: str) -> None:
+        """Back to the inferred direction (the choosing guard's shift is over); published if there was one."""
+        with self._lock:
+            was, self._choice = self._choice, None
+        if was is None:
+            return
+        log.info("direction choice %s dropped: %s", was, why)
+        self.notices.publish(Notice("direction", self.clock.monotonic()))

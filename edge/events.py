@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any, Generic, Literal, Protocol, TypeVar
 
 Decision = Literal["pass", "refuse", "guard"]  # green, red, amber (the guard decides)
@@ -17,31 +17,95 @@ NoticeKind = Literal["rescan", "direction"]
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
+class Messages:
+    """The reason in words for the person at the gate: zh-CN and English."""
+
+    zh: str
+    en: str
+
+
+@dataclass(frozen=True, slots=True)
+class Holder:
+    """What the pass says of its holder: kind, household, valid until (unix seconds); None: unknown."""
+
+    pass_kind: str | None = None
+    household: str | None = None
+    valid_to: float | None = None
+
+
+@dataclass(frozen=True, init=False)
 class Outcome:
-    """One decision as shown to the person at the gate (already committed to the log)."""
+    """One decision as shown to the person at the gate (already committed to the log).
+
+    Built from flat fields (as the guard page receives them, see :meth:`as_json`); the messages and the
+    holder are kept as :class:`Messages` and :class:`Holder` and read through properties.
+    """
 
     seq: int                     # local log sequence number
     uuid: str                    # local log entry uuid (overrides refer to it)
     event: str                   # scan | visitor | override | manual
     decision: Decision
     code: str                    # machine-readable reason code
-    message_zh: str
-    message_en: str
+    messages: Messages
     wall_ts: float               # unix seconds (see clock_trusted)
     clock_trusted: bool
-    t_decided: float             # time.monotonic() when the decision was made
-    temperature_c: float | None = None
-    fever: bool = False
-    remeasure: bool = False      # ask the person to measure again
-    pass_kind: str | None = None
-    household: str | None = None
-    valid_to: float | None = None  # unix seconds
-    guard_id: str | None = None
+    t_decided: float             # monotonic seconds when the decision was made
+    temperature_c: float | None
+    fever: bool
+    remeasure: bool              # ask the person to measure again
+    holder: Holder
+    guard_id: str | None
+
+    def __init__(self, seq: int, uuid: str, event: str, decision: Decision, code: str, message_zh: str,
+                 message_en: str, wall_ts: float, clock_trusted: bool, t_decided: float,
+                 temperature_c: float | None = None, fever: bool = False, remeasure: bool = False,
+                 pass_kind: str | None = None, household: str | None = None, valid_to: float | None = None,
+                 guard_id: str | None = None) -> None:
+        values = dict(seq=seq, uuid=uuid, event=event, decision=decision, code=code,
+                      messages=Messages(message_zh, message_en), wall_ts=wall_ts, clock_trusted=clock_trusted,
+                      t_decided=t_decided, temperature_c=temperature_c, fever=fever, remeasure=remeasure,
+                      holder=Holder(pass_kind, household, valid_to), guard_id=guard_id)
+        for name, value in values.items():  # frozen: set once, here
+            object.__setattr__(self, name, value)
+
+    @property
+    def message_zh(self) -> str:
+        """The reason in zh-CN."""
+        return self.messages.zh
+
+    @property
+    def message_en(self) -> str:
+        """The reason in English."""
+        return self.messages.en
+
+    @property
+    def pass_kind(self) -> str | None:
+        """resident, staff, visitor, ... (None: unknown)."""
+        return self.holder.pass_kind
+
+    @property
+    def household(self) -> str | None:
+        """The holder's household (None: unknown)."""
+        return self.holder.household
+
+    @property
+    def valid_to(self) -> float | None:
+        """When the pass expires (unix seconds; None: unknown)."""
+        return self.holder.valid_to
+
+    def as_json(self) -> dict[str, object]:
+        """The flat JSON-able dict the guard page receives (these keys, in this order)."""
+        return {"seq": self.seq, "uuid": self.uuid, "event": self.event, "decision": self.decision,
+                "code": self.code, "message_zh": self.message_zh, "message_en": self.message_en,
+                "wall_ts": self.wall_ts, "clock_trusted": self.clock_trusted, "t_decided": self.t_decided,
+                "temperature_c": self.temperature_c, "fever": self.fever, "remeasure": self.remeasure,
+                "pass_kind": self.pass_kind, "household": self.household, "valid_to": self.valid_to,
+                "guard_id": self.guard_id}
 
     def to_json(self) -> dict[str, Any]:
-        """A JSON-able dict for the guard page."""
-        return asdict(self)
+        """A JSON-able dict for the guard page (:meth:`as_json`)."""
+        return self.as_json()
 
 
 @dataclass(frozen=True)

@@ -1,26 +1,36 @@
 """The guard's actions (guarded gates only): shifts, overrides, visitors, and the direction at "both" gates.
 
-Every action that lets someone through is a new entry committed before the gate opens, with the id of the
-signed-in guard. An entry can be overridden once; a second override of the same entry is refused (a
-double click on the screen must not open the gate twice or log two entries).
+Every action that lets someone through is a new entry recorded (:class:`edge.entry_recorder.EntryRecorder`:
+committed before the gate opens) with the id of the signed-in guard. An entry can be overridden once; a
+second override of the same entry is refused (a double click on the screen must not open the gate twice or
+log two entries); the same visitor registered again within :data:`VISITOR_REPEAT_S` is refused likewise.
 
-The direction a guard chooses at a "both" gate is theirs: it lasts until they change it or their shift
-ends (sign-out, or a new sign-in); the gate then infers the direction again. Every change is
-published as a :class:`~edge.events.Notice` ``"direction"`` so every open guard page follows.
+The direction a guard chooses at a "both" gate is theirs (:class:`edge.direction.DirectionChoice`): it
+lasts until they change it or their shift ends (sign-out, or a new sign-in); the gate then infers the
+direction again.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import time
 import uuid as uuidlib
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
 
-from edge.checkpoint_base import CheckpointBase, CheckpointError, minute_of_day
 from edge.decision import Decision, decide
-from edge.events import Notice, Outcome, ShiftSummary
-from edge.pairing import judge_temperature
+from edge.direction import DirectionChoice
+from edge.entry_recorder import EntryFields, EntryRecorder
+from edge.errors import EdgeError
+from edge.events import Outcome, ShiftSummary
+from edge.gate_profile import GateProfile, minute_of_day
+from edge.lists_policy import ListsAndPolicy
+from edge.pairing import Measurement, judge_temperature
+from edge.shifts import ShiftBook
+from edge.store import LocalStore
+from edge.temperatures import FeverMemory
+from gatepass.clock import Clock
+from sync.locallog import LocalLog
 
 log = logging.getLogger(__name__)
 
@@ -30,13 +40,45 @@ OVERRIDE_REASONS = ("emergency", "medical", "staff")
 VISITOR_REPEAT_S = 3.0
 
 
-class GuardDesk(CheckpointBase):
+class CheckpointError(EdgeError):
+    """A guard action is not allowed (wrong mode, nobody signed in, unknown entry...)."""
+
+
+@dataclass(frozen=True)
+class Visitor:
+    """A visitor as the guard registers them (texts stripped)."""
+
+    name: str
+    phone: str
+    host_household: str
+    reason: str
+
+    @property
+    def person(self) -> str:
+        """The key their temperatures are remembered by."""
+        return f"visitor:{self.phone}"
+
+
+class GuardDesk:
     """Overrides, visitors, shifts and the guard's direction choice."""
 
+    def __init__(self, profile: GateProfile, store: LocalStore, recorder: EntryRecorder, lists: ListsAndPolicy,
+                 fevers: FeverMemory, choice: DirectionChoice, clock: Clock,
+                 measure: Callable[[float], Measurement]) -> None:
+        self.profile = profile
+        self.store = store
+        self.recorder = recorder
+        self.lists = lists
+        self.fevers = fevers
+        self.choice = choice
+        self.clock = clock
+        self.measure = measure  # waits for a reading when the guard typed none
+        self._recent_visitors: dict[tuple[str, str], float] = {}  # (person, host) -> registered (monotonic)
+
     def _require_guard(self, guard_id: str) -> None:
-        if self.settings.gate.mode != "guarded":
+        if self.profile.settings.gate.mode != "guarded":
             raise CheckpointError("this gate is unattended: no overrides or visitor registration")
-        on_duty = self._shift_guard()
+        on_duty = self.store.shift_guard()
         if on_duty is None or on_duty != guard_id:
             raise CheckpointError(f"guard {guard_id} is not signed in", "sign in to a shift with the PIN first")
 
@@ -47,52 +89,32 @@ class GuardDesk(CheckpointBase):
         for the rule.
         """
         self._require_guard(guard_id)
-        if self.settings.gate.direction != "both":
-            raise CheckpointError(f"this gate is '{self.settings.gate.direction}' only")
+        gate_direction = self.profile.settings.gate.direction
+        if gate_direction != "both":
+            raise CheckpointError(f"this gate is '{gate_direction}' only")
         if direction not in ("in", "out", None):
             raise CheckpointError("direction must be 'in', 'out' or none")
-        self._direction_choice = direction
-        log.info("guard %s set the direction to %s", guard_id, direction or "automatic")
-        self._notices.publish(Notice("direction", time.monotonic(), chosen_direction=direction, guard_id=guard_id))
-
-    def _drop_direction_choice(self, why: str) -> None:
-        """Back to the inferred direction (the choosing guard's shift is over)."""
-        if self._direction_choice is None:
-            return
-        log.info("direction choice %s dropped: %s", self._direction_choice, why)
-        self._direction_choice = None
-        self._notices.publish(Notice("direction", time.monotonic()))
-
-    def _entry(self, entry_uuid: str) -> dict[str, Any] | None:
-        with self._db_lock:
-            cur = self.db.execute("SELECT * FROM entries WHERE uuid = ?", [entry_uuid])
-            values = cur.fetchone()
-        return dict(zip([d[0] for d in cur.description], values, strict=True)) if values else None
-
-    def _overridden(self, entry_uuid: str) -> bool:
-        with self._db_lock:
-            return self.db.execute("SELECT 1 FROM entries WHERE event = 'override' AND ref_uuid = ? LIMIT 1",
-                                   [entry_uuid]).fetchone() is not None
+        self.choice.choose(direction, guard_id)
 
     def override(self, ref_uuid: str, guard_id: str, reason: str) -> Outcome:
         """Let a refused person through (guarded mode, signed-in guard, reason emergency/medical/staff)."""
         self._require_guard(guard_id)
         if reason not in OVERRIDE_REASONS:
             raise CheckpointError(f"override reason must be one of {', '.join(OVERRIDE_REASONS)}")
-        with self._db_lock:  # held across check and commit: two clicks cannot both pass the check
-            ref = self._entry(ref_uuid)
+        with self.store.lock:  # held across check and commit: two clicks cannot both pass the check
+            ref = self.store.entry(ref_uuid)
             if ref is None:
                 raise CheckpointError("the entry to override does not exist")
-            if ref["decision"] == "pass":
+            if ref.decision == "pass":
                 raise CheckpointError("that entry was not refused")
-            if self._overridden(ref_uuid):
+            if self.store.overridden(ref_uuid):
                 raise CheckpointError("that entry was already overridden")
-            fields = {k: ref[k] for k in ("pass_id", "household", "person", "pass_kind", "visitor_ref", "temp_c",
-                                          "direction")}
-            fields.update(event="override", override_reason=reason, ref_uuid=ref_uuid,
-                          temps=_json_list(ref["temps"]))
-            decision = Decision("pass", "override", fever=bool(ref["fever"]), priority=bool(ref["fever"]))
-            return self._commit_and_act(fields, decision, self._now(), guard_id=guard_id)
+            fields = EntryFields(pass_id=ref.pass_id, household=ref.household, person=ref.person,
+                                 pass_kind=ref.pass_kind, visitor_ref=ref.visitor_ref, temp_c=ref.temp_c,
+                                 direction=ref.direction, event="override", override_reason=reason,
+                                 ref_uuid=ref_uuid, temps=_json_list(ref.temps))
+            decision = Decision("pass", "override", fever=ref.fever, priority=ref.fever)
+            return self.recorder.record(fields, decision, self.lists.now(), guard_id=guard_id)
 
     def register_visitor(self, guard_id: str, name: str, phone: str, host_household: str, reason: str,
                          temperature_c: float | None) -> Outcome:
@@ -101,66 +123,75 @@ class GuardDesk(CheckpointBase):
         if not name.strip() or not phone.strip() or not host_household.strip():
             raise CheckpointError("name, phone and host household are required")
         if temperature_c is None:
-            m = self._measure(time.monotonic())
+            m = self.measure(self.clock.monotonic())
             temperature_c, temps = m.temp_c, list(m.temps)
         else:
             temps = [float(temperature_c)]
-        person = f"visitor:{phone.strip()}"
-        with self._db_lock:  # held across the check and the commit: a double click logs one entry
-            self._refuse_repeated_visitor(person, host_household.strip())
-            outcome = self._register(guard_id, person, (name, phone, host_household, reason), temperature_c, temps)
+        visitor = Visitor(name.strip(), phone.strip(), host_household.strip(), reason.strip())
+        with self.store.lock:  # held across the check and the commit: a double click logs one entry
+            self._refuse_repeated_visitor(visitor)
+            outcome = self._register(guard_id, visitor, temperature_c, temps)
             if outcome.seq > 0:
-                self._recent_visitors[(person, host_household.strip())] = time.monotonic()
+                self._recent_visitors[(visitor.person, visitor.host_household)] = self.clock.monotonic()
         return outcome
 
-    def _refuse_repeated_visitor(self, person: str, host: str) -> None:
-        cutoff = time.monotonic() - VISITOR_REPEAT_S
+    def _refuse_repeated_visitor(self, visitor: Visitor) -> None:
+        cutoff = self.clock.monotonic() - VISITOR_REPEAT_S
         for key in [k for k, t in self._recent_visitors.items() if t < cutoff]:
             del self._recent_visitors[key]
-        if (person, host) in self._recent_visitors:
+        if (visitor.person, visitor.host_household) in self._recent_visitors:
             raise CheckpointError("this visitor was registered a moment ago", "wait a few seconds to register again")
 
-    def _register(self, guard_id: str, person: str, details: tuple[str, str, str, str], temperature_c: float | None,
+    def _register(self, guard_id: str, visitor: Visitor, temperature_c: float | None,
                   temps: list[float]) -> Outcome:
-        name, phone, host_household, reason = (d.strip() for d in details)
-        status = judge_temperature(temperature_c, self._policy["fever_c"], self._had_high(person))
-        now = self._now()
-        decision = decide(True, "ok", "visitor", status, self.rules(), minute_of_day(now.t))
+        person = visitor.person
+        status = judge_temperature(temperature_c, self.lists.policy.fever_c, self.fevers.had_high(person))
+        now = self.lists.now()
+        decision = decide(True, "ok", "visitor", status, self.profile.rules(), minute_of_day(now.t))
         if decision.code == "temp_ok":
             decision = Decision("pass", "visitor_ok")
-        ref = self._high.get(person) if decision.fever else None
-        fields = dict(event="visitor", household=host_household, pass_kind="visitor",
-                      visitor_ref=uuidlib.uuid4().hex[:12], temp_c=temperature_c, temps=temps,
-                      ref_uuid=ref[1] if ref else None, direction=self._visitor_direction(),
-                      extra={"name": name, "phone": phone, "host_household": host_household, "reason": reason})
-        outcome = self._commit_and_act(fields, decision, now, guard_id=guard_id)
-        self._remember_temperature(person, status, outcome, temperature_c)
+        ref = self.fevers.first_high(person) if decision.fever else None
+        fields = EntryFields(event="visitor", household=visitor.host_household, pass_kind="visitor",
+                             visitor_ref=uuidlib.uuid4().hex[:12], temp_c=temperature_c, temps=temps,
+                             ref_uuid=ref.entry_uuid if ref else None, direction=self._visitor_direction(),
+                             extra={"name": visitor.name, "phone": visitor.phone,
+                                    "host_household": visitor.host_household, "reason": visitor.reason})
+        outcome = self.recorder.record(fields, decision, now, guard_id=guard_id)
+        self.fevers.remember(person, status, outcome.seq, outcome.uuid, temperature_c)
         return outcome
 
     def _visitor_direction(self) -> str:
         """Visitors register on arrival: "in", unless the gate or the guard says "out"."""
-        gate = self.settings.gate.direction
-        return gate if gate != "both" else (self._direction_choice or "in")
+        gate = self.profile.settings.gate.direction
+        return gate if gate != "both" else (self.choice.current or "in")
 
     def start_shift(self, guard_id: str, pin: str) -> bool:
         """Sign a guard in with their PIN; False if the PIN is wrong."""
-        with self._db_lock:
-            ok = self.shifts.start(guard_id, pin, self.locallog.last_seq())  # type: ignore[union-attr]
+        shifts, locallog = self._books()
+        with self.store.lock:
+            ok = shifts.start(guard_id, pin, locallog.last_seq())
         if ok:  # any open shift was ended by this sign-in
-            self._drop_direction_choice(f"guard {guard_id} signed in")
+            self.choice.drop(f"guard {guard_id} signed in")
         return ok
 
     def end_shift(self) -> ShiftSummary | None:
         """Sign the current guard out and return the hand-over summary."""
-        with self._db_lock:
-            summary = self.shifts.end(self.locallog.last_seq())  # type: ignore[union-attr]
-        self._drop_direction_choice("the shift ended")
+        shifts, locallog = self._books()
+        with self.store.lock:
+            summary = shifts.end(locallog.last_seq())
+        self.choice.drop("the shift ended")
         return summary
 
     def shift_summary(self) -> ShiftSummary | None:
         """The running summary of the current shift."""
-        with self._db_lock:
-            return self.shifts.summary()  # type: ignore[union-attr]
+        shifts, _ = self._books()
+        with self.store.lock:
+            return shifts.summary()
+
+    def _books(self) -> tuple[ShiftBook, LocalLog]:
+        if self.store.shifts is None or self.store.locallog is None:
+            raise CheckpointError("the checkpoint is not started")
+        return self.store.shifts, self.store.locallog
 
 
 def _json_list(text: str | None) -> list[float]:

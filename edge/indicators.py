@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 Light = Literal["green", "red", "amber"]
 
 #: Which light a decision shows.
-LIGHT_FOR = {"pass": "green", "refuse": "red", "guard": "amber"}
+LIGHT_FOR: dict[str, Light] = {"pass": "green", "refuse": "red", "guard": "amber"}
 
 
 class Indicators(Protocol):

@@ -102,7 +102,7 @@ class ShiftBook:
         """The open shift as ``(id, guard_id, started_ts, start_seq)``, or None."""
         row = self.db.execute("SELECT id, guard_id, started_ts, start_seq FROM shifts WHERE ended_ts IS NULL "
                               "ORDER BY id DESC LIMIT 1").fetchone()
-        return tuple(row) if row else None  # type: ignore[return-value]
+        return tuple(row) if row else None
 
     def start(self, guard_id: str, pin: str, last_seq: int, now: float | None = None) -> bool:
         """Sign ``guard_id`` in (ending any open shift); False if the PIN is wrong."""

@@ -1,89 +1,66 @@
-"""The checkpoint's upkeep: list snapshots and central's policy, and the ``health`` loop.
+"""The ``health`` loop: retention, the disk floor and the clock check, the log probe, the lists reload.
 
-Lists are loaded with :func:`sync.lists.load` and reloaded when their version changes (a failure keeps the
-last good snapshot and raises ``lists_failed``). Central's policy values win over the config for the keys
-in :data:`POLICY_KEYS` (logged when they differ). The health loop runs retention, the disk floor and the
-clock check every ``[health] check_interval_s`` and probes a failing local log every round.
+Every ``[health] check_interval_s`` a :class:`edge.health.Housekeeper` round purges synced old entries and
+checks the free space and the clock (faults :data:`HEALTH_FAULTS`, set and cleared by each full round).
+Every turn (:data:`TURN_S`) the loop probes a failing local log (:meth:`edge.entry_recorder.EntryRecorder.
+probe_log`) and reloads the lists when their version changed (:mod:`edge.lists_policy`).
 """
 
 from __future__ import annotations
 
 import logging
-import time
-from typing import Any
 
-from edge.checkpoint_base import LOG_FAULTS, CheckpointBase
+from edge.entry_recorder import EntryRecorder
+from edge.faults import LOG_FAULTS
 from edge.health import Housekeeper
-from sync import lists as edgelists
+from edge.lists_policy import ListsAndPolicy
+from edge.loops import LoopRunner
+from edge.settings import HealthSection
+from edge.store import LocalStore
+from gatepass.clock import Clock
 
 log = logging.getLogger(__name__)
 
-#: Central policy keys that override the config (central wins when it sets them).
-POLICY_KEYS = {"fever_c": float, "cooldown_s": float, "pair_window_s": float}
 #: Faults the health checks own (set and cleared by each full round).
 HEALTH_FAULTS = ("disk_low", "clock_untrusted")
+#: Seconds between two turns of the loop.
+TURN_S = 2.0
 
 
-class Upkeep(CheckpointBase):
-    """Lists, policy and the health loop."""
+class HealthLoop:
+    """The ``health`` loop over the store, the recorder's log faults and the lists."""
 
-    def _reload_lists(self, force: bool = False) -> None:
-        try:
-            with self._db_lock:
-                version = edgelists.meta(self.db).version
-                if not force and self._snapshot is not None and self._snapshot[3].version == version:
-                    return
-                self._snapshot = edgelists.load(self.db)
-            self._faults.pop("lists_failed", None)
-        except Exception as exc:  # keep the last good snapshot
-            self._faults["lists_failed"] = str(exc)
-            log.warning("cannot load the lists (keeping the last copy): %s", exc)
-            return
-        log.info("lists version %d loaded", self._snapshot[3].version)
-        self._apply_policy(self._snapshot[2])
+    def __init__(self, health: HealthSection, store: LocalStore, recorder: EntryRecorder, lists: ListsAndPolicy,
+                 runner: LoopRunner, clock: Clock) -> None:
+        self.health = health
+        self.store = store
+        self.recorder = recorder
+        self.lists = lists
+        self.runner = runner
+        self.clock = clock
 
-    def _policy_defaults(self) -> dict[str, float]:
-        return {"fever_c": self.settings.policy.fever_c, "cooldown_s": self.settings.scan.cooldown_s,
-                "pair_window_s": self.settings.policy.pair_window_s}
-
-    def _apply_policy(self, central: dict[str, Any]) -> None:
-        """Central's policy values win over the config for the keys in :data:`POLICY_KEYS`."""
-        defaults = self._policy_defaults()
-        for key, kind in POLICY_KEYS.items():
-            value = defaults[key]
-            if key in central:
-                try:
-                    value = kind(central[key])
-                    if value != defaults[key]:
-                        log.info("policy %s: central's %s wins over the config's %s", key, value, defaults[key])
-                except (TypeError, ValueError):
-                    log.warning("policy %s from central is not a number (%r); using the config's %s", key,
-                                central[key], defaults[key])
-                    value = defaults[key]
-            self._policy[key] = value
-        with self._dedupe_lock:
-            self.dedupe.cooldown_s = self._policy["cooldown_s"]
-
-    def _health_loop(self) -> None:
-        health = self.settings.health
-        keeper = Housekeeper(self.locallog, self.settings.data_dir, health.retention_days,  # type: ignore[arg-type]
-                             health.disk_floor_mb, clock_floor=self.clock_floor)
+    def loop(self) -> None:
+        """Run until the stop event is set."""
+        if self.store.locallog is None:
+            raise RuntimeError("the health loop needs the open local log")
+        keeper = Housekeeper(self.store.locallog, self.store.settings.data_dir, self.health.retention_days,
+                             self.health.disk_floor_mb, clock_floor=self.lists.clock_floor)
         next_full = 0.0
-        while not self.stop_event.is_set():
-            if time.monotonic() >= next_full:
-                next_full = time.monotonic() + health.check_interval_s
-                self._health_round(keeper)
-            if any(c in self._faults for c in LOG_FAULTS):
-                self._probe_log()
-            self._reload_lists()
-            self.stop_event.wait(2.0)
+        while not self.runner.stopped:
+            if self.clock.monotonic() >= next_full:
+                next_full = self.clock.monotonic() + self.health.check_interval_s
+                self.round(keeper)
+            if self.runner.faults.any_of(LOG_FAULTS):
+                self.recorder.probe_log()
+            self.lists.reload()
+            self.runner.stop_event.wait(TURN_S)
 
-    def _health_round(self, keeper: Housekeeper) -> None:
-        meta = self._snapshot[3] if self._snapshot else None
-        with self._db_lock:
-            report = keeper.run(meta.server_time if meta else None)
+    def round(self, keeper: Housekeeper) -> None:
+        """One full round of the checks; its faults replace the last round's."""
+        with self.store.lock:
+            report = keeper.run(self.lists.server_time(), now=self.clock.time())
         for code in HEALTH_FAULTS:
             if code in report.faults:
-                self._faults[code] = code
+                self.runner.faults.raise_(code, code)
             else:
-                self._faults.pop(code, None)
+                self.runner.faults.clear(code)

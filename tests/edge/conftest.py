@@ -149,3 +149,25 @@ def pty_thermometer(tmp_path):
     therm = PtyThermometer(tmp_path / "thermometer").start()
     yield therm
     therm.stop()
+
+
+@pytest.fixture
+def opened_store(tmp_path, key):
+    """``opened_store(**sections)``: an open :class:`edge.store.LocalStore` whose lists trust ``key``, and its
+    settings; closed when the test ends."""
+    from edge.store import LocalStore
+    from sync import lists
+
+    made = []
+
+    def open_(extra_page: list[dict] | None = None, **sections):
+        settings = edge_settings(tmp_path, camera={"source": "none"}, **sections)
+        store = LocalStore(settings)
+        store.open()
+        lists.apply_page(store.db, key_page(key, extra=extra_page))
+        made.append(store)
+        return store, settings
+
+    yield open_
+    for store in made:
+        store.close()

@@ -20,19 +20,11 @@ from sync import lists
 from sync.devicedb import open_db
 from sync.locallog import LocalLog
 from tests.edge.conftest import edge_settings, key_page, make_pass
+from tests.waiting import wait_until
 
 
 def wait_outcome(q: queue.Queue, timeout: float = 10.0) -> Outcome:
     return q.get(timeout=timeout)
-
-
-def wait_until(cond, timeout: float = 10.0, step: float = 0.05) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(step)
-    return cond()
 
 
 class CommitCheckingGate(FakeGate):
@@ -129,13 +121,13 @@ def test_fever_refuses_asks_to_remeasure_then_second_high_is_a_priority_fever_ev
 
 def test_rescan_within_cooldown_is_ignored(rig, key):
     cp, camera, gate, therm, lights = rig()
-    q = cp.subscribe()
+    q, notes = cp.subscribe(), cp.subscribe_notices()
     text = make_pass(key)
     camera.present(text, seconds=0.5)
     assert wait_outcome(q).decision == "pass"
-    time.sleep(0.8)
+    time.sleep(0.8)  # the pass leaves the camera's view (real frames, real time)
     camera.present(text, seconds=0.5)
-    time.sleep(2.0)
+    assert notes.get(timeout=10).kind == "rescan"  # seen again and recognised as a re-scan
     assert q.empty()
     assert len(entries(cp)) == 1
 
@@ -180,7 +172,7 @@ def test_disk_full_keeps_the_gate_shut_and_reports_the_fault(rig, key):
     camera.present(make_pass(key, pass_id=1), seconds=0.5)
     assert wait_outcome(q).decision == "pass"
     before = entries(cp)
-    with cp._db_lock:  # cap the database at its current size: SQLite answers SQLITE_FULL
+    with cp.store.lock:  # cap the database at its current size: SQLite answers SQLITE_FULL
         pages = cp.db.execute("PRAGMA page_count").fetchone()[0]
         cp.db.execute(f"PRAGMA max_page_count = {pages}")
     opened = len(gate.seen_at_open)
@@ -195,7 +187,7 @@ def test_disk_full_keeps_the_gate_shut_and_reports_the_fault(rig, key):
     assert gate.seen_at_open[-1] == entries(cp)[-1]["seq"]  # every opening followed its own commit
     assert any("存储空间已满" in f for f in cp.status()["faults"])
     assert entries(cp)[:len(before)] == before  # nothing already logged is lost
-    with cp._db_lock:
+    with cp.store.lock:
         cp.db.execute("PRAGMA max_page_count = 1073741823")
     assert wait_until(lambda: not any("存储空间已满" in f for f in cp.status()["faults"]), timeout=10)
     time.sleep(0.6)

@@ -204,7 +204,7 @@ def test_the_guards_choice_ends_with_their_shift_and_every_change_is_published(b
     assert scan(cp, q, text)[1] == ("out", "temp_ok")  # inferred again from the history
 
     # a new sign-in (the next guard taking over without a hand-over) ends the old shift and its choice too
-    cp.shifts.set_pin("guard8", "1357")
+    cp.store.shifts.set_pin("guard8", "1357")
     assert cp.start_shift("guard7", "2468")
     cp.set_direction("out", "guard7")
     assert notes.get(timeout=1).chosen_direction == "out"

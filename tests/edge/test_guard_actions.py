@@ -13,9 +13,11 @@ from edge.checkpoint import Checkpoint, CheckpointError
 from edge.indicators import FakeIndicators
 from edge.pairing import Sample
 from edge.shifts import ShiftBook
+from gatepass.clock import ManualClock
 from sync import lists
 from sync.devicedb import open_db
 from tests.edge.conftest import edge_settings, key_page, make_pass
+from tests.waiting import wait_until
 
 
 @pytest.fixture
@@ -30,7 +32,7 @@ def make_cp(tmp_path, key):
         ShiftBook(db).set_pin("guard7", "2468")
         db.conn.close()
         gate, lights = FakeGate(), FakeIndicators()
-        cp = Checkpoint(settings, gate=gate, indicators=lights)
+        cp = Checkpoint(settings, gate=gate, indicators=lights, clock=ManualClock(wall=time.time()))
         cp.start()
         made.append(cp)
         return cp, gate, lights
@@ -41,11 +43,17 @@ def make_cp(tmp_path, key):
 
 
 def scan(cp: Checkpoint, q: queue.Queue, text: str, temp: float | None):
-    t = time.monotonic()
+    """Submit ``text`` with readings at the scan time (none: a manual clock is moved past the pairing window)."""
+    clock = cp.readings.clock
+    if isinstance(clock, ManualClock):
+        clock.advance(0.1)  # the next person: after the last decision
+    t = clock.monotonic()
     if temp is not None:
         cp.add_reading(Sample(t, temp))
-        cp.add_reading(Sample(t + 0.01, temp))
+        cp.add_reading(Sample(t, temp))
     cp.submit_text(text, t)
+    if temp is None and isinstance(clock, ManualClock):
+        clock.advance(cp.settings.policy.pair_window_s)  # the decide loop sees the window end
     return q.get(timeout=10)
 
 
@@ -114,10 +122,9 @@ def test_central_policy_wins_over_the_config(tmp_path, key):
 
 def test_a_full_scan_queue_drops_the_oldest_and_counts(make_cp, key):
     cp, gate, lights = make_cp(scan={"queue_size": 1})
-    cp.stop_event.set()  # nobody takes scans off the queue now
-    time.sleep(0.6)
+    cp.runner.join()  # the loops are stopped: nobody takes scans off the queue now
     for i in range(5):
-        cp.submit_text(f"text-{i}", time.monotonic())
+        cp.submit_text(f"text-{i}")
     assert cp.dropped_scans == 4
     assert cp.status()["counters"]["dropped_scans"] == 4
 
@@ -148,7 +155,7 @@ def test_scanner_over_a_real_pty_and_unplugged_camera_and_relay_are_reported(tmp
     cp.start()
     try:
         q = cp.subscribe()
-        time.sleep(0.5)
+        assert wait_until(lambda: cp.status()["devices"]["scanner"]["status"] == "ok")  # the port is open
         os.write(master, encode_text(make_pass(key, pass_id=42), b"\r"))
         out = q.get(timeout=10)
         assert (out.decision, out.code) == ("pass", "pass_ok")  # decided and logged although the relay is gone
@@ -167,7 +174,7 @@ def test_locked_database_keeps_the_gate_shut_reports_and_recovers(make_cp, key):
 
     cp, gate, lights = make_cp(health={"disk_floor_mb": 1e12})  # also: any disk is "low" for this gate
     q = cp.subscribe()
-    with cp._db_lock:
+    with cp.store.lock:
         cp.db.execute("PRAGMA busy_timeout = 200")  # give up quickly instead of after 5 s
     other = sqlite3.connect(cp.settings.db_path, isolation_level=None)
     other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
@@ -179,17 +186,10 @@ def test_locked_database_keeps_the_gate_shut_reports_and_recovers(make_cp, key):
     finally:
         other.execute("ROLLBACK")
         other.close()
-    assert wait_for(lambda: not any("数据库被占用" in f for f in cp.status()["faults"]))
+    assert wait_until(lambda: not any("数据库被占用" in f for f in cp.status()["faults"]))
     assert any("存储空间不足" in f for f in cp.status()["faults"])  # the disk-floor alarm
-    time.sleep(0.5)
+    cp.readings.clock.advance(1.0)  # the pass leaves the view (the same-scan gap), then is shown again
     assert scan(cp, q, make_pass(key, pass_id=8), 36.5).decision == "pass"
-
-
-def wait_for(cond, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and not cond():
-        time.sleep(0.1)
-    return cond()
 
 
 def test_a_repeated_visitor_click_logs_one_entry_and_opens_once(make_cp):

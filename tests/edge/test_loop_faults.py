@@ -16,31 +16,34 @@ from edge.pairing import Sample
 from sync import lists
 from sync.devicedb import open_db
 from tests.edge.conftest import edge_settings, key_page, make_pass
+from tests.waiting import wait_until
 
 
-class FailingOnce(Checkpoint):
+def fail_once(cp: Checkpoint, poison: str) -> None:
     """Fault injection (nothing real raises here on demand): verifying ``poison`` fails once."""
+    verify = cp.decider.verify
+    left = [poison]
 
-    poison = ""
-
-    def _verify(self, text, direction, now):
-        if text == self.poison:
-            self.poison = ""
+    def failing(text, direction, now):
+        if text in left:
+            left.remove(text)
             raise RuntimeError("injected failure")
-        return super()._verify(text, direction, now)
+        return verify(text, direction, now)
+
+    cp.decider.verify = failing
 
 
 @pytest.fixture
 def checkpoint(tmp_path, key):
     made = []
 
-    def build(cls=Checkpoint, **sections) -> Checkpoint:
+    def build(devices: dict | None = None, **sections) -> Checkpoint:
         settings = edge_settings(tmp_path, **{"camera": {"source": "none"}, "gate": {"direction": "out"}, **sections})
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         db = open_db(settings.db_path)
         lists.apply_page(db, key_page(key))
         db.conn.close()
-        cp = cls(settings, gate=FakeGate())
+        cp = Checkpoint(settings, gate=FakeGate(), **(devices or {}))
         made.append(cp)
         return cp
 
@@ -58,19 +61,17 @@ def test_a_dropped_scan_can_be_scanned_again_at_once(checkpoint, key):
     assert cp.dropped_scans == 2
     assert cp.submit_text(texts[2], t + 5) is Seen.COOLDOWN  # still queued: a real re-scan
     assert cp.submit_text(texts[0], t + 5) is Seen.NEW  # dropped, so not in the cooldown
-    assert cp.dropped_scans == 3 and cp._scans.get_nowait().text == texts[0]
+    assert cp.dropped_scans == 3 and cp.intake.next(0).text == texts[0]
 
 
 def test_a_failing_scan_is_reported_forgotten_and_the_loop_goes_on(checkpoint, key):
-    cp = checkpoint(FailingOnce, scan={"cooldown_s": 300})
+    cp = checkpoint(scan={"cooldown_s": 300})
     bad, good = make_pass(key, pass_id=11), make_pass(key, pass_id=12)
-    cp.poison = bad
+    fail_once(cp, bad)
     cp.start()
     q = cp.subscribe()
     assert cp.submit_text(bad) is Seen.NEW
-    deadline = time.monotonic() + 10
-    while "decide_failed" not in cp._faults and time.monotonic() < deadline:
-        time.sleep(0.02)
+    assert wait_until(lambda: "decide_failed" in cp.faults)
     assert any("扫码处理出错" in f for f in cp.status()["faults"])
     assert q.empty() and cp.db.execute("SELECT count(*) FROM entries").fetchone()[0] == 0
     assert not [on for _, on in cp.gate.history if on]  # never opened for it
@@ -106,8 +107,7 @@ class FlakyCamera:
 
 
 def test_a_loop_that_raises_is_reported_restarted_and_the_fault_clears(checkpoint):
-    cp = checkpoint()
-    cp.frame_source = FlakyCamera(failures=1)
+    cp = checkpoint(devices={"frame_source": FlakyCamera(failures=1)})
     checked = threading.Event()
     beats: list[str] = []
 
@@ -118,16 +118,10 @@ def test_a_loop_that_raises_is_reported_restarted_and_the_fault_clears(checkpoin
 
     cp.heartbeat = heartbeat
     cp.start()
-    assert wait_for(lambda: "loop_failed" in cp._faults)
+    assert wait_until(lambda: "loop_failed" in cp.faults)
     assert any("程序模块出错" in f for f in cp.status()["faults"])  # reported on the screen
     checked.set()
-    assert wait_for(lambda: beats.count("frames") >= 3)  # restarted and turning again
-    assert "loop_failed" not in cp._faults
+    assert wait_until(lambda: beats.count("frames") >= 3)  # restarted and turning again
+    assert "loop_failed" not in cp.faults
     assert not any("程序模块出错" in f for f in cp.status()["faults"])
 
-
-def wait_for(cond, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and not cond():
-        time.sleep(0.01)
-    return bool(cond())

@@ -12,7 +12,7 @@ from edge.checkpoint import Checkpoint
 from edge.dedupe import Seen
 from edge.events import Fanout, Notice
 from edge.pairing import Sample
-from edge.scan_input import RESCAN_NOTICE_GAP_S
+from edge.scan_intake import RESCAN_NOTICE_GAP_S
 from sync import lists
 from sync.devicedb import open_db
 from tests.edge.conftest import edge_settings, key_page, make_pass
@@ -42,7 +42,7 @@ def decided(cp: Checkpoint, q: queue.Queue, text: str, t: float):
 
 
 def entries(cp: Checkpoint) -> int:
-    with cp._db_lock:
+    with cp.store.lock:
         return cp.db.execute("SELECT count(*) FROM entries").fetchone()[0]
 
 
@@ -91,8 +91,7 @@ def test_no_notice_for_a_pass_never_decided_here(cp, key):
     notes = cp.subscribe_notices()
     text = make_pass(key, pass_id=603)
     t0 = time.monotonic()
-    with cp._dedupe_lock:  # seen earlier but its decision is not recorded (still pending, or failed)
-        cp.dedupe.seen(text, t0)
+    cp.intake.dedupe.seen(text, t0)  # seen earlier but its decision is not recorded (still pending, or failed)
     assert cp.submit_text(text, t0 + 2.0) is Seen.COOLDOWN
     assert notes.empty() and entries(cp) == 0
 

@@ -63,4 +63,4 @@ def _entries(settings) -> int:
 def test_build_checkpoint_opens_nothing(tmp_path):
     cp = build_checkpoint(edge_settings(tmp_path, scanner={"enabled": True}))
     assert cp.scanner is not None and cp.frame_source is not None and cp.db is None
-    assert not cp._threads
+    assert not cp.runner.running

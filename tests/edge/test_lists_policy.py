@@ -1,0 +1,56 @@
+"""Lists snapshots, central's policy winning over the config, and the time to judge passes by."""
+
+from __future__ import annotations
+
+from edge.faults import FaultBoard
+from edge.lists_policy import ListsAndPolicy, ListsSnapshot, Policy
+from edge.store import LocalStore
+from gatepass.clock import ManualClock
+from sync import lists
+from tests.edge.conftest import edge_settings, key_page
+
+
+def test_central_policy_wins_and_bad_values_are_ignored():
+    config = Policy(fever_c=37.3, cooldown_s=10.0, pair_window_s=5.0)
+    assert config.with_central({}) == config
+    assert config.with_central({"fever_c": 37.0, "cooldown_s": "x", "other": 1}) == Policy(37.0, 10.0, 5.0)
+    assert config.with_central({"pair_window_s": None}) == config
+
+
+def test_reload_keeps_a_snapshot_applies_policy_and_follows_the_version(opened_store, key):
+    store, settings = opened_store(extra_page=[{"op": "policy", "key": "cooldown_s", "value": 20}])
+    heard: list[Policy] = []
+    lp = ListsAndPolicy(settings, store, FaultBoard(), ManualClock(), on_policy=heard.append)
+    assert lp.current() == ListsSnapshot() and lp.policy == Policy.from_settings(settings)
+    lp.reload()
+    assert lp.current().meta.version == 2 and len(lp.current().trust.keys) == 1
+    assert lp.policy.cooldown_s == 20.0 and heard == [lp.policy]
+    lp.reload()
+    assert len(heard) == 1  # same version: nothing reloaded
+    lists.apply_page(store.db, key_page(key, version=5, extra=[{"op": "policy", "key": "cooldown_s", "value": 20},
+                                                               {"op": "revoke", "pass_id": 9, "reason": "lost"}]))
+    lp.reload()
+    assert lp.current().meta.version == 5 and 9 in lp.current().lists.revoked and len(heard) == 2
+
+
+def test_a_failing_load_keeps_the_last_copy_and_raises_lists_failed(opened_store):
+    store, settings = opened_store()
+    faults = FaultBoard()
+    lp = ListsAndPolicy(settings, store, faults, ManualClock())
+    lp.reload()
+    good = lp.current()
+    store.close()
+    lp.reload(force=True)
+    assert lp.current() is good and "lists_failed" in faults
+    store.open()
+    lp.reload(force=True)
+    assert "lists_failed" not in faults
+
+
+def test_now_trusts_the_clock_only_after_the_floor(tmp_path):
+    clock = ManualClock(wall=1_780_000_000.0)
+    settings = edge_settings(tmp_path)
+    lp = ListsAndPolicy(settings, LocalStore(settings), FaultBoard(), clock)
+    assert lp.now().trusted and lp.now().t == clock.time() and lp.server_time() is None
+    lp.clock_floor = clock.time() + 60
+    assert not lp.now().trusted
