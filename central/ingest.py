@@ -286,6 +286,22 @@ def _update_gaps(db: CentralDB, device_id: str, missing: list[list[int]], now: f
                     "(lost on the device)", device_id, a, b)
 
 
+def _held_and_conflicting(db: CentralDB, device_id: str, want: dict[int, str]) -> tuple[list[int], list[int]]:
+    """Of the uploaded seqs (``want``: seq -> uuid), those central now holds with the same uuid, and those that
+    clash: held under that seq with another uuid, or whose uuid another (device, seq) took."""
+    seqs = list(want)
+    held: list[int] = []
+    conflicts: list[int] = []
+    for i in range(0, len(seqs), 500):
+        chunk = seqs[i:i + 500]
+        q = ",".join("?" * len(chunk))
+        for seq, uuid in db.execute(f"SELECT seq, uuid FROM entries WHERE device_id = ? AND seq IN ({q})",
+                                    [device_id, *chunk]):
+            (held if want[seq] == uuid else conflicts).append(seq)
+    conflicts.extend(set(seqs) - set(held) - set(conflicts))  # uuid taken by another (device, seq)
+    return held, conflicts
+
+
 def ingest(db: CentralDB, device: dict[str, Any], body: UploadBody,
            received_at: float | None = None) -> IngestResult:
     """Store one upload for the authenticated ``device`` in one transaction; see the module docstring.
@@ -296,7 +312,6 @@ def ingest(db: CentralDB, device: dict[str, Any], body: UploadBody,
     now = time.time() if received_at is None else received_at
     device_id = device["device_id"]
     community = device.get("community") or ""
-    seqs = [e.seq for e in body.entries]
     rows = []
     for e in body.entries:
         values = e.model_dump()
@@ -319,16 +334,7 @@ def ingest(db: CentralDB, device: dict[str, Any], body: UploadBody,
             db.execute("UPDATE upload_batches SET times_received = times_received + 1 "
                        "WHERE device_id = ? AND batch_id = ?", [device_id, body.batch_id])
         inserted = db.insert_ignore_many("entries", ENTRY_COLUMNS, rows)
-        want = {e.seq: e.uuid for e in body.entries}
-        held: list[int] = []
-        conflicts: list[int] = []
-        for i in range(0, len(seqs), 500):
-            chunk = seqs[i:i + 500]
-            q = ",".join("?" * len(chunk))
-            for seq, uuid in db.execute(f"SELECT seq, uuid FROM entries WHERE device_id = ? AND seq IN ({q})",
-                                        [device_id, *chunk]):
-                (held if want[seq] == uuid else conflicts).append(seq)
-        conflicts.extend(set(seqs) - set(held) - set(conflicts))  # uuid taken by another (device, seq)
+        held, conflicts = _held_and_conflicting(db, device_id, {e.seq: e.uuid for e in body.entries})
         start = db.execute("SELECT highest_contiguous_seq FROM devices WHERE device_id = ?",
                            [device_id]).fetchone()[0]
         high = _advance_contiguous(db, device_id, start)

@@ -69,7 +69,8 @@ def _cycles() -> list[list[str]]:
 
 
 def test_no_import_cycle_between_files():
-    assert _cycles() == []
+    cycles = _cycles()
+    assert not cycles, "import cycles:\n" + "\n".join(" <-> ".join(c) for c in cycles)
 
 
 def _product_files() -> list[Path]:
@@ -92,7 +93,7 @@ def test_no_product_function_is_longer_than_60_lines():
                 length = (node.end_lineno or node.lineno) - first + 1
                 if length > MAX_FUNCTION_LINES:
                     long.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name} ({length} lines)")
-    assert long == []
+    assert not long, "functions over 60 lines:\n" + "\n".join(long)
 
 
 def _attributes(cls: ast.ClassDef) -> set[str]:
@@ -119,4 +120,4 @@ def test_no_class_under_edge_holds_more_than_15_attributes():
                 names = _attributes(node)
                 if len(names) > MAX_EDGE_CLASS_ATTRIBUTES:
                     big.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name} ({len(names)})")
-    assert big == []
+    assert not big, "classes over 15 attributes:\n" + "\n".join(big)
