@@ -341,7 +341,8 @@ def ingest(db: CentralDB, device: dict[str, Any], body: UploadBody,
         missing = _missing_ranges(db, device_id, high, report.pending_min_seq)
         _update_gaps(db, device_id, missing, now)
         skew = report.wall_now - now
-        last_report = {**report.model_dump(), "receive_time": now}
+        # the device counted this batch in its backlog; what central now holds of it is no longer owed
+        last_report = {**report.model_dump(), "backlog": max(0, report.backlog - len(held)), "receive_time": now}
         db.execute("UPDATE devices SET last_seen_at = ?, last_report = ?, clock_skew_s = ?, list_version = ?, "
                    "highest_contiguous_seq = ? WHERE device_id = ?",
                    [now, json.dumps(last_report), skew, report.list_version, high, device_id])

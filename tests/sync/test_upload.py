@@ -63,6 +63,17 @@ def test_backlog_drains_exactly_once(central, tmp_path):
     assert community == [("c1",)]
     dev = ingest.list_devices(central.db)[0]
     assert dev["highest_contiguous_seq"] == 50 and dev["open_gaps"] == []
+    assert dev["backlog"] == 0  # follows the last upload, not the next heartbeat
+    client.close()
+
+
+def test_the_devices_backlog_counts_what_is_left_after_each_upload(central, tmp_path):
+    client, _ = _client(central, tmp_path, batch_rows=20)
+    fill(client.settings.db_path, 50)
+    left = []
+    while client.upload_once():
+        left.append(ingest.list_devices(central.db)[0]["backlog"])
+    assert left == [30, 10, 0]
     client.close()
 
 
