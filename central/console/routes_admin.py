@@ -30,7 +30,7 @@ PASS_KINDS = ("resident", "temporary", "visitor", "staff", "delivery")
 
 def _central_version(ctx: Console) -> int | None:
     """The list version central serves (what an up-to-date gate holds)."""
-    from sync.signing import central_list_version
+    from central.signing import central_list_version
 
     return central_list_version(ctx.db)
 
@@ -74,7 +74,7 @@ def add_routes(r: APIRouter, ctx: Console) -> None:
         now = time.time()
         rows = _devices(ctx, now)
         try:
-            from sync.signing import root_public_pem
+            from central.signing import root_public_pem
 
             pem = root_public_pem(ctx.data_dir)
         except Exception:  # noqa: BLE001 - the key is optional on this page
