@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from central import ingest
-from central.console import make_console
+from central.console.web import Console
 from central.settings import CentralSettings
 from tests.console.conftest import csrf_of
 from tests.console.data import entry, ingest_entries
@@ -74,8 +74,8 @@ def test_household_ids_with_a_slash_open_and_change(central):
 def test_console_uses_the_configured_time_zone(tmp_path):
     base = dict(data_dir=tmp_path, session_secret="s" * 32)
     assert CentralSettings(**base).timezone == "Asia/Shanghai"
-    shanghai = make_console(CentralSettings(**base))
-    utc = make_console(CentralSettings(**base, timezone="UTC"))
+    shanghai = Console.from_settings(CentralSettings(**base))
+    utc = Console.from_settings(CentralSettings(**base, timezone="UTC"))
     assert shanghai.env.filters["t"](0) == "1970-01-01 08:00:00"
     assert utc.env.filters["t"](0) == "1970-01-01 00:00:00" and utc.tz_name == "UTC"
 
