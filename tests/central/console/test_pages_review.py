@@ -7,8 +7,8 @@ import time
 from central import ingest
 from central.console.web import Console
 from central.settings import CentralSettings
-from tests.console.conftest import csrf_of
-from tests.console.data import entry, ingest_entries
+from tests.central.console.conftest import csrf_of
+from tests.central.console.data import entry, ingest_entries
 
 
 def _is_html_error(resp, status: int) -> bool:
