@@ -81,12 +81,14 @@ def _form(need: StaffCheck) -> StaffCheck:
 
 
 need_viewer, need_staff, need_admin = _role("viewer"), _role("staff"), _role("admin")
+viewer_form, staff_form, admin_form = _form(need_viewer), _form(need_staff), _form(need_admin)
+FORM_CHECKS = (viewer_form, staff_form, admin_form)  # what every form post but the sign-in depends on
 Viewer = Annotated[auth.Staff, Depends(need_viewer)]
 StaffMember = Annotated[auth.Staff, Depends(need_staff)]
 Admin = Annotated[auth.Staff, Depends(need_admin)]
-ViewerForm = Annotated[auth.Staff, Depends(_form(need_viewer))]
-StaffForm = Annotated[auth.Staff, Depends(_form(need_staff))]
-AdminForm = Annotated[auth.Staff, Depends(_form(need_admin))]
+ViewerForm = Annotated[auth.Staff, Depends(viewer_form)]
+StaffForm = Annotated[auth.Staff, Depends(staff_form)]
+AdminForm = Annotated[auth.Staff, Depends(admin_form)]
 
 
 @dataclass(frozen=True)
