@@ -1,4 +1,8 @@
-"""The central FastAPI application."""
+"""The central FastAPI application: the device API, the staff console and ``/healthz``.
+
+Routes are module-level routers (:mod:`central.api`, ``central.console.routes_*``) that find what they work with
+on ``app.state`` through their dependencies (:mod:`central.deps`, :mod:`central.console.deps`).
+"""
 
 from __future__ import annotations
 
@@ -7,18 +11,27 @@ import logging
 
 from fastapi import FastAPI
 
+from central import api, signing
+from central import db as centraldb
+from central.console import routes_admin, routes_auth, routes_data
+from central.console.errorpages import install_error_pages
+from central.console.web import Console
 from central.settings import CentralSettings
+from central.state import CentralState
+from gatepass import serve as serving
 
 log = logging.getLogger(__name__)
 
 API_CONNECTIONS = 4  # most PostgreSQL connections the device API of one server process opens (SQLite: 1)
 
 
-def create_app(settings: CentralSettings) -> FastAPI:
-    """Build the central application."""
-    from central import api, signing
-    from central import db as centraldb
+def healthz() -> dict:
+    """The server answers."""
+    return {"ok": True}
 
+
+def create_app(settings: CentralSettings) -> FastAPI:
+    """Build the central application (also in each worker process: it must stay picklable as a partial)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     app = FastAPI(title="gatepass central", docs_url=None, redoc_url=None, openapi_url=None)  # no public schema
     db = centraldb.open_db(settings.db_target)
@@ -26,28 +39,20 @@ def create_app(settings: CentralSettings) -> FastAPI:
     app.state.settings = settings
     app.state.db = db
     # the device API gets its own connection: its write transactions never mix with the console's
-    app.state.central = api.CentralState(centraldb.connect(settings.db_target), signing.root_key(settings.data_dir),
-                                         connect=functools.partial(centraldb.connect, settings.db_target),
-                                         pool_size=API_CONNECTIONS)
-    app.include_router(api.router(app.state.central))
-    from central import console
-
-    console_router = console.router(app.state)
-    app.include_router(console_router)  # the staff console (pages at /, /login, /entries ...)
-    console.install_error_pages(app, console_router.console)  # HTML errors on pages, JSON on the APIs
-
-    @app.get("/healthz")
-    def healthz() -> dict:
-        return {"ok": True}
-
+    app.state.central = CentralState(centraldb.connect(settings.db_target), signing.root_key(settings.data_dir),
+                                     connect=functools.partial(centraldb.connect, settings.db_target),
+                                     pool_size=API_CONNECTIONS)
+    app.state.console = Console.from_settings(settings)  # its own connection per worker thread
+    app.include_router(api.router)
+    for router in (routes_auth.router, routes_data.router, routes_admin.router):
+        app.include_router(router)  # the staff console (pages at /, /login, /entries ...)
+    install_error_pages(app)  # HTML errors on pages, JSON on the APIs
+    app.add_api_route("/healthz", healthz, methods=["GET"])
     return app
 
 
 def prepare(settings: CentralSettings) -> None:
     """What must happen once before any server process starts: the data dir, the schema, the root key."""
-    from central import db as centraldb
-    from central import signing
-
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = centraldb.open_db(settings.db_target)  # creates/migrates the schema (under the schema lock)
     try:
@@ -63,8 +68,6 @@ def prepare(settings: CentralSettings) -> None:
 def serve(settings: CentralSettings) -> None:
     """Run the central server until interrupted: in this process, or ``settings.workers`` processes."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    from gatepass import serve as serving
-
     sock = serving.bind(settings.host, settings.port)  # fail early, in one line, if the port is taken
     log.info("central console on http://%s:%d/", settings.host, settings.port)
     if settings.workers == 1:

@@ -24,7 +24,8 @@ def record(db: CentralDB, username: str, role: str, action: str, client: str = "
 def recent(db: CentralDB, limit: int = 200, before_id: int | None = None,
            username: str | None = None, action: str | None = None) -> list[dict]:
     """Audit records, newest first, keyset-paginated by id."""
-    where, args = [], []
+    where: list[str] = []
+    args: list[int | str] = []
     if before_id:
         where.append("id < ?")
         args.append(before_id)

@@ -6,6 +6,7 @@ import secrets
 from pathlib import Path
 
 from central.console import auth
+from central.db import open_db
 
 DEMO_USER = "admin"
 
@@ -15,8 +16,6 @@ def demo_login(central_dir: Path) -> str:
 
     The password is random, kept in ``<central_dir>/console-demo-login`` (mode 0600) so restarts reuse it.
     """
-    from central.db import open_db
-
     central_dir = Path(central_dir)
     secret_file = central_dir / "console-demo-login"
     db = open_db(central_dir / "central.db")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sync.reasons import message
+
 LANGS = ("zh", "en")
 
 TEXTS: dict[str, tuple[str, str]] = {
@@ -91,10 +93,6 @@ def translator(lang: str):
 
 def reason_text(code: str, lang: str = "zh") -> str:
     """Plain words for a reason code (edge decision codes first, then pass verification codes)."""
-    try:
-        from sync.reasons import message
-    except ImportError:  # the edge part is not installed on this server
-        from sync.passes.messages import message
     try:
         return message(code, lang)
     except Exception:  # noqa: BLE001 - a missing text must never break a page

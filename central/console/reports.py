@@ -64,7 +64,8 @@ class Report:
 def daily_report(db: CentralDB, day: date, tz: ZoneInfo, community: str | None = None) -> Report:
     """Aggregate one local day's entries (optionally of one community)."""
     start, end = day_bounds(day, tz)
-    cond, args = "wall_ts >= ? AND wall_ts < ?", [start, end]
+    cond = "wall_ts >= ? AND wall_ts < ?"
+    args: list[float | str] = [start, end]
     if community:
         cond += " AND community = ?"
         args.append(community)

@@ -6,14 +6,18 @@ import secrets
 import time
 from datetime import datetime
 from importlib import resources
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from central.console import alerts, audit, auth
+from central.console.deps import Audit, AuditTrail, ConsoleCtx, PageLang, Viewer, ViewerForm, client_of
 from central.console.i18n import LANGS
 from central.console.reports import daily_report
-from central.console.web import COOKIE, LANG_COOKIE, Console, lang_of
+from central.console.web import COOKIE, LANG_COOKIE, Console
+
+router = APIRouter(include_in_schema=False)
 
 LOGIN_CSRF_COOKIE = "gp_login_csrf"
 LOCKOUT_FAILURES = 10      # failed sign-ins of one user name ...
@@ -32,83 +36,94 @@ def _secure(ctx: Console, request: Request) -> bool:
     return ctx.secure_cookies or request.url.scheme == "https"
 
 
-def add_routes(r: APIRouter, ctx: Console) -> None:
-    """Register the routes of this module."""
+def _static(name: str, media_type: str) -> Response:
+    text = resources.files("central.console").joinpath(f"static/{name}").read_text(encoding="utf-8")
+    return Response(text, media_type=media_type, headers={"Cache-Control": "max-age=300"})
 
-    @r.get("/static/console.css")
-    def css() -> Response:
-        text = resources.files("central.console").joinpath("static/console.css").read_text(encoding="utf-8")
-        return Response(text, media_type="text/css", headers={"Cache-Control": "max-age=300"})
 
-    @r.get("/static/alerts.js")
-    def alerts_js() -> Response:
-        text = resources.files("central.console").joinpath("static/alerts.js").read_text(encoding="utf-8")
-        return Response(text, media_type="text/javascript", headers={"Cache-Control": "max-age=300"})
+@router.get("/static/console.css")
+def css() -> Response:
+    """The console's style sheet."""
+    return _static("console.css", "text/css")
 
-    @r.get("/login")
-    def login_page(request: Request, next: str = "/", error: str = "") -> Response:
-        lang = lang_of(request, None)
-        token = secrets.token_urlsafe(24)
-        resp = ctx.render(request, "login.html", None, lang=lang, next=_safe_next(next), login_error=error,
-                          login_csrf=token)
-        resp.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=_secure(ctx, request),
-                        path="/login")
-        resp.set_cookie(LANG_COOKIE, lang, samesite="lax", max_age=365 * 86400)
-        return resp
 
-    @r.post("/login")
-    def login(request: Request, username: str = Form(""), password: str = Form(""), csrf: str = Form(""),
-              next: str = Form("/")) -> Response:
-        lang = lang_of(request, None)
-        expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
-        if not (expected and auth.check_csrf(expected, csrf)):
-            return RedirectResponse("/login?error=csrf&next=" + _safe_next(next), 303)
-        if audit.recent_failures(ctx.db, username.strip()[:64], LOCKOUT_WINDOW_S) >= LOCKOUT_FAILURES:
-            audit.record(ctx.db, username.strip()[:64], "-", "login_locked",
-                         request.client.host if request.client else "")
-            return RedirectResponse("/login?error=locked", 303)
-        user_id = auth.authenticate(ctx.db, username, password)
-        if user_id is None:
-            audit.record(ctx.db, username.strip()[:64], "-", "login_failed",
-                         request.client.host if request.client else "")
-            return RedirectResponse("/login?error=bad", 303)
-        token = auth.start_session(ctx.db, ctx.secret, user_id, lang)
-        staff = auth.load_session(ctx.db, ctx.secret, token)
-        if staff:
-            ctx.audit(request, staff, "login")
-        resp = RedirectResponse(_safe_next(next), 303)
-        resp.set_cookie(COOKIE, token, httponly=True, samesite="lax", secure=_secure(ctx, request),
-                        max_age=auth.ABSOLUTE_TIMEOUT_S)
-        resp.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
-        return resp
+@router.get("/static/alerts.js")
+def alerts_js() -> Response:
+    """The script that reloads the live alert list."""
+    return _static("alerts.js", "text/javascript")
 
-    @r.post("/logout")
-    def logout(request: Request, csrf: str = Form(""), staff: auth.Staff = Depends(ctx.need("viewer"))) -> Response:
-        ctx.check_form(staff, csrf)
-        auth.end_session(ctx.db, staff)
-        ctx.audit(request, staff, "logout")
-        resp = RedirectResponse("/login", 303)
-        resp.delete_cookie(COOKIE)
-        return resp
 
-    @r.get("/lang/{code}")
-    def set_lang(request: Request, code: str, next: str = "/") -> Response:
-        staff = ctx.current(request)
-        code = code if code in LANGS else "zh"
-        if staff:
-            auth.set_session_lang(ctx.db, staff, code)
-        resp = RedirectResponse(_safe_next(next), 303)
-        resp.set_cookie(LANG_COOKIE, code, samesite="lax", max_age=365 * 86400)
-        return resp
+@router.get("/login")
+def login_page(request: Request, ctx: ConsoleCtx, lang: PageLang, next: str = "/", error: str = "") -> Response:
+    """The sign-in form, with a fresh sign-in CSRF token in its own cookie."""
+    token = secrets.token_urlsafe(24)
+    resp = ctx.render(request, "login.html", None, lang=lang, next=_safe_next(next), login_error=error,
+                      login_csrf=token)
+    resp.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=_secure(ctx, request),
+                    path="/login")
+    resp.set_cookie(LANG_COOKIE, lang, samesite="lax", max_age=365 * 86400)
+    return resp
 
-    @r.get("/")
-    def home(request: Request, staff: auth.Staff = Depends(ctx.need("viewer"))) -> Response:
-        today = daily_report(ctx.db, datetime.now(ctx.tz).date(), ctx.tz)
-        now = time.time()
-        open_alerts = [a for a in alerts.alerts(ctx.db, now - 86400, now + 60) if a.acked_by is None]
-        return ctx.render(request, "home.html", staff, totals=today.totals, open_alerts=len(open_alerts))
 
-    @r.get("/console/api/whoami")
-    def whoami(staff: auth.Staff = Depends(ctx.need("viewer"))) -> dict:
-        return {"username": staff.username, "role": staff.role, "lang": staff.lang}
+@router.post("/login")
+def login(request: Request, ctx: ConsoleCtx, lang: PageLang, username: Annotated[str, Form()] = "",
+          password: Annotated[str, Form()] = "", csrf: Annotated[str, Form()] = "",
+          next: Annotated[str, Form()] = "/") -> Response:
+    """Sign in: check the sign-in CSRF token and the lock-out, then the password; start a session."""
+    expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if not (expected and auth.check_csrf(expected, csrf)):
+        return RedirectResponse("/login?error=csrf&next=" + _safe_next(next), 303)
+    name = username.strip()[:64]
+    if audit.recent_failures(ctx.db, name, LOCKOUT_WINDOW_S) >= LOCKOUT_FAILURES:
+        audit.record(ctx.db, name, "-", "login_locked", client_of(request))
+        return RedirectResponse("/login?error=locked", 303)
+    user_id = auth.authenticate(ctx.db, username, password)
+    if user_id is None:
+        audit.record(ctx.db, name, "-", "login_failed", client_of(request))
+        return RedirectResponse("/login?error=bad", 303)
+    token = auth.start_session(ctx.db, ctx.secret, user_id, lang)
+    staff = auth.load_session(ctx.db, ctx.secret, token)
+    if staff:
+        AuditTrail(ctx, staff, client_of(request))("login")
+    resp = RedirectResponse(_safe_next(next), 303)
+    resp.set_cookie(COOKIE, token, httponly=True, samesite="lax", secure=_secure(ctx, request),
+                    max_age=auth.ABSOLUTE_TIMEOUT_S)
+    resp.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
+    return resp
 
+
+@router.post("/logout")
+def logout(ctx: ConsoleCtx, staff: ViewerForm, record: Audit) -> Response:
+    """Sign out: end the session and drop its cookie."""
+    auth.end_session(ctx.db, staff)
+    record("logout")
+    resp = RedirectResponse("/login", 303)
+    resp.delete_cookie(COOKIE)
+    return resp
+
+
+@router.get("/lang/{code}")
+def set_lang(request: Request, ctx: ConsoleCtx, code: str, next: str = "/") -> Response:
+    """Switch the language (of the session too, when signed in)."""
+    staff = ctx.current(request)
+    code = code if code in LANGS else "zh"
+    if staff:
+        auth.set_session_lang(ctx.db, staff, code)
+    resp = RedirectResponse(_safe_next(next), 303)
+    resp.set_cookie(LANG_COOKIE, code, samesite="lax", max_age=365 * 86400)
+    return resp
+
+
+@router.get("/")
+def home(request: Request, ctx: ConsoleCtx, staff: Viewer) -> Response:
+    """Today's totals and the number of open alerts."""
+    today = daily_report(ctx.db, datetime.now(ctx.tz).date(), ctx.tz)
+    now = time.time()
+    open_alerts = [a for a in alerts.alerts(ctx.db, now - 86400, now + 60) if a.acked_by is None]
+    return ctx.render(request, "home.html", staff, totals=today.totals, open_alerts=len(open_alerts))
+
+
+@router.get("/console/api/whoami")
+def whoami(staff: Viewer) -> dict:
+    """The signed-in member."""
+    return {"username": staff.username, "role": staff.role, "lang": staff.lang}

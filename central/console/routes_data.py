@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import time
 from datetime import datetime
+from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
+from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from central.console import alerts, audit, auth, entries, exports, reports, tracing
+from central.console import alerts, audit, entries, exports, reports, tracing
+from central.console.deps import Audit, ConsoleCtx, StaffForm, StaffMember, Viewer
 from central.console.errors import ConsoleError
 from central.console.i18n import reason_text, reason_texts, translator
 from central.console.timeutil import fmt, parse_day, parse_local
 from central.console.web import Console, blank, error_page
+
+router = APIRouter(include_in_schema=False)
 
 FORMATS = ("csv", "xlsx")
 ALERTS_AUDIT_EVERY_S = 600.0
@@ -46,180 +50,199 @@ def _entry_rows(ctx: Console, rows: list[dict]) -> list[tuple]:
     return [tuple(fmt(r[c], ctx.tz) if c == "wall_ts" else r[c] for c in entries.COLUMNS) for r in rows]
 
 
-def add_routes(r: APIRouter, ctx: Console) -> None:
-    """Register the routes of this module."""
+@router.get("/entries")
+def entries_page(request: Request, ctx: ConsoleCtx, staff: Viewer, record: Audit, cursor: str = "") -> Response:
+    """Entries matching the query string's filters, a page at a time."""
+    q = dict(request.query_params)
+    try:
+        flt = _filter(ctx, q)
+        page = entries.search(ctx.db, flt, cursor or None)
+    except ConsoleError as exc:
+        return ctx.render(request, "entries.html", staff, status_code=400, error=str(exc), rows=[], q=q,
+                          next_url=None, reasons=reason_texts(staff.lang), **_choices(ctx))
+    record("view_entries", filters=flt.as_dict(), rows=len(page.rows), page=bool(cursor))
+    base = {k: v for k, v in q.items() if k not in ("cursor", "lang") and v}
+    next_url = None
+    if page.next_cursor:
+        next_url = "/entries?" + urlencode({**base, "cursor": page.next_cursor})
+    return ctx.render(request, "entries.html", staff, rows=page.rows, q=q, next_url=next_url,
+                      export_qs=urlencode(base), reasons=reason_texts(staff.lang),
+                      reason_text=lambda c: reason_text(c, staff.lang), **_choices(ctx))
 
-    @r.get("/entries")
-    def entries_page(request: Request, cursor: str = "", staff: auth.Staff = Depends(ctx.need("viewer"))) -> Response:
-        q = dict(request.query_params)
-        try:
-            flt = _filter(ctx, q)
-            page = entries.search(ctx.db, flt, cursor or None)
-        except ConsoleError as exc:
-            return ctx.render(request, "entries.html", staff, status_code=400, error=str(exc), rows=[], q=q,
-                              next_url=None, reasons=reason_texts(staff.lang), **_choices(ctx))
-        ctx.audit(request, staff, "view_entries", filters=flt.as_dict(), rows=len(page.rows), page=bool(cursor))
-        base = {k: v for k, v in q.items() if k not in ("cursor", "lang") and v}
-        next_url = None
-        if page.next_cursor:
-            next_url = "/entries?" + urlencode({**base, "cursor": page.next_cursor})
-        return ctx.render(request, "entries.html", staff, rows=page.rows, q=q, next_url=next_url,
-                          export_qs=urlencode(base), reasons=reason_texts(staff.lang),
-                          reason_text=lambda c: reason_text(c, staff.lang), **_choices(ctx))
 
-    @r.get("/entries/export.{fmt_}")
-    def entries_export(request: Request, fmt_: str, staff: auth.Staff = Depends(ctx.need("staff"))) -> Response:
-        if fmt_ not in FORMATS:
-            raise HTTPException(404)
-        try:
-            flt = _filter(ctx, dict(request.query_params))
-        except ConsoleError as exc:
-            raise _bad_request(exc) from None
-        rows = entries.iter_all(ctx.db, flt)
-        ctx.audit(request, staff, "export_entries", format=fmt_, filters=flt.as_dict(), rows=len(rows))
-        return _export(_entry_rows(ctx, rows), entries.COLUMNS, fmt_, "entries", "entries")
+@router.get("/entries/export.{fmt_}")
+def entries_export(request: Request, ctx: ConsoleCtx, fmt_: str, staff: StaffMember, record: Audit) -> Response:
+    """Every entry matching the filters as CSV or XLSX."""
+    if fmt_ not in FORMATS:
+        raise HTTPException(404)
+    try:
+        flt = _filter(ctx, dict(request.query_params))
+    except ConsoleError as exc:
+        raise _bad_request(exc) from None
+    rows = entries.iter_all(ctx.db, flt)
+    record("export_entries", format=fmt_, filters=flt.as_dict(), rows=len(rows))
+    return _export(_entry_rows(ctx, rows), entries.COLUMNS, fmt_, "entries", "entries")
 
-    @r.get("/console/api/entries")
-    def entries_api(request: Request, cursor: str = "", limit: int = Query(entries.PAGE_SIZE, ge=1, le=500),
-                    staff: auth.Staff = Depends(ctx.need("viewer"))) -> dict:
-        try:
-            flt = _filter(ctx, dict(request.query_params))
-            page = entries.search(ctx.db, flt, cursor or None, limit)
-        except ConsoleError as exc:
-            raise _bad_request(exc) from None
-        ctx.audit(request, staff, "view_entries", filters=flt.as_dict(), rows=len(page.rows), api=True)
-        return {"rows": page.rows, "next_cursor": page.next_cursor}
 
-    # -- tracing -----------------------------------------------------------------------------
+@router.get("/console/api/entries")
+def entries_api(request: Request, ctx: ConsoleCtx, staff: Viewer, record: Audit, cursor: str = "",
+                limit: Annotated[int, Query(ge=1, le=500)] = entries.PAGE_SIZE) -> dict:
+    """Entries matching the filters as JSON, ``limit`` at a time."""
+    try:
+        flt = _filter(ctx, dict(request.query_params))
+        page = entries.search(ctx.db, flt, cursor or None, limit)
+    except ConsoleError as exc:
+        raise _bad_request(exc) from None
+    record("view_entries", filters=flt.as_dict(), rows=len(page.rows), api=True)
+    return {"rows": page.rows, "next_cursor": page.next_cursor}
 
-    def _run_trace(request: Request) -> tracing.Trace | None:
-        q = request.query_params
-        if not q.get("value"):
-            return None
-        since = parse_local(q.get("since"), ctx.tz) or time.time() - 14 * 86400
-        until = parse_local(q.get("until"), ctx.tz) or time.time() + 60
-        minutes = int(q.get("minutes") or 15) if (q.get("minutes") or "15").isdigit() else -1
-        return tracing.trace(ctx.db, q.get("kind", "pass_id"), q.get("value", ""), since, until, minutes)
 
-    @r.get("/trace")
-    def trace_page(request: Request, staff: auth.Staff = Depends(ctx.need("staff"))) -> Response:
-        q = dict(request.query_params)
-        try:
-            result = _run_trace(request)
-        except ConsoleError as exc:
-            return ctx.render(request, "trace.html", staff, status_code=400, error=str(exc), q=q, result=None)
-        if result:
-            ctx.audit(request, staff, "trace", kind=result.kind, value=result.value, since=result.since,
-                      until=result.until, minutes=result.minutes, passages=len(result.passages),
-                      contacts=len(result.contacts))
-        qs = urlencode({k: v for k, v in q.items() if k != "lang"})
-        return ctx.render(request, "trace.html", staff, q=q, result=result, export_qs=qs)
+# -- tracing -----------------------------------------------------------------------------
 
-    @r.get("/trace/export.{fmt_}")
-    def trace_export(request: Request, fmt_: str, staff: auth.Staff = Depends(ctx.need("staff"))) -> Response:
-        if fmt_ not in FORMATS:
-            raise HTTPException(404)
-        try:
-            result = _run_trace(request)
-        except ConsoleError as exc:
-            raise _bad_request(exc) from None
-        if result is None:
-            raise HTTPException(400, "nothing to trace")
-        ctx.audit(request, staff, "export_trace", format=fmt_, kind=result.kind, value=result.value,
-                  passages=len(result.passages), contacts=len(result.contacts))
-        prow = [tuple(fmt(p[c], ctx.tz) if c == "wall_ts" else p[c] for c in tracing.PASSAGE_COLUMNS)
-                for p in result.passages]
-        crow = [tuple(fmt(c[k], ctx.tz) if k in ("wall_ts", "passage_ts") else c[k] for k in tracing.CONTACT_COLUMNS)
-                for c in result.contacts]
-        name = f"trace-{result.kind}"
-        if fmt_ == "csv":
-            rows = tracing.csv_rows(result, lambda ts: fmt(ts, ctx.tz))
-            return Response(exports.to_csv(tracing.CSV_COLUMNS, rows), media_type=exports.CSV_TYPE,
-                            headers=exports.download_headers(f"{name}.csv"))
-        data = exports.to_xlsx([("passages", tracing.PASSAGE_COLUMNS, prow),
-                                ("contacts", tracing.CONTACT_COLUMNS, crow)])
-        return Response(data, media_type=exports.XLSX_TYPE, headers=exports.download_headers(f"{name}.xlsx"))
+def _run_trace(ctx: Console, request: Request) -> tracing.Trace | None:
+    q = request.query_params
+    if not q.get("value"):
+        return None
+    since = parse_local(q.get("since"), ctx.tz) or time.time() - 14 * 86400
+    until = parse_local(q.get("until"), ctx.tz) or time.time() + 60
+    minutes = int(q.get("minutes") or 15) if (q.get("minutes") or "15").isdigit() else -1
+    return tracing.trace(ctx.db, q.get("kind", "pass_id"), q.get("value", ""), since, until, minutes)
 
-    # -- daily report --------------------------------------------------------------------------
 
-    def _report(request: Request) -> reports.Report:
-        q = request.query_params
-        day = parse_day(q.get("day"), ctx.tz)
-        return reports.daily_report(ctx.db, day, ctx.tz, blank(q.get("community")))
+@router.get("/trace")
+def trace_page(request: Request, ctx: ConsoleCtx, staff: StaffMember, record: Audit) -> Response:
+    """Contact tracing: a pass's (or visitor's) passages and who passed the same gates around them."""
+    q = dict(request.query_params)
+    try:
+        result = _run_trace(ctx, request)
+    except ConsoleError as exc:
+        return ctx.render(request, "trace.html", staff, status_code=400, error=str(exc), q=q, result=None)
+    if result:
+        record("trace", kind=result.kind, value=result.value, since=result.since, until=result.until,
+               minutes=result.minutes, passages=len(result.passages), contacts=len(result.contacts))
+    qs = urlencode({k: v for k, v in q.items() if k != "lang"})
+    return ctx.render(request, "trace.html", staff, q=q, result=result, export_qs=qs)
 
-    @r.get("/report")
-    def report_page(request: Request, staff: auth.Staff = Depends(ctx.need("viewer"))) -> Response:
-        try:
-            rep = _report(request)
-        except ConsoleError as exc:
-            return ctx.render(request, "report.html", staff, status_code=400, error=str(exc), rep=None,
-                              q=dict(request.query_params), **_choices(ctx))
-        chart = reports.entries_chart(rep, translator(staff.lang)("report.chart") + f" {rep.day.isoformat()}")
-        qs = urlencode({"day": rep.day.isoformat(), **({"community": rep.community} if rep.community else {})})
-        return ctx.render(request, "report.html", staff, rep=rep, chart=chart, q=dict(request.query_params),
-                          export_qs=qs, counts=reports.COUNTS, hourly_cols=reports.HOURLY_COLUMNS,
-                          reason_cols=reports.REASON_COLUMNS, today=datetime.now(ctx.tz).date().isoformat(),
-                          reason_text=lambda c: reason_text(c, staff.lang), **_choices(ctx))
 
-    @r.get("/report/export.{fmt_}")
-    def report_export(request: Request, fmt_: str, part: str = "hourly",
-                      staff: auth.Staff = Depends(ctx.need("viewer"))) -> Response:
-        if fmt_ not in FORMATS or part not in ("hourly", "reasons"):
-            raise HTTPException(404)
-        try:
-            rep = _report(request)
-        except ConsoleError as exc:
-            raise _bad_request(exc) from None
-        texts = reason_texts("zh")
-        ctx.audit(request, staff, "export_report", format=fmt_, day=rep.day.isoformat(), community=rep.community)
-        name = f"daily-report-{rep.day.isoformat()}"
-        if fmt_ == "csv":
-            if part == "hourly":
-                return _export(rep.hourly_rows(), reports.HOURLY_COLUMNS, "csv", name, "hourly")
-            return _export(rep.reason_rows(texts), reports.REASON_COLUMNS, "csv", name + "-reasons", "reasons")
-        data = exports.to_xlsx([("hourly", reports.HOURLY_COLUMNS, rep.hourly_rows()),
-                                ("reasons", reports.REASON_COLUMNS, rep.reason_rows(texts))])
-        return Response(data, media_type=exports.XLSX_TYPE, headers=exports.download_headers(f"{name}.xlsx"))
+@router.get("/trace/export.{fmt_}")
+def trace_export(request: Request, ctx: ConsoleCtx, fmt_: str, staff: StaffMember, record: Audit) -> Response:
+    """A trace as CSV (passages and contacts in one table) or XLSX (a sheet each)."""
+    if fmt_ not in FORMATS:
+        raise HTTPException(404)
+    try:
+        result = _run_trace(ctx, request)
+    except ConsoleError as exc:
+        raise _bad_request(exc) from None
+    if result is None:
+        raise HTTPException(400, "nothing to trace")
+    record("export_trace", format=fmt_, kind=result.kind, value=result.value, passages=len(result.passages),
+           contacts=len(result.contacts))
+    name = f"trace-{result.kind}"
+    if fmt_ == "csv":
+        rows = tracing.csv_rows(result, lambda ts: fmt(ts, ctx.tz))
+        return Response(exports.to_csv(tracing.CSV_COLUMNS, rows), media_type=exports.CSV_TYPE,
+                        headers=exports.download_headers(f"{name}.csv"))
+    prow = [tuple(fmt(p[c], ctx.tz) if c == "wall_ts" else p[c] for c in tracing.PASSAGE_COLUMNS)
+            for p in result.passages]
+    crow = [tuple(fmt(c[k], ctx.tz) if k in ("wall_ts", "passage_ts") else c[k] for k in tracing.CONTACT_COLUMNS)
+            for c in result.contacts]
+    data = exports.to_xlsx([("passages", tracing.PASSAGE_COLUMNS, prow),
+                            ("contacts", tracing.CONTACT_COLUMNS, crow)])
+    return Response(data, media_type=exports.XLSX_TYPE, headers=exports.download_headers(f"{name}.xlsx"))
 
-    # -- alerts --------------------------------------------------------------------------------
 
-    def _alerts(request: Request) -> list[alerts.Alert]:
-        hours = request.query_params.get("hours", "24")
-        hours_f = float(hours) if hours.replace(".", "", 1).isdigit() else 24.0
-        now = time.time()
-        return alerts.alerts(ctx.db, now - min(hours_f, 24 * 31) * 3600, now + 300,
-                             include_acked=request.query_params.get("open") != "1")
+# -- daily report --------------------------------------------------------------------------
 
-    @r.get("/alerts")
-    def alerts_page(request: Request, staff: auth.Staff = Depends(ctx.need("viewer"))) -> Response:
-        items = _alerts(request)
-        ctx.audit(request, staff, "view_alerts", rows=len(items))
-        return ctx.render(request, "alerts.html", staff, items=items, q=dict(request.query_params))
+def _report(ctx: Console, request: Request) -> reports.Report:
+    q = request.query_params
+    day = parse_day(q.get("day"), ctx.tz)
+    return reports.daily_report(ctx.db, day, ctx.tz, blank(q.get("community")))
 
-    @r.get("/alerts/table")
-    def alerts_table(request: Request, staff: auth.Staff = Depends(ctx.need("viewer"))) -> Response:
-        items = _alerts(request)
-        # the live list re-reads every few seconds: one audit record per member per ALERTS_AUDIT_EVERY_S
-        if not audit.seen_recently(ctx.db, staff.username, "view_alerts", ALERTS_AUDIT_EVERY_S):
-            ctx.audit(request, staff, "view_alerts", rows=len(items), live=True)
-        return ctx.render(request, "alerts_table.html", staff, items=items)
 
-    @r.get("/console/api/alerts")
-    def alerts_api(request: Request, staff: auth.Staff = Depends(ctx.need("viewer"))) -> dict:
-        items = _alerts(request)
-        ctx.audit(request, staff, "view_alerts", rows=len(items), api=True)
-        return {"alerts": [a.__dict__ for a in items]}
+@router.get("/report")
+def report_page(request: Request, ctx: ConsoleCtx, staff: Viewer) -> Response:
+    """The daily report of one day (and community): totals, hourly counts, refusal reasons, a chart."""
+    try:
+        rep = _report(ctx, request)
+    except ConsoleError as exc:
+        return ctx.render(request, "report.html", staff, status_code=400, error=str(exc), rep=None,
+                          q=dict(request.query_params), **_choices(ctx))
+    chart = reports.entries_chart(rep, translator(staff.lang)("report.chart") + f" {rep.day.isoformat()}")
+    qs = urlencode({"day": rep.day.isoformat(), **({"community": rep.community} if rep.community else {})})
+    return ctx.render(request, "report.html", staff, rep=rep, chart=chart, q=dict(request.query_params),
+                      export_qs=qs, counts=reports.COUNTS, hourly_cols=reports.HOURLY_COLUMNS,
+                      reason_cols=reports.REASON_COLUMNS, today=datetime.now(ctx.tz).date().isoformat(),
+                      reason_text=lambda c: reason_text(c, staff.lang), **_choices(ctx))
 
-    @r.post("/alerts/ack")
-    def alerts_ack(request: Request, key: str = Form(...), note: str = Form(""), csrf: str = Form(""),
-                   staff: auth.Staff = Depends(ctx.need("staff"))) -> Response:
-        ctx.check_form(staff, csrf)
-        try:
-            alerts.acknowledge(ctx.db, key, staff.username, note)
-        except ConsoleError as exc:
-            return error_page(ctx, request, staff, str(exc))
-        ctx.audit(request, staff, "ack_alert", key=key, note=note[:200])
-        return RedirectResponse("/alerts", 303)
+
+@router.get("/report/export.{fmt_}")
+def report_export(request: Request, ctx: ConsoleCtx, fmt_: str, staff: Viewer, record: Audit,
+                  part: str = "hourly") -> Response:
+    """The daily report's hourly counts or refusal reasons as CSV, or both as XLSX."""
+    if fmt_ not in FORMATS or part not in ("hourly", "reasons"):
+        raise HTTPException(404)
+    try:
+        rep = _report(ctx, request)
+    except ConsoleError as exc:
+        raise _bad_request(exc) from None
+    texts = reason_texts("zh")
+    record("export_report", format=fmt_, day=rep.day.isoformat(), community=rep.community)
+    name = f"daily-report-{rep.day.isoformat()}"
+    if fmt_ == "csv":
+        if part == "hourly":
+            return _export(rep.hourly_rows(), reports.HOURLY_COLUMNS, "csv", name, "hourly")
+        return _export(rep.reason_rows(texts), reports.REASON_COLUMNS, "csv", name + "-reasons", "reasons")
+    data = exports.to_xlsx([("hourly", reports.HOURLY_COLUMNS, rep.hourly_rows()),
+                            ("reasons", reports.REASON_COLUMNS, rep.reason_rows(texts))])
+    return Response(data, media_type=exports.XLSX_TYPE, headers=exports.download_headers(f"{name}.xlsx"))
+
+
+# -- alerts --------------------------------------------------------------------------------
+
+def _alerts(ctx: Console, request: Request) -> list[alerts.Alert]:
+    hours = request.query_params.get("hours", "24")
+    hours_f = float(hours) if hours.replace(".", "", 1).isdigit() else 24.0
+    now = time.time()
+    return alerts.alerts(ctx.db, now - min(hours_f, 24 * 31) * 3600, now + 300,
+                         include_acked=request.query_params.get("open") != "1")
+
+
+@router.get("/alerts")
+def alerts_page(request: Request, ctx: ConsoleCtx, staff: Viewer, record: Audit) -> Response:
+    """Fever, refusal and device alerts of the last hours (``?hours=``, ``?open=1`` for unacknowledged)."""
+    items = _alerts(ctx, request)
+    record("view_alerts", rows=len(items))
+    return ctx.render(request, "alerts.html", staff, items=items, q=dict(request.query_params))
+
+
+@router.get("/alerts/table")
+def alerts_table(request: Request, ctx: ConsoleCtx, staff: Viewer, record: Audit) -> Response:
+    """The alert list alone, re-read every few seconds by the alerts page."""
+    items = _alerts(ctx, request)
+    # the live list re-reads every few seconds: one audit record per member per ALERTS_AUDIT_EVERY_S
+    if not audit.seen_recently(ctx.db, staff.username, "view_alerts", ALERTS_AUDIT_EVERY_S):
+        record("view_alerts", rows=len(items), live=True)
+    return ctx.render(request, "alerts_table.html", staff, items=items)
+
+
+@router.get("/console/api/alerts")
+def alerts_api(request: Request, ctx: ConsoleCtx, staff: Viewer, record: Audit) -> dict:
+    """The alerts as JSON."""
+    items = _alerts(ctx, request)
+    record("view_alerts", rows=len(items), api=True)
+    return {"alerts": [a.__dict__ for a in items]}
+
+
+@router.post("/alerts/ack")
+def alerts_ack(request: Request, ctx: ConsoleCtx, staff: StaffForm, record: Audit, key: Annotated[str, Form()],
+               note: Annotated[str, Form()] = "") -> Response:
+    """Acknowledge an alert (with a note)."""
+    try:
+        alerts.acknowledge(ctx.db, key, staff.username, note)
+    except ConsoleError as exc:
+        return error_page(ctx, request, staff, str(exc))
+    record("ack_alert", key=key, note=note[:200])
+    return RedirectResponse("/alerts", 303)
 
 
 def _choices(ctx: Console) -> dict:

@@ -1,9 +1,6 @@
-"""Shared plumbing of the console pages: database per thread, templates, sign-in and role checks, CSRF.
-
-Pages that need a signed-in member take ``staff: Staff = Depends(ctx.need("viewer"|"staff"|"admin"))``.
-Without a valid session a page answers ``303`` to ``/login`` and an API path (``/console/api/...``)
-answers ``401``; a member whose role is too low gets ``403``. Every form carries the session's CSRF
-token (``csrf`` field), checked by :meth:`Console.check_form`.
+"""The console's context (:class:`Console`: database per thread, templates, the session's member) and the
+helpers of its pages. The routes get the context, the member, roles and CSRF checks through
+:mod:`central.console.deps`.
 """
 
 from __future__ import annotations
@@ -12,20 +9,16 @@ import logging
 import threading
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
-from fastapi import FastAPI, HTTPException, Request
-from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, Response
+from fastapi import Request
+from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
-from starlette.concurrency import run_in_threadpool
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from central.console import audit, auth
+from central.console import auth
 from central.console.i18n import LANGS, reason_text, translator
 from central.console.timeutil import DEFAULT_TZ, fmt, fmt_input, zone
+from central.settings import CentralSettings
 from central.store import CentralDB, connect
 
 log = logging.getLogger(__name__)
@@ -62,6 +55,12 @@ class Console:
         self.env.filters["t"] = lambda ts: fmt(ts, self.tz)
         self.env.filters["tinput"] = lambda ts: fmt_input(ts, self.tz)
 
+    @classmethod
+    def from_settings(cls, settings: CentralSettings) -> Console:
+        """The console of a central server with ``settings``."""
+        return cls(settings.db_target, settings.session_secret.get_secret_value(), settings.data_dir,
+                   tz=settings.timezone, lists_max_age_s=settings.lists_max_age_h * 3600)
+
     @property
     def db(self) -> CentralDB:
         """This thread's connection to the central database (opened once per thread)."""
@@ -75,37 +74,6 @@ class Console:
     def current(self, request: Request) -> auth.Staff | None:
         """The signed-in member of this request, or None."""
         return auth.load_session(self.db, self.secret, request.cookies.get(COOKIE))
-
-    def need(self, role: str):
-        """A dependency giving the signed-in member with at least ``role``."""
-        auth.check_role(role)
-
-        def dependency(request: Request) -> auth.Staff:
-            staff = self.current(request)
-            if staff is None:
-                if request.url.path.startswith("/console/api/"):
-                    raise HTTPException(401, "sign in first", headers={"WWW-Authenticate": "Cookie"})
-                target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-                raise HTTPException(303, headers={"Location": "/login?next=" + quote(target, safe="")})
-            lang = request.query_params.get("lang")
-            if lang in LANGS and lang != staff.lang:
-                auth.set_session_lang(self.db, staff, lang)
-                staff = auth.Staff(**{**staff.__dict__, "lang": lang})
-            if not staff.can(role):
-                raise HTTPException(403, translator(staff.lang)("forbidden"))
-            return staff
-
-        return dependency
-
-    def check_form(self, staff: auth.Staff, csrf: str | None) -> None:
-        """Refuse a form post whose CSRF token is not this session's."""
-        if not auth.check_csrf(staff.csrf, csrf):
-            raise HTTPException(403, translator(staff.lang)("csrf"))
-
-    def audit(self, request: Request, staff: auth.Staff, action: str, /, **detail: Any) -> None:
-        """Write an audit record for this member and request."""
-        client = request.client.host if request.client else ""
-        audit.record(self.db, staff.username, staff.role, action, client, **detail)
 
     # -- rendering -------------------------------------------------------------------------------
 
@@ -156,40 +124,3 @@ def blank(value: str | None) -> str | None:
         return None
     value = value.strip()
     return value or None
-
-
-API_PREFIXES = ("/console/api/", "/api/")
-STATUS_TEXTS = {403: "forbidden", 404: "not_found", 405: "not_allowed", 413: "too_large", 422: "bad_form"}
-
-
-def install_error_pages(app: FastAPI, ctx: Console) -> None:
-    """Errors (403 wrong role or CSRF token, 404, bad form fields ...) as HTML pages on the console's pages;
-    JSON stays for ``/console/api/*`` and the device API ``/api/*``. Redirects (3xx) are unchanged."""
-
-    def _is_api(request: Request) -> bool:
-        return request.url.path.startswith(API_PREFIXES)
-
-    def _page(request: Request, status_code: int, detail: Any, headers: dict[str, str] | None) -> HTMLResponse:
-        staff = ctx.current(request)
-        t = translator(lang_of(request, staff))
-        message = detail if isinstance(detail, str) and status_code in (400, 403) else \
-            t(STATUS_TEXTS.get(status_code, "error"))
-        resp = error_page(ctx, request, staff, message, status_code)
-        for name, value in (headers or {}).items():
-            resp.headers.setdefault(name, value)
-        return resp
-
-    async def on_http_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, StarletteHTTPException)
-        if exc.status_code < 400 or _is_api(request):
-            return await http_exception_handler(request, exc)
-        return await run_in_threadpool(_page, request, exc.status_code, exc.detail, exc.headers)
-
-    async def on_bad_request(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, RequestValidationError)
-        if _is_api(request):
-            return await request_validation_exception_handler(request, exc)
-        return await run_in_threadpool(_page, request, 422, None, None)
-
-    app.add_exception_handler(StarletteHTTPException, on_http_error)
-    app.add_exception_handler(RequestValidationError, on_bad_request)

@@ -241,11 +241,11 @@ def test_one_worker_serves_in_the_process_itself(central):
 
 
 def test_device_api_pool_hands_each_thread_its_own_connection_up_to_the_bound(central):
-    from central import api
     from central import db as centraldb
+    from central.state import CentralState
 
     target = central.settings.db_target
-    state = api.CentralState(centraldb.connect(target), None, connect=lambda: centraldb.connect(target), pool_size=2)
+    state = CentralState(centraldb.connect(target), None, connect=lambda: centraldb.connect(target), pool_size=2)
     held: list[int] = []
     most = [0]
     guard = threading.Lock()

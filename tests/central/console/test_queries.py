@@ -16,8 +16,8 @@ from central.console import alerts, entries, exports, reports, tracing
 from central.console.errors import ConsoleError
 from central.console.timeutil import parse_local, zone
 from central.db import open_db
-from tests.console.conftest import DAY0, seed
-from tests.console.data import entry, ingest_entries
+from tests.central.console.conftest import DAY0, seed
+from tests.central.console.data import entry, ingest_entries
 
 TZ = zone()
 

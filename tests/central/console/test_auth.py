@@ -7,7 +7,7 @@ import time
 import pytest
 
 from central.console import auth
-from tests.console.conftest import csrf_of, login
+from tests.central.console.conftest import csrf_of, login
 
 PAGES = ["/", "/entries", "/trace", "/report", "/alerts", "/devices", "/households", "/households/3-2-401",
          "/users", "/audit", "/entries/export.csv", "/trace/export.xlsx?kind=pass_id&value=101",

@@ -17,7 +17,7 @@ from central.console import auth
 from central.db import open_db
 from central.settings import CentralSettings
 from gatepass.procs import free_port
-from tests.console.data import entry, ingest_entries
+from tests.central.console.data import entry, ingest_entries
 from tests.pgserver import new_central_target
 
 PASSWORDS = {"admin": "admin-pass-1", "staff": "staff-pass-1", "viewer": "viewer-pass-1"}

@@ -14,7 +14,7 @@ import pytest
 from openpyxl import load_workbook
 from playwright.sync_api import expect, sync_playwright
 
-from tests.console.conftest import PASSWORDS
+from tests.central.console.conftest import PASSWORDS
 
 pytestmark = pytest.mark.browser
 SHOTS = Path("/tmp/gatepass-console-shots")
@@ -156,7 +156,7 @@ def test_alerts_live_list_and_ack(browser, central):
     page.goto("/alerts?hours=336")
     assert "已通知社区医生" in page.inner_text("tr.alert-fever")
     # the page refreshes its table by itself: a new fever entry appears without a reload
-    from tests.console.data import entry, ingest_entries
+    from tests.central.console.data import entry, ingest_entries
 
     ingest_entries(central.db, "dev-n", "Garden", [entry(10, "dev-n", "north", time.time() - 30, pass_id="150",
                                                          fever=1, temp_c=38.9, decision="refuse", reason="fever")])
