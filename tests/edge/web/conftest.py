@@ -48,7 +48,7 @@ class Server:
         return self
 
     def __exit__(self, *exc) -> None:
-        self.app.state.stopping.set()
+        self.app.state.page.stopping.set()
         self.server.should_exit = True
         self.thread.join(10)
 

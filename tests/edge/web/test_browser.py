@@ -248,7 +248,7 @@ def test_voice_follows_outcomes_and_the_mute_toggle(page, tmp_path, fake):
         assert text(page, "#btn-mute") == "声音：开"
         page.click("#btn-mute")
         page.wait_for_selector("#btn-mute[aria-pressed='true']")
-        assert s.app.state.voice.player.muted
+        assert s.app.state.page.voice.player.muted
         shot(page, "19-muted")
         show(page, fake, 2, **REFUSED)
         time.sleep(0.5)
