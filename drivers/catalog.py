@@ -32,7 +32,7 @@ class CodecCase:
     separator: bytes = b""
     headers: tuple[bytes, ...] = ()
     #: The identity of a decoded message, and of the frame it should decode from.
-    key: Callable[[object], object] = lambda message: message.raw  # type: ignore[attr-defined]
+    key: Callable[[object], object] = lambda message: message.raw  # type: ignore[attr-defined]  # most messages keep .raw
     frame_key: Callable[[bytes], object] = lambda frame: frame
 
 

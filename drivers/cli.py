@@ -41,6 +41,7 @@ def _serve(device, use_pty: bool, tcp_port: int | None, link: str | None) -> Non
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     threading.Thread(target=_stop_when_orphaned, args=(stop,), daemon=True).start()
+    host: TcpHost | PtyHost
     if tcp_port is not None:
         host = TcpHost(device, announce, tcp_port)
         host.listen()

@@ -1,7 +1,7 @@
 """``gatepass doctor``: what hardware is there, and does each configured device work?
 
-Lists serial ports and V4L2 video devices, then opens every configured device of
-:class:`edge.settings.EdgeSettings` (thermometer, camera, scanner if enabled, gate relay),
+Lists serial ports and V4L2 video devices, then opens every configured device of the
+settings (:class:`DoctorSettings`: thermometer, camera, scanner if enabled, gate relay),
 takes one reading or frame from each and gives a verdict per device. The gate relay is
 only driven off (its safe state) unless ``pulse`` is asked for.
 """
@@ -14,8 +14,31 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
+
+from drivers.config import CameraConfig, RelayConfig, ScannerConfig, ThermometerConfig
 
 log = logging.getLogger(__name__)
+
+
+class DoctorSettings(Protocol):
+    """The device sections the doctor reads (:class:`edge.settings.EdgeSettings` has them)."""
+
+    @property
+    def thermometer(self) -> ThermometerConfig:
+        """``[thermometer]``."""
+
+    @property
+    def camera(self) -> CameraConfig:
+        """``[camera]``."""
+
+    @property
+    def scanner(self) -> ScannerConfig:
+        """``[scanner]``."""
+
+    @property
+    def relay(self) -> RelayConfig:
+        """``[relay]``."""
 
 
 @dataclass
@@ -52,7 +75,7 @@ def video_devices() -> list[str]:
     return out
 
 
-def check_thermometer(config, timeout: float) -> Verdict:
+def check_thermometer(config: ThermometerConfig, timeout: float) -> Verdict:
     """Open the thermometer, wait for one reading."""
     from drivers.thermometer import Thermometer
 
@@ -72,24 +95,25 @@ def check_thermometer(config, timeout: float) -> Verdict:
         therm.close()
 
 
-def check_camera(config, timeout: float) -> Verdict:
+def check_camera(config: CameraConfig, timeout: float) -> Verdict:
     """Start the camera, wait for one frame."""
-    from drivers.camera import make_frame_source
+    from drivers.camera import FrameSource, make_frame_source
 
     source = make_frame_source(config)
     source.start()
     try:
         frame = source.latest(timeout)
         if frame is None:
+            error = source.last_error if isinstance(source, FrameSource) else ""
             return Verdict("camera", config.source, False, f"no frame in {timeout:g} s: {source.status_text} "
-                           f"({source.last_error or 'no error reported'})")
+                           f"({error or 'no error reported'})")
         shape = "x".join(str(v) for v in frame.image.shape)
         return Verdict("camera", config.source, True, f"frame {shape}, mean level {frame.image.mean():.0f}")
     finally:
         source.stop()
 
 
-def check_scanner(config, timeout: float) -> Verdict:
+def check_scanner(config: ScannerConfig, timeout: float) -> Verdict:
     """Open the scanner; report a text if one is shown within the timeout."""
     from drivers.scanner import Scanner
 
@@ -105,7 +129,7 @@ def check_scanner(config, timeout: float) -> Verdict:
         scanner.close()
 
 
-def check_gate(config, pulse: bool) -> Verdict:
+def check_gate(config: RelayConfig, pulse: bool) -> Verdict:
     """Open the gate output (drives it off); pulse it once if asked."""
     from drivers.gate import make_gate
 
@@ -124,12 +148,12 @@ def check_gate(config, pulse: bool) -> Verdict:
         gate.close()
 
 
-def release_gate(config) -> Verdict:
+def release_gate(config: RelayConfig) -> Verdict:
     """Drive the configured gate output off and exit (for systemd ``ExecStopPost=``)."""
     return check_gate(config, pulse=False)
 
 
-def run_doctor(settings, timeout: float, pulse: bool, echo: Callable[[str], None]) -> bool:
+def run_doctor(settings: DoctorSettings, timeout: float, pulse: bool, echo: Callable[[str], None]) -> bool:
     """Print the inventory and one verdict per configured device; True if all are OK."""
     echo("serial ports:")
     for line in serial_ports() or ["(none)"]:

@@ -8,7 +8,7 @@ all satisfy these structurally; nothing inherits from them. No method here opens
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from drivers.camera.source import Frame
 from drivers.gate.base import GateOutput
@@ -79,3 +79,19 @@ class DemoPresenter(Protocol):
 
     def present(self, text: str, seconds: float = 1.5, **distortions: object) -> None:
         """Show ``text`` as a QR code in front of the camera for ``seconds``."""
+
+
+if TYPE_CHECKING:  # mypy checks every driver and simulator against its Protocol here (nothing imported at run time)
+    from drivers.camera.sim import SimCamera
+    from drivers.camera.source import FrameSource
+    from drivers.gate.fake import FakeGate
+    from drivers.gate.gpio import GpioGate
+    from drivers.gate.lcus_gate import LcusGate
+    from drivers.scanner.driver import Scanner
+    from drivers.thermometer.driver import Thermometer
+
+    _THERMOMETERS: tuple[type[ThermometerDevice], ...] = (Thermometer,)
+    _SCANNERS: tuple[type[ScannerDevice], ...] = (Scanner,)
+    _FRAME_SOURCES: tuple[type[FrameSourceDevice], ...] = (FrameSource, SimCamera)
+    _GATES: tuple[type[GateOutput], ...] = (GpioGate, LcusGate, FakeGate)
+    _PRESENTERS: tuple[type[DemoPresenter], ...] = (SimCamera,)

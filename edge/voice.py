@@ -153,7 +153,8 @@ class PromptLibrary:
             return self._missing(key, lang, f"espeak-ng failed: {exc}")
         return cached
 
-    def _missing(self, key: str, lang: str, why: str) -> None:
+    def _missing(self, key: str, lang: str, why: str) -> Path | None:
+        """Warn (once per prompt) that there is no prompt ``key`` in ``lang``; None, for :meth:`path`."""
         if (key, lang) not in self._warned:
             self._warned.add((key, lang))
             log.warning("no voice prompt %s (%s): %s", key, lang, why)
@@ -166,6 +167,48 @@ class _Item:
     lang: str
     queued: float
     gen: int = 0  # order of say() calls: a prompt only ever cuts short an older one
+
+
+class NowPlaying:
+    """The player process of the prompt playing now, and how new the newest prompt asked for is.
+
+    A prompt only ever cuts short an older one: each :meth:`next_gen` numbers a prompt, :meth:`kill` with
+    ``older_than`` leaves a player alone that already took that prompt or a newer one.
+    """
+
+    def __init__(self) -> None:
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.playing_gen = 0
+        self._newest = 0
+        self._lock = threading.Lock()
+
+    def next_gen(self) -> int:
+        """Number a new prompt (the newest from now on)."""
+        with self._lock:
+            self._newest += 1
+            return self._newest
+
+    def begin(self, proc: subprocess.Popen[bytes], gen: int) -> bool:
+        """``proc`` plays prompt ``gen`` now; True if a newer prompt came while it was starting."""
+        with self._lock:
+            self.proc, self.playing_gen = proc, gen
+            return gen < self._newest
+
+    def end(self) -> None:
+        """Nothing plays any more."""
+        with self._lock:
+            self.proc = None
+
+    def kill(self, older_than: int | None = None) -> bool:
+        """Kill the playing prompt (only if it is older than prompt ``older_than``); True if one was killed."""
+        with self._lock:
+            proc = self.proc
+            if older_than is not None and self.playing_gen >= older_than:
+                return False  # the player already took the newer prompt: never cut the newest one
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            return True
+        return False
 
 
 class VoicePlayer:
@@ -183,10 +226,7 @@ class VoicePlayer:
         self.muted = section.muted
         self._clock = clock
         self._queue: queue.Queue[_Item] = queue.Queue(maxsize=section.queue_size)
-        self._lock = threading.Lock()
-        self._proc: subprocess.Popen | None = None
-        self._playing_gen = 0
-        self._gen = 0
+        self.now = NowPlaying()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.played = self.dropped_full = self.dropped_stale = self.interrupted = self.failed = 0
@@ -208,7 +248,7 @@ class VoicePlayer:
     def stop(self) -> None:
         """Stop playing and end the thread."""
         self._stop.set()
-        self._kill_current()
+        self.now.kill()
         if self._thread is not None:
             self._thread.join(5)
             self._thread = None
@@ -218,15 +258,13 @@ class VoicePlayer:
         self.muted = muted
         if muted:
             self._drain()
-            self._kill_current()
+            self.now.kill()
 
     def say(self, key: str) -> bool:
         """Queue prompt ``key``; False when disabled, muted or unknown. Cuts the playing prompt short."""
         if not self.section.enabled or self.muted or key not in PROMPTS:
             return False
-        with self._lock:
-            self._gen += 1
-            item = _Item(key, self.language, self._clock(), self._gen)
+        item = _Item(key, self.language, self._clock(), self.now.next_gen())
         while True:
             try:
                 self._queue.put_nowait(item)
@@ -237,7 +275,7 @@ class VoicePlayer:
                     self.dropped_full += 1
                 except queue.Empty:
                     pass
-        if self._kill_current(older_than=item.gen):
+        if self.now.kill(older_than=item.gen):
             self.interrupted += 1
         return True
 
@@ -253,17 +291,6 @@ class VoicePlayer:
                 self._queue.get_nowait()
             except queue.Empty:
                 return
-
-    def _kill_current(self, older_than: int | None = None) -> bool:
-        """Kill the playing prompt (only if it is older than prompt ``older_than``); True if one was killed."""
-        with self._lock:
-            proc = self._proc
-            if older_than is not None and self._playing_gen >= older_than:
-                return False  # the player already took the newer prompt: never cut the newest one
-        if proc is not None and proc.poll() is None:
-            proc.kill()
-            return True
-        return False
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -289,9 +316,7 @@ class VoicePlayer:
             self.failed += 1
             log.warning("cannot play voice prompt %s: %s", path, exc)
             return
-        with self._lock:
-            self._proc, self._playing_gen = proc, item.gen
-            superseded = item.gen < self._gen  # a newer prompt came while this one was starting
+        superseded = self.now.begin(proc, item.gen)  # a newer prompt came while this one was starting
         if superseded and proc.poll() is None:
             proc.kill()
             self.interrupted += 1
@@ -301,8 +326,7 @@ class VoicePlayer:
             proc.kill()
             _, err = proc.communicate()
         finally:
-            with self._lock:
-                self._proc = None
+            self.now.end()
         if proc.returncode == 0:
             self.played += 1
         elif proc.returncode < 0:

@@ -7,12 +7,17 @@ or a number a V4L2 device, anything else a video file.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from drivers.camera.sim import SimCamera, render_code, rotate_patch
 from drivers.camera.source import Frame, FrameSource, source_kind
 from drivers.config import CameraConfig
 
+if TYPE_CHECKING:  # drivers.interfaces imports drivers.camera.source, hence this package
+    from drivers.interfaces import FrameSourceDevice
 
-def make_frame_source(config: CameraConfig) -> FrameSource:
+
+def make_frame_source(config: CameraConfig) -> FrameSourceDevice:
     """The frame source for ``config.source`` (not started yet)."""
     if source_kind(config.source) == "sim":
         return SimCamera(config)

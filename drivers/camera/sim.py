@@ -47,6 +47,21 @@ def render_code(text: str, module_px: int = 4, contrast: float = 1.0) -> np.ndar
     return np.kron(img, np.ones((module_px, module_px), dtype=np.uint8))
 
 
+def _number(distortions: dict[str, object], key: str, default: float) -> float:
+    """Distortion ``key`` as a number (``default`` when not given)."""
+    value = distortions.get(key, default)
+    if not isinstance(value, int | float | str):
+        raise TypeError(f"distortion {key} must be a number, not {value!r}")
+    return float(value)
+
+
+def _offset(value: object) -> tuple[int, int]:
+    """The ``offset`` distortion: (dx, dy) in pixels."""
+    if not isinstance(value, tuple | list) or len(value) != 2:
+        raise ValueError(f"distortion offset must be (dx, dy), not {value!r}")
+    return int(value[0]), int(value[1])
+
+
 class SimCamera(FrameSource):
     """A :class:`FrameSource` that draws its frames; see the module docstring."""
 
@@ -64,19 +79,19 @@ class SimCamera(FrameSource):
         unknown = set(distortions) - DISTORTIONS
         if unknown:
             raise ValueError(f"unknown distortion(s) {sorted(unknown)}; known: {sorted(DISTORTIONS)}")
-        patch = render_code(text, int(distortions.get("module_px", 4)), float(distortions.get("contrast", 1.0)))
-        angle = float(distortions.get("rotate_deg", 0.0))
+        patch = render_code(text, int(_number(distortions, "module_px", 4)), _number(distortions, "contrast", 1.0))
+        angle = _number(distortions, "rotate_deg", 0.0)
         if angle:
             patch = rotate_patch(patch, angle, BACKGROUND)
-        blur = int(distortions.get("blur_px", 0))
+        blur = int(_number(distortions, "blur_px", 0))
         if blur > 1:
             import cv2
 
             patch = cv2.blur(patch, (blur, 1))
-        dx, dy = distortions.get("offset", (0, 0))  # type: ignore[misc]
-        noise = float(distortions.get("noise", 3.0))
+        offset = _offset(distortions.get("offset", (0, 0)))
+        noise = _number(distortions, "noise", 3.0)
         with self._lock:
-            self._overlay = (patch, time.monotonic() + seconds, (int(dx), int(dy)), noise)
+            self._overlay = (patch, time.monotonic() + seconds, offset, noise)
 
     def _open(self) -> bool:
         return True

@@ -17,12 +17,16 @@ import os
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from drivers.config import CameraConfig
 from drivers.texts import status_text
 from drivers.worker import stop_worker
+
+if TYPE_CHECKING:
+    import cv2
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +72,7 @@ class FrameSource:
         self._cond = threading.Condition()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._cap = None
+        self._cap: cv2.VideoCapture | None = None
         self._opened = False
         self._last_frame_t = 0.0
         self._opened_t = 0.0
@@ -144,10 +148,13 @@ class FrameSource:
         return True
 
     def _grab(self) -> np.ndarray | None:
-        ok, image = self._cap.read()
+        cap = self._cap
+        if cap is None:
+            return None
+        ok, image = cap.read()
         if not ok and self.kind in ("file", "sequence"):
-            self._cap.set(1, 0)  # CAP_PROP_POS_FRAMES: play again from the start
-            ok, image = self._cap.read()
+            cap.set(1, 0)  # CAP_PROP_POS_FRAMES: play again from the start
+            ok, image = cap.read()
         return image if ok else None
 
     def _release(self) -> None:

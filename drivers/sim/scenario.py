@@ -26,7 +26,7 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from drivers.errors import DriverError
 
@@ -116,7 +116,8 @@ class Scenario:
         return cls.from_dict(data, str(path))
 
 
-def _number(value: Any) -> bool:
+def _number(value: object) -> TypeGuard[int | float]:
+    """A finite-or-infinite real number from TOML (not a bool, not NaN)."""
     return isinstance(value, int | float) and not isinstance(value, bool) and value == value  # not NaN
 
 

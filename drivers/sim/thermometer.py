@@ -93,9 +93,9 @@ class ThermometerSim(DeviceSim):
         for command in self._decoder.feed(rx):
             if "silence" in self.faults:
                 continue
-            if self.model == "gy-mcu90614":
+            if self.model == "gy-mcu90614" and isinstance(command, int):
                 out += self._handle_90614(command)
-            elif self.model == "gy-mcu90640":
+            elif self.model == "gy-mcu90640" and isinstance(command, tuple):  # (command, value)
                 out += self._handle_90640(*command)
         return bytes(out)
 

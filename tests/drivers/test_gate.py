@@ -4,22 +4,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 
 import pytest
 from gpiozero.pins.mock import MockFactory
 
 from drivers.config import RelayConfig
 from drivers.gate import FakeGate, GateOutput, GpioGate, LcusGate, make_gate
-
-
-def _wait(predicate, timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return predicate()
+from tests.waiting import wait_until
 
 
 def test_make_gate_picks_by_kind():
@@ -35,7 +26,7 @@ def test_fake_pulse_is_released_by_the_watchdog():
     try:
         gate.pulse(0.2)
         assert gate.is_on
-        assert _wait(lambda: not gate.is_on)
+        assert wait_until(lambda: not gate.is_on)
     finally:
         gate.close()
     states = [on for _, on in gate.history]
@@ -47,7 +38,7 @@ def test_set_on_is_released_after_max_on_s_and_by_close():
     gate = FakeGate(max_on_s=0.2)
     gate.open()
     gate.set(True)
-    assert _wait(lambda: not gate.is_on)
+    assert wait_until(lambda: not gate.is_on)
     gate.set(True)
     gate.close()
     assert [on for _, on in gate.history] == [False, True, False, True, False]
@@ -63,7 +54,7 @@ def test_gpio_active_low_with_mock_factory():
         pin.clear_states()
         gate.pulse(0.1)
         assert pin.state is False
-        assert _wait(lambda: pin.state is True)
+        assert wait_until(lambda: pin.state is True)
     finally:
         gate.close()
     pin.assert_states([True, False, True])
@@ -76,7 +67,7 @@ def test_gpio_active_high_states_and_times():
     gate.open()
     pin.clear_states()
     gate.pulse(0.15)
-    assert _wait(lambda: not gate.is_on)
+    assert wait_until(lambda: not gate.is_on)
     gate.close()
     # assert_states_and_times would be a timed assertion; check order and the guaranteed minimum instead
     pin.assert_states([False, True, False])
@@ -161,7 +152,7 @@ def test_lcus_missing_board_is_reported_then_recovers(sim, tmp_path):
     try:
         assert gate.status == "disconnected"
         board = sim("relay", "--pty", "--link", str(link))
-        assert _wait(lambda: gate.status == "ok", timeout=10)  # the watchdog keeps retrying the safe state
+        assert wait_until(lambda: gate.status == "ok", timeout=10)  # the watchdog keeps retrying the safe state
         assert board.wait_for("relay: ch1 off", timeout=10) is not None
         gate.pulse(0.3)
         assert board.wait_for("relay: ch1 on", timeout=10) is not None
@@ -175,7 +166,7 @@ def test_pulse_is_clamped(seconds):
     gate = FakeGate(max_on_s=0.2)
     gate.open()
     gate.pulse(seconds)
-    assert _wait(lambda: not gate.is_on)
+    assert wait_until(lambda: not gate.is_on)
     gate.close()
 
 
@@ -189,9 +180,9 @@ def test_on_while_not_open_still_gets_the_release_watchdog(closed_before):
         gate.close()
     try:
         gate.pulse(0.05)
-        assert _wait(lambda: gate.history and gate.history[-1][1] is False and len(gate.history) >= 2)
+        assert wait_until(lambda: gate.history and gate.history[-1][1] is False and len(gate.history) >= 2)
         gate.set(True)
-        assert _wait(lambda: not gate.is_on)  # released by max_on_s
+        assert wait_until(lambda: not gate.is_on)  # released by max_on_s
     finally:
         gate.close()
     assert [on for _, on in gate.history][-1] is False

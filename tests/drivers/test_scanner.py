@@ -6,6 +6,7 @@ import time
 
 from drivers.config import ScannerConfig
 from drivers.scanner import Scanner
+from tests.waiting import wait_until
 
 from .conftest import write_scenario
 
@@ -55,14 +56,10 @@ def test_trigger_command_is_answered(sim, tmp_path):
     scanner = Scanner(ScannerConfig(enabled=True, url=str(link)))
     scanner.open()
     try:
-        deadline = time.monotonic() + 5
-        while scanner.status != "ok" and time.monotonic() < deadline:
-            time.sleep(0.02)
+        wait_until(lambda: scanner.status == "ok", timeout=5)
         scanner.trigger()
         text = scanner.read(5)
-        deadline = time.monotonic() + 5
-        while scanner.replies == 0 and time.monotonic() < deadline:
-            time.sleep(0.02)
+        wait_until(lambda: scanner.replies > 0, timeout=5)
     finally:
         scanner.close()
     assert text == "ON-DEMAND"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import signal
 import subprocess
 import sys
 
@@ -16,6 +18,7 @@ from drivers.sim.scanner import ScannerSim
 from drivers.sim.scenario import Scenario, ScenarioError
 from drivers.sim.thermometer import ThermometerSim
 from edge.cli import doctor_command
+from tests.waiting import wait_until
 
 from .conftest import write_scenario
 
@@ -139,26 +142,22 @@ time.sleep(60)
 """
 
 
-def test_simulator_exits_when_its_parent_is_killed():
-    import os
-    import signal
-    import time
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
 
+
+def test_simulator_exits_when_its_parent_is_killed():
     parent = subprocess.Popen([sys.executable, "-c", ORPHANING_PARENT], stdout=subprocess.PIPE, text=True)
     sim_pid = int(parent.stdout.readline())
     parent.kill()
     parent.wait()
     parent.stdout.close()
-    deadline = time.monotonic() + 10
     try:
-        while time.monotonic() < deadline:
-            try:
-                os.kill(sim_pid, 0)
-            except ProcessLookupError:
-                break
-            time.sleep(0.1)
-        else:
-            pytest.fail("the simulator kept running after its parent died")
+        assert wait_until(lambda: _gone(sim_pid), every=0.1), "the simulator kept running after its parent died"
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.kill(sim_pid, signal.SIGKILL)

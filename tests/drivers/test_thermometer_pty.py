@@ -8,6 +8,7 @@ import pytest
 
 from drivers.config import ThermometerConfig
 from drivers.thermometer import Thermometer
+from tests.waiting import wait_until
 
 from .conftest import write_scenario
 
@@ -90,12 +91,7 @@ object_c = 36.9
     try:
         assert therm.read(5) is not None
         assert proc.wait_for("unplugged") is not None
-        seen_disconnected = False
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and not seen_disconnected:
-            seen_disconnected = therm.status == "disconnected"
-            time.sleep(0.02)
-        assert seen_disconnected
+        assert wait_until(lambda: therm.status == "disconnected", timeout=5)
         assert proc.wait_for("pty: ") is not None  # plugged back in: a new pty, the link points at it
         reading = None
         deadline = time.monotonic() + 10

@@ -5,7 +5,6 @@ from __future__ import annotations
 import shutil
 import subprocess
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from edge.settings import EdgeSettings
 from edge.webapp import create_app
 from gatepass.procs import free_port
 from tests.edge.web.fakes import FakeCheckpoint
+from tests.waiting import wait_until
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -40,15 +40,13 @@ class Server:
 
     def __enter__(self) -> Server:
         self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("guard page server did not start")
-            time.sleep(0.02)
+        wait_until(lambda: self.server.started or not self.thread.is_alive(), timeout=20)
+        if not self.server.started:
+            raise RuntimeError("guard page server did not start")
         return self
 
     def __exit__(self, *exc) -> None:
-        self.app.state.stopping.set()
+        self.app.state.page.stopping.set()
         self.server.should_exit = True
         self.thread.join(10)
 

@@ -182,19 +182,19 @@ def test_an_event_stream_never_started_leaves_no_subscriber():
     # stream began left a subscriber queue behind for good.
     import asyncio
 
-    from edge.webapp import _event_stream
+    from edge.web.stream import event_stream
 
     class _Gone:
         async def is_disconnected(self) -> bool:
             return True
 
     fake = FakeCheckpoint()
-    stream = _event_stream(fake, _Gone(), ())
+    stream = event_stream(fake, _Gone(), ())
     assert fake.subscribers == []
     del stream
 
     async def one_message() -> str:
-        gen = _event_stream(fake, _Gone(), ())
+        gen = event_stream(fake, _Gone(), ())
         first = await gen.__anext__()
         assert len(fake.subscribers) == 1
         await gen.aclose()

@@ -8,6 +8,8 @@ import pytest
 
 from tests.edge.web.conftest import Server, settings_for, shot
 from tests.edge.web.fakes import FakeCheckpoint, make_outcome
+from tests.edge.web.test_voice import recorder
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -236,19 +238,17 @@ def test_page_reconnects_after_the_service_restarts(page, tmp_path, fake):
 
 
 def test_voice_follows_outcomes_and_the_mute_toggle(page, tmp_path, fake):
-    from tests.edge.web.test_voice import recorder, wait_for
-
     settings = settings_for(tmp_path, voice={"enabled": True, "player": recorder(tmp_path)},
                             screen={"result_hold_s": 30})
     with Server(fake, settings) as s:
         open_page(page, s)
         played = tmp_path / "played"
         show(page, fake, 1)
-        assert wait_for(lambda: len(list(played.iterdir())) == 1)
+        assert wait_until(lambda: len(list(played.iterdir())) == 1)
         assert text(page, "#btn-mute") == "声音：开"
         page.click("#btn-mute")
         page.wait_for_selector("#btn-mute[aria-pressed='true']")
-        assert s.app.state.voice.player.muted
+        assert s.app.state.page.voice.player.muted
         shot(page, "19-muted")
         show(page, fake, 2, **REFUSED)
         time.sleep(0.5)
@@ -256,7 +256,7 @@ def test_voice_follows_outcomes_and_the_mute_toggle(page, tmp_path, fake):
         page.click("#btn-mute")
         page.wait_for_selector("#btn-mute[aria-pressed='false']")
         show(page, fake, 3, **FEVER)
-        assert wait_for(lambda: len(list(played.iterdir())) == 2)
+        assert wait_until(lambda: len(list(played.iterdir())) == 2)
 
 
 def test_override_dialog_keeps_its_refusal_when_a_new_scan_arrives(page, srv, fake):

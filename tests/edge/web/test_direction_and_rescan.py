@@ -16,7 +16,7 @@ from edge.screen_forms import DirectionForm, describe_errors
 from tests.edge.web.conftest import Server, settings_for, shot
 from tests.edge.web.fakes import FakeCheckpoint, make_outcome
 from tests.edge.web.test_browser import REFUSED, open_page, show, sign_in, text
-from tests.edge.web.test_voice import wait_for
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -173,14 +173,14 @@ def test_event_stream_carries_notices_as_their_own_kind_and_unsubscribes(server,
     t = threading.Thread(target=read, daemon=True)
     t.start()
     assert opened.wait(10)
-    assert wait_for(lambda: len(fake.notices) == 1)
+    assert wait_until(lambda: len(fake.notices) == 1)
     fake.notice_rescan(make_outcome(7, **REFUSED))
     t.join(10)
     assert "event: notice" in got
     data = json.loads(next(line for line in got if line.startswith("data:"))[5:])
     assert data["kind"] == "rescan" and data["entry"]["seq"] == 7 and data["entry"]["decision"] == "refuse"
     assert not any(line.startswith("id:") for line in got)  # a notice is not an outcome to resume from
-    assert wait_for(lambda: len(fake.notices) == 0 and len(fake.subscribers) == outcome_subs)
+    assert wait_until(lambda: len(fake.notices) == 0 and len(fake.subscribers) == outcome_subs)
 
 
 def test_every_text_exists_in_both_languages(page, srv):

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from edge.screen_forms import OverrideForm, SignInForm, VisitorForm, describe_errors
-from edge.webapp import outcome_event
+from edge.web.stream import outcome_event
 from tests.edge.web.fakes import make_outcome
 
 json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import shutil
 import sys
-import time
 import wave
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from edge.voice import (
     synthesize,
 )
 from tests.edge.web.fakes import FakeCheckpoint, make_outcome
+from tests.waiting import wait_until
 
 
 def recorder(tmp_path: Path, delay_s: float = 0.0) -> list[str]:
@@ -36,15 +36,6 @@ def recorder(tmp_path: Path, delay_s: float = 0.0) -> list[str]:
     code = ("import sys, time, pathlib; d = pathlib.Path(sys.argv[1]); data = sys.stdin.buffer.read(); "
             f"time.sleep({delay_s}); n = len(list(d.iterdir())); (d / f'{{n:03d}}.wav').write_bytes(data)")
     return [sys.executable, "-c", code, str(out)]
-
-
-def wait_for(cond, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(0.02)
-    return cond()
 
 
 @pytest.mark.parametrize("fields,key", [
@@ -120,7 +111,7 @@ def test_player_plays_through_the_configured_command_at_volume(tmp_path):
     player.start()
     try:
         assert player.say("pass_temp_ok")
-        assert wait_for(lambda: player.played == 1)
+        assert wait_until(lambda: player.played == 1)
     finally:
         player.stop()
     played = (tmp_path / "played" / "000.wav").read_bytes()
@@ -150,7 +141,7 @@ def test_stale_prompts_are_dropped_and_counted(tmp_path):
     now[0] = 5.0  # both left are now too old to start
     player.start()
     try:
-        assert wait_for(lambda: player.dropped_stale == 2)
+        assert wait_until(lambda: player.dropped_stale == 2)
     finally:
         player.stop()
     assert player.played == 0 and not list((tmp_path / "played").iterdir())
@@ -161,11 +152,11 @@ def test_a_new_prompt_cuts_the_playing_one_short(tmp_path):
     player.start()
     try:
         player.say("refuse")
-        assert wait_for(lambda: player._proc is not None)
-        first = player._proc
+        assert wait_until(lambda: player.now.proc is not None)
+        first = player.now.proc
         player.say("pass")
         assert player.interrupted == 1  # say() cut the playing prompt at once (it does not wait for its end)
-        assert wait_for(lambda: first.poll() is not None)
+        assert wait_until(lambda: first.poll() is not None)
         assert first.returncode < 0  # killed by a signal, not finished
     finally:
         player.stop()
@@ -177,7 +168,7 @@ def test_missing_player_is_counted_not_raised(tmp_path):
     player.start()
     try:
         player.say("pass")
-        assert wait_for(lambda: player.failed == 1)
+        assert wait_until(lambda: player.failed == 1)
     finally:
         player.stop()
 
@@ -189,7 +180,7 @@ def test_announcer_speaks_each_published_outcome(tmp_path):
     announcer.start()
     try:
         fake.publish(make_outcome(1, "refuse", "fever", fever=True, remeasure=True, temperature_c=38.0))
-        assert wait_for(lambda: announcer.player.played == 1)
+        assert wait_until(lambda: announcer.player.played == 1)
     finally:
         announcer.stop()
     assert fake.subscribers == []
@@ -222,12 +213,12 @@ def test_a_prompt_never_cuts_short_the_newest_one(tmp_path):
     player.start()
     try:
         player.say("refuse")
-        assert wait_for(lambda: player._proc is not None)
-        playing = player._proc
-        assert not player._kill_current(older_than=player._playing_gen)  # the newest: left alone
+        assert wait_until(lambda: player.now.proc is not None)
+        playing = player.now.proc
+        assert not player.now.kill(older_than=player.now.playing_gen)  # the newest: left alone
         assert playing.poll() is None and player.interrupted == 0
         player.say("pass")  # a newer prompt: the old one is cut
         assert player.interrupted == 1
-        assert wait_for(lambda: playing.poll() is not None)
+        assert wait_until(lambda: playing.poll() is not None)
     finally:
         player.stop()

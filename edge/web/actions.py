@@ -1,0 +1,102 @@
+"""The guard's actions, JSON POSTs under ``/api/``: sign in and out, override, visitor, direction, mute.
+
+Every action passes :func:`edge.web.deps.check_action` (the page's token, same origin, guarded mode); all
+but sign-in and mute need a signed-in shift, whose guard id is the one logged. Checkpoint calls run in a
+worker thread; their refusals (:class:`GatepassError`, ``ValueError``, ``LookupError``) answer 409.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import asdict
+from typing import Annotated, Any, TypeVar
+
+import anyio.to_thread
+from fastapi import APIRouter, Depends
+
+from edge.screen_forms import DirectionForm, MuteForm, OverrideForm, SignInForm, VisitorForm
+from edge.web.deps import Checkpoint, GuardId, Page, Settings, Voice, check_action, json_form
+from edge.web.errors import ScreenError
+from gatepass.errors import GatepassError
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+router = APIRouter(prefix="/api", dependencies=[Depends(check_action)])
+
+SignIn = Annotated[SignInForm, Depends(json_form(SignInForm))]
+Override = Annotated[OverrideForm, Depends(json_form(OverrideForm))]
+Visitor = Annotated[VisitorForm, Depends(json_form(VisitorForm))]
+Direction = Annotated[DirectionForm, Depends(json_form(DirectionForm))]
+Mute = Annotated[MuteForm, Depends(json_form(MuteForm))]
+
+
+async def run_action(fn: Callable[..., T], *args: Any) -> T:
+    """``fn(*args)`` in a worker thread; a refusal becomes a 409 :class:`ScreenError` with its words."""
+    try:
+        return await anyio.to_thread.run_sync(fn, *args)
+    except ScreenError:
+        raise
+    except (GatepassError, ValueError, LookupError) as exc:  # guard-desk, log and list errors
+        log.warning("guard action %s refused: %s", getattr(fn, "__name__", fn), exc)
+        raise ScreenError(409, "refused", f"操作未完成：{exc}", f"Not done: {exc}") from None
+
+
+@router.post("/shift/start")
+async def shift_start(body: SignIn, page: Page, checkpoint: Checkpoint) -> dict:
+    """Sign a guard in (wrong PINs count towards the lockout)."""
+    page.pins.check()
+    ok = await run_action(checkpoint.start_shift, body.guard_id, body.pin)
+    page.pins.record(bool(ok))
+    if not ok:
+        raise ScreenError(401, "bad_pin", "工号或PIN码错误", "Wrong guard ID or PIN")
+    log.info("guard %s signed in", body.guard_id)
+    return {"ok": True, "guard_id": body.guard_id}
+
+
+@router.post("/shift/end")
+async def shift_end(guard_id: GuardId, checkpoint: Checkpoint) -> dict:
+    """Sign the guard out; the hand-over summary."""
+    summary = await run_action(checkpoint.end_shift)
+    log.info("guard %s signed out", guard_id)
+    return {"ok": True, "summary": asdict(summary) if summary is not None else None}
+
+
+@router.post("/override")
+async def override(guard_id: GuardId, body: Override, page: Page, checkpoint: Checkpoint) -> dict:
+    """Let a refused person through, once, within the override window."""
+    page.window.claim(body.ref_uuid)
+    try:
+        outcome = await run_action(checkpoint.override, body.ref_uuid, guard_id, body.reason)
+    except BaseException:
+        page.window.release(body.ref_uuid)
+        raise
+    return {"ok": True, "outcome": outcome.to_json()}
+
+
+@router.post("/visitor")
+async def visitor(guard_id: GuardId, body: Visitor, checkpoint: Checkpoint) -> dict:
+    """Register a visitor without a pass."""
+    outcome = await run_action(checkpoint.register_visitor, guard_id, body.name, body.phone,
+                               body.host_household, body.reason, body.temperature_c)
+    return {"ok": True, "outcome": outcome.to_json()}
+
+
+@router.post("/direction")
+async def direction(guard_id: GuardId, body: Direction, settings: Settings, checkpoint: Checkpoint) -> dict:
+    """Choose the direction at a "both" gate (None: automatic)."""
+    if settings.gate.direction != "both":
+        raise ScreenError(409, "fixed_direction", "本闸口方向固定，不能切换",
+                          "This gate has a fixed direction: nothing to choose")
+    await run_action(checkpoint.set_direction, body.direction, guard_id)
+    return {"ok": True, "chosen_direction": body.direction}
+
+
+@router.post("/mute")
+async def mute(body: Mute, voice: Voice) -> dict:
+    """Mute or unmute the voice prompts."""
+    if voice is None:
+        raise ScreenError(409, "no_voice", "未启用语音提示", "Voice prompts are not enabled")
+    voice.player.set_muted(body.muted)
+    return {"ok": True, "muted": body.muted}
