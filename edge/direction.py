@@ -5,14 +5,16 @@ The rule, for a gate configured ``direction``:
 * an ``"in"`` or ``"out"`` gate: that direction (certain);
 * a ``"both"`` gate, first match wins:
 
-  1. the direction the guard chose on the guard screen (:meth:`edge.checkpoint.Checkpoint.set_direction`;
-     certain while it is set);
+  1. the direction the guard chose on the guard screen (:meth:`edge.checkpoint.Checkpoint.set_direction`);
+     it is logged, and the entry names the guard who chose it;
   2. the opposite of the pass holder's last *passed* direction at this gate in the local log (someone who
      went in comes out next; inferred);
   3. the configured default ``[gate] both_default`` (inferred).
 
-Verification and the decision use the direction only when it is certain. When it is inferred they use
-``"both"``, the conservative union: :func:`sync.passes.verify` refuses a household under home quarantine
+Verification and the decision use a single direction only when the gate itself is one-way. At a "both"
+gate they always use ``"both"``, the conservative union (a guard's choice is what people are *said* to do at
+the moment; it never turns a rule off: a household under quarantine is refused there whichever way the guard
+set): :func:`sync.passes.verify` refuses a household under home quarantine
 at a ``"both"`` gate (an exit cannot be ruled out) and the temperature is measured (an entry cannot be
 ruled out). The entry logs the chosen direction, except that a refusal for home quarantine is logged as
 ``"out"``: it refuses an exit.
@@ -63,8 +65,8 @@ def resolve(gate: GateWay, guard_choice: str | None, last_passed: str | None, de
     """Apply the rule of the module docstring (pure)."""
     if gate in ("in", "out"):
         return Direction(gate, gate, "gate")
-    if guard_choice in ("in", "out"):
-        return Direction(guard_choice, guard_choice, "guard")  # type: ignore[arg-type]
+    if guard_choice == "in" or guard_choice == "out":
+        return Direction(guard_choice, "both", "guard")  # the rules stay "both": a choice turns no rule off
     if last_passed in ("in", "out"):
         return Direction(opposite(last_passed), "both", "history")
     return Direction(default, "both", "default")
@@ -94,6 +96,7 @@ class DirectionChoice:
         self.notices = notices
         self.clock = clock
         self._choice: str | None = None
+        self._by: str | None = None
         self._lock = threading.Lock()
 
     @property
@@ -102,10 +105,16 @@ class DirectionChoice:
         with self._lock:
             return self._choice
 
+    @property
+    def chosen_by(self) -> str | None:
+        """The guard whose choice is in force (None: no choice)."""
+        with self._lock:
+            return self._by if self._choice is not None else None
+
     def choose(self, direction: str | None, guard_id: str) -> None:
         """Set the choice of ``guard_id`` and publish it."""
         with self._lock:
-            self._choice = direction
+            self._choice, self._by = direction, guard_id
         log.info("guard %s set the direction to %s", guard_id, direction or "automatic")
         self.notices.publish(Notice("direction", self.clock.monotonic(), chosen_direction=direction,
                                     guard_id=guard_id))

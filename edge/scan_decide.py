@@ -179,10 +179,19 @@ class ScanDecider:
             event="scan", pass_id=str(info.pass_id) if info else None, household=info.household if info else None,
             person=info.person if info else None, pass_kind=info.kind if info else None,
             temp_c=m.temp_c if m else None, temps=temps, ref_uuid=ref.entry_uuid if ref else None,
-            extra={"source": scan.source, "detail": verdict.detail} if verdict.detail else None,
-            direction=judged.direction.for_verdict(verdict.code))
+            extra=_extra(scan, judged, self.choice.chosen_by), direction=judged.direction.for_verdict(verdict.code))
 
     def _allow_remeasure(self, scan: Scan, decided_at: float) -> None:
         """Let the pass be scanned again at once, paired with readings taken after the decision only."""
         self.intake.allow_rescan(scan.text)
         self.thermal.readings.skip_until(decided_at)
+
+
+def _extra(scan: Scan, judged: _Judged, chosen_by: str | None) -> dict[str, str] | None:
+    """What the entry keeps beyond its columns: the verifier's detail, and the guard who chose the direction."""
+    extra: dict[str, str] = {}
+    if judged.verdict.detail:
+        extra.update(source=scan.source, detail=judged.verdict.detail)
+    if judged.direction.source == "guard" and chosen_by is not None:
+        extra.update(direction_chosen_by=chosen_by)  # every guard choice is in the entry log
+    return extra or None

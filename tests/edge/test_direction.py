@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import queue
 import time
 
@@ -25,7 +26,8 @@ WAYS = st.sampled_from([None, "in", "out", "sideways"])
 @pytest.mark.parametrize(("gate", "choice", "last", "default", "expected"), [
     ("in", "out", "in", "out", ("in", "in", "gate")),
     ("out", None, None, "in", ("out", "out", "gate")),
-    ("both", "out", "out", "in", ("out", "out", "guard")),
+    ("both", "out", "out", "in", ("out", "both", "guard")),
+    ("both", "in", None, "out", ("in", "both", "guard")),
     ("both", None, "in", "in", ("out", "both", "history")),
     ("both", None, "out", "in", ("in", "both", "history")),
     ("both", None, None, "out", ("out", "both", "default")),
@@ -40,9 +42,9 @@ def test_resolve_table(gate, choice, last, default, expected):
 def test_resolve_properties(gate, choice, last, default, code):
     d = resolve(gate, choice, last, default)
     assert d.logged in ("in", "out")
-    # the rules get a single direction only when it is certain; otherwise the conservative "both"
-    assert (d.rules == d.logged) == (d.source in ("gate", "guard"))
-    assert d.rules == "both" or d.source in ("gate", "guard")
+    # the rules get a single direction only at a one-way gate; a guard's choice never narrows them
+    assert (d.rules == d.logged) == (d.source == "gate")
+    assert d.rules == "both" or d.source == "gate"
     if gate != "both":
         assert d.logged == gate
     logged = d.for_verdict(code)
@@ -130,7 +132,7 @@ def test_both_gate_default_is_configurable(both_gate, key):
     assert scan(cp, q, make_pass(key, pass_id=504))[1] == ("out", "temp_ok")
 
 
-def test_quarantined_household_is_refused_at_a_both_gate_unless_the_guard_says_in(both_gate, key):
+def test_quarantined_household_is_refused_at_a_both_gate_whichever_way_the_guard_sets(both_gate, key):
     cp = both_gate()
     gate = cp.gate
     q = cp.subscribe()
@@ -141,10 +143,12 @@ def test_quarantined_household_is_refused_at_a_both_gate_unless_the_guard_says_i
     assert cp.start_shift("guard7", "2468")
     cp.set_direction("out", "guard7")
     assert scan(cp, q, text)[0].code == "quarantined"
-    cp.set_direction("in", "guard7")  # coming home is allowed
+    cp.set_direction("in", "guard7")  # a choice never turns the quarantine check off (issue 13, hole 3)
     out, row = scan(cp, q, text)
-    assert (out.decision, row) == ("pass", ("in", "temp_ok"))
-    assert gate.pulses == 1
+    assert (out.decision, out.code) == ("refuse", "quarantined")
+    assert gate.pulses == 0
+    extra = cp.db.execute("SELECT extra FROM entries WHERE seq = ?", [out.seq]).fetchone()[0]
+    assert json.loads(extra)["direction_chosen_by"] == "guard7"  # the guard's choice is in the entry log
 
 
 def test_set_direction_needs_a_guarded_both_gate_and_a_signed_in_guard(both_gate, tmp_path, key):
@@ -157,7 +161,7 @@ def test_set_direction_needs_a_guarded_both_gate_and_a_signed_in_guard(both_gate
     assert cp.status()["gate"]["chosen_direction"] is None
 
 
-def test_a_certain_exit_needs_no_temperature_but_an_inferred_one_does(both_gate, key):
+def test_at_a_both_gate_the_temperature_is_measured_whichever_way_the_guard_sets(both_gate, key):
     cp = both_gate()
     q = cp.subscribe()
     text = make_pass(key, pass_id=507)
@@ -165,8 +169,8 @@ def test_a_certain_exit_needs_no_temperature_but_an_inferred_one_does(both_gate,
     out, row = scan(cp, q, text, 38.4)  # inferred "out": an entry cannot be ruled out, so it is measured
     assert row == ("out", "temp_high")
     assert cp.start_shift("guard7", "2468")
-    cp.set_direction("out", "guard7")
-    assert scan(cp, q, text, 38.4)[1] == ("out", "pass_ok")
+    cp.set_direction("out", "guard7")  # a choice never turns the temperature rule off either
+    assert scan(cp, q, text, 38.4)[1] == ("out", "fever")  # measured: the second high reading is a fever event
 
 
 def test_override_keeps_the_refused_entrys_direction_and_happens_once(both_gate, key):
