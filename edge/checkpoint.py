@@ -45,6 +45,7 @@ from edge.events import Fanout, Notice, Outcome, ShiftSummary
 from edge.faults import FaultBoard
 from edge.gate_profile import GateProfile
 from edge.guard_desk import OVERRIDE_REASONS, CheckpointError, GuardDesk
+from edge.health_code import HealthCodeDesk
 from edge.indicators import Indicators, NoIndicators
 from edge.lists_policy import POLICY_KEYS, ListsAndPolicy
 from edge.loops import Loop, LoopRunner
@@ -84,15 +85,16 @@ class Checkpoint:
                                       indicators=self.devices.indicators, boot_id=boot_id())
         choice = DirectionChoice(notices, clock)
         profile = GateProfile.of(settings)
+        health = HealthCodeDesk()  # the scan held for the guard's health code colour
         self.decider = ScanDecider(profile, self.lists, self.intake, Thermal(self.readings, fevers), self.store,
-                                   self.recorder, choice, self.runner, clock)
+                                   self.recorder, choice, self.runner, clock, health)
         self.desk = GuardDesk(profile, self.store, self.recorder, self.lists, fevers, choice, clock,
-                              self.decider.measure)
+                              self.decider.measure, health)
         self.inputs = InputLoops(QrDecoder(settings.scan.decoder, settings.scan.window), self.intake, self.readings,
                                  self.runner, clock)
         self.health = HealthLoop(settings.health, self.store, self.recorder, self.lists, self.runner, clock)
         self.view = StatusView(settings, Sources(self.devices, self.faults, self.store, self.lists, self.intake,
-                                                 self.inputs, choice), notices, clock)
+                                                 self.inputs, choice, health), notices, clock)
 
     # -- life cycle ---------------------------------------------------------------------------------
     def start(self) -> None:
@@ -113,6 +115,7 @@ class Checkpoint:
         """Stop the loops, release the gate and close the devices and the database."""
         self.runner.stop_event.set()
         self.readings.wake_all()
+        self.decider.health.wake()
         self.runner.join()
         self.devices.close_all()
         self.store.close()
@@ -163,9 +166,13 @@ class Checkpoint:
         return self.view.preview_jpeg()
 
     # -- the guard's actions (CheckpointAPI) ---------------------------------------------------------
-    def override(self, ref_uuid: str, guard_id: str, reason: str) -> Outcome:
-        """Let a refused person through (guarded mode, signed-in guard, reason emergency/medical/staff)."""
-        return self.desk.override(ref_uuid, guard_id, reason)
+    def override(self, ref_uuid: str, guard_id: str, reason: str, note: str = "", confirmed: bool = False) -> Outcome:
+        """Let a refused person through (guarded mode, signed-in guard); see :class:`edge.events.CheckpointAPI`."""
+        return self.desk.override(ref_uuid, guard_id, reason, note, confirmed)
+
+    def health_code_colour(self, colour: str, guard_id: str) -> None:
+        """The city health code colour the guard saw for the scan being held; see :class:`edge.events.CheckpointAPI`."""
+        self.desk.health_code_colour(colour, guard_id)
 
     def register_visitor(self, guard_id: str, name: str, phone: str, host_household: str, reason: str,
                          temperature_c: float | None) -> Outcome:

@@ -23,6 +23,7 @@ from edge.devices import Devices
 from edge.direction import DirectionChoice
 from edge.events import Fanout, Notice
 from edge.faults import FaultBoard
+from edge.health_code import HealthCodeDesk
 from edge.lists_policy import ListsAndPolicy
 from edge.scan_input import InputLoops
 from edge.scan_intake import ScanIntake
@@ -74,6 +75,11 @@ class Counters(TypedDict):
     dropped_frames: object
 
 
+class HealthCodeView(TypedDict):
+    policy: str        # off | record | require
+    waiting: bool      # a scan is held for the guard's colour tap
+
+
 class Status(TypedDict):
     """What :meth:`StatusView.status` returns (JSON-able, keys in this order)."""
 
@@ -85,6 +91,7 @@ class Status(TypedDict):
     shift: ShiftView | None
     faults: list[str]
     counters: Counters
+    health_code: HealthCodeView
 
 
 @dataclass
@@ -108,6 +115,7 @@ class Sources:
     intake: ScanIntake
     inputs: InputLoops
     choice: DirectionChoice
+    health: HealthCodeDesk
 
 
 class StatusView:
@@ -147,6 +155,7 @@ class StatusView:
             "counters": {"dropped_scans": src.intake.dropped, "decode_errors": src.inputs.decode_errors,
                          "frames_decoded": src.inputs.frames_decoded,
                          "dropped_frames": getattr(src.devices.frame_source, "dropped", 0)},
+            "health_code": {"policy": self.settings.policy.health_code, "waiting": src.health.waiting},
         }
 
     @staticmethod

@@ -74,7 +74,7 @@ class GateRules:
 class Decision:
     """The result: ``decision`` pass/refuse/guard, a reason ``code`` and flags for the log and screen."""
 
-    decision: Literal["pass", "refuse", "guard"]
+    decision: Literal["pass", "refuse", "guard", "info"]  # info: a record, nobody passed or was refused
     code: str
     remeasure: bool = False
     fever: bool = False

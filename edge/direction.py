@@ -65,8 +65,10 @@ def resolve(gate: GateWay, guard_choice: str | None, last_passed: str | None, de
     """Apply the rule of the module docstring (pure)."""
     if gate in ("in", "out"):
         return Direction(gate, gate, "gate")
-    if guard_choice == "in" or guard_choice == "out":
-        return Direction(guard_choice, "both", "guard")  # the rules stay "both": a choice turns no rule off
+    if guard_choice == "in":  # the rules stay "both": a guard's choice turns no rule off
+        return Direction("in", "both", "guard")
+    if guard_choice == "out":
+        return Direction("out", "both", "guard")
     if last_passed in ("in", "out"):
         return Direction(opposite(last_passed), "both", "history")
     return Direction(default, "both", "default")

@@ -17,6 +17,7 @@ from typing import Required, TypedDict
 from drivers.interfaces import GateOutput
 from edge.decision import Decision
 from edge.devices import safely
+from edge.events import Decision as OutcomeDecision
 from edge.events import Fanout, Outcome
 from edge.faults import LOG_FAULTS, FaultBoard
 from edge.indicators import LIGHT_FOR, Indicators
@@ -44,7 +45,7 @@ class EntryFields(TypedDict, total=False):
     temps: list[float]
     ref_uuid: str | None
     override_reason: str
-    extra: dict[str, str] | None
+    extra: dict[str, object] | None
 
 
 class EntryRecorder:
@@ -80,7 +81,7 @@ class EntryRecorder:
                 "showing the lights")
         outcome = Outcome(
             seq=row[0] if row else -1, uuid=row[1] if row else "", event=fields.get("event", "scan"),
-            decision=decision.decision, code=decision.code, message_zh=message(decision.code, "zh"),
+            decision=_shown(decision), code=decision.code, message_zh=message(decision.code, "zh"),
             message_en=message(decision.code, "en"), wall_ts=now.t, clock_trusted=now.trusted,
             t_decided=t_decided, temperature_c=fields.get("temp_c"), fever=decision.fever,
             remeasure=decision.remeasure, pass_kind=fields.get("pass_kind"), household=fields.get("household"),
@@ -89,6 +90,23 @@ class EntryRecorder:
         log.info("%s %s %s: %s (%s)%s", outcome.event, fields["direction"],
                  fields.get("pass_id") or fields.get("visitor_ref") or "-", outcome.decision, outcome.code,
                  f" {outcome.temperature_c:.2f} C" if outcome.temperature_c else "")
+        return outcome
+
+    def record_info(self, fields: EntryFields, code: str, now: Now, guard_id: str | None) -> int | None:
+        """Commit an information entry (decision ``info``, e.g. a shift hand-over): its seq, None when it could not
+        be saved (the log fault is raised). The gate and the lights do not move; nothing is published."""
+        row = self._commit(fields, Decision("info", code), now, guard_id)
+        return row[0] if row else None
+
+    def announce_hold(self, code: str, fields: EntryFields, now: Now) -> Outcome:
+        """Publish that a scan is held for the guard (decision ``guard``): nothing is logged, the gate stays shut."""
+        outcome = Outcome(seq=0, uuid="", event=fields.get("event", "scan"), decision="guard", code=code,
+                          message_zh=message(code, "zh"), message_en=message(code, "en"), wall_ts=now.t,
+                          clock_trusted=now.trusted, t_decided=self.clock.monotonic(),
+                          temperature_c=fields.get("temp_c"), pass_kind=fields.get("pass_kind"),
+                          household=fields.get("household"), guard_id=self.store.shift_guard())
+        safely(lambda: self.indicators.show(LIGHT_FOR["guard"], self.settings.indicators.show_s), "showing the lights")
+        self._publish(outcome)
         return outcome
 
     def _commit(self, fields: EntryFields, decision: Decision, now: Now,
@@ -142,3 +160,10 @@ class EntryRecorder:
         """The newest outcome, if any."""
         return self._last
 
+
+def _shown(decision: Decision) -> OutcomeDecision:
+    """The decision as the guard page shows it (an ``info`` entry is never shown: :meth:`EntryRecorder.record_info`)."""
+    value = decision.decision
+    if value == "info":
+        raise ValueError("an information entry is recorded with record_info, not shown")
+    return value

@@ -171,8 +171,30 @@ class Fanout(Generic[T]):
 
 
 @dataclass(frozen=True)
+class ShiftNote:
+    """One override of the shift, for the hand-over: the reason code, the guard's note, when (unix s)."""
+
+    reason: str
+    note: str
+    at: float
+
+
+@dataclass(frozen=True)
+class ShiftFault:
+    """A device or log fault during the shift: its code, words for the guard, since/until (unix s; until None:
+    still on)."""
+
+    code: str
+    text_zh: str
+    text_en: str
+    since: float
+    until: float | None
+
+
+@dataclass(frozen=True)
 class ShiftSummary:
-    """Counts for the hand-over between guards."""
+    """What the hand-over between guards tells: counts, refusals by reason, high readings, fever events, the
+    overrides with their reasons, visitors, and the faults of the shift."""
 
     guard_id: str
     started_ts: float
@@ -180,9 +202,13 @@ class ShiftSummary:
     entries: int
     passed: int
     refused: int
-    fevers: int
+    fevers: int                  # fever events (a second high reading)
     overrides: int
     visitors: int
+    high_readings: int = 0       # first high readings (请复测), fever events not included
+    refusals_by_reason: tuple[tuple[str, int], ...] = ()   # (reason code, count), most first
+    override_notes: tuple[ShiftNote, ...] = ()
+    faults: tuple[ShiftFault, ...] = ()
 
 
 class CheckpointAPI(Protocol):
@@ -193,7 +219,8 @@ class CheckpointAPI(Protocol):
         ``lists`` {"version", "age_s", "stale"}, ``clock_trusted``,
         ``gate`` {id, name, mode, direction, chosen_direction} (chosen_direction: the guard's choice at a
         "both" gate, "in"/"out", None: automatic),
-        ``shift`` {guard_id, since} or None, ``faults`` [plain-words zh-CN strings]."""
+        ``shift`` {guard_id, since} or None, ``faults`` [plain-words zh-CN strings],
+        ``health_code`` {"policy": "off" | "record" | "require", "waiting": bool (a scan waits for the colour)}."""
 
     def subscribe(self) -> queue.Queue[Outcome]:
         """A bounded queue receiving every new :class:`Outcome` (oldest dropped when full)."""
@@ -213,8 +240,17 @@ class CheckpointAPI(Protocol):
     def preview_jpeg(self) -> bytes | None:
         """The newest camera frame as JPEG with the scan window drawn, or None without a camera."""
 
-    def override(self, ref_uuid: str, guard_id: str, reason: str) -> Outcome:
-        """Let a refused person through (guarded mode only); logged as a new entry."""
+    def override(self, ref_uuid: str, guard_id: str, reason: str, note: str = "", confirmed: bool = False) -> Outcome:
+        """Let a refused person through (guarded mode only); logged as a new entry, sent to central first.
+
+        ``reason``: one of ``edge.guard_desk.OVERRIDE_REASONS`` (emergency, medical, staff, other); ``other`` needs a
+        short ``note`` (any reason may have one). Refusals for quarantine, fever or the health code
+        (``edge.guard_desk.CONFIRM_CODES``) need ``confirmed=True``: the page asks a second time first."""
+
+    def health_code_colour(self, colour: str, guard_id: str) -> None:
+        """The city health code colour the guard saw ("green", "yellow", "red") for the scan being held (an
+        :class:`Outcome` with ``decision="guard"``, ``code="health_code_check"``, ``seq=0``); yellow and red refuse.
+        The decision follows as a new outcome."""
 
     def register_visitor(self, guard_id: str, name: str, phone: str, host_household: str, reason: str,
                          temperature_c: float | None) -> Outcome:

@@ -24,6 +24,7 @@ from edge.entry_recorder import EntryFields, EntryRecorder
 from edge.errors import EdgeError
 from edge.events import Outcome, ShiftSummary
 from edge.gate_profile import GateProfile, minute_of_day
+from edge.health_code import HealthCodeDesk
 from edge.lists_policy import ListsAndPolicy
 from edge.pairing import Measurement, judge_temperature
 from edge.shifts import ShiftBook
@@ -34,7 +35,11 @@ from sync.locallog import LocalLog
 
 log = logging.getLogger(__name__)
 
-OVERRIDE_REASONS = ("emergency", "medical", "staff")
+OVERRIDE_REASONS = ("emergency", "medical", "staff", "other")
+#: Refusals whose override needs a second confirmation on the screen and reaches central first (priority).
+CONFIRM_CODES = frozenset({"quarantined", "host_quarantined", "temp_high", "fever", "health_code_yellow",
+                           "health_code_red", "health_code_missing"})
+NOTE_MAX = 60  # characters of the guard's note on an override
 #: The same visitor (phone, host household) registered again within this many seconds is a repeated click
 #: (a re-measure after a high reading takes longer than that).
 VISITOR_REPEAT_S = 3.0
@@ -64,7 +69,7 @@ class GuardDesk:
 
     def __init__(self, profile: GateProfile, store: LocalStore, recorder: EntryRecorder, lists: ListsAndPolicy,
                  fevers: FeverMemory, choice: DirectionChoice, clock: Clock,
-                 measure: Callable[[float], Measurement]) -> None:
+                 measure: Callable[[float], Measurement], health: HealthCodeDesk | None = None) -> None:
         self.profile = profile
         self.store = store
         self.recorder = recorder
@@ -73,6 +78,7 @@ class GuardDesk:
         self.choice = choice
         self.clock = clock
         self.measure = measure  # waits for a reading when the guard typed none
+        self.health = health or HealthCodeDesk()  # the scan held for the health code colour, if any
         self._recent_visitors: dict[tuple[str, str], float] = {}  # (person, host) -> registered (monotonic)
 
     def _require_guard(self, guard_id: str) -> None:
@@ -81,6 +87,16 @@ class GuardDesk:
         on_duty = self.store.shift_guard()
         if on_duty is None or on_duty != guard_id:
             raise CheckpointError(f"guard {guard_id} is not signed in", "sign in to a shift with the PIN first")
+
+    def health_code_colour(self, colour: str, guard_id: str) -> None:
+        """The colour the guard saw on the city health code of the scan being held (:mod:`edge.health_code`)."""
+        self._require_guard(guard_id)
+        try:
+            taken = self.health.answer(colour, guard_id)
+        except ValueError as exc:
+            raise CheckpointError(str(exc)) from None
+        if not taken:
+            raise CheckpointError("no scan is waiting for a health code colour")
 
     def set_direction(self, direction: str | None, guard_id: str) -> None:
         """At a "both" gate, the direction people pass now ("in", "out"; None: infer it again).
@@ -96,11 +112,15 @@ class GuardDesk:
             raise CheckpointError("direction must be 'in', 'out' or none")
         self.choice.choose(direction, guard_id)
 
-    def override(self, ref_uuid: str, guard_id: str, reason: str) -> Outcome:
-        """Let a refused person through (guarded mode, signed-in guard, reason emergency/medical/staff)."""
+    def override(self, ref_uuid: str, guard_id: str, reason: str, note: str = "",
+                 confirmed: bool = False) -> Outcome:
+        """Let a refused person through (guarded mode, signed-in guard); see :meth:`edge.events.CheckpointAPI.override`.
+
+        An override of a quarantine, fever or health-code refusal is a priority entry: the sync sends it first
+        and central raises a let-through alert naming the guard, the reason and the note.
+        """
         self._require_guard(guard_id)
-        if reason not in OVERRIDE_REASONS:
-            raise CheckpointError(f"override reason must be one of {', '.join(OVERRIDE_REASONS)}")
+        note = _check_override(reason, note)
         with self.store.lock:  # held across check and commit: two clicks cannot both pass the check
             ref = self.store.entry(ref_uuid)
             if ref is None:
@@ -109,11 +129,16 @@ class GuardDesk:
                 raise CheckpointError("that entry was not refused")
             if self.store.overridden(ref_uuid):
                 raise CheckpointError("that entry was already overridden")
+            serious = ref.reason in CONFIRM_CODES or bool(ref.fever)
+            if serious and not confirmed:
+                raise CheckpointError("this refusal needs a second confirmation to override",
+                                      "confirm again on the screen")
             fields = EntryFields(pass_id=ref.pass_id, household=ref.household, person=ref.person,
                                  pass_kind=ref.pass_kind, visitor_ref=ref.visitor_ref, temp_c=ref.temp_c,
                                  direction=ref.direction, event="override", override_reason=reason,
-                                 ref_uuid=ref_uuid, temps=_json_list(ref.temps))
-            decision = Decision("pass", "override", fever=ref.fever, priority=ref.fever)
+                                 ref_uuid=ref_uuid, temps=_json_list(ref.temps),
+                                 extra={"note": note, "overrode": ref.reason} if note else {"overrode": ref.reason})
+            decision = Decision("pass", "override", fever=ref.fever, priority=serious)
             return self.recorder.record(fields, decision, self.lists.now(), guard_id=guard_id)
 
     def register_visitor(self, guard_id: str, name: str, phone: str, host_household: str, reason: str,
@@ -150,6 +175,8 @@ class GuardDesk:
         decision = decide(True, "ok", "visitor", status, self.profile.rules(), minute_of_day(now.t))
         if decision.code == "temp_ok":
             decision = Decision("pass", "visitor_ok")
+        if self._host_quarantined(visitor.host_household, now.t):  # never bypassed: refused, sent to central first
+            decision = Decision("refuse", "host_quarantined", fever=decision.fever, priority=True)
         ref = self.fevers.first_high(person) if decision.fever else None
         fields = EntryFields(event="visitor", household=visitor.host_household, pass_kind="visitor",
                              visitor_ref=uuidlib.uuid4().hex[:12], temp_c=temperature_c, temps=temps,
@@ -160,27 +187,44 @@ class GuardDesk:
         self.fevers.remember(person, status, outcome.seq, outcome.uuid, temperature_c)
         return outcome
 
+    def _host_quarantined(self, household: str, t: float) -> bool:
+        """Whether the household a visitor comes to is under home quarantine now (the gate's lists)."""
+        period = self.lists.current().lists.quarantine.get(household)
+        return period is not None and period[0] <= t < period[1]
+
     def _visitor_direction(self) -> str:
         """Visitors register on arrival: "in", unless the gate or the guard says "out"."""
         gate = self.profile.settings.gate.direction
         return gate if gate != "both" else (self.choice.current or "in")
 
     def start_shift(self, guard_id: str, pin: str) -> bool:
-        """Sign a guard in with their PIN; False if the PIN is wrong."""
+        """Sign a guard in with their PIN; False if the PIN is wrong. An open shift ends (and is handed over)."""
         shifts, locallog = self._books()
         with self.store.lock:
+            open_shift = shifts.current()
             ok = shifts.start(guard_id, pin, locallog.last_seq())
         if ok:  # any open shift was ended by this sign-in
             self.choice.drop(f"guard {guard_id} signed in")
+            if open_shift is not None:
+                self._hand_over(shifts.summary(open_shift[0]))
         return ok
 
     def end_shift(self) -> ShiftSummary | None:
-        """Sign the current guard out and return the hand-over summary."""
+        """Sign the current guard out and return the hand-over summary (also logged, for central)."""
         shifts, locallog = self._books()
         with self.store.lock:
             summary = shifts.end(locallog.last_seq())
         self.choice.drop("the shift ended")
+        self._hand_over(summary)
         return summary
+
+    def _hand_over(self, summary: ShiftSummary | None) -> None:
+        """Log the hand-over summary as an ``info`` entry: it reaches central like every entry (exactly once)."""
+        if summary is None:
+            return
+        gate = self.profile.settings.gate
+        fields = EntryFields(event="shift_end", direction=gate.direction, extra=_summary_extra(summary))
+        self.recorder.record_info(fields, "shift_end", self.lists.now(), summary.guard_id)
 
     def shift_summary(self) -> ShiftSummary | None:
         """The running summary of the current shift."""
@@ -192,6 +236,27 @@ class GuardDesk:
         if self.store.shifts is None or self.store.locallog is None:
             raise CheckpointError("the checkpoint is not started")
         return self.store.shifts, self.store.locallog
+
+
+def _summary_extra(s: ShiftSummary) -> dict[str, object]:
+    """The hand-over as central receives it (the ``shift_end`` entry's extra)."""
+    return {"started_at": s.started_ts, "ended_at": s.ended_ts, "entries": s.entries, "passed": s.passed,
+            "refusals": dict(s.refusals_by_reason), "high_readings": s.high_readings, "fever_events": s.fevers,
+            "overrides": [{"reason": n.reason, "note": n.note, "at": n.at} for n in s.override_notes],
+            "visitors": s.visitors,
+            "faults": [{"code": f.code, "since": f.since, "until": f.until} for f in s.faults]}
+
+
+def _check_override(reason: str, note: str) -> str:
+    """The override's note, stripped; raises unless the reason is known and ``other`` has a note."""
+    if reason not in OVERRIDE_REASONS:
+        raise CheckpointError(f"override reason must be one of {', '.join(OVERRIDE_REASONS)}")
+    note = " ".join(note.split())
+    if reason == "other" and not note:
+        raise CheckpointError("the reason 'other' needs a short note", "write what happened in a few words")
+    if len(note) > NOTE_MAX:
+        raise CheckpointError(f"the note is longer than {NOTE_MAX} characters")
+    return note
 
 
 def _json_list(text: str | None) -> list[float]:

@@ -11,6 +11,7 @@ current :class:`edge.lists_policy.ListsSnapshot` (:func:`sync.passes.verify`), f
 from __future__ import annotations
 
 import collections
+import dataclasses
 import logging
 from dataclasses import dataclass
 
@@ -20,6 +21,7 @@ from edge.entry_recorder import EntryFields, EntryRecorder
 from edge.events import Outcome
 from edge.faults import FaultBoard
 from edge.gate_profile import GateProfile, minute_of_day
+from edge.health_code import HealthCodeDesk, colour_code, looks_like_health_code
 from edge.lists_policy import ListsAndPolicy
 from edge.loops import LoopRunner
 from edge.pairing import Measurement, TempStatus, judge_temperature
@@ -60,7 +62,7 @@ class ScanDecider:
 
     def __init__(self, profile: GateProfile, lists: ListsAndPolicy, intake: ScanIntake, thermal: Thermal,
                  store: LocalStore, recorder: EntryRecorder, choice: DirectionChoice, runner: LoopRunner,
-                 clock: Clock) -> None:
+                 clock: Clock, health: HealthCodeDesk | None = None) -> None:
         self.profile = profile
         self.lists = lists
         self.intake = intake
@@ -70,6 +72,7 @@ class ScanDecider:
         self.choice = choice
         self.runner = runner
         self.clock = clock
+        self.health = health or HealthCodeDesk()
         #: Scan seen -> committed (s), the newest :data:`LATENCIES_KEPT`.
         self.latencies: collections.deque[float] = collections.deque(maxlen=LATENCIES_KEPT)
 
@@ -104,11 +107,12 @@ class ScanDecider:
         now = self.lists.now()
         judged = self.judge(scan, now)
         info = judged.verdict.pass_info
+        fields = self._fields(scan, judged)
+        judged = self._health_code(judged, fields, now)
         decided_at = self.clock.monotonic()
         if judged.decision.remeasure:  # before the outcome is shown: the person may scan again at once
             self._allow_remeasure(scan, decided_at)
-        outcome = self.recorder.record(self._fields(scan, judged), judged.decision, now,
-                                       valid_to=info.valid_to if info else None)
+        outcome = self.recorder.record(fields, judged.decision, now, valid_to=info.valid_to if info else None)
         self.latencies.append(self.clock.monotonic() - scan.t_seen)
         m = judged.measurement
         self.thermal.fevers.remember(judged.person, judged.temp_status, outcome.seq, outcome.uuid,
@@ -131,7 +135,29 @@ class ScanDecider:
         person = f"{info.pass_id}:{info.person}" if info else None
         measurement, temp_status = self._temperature(verdict, rules, minute, scan.t_seen, person)
         decision = decide(verdict.ok, verdict.code, info.kind if info else None, temp_status, rules, minute)
+        if verdict.code == "not_our_format" and looks_like_health_code(scan.text):
+            decision = Decision("refuse", "health_code_scanned")  # the guard is told what it is, not "not ours"
         return _Judged(verdict, direction, person, measurement, temp_status, decision)
+
+    def _health_code(self, judged: _Judged, fields: EntryFields, now: Now) -> _Judged:
+        """At a guarded gate with a health-code policy, hold a pass that would go through until the guard taps the
+        colour the phone shows (:mod:`edge.health_code`); the colour goes into ``fields``' extra."""
+        policy = self.profile.settings.policy.health_code
+        if policy == "off" or judged.decision.decision != "pass" or self.profile.settings.gate.mode != "guarded":
+            return judged
+        self.recorder.announce_hold("health_code_check", fields, now)
+
+        def keep_waiting() -> bool:
+            self.runner.beat("decide")
+            return not self.runner.stopped
+
+        answer = self.health.wait(keep_waiting)
+        fields["extra"] = {**(fields.get("extra") or {}), "health_code": answer.colour or "none",
+                           **({"health_code_by": answer.guard_id} if answer.guard_id else {})}
+        code = colour_code(answer.colour, policy)
+        if code is None:
+            return judged
+        return dataclasses.replace(judged, decision=Decision("refuse", code, priority=True))
 
     def verify(self, text: str, direction: GateWay, now: Now) -> Verdict:
         """The verifier's verdict on ``text`` at this gate, going ``direction``."""
@@ -187,9 +213,9 @@ class ScanDecider:
         self.thermal.readings.skip_until(decided_at)
 
 
-def _extra(scan: Scan, judged: _Judged, chosen_by: str | None) -> dict[str, str] | None:
+def _extra(scan: Scan, judged: _Judged, chosen_by: str | None) -> dict[str, object] | None:
     """What the entry keeps beyond its columns: the verifier's detail, and the guard who chose the direction."""
-    extra: dict[str, str] = {}
+    extra: dict[str, object] = {}
     if judged.verdict.detail:
         extra.update(source=scan.source, detail=judged.verdict.detail)
     if judged.direction.source == "guard" and chosen_by is not None:

@@ -70,6 +70,10 @@ class PolicySection(Section):
                                   "(at 'out' gates) (true/false).")
     open_hours: str = Field("", description="Opening hours, local time, e.g. '06:00-23:00' (empty: always open); "
                             "staff passes are let through outside them.")
+    health_code: Literal["off", "record", "require"] = Field(
+        "off", description="The city health code at a guarded gate: 'record': the guard taps the colour the phone "
+        "shows after the pass is read (yellow and red refuse; no tap lets through, noted); 'require': no tap "
+        "refuses; 'off': not asked.")
 
     @field_validator("open_hours")
     @classmethod

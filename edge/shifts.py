@@ -9,6 +9,7 @@ start and its end (by ``seq``), so the summary needs no clock.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
@@ -20,7 +21,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlite_utils.migrations import Migrations
 
 from edge.errors import EdgeError
-from edge.events import ShiftSummary
+from edge.events import ShiftNote, ShiftSummary
 from gatepass.sqlitedb import transaction
 
 log = logging.getLogger(__name__)
@@ -140,14 +141,38 @@ class ShiftBook:
         if row is None:
             return None
         guard_id, started, ended, start_seq, end_seq = row
+        span = [start_seq, end_seq if end_seq is not None else 2**62]
         counts = self.db.execute(
             "SELECT count(*), coalesce(sum(decision = 'pass'), 0), coalesce(sum(decision = 'refuse'), 0), "
-            "coalesce(sum(fever), 0), coalesce(sum(event = 'override'), 0), coalesce(sum(event = 'visitor'), 0) "
-            "FROM entries WHERE seq > ? AND seq <= ?",
-            [start_seq, end_seq if end_seq is not None else 2**62]).fetchone()
-        return ShiftSummary(guard_id, started, ended, *(int(c) for c in counts))
+            "coalesce(sum(fever), 0), coalesce(sum(event = 'override'), 0), coalesce(sum(event = 'visitor'), 0), "
+            "coalesce(sum(reason = 'temp_high'), 0) "
+            "FROM entries WHERE seq > ? AND seq <= ? AND decision != 'info'", span).fetchone()
+        entries, passed, refused, fevers, overrides, visitors, high = (int(c) for c in counts)
+        return ShiftSummary(guard_id, started, ended, entries, passed, refused, fevers, overrides, visitors,
+                            high_readings=high, refusals_by_reason=self._refusals(span),
+                            override_notes=self._override_notes(span))
+
+    def _refusals(self, span: list[int]) -> tuple[tuple[str, int], ...]:
+        rows = self.db.execute("SELECT reason, count(*) AS n FROM entries WHERE seq > ? AND seq <= ? "
+                               "AND decision = 'refuse' GROUP BY reason ORDER BY n DESC, reason", span).fetchall()
+        return tuple((str(r), int(n)) for r, n in rows)
+
+    def _override_notes(self, span: list[int]) -> tuple[ShiftNote, ...]:
+        rows = self.db.execute("SELECT override_reason, extra, wall_ts FROM entries WHERE seq > ? AND seq <= ? "
+                               "AND event = 'override' ORDER BY seq", span).fetchall()
+        return tuple(ShiftNote(str(reason or ""), _note(extra), float(at)) for reason, extra, at in rows)
 
     def last_shifts(self, limit: int = 10) -> list[ShiftSummary]:
         """Summaries of the latest shifts, newest first."""
         ids = [r[0] for r in self.db.execute("SELECT id FROM shifts ORDER BY id DESC LIMIT ?", [limit])]
         return [s for s in (self.summary(i) for i in ids) if s is not None]
+
+
+def _note(extra: str | None) -> str:
+    """The guard's note in an override entry's extra JSON ("" when none)."""
+    try:
+        value = json.loads(extra) if extra else {}
+    except ValueError:
+        return ""
+    note = value.get("note") if isinstance(value, dict) else None
+    return note if isinstance(note, str) else ""

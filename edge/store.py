@@ -32,6 +32,7 @@ class LoggedEntry:
     """What an override needs of a logged entry (typed from the row)."""
 
     decision: str
+    reason: str
     fever: bool
     temps: str | None
     pass_id: str | None
@@ -50,7 +51,8 @@ class LoggedEntry:
             return None if value is None else str(value)
 
         person, temp = row.get("person"), row.get("temp_c")
-        return cls(decision=str(row["decision"]), fever=bool(row["fever"]), temps=text("temps"),
+        return cls(decision=str(row["decision"]), reason=str(row["reason"]), fever=bool(row["fever"]),
+                   temps=text("temps"),
                    pass_id=text("pass_id"), household=text("household"),
                    person=int(person) if isinstance(person, int | float | str) else None,
                    pass_kind=text("pass_kind"), visitor_ref=text("visitor_ref"),

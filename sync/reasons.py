@@ -22,6 +22,18 @@ MESSAGES: Mapping[str, Mapping[str, str]] = MappingProxyType({
     "log_failed": {"zh": "记录保存失败，闸门保持关闭，请联系管理员",
                    "en": "The entry could not be saved: the gate stays shut, call the administrator"},
     "rescan": {"zh": "已扫码，请勿重复扫码", "en": "Already scanned"},
+    "host_quarantined": {"zh": "被访住户正在居家隔离，访客不得进入",
+                         "en": "The household visited is under home quarantine: no visitors"},
+    "health_code_check": {"zh": "请出示城市健康码，保安核验颜色",
+                          "en": "Show the city health code: the guard checks its colour"},
+    "health_code_green": {"zh": "健康码绿码，请通行", "en": "Health code green, please go ahead"},
+    "health_code_yellow": {"zh": "健康码黄码，禁止通行，请联系社区",
+                           "en": "Health code yellow: no entry, contact the community"},
+    "health_code_red": {"zh": "健康码红码，禁止通行，请原地等候工作人员",
+                        "en": "Health code red: no entry, wait here for staff"},
+    "health_code_missing": {"zh": "未核验健康码，禁止通行", "en": "Health code not checked: no entry"},
+    "health_code_scanned": {"zh": "这是城市健康码：请保安核验颜色，并扫描小区通行证",
+                            "en": "This is a city health code: the guard checks its colour; scan the community pass"},
 })
 
 #: Plain-words fault texts for the guard screen (``status()["faults"]``).

@@ -9,6 +9,7 @@ from edge.devices import Devices
 from edge.direction import DirectionChoice
 from edge.events import Fanout, Notice
 from edge.faults import FaultBoard
+from edge.health_code import HealthCodeDesk
 from edge.lists_policy import ListsAndPolicy
 from edge.loops import LoopRunner
 from edge.scan_input import InputLoops
@@ -39,11 +40,13 @@ def test_status_shape_devices_faults_and_counters(opened_store):
     inputs = InputLoops(QrDecoder(), intake, TemperatureBuffer(clock), LoopRunner(faults), clock)
     devices = Devices(frame_source=Unplugged(), thermometer=Broken())  # type: ignore[arg-type]
     view = StatusView(settings, Sources(devices, faults, store, lists, intake, inputs,
-                                        DirectionChoice(notices, clock)), notices, clock)
+                                        DirectionChoice(notices, clock), HealthCodeDesk()), notices, clock)
     faults.raise_("disk_low", "disk_low")
     faults.raise_("odd_code", "x")
     status = view.status()
-    assert list(status) == ["devices", "sync", "lists", "clock_trusted", "gate", "shift", "faults", "counters"]
+    assert list(status) == ["devices", "sync", "lists", "clock_trusted", "gate", "shift", "faults", "counters",
+                            "health_code"]
+    assert status["health_code"] == {"policy": "off", "waiting": False}
     assert status["devices"]["camera"] == {"status": "disconnected", "text": "摄像头未连接"}
     assert status["devices"]["thermometer"] == {"status": "disconnected", "text": "Broken: gone"}
     assert status["faults"][:2] == ["摄像头未连接", "Broken: gone"] and status["faults"][-1] == "odd_code"

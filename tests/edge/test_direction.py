@@ -181,10 +181,10 @@ def test_override_keeps_the_refused_entrys_direction_and_happens_once(both_gate,
     assert scan(cp, q, text)[1] == ("in", "temp_ok")
     refused, row = scan(cp, q, text, 38.6)  # history says out; a certain "out" would need no temperature
     assert row == ("out", "temp_high")
-    over = cp.override(refused.uuid, "guard7", "medical")
+    over = cp.override(refused.uuid, "guard7", "medical", confirmed=True)
     assert cp.db.execute("SELECT direction FROM entries WHERE uuid = ?", [over.uuid]).fetchone()[0] == "out"
     with pytest.raises(CheckpointError, match="already overridden"):
-        cp.override(refused.uuid, "guard7", "medical")
+        cp.override(refused.uuid, "guard7", "medical", confirmed=True)
     assert cp.db.execute("SELECT count(*) FROM entries WHERE event = 'override'").fetchone()[0] == 1
     assert cp.gate.pulses == 2  # the first passage and the override
 

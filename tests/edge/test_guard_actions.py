@@ -3,6 +3,7 @@ and the unattended mode refusing them. Scans are submitted directly (no camera n
 
 from __future__ import annotations
 
+import json
 import queue
 import time
 
@@ -69,7 +70,9 @@ def test_shift_override_visitor_and_summary(make_cp, key):
         cp.override(refused.uuid, "someone-else", "medical")
     with pytest.raises(CheckpointError):
         cp.override(refused.uuid, "guard7", "because")
-    over = cp.override(refused.uuid, "guard7", "medical")
+    with pytest.raises(CheckpointError, match="second confirmation"):
+        cp.override(refused.uuid, "guard7", "medical")
+    over = cp.override(refused.uuid, "guard7", "medical", confirmed=True)
     assert (over.decision, over.code, over.event, over.guard_id) == ("pass", "override", "override", "guard7")
     assert [on for _, on in gate.history].count(True) == 1  # opened for the override only
     row = cp.db.execute("SELECT override_reason, ref_uuid, guard_id FROM entries WHERE uuid = ?",
@@ -84,6 +87,12 @@ def test_shift_override_visitor_and_summary(make_cp, key):
     summary = cp.end_shift()
     assert summary is not None and summary.guard_id == "guard7" and summary.ended_ts is not None
     assert (summary.entries, summary.passed, summary.refused, summary.overrides, summary.visitors) == (4, 2, 2, 1, 2)
+    assert summary.high_readings == 2 and dict(summary.refusals_by_reason) == {"temp_high": 2}
+    assert [n.reason for n in summary.override_notes] == ["medical"]
+    handed = cp.db.execute("SELECT decision, reason, guard_id, extra FROM entries WHERE event = 'shift_end'").fetchall()
+    assert len(handed) == 1 and handed[0][:3] == ("info", "shift_end", "guard7")  # on its way to central
+    sent = json.loads(handed[0][3])
+    assert (sent["entries"], sent["high_readings"], sent["refusals"], sent["visitors"]) == (4, 2, {"temp_high": 2}, 2)
     assert cp.status()["shift"] is None
     with pytest.raises(CheckpointError):  # nobody signed in any more
         cp.register_visitor("guard7", "王五", "1", "1-1-1", "x", 36.5)
@@ -203,3 +212,133 @@ def test_a_repeated_visitor_click_logs_one_entry_and_opens_once(make_cp):
     assert other.decision == "pass"
     assert cp.db.execute("SELECT count(*) FROM entries WHERE event = 'visitor'").fetchone()[0] == 2
     assert [light for _, light, _ in lights.history] == ["green", "green"]
+
+
+# -- the gate holds where the risk is (issue 13) ---------------------------------------------------------------
+
+
+def _quarantine(household: str) -> dict:
+    now = time.time()
+    return {"op": "quarantine", "household": household, "start": "2026-01-01", "end": "2099-01-01",
+            "start_ts": now - 86400, "end_ts": now + 86400 * 7}
+
+
+@pytest.fixture
+def quarantine_cp(tmp_path, key):
+    """A guarded both-ways gate whose lists hold household 2-3-401 under home quarantine."""
+    settings = edge_settings(tmp_path, camera={"source": "none"}, gate={"direction": "both", "mode": "guarded"})
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = open_db(settings.db_path)
+    lists.apply_page(db, key_page(key, extra=[_quarantine("2-3-401")]))
+    ShiftBook(db).set_pin("guard7", "2468")
+    db.conn.close()
+    cp = Checkpoint(settings, gate=FakeGate(), indicators=FakeIndicators(), clock=ManualClock(wall=time.time()))
+    cp.start()
+    assert cp.start_shift("guard7", "2468")
+    yield cp
+    cp.stop()
+
+
+def test_a_visitor_to_a_quarantined_household_is_refused_and_sent_first(quarantine_cp):
+    cp = quarantine_cp
+    out = cp.register_visitor("guard7", "张三", "13800000000", "2-3-401", "探亲", 36.5)
+    assert (out.decision, out.code, out.household) == ("refuse", "host_quarantined", "2-3-401")
+    assert "隔离" in out.message_zh
+    row = cp.db.execute("SELECT event, decision, priority FROM entries WHERE uuid = ?", [out.uuid]).fetchone()
+    assert row == ("visitor", "refuse", 1)
+    assert not [on for _, on in cp.gate.history if on]
+    other = cp.register_visitor("guard7", "李四", "13900000000", "5-1-302", "探亲", 36.5)
+    assert other.decision == "pass"
+
+
+def test_overriding_a_quarantine_refusal_needs_confirmation_and_other_needs_a_note(quarantine_cp, key):
+    cp = quarantine_cp
+    q = cp.subscribe()
+    refused = scan(cp, q, make_pass(key, pass_id=9, household="2-3-401"), 36.5)
+    assert (refused.code, refused.household) == ("quarantined", "2-3-401")
+    with pytest.raises(CheckpointError, match="second confirmation"):
+        cp.override(refused.uuid, "guard7", "medical")
+    with pytest.raises(CheckpointError, match="note"):
+        cp.override(refused.uuid, "guard7", "other", "   ", confirmed=True)
+    over = cp.override(refused.uuid, "guard7", "other", "  送医  120 急救 ", confirmed=True)
+    assert over.decision == "pass"
+    row = cp.db.execute("SELECT override_reason, priority, guard_id, ref_uuid, extra FROM entries WHERE uuid = ?",
+                        [over.uuid]).fetchone()
+    assert row[:4] == ("other", 1, "guard7", refused.uuid)  # priority: central hears of it first
+    assert json.loads(row[4]) == {"note": "送医 120 急救", "overrode": "quarantined"}
+    summary = cp.shift_summary()
+    assert summary is not None and [(n.reason, n.note) for n in summary.override_notes] == [("other", "送医 120 急救")]
+
+
+def test_a_plain_refusal_is_overridden_without_a_second_confirmation(quarantine_cp, key):
+    cp = quarantine_cp
+    q = cp.subscribe()
+    refused = scan(cp, q, make_pass(key, pass_id=10, household="1-1-101"), None)  # no reading
+    assert refused.code == "temp_missing"
+    over = cp.override(refused.uuid, "guard7", "staff")
+    assert cp.db.execute("SELECT priority FROM entries WHERE uuid = ?", [over.uuid]).fetchone()[0] == 0
+
+
+@pytest.mark.parametrize("text", ["https://ykm.gd.gov.cn/qr?c=ABC123", "HTTPS://jkm.example.cn/healthcode/x",
+                                  "https://www.ishenzhen.cn/hc?id=9"])
+def test_a_city_health_code_scanned_by_mistake_is_named_as_such(quarantine_cp, text):
+    cp = quarantine_cp
+    q = cp.subscribe()
+    cp.submit_text(text)
+    out = q.get(timeout=10)
+    assert (out.decision, out.code) == ("refuse", "health_code_scanned")
+    assert "健康码" in out.message_zh
+
+
+def _health_cp(tmp_path, key, policy: str) -> Checkpoint:
+    settings = edge_settings(tmp_path, camera={"source": "none"}, policy={"health_code": policy})
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = open_db(settings.db_path)
+    lists.apply_page(db, key_page(key))
+    ShiftBook(db).set_pin("guard7", "2468")
+    db.conn.close()
+    cp = Checkpoint(settings, gate=FakeGate(), indicators=FakeIndicators(), clock=ManualClock(wall=time.time()))
+    cp.decider.health.hold_s = 1.0
+    cp.start()
+    assert cp.start_shift("guard7", "2468")
+    return cp
+
+
+@pytest.mark.parametrize(("policy", "colour", "decision", "code"), [
+    ("require", "green", "pass", "temp_ok"),
+    ("require", "red", "refuse", "health_code_red"),
+    ("record", "yellow", "refuse", "health_code_yellow"),
+    ("require", None, "refuse", "health_code_missing"),
+    ("record", None, "pass", "temp_ok"),
+])
+def test_the_guard_taps_the_health_code_colour_before_the_gate_opens(tmp_path, key, policy, colour, decision, code):
+    cp = _health_cp(tmp_path, key, policy)
+    try:
+        q = cp.subscribe()
+        held = scan(cp, q, make_pass(key, pass_id=21), 36.5)
+        assert (held.decision, held.code, held.seq) == ("guard", "health_code_check", 0)
+        assert cp.status()["health_code"] == {"policy": policy, "waiting": True}
+        assert not [on for _, on in cp.gate.history if on]  # held: the gate waits for the colour
+        if colour is not None:
+            cp.health_code_colour(colour, "guard7")
+        out = q.get(timeout=10)
+        assert (out.decision, out.code) == (decision, code)
+        row = cp.db.execute("SELECT priority, extra FROM entries WHERE uuid = ?", [out.uuid]).fetchone()
+        assert json.loads(row[1])["health_code"] == (colour or "none")
+        assert row[0] == (1 if decision == "refuse" else 0)
+        assert [on for _, on in cp.gate.history].count(True) == (1 if decision == "pass" else 0)
+        with pytest.raises(CheckpointError, match="no scan is waiting"):
+            cp.health_code_colour("green", "guard7")  # a late tap changes nothing
+    finally:
+        cp.stop()
+
+
+def test_health_code_taps_need_the_signed_in_guard_and_a_known_colour(tmp_path, key):
+    cp = _health_cp(tmp_path, key, "require")
+    try:
+        with pytest.raises(CheckpointError, match="not signed in"):
+            cp.health_code_colour("green", "intruder")
+        with pytest.raises(CheckpointError, match="colour"):
+            cp.health_code_colour("blue", "guard7")
+    finally:
+        cp.stop()

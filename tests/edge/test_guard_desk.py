@@ -58,10 +58,14 @@ def test_an_override_is_recorded_once_and_opens_the_gate_once(opened_store):
                                    Decision("refuse", "fever", fever=True), desk.lists.now())
     with pytest.raises(CheckpointError, match="reason"):
         desk.override(refused.uuid, "g7", "because")
-    over = desk.override(refused.uuid, "g7", "medical")
+    with pytest.raises(CheckpointError, match="second confirmation"):  # a fever refusal: the page asks twice
+        desk.override(refused.uuid, "g7", "medical")
+    with pytest.raises(CheckpointError, match="note"):
+        desk.override(refused.uuid, "g7", "other", confirmed=True)
+    over = desk.override(refused.uuid, "g7", "medical", confirmed=True)
     assert (over.decision, over.event, over.fever, over.guard_id) == ("pass", "override", True, "g7")
     with pytest.raises(CheckpointError, match="already overridden"):
-        desk.override(refused.uuid, "g7", "medical")
+        desk.override(refused.uuid, "g7", "medical", confirmed=True)
     with pytest.raises(CheckpointError, match="not refused"):
         desk.override(over.uuid, "g7", "medical")
     with pytest.raises(CheckpointError, match="does not exist"):
