@@ -42,6 +42,7 @@ from edge.devices import Devices
 from edge.direction import DirectionChoice
 from edge.entry_recorder import EntryRecorder
 from edge.events import Fanout, Notice, Outcome, ShiftSummary
+from edge.fault_history import FaultHistory
 from edge.faults import FaultBoard
 from edge.gate_profile import GateProfile
 from edge.guard_desk import OVERRIDE_REASONS, CheckpointError, GuardDesk
@@ -88,11 +89,13 @@ class Checkpoint:
         health = HealthCodeDesk()  # the scan held for the guard's health code colour
         self.decider = ScanDecider(profile, self.lists, self.intake, Thermal(self.readings, fevers), self.store,
                                    self.recorder, choice, self.runner, clock, health)
+        history = FaultHistory()  # when each fault started and ended (hand-over, central)
         self.desk = GuardDesk(profile, self.store, self.recorder, self.lists, fevers, choice, clock,
-                              self.decider.measure, health)
+                              self.decider.measure, health, history)
         self.inputs = InputLoops(QrDecoder(settings.scan.decoder, settings.scan.window), self.intake, self.readings,
                                  self.runner, clock)
-        self.health = HealthLoop(settings.health, self.store, self.recorder, self.lists, self.runner, clock)
+        self.health = HealthLoop(settings.health, self.store, self.recorder, self.lists, self.runner, clock,
+                                 history, faults_now=lambda: self.view.fault_codes())
         self.view = StatusView(settings, Sources(self.devices, self.faults, self.store, self.lists, self.intake,
                                                  self.inputs, choice, health), notices, clock)
 

@@ -158,6 +158,11 @@ class StatusView:
             "health_code": {"policy": self.settings.policy.health_code, "waiting": src.health.waiting},
         }
 
+    def fault_codes(self) -> list[str]:
+        """The faults on now as codes: devices not ``ok`` (by name) and the fault board's codes."""
+        down = [name for name, dev in self.sources.devices.shown() if _device_status(dev)[0] != "ok"]
+        return down + self.sources.faults.codes()
+
     @staticmethod
     def _devices(devices: Devices) -> tuple[dict[str, DeviceView], list[str]]:
         views: dict[str, DeviceView] = {}

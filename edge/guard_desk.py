@@ -12,6 +12,7 @@ direction again.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import uuid as uuidlib
@@ -22,7 +23,8 @@ from edge.decision import Decision, decide
 from edge.direction import DirectionChoice
 from edge.entry_recorder import EntryFields, EntryRecorder
 from edge.errors import EdgeError
-from edge.events import Outcome, ShiftSummary
+from edge.events import Outcome, ShiftFault, ShiftSummary
+from edge.fault_history import FaultHistory, fault_words
 from edge.gate_profile import GateProfile, minute_of_day
 from edge.health_code import HealthCodeDesk
 from edge.lists_policy import ListsAndPolicy
@@ -69,7 +71,8 @@ class GuardDesk:
 
     def __init__(self, profile: GateProfile, store: LocalStore, recorder: EntryRecorder, lists: ListsAndPolicy,
                  fevers: FeverMemory, choice: DirectionChoice, clock: Clock,
-                 measure: Callable[[float], Measurement], health: HealthCodeDesk | None = None) -> None:
+                 measure: Callable[[float], Measurement], health: HealthCodeDesk | None = None,
+                 history: FaultHistory | None = None) -> None:
         self.profile = profile
         self.store = store
         self.recorder = recorder
@@ -79,6 +82,7 @@ class GuardDesk:
         self.clock = clock
         self.measure = measure  # waits for a reading when the guard typed none
         self.health = health or HealthCodeDesk()  # the scan held for the health code colour, if any
+        self.history = history or FaultHistory()  # the faults of a shift, for its hand-over
         self._recent_visitors: dict[tuple[str, str], float] = {}  # (person, host) -> registered (monotonic)
 
     def _require_guard(self, guard_id: str) -> None:
@@ -206,14 +210,14 @@ class GuardDesk:
         if ok:  # any open shift was ended by this sign-in
             self.choice.drop(f"guard {guard_id} signed in")
             if open_shift is not None:
-                self._hand_over(shifts.summary(open_shift[0]))
+                self._hand_over(self._with_faults(shifts.summary(open_shift[0])))
         return ok
 
     def end_shift(self) -> ShiftSummary | None:
         """Sign the current guard out and return the hand-over summary (also logged, for central)."""
         shifts, locallog = self._books()
         with self.store.lock:
-            summary = shifts.end(locallog.last_seq())
+            summary = self._with_faults(shifts.end(locallog.last_seq()))
         self.choice.drop("the shift ended")
         self._hand_over(summary)
         return summary
@@ -230,7 +234,15 @@ class GuardDesk:
         """The running summary of the current shift."""
         shifts, _ = self._books()
         with self.store.lock:
-            return shifts.summary()
+            return self._with_faults(shifts.summary())
+
+    def _with_faults(self, summary: ShiftSummary | None) -> ShiftSummary | None:
+        """The summary with the faults that were on during its shift."""
+        if summary is None:
+            return None
+        spans = self.history.between(summary.started_ts, summary.ended_ts)
+        return dataclasses.replace(summary, faults=tuple(
+            ShiftFault(s.code, fault_words(s.code, "zh"), fault_words(s.code, "en"), s.since, s.until) for s in spans))
 
     def _books(self) -> tuple[ShiftBook, LocalLog]:
         if self.store.shifts is None or self.store.locallog is None:

@@ -3,14 +3,18 @@
 Every ``[health] check_interval_s`` a :class:`edge.health.Housekeeper` round purges synced old entries and
 checks the free space and the clock (faults :data:`HEALTH_FAULTS`, set and cleared by each full round).
 Every turn (:data:`TURN_S`) the loop probes a failing local log (:meth:`edge.entry_recorder.EntryRecorder.
-probe_log`) and reloads the lists when their version changed (:mod:`edge.lists_policy`).
+probe_log`), reloads the lists when their version changed (:mod:`edge.lists_policy`), and notes which faults are
+on (:class:`edge.fault_history.FaultHistory`), writing them to the sync state (``edge_faults``: the sync process
+reports them to central with every upload).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable
 
 from edge.entry_recorder import EntryRecorder
+from edge.fault_history import FaultHistory
 from edge.faults import LOG_FAULTS
 from edge.health import Housekeeper
 from edge.lists_policy import ListsAndPolicy
@@ -18,6 +22,7 @@ from edge.loops import LoopRunner
 from edge.settings import HealthSection
 from edge.store import LocalStore
 from gatepass.clock import Clock
+from sync import state as sync_state
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +36,10 @@ class HealthLoop:
     """The ``health`` loop over the store, the recorder's log faults and the lists."""
 
     def __init__(self, health: HealthSection, store: LocalStore, recorder: EntryRecorder, lists: ListsAndPolicy,
-                 runner: LoopRunner, clock: Clock) -> None:
+                 runner: LoopRunner, clock: Clock, history: FaultHistory | None = None,
+                 faults_now: Callable[[], Iterable[str]] | None = None) -> None:
+        self.history = history or FaultHistory()
+        self.faults_now = faults_now or runner.faults.codes
         self.health = health
         self.store = store
         self.recorder = recorder
@@ -53,7 +61,19 @@ class HealthLoop:
             if self.runner.faults.any_of(LOG_FAULTS):
                 self.recorder.probe_log()
             self.lists.reload()
+            self.note_faults()
             self.runner.stop_event.wait(TURN_S)
+
+    def note_faults(self) -> None:
+        """Note the faults on now; when that changed, tell the sync process (``edge_faults``). Never raises."""
+        try:
+            if not self.history.observe(self.faults_now(), self.clock.time()) or self.store.db is None:
+                return
+            faults = [{"code": f.code, "since": f.since} for f in self.history.active()]
+            with self.store.lock:
+                sync_state.write(self.store.db, edge_faults=faults)
+        except Exception:  # noqa: BLE001 - a report of faults must never become one
+            log.exception("cannot note the faults")
 
     def round(self, keeper: Housekeeper) -> None:
         """One full round of the checks; its faults replace the last round's."""
