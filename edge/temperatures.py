@@ -51,6 +51,11 @@ class TemperatureBuffer:
                 self._used_until = m.last_t
         return m
 
+    def newest(self) -> float | None:
+        """When the newest reading was taken (monotonic s; None: no reading yet)."""
+        with self._cond:
+            return self._samples[-1].t if self._samples else None
+
     def skip_until(self, t: float) -> None:
         """Never pair readings taken at or before ``t`` (after a re-measure request)."""
         with self._cond:

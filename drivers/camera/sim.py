@@ -73,6 +73,7 @@ class SimCamera(FrameSource):
         self._rng = np.random.default_rng(7)
         self._noise = [self._rng.normal(0, 3, (config.height, config.width)).astype(np.int16) for _ in range(4)]
         self._n = 0
+        self._shown_until: float | None = None  # when the newest code presented stops being shown (monotonic)
 
     def present(self, text: str, seconds: float = 1.5, **distortions: object) -> None:
         """Show a QR code of ``text`` in the frames of the next ``seconds``."""
@@ -92,6 +93,13 @@ class SimCamera(FrameSource):
         noise = _number(distortions, "noise", 3.0)
         with self._lock:
             self._overlay = (patch, time.monotonic() + seconds, offset, noise)
+            self._shown_until = self._overlay[1]
+
+    def quiet_for(self) -> float:
+        """Seconds since the last code left the frames (0 while one is shown; inf if none ever was)."""
+        with self._lock:
+            until = self._shown_until
+        return float("inf") if until is None else max(0.0, time.monotonic() - until)
 
     def _open(self) -> bool:
         return True

@@ -107,7 +107,8 @@ def test_fever_refuses_asks_to_remeasure_then_second_high_is_a_priority_fever_ev
     camera.present(text, seconds=0.6)
     first = wait_outcome(q)
     assert (first.decision, first.code, first.remeasure, first.fever) == ("refuse", "temp_high", True, False)
-    time.sleep(1.5)  # the pass leaves the view, then is shown again for the re-measure
+    # the pass leaves the view (longer than the same-scan gap), then is shown again for the re-measure
+    assert wait_until(lambda: camera.quiet_for() > cp.settings.scan.same_scan_gap_s)
     camera.present(text, seconds=0.6)
     second = wait_outcome(q)
     assert (second.decision, second.code, second.fever) == ("refuse", "fever", True)
@@ -125,7 +126,8 @@ def test_rescan_within_cooldown_is_ignored(rig, key):
     text = make_pass(key)
     camera.present(text, seconds=0.5)
     assert wait_outcome(q).decision == "pass"
-    time.sleep(0.8)  # the pass leaves the camera's view (real frames, real time)
+    # the pass leaves the camera's view for longer than the same-scan gap (real frames, real time)
+    assert wait_until(lambda: camera.quiet_for() > cp.settings.scan.same_scan_gap_s)
     camera.present(text, seconds=0.5)
     assert notes.get(timeout=10).kind == "rescan"  # seen again and recognised as a re-scan
     assert q.empty()
@@ -155,7 +157,8 @@ def test_unplugged_thermometer_is_reported_and_recovers(rig, key):
     therm.unplug()
     assert wait_until(lambda: any("测温仪" in f for f in cp.status()["faults"]))
     assert cp.status()["devices"]["thermometer"]["status"] != "ok"
-    time.sleep(0.6)  # older readings fall out of the pairing look-back
+    # the readings taken before the unplug fall out of the pairing look-back
+    assert wait_until(lambda: _older_than_lookback(cp))
     q = cp.subscribe()
     camera.present(make_pass(key, pass_id=5), seconds=0.5)  # the loop keeps running meanwhile
     assert wait_outcome(q).code == "temp_missing"
@@ -181,7 +184,7 @@ def test_disk_full_keeps_the_gate_shut_and_reports_the_fault(rig, key):
         out = wait_outcome(q)
         if out.code == "log_failed":
             break
-        time.sleep(0.5)
+        assert wait_until(lambda: camera.quiet_for() > cp.settings.scan.same_scan_gap_s)  # this pass has left
     assert out.code == "log_failed" and out.decision == "refuse" and out.seq == -1
     assert len(gate.seen_at_open) == opened + pid - 2  # no opening for the failed one
     assert gate.seen_at_open[-1] == entries(cp)[-1]["seq"]  # every opening followed its own commit
@@ -190,6 +193,12 @@ def test_disk_full_keeps_the_gate_shut_and_reports_the_fault(rig, key):
     with cp.store.lock:
         cp.db.execute("PRAGMA max_page_count = 1073741823")
     assert wait_until(lambda: not any("存储空间已满" in f for f in cp.status()["faults"]), timeout=10)
-    time.sleep(0.6)
+    assert wait_until(lambda: camera.quiet_for() > cp.settings.scan.same_scan_gap_s)
     camera.present(make_pass(key, pass_id=99), seconds=0.5)
     assert wait_outcome(q).decision == "pass"
+
+
+def _older_than_lookback(cp: Checkpoint) -> bool:
+    """Whether every reading is older than the pairing look-back (none can pair with a scan made now)."""
+    newest = cp.readings.newest()
+    return newest is None or time.monotonic() - newest > cp.settings.policy.pair_lookback_s

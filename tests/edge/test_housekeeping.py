@@ -15,6 +15,7 @@ from edge.indicators import LedIndicators
 from edge.shifts import ShiftBook, ShiftError, check_pin, hash_pin
 from sync.locallog import LocalLog
 from tests.conftest import run_gatepass
+from tests.waiting import wait_until
 
 
 def invoke(*args: str):
@@ -99,13 +100,11 @@ def test_led_indicators_light_one_colour_at_a_time():
     leds.open()
     try:
         leds.show("green", 0.3)
-        time.sleep(0.05)
-        assert factory.pin(22).state and not factory.pin(23).state and not factory.pin(24).state
+        assert wait_until(lambda: factory.pin(22).state, 2)  # gpiozero blinks in its own thread
+        assert not factory.pin(23).state and not factory.pin(24).state
         leds.show("red", 0.3)
-        time.sleep(0.05)
-        assert factory.pin(23).state and not factory.pin(22).state
-        time.sleep(0.5)
-        assert not factory.pin(23).state  # off again after the time
+        assert wait_until(lambda: factory.pin(23).state and not factory.pin(22).state, 2)
+        assert wait_until(lambda: not factory.pin(23).state, 2)  # off again after the time
     finally:
         leds.close()
 

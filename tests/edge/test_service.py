@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import httpx
 
@@ -12,6 +11,7 @@ from gatepass.procs import free_port
 from sync import lists
 from sync.devicedb import open_db
 from tests.edge.conftest import edge_settings, key_page, make_pass
+from tests.waiting import wait_until
 
 
 def test_service_serves_status_and_preview_decides_scans_and_stops_through_one_event(tmp_path, key, pty_thermometer,
@@ -32,18 +32,14 @@ def test_service_serves_status_and_preview_decides_scans_and_stops_through_one_e
     thread.start()
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 20
-        status = None
-        while time.monotonic() < deadline:
+        def answered() -> dict | None:
             try:
-                status = httpx.get(base + "/status", timeout=2).json()
-                if status.get("last") or _entries(settings) > 0:
-                    break
+                return httpx.get(base + "/status", timeout=2).json()
             except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
+                return None
+
+        assert wait_until(lambda: answered() is not None and _entries(settings) > 0, 20)
         assert _entries(settings) >= 1  # the demo feeder presented the pass to the simulated camera
-        assert status is not None
         preview = httpx.get(base + "/preview.jpg", timeout=2)
         assert preview.status_code == 200 and preview.content[:2] == b"\xff\xd8"
     finally:
