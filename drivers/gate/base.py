@@ -67,6 +67,7 @@ class TimedGate:
         self.is_on = False
         self._want = False
         self._release_at: float | None = None
+        self._hold_s: float | None = None  # a pulse's length, counted from when the output is really on
         self._dirty = False
         self._last_ok = True
         self._cond = threading.Condition()
@@ -111,7 +112,12 @@ class TimedGate:
         """Energise now and release after ``seconds`` (non-blocking; the watchdog releases it)."""
         self._ensure_watchdog()
         seconds = min(max(0.0, seconds), self.max_on_s)
-        self._want_state(True, time.monotonic() + seconds)
+        with self._cond:
+            if self.is_on and not self._dirty:  # already on: the pulse runs from now
+                self._want, self._release_at, self._hold_s = True, time.monotonic() + seconds, None
+            else:  # counted from the moment the output is on (so it is never shorter); max_on_s bounds it meanwhile
+                self._want, self._release_at, self._hold_s = True, time.monotonic() + self.max_on_s, seconds
+            self._cond.notify_all()
         self._sync()
 
     @property
@@ -147,7 +153,7 @@ class TimedGate:
 
     def _want_state(self, on: bool, release_at: float | None) -> None:
         with self._cond:
-            self._want, self._release_at = on, release_at
+            self._want, self._release_at, self._hold_s = on, release_at, None
             self._cond.notify_all()
 
     def _sync(self, force: bool = False) -> None:
@@ -167,6 +173,8 @@ class TimedGate:
                 self.is_on = target
             with self._cond:
                 self._dirty = not ok
+                if ok and target and self._hold_s is not None:
+                    self._release_at, self._hold_s = time.monotonic() + self._hold_s, None
                 self._cond.notify_all()
 
     def _next_action(self) -> bool:
