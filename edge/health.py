@@ -52,6 +52,10 @@ class HealthReport:
     erased: int = 0
 
 
+#: The newest time stamped on a trusted clock (entries stamped at 1970 say nothing of the clock now).
+NEWEST_TRUSTED_SQL = "SELECT max(wall_ts) FROM entries WHERE clock_trusted = 1"
+
+
 class Housekeeper:
     """Runs retention and the checks over the local log; call :meth:`run` periodically."""
 
@@ -67,8 +71,11 @@ class Housekeeper:
         """Purge synced old entries, erase synced visitor details, check disk and clock."""
         now = time.time() if now is None else now
         report = HealthReport()
+        last = self._newest_wall_ts()
+        report.faults += clock_faults(now, last_server_time, last, self.clock_floor)
         try:
-            report.purged = self.locallog.purge(self.retention_days, now=now)
+            if "clock_untrusted" not in report.faults:  # retention by a trusted clock only: never by 1970
+                report.purged = self.locallog.purge(self.retention_days, now=now)
             report.erased = self.locallog.erase_synced_personal_data()
         except sqlite3.Error as exc:  # busy or full: try again next round
             log.warning("retention purge failed (will retry): %s", exc)
@@ -77,12 +84,15 @@ class Housekeeper:
             report.faults += disk_faults(report.free_mb, self.floor_mb)
         except OSError as exc:
             log.warning("cannot check free space of %s: %s", self.data_dir, exc)
-        try:
-            last = self.locallog.db.execute("SELECT max(wall_ts) FROM entries").fetchone()[0]
-        except sqlite3.Error as exc:
-            log.warning("cannot read the newest entry's time: %s", exc)
-            last = None
-        report.faults += clock_faults(now, last_server_time, last, self.clock_floor)
         if report.faults:
             log.warning("health: %s", ", ".join(report.faults))
         return report
+
+    def _newest_wall_ts(self) -> float | None:
+        """The newest time stamped on a trusted clock (None: none, or the log is unreadable now)."""
+        try:
+            value = self.locallog.db.execute(NEWEST_TRUSTED_SQL).fetchone()[0]
+        except sqlite3.Error as exc:
+            log.warning("cannot read the newest entry's time: %s", exc)
+            return None
+        return float(value) if value is not None else None

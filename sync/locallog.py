@@ -43,6 +43,16 @@ CHAIN_FIELDS = (
     "decision", "reason", "guard_id", "override_reason", "ref_uuid", "fever", "priority", "extra_hash",
 )
 
+#: The first entry retention must keep (everything before it may go): unsynced, or not older than the cutoff by
+#: its (corrected) time, or of unknown age (stamped untrusted in a boot that never had a trusted entry).
+PURGE_STOP_SQL = """
+    SELECT seq FROM entries AS e WHERE synced = 0 OR coalesce(
+        CASE WHEN clock_trusted = 1 THEN wall_ts
+             ELSE (SELECT t.wall_ts - t.mono_ts FROM entries AS t
+                   WHERE t.boot_id = e.boot_id AND t.clock_trusted = 1 ORDER BY t.seq LIMIT 1) + mono_ts END,
+        ?1 + 1) >= ?1
+    ORDER BY seq LIMIT 1"""
+
 # Fields a caller supplies to :meth:`LocalLog.append` (the rest are filled in).
 ENTRY_FIELDS = frozenset(CHAIN_FIELDS) - {"seq", "uuid", "extra_hash"} | {"extra"}
 
@@ -224,16 +234,20 @@ class LocalLog:
     # -- maintenance ---------------------------------------------------------------------------
 
     def purge(self, retention_days: float, now: float | None = None) -> int:
-        """Delete synced entries older than ``retention_days``; unsynced ones are never purged.
+        """Delete synced entries older than ``retention_days`` by a trusted ``now``; unsynced ones are never purged.
 
-        Only a prefix of the chain is removed (up to the first unsynced or recent row), and the
-        chain anchor moves to the last removed row, so the remaining chain still verifies.
+        An entry stamped while the clock was untrusted is judged by its corrected time: the offset
+        (wall - monotonic) of the first trusted entry of the same boot, applied to its own monotonic time; one
+        whose boot never had a trusted entry has no known age and is kept. Only a prefix of the chain is
+        removed (up to the first unsynced, recent or ageless row), and the chain anchor moves to the last
+        removed row, so the remaining chain still verifies. The caller must only purge on a trusted clock
+        (:class:`edge.health.Housekeeper` does).
         """
         now = time.time() if now is None else now
         cutoff = now - retention_days * 86400
         with transaction(self.db):
-            stop = self.db.execute(
-                "SELECT min(seq) FROM entries WHERE synced = 0 OR wall_ts >= ?", [cutoff]).fetchone()[0]
+            first_kept = self.db.execute(PURGE_STOP_SQL, [cutoff]).fetchone()
+            stop = first_kept[0] if first_kept else None
             bound = "seq < ?" if stop is not None else "1"
             args = [stop] if stop is not None else []
             last = self.db.execute(f"SELECT seq, hash FROM entries WHERE {bound} ORDER BY seq DESC LIMIT 1",

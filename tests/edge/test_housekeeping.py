@@ -109,6 +109,23 @@ def test_led_indicators_light_one_colour_at_a_time():
         leds.close()
 
 
+def test_nothing_is_purged_on_an_untrusted_or_set_back_clock(tmp_path, edge_db):
+    """Retention by trusted time only (issue 21): a clock at 1970 or set back by hours purges nothing."""
+    db = edge_db(tmp_path / "edge.db")
+    log = LocalLog(db)
+    now = time.time()
+    old = [_entry(log, wall_ts=now - 40 * 86400)["seq"] for _ in range(2)]
+    recent = _entry(log, wall_ts=now)["seq"]
+    log.mark_synced([*old, recent])
+    keeper = Housekeeper(log, tmp_path, retention_days=30, floor_mb=0)
+    report = keeper.run(last_server_time=None, now=86400.0)  # booted at 1970, no time from central yet
+    assert report.purged == 0 and "clock_untrusted" in report.faults
+    report = keeper.run(last_server_time=None, now=now - 3 * 3600)  # set back by three hours
+    assert report.purged == 0 and "clock_untrusted" in report.faults
+    report = keeper.run(last_server_time=now, now=now + 60)  # right again
+    assert report.purged == 2 and report.faults == [] and log.verify_chain().ok
+
+
 def test_cli_set_pin_verify_log_purge_and_shift_summary(tmp_path, edge_db):
     cfg = tmp_path / "edge.toml"
     cfg.write_text(f'data_dir = "{tmp_path / "data"}"\n')

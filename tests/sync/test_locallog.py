@@ -149,3 +149,27 @@ def test_concurrent_first_opens_do_not_race_on_migrations(tmp_path):
                               stderr=subprocess.PIPE, text=True) for _ in range(4)]
     errors = [p.communicate(timeout=60)[1] for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0, 0], errors
+
+
+def test_entries_stamped_on_an_unset_clock_are_aged_by_their_boots_first_trusted_time(tmp_path):
+    """A gate booted at 1970 stamps 1970; once the clock is set, retention ages those entries by the corrected
+    time (the boot's offset wall - monotonic), never by "1970" (issue 21, hole 1)."""
+    log = _log(tmp_path / "edge.db")
+    real = 1_790_000_000.0
+    early = [log.append(**_entry(wall_ts=100.0 + i, mono_ts=50.0 + i, clock_trusted=False, boot_id="b1"))["seq"]
+             for i in range(3)]  # stamped "1970", 10 minutes before NTP set the clock
+    later = log.append(**_entry(wall_ts=real, mono_ts=650.0, clock_trusted=True, boot_id="b1"))["seq"]
+    log.mark_synced([*early, later])
+    assert log.purge(retention_days=30, now=real + 60) == 0  # corrected: minutes old, not 56 years
+    assert log.purge(retention_days=30, now=real + 31 * 86400) == 4  # a month later they all may go
+    assert log.verify_chain().ok
+
+
+def test_entries_of_a_boot_that_never_had_a_trusted_clock_are_kept(tmp_path):
+    log = _log(tmp_path / "edge.db")
+    real = 1_790_000_000.0
+    unknown = log.append(**_entry(wall_ts=100.0, mono_ts=5.0, clock_trusted=False, boot_id="lost"))["seq"]
+    known = log.append(**_entry(wall_ts=real - 40 * 86400, boot_id="b2"))["seq"]
+    log.mark_synced([unknown, known])
+    assert log.purge(retention_days=30, now=real) == 0  # the first entry has no known age: nothing after it goes
+    assert [r[0] for r in log.db.execute("SELECT seq FROM entries")] == [unknown, known]
