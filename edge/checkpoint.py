@@ -78,12 +78,13 @@ class Checkpoint:
         notices: Fanout[Notice] = Fanout()  # re-scan and direction notices for the guard page
         self.intake = ScanIntake(Deduper(settings.scan.same_scan_gap_s, settings.scan.cooldown_s), notices, clock,
                                  settings.scan.queue_size)
-        self.lists = ListsAndPolicy(settings, self.store, self.faults, clock,
+        boot = boot_id()
+        self.lists = ListsAndPolicy(settings, self.store, self.faults, clock, boot_id=boot,
                                     on_policy=lambda p: self.intake.set_cooldown(p.cooldown_s))
         self.readings = TemperatureBuffer(clock)
         fevers = FeverMemory(clock, settings.policy.remeasure_window_s)
         self.recorder = EntryRecorder(settings, self.store, self.faults, clock, gate=gate,
-                                      indicators=self.devices.indicators, boot_id=boot_id())
+                                      indicators=self.devices.indicators, boot_id=boot)
         choice = DirectionChoice(notices, clock)
         profile = GateProfile.of(settings)
         health = HealthCodeDesk()  # the scan held for the guard's health code colour

@@ -13,12 +13,16 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
+import sqlite_utils
+
 from edge.faults import FaultBoard
 from edge.settings import EdgeSettings
 from edge.store import LocalStore
 from gatepass.clock import Clock
 from sync import lists as edgelists
-from sync.passes import DEFAULT_CLOCK_FLOOR, Lists, Now, TrustList, effective_now
+from sync import state as sync_state
+from sync.passes import DEFAULT_CLOCK_FLOOR, Lists, Now, TrustList
+from sync.timekeeping import Anchor, best_now
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +77,7 @@ class ListsAndPolicy:
     """The current :class:`ListsSnapshot` and :class:`Policy`; ``on_policy`` hears every policy applied."""
 
     def __init__(self, settings: EdgeSettings, store: LocalStore, faults: FaultBoard, clock: Clock,
-                 on_policy: Callable[[Policy], None] | None = None) -> None:
+                 on_policy: Callable[[Policy], None] | None = None, boot_id: str = "") -> None:
         self.config_policy = Policy.from_settings(settings)
         self.store = store
         self.faults = faults
@@ -83,12 +87,15 @@ class ListsAndPolicy:
         self.policy = self.config_policy
         #: The earliest believable wall time (unix s); set by the service from its start-up clock check.
         self.clock_floor = DEFAULT_CLOCK_FLOOR
+        self.boot_id = boot_id
+        self.anchor: Anchor | None = None  # central's latest time, as the sync process received it
 
     def reload(self, force: bool = False) -> None:
         """Load the lists when their version changed (``force``: always); keep the last copy on failure."""
         try:
             with self.store.lock:
                 db = self.store.require_db()
+                self.anchor = _anchor(db)
                 version = edgelists.meta(db).version
                 if not force and self.snapshot is not None and self.snapshot.meta.version == version:
                     return
@@ -113,5 +120,14 @@ class ListsAndPolicy:
         return self.snapshot.meta.server_time if self.snapshot else None
 
     def now(self) -> Now:
-        """The time to judge passes by, and whether it can be trusted."""
-        return effective_now(self.clock.time(), self.server_time(), self.clock_floor)
+        """The best estimate of the time and whether it can be trusted (:func:`sync.timekeeping.best_now`)."""
+        return best_now(self.clock.time(), self.clock.monotonic(), self.boot_id, self.anchor, self.server_time(),
+                        self.clock_floor)
+
+
+def _anchor(db: sqlite_utils.Database) -> Anchor | None:
+    """This boot's anchor in the sync state, if the sync process wrote one (a missing table: none yet)."""
+    try:
+        return Anchor.from_json(sync_state.read(db).get("server_anchor"))
+    except Exception:  # noqa: BLE001 - no sync state yet (a fresh database) or a half-written value
+        return None

@@ -78,7 +78,8 @@ class HealthLoop:
     def round(self, keeper: Housekeeper) -> None:
         """One full round of the checks; its faults replace the last round's."""
         with self.store.lock:
-            report = keeper.run(self.lists.server_time(), now=self.clock.time())
+            best = self.lists.now()  # central's time carried on the monotonic clock when there is one this boot
+            report = keeper.run(best.t if best.trusted else None, now=best.t)
         for code in HEALTH_FAULTS:
             if code in report.faults:
                 self.runner.faults.raise_(code, code)

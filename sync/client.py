@@ -19,6 +19,7 @@ The process writes its state to ``sync_state`` (:mod:`sync.state`) for the guard
 from __future__ import annotations
 
 import logging
+import math
 import signal
 import sqlite3
 import threading
@@ -42,6 +43,7 @@ from sync.protocol import ProtocolError, encode_upload, from_ranges
 from sync.salvage import RECOVERED_SUFFIX
 from sync.settings import SyncSettings
 from sync.signing import SignatureError, load_public_key, verify_envelope
+from sync.timekeeping import Anchor
 
 log = logging.getLogger(__name__)
 
@@ -222,6 +224,14 @@ class SyncClient:
         raise TransientSyncError(f"central answered HTTP {resp.status_code} {detail}".strip(),
                                  code="offline" if resp.status_code in (502, 503, 504) else "server_error")
 
+    def note_central_time(self, t: float) -> None:
+        """Keep central's time ``t``: for the lists (never going back) and as this boot's anchor
+        (:mod:`sync.timekeeping`: the checkpoint carries it forward on the monotonic clock)."""
+        if not math.isfinite(t):
+            return
+        edge_lists.note_server_time(self.db, t)
+        self._write_state(server_anchor=Anchor(t, time.monotonic(), self.boot_id).as_json())
+
     def probe(self) -> bool:
         """Does central answer now? A cheap ``GET /healthz`` with a short timeout (for :class:`ProbingWait`)."""
         try:
@@ -259,7 +269,7 @@ class SyncClient:
         if isinstance(reply.get("list_version"), int):
             self.central_list_version = reply["list_version"]
         if isinstance(reply.get("server_time"), int | float):
-            edge_lists.note_server_time(self.db, float(reply["server_time"]))
+            self.note_central_time(float(reply["server_time"]))
         missing = batch.seqs - held
         if missing:
             raise RejectedError(f"central holds other entries under the numbers {sorted(missing)[:5]}... "

@@ -7,6 +7,8 @@ from edge.lists_policy import ListsAndPolicy, ListsSnapshot, Policy
 from edge.store import LocalStore
 from gatepass.clock import ManualClock
 from sync import lists
+from sync import state as sync_state
+from sync.timekeeping import Anchor
 from tests.edge.conftest import edge_settings, key_page
 
 
@@ -54,3 +56,22 @@ def test_now_trusts_the_clock_only_after_the_floor(tmp_path):
     assert lp.now().trusted and lp.now().t == clock.time() and lp.server_time() is None
     lp.clock_floor = clock.time() + 60
     assert not lp.now().trusted
+
+
+def test_a_gate_at_1970_judges_and_stamps_by_centrals_time_once_the_sync_has_anchored_it(opened_store):
+    """Issue 21, hole 1: the running checkpoint follows central's time from the sync state, not only on a new
+    list version, and carries it forward on the monotonic clock."""
+    store, settings = opened_store()
+    clock = ManualClock(wall=100.0, monotonic=500.0)  # booted without a clock
+    lp = ListsAndPolicy(settings, store, FaultBoard(), clock, boot_id="boot-1")
+    lp.reload()
+    assert not lp.now().trusted
+    real = 1_790_000_000.0
+    sync_state.write(store.db, server_anchor=Anchor(real, 490.0, "boot-1").as_json())  # what the sync wrote
+    lp.reload()  # the same list version: the anchor is read all the same
+    clock.advance(30)
+    now = lp.now()
+    assert now.trusted and now.t == real + 40.0
+    sync_state.write(store.db, server_anchor=Anchor(real, 490.0, "another-boot").as_json())
+    lp.reload()
+    assert not lp.now().trusted  # an anchor from before a reboot says nothing of the monotonic clock now

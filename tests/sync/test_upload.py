@@ -67,6 +67,21 @@ def test_backlog_drains_exactly_once(central, tmp_path):
     client.close()
 
 
+def test_every_reply_anchors_centrals_time_for_this_boot(central, tmp_path):
+    import time as _time
+
+    from sync import state as sync_state
+    from sync.timekeeping import Anchor
+
+    client, _ = _client(central, tmp_path)
+    fill(client.settings.db_path, 3)
+    client.upload_once()
+    anchor = Anchor.from_json(sync_state.read(client.db).get("server_anchor"))
+    assert anchor is not None and anchor.boot == client.boot_id
+    assert abs(anchor.t - _time.time()) < 30 and 0 <= _time.monotonic() - anchor.mono < 30
+    client.close()
+
+
 def test_the_devices_backlog_counts_what_is_left_after_each_upload(central, tmp_path):
     client, _ = _client(central, tmp_path, batch_rows=20)
     fill(client.settings.db_path, 50)
