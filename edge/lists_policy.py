@@ -119,6 +119,16 @@ class ListsAndPolicy:
         """When central last confirmed the time (unix s), if it did."""
         return self.snapshot.meta.server_time if self.snapshot else None
 
+    def anchored(self) -> bool:
+        """Whether central's time is anchored to the monotonic clock in this boot (:mod:`sync.timekeeping`)."""
+        return self.anchor is not None and self.anchor.boot == self.boot_id
+
+    def clock_off_s(self) -> float | None:
+        """How far the system clock is from central's time carried forward (s; None: not anchored this boot)."""
+        if self.anchor is None or not self.anchored():
+            return None
+        return self.clock.time() - (self.anchor.t + self.clock.monotonic() - self.anchor.mono)
+
     def now(self) -> Now:
         """The best estimate of the time and whether it can be trusted (:func:`sync.timekeeping.best_now`)."""
         return best_now(self.clock.time(), self.clock.monotonic(), self.boot_id, self.anchor, self.server_time(),

@@ -19,6 +19,7 @@ import uvicorn
 from edge.checkpoint import Checkpoint
 from edge.indicators import make_indicators
 from edge.settings import EdgeSettings
+from gatepass.startup import ClockGuard
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,16 @@ class _Server(uvicorn.Server):
                 signal.signal(sig, handler)
 
 
+def remember_good_time(clock: ClockGuard, checkpoint: Checkpoint) -> None:
+    """Keep the last known good time (the floor after a power cut): the system clock while NTP says it is right,
+    or central's time carried on the monotonic clock when the sync has anchored it this boot."""
+    best = checkpoint.lists.now()
+    if best.trusted and checkpoint.lists.anchored():
+        clock.remember(now=best.t, confirmed=True)
+    else:
+        clock.remember()
+
+
 def run(settings: EdgeSettings, stop_event: threading.Event | None = None) -> None:
     """Run the checkpoint and the guard page until ``stop_event`` is set or a signal arrives."""
     from edge.webapp import create_app
@@ -98,7 +109,7 @@ def run(settings: EdgeSettings, stop_event: threading.Event | None = None) -> No
     try:
         watcher.start()
         sdnotify.announce_when_ready(notifier, lambda: server.started, stop, f"gate {settings.gate.id} scanning",
-                                     tick=clock.remember)
+                                     tick=lambda: remember_good_time(clock, checkpoint))
         log.info("guard page on http://%s:%d/", settings.guard_page.host, settings.guard_page.port)
         server.run()
     finally:

@@ -23,6 +23,7 @@ from edge.settings import HealthSection
 from edge.store import LocalStore
 from gatepass.clock import Clock
 from sync import state as sync_state
+from sync.timekeeping import AGREE_S
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,7 @@ class HealthLoop:
             if self.runner.faults.any_of(LOG_FAULTS):
                 self.recorder.probe_log()
             self.lists.reload()
+            self.check_clock_step()
             self.note_faults()
             self.runner.stop_event.wait(TURN_S)
 
@@ -85,3 +87,14 @@ class HealthLoop:
                 self.runner.faults.raise_(code, code)
             else:
                 self.runner.faults.clear(code)
+
+    def check_clock_step(self) -> None:
+        """Raise ``clock_off`` (and log it as an alarm once) while the system clock is more than
+        :data:`sync.timekeeping.AGREE_S` from central's time carried forward; entries then carry central's time."""
+        off = self.lists.clock_off_s()
+        if off is not None and abs(off) > AGREE_S:
+            if "clock_off" not in self.runner.faults:
+                log.error("ALARM: the system clock is %+.0f s off central's time; stamping by central's time", off)
+            self.runner.faults.raise_("clock_off", f"{off:+.0f} s")
+        else:
+            self.runner.faults.clear("clock_off")

@@ -62,12 +62,19 @@ def check_not_root(environ: dict[str, str] | None = None, euid: int | None = Non
 # -- clock ---------------------------------------------------------------------------------------
 
 
-def kernel_clock_synchronized() -> bool | None:
-    """Whether the kernel says NTP keeps the clock synchronized (``adjtimex``); None if unknown.
+#: systemd-timesyncd creates this file once it has synchronized the clock (systemd 239 and later).
+TIMESYNCD_FLAG = Path("/run/systemd/timesync/synchronized")
+
+
+def kernel_clock_synchronized(timesyncd_flag: Path = TIMESYNCD_FLAG) -> bool | None:
+    """Whether NTP keeps the clock synchronized: the kernel's flag (``adjtimex``), or systemd-timesyncd's file
+    where the kernel flag is unavailable or not set by the NTP client in use; None if unknown.
 
     ``adjtimex`` returns ``TIME_ERROR`` (5) while ``STA_UNSYNC`` is set, i.e. until
     systemd-timesyncd or chrony has set the clock.
     """
+    if timesyncd_flag.exists():
+        return True
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
         buf = ctypes.create_string_buffer(512)  # struct timex is ~208 bytes; modes=0 reads only
@@ -144,10 +151,14 @@ class ClockGuard:
             self._was_trusted = state.trusted
         return state
 
-    def remember(self, now: float | None = None, force: bool = False) -> bool:
-        """Store ``now`` as the last known good time if the clock is trusted; True if written."""
+    def remember(self, now: float | None = None, force: bool = False, confirmed: bool = False) -> bool:
+        """Store ``now`` as the last known good time if the clock is trusted; True if written.
+
+        ``confirmed``: ``now`` is known good from elsewhere (central's time carried on the monotonic clock, see
+        :mod:`sync.timekeeping`), so the kernel's NTP flag need not agree (a Pi whose NTP is blocked).
+        """
         state = self.check(now)
-        if not state.trusted or state.synchronized is False:
+        if not state.trusted or (state.synchronized is False and not confirmed):
             return False
         if not force and state.now - self._last_saved < self.save_every_s:
             return False

@@ -44,6 +44,8 @@ FAULTS: Mapping[str, Mapping[str, str]] = MappingProxyType({
     "db_locked": {"zh": "数据库被占用，记录暂时无法保存", "en": "Database busy: entries cannot be saved right now"},
     "log_failed": {"zh": "记录无法保存，闸门保持关闭", "en": "Entries cannot be saved: the gate stays shut"},
     "clock_untrusted": {"zh": "设备时间未校准", "en": "Device clock not set"},
+    "clock_off": {"zh": "设备时间与中心时间不一致，已按中心时间记录；请检查网络校时",
+                  "en": "The device clock is off central's time: entries use central's time; check time sync"},
     "decide_failed": {"zh": "扫码处理出错，闸门保持关闭，请重新扫码",
                       "en": "A scan could not be processed: the gate stays shut, please scan again"},
     "loop_failed": {"zh": "程序模块出错，已自动重启", "en": "A checkpoint loop failed and was restarted"},

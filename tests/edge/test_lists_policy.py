@@ -75,3 +75,25 @@ def test_a_gate_at_1970_judges_and_stamps_by_centrals_time_once_the_sync_has_anc
     sync_state.write(store.db, server_anchor=Anchor(real, 490.0, "another-boot").as_json())
     lp.reload()
     assert not lp.now().trusted  # an anchor from before a reboot says nothing of the monotonic clock now
+
+
+def test_a_clock_stepped_away_from_centrals_time_is_a_fault_and_entries_keep_centrals_time(tmp_path, key):
+    from tests.edge.test_guard_actions import _health_cp
+
+    cp = _health_cp(tmp_path, key, "off")
+    try:
+        clock = cp.readings.clock
+        real = clock.time()
+        sync_state.write(cp.db, server_anchor=Anchor(real, clock.monotonic(), cp.lists.boot_id).as_json())
+        cp.lists.reload()
+        cp.health.check_clock_step()
+        assert "clock_off" not in cp.faults
+        clock.set_wall(real - 3600)  # stepped back by an hour (a bad RTC, a wrong manual setting)
+        cp.health.check_clock_step()
+        assert "clock_off" in cp.faults
+        assert cp.lists.now().t == real and cp.lists.now().trusted
+        clock.set_wall(real)
+        cp.health.check_clock_step()
+        assert "clock_off" not in cp.faults
+    finally:
+        cp.stop()

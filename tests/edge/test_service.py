@@ -60,3 +60,20 @@ def test_build_checkpoint_opens_nothing(tmp_path):
     cp = build_checkpoint(edge_settings(tmp_path, scanner={"enabled": True}))
     assert cp.scanner is not None and cp.frame_source is not None and cp.db is None
     assert not cp.runner.running
+
+
+def test_the_last_good_time_follows_centrals_time_when_the_sync_anchored_it(tmp_path):
+    from types import SimpleNamespace
+
+    from edge.service import remember_good_time
+    from gatepass.startup import BUILD_FLOOR_TS, ClockGuard
+    from sync.passes import Now
+
+    guard = ClockGuard(tmp_path, synchronized=lambda: False)  # NTP blocked at this site
+    t = BUILD_FLOOR_TS + 3 * 86400
+    anchored = SimpleNamespace(lists=SimpleNamespace(now=lambda: Now(t, True), anchored=lambda: True))
+    remember_good_time(guard, anchored)  # type: ignore[arg-type]
+    assert ClockGuard(tmp_path).floor == t  # after a power cut the clock must be at least this again
+    not_anchored = SimpleNamespace(lists=SimpleNamespace(now=lambda: Now(t + 999, True), anchored=lambda: False))
+    remember_good_time(guard, not_anchored)  # type: ignore[arg-type]
+    assert ClockGuard(tmp_path).floor == t  # the kernel says unsynchronized: the system clock is not believed

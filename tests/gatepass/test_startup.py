@@ -88,3 +88,17 @@ def test_any_passwd_file_is_parsed_without_crashing(tmp_path_factory, lines):
     (root / "etc/passwd").write_text("\n".join(lines), encoding="utf-8")
     ids = _lookup_ids(Options(root=root), "gatepass")
     assert ids is None or all(isinstance(i, int) and i >= 0 for i in ids)
+
+
+def test_timesyncds_flag_file_counts_as_synchronized(tmp_path):
+    flag = tmp_path / "synchronized"
+    flag.touch()
+    assert startup.kernel_clock_synchronized(flag) is True
+
+
+def test_a_time_confirmed_by_central_is_remembered_even_when_the_kernel_says_unsynchronized(tmp_path):
+    now = BUILD_FLOOR_TS + 86400
+    guard = ClockGuard(tmp_path, synchronized=lambda: False)
+    assert guard.remember(now=now, force=True) is False  # the kernel says NTP has not set the clock
+    assert guard.remember(now=now, force=True, confirmed=True) is True  # central's time carried forward
+    assert ClockGuard(tmp_path).floor == now
