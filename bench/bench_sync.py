@@ -1,7 +1,8 @@
 """Sync figures: draining a backlog over loopback and the central ingest rate, each beside the same rows
 inserted straight into the central table (the ratio is the protocol's overhead), on SQLite and on PostgreSQL
 (a throw-away server from Debian's packages with fsync on, when installed);
-plus the long kill -9 run (1,000+ kills) with its loss/duplicate counts.
+the drain after a total outage with the default settings (100 s; the retry wait is cut short when central answers
+again); plus the long kill -9 run (1,000+ kills) with its loss/duplicate counts.
 
 ``python -m bench sync`` (``--quick``: 10,000 entries and 100 kills).
 """
@@ -139,6 +140,39 @@ def _faults(n: int, tmp: Path) -> Result:
         central.stop()
 
 
+def _outage(outage_s: float, tmp: Path) -> Result:
+    """Default sync settings; central down for ``outage_s`` while entries pile up, then back: seconds from
+    central answering again until the backlog is 0, beside the same drain with central up all along."""
+    from tests.sync.helpers import Central, fill, free_port, sync_settings, wait_until
+
+    logging.getLogger("sync.client").setLevel(logging.ERROR)  # the failures are expected here
+    central = Central(tmp / "ocentral")
+    port = free_port()
+    token = central.add_device("gate-o")
+    settings = sync_settings(f"http://127.0.0.1:{port}", token, central.public_pem(), tmp / "odev")
+    settings.data_dir.mkdir()
+    stop = threading.Event()
+    worker = threading.Thread(target=sync_run, args=(settings, stop), daemon=True)
+    try:
+        worker.start()
+        fill(settings.db_path, 200)
+        time.sleep(outage_s)  # the outage: every try fails, the backoff grows (cap 300 s by default)
+        central.start_process(port=port)
+        t0 = time.perf_counter()
+        drained = wait_until(lambda: len(central.entries("gate-o")) == 200, 600)
+        after_s = time.perf_counter() - t0
+        fill(settings.db_path, 200, start=200)
+        t1 = time.perf_counter()
+        wait_until(lambda: len(central.entries("gate-o")) == 400, 120)
+        steady_s = time.perf_counter() - t1
+        return Result(f"drain after a {outage_s:.0f}-s total outage (default settings, 200 entries)", after_s, "s",
+                      "the same drain with central up", steady_s, notes={"drained": drained})
+    finally:
+        stop.set()
+        worker.join(30)
+        central.stop()
+
+
 def _backends(tmp: Path) -> list[tuple[str, str | None, str]]:
     """(name, database_url for the server, target for the direct insert) per central backend available here."""
     from tests.pgserver import PgServer, PgUnavailable
@@ -180,4 +214,5 @@ def run(quick: bool = False) -> list[Result]:
     n = 10_000 if quick else 100_000
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
-        return [*_ingest(n, tmp), _faults(2000 if quick else 5000, tmp), _kills(100 if quick else 1000, tmp)]
+        return [*_ingest(n, tmp), _faults(2000 if quick else 5000, tmp), _outage(20 if quick else 100, tmp),
+                _kills(100 if quick else 1000, tmp)]
