@@ -135,6 +135,15 @@ def _register_console_commands() -> None:
 _register_console_commands()
 
 
+def _register_install_command() -> None:
+    from central.install import central_install_command
+
+    central_group.add_command(central_install_command)
+
+
+_register_install_command()
+
+
 def _register_backup_commands() -> None:
     from central.backup_cli import backup_command, restore_command
 

@@ -26,50 +26,42 @@ from __future__ import annotations
 import functools
 import json
 import logging
-import os
 import shutil
 import sqlite3
 import string
-import subprocess
-import sys
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import click
 
-from edge.errors import EdgeError
+from gatepass.installer import (
+    InstallError,
+    Step,
+    carry_out,
+    check_machine,
+    default_bin,
+    give_to,
+    lookup_ids,
+    need_root_for_real,
+    write_file,
+)
+from gatepass.installer import render_unit as render_bin
+from gatepass.installer import run_command as _run
 from gatepass.resources import systemd_dir
+
+_write = write_file
 
 log = logging.getLogger(__name__)
 
 USER = "gatepass"
 UNITS = ("gatepass-edge.service", "gatepass-sync.service")
-TEMPLATE_BIN = "/opt/gatepass/venv/bin/gatepass"
 UDEV_RULE = "99-gatepass.rules"
 SYSUSERS = "gatepass.conf"
-
-
-class InstallError(EdgeError):
-    """An installation step failed."""
 
 
 def units_source() -> Path:
     """The packaged ``systemd/`` folder (:func:`gatepass.resources.systemd_dir`): wheel or editable install alike."""
     return systemd_dir()
-
-
-def default_bin() -> Path:
-    """The ``gatepass`` executable of the running installation."""
-    return Path(sys.executable).parent / "gatepass"
-
-
-@dataclass
-class Step:
-    """One installation step: what it does, in words, and the action."""
-
-    description: str
-    action: Callable[[], None]
 
 
 @dataclass
@@ -89,6 +81,7 @@ class Options:
     start: bool = True
     purge: bool = False
     discard_unsynced: bool = False
+    machine: str | None = None  # platform.machine() when None (tests pretend to be a 32-bit Pi)
 
     @property
     def real(self) -> bool:
@@ -100,54 +93,17 @@ class Options:
         return self.root / absolute.lstrip("/")
 
 
-def _run(argv: list[str]) -> None:
-    log.debug("running %s", argv)
-    try:
-        proc = subprocess.run(argv, capture_output=True, text=True, timeout=120)
-    except FileNotFoundError as exc:
-        raise InstallError(f"{argv[0]} is not installed", "install systemd (and udev) first") from exc
-    if proc.returncode != 0:
-        raise InstallError(f"{' '.join(argv)} failed: {proc.stderr.strip() or proc.stdout.strip()}")
-
-
 def _root_arg(opts: Options) -> list[str]:
     return [] if opts.real else [f"--root={opts.root}"]
 
 
-def _write(path: Path, text: str, mode: int) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.chmod(mode)
-    os.replace(tmp, path)
-
-
-def _lookup_ids(opts: Options, user: str) -> tuple[int, int] | None:
-    """uid and gid of ``user`` in the root's /etc/passwd (None when missing)."""
-    try:
-        for line in opts.path("/etc/passwd").read_text().splitlines():
-            parts = line.split(":")
-            if len(parts) >= 4 and parts[0] == user and parts[2].isdecimal() and parts[3].isdecimal():
-                return int(parts[2]), int(parts[3])
-    except OSError:
-        return None
-    return None
-
-
 def _chown(opts: Options, path: Path, user: str) -> None:
-    ids = _lookup_ids(opts, user)
-    if ids is None:
-        log.warning("user %s not found in %s; leaving %s owned by the installer", user, opts.root, path)
-        return
-    try:
-        os.chown(path, *ids)
-    except PermissionError:
-        log.warning("not allowed to give %s to %s (run as root)", path, user)
+    give_to(opts.root, path, user)
 
 
 def render_unit(text: str, opts: Options) -> str:
     """A unit file with ExecStart pointing at this installation's gatepass."""
-    return text.replace(TEMPLATE_BIN, str(opts.bin))
+    return render_bin(text, opts.bin)
 
 
 def render_template(text: str, opts: Options) -> str:
@@ -166,7 +122,8 @@ def _toml_string(value: str) -> str:
 
 
 def plan_install(opts: Options) -> list[Step]:
-    """Every step of an installation, in order."""
+    """Every step of an installation, in order (a 32-bit system is refused first)."""
+    check_machine(opts.machine)
     if not (opts.source / UNITS[0]).exists():
         raise InstallError(f"unit files not found in {opts.source}", "reinstall gatepass (its package data is missing)")
     if not opts.bin.exists():
@@ -333,7 +290,7 @@ def plan_uninstall(opts: Options) -> list[Step]:
         prefix = [] if opts.real else ["--prefix", str(opts.root)]
 
         def remove_user() -> None:
-            if _lookup_ids(opts, USER) is not None:
+            if lookup_ids(opts.root, USER) is not None:
                 _run(["userdel", *prefix, USER])
             if any(line.startswith(f"{USER}:") for line in _read_lines(opts.path("/etc/group"))):
                 _run(["groupdel", *prefix, USER])
@@ -352,24 +309,11 @@ def _read_lines(path: Path) -> list[str]:
         return []
 
 
-def carry_out(steps: list[Step], dry_run: bool, say: Callable[[str], None]) -> None:
-    """Do (or with ``dry_run`` only describe) each step, saying what it does."""
-    for n, step in enumerate(steps, 1):
-        say(f"[{n}/{len(steps)}] {'would ' if dry_run else ''}{step.description}")
-        if not dry_run:
-            step.action()
-
-
 # -- the commands (registered on ``gatepass edge`` by edge/cli.py) -------------------------------------
 
 _root_option = click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=Path("/"),
                             show_default=True, help="Install into this staging root instead of the running system.")
 _dry_run_option = click.option("--dry-run", is_flag=True, help="Only print what would be done.")
-
-
-def _need_root_for_real(root: Path, dry_run: bool) -> None:
-    if not dry_run and root.resolve() == Path("/") and os.geteuid() != 0:
-        raise InstallError("installing into the running system needs root", "run it with sudo, or use --root/--dry-run")
 
 
 @click.command("install")
@@ -391,7 +335,7 @@ def install_command(root: Path, dry_run: bool, gate_id: str, device_id: str | No
                     central_url: str, device_token_file: Path | None, central_public_key_file: Path | None,
                     bin_path: Path | None, no_start: bool) -> None:
     """Install the gate's services: user, directories, config, udev rule, systemd units."""
-    _need_root_for_real(root, dry_run)
+    need_root_for_real(root, dry_run)
     opts = Options(root=root.absolute(), device_id=device_id or gate_id, gate_id=gate_id, gate_name=gate_name,
                    community=community, central_url=central_url, device_token_file=device_token_file,
                    central_public_key_file=central_public_key_file, start=not no_start)
@@ -414,6 +358,6 @@ def install_command(root: Path, dry_run: bool, gate_id: str, device_id: str | No
               "entries central does not have yet.")
 def uninstall_command(root: Path, dry_run: bool, purge: bool, discard_unsynced: bool) -> None:
     """Remove the gate's services (the config, data and user stay unless --purge)."""
-    _need_root_for_real(root, dry_run)
+    need_root_for_real(root, dry_run)
     opts = Options(root=root.absolute(), purge=purge, discard_unsynced=discard_unsynced)
     carry_out(plan_uninstall(opts), dry_run, click.echo)

@@ -124,3 +124,18 @@ def test_the_demo_of_the_wheel_serves_both_pages_and_the_guard_page_files(demo):
     for asset in assets:
         got = httpx.get(demo["guard page"].rstrip("/") + asset.split("?")[0], timeout=10)
         assert got.status_code == 200 and got.content, asset
+
+
+def test_every_pinned_dependency_has_a_wheel_for_64_bit_raspberry_pi_os():
+    """A dependency change can never break Pi installs silently: the offline bundle for aarch64 / cp311 is made
+    from wheels only (``pip download --only-binary=:all: --platform manylinux…aarch64``)."""
+    made = subprocess.run(["bash", "run.sh", "bundle", "aarch64"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=1200, env={k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"})
+    assert made.returncode == 0, made.stderr[-4000:]
+    tarball = ROOT / made.stdout.strip().splitlines()[-1]
+    with tarfile.open(tarball) as tar:
+        wheels = [n for n in tar.getnames() if n.endswith(".whl")]
+    compiled = [w for w in wheels if not w.endswith(("-none-any.whl", "py2.py3-none-any.whl"))]
+    assert compiled and all("aarch64" in w for w in compiled), compiled
+    for name in ("numpy", "opencv_python_headless", "cryptography", "pydantic_core", "zxing"):
+        assert any(name in w.split("/")[-1] for w in wheels), name

@@ -179,3 +179,11 @@ def test_dry_run_against_the_running_system_plans_reloads_and_start(capsys):
     code, out, err = invoke(capsys, "edge", "uninstall", "--dry-run", "--purge")
     assert code == 0, err
     assert "would DELETE /etc/gatepass" in out and "would remove the user and group gatepass" in out
+
+
+def test_a_32_bit_pi_is_refused_in_one_line(tmp_path, capsys):
+    from edge.install import Options, plan_install
+    from gatepass.installer import InstallError
+
+    with pytest.raises(InstallError, match="64-bit"):
+        plan_install(Options(root=tmp_path / "root", bin=VENV_BIN, machine="armv7l"))
