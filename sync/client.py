@@ -47,6 +47,7 @@ from sync.timekeeping import Anchor
 
 log = logging.getLogger(__name__)
 
+MAX_RESEND_RANGES = 100  # gap ranges acted on per reply (a reset seq counter leaves one that holds nothing)
 PERMANENT_STATUS = {400, 401, 403, 404, 409, 413, 422}
 
 
@@ -232,6 +233,19 @@ class SyncClient:
         edge_lists.note_server_time(self.db, t)
         self._write_state(server_anchor=Anchor(t, time.monotonic(), self.boot_id).as_json())
 
+    def resend_what_central_lacks(self, gaps: object) -> int:
+        """Central reports seq ranges below the first pending entry that it does not hold (``open_gaps``): after a
+        restore from an older backup it lost entries it had acknowledged. Send the ones still retained again."""
+        if not isinstance(gaps, list):
+            return 0
+        ranges = [(int(g[0]), int(g[1])) for g in gaps[:MAX_RESEND_RANGES]
+                  if isinstance(g, list) and len(g) == 2 and all(isinstance(v, int) and v > 0 for v in g)]
+        again = self.log.resend(ranges) if ranges else 0
+        if again:
+            log.warning("central lacks %d entries it had acknowledged (restored from a backup?); sending them again",
+                        again)
+        return again
+
     def probe(self) -> bool:
         """Does central answer now? A cheap ``GET /healthz`` with a short timeout (for :class:`ProbingWait`)."""
         try:
@@ -270,6 +284,7 @@ class SyncClient:
             self.central_list_version = reply["list_version"]
         if isinstance(reply.get("server_time"), int | float):
             self.note_central_time(float(reply["server_time"]))
+        self.resend_what_central_lacks(reply.get("open_gaps"))
         missing = batch.seqs - held
         if missing:
             raise RejectedError(f"central holds other entries under the numbers {sorted(missing)[:5]}... "

@@ -207,6 +207,16 @@ class LocalLog:
             rows.append(row)
         return rows
 
+    def resend(self, ranges: Iterable[tuple[int, int]]) -> int:
+        """Mark the retained entries in these seq ranges (inclusive) as not yet at central, so they go again (central
+        lost them: restored from an older backup); returns how many. Purged entries cannot go again."""
+        changed = 0
+        with transaction(self.db):
+            for first, last in ranges:
+                changed += self.db.execute("UPDATE entries SET synced = 0, synced_at = NULL "
+                                           "WHERE synced = 1 AND seq BETWEEN ? AND ?", [first, last]).rowcount
+        return changed
+
     def mark_synced(self, seqs: Iterable[int], now: float | None = None) -> int:
         """Mark these entries as held by central; returns how many changed."""
         now = time.time() if now is None else now
