@@ -15,6 +15,7 @@ import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
+from starlette.requests import ClientDisconnect
 
 from central import ingest, signing
 from central.deps import Device, State
@@ -64,7 +65,13 @@ async def upload(request: Request, dev: Device, state: State) -> dict[str, Any]:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
         raise HTTPException(413, f"upload larger than {MAX_BODY_BYTES} bytes")
-    raw = await _read_limited(request, MAX_BODY_BYTES)
+    try:
+        raw = await _read_limited(request, MAX_BODY_BYTES)
+    except ClientDisconnect:
+        # the gate keeps its rows and sends the batch again: one line, not an ASGI traceback at ERROR
+        log.warning("device %s: upload cut off mid-body (client disconnected); it will be re-sent",
+                    dev["device_id"])
+        raise HTTPException(400, "client disconnected mid-body") from None
     return await asyncio.to_thread(_ingest, state, dev, raw, request.headers.get("content-encoding"), received_at)
 
 
