@@ -77,6 +77,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "kind.staff": ("工作人员", "staff"), "kind.delivery": ("配送", "delivery"),
     "min": ("分钟", "min"), "window": ("时间范围", "Window"), "h24": ("24小时", "24 h"), "d7": ("7天", "7 days"),
     "d30": ("30天", "30 days"),
+    "dev.camera": ("摄像头", "Camera"), "dev.thermometer": ("体温计", "Thermometer"), "dev.relay": ("闸门", "Relay"),
+    "dev.voice": ("语音", "Voice"), "dev.other": ("其他故障", "Other faults"), "fault": ("故障", "Fault"),
+    "fault.since": ("起", "since"), "fault.unknown": ("未上报", "not reported"),
+    "faulted": ("设备故障", "Device fault"),
 }
 
 

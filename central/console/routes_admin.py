@@ -19,7 +19,7 @@ from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from central import ingest
+from central import faults, ingest
 from central.console import audit, auth
 from central.console.deps import Admin, AdminForm, Audit, AuditTrail, ConsoleCtx, StaffForm, StaffMember, Viewer
 from central.console.errors import ConsoleError
@@ -53,7 +53,7 @@ def devices_page(request: Request, ctx: ConsoleCtx, staff: Viewer) -> Response:
     now = time.time()
     rows = _devices(ctx, now)
     return ctx.render(request, "devices.html", staff, rows=rows, now=now, new_token=None,
-                      central_version=central_list_version(ctx.db))
+                      central_version=central_list_version(ctx.db), fault_columns=faults.COLUMNS)
 
 
 @router.post("/devices/add")
@@ -77,7 +77,7 @@ def devices_add(request: Request, ctx: ConsoleCtx, staff: AdminForm, record: Aud
     except Exception:  # noqa: BLE001 - the key is optional on this page
         pem = ""
     return ctx.render(request, "devices.html", staff, rows=rows, now=now, new_token=token, new_device=device_id,
-                      public_pem=pem, central_version=central_list_version(ctx.db))
+                      public_pem=pem, central_version=central_list_version(ctx.db), fault_columns=faults.COLUMNS)
 
 
 @router.post("/devices/{device_id:path}/revoke")

@@ -57,3 +57,40 @@ def test_devices_page_flags_lists_older_than_the_configured_age(central):
     new_row = html.split("<code>dev-new</code>", 1)[1].split("</tr>", 1)[0]
     assert 'lists-age warn' in old_row and "3 天" in old_row and "名单过旧" in old_row
     assert 'lists-age warn' not in new_row and "1 分钟" in new_row
+
+
+def test_devices_page_shows_each_gates_device_faults_and_since_when(central):
+    now = time.time()
+    ingest_entries(central.db, "dev-broken", "Garden", [], wall_now=now - 3600,  # its clock is an hour behind
+                   faults=[{"code": "thermometer", "since": now - 3600 - 600}, {"code": "disk_full", "since": now - 4000},
+                           {"code": "weird_new", "since": now - 3700}])
+    ingest_entries(central.db, "dev-fine", "Garden", [], faults=[])
+    ingest_entries(central.db, "dev-legacy", "Garden", [])
+    rows = {r["device_id"]: r for r in ingest.list_devices(central.db, None, time.time())}
+    therm = [f for f in rows["dev-broken"]["faults"] if f["code"] == "thermometer"][0]
+    assert abs(therm["started_at"] - (now - 600)) < 5  # on central's clock, not the gate's
+    assert rows["dev-fine"]["faults"] == [] and rows["dev-legacy"]["faults"] is None
+    with central.client("viewer") as c:
+        html = c.get("/devices").text
+        en = c.get("/devices", params={"lang": "en"}).text
+
+    def row(page, dev):
+        return page.split(f"<code>{dev}</code>", 1)[1].split("</tr>", 1)[0]
+
+    broken = row(html, "dev-broken")
+    therm_cell = broken.split('fault-thermometer', 1)[1].split("</td>", 1)[0]
+    assert "bad" in therm_cell and "故障" in therm_cell and "起" in therm_cell
+    assert "正常" in broken.split('fault-camera', 1)[1].split("</td>", 1)[0]
+    assert "存储空间已满" in broken and "weird_new" in broken and "disk_full" not in broken
+    assert "设备故障" in broken.split('class="status"', 1)[1]
+    fine = row(html, "dev-fine")
+    assert fine.count(">正常<") == 5 and "设备故障" not in fine and "正常" in fine.split('class="status"', 1)[1]
+    assert "未上报" in row(html, "dev-legacy") and "故障" not in row(html, "dev-legacy").replace("未上报", "")
+    assert "Thermometer" in en and "storage full" in row(en, "dev-broken")
+
+
+def test_central_devices_command_names_open_faults(central, capsys):
+    from central.cli import _fault_texts
+
+    texts = _fault_texts([{"code": "thermometer", "started_at": time.time() - 420}], time.time())
+    assert texts == ["体温计故障 / thermometer not working (7 min)"]
