@@ -16,9 +16,9 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from central.console import auth
-from central.faults import fault_name
 from central.console.i18n import LANGS, reason_text, translator
 from central.console.timeutil import DEFAULT_TZ, fmt, fmt_input, zone
+from central.faults import fault_name
 from central.settings import CentralSettings
 from central.store import CentralDB, connect
 

@@ -62,8 +62,8 @@ def test_devices_page_flags_lists_older_than_the_configured_age(central):
 def test_devices_page_shows_each_gates_device_faults_and_since_when(central):
     now = time.time()
     ingest_entries(central.db, "dev-broken", "Garden", [], wall_now=now - 3600,  # its clock is an hour behind
-                   faults=[{"code": "thermometer", "since": now - 3600 - 600}, {"code": "disk_full", "since": now - 4000},
-                           {"code": "weird_new", "since": now - 3700}])
+                   faults=[{"code": "thermometer", "since": now - 3600 - 600},
+                           {"code": "disk_full", "since": now - 4000}, {"code": "weird_new", "since": now - 3700}])
     ingest_entries(central.db, "dev-fine", "Garden", [], faults=[])
     ingest_entries(central.db, "dev-legacy", "Garden", [])
     rows = {r["device_id"]: r for r in ingest.list_devices(central.db, None, time.time())}
