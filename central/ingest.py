@@ -114,6 +114,13 @@ def m002_device_faults(db: CentralDB) -> None:
     db.execute("CREATE INDEX device_faults_code ON device_faults (code, started_at)")
 
 
+@migrations()
+def m003_entries_ref_index(db: CentralDB) -> None:
+    """Entries by the entry they refer to (an override's refusal, a fever's first high reading): the alerts'
+    links between them."""
+    db.execute("CREATE INDEX entries_ref ON entries (ref_uuid) WHERE ref_uuid IS NOT NULL")
+
+
 def migrate(db: CentralDB) -> None:
     """Apply pending ``central-sync`` migrations."""
     migrations.apply(db)

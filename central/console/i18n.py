@@ -48,6 +48,22 @@ TEXTS: dict[str, tuple[str, str]] = {
     "alerts.fever": ("发热", "Fever"), "alerts.quarantine": ("隔离户外出", "Quarantine exit attempt"),
     "alerts.double_entry": ("重复进入（疑似借用）", "Entered twice (pass shared?)"),
     "alerts.two_gates": ("短时间出现在两个门岗", "Two gates minutes apart"),
+    "alerts.let_through": ("保安已放行", "Let through by the guard"),
+    "alerts.suspected_fever": ("疑似发热（未复测）", "Suspected fever (no re-measure)"),
+    "alerts.host_quarantined": ("访客：被访户在隔离", "Visitor to a quarantined home"),
+    "alerts.health_code": ("健康码异常", "Health code yellow/red"),
+    "alerts.thermometer_down": ("体温计停用", "Thermometer down"),
+    "lt.done": ("此人已被放行", "This person was let through"), "lt.by": ("保安", "guard"),
+    "lt.why": ("原因", "reason"), "lt.refused": ("原拒绝", "refused for"),
+    "lt.overridden": ("注意：此人随后已被保安放行", "Note: the guard then let this person through"),
+    "lt.see": ("查看放行记录", "see the let-through"), "lt.see_refusal": ("查看拒绝记录", "see the refusal"),
+    "lt.no_refusal": ("原拒绝记录尚未收到", "the refusal has not reached central yet"),
+    "ovr.emergency": ("紧急情况", "emergency"), "ovr.medical": ("就医", "medical"),
+    "ovr.staff": ("工作人员", "staff"), "ovr.other": ("其他", "other"), "ovr.none": ("未说明", "not given"),
+    "sf.detail": ("首次测温偏高，复测时限内未见正常复测", "High reading, no normal re-measure within the window"),
+    "host.detail": ("被访住户正在居家隔离，访客未放行", "The host household is under home quarantine: visitor refused"),
+    "therm.for": ("体温计故障已持续", "Thermometer down for"), "therm.still": ("仍未恢复", "still down"),
+    "therm.back": ("已恢复", "working again at"),
     "ack": ("确认", "Acknowledge"), "acked": ("已确认", "Acknowledged"), "note": ("备注", "Note"),
     "alerts.live": ("每10秒自动刷新", "Refreshes every 10 s"), "alerts.none": ("暂无告警", "No alerts"),
     "alerts.open": ("未处理告警", "Open alerts"), "detail": ("详情", "Detail"),
@@ -72,7 +88,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "action": ("操作", "Action"), "who": ("人员", "Who"), "error": ("出错", "Error"),
     "home.today": ("今日概况", "Today so far"), "back": ("返回", "Back"), "save": ("保存", "Save"),
     "ev.scan": ("扫码", "scan"), "ev.visitor": ("访客登记", "visitor"), "ev.override": ("保安放行", "override"),
-    "ev.manual": ("人工登记", "manual"),
+    "ev.manual": ("人工登记", "manual"), "ev.shift_end": ("交接班", "shift hand-over"), "info": ("记录", "Record"),
     "kind.resident": ("居民", "resident"), "kind.temporary": ("临时", "temporary"), "kind.visitor": ("访客", "visitor"),
     "kind.staff": ("工作人员", "staff"), "kind.delivery": ("配送", "delivery"),
     "min": ("分钟", "min"), "window": ("时间范围", "Window"), "h24": ("24小时", "24 h"), "d7": ("7天", "7 days"),
@@ -95,12 +111,24 @@ def translator(lang: str):
     return t
 
 
+#: Texts of reason codes the console shows before (or without) the gates' own table having them.
+REASONS: dict[str, tuple[str, str]] = {
+    "host_quarantined": ("被访住户正在居家隔离，访客不得进入", "Host household under home quarantine: no visitors"),
+    "health_code_yellow": ("健康码黄码，禁止通行", "Health code yellow: refused"),
+    "health_code_red": ("健康码红码，禁止通行", "Health code red: refused"),
+    "health_code_scanned": ("扫的是城市健康码，请保安核验颜色", "A city health code was scanned: the guard checks it"),
+    "shift_end": ("交接班", "Shift hand-over"),
+}
+
+
 def reason_text(code: str, lang: str = "zh") -> str:
     """Plain words for a reason code (edge decision codes first, then pass verification codes)."""
     try:
-        return message(code, lang)
+        text = message(code, lang)
     except Exception:  # noqa: BLE001 - a missing text must never break a page
-        return code
+        text = code
+    pair = REASONS.get(code)
+    return pair[1 if lang == "en" else 0] if text == code and pair else text
 
 
 def reason_texts(lang: str = "zh") -> dict[str, str]:
@@ -111,4 +139,4 @@ def reason_texts(lang: str = "zh") -> dict[str, str]:
             codes |= set(__import__(mod, fromlist=["MESSAGES"]).MESSAGES)
         except ImportError:
             continue
-    return {c: reason_text(c, lang) for c in sorted(codes)}
+    return {c: reason_text(c, lang) for c in sorted(codes | set(REASONS))}

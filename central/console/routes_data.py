@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated
 from urllib.parse import urlencode
@@ -230,7 +231,7 @@ def alerts_api(request: Request, ctx: ConsoleCtx, staff: Viewer, record: Audit) 
     """The alerts as JSON."""
     items = _alerts(ctx, request)
     record("view_alerts", rows=len(items), api=True)
-    return {"alerts": [a.__dict__ for a in items]}
+    return {"alerts": [asdict(a) for a in items]}
 
 
 @router.post("/alerts/ack")
