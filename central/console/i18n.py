@@ -97,6 +97,12 @@ TEXTS: dict[str, tuple[str, str]] = {
     "dev.voice": ("语音", "Voice"), "dev.other": ("其他故障", "Other faults"), "fault": ("故障", "Fault"),
     "fault.since": ("起", "since"), "fault.unknown": ("未上报", "not reported"),
     "faulted": ("设备故障", "Device fault"),
+    "nav.shifts": ("交接班", "Shift hand-overs"), "shift": ("班次", "Shift"),
+    "shift.entries": ("通行人次", "Entries"), "shift.refusals": ("拒绝（按原因）", "Refusals by reason"),
+    "shift.high": ("体温偏高次数", "High readings"), "shift.fevers": ("发热事件", "Fever events"),
+    "shift.overrides": ("保安放行", "Overrides"), "shift.visitors": ("访客", "Visitors"),
+    "shift.faults": ("班内设备故障", "Device faults"), "shift.none": ("暂无交接班记录", "No hand-overs yet"),
+    "shift.until_now": ("至今", "ongoing"), "days7": ("最近7天", "Last 7 days"),
 }
 
 
