@@ -81,6 +81,13 @@ TEXTS: dict[str, tuple[str, str]] = {
     "issue": ("签发通行证", "Issue pass"), "days": ("有效天数", "Days"), "valid_to": ("有效期至", "Valid to"),
     "cards": ("打印通行证卡片", "Print pass cards"), "quarantine": ("居家隔离", "Home quarantine"),
     "q.start": ("开始日期", "Start"), "q.end": ("结束日期", "End"), "q.set": ("设为居家隔离", "Start quarantine"),
+    "q.first": ("隔离第一天", "First day"), "q.last": ("隔离最后一天（含）", "Last day (included)"),
+    "q.days": ("天数（未填最后一天时）", "Days (if no last day)"), "q.who": ("隔离对象", "Who"),
+    "q.whole": ("整户", "Whole household"), "q.set_by": ("登记人", "Set by"), "q.released": ("已解除", "Released"),
+    "q.over": ("已期满", "Over"), "q.active": ("隔离中", "Active"), "q.release_note": ("解除说明", "Why released"),
+    "q.hint": ("默认14天：第一天算第1天，最后一天当天仍须隔离，次日0点起可外出。",
+               "14 days by default: the first day is day 1; the last day is still in quarantine, "
+               "going out is allowed from the following midnight."),
     "q.release": ("解除隔离", "Release"), "status": ("状态", "Status"), "households": ("住户", "Households"),
     "passes": ("通行证", "Passes"), "open": ("查看", "Open"), "saved": ("已保存", "Saved"),
     "list_synced": ("变更已加入名单，门岗同步后生效", "Change queued; gates apply it at their next sync"),
