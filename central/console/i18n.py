@@ -83,6 +83,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "q.start": ("开始日期", "Start"), "q.end": ("结束日期", "End"), "q.set": ("设为居家隔离", "Start quarantine"),
     "q.first": ("隔离第一天", "First day"), "q.last": ("隔离最后一天（含）", "Last day (included)"),
     "q.days": ("天数（未填最后一天时）", "Days (if no last day)"), "q.who": ("隔离对象", "Who"),
+    "q.person_hint": ("填人员号，整户留空", "person no., empty: whole household"),
     "q.whole": ("整户", "Whole household"), "q.set_by": ("登记人", "Set by"), "q.released": ("已解除", "Released"),
     "q.over": ("已期满", "Over"), "q.active": ("隔离中", "Active"), "q.release_note": ("解除说明", "Why released"),
     "q.hint": ("默认14天：第一天算第1天，最后一天当天仍须隔离，次日0点起可外出。",
