@@ -15,6 +15,7 @@ import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
+from starlette.requests import ClientDisconnect
 
 from central import ingest, signing
 from central.deps import Device, State
@@ -64,21 +65,29 @@ async def upload(request: Request, dev: Device, state: State) -> dict[str, Any]:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
         raise HTTPException(413, f"upload larger than {MAX_BODY_BYTES} bytes")
-    raw = await _read_limited(request, MAX_BODY_BYTES)
+    try:
+        raw = await _read_limited(request, MAX_BODY_BYTES)
+    except ClientDisconnect:
+        # the gate keeps its rows and sends the batch again: one line, not an ASGI traceback at ERROR
+        log.warning("device %s: upload cut off mid-body (client disconnected); it will be re-sent",
+                    dev["device_id"])
+        raise HTTPException(400, "client disconnected mid-body") from None
     return await asyncio.to_thread(_ingest, state, dev, raw, request.headers.get("content-encoding"), received_at)
 
 
-def _changes(state: CentralState, since: int, limit: int) -> dict[str, Any]:
+def _changes(state: CentralState, since: int, limit: int, fmt: int) -> dict[str, Any]:
     with state.connection() as db:
-        page = signing.page_for(db, since, limit)
+        page = signing.page_for(db, since, limit, fmt)
     return signing.sign_page(state.signing_key, page)
 
 
 @router.get("/changes")
 async def changes(dev: Device, state: State, since: Annotated[int, Query(ge=0)] = 0,
-                  limit: Annotated[int, Query(ge=1, le=5000)] = 500) -> dict[str, Any]:
-    """The signed list page after version ``since`` (a snapshot when the device is too far behind)."""
-    return await asyncio.to_thread(_changes, state, since, limit)
+                  limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+                  fmt: Annotated[int, Query(alias="format", ge=1, le=2)] = 1) -> dict[str, Any]:
+    """The signed list page after version ``since`` (a snapshot when the device is too far behind), in list format
+    ``format``: 1 (the default, for gates that do not ask) or 2 (quarantine of persons too)."""
+    return await asyncio.to_thread(_changes, state, since, limit, fmt)
 
 
 @router.get("/whoami")

@@ -113,8 +113,20 @@ def central_devices(config_path: str | None, as_json: bool) -> None:
             alarms.append(f"lists {r['lists_age_s'] / 3600:.0f} h old")
         if r["open_gaps"]:
             alarms.append("entries lost on device: " + ", ".join(f"{a}-{b}" for a, b in r["open_gaps"]))
+        alarms.extend(_fault_texts(r["faults"], now))
         click.echo(f"{r['device_id']}\t{r['name']}\tseen {seen}\tseq {r['highest_contiguous_seq']}\t"
                    f"backlog {r['backlog']}\t{'; '.join(alarms) or 'ok'}")
+
+
+def _fault_texts(open_faults: list[dict] | None, now: float) -> list[str]:
+    """One alarm per open device fault: its plain name (zh-CN / English) and how long it has lasted."""
+    from central.faults import fault_name
+
+    out = []
+    for f in open_faults or []:
+        zh, en = fault_name(f["code"], "zh"), fault_name(f["code"], "en")
+        out.append(f"{zh} / {en} ({max(0.0, now - f['started_at']) / 60:.0f} min)")
+    return out
 
 
 def _register_pass_commands() -> None:

@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from central import faults
 from central.db import transaction
 from central.errors import CentralError
 from central.store import CentralDB
@@ -94,6 +95,30 @@ def m001_sync_tables(db: CentralDB) -> None:
             times_received INTEGER NOT NULL DEFAULT 1,
             PRIMARY KEY (device_id, batch_id)
         )""")
+
+
+@migrations()
+def m002_device_faults(db: CentralDB) -> None:
+    """Fault episodes reported in the gates' heartbeats (see :mod:`central.faults`)."""
+    db.execute("""
+        CREATE TABLE device_faults (
+            id INTEGER PRIMARY KEY,
+            device_id TEXT NOT NULL,
+            code TEXT NOT NULL,               -- the gate's fault code, e.g. thermometer
+            since REAL NOT NULL,              -- start on the device's clock, as reported (identifies the episode)
+            started_at REAL NOT NULL,         -- start on central's clock
+            seen_at REAL NOT NULL,            -- last report listing it
+            until REAL                        -- first report no longer listing it (central's clock); NULL: open
+        )""")
+    db.execute("CREATE INDEX device_faults_open ON device_faults (device_id) WHERE until IS NULL")
+    db.execute("CREATE INDEX device_faults_code ON device_faults (code, started_at)")
+
+
+@migrations()
+def m003_entries_ref_index(db: CentralDB) -> None:
+    """Entries by the entry they refer to (an override's refusal, a fever's first high reading): the alerts'
+    links between them."""
+    db.execute("CREATE INDEX entries_ref ON entries (ref_uuid) WHERE ref_uuid IS NOT NULL")
 
 
 def migrate(db: CentralDB) -> None:
@@ -187,7 +212,8 @@ def lists_age(db: CentralDB, row: dict[str, Any], behind: bool, now: float) -> f
 def list_devices(db: CentralDB, central_list_version: int | None = None,
                  now: float | None = None, lists_max_age_s: float = LISTS_MAX_AGE_S) -> list[dict[str, Any]]:
     """Every device with its alarms: ``clock_skewed``, ``lists_stale`` (``lists_behind`` central's version or
-    ``lists_too_old``: older than ``lists_max_age_s``), ``lists_age_s``, ``behind_since``, ``open_gaps``."""
+    ``lists_too_old``: older than ``lists_max_age_s``), ``lists_age_s``, ``behind_since``, ``open_gaps``, and
+    ``faults``: its devices' open faults from the last report (None when the gate does not report them)."""
     now = time.time() if now is None else now
     cur = db.execute("SELECT device_id, name, community, gate_id, created_at, revoked_at, last_seen_at, "
                      "last_report, clock_skew_s, list_version, highest_contiguous_seq FROM devices ORDER BY device_id")
@@ -209,8 +235,15 @@ def list_devices(db: CentralDB, central_list_version: int | None = None,
         row["lists_stale"] = row["lists_behind"] or row["lists_too_old"]
         row["open_gaps"] = gaps.get(row["device_id"], [])
         row["backlog"] = (row["last_report"] or {}).get("backlog")
+        row["faults"] = _faults_of(row["last_report"])
         out.append(row)
     return out
+
+
+def _faults_of(report: dict[str, Any] | None) -> list[dict[str, Any]] | None:
+    """The open device faults of a stored report (``code``, ``started_at`` on central's clock); None: not reported."""
+    found = faults.open_faults(report)
+    return None if found is None else [{"code": f.code, "started_at": f.started_at} for f in found]
 
 
 def open_gaps(db: CentralDB, device_id: str | None = None) -> list[dict[str, Any]]:
@@ -340,6 +373,7 @@ def ingest(db: CentralDB, device: dict[str, Any], body: UploadBody,
         high = _advance_contiguous(db, device_id, start)
         missing = _missing_ranges(db, device_id, high, report.pending_min_seq)
         _update_gaps(db, device_id, missing, now)
+        faults.record(db, device_id, report.faults, report.wall_now, now)
         skew = report.wall_now - now
         # the device counted this batch in its backlog; what central now holds of it is no longer owed
         last_report = {**report.model_dump(), "backlog": max(0, report.backlog - len(held)), "receive_time": now}

@@ -36,11 +36,12 @@ def central_list_version(db: CentralDB) -> int | None:
     return current_version(db)
 
 
-def page_for(db: CentralDB, since: int, limit: int) -> dict[str, Any]:
-    """The list page a device at version ``since`` needs next: changes, or a snapshot when too far behind."""
+def page_for(db: CentralDB, since: int, limit: int, fmt: int = 1) -> dict[str, Any]:
+    """The list page a device at version ``since`` needs next (in list format ``fmt``): changes, or a snapshot
+    when too far behind."""
     current = current_version(db)
     oldest = db.execute("SELECT MIN(v) FROM pass_changes").fetchone()[0]
     pruned = oldest is not None and since + 1 < oldest
     if since <= 0 and current > 0 or current - since > SNAPSHOT_BEHIND or pruned:
-        return snapshot(db)
-    return changes_since(db, since, limit)
+        return snapshot(db, fmt)
+    return changes_since(db, since, limit, fmt)

@@ -6,7 +6,7 @@ by :func:`migrate`). Central sends changes as *pages* (produced by
 transaction; :func:`load` builds the immutable snapshot the pure
 :func:`sync.passes.verify` uses.
 
-Page format (JSON-compatible dict, ``format`` "gatepass-lists/1")::
+Page format (JSON-compatible dict, ``format`` "gatepass-lists/1" or "gatepass-lists/2")::
 
     {"format": "gatepass-lists/1",
      "version": V,          # list version after applying this page (central's change counter)
@@ -25,7 +25,16 @@ Page format (JSON-compatible dict, ``format`` "gatepass-lists/1")::
        {"v": 12, "op": "key_retire", "kid": "a1b2c3d4"},
        {"v": 13, "op": "policy", "key": "fever_c", "value": 37.3}]}
 
-A page older than the held version is refused (:class:`StaleListError`); one
+Format 2 (asked for with ``format=2`` on ``/api/v1/changes``; format 1 is what central sends a gate that does
+not ask) differs only in the quarantine changes, which carry just what the gate needs: the household, the
+person for an individual (absent: the whole household), and the two instants::
+
+       {"v": 9, "op": "quarantine", "household": "3-2-401", "person": 2,
+        "start_ts": 1763568000.0, "end_ts": 1764777600.0},     # end: local midnight ending the last day
+       {"v": 10, "op": "release", "household": "3-2-401", "person": 2}
+
+A gate reads both formats (a format-1 quarantine is a household's). A page older than the held version is
+refused (:class:`StaleListError`); one
 that starts after the held version leaves a gap and is refused too
 (:class:`ListGapError`); changes already held are skipped, so re-applying a
 page is harmless. Pages reach the gate signed by central's root key; checking
@@ -52,6 +61,10 @@ from sync.passes.model import Lists, TrustKey, TrustList
 log = logging.getLogger(__name__)
 
 PAGE_FORMAT = "gatepass-lists/1"
+PAGE_FORMAT_2 = "gatepass-lists/2"
+PAGE_FORMATS = (PAGE_FORMAT, PAGE_FORMAT_2)
+#: The ``format`` query value a gate sends to ``/api/v1/changes`` to get format-2 pages.
+FORMAT_QUERY = 2
 OPS = ("revoke", "unrevoke", "quarantine", "release", "key_add", "key_retire", "policy")
 
 migrations = Migrations("edge-lists")
@@ -68,6 +81,16 @@ def m001_list_tables(db: Database) -> None:
                "not_before REAL NOT NULL, not_after REAL, retired INTEGER NOT NULL DEFAULT 0, v INTEGER NOT NULL)")
     db.execute("CREATE TABLE list_policy (key TEXT PRIMARY KEY, value TEXT NOT NULL, v INTEGER NOT NULL)")
     db.execute("CREATE TABLE list_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+
+
+@migrations()
+def m002_person_quarantine(db: Database) -> None:
+    """Individuals under home quarantine (list format 2)."""
+    db.execute("CREATE TABLE list_quarantine_person (household TEXT NOT NULL, person INTEGER NOT NULL, "
+               "start_ts REAL NOT NULL, end_ts REAL NOT NULL, v INTEGER NOT NULL, PRIMARY KEY (household, person))")
+
+
+LIST_TABLES = ("list_revoked", "list_quarantine", "list_quarantine_person", "list_trust_keys", "list_policy")
 
 
 class ListError(SyncError):
@@ -151,6 +174,29 @@ def _check_key(change: dict) -> None:
     bytes.fromhex(kid)
 
 
+def _apply_quarantine(db: Database, change: dict, v: int) -> None:
+    household = _need(change, "household", str)
+    start, end = _time(change, "start_ts", required=True), _time(change, "end_ts", required=True)
+    if change.get("person") is not None:
+        db.execute("INSERT OR REPLACE INTO list_quarantine_person (household, person, start_ts, end_ts, v) "
+                   "VALUES (?, ?, ?, ?, ?)", [household, _need(change, "person", int), start, end, v])
+        return
+    first, last = change.get("start", ""), change.get("end", "")  # format 1 also names the days
+    db.execute("INSERT OR REPLACE INTO list_quarantine (household, start, end, start_ts, end_ts, v) "
+               "VALUES (?, ?, ?, ?, ?, ?)",
+               [household, first if isinstance(first, str) else "", last if isinstance(last, str) else "", start,
+                end, v])
+
+
+def _apply_release(db: Database, change: dict) -> None:
+    household = _need(change, "household", str)
+    if change.get("person") is not None:
+        db.execute("DELETE FROM list_quarantine_person WHERE household = ? AND person = ?",
+                   [household, _need(change, "person", int)])
+    else:
+        db.execute("DELETE FROM list_quarantine WHERE household = ?", [household])
+
+
 def _apply_change(db: Database, change: dict) -> None:
     op, v = change.get("op"), _need(change, "v", int)
     if op == "revoke":
@@ -159,12 +205,9 @@ def _apply_change(db: Database, change: dict) -> None:
     elif op == "unrevoke":
         db.execute("DELETE FROM list_revoked WHERE pass_id = ?", [_need(change, "pass_id", int)])
     elif op == "quarantine":
-        db.execute("INSERT OR REPLACE INTO list_quarantine (household, start, end, start_ts, end_ts, v) "
-                   "VALUES (?, ?, ?, ?, ?, ?)",
-                   [_need(change, "household", str), _need(change, "start", str), _need(change, "end", str),
-                    _time(change, "start_ts", required=True), _time(change, "end_ts", required=True), v])
+        _apply_quarantine(db, change, v)
     elif op == "release":
-        db.execute("DELETE FROM list_quarantine WHERE household = ?", [_need(change, "household", str)])
+        _apply_release(db, change)
     elif op == "key_add":
         _check_key(change)
         db.execute("INSERT OR REPLACE INTO list_trust_keys (kid, public_key, not_before, not_after, retired, v) "
@@ -189,8 +232,8 @@ def apply_page(db: Database, page: dict) -> int:
     :class:`ListGapError` when changes between the held version and the page
     are missing, :class:`ListError` for a malformed page (nothing applied).
     """
-    if not isinstance(page, dict) or page.get("format", PAGE_FORMAT) != PAGE_FORMAT:
-        raise ListError("not a gatepass-lists/1 page")
+    if not isinstance(page, dict) or page.get("format", PAGE_FORMAT) not in PAGE_FORMATS:
+        raise ListError("not a gatepass-lists/1 or /2 page")
     version = _need(page, "version", int)
     changes = _need(page, "changes", list)
     snapshot = bool(page.get("snapshot", False))
@@ -203,7 +246,7 @@ def apply_page(db: Database, page: dict) -> int:
             if since > held:
                 raise ListGapError(f"page starts after version {since} but only {held} is held")
         if snapshot:
-            for table in ("list_revoked", "list_quarantine", "list_trust_keys", "list_policy"):
+            for table in LIST_TABLES:
                 db.execute(f"DELETE FROM {table}")
         applied = 0
         for change in changes:
@@ -235,5 +278,7 @@ def load(db: Database) -> tuple[TrustList, Lists, dict[str, Any], ListMeta]:
                 "SELECT kid, public_key, not_before, not_after, retired FROM list_trust_keys")]
     revoked = frozenset(row[0] for row in db.execute("SELECT pass_id FROM list_revoked"))
     quarantine = {hh: (s, e) for hh, s, e in db.execute("SELECT household, start_ts, end_ts FROM list_quarantine")}
+    persons = {(hh, p): (s, e) for hh, p, s, e in db.execute(
+        "SELECT household, person, start_ts, end_ts FROM list_quarantine_person")}
     policy = {k: json.loads(v) for k, v in db.execute("SELECT key, value FROM list_policy")}
-    return TrustList.of(keys), Lists.of(revoked, quarantine), policy, meta(db)
+    return TrustList.of(keys), Lists.of(revoked, quarantine, persons), policy, meta(db)

@@ -7,11 +7,14 @@ An upload is one gzip-compressed JSON object (``Content-Encoding: gzip``)::
      "content_hash": "<sha256 hex>",       # over the canonical JSON of "entries"
      "report": {"boot_id": ..., "mono_now": s, "wall_now": unix s, "list_version": V, "backlog": n,
                 "last_seq": n, "pending_min_seq": n, "software_version": "0.1.0",
-                "lists_issued_at": unix s | null},
+                "lists_issued_at": unix s | null,
+                "faults": [{"code": "thermometer", "since": unix s}, ...] | null},
      "entries": [<rows of the local log, as LocalLog.pending() returns them>]}
 
 ``pending_min_seq`` is the smallest seq the device has not yet seen confirmed (``last_seq + 1``
 when nothing is pending): central raises a gap alarm only for seqs below it that it lacks.
+``faults`` (optional: older devices leave it out) lists the gate's device faults now open, each with the
+device's wall time it began; an empty list means nothing is faulted.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import json
 import zlib
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from sync.errors import SyncError
 
@@ -44,6 +47,18 @@ def content_hash(entries: list[dict[str, Any]]) -> str:
     return hashlib.sha256(canonical(entries)).hexdigest()
 
 
+MAX_FAULTS = 20  # a longer list is cut to its first MAX_FAULTS (a heartbeat detail never stops an upload)
+
+
+class DeviceFault(BaseModel):
+    """One open fault of the gate's devices (its fault board's code) and since when (device wall time, unix s)."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    code: str = Field(min_length=1, max_length=40)
+    since: float
+
+
 class Report(BaseModel):
     """What the device says about itself with every upload."""
 
@@ -58,6 +73,13 @@ class Report(BaseModel):
     pending_min_seq: int = Field(ge=1)
     software_version: str = Field(max_length=50)
     lists_issued_at: float | None = None  # central's time of the last list page the device applied (unix s)
+    faults: list[DeviceFault] | None = None  # None: not reported (older devices); []: nothing faulted
+
+    @field_validator("faults", mode="before")
+    @classmethod
+    def _first_faults(cls, value: object) -> object:
+        """At most :data:`MAX_FAULTS` faults are kept; the rest are dropped before they are parsed."""
+        return value[:MAX_FAULTS] if isinstance(value, list) else value
 
 
 class EntryIn(BaseModel):

@@ -1,11 +1,16 @@
-"""Alerts for central staff: fever events, quarantine exit attempts and pass-sharing anomalies, with acks.
+"""Alerts for central staff, with acknowledgements.
 
-Each alert has a stable key (``fever:<uuid>``, ``quarantine:<uuid>``, ``double_entry:<uuid>``,
-``two_gates:<uuid>``; the uuid is the entry that raised it), so an acknowledgement with its note sticks
-to the alert however often the list is rebuilt. Pass-sharing anomalies (:func:`anomalies`):
+Kinds (the rules are in :mod:`.alert_rules`): ``let_through`` (a guard let a refused person through: quarantine,
+fever, high temperature, health code), ``fever``, ``suspected_fever``, ``quarantine``, ``host_quarantined``,
+``health_code``, ``thermometer_down``, and the pass-sharing anomalies (:func:`anomalies`):
 
 - ``double_entry``: a pass let in twice with no exit in between (the pass may be lent to someone else);
 - ``two_gates``: a pass let through two different gates less than ``two_gate_minutes`` apart.
+
+Each alert has a stable key (``<kind>:<uuid>``, the uuid of the entry that raised it; ``thermometer_down:<device
+id>:<episode>``), so an acknowledgement with its note sticks to the alert however often the list is rebuilt. A
+refusal's alert carries the override that followed it (:attr:`Alert.override`), so nobody takes a person let
+through for one who was stopped; a let-through alert carries the refusal it overrode (:attr:`Alert.refused_key`).
 """
 
 from __future__ import annotations
@@ -13,13 +18,28 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from central.console import alert_rules as rules
 from central.console.errors import ConsoleError
 from central.store import CentralDB
 
 QUARANTINE_REASON = "quarantined"
 DEFAULT_TWO_GATE_MINUTES = 3.0
-MAX_ALERTS = 500
-KINDS = ("fever", "quarantine", "double_entry", "two_gates")
+MAX_ALERTS = rules.MAX_ALERTS
+KINDS = ("let_through", "fever", "suspected_fever", "quarantine", "host_quarantined", "health_code",
+         "thermometer_down", "double_entry", "two_gates")
+#: Kinds shown as priority (red) rows.
+PRIORITY_KINDS = frozenset({"let_through", "fever", "quarantine", "host_quarantined", "health_code"})
+
+
+@dataclass
+class Override:
+    """A guard's override: who, why (a reason code of :data:`alert_rules.OVERRIDE_REASONS` and a note), when."""
+
+    key: str              # the let-through alert's key
+    wall_ts: float
+    guard_id: str | None
+    reason: str | None
+    note: str
 
 
 @dataclass
@@ -35,26 +55,76 @@ class Alert:
     household: str | None
     visitor_ref: str | None
     temp_c: float | None
-    detail: str                 # reason code (events) or "prev_gate -> gate" (anomalies)
+    detail: str                 # reason code (events), "prev_gate -> gate" (anomalies), fault code (devices)
     gap_min: float | None = None  # anomalies: minutes since the previous passage of the pass
     acked_by: str | None = None
     acked_at: float | None = None
     note: str = ""
+    person: int | None = None
+    override: Override | None = None     # let_through: this override; refusals: the override that followed
+    refused_key: str | None = None       # let_through: the alert key of the refusal it overrode
+    refused_reason: str | None = None    # let_through: the refusal's reason code
+    refused_at: float | None = None
+    until: float | None = None           # thermometer_down: when it worked again (None: still down)
+    priority: bool = False
 
 
-def _events(db: CentralDB, since: float, until: float) -> list[Alert]:
-    cols = "uuid, wall_ts, community, gate_id, pass_id, household, visitor_ref, temp_c, fever, reason"
-    fevers = db.execute(f"SELECT {cols} FROM entries WHERE fever = 1 AND wall_ts >= ? AND wall_ts < ? "
-                        "ORDER BY wall_ts DESC LIMIT ?", [since, until, MAX_ALERTS]).fetchall()
-    keys = db.execute("SELECT device_id, seq FROM entries INDEXED BY console_entries_scan WHERE wall_ts >= ? "
-                      "AND wall_ts < ? AND reason = ? AND fever = 0 ORDER BY wall_ts DESC LIMIT ?",
-                      [since, until, QUARANTINE_REASON, MAX_ALERTS]).fetchall()
-    exits = [db.execute(f"SELECT {cols} FROM entries WHERE device_id = ? AND seq = ?", list(k)).fetchone()
-             for k in keys]
+def _alert(kind: str, r: rules.Row, detail: str | None = None) -> Alert:
+    return Alert(f"{kind}:{r.uuid}", kind, r.wall_ts, r.community, r.gate_id, r.pass_id, r.household, r.visitor_ref,
+                 r.temp_c, r.reason if detail is None else detail, person=r.person, priority=kind in PRIORITY_KINDS)
+
+
+def _override(r: rules.Row) -> Override:
+    return Override(f"let_through:{r.uuid}", r.wall_ts, r.guard_id, r.override_reason, r.note)
+
+
+def _refusal_key(r: rules.Row) -> str:
+    if r.fever:
+        return f"fever:{r.uuid}"
+    if r.reason == "temp_high":
+        return f"suspected_fever:{r.uuid}"
+    return f"{rules.REFUSAL_KINDS.get(r.reason, 'quarantine')}:{r.uuid}"
+
+
+def _let_through(db: CentralDB, since: float, until: float) -> list[Alert]:
+    found = rules.overrides(db, since, until)
+    refused = rules.by_uuid(db, [o.ref_uuid for o in found if o.ref_uuid])
     out = []
-    for r in fevers + exits:
-        kind = "fever" if r[8] else "quarantine"
-        out.append(Alert(f"{kind}:{r[0]}", kind, r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[9]))
+    for o in found:
+        ref = refused.get(o.ref_uuid or "")
+        if not rules.is_let_through(o, ref):
+            continue
+        a = _alert("let_through", o, ref.reason if ref else "override")
+        a.override = _override(o)
+        if ref is not None:
+            a.refused_key, a.refused_reason, a.refused_at = _refusal_key(ref), ref.reason, ref.wall_ts
+            a.temp_c = a.temp_c if a.temp_c is not None else ref.temp_c
+            a.household, a.person = a.household or ref.household, a.person if a.person is not None else ref.person
+        out.append(a)
+    return out
+
+
+def _events(db: CentralDB, since: float, until: float, now: float) -> list[Alert]:
+    out = [_alert("fever", r) for r in rules.fevers(db, since, until)]
+    out += [_alert(rules.REFUSAL_KINDS[r.reason], r) for r in rules.refusals(db, since, until, rules.REFUSAL_KINDS)]
+    out += [_alert("suspected_fever", r) for r in rules.suspected_fevers(db, since, until, now)]
+    refs = {a.key.split(":", 1)[1]: a for a in out}
+    fever_refs = {r.ref_uuid: r.uuid for r in rules.fevers(db, since, until) if r.ref_uuid}
+    followed = rules.overrides_of(db, [*refs, *fever_refs])
+    for uuid, o in followed.items():
+        target = refs.get(uuid) or refs.get(fever_refs.get(uuid, ""))
+        if target is not None:
+            target.override = _override(o)
+    return out
+
+
+def _devices(db: CentralDB, since: float, until: float, now: float) -> list[Alert]:
+    out = []
+    for ep in rules.thermometer_down(db, since, until, now):
+        a = Alert(f"thermometer_down:{ep['device_id']}:{ep['id']}", "thermometer_down", ep["started_at"],
+                  ep["community"], ep["gate_id"] or ep["device_id"], None, None, None, None, ep["code"],
+                  gap_min=round(((ep["until"] or now) - ep["started_at"]) / 60.0), until=ep["until"])
+        out.append(a)
     return out
 
 
@@ -69,7 +139,7 @@ def anomalies(db: CentralDB, since: float, until: float,
         " SELECT device_id, seq, wall_ts, gate_id, direction, LAG(direction) OVER w AS prev_dir,"
         "  LAG(gate_id) OVER w AS prev_gate, LAG(wall_ts) OVER w AS prev_ts"
         " FROM entries INDEXED BY console_entries_scan"
-        " WHERE wall_ts >= ? AND wall_ts < ? AND pass_id IS NOT NULL AND decision != 'refuse'"
+        " WHERE wall_ts >= ? AND wall_ts < ? AND pass_id IS NOT NULL AND decision NOT IN ('refuse', 'info')"
         " WINDOW w AS (PARTITION BY pass_id ORDER BY wall_ts)) AS passages "
         "WHERE prev_ts IS NOT NULL AND ((direction = 'in' AND prev_dir = 'in') "
         " OR (gate_id != prev_gate AND wall_ts - prev_ts < ?)) ORDER BY wall_ts DESC LIMIT ?",
@@ -85,9 +155,11 @@ def anomalies(db: CentralDB, since: float, until: float,
 
 
 def alerts(db: CentralDB, since: float, until: float, *, include_acked: bool = True,
-           two_gate_minutes: float = DEFAULT_TWO_GATE_MINUTES) -> list[Alert]:
+           two_gate_minutes: float = DEFAULT_TWO_GATE_MINUTES, now: float | None = None) -> list[Alert]:
     """Every alert in the window, newest first, with its acknowledgement if any."""
-    items = _events(db, since, until) + anomalies(db, since, until, two_gate_minutes)
+    now = time.time() if now is None else now
+    items = (_let_through(db, since, until) + _events(db, since, until, now) + _devices(db, since, until, now)
+             + anomalies(db, since, until, two_gate_minutes))
     items.sort(key=lambda a: a.wall_ts, reverse=True)
     items = items[:MAX_ALERTS]
     if items:

@@ -26,7 +26,7 @@ COLUMNS = ("wall_ts", "community", "gate_id", "direction", "event", "decision", 
            "pass_id", "household", "person", "pass_kind", "visitor_ref", "guard_id", "override_reason",
            "device_id", "seq", "uuid")
 DIRECTIONS = ("in", "out")
-DECISIONS = ("pass", "refuse", "guard")
+DECISIONS = ("pass", "refuse", "guard", "info")  # info: a record, e.g. a shift hand-over
 
 
 @dataclass(frozen=True)

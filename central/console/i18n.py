@@ -48,6 +48,22 @@ TEXTS: dict[str, tuple[str, str]] = {
     "alerts.fever": ("发热", "Fever"), "alerts.quarantine": ("隔离户外出", "Quarantine exit attempt"),
     "alerts.double_entry": ("重复进入（疑似借用）", "Entered twice (pass shared?)"),
     "alerts.two_gates": ("短时间出现在两个门岗", "Two gates minutes apart"),
+    "alerts.let_through": ("保安已放行", "Let through by the guard"),
+    "alerts.suspected_fever": ("疑似发热（未复测）", "Suspected fever (no re-measure)"),
+    "alerts.host_quarantined": ("访客：被访户在隔离", "Visitor to a quarantined home"),
+    "alerts.health_code": ("健康码异常", "Health code yellow/red"),
+    "alerts.thermometer_down": ("体温计停用", "Thermometer down"),
+    "lt.done": ("此人已被放行", "This person was let through"), "lt.by": ("保安", "guard"),
+    "lt.why": ("原因", "reason"), "lt.refused": ("原拒绝", "refused for"),
+    "lt.overridden": ("注意：此人随后已被保安放行", "Note: the guard then let this person through"),
+    "lt.see": ("查看放行记录", "see the let-through"), "lt.see_refusal": ("查看拒绝记录", "see the refusal"),
+    "lt.no_refusal": ("原拒绝记录尚未收到", "the refusal has not reached central yet"),
+    "ovr.emergency": ("紧急情况", "emergency"), "ovr.medical": ("就医", "medical"),
+    "ovr.staff": ("工作人员", "staff"), "ovr.other": ("其他", "other"), "ovr.none": ("未说明", "not given"),
+    "sf.detail": ("首次测温偏高，复测时限内未见正常复测", "High reading, no normal re-measure within the window"),
+    "host.detail": ("被访住户正在居家隔离，访客未放行", "The host household is under home quarantine: visitor refused"),
+    "therm.for": ("体温计故障已持续", "Thermometer down for"), "therm.still": ("仍未恢复", "still down"),
+    "therm.back": ("已恢复", "working again at"),
     "ack": ("确认", "Acknowledge"), "acked": ("已确认", "Acknowledged"), "note": ("备注", "Note"),
     "alerts.live": ("每10秒自动刷新", "Refreshes every 10 s"), "alerts.none": ("暂无告警", "No alerts"),
     "alerts.open": ("未处理告警", "Open alerts"), "detail": ("详情", "Detail"),
@@ -65,6 +81,14 @@ TEXTS: dict[str, tuple[str, str]] = {
     "issue": ("签发通行证", "Issue pass"), "days": ("有效天数", "Days"), "valid_to": ("有效期至", "Valid to"),
     "cards": ("打印通行证卡片", "Print pass cards"), "quarantine": ("居家隔离", "Home quarantine"),
     "q.start": ("开始日期", "Start"), "q.end": ("结束日期", "End"), "q.set": ("设为居家隔离", "Start quarantine"),
+    "q.first": ("隔离第一天", "First day"), "q.last": ("隔离最后一天（含）", "Last day (included)"),
+    "q.days": ("天数（未填最后一天时）", "Days (if no last day)"), "q.who": ("隔离对象", "Who"),
+    "q.person_hint": ("填人员号，整户留空", "person no., empty: whole household"),
+    "q.whole": ("整户", "Whole household"), "q.set_by": ("登记人", "Set by"), "q.released": ("已解除", "Released"),
+    "q.over": ("已期满", "Over"), "q.active": ("隔离中", "Active"), "q.release_note": ("解除说明", "Why released"),
+    "q.hint": ("默认14天：第一天算第1天，最后一天当天仍须隔离，次日0点起可外出。",
+               "14 days by default: the first day is day 1; the last day is still in quarantine, "
+               "going out is allowed from the following midnight."),
     "q.release": ("解除隔离", "Release"), "status": ("状态", "Status"), "households": ("住户", "Households"),
     "passes": ("通行证", "Passes"), "open": ("查看", "Open"), "saved": ("已保存", "Saved"),
     "list_synced": ("变更已加入名单，门岗同步后生效", "Change queued; gates apply it at their next sync"),
@@ -72,11 +96,21 @@ TEXTS: dict[str, tuple[str, str]] = {
     "action": ("操作", "Action"), "who": ("人员", "Who"), "error": ("出错", "Error"),
     "home.today": ("今日概况", "Today so far"), "back": ("返回", "Back"), "save": ("保存", "Save"),
     "ev.scan": ("扫码", "scan"), "ev.visitor": ("访客登记", "visitor"), "ev.override": ("保安放行", "override"),
-    "ev.manual": ("人工登记", "manual"),
+    "ev.manual": ("人工登记", "manual"), "ev.shift_end": ("交接班", "shift hand-over"), "info": ("记录", "Record"),
     "kind.resident": ("居民", "resident"), "kind.temporary": ("临时", "temporary"), "kind.visitor": ("访客", "visitor"),
     "kind.staff": ("工作人员", "staff"), "kind.delivery": ("配送", "delivery"),
     "min": ("分钟", "min"), "window": ("时间范围", "Window"), "h24": ("24小时", "24 h"), "d7": ("7天", "7 days"),
     "d30": ("30天", "30 days"),
+    "dev.camera": ("摄像头", "Camera"), "dev.thermometer": ("体温计", "Thermometer"), "dev.relay": ("闸门", "Relay"),
+    "dev.voice": ("语音", "Voice"), "dev.other": ("其他故障", "Other faults"), "fault": ("故障", "Fault"),
+    "fault.since": ("起", "since"), "fault.unknown": ("未上报", "not reported"),
+    "faulted": ("设备故障", "Device fault"),
+    "nav.shifts": ("交接班", "Shift hand-overs"), "shift": ("班次", "Shift"),
+    "shift.entries": ("通行人次", "Entries"), "shift.refusals": ("拒绝（按原因）", "Refusals by reason"),
+    "shift.high": ("体温偏高次数", "High readings"), "shift.fevers": ("发热事件", "Fever events"),
+    "shift.overrides": ("保安放行", "Overrides"), "shift.visitors": ("访客", "Visitors"),
+    "shift.faults": ("班内设备故障", "Device faults"), "shift.none": ("暂无交接班记录", "No hand-overs yet"),
+    "shift.until_now": ("至今", "ongoing"), "days7": ("最近7天", "Last 7 days"),
 }
 
 
@@ -91,12 +125,24 @@ def translator(lang: str):
     return t
 
 
+#: Texts of reason codes the console shows before (or without) the gates' own table having them.
+REASONS: dict[str, tuple[str, str]] = {
+    "host_quarantined": ("被访住户正在居家隔离，访客不得进入", "Host household under home quarantine: no visitors"),
+    "health_code_yellow": ("健康码黄码，禁止通行", "Health code yellow: refused"),
+    "health_code_red": ("健康码红码，禁止通行", "Health code red: refused"),
+    "health_code_scanned": ("扫的是城市健康码，请保安核验颜色", "A city health code was scanned: the guard checks it"),
+    "shift_end": ("交接班", "Shift hand-over"),
+}
+
+
 def reason_text(code: str, lang: str = "zh") -> str:
     """Plain words for a reason code (edge decision codes first, then pass verification codes)."""
     try:
-        return message(code, lang)
+        text = message(code, lang)
     except Exception:  # noqa: BLE001 - a missing text must never break a page
-        return code
+        text = code
+    pair = REASONS.get(code)
+    return pair[1 if lang == "en" else 0] if text == code and pair else text
 
 
 def reason_texts(lang: str = "zh") -> dict[str, str]:
@@ -107,4 +153,4 @@ def reason_texts(lang: str = "zh") -> dict[str, str]:
             codes |= set(__import__(mod, fromlist=["MESSAGES"]).MESSAGES)
         except ImportError:
             continue
-    return {c: reason_text(c, lang) for c in sorted(codes)}
+    return {c: reason_text(c, lang) for c in sorted(codes | set(REASONS))}

@@ -19,7 +19,7 @@ from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from central import ingest
+from central import faults, ingest
 from central.console import audit, auth
 from central.console.deps import Admin, AdminForm, Audit, AuditTrail, ConsoleCtx, StaffForm, StaffMember, Viewer
 from central.console.errors import ConsoleError
@@ -27,6 +27,7 @@ from central.console.i18n import translator
 from central.console.timeutil import parse_day, parse_local
 from central.console.web import SECURITY_HEADERS, Console, blank, error_page
 from central.passes import issuance
+from central.passes import quarantine as quarantines
 from central.passes.bulk import BulkReport, issue_register
 from central.passes.cards import render_cards
 from central.signing import central_list_version, root_public_pem
@@ -53,7 +54,7 @@ def devices_page(request: Request, ctx: ConsoleCtx, staff: Viewer) -> Response:
     now = time.time()
     rows = _devices(ctx, now)
     return ctx.render(request, "devices.html", staff, rows=rows, now=now, new_token=None,
-                      central_version=central_list_version(ctx.db))
+                      central_version=central_list_version(ctx.db), fault_columns=faults.COLUMNS)
 
 
 @router.post("/devices/add")
@@ -77,7 +78,7 @@ def devices_add(request: Request, ctx: ConsoleCtx, staff: AdminForm, record: Aud
     except Exception:  # noqa: BLE001 - the key is optional on this page
         pem = ""
     return ctx.render(request, "devices.html", staff, rows=rows, now=now, new_token=token, new_device=device_id,
-                      public_pem=pem, central_version=central_list_version(ctx.db))
+                      public_pem=pem, central_version=central_list_version(ctx.db), fault_columns=faults.COLUMNS)
 
 
 @router.post("/devices/{device_id:path}/revoke")
@@ -140,13 +141,16 @@ def audit_page(request: Request, ctx: ConsoleCtx, staff: Admin, before: int = 0,
 
 @router.get("/households")
 def households_page(request: Request, ctx: ConsoleCtx, staff: StaffMember, record: Audit, q: str = "") -> Response:
-    """Households whose id starts with ``q`` (any letter case), their valid passes and quarantine."""
+    """Households whose id starts with ``q`` (any letter case), their valid passes and active quarantine."""
     pattern = q.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     rows = list(ctx.db.query(
         "SELECT h.household, (SELECT COUNT(*) FROM passes p WHERE p.household = h.household AND "
-        "p.revoked_at IS NULL AND p.valid_to > :now) AS valid_passes, q.start AS q_start, q.\"end\" AS q_end "
-        "FROM households h LEFT JOIN quarantine q ON q.household = h.household "
-        "WHERE LOWER(h.household) LIKE LOWER(:pat) ESCAPE '\\' ORDER BY h.household LIMIT 500",  # any case
+        "p.revoked_at IS NULL AND p.valid_to > :now) AS valid_passes, "
+        "(SELECT MIN(first_day) FROM quarantines q WHERE q.household = h.household AND q.status = 'active' "
+        " AND q.end_ts > :now) AS q_start, "
+        "(SELECT MAX(last_day) FROM quarantines q WHERE q.household = h.household AND q.status = 'active' "
+        " AND q.end_ts > :now) AS q_end "
+        "FROM households h WHERE LOWER(h.household) LIKE LOWER(:pat) ESCAPE '\\' ORDER BY h.household LIMIT 500",
         {"now": time.time(), "pat": pattern}))
     record("view_households", q=q, rows=len(rows))
     return ctx.render(request, "households.html", staff, rows=rows, q=q, report=None)
@@ -193,17 +197,21 @@ def hh_cards(ctx: ConsoleCtx, household: str, staff: StaffMember, record: Audit)
 @router.get("/households/{household:path}")
 def household_page(request: Request, ctx: ConsoleCtx, household: str, staff: StaffMember, record: Audit,
                    msg: str = "") -> Response:
-    """A household: its passes (revoked too), its quarantine, forms to issue, revoke and quarantine."""
+    """A household: its passes (revoked too), its quarantine records, forms to issue, revoke and quarantine."""
     if not household.strip("/"):
         return RedirectResponse("/households", 303)
     passes = issuance.find_passes(ctx.db, household=household, include_revoked=True)
     revoked = {r[0]: r[1] for r in ctx.db.execute(
         "SELECT pass_id, revoked_at FROM passes WHERE household = ? AND revoked_at IS NOT NULL", [household])}
-    qrow = ctx.db.execute("SELECT start, \"end\", note FROM quarantine WHERE household = ?", [household]).fetchone()
+    records = quarantines.records(ctx.db, household)
+    now = time.time()
     record("view_household", household=household, passes=len(passes))
+    today = datetime.now(ctx.tz).date()
     return ctx.render(request, "household.html", staff, household=household, passes=passes, revoked=revoked,
-                      quarantine=qrow, kinds=PASS_KINDS, msg=msg, now=time.time(),
-                      today=datetime.now(ctx.tz).date().isoformat())
+                      records=records, active=[r for r in records if r.status == "active" and r.end_ts > now],
+                      persons=sorted({p.info.person for p in passes}), kinds=PASS_KINDS, msg=msg, now=now,
+                      today=today.isoformat(), preset_days=quarantines.DEFAULT_DAYS,
+                      preset_last=quarantines.last_day_of(today).isoformat())
 
 
 def _change(ctx: Console, request: Request, staff: auth.Staff, record: AuditTrail, household: str, action: str,
@@ -244,21 +252,41 @@ def pass_revoke(request: Request, ctx: ConsoleCtx, pass_id: int, staff: StaffFor
                    pass_id=pass_id, reason=reason.strip())
 
 
+def _person(value: str) -> int | None:
+    """The form's person: empty for the whole household, else a person number."""
+    value = value.strip()
+    if not value:
+        return None
+    if not value.isdigit():
+        raise ValueError(f"person {value!r}: a number, or empty for the whole household")
+    return int(value)
+
+
 @router.post("/households/{household:path}/quarantine")
 def hh_quarantine(request: Request, ctx: ConsoleCtx, household: str, staff: StaffForm, record: Audit,
-                  start: Annotated[str, Form()], end: Annotated[str, Form()],
+                  first_day: Annotated[str, Form()], last_day: Annotated[str, Form()] = "",
+                  days: Annotated[int, Form()] = quarantines.DEFAULT_DAYS, person: Annotated[str, Form()] = "",
                   note: Annotated[str, Form()] = "") -> Response:
-    """Quarantine the household from ``start`` to ``end`` (days, local time)."""
+    """Quarantine the household, or one person of it, from ``first_day`` to ``last_day`` (both included, local
+    days; ``days`` long when no last day is given)."""
 
     def run() -> dict[str, Any]:
-        return {"change_version": issuance.quarantine(ctx.db, household, parse_day(start, ctx.tz),
-                                                      parse_day(end, ctx.tz), note.strip(), tz=ctx.tz_name)}
+        first = parse_day(first_day, ctx.tz)
+        last = parse_day(last_day, ctx.tz) if last_day.strip() else quarantines.last_day_of(first, days)
+        version = issuance.quarantine(ctx.db, household, first, last, note.strip(), tz=ctx.tz_name,
+                                      person=_person(person), by=staff.username)
+        return {"change_version": version, "first_day": first.isoformat(), "last_day": last.isoformat()}
 
-    return _change(ctx, request, staff, record, household, "quarantine", run, start=start, end=end)
+    return _change(ctx, request, staff, record, household, "quarantine", run, person=person.strip() or None)
 
 
 @router.post("/households/{household:path}/release")
-def hh_release(request: Request, ctx: ConsoleCtx, household: str, staff: StaffForm, record: Audit) -> Response:
-    """End the household's quarantine."""
-    return _change(ctx, request, staff, record, household, "release",
-                   lambda: {"change_version": issuance.release(ctx.db, household)})
+def hh_release(request: Request, ctx: ConsoleCtx, household: str, staff: StaffForm, record: Audit,
+               person: Annotated[str, Form()] = "", note: Annotated[str, Form()] = "") -> Response:
+    """End the household's (or a person's) quarantine; the record is kept, marked released."""
+
+    def run() -> dict[str, Any]:
+        return {"change_version": issuance.release(ctx.db, household, _person(person), by=staff.username,
+                                                   note=note.strip()[:500])}
+
+    return _change(ctx, request, staff, record, household, "release", run, person=person.strip() or None)

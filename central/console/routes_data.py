@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated
 from urllib.parse import urlencode
@@ -10,7 +11,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from central.console import alerts, audit, entries, exports, reports, tracing
+from central.console import alerts, audit, entries, exports, reports, shifts, tracing
 from central.console.deps import Audit, ConsoleCtx, StaffForm, StaffMember, Viewer
 from central.console.errors import ConsoleError
 from central.console.i18n import reason_text, reason_texts, translator
@@ -230,7 +231,7 @@ def alerts_api(request: Request, ctx: ConsoleCtx, staff: Viewer, record: Audit) 
     """The alerts as JSON."""
     items = _alerts(ctx, request)
     record("view_alerts", rows=len(items), api=True)
-    return {"alerts": [a.__dict__ for a in items]}
+    return {"alerts": [asdict(a) for a in items]}
 
 
 @router.post("/alerts/ack")
@@ -243,6 +244,21 @@ def alerts_ack(request: Request, ctx: ConsoleCtx, staff: StaffForm, record: Audi
         return error_page(ctx, request, staff, str(exc))
     record("ack_alert", key=key, note=note[:200])
     return RedirectResponse("/alerts", 303)
+
+
+# -- shift hand-overs --------------------------------------------------------------------------
+
+@router.get("/shifts")
+def shifts_page(request: Request, ctx: ConsoleCtx, staff: Viewer, record: Audit) -> Response:
+    """The gates' shift hand-over summaries of the last days (``?days=``, ``?gate_id=``)."""
+    q = request.query_params
+    days = q.get("days", "7")
+    days_f = min(float(days), 92.0) if days.replace(".", "", 1).isdigit() else 7.0
+    now = time.time()
+    gate = blank(q.get("gate_id"))
+    items = shifts.hand_overs(ctx.db, now - days_f * 86400, now + 300, gate)
+    record("view_shifts", gate_id=gate, days=days_f, rows=len(items))
+    return ctx.render(request, "shifts.html", staff, items=items, q=dict(q), **_choices(ctx))
 
 
 def _choices(ctx: Console) -> dict:

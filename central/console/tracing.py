@@ -1,6 +1,7 @@
 """Contact tracing: where a pass, household or visitor passed, and who passed the same gate nearby in time.
 
-Passages are entries of the subject that were not refused (``decision != 'refuse'``) within the window.
+Passages are entries of the subject that were not refused within the window (``decision`` neither ``refuse``
+nor ``info``: a record such as a shift hand-over is no passage).
 Contacts are other people's non-refused entries at the same gate within plus/minus ``minutes`` of each
 passage (index ``(gate_id, wall_ts)``). A contact seen near several passages appears once per passage.
 """
@@ -55,7 +56,7 @@ def trace(db: CentralDB, kind: str, value: str, since: float, until: float, minu
         raise ConsoleError("the time margin must be 0-1440 minutes")
     passages = list(db.query(
         f"SELECT {', '.join(PASSAGE_COLUMNS)} FROM entries WHERE {kind} = ? AND wall_ts >= ? AND wall_ts < ? "
-        "AND decision != 'refuse' ORDER BY wall_ts LIMIT ?", [value, since, until, MAX_PASSAGES + 1]))
+        "AND decision NOT IN ('refuse', 'info') ORDER BY wall_ts LIMIT ?", [value, since, until, MAX_PASSAGES + 1]))
     truncated = len(passages) > MAX_PASSAGES
     passages = passages[:MAX_PASSAGES]
     contacts: list[dict] = []
@@ -63,7 +64,7 @@ def trace(db: CentralDB, kind: str, value: str, since: float, until: float, minu
     for p in passages:
         rows = db.query(
             "SELECT wall_ts, direction, pass_id, household, person, pass_kind, visitor_ref, temp_c, fever, uuid "
-            f"FROM entries WHERE gate_id = ? AND wall_ts >= ? AND wall_ts <= ? AND decision != 'refuse' "
+            f"FROM entries WHERE gate_id = ? AND wall_ts >= ? AND wall_ts <= ? AND decision NOT IN ('refuse', 'info') "
             f"AND uuid != ? AND ({kind} IS NULL OR {kind} != ?) ORDER BY wall_ts",
             [p["gate_id"], p["wall_ts"] - margin, p["wall_ts"] + margin, p["uuid"], value])
         for r in rows:

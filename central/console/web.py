@@ -18,6 +18,7 @@ from markupsafe import Markup
 from central.console import auth
 from central.console.i18n import LANGS, reason_text, translator
 from central.console.timeutil import DEFAULT_TZ, fmt, fmt_input, zone
+from central.faults import fault_name
 from central.settings import CentralSettings
 from central.store import CentralDB, connect
 
@@ -54,6 +55,7 @@ class Console:
                                autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
         self.env.filters["t"] = lambda ts: fmt(ts, self.tz)
         self.env.filters["tinput"] = lambda ts: fmt_input(ts, self.tz)
+        self.env.filters["tshort"] = lambda ts: fmt(ts, self.tz, with_seconds=False)[5:]  # MM-DD HH:MM
 
     @classmethod
     def from_settings(cls, settings: CentralSettings) -> Console:
@@ -86,7 +88,8 @@ class Console:
             "t": translator(lang), "lang": lang, "staff": staff, "csrf": staff.csrf if staff else "",
             "path": request.url.path, "query": request.url.query, "Markup": Markup,
             "alert_refresh_s": self.alert_refresh_s,
-            "reason_text": lambda code: reason_text(code, lang), "age": lambda s: age_text(s, lang)}
+            "reason_text": lambda code: reason_text(code, lang), "age": lambda s: age_text(s, lang),
+            "fault_name": lambda code: fault_name(code, lang)}
         values.update(context)
         html = self.env.get_template(name).render(**values)
         return HTMLResponse(html, status_code=status_code, headers=SECURITY_HEADERS)

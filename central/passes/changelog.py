@@ -7,39 +7,54 @@ import logging
 import time
 from typing import Any
 
+from central.passes import quarantine
 from central.passes.store import current_version
 from central.store import CentralDB
-from sync.lists import PAGE_FORMAT
+from sync.lists import PAGE_FORMAT, PAGE_FORMAT_2
 
 log = logging.getLogger(__name__)
 
 DEFAULT_LIMIT = 500
 
 
-def _page(version: int, since: int, snapshot: bool, more: bool, changes: list[dict]) -> dict[str, Any]:
-    return {"format": PAGE_FORMAT, "version": version, "since": since, "snapshot": snapshot, "more": more,
+FORMATS = (1, 2)
+
+
+def _page(version: int, since: int, snapshot: bool, more: bool, changes: list[dict], fmt: int) -> dict[str, Any]:
+    return {"format": PAGE_FORMAT_2 if fmt == 2 else PAGE_FORMAT, "version": version, "since": since,
+            "snapshot": snapshot, "more": more,
             "issued_at": time.time(), "changes": changes}
 
 
-def changes_since(db: CentralDB, since: int, limit: int = DEFAULT_LIMIT) -> dict[str, Any]:
-    """The page of at most ``limit`` changes after version ``since`` (``more`` says whether others wait)."""
+def _for_format(v: int, op: str, data: dict[str, Any], fmt: int) -> dict[str, Any]:
+    """A logged change as a gate reading list format ``fmt`` gets it (format 1: the household form ``v1``)."""
+    legacy = data.pop("v1", None)
+    if fmt == 1 and isinstance(legacy, dict):
+        return {**legacy, "v": v}
+    return {**data, "v": v, "op": op}
+
+
+def changes_since(db: CentralDB, since: int, limit: int = DEFAULT_LIMIT, fmt: int = 1) -> dict[str, Any]:
+    """The page of at most ``limit`` changes after version ``since`` (``more`` says whether others wait), in list
+    format ``fmt`` (1: households only, for gates not yet updated; 2: households and persons)."""
     limit = max(1, int(limit))
     rows = db.execute("SELECT v, op, data FROM pass_changes WHERE v > ? ORDER BY v LIMIT ?",
                       [int(since), limit + 1]).fetchall()
     more = len(rows) > limit
     rows = rows[:limit]
-    changes = [{**json.loads(data), "v": v, "op": op} for v, op, data in rows]
+    changes = [_for_format(v, op, json.loads(data), fmt) for v, op, data in rows]
     version = rows[-1][0] if rows else max(int(since), 0)
     if not rows and int(since) > current_version(db):
         # The device holds versions this database never made (restored from an old backup?): its lists will not
         # converge by paging; it needs a snapshot and a version reset, which gatepass-lists/1 cannot express.
         log.error("a device asked for changes since version %d but the change log ends at %d: restored database? "
                   "reset that device's lists", int(since), current_version(db))
-    return _page(version, int(since), False, more, changes)
+    return _page(version, int(since), False, more, changes, fmt)
 
 
-def snapshot(db: CentralDB) -> dict[str, Any]:
-    """The whole current state as one page (for a new device or one too far behind)."""
+def snapshot(db: CentralDB, fmt: int = 1) -> dict[str, Any]:
+    """The whole current state as one page in list format ``fmt`` (for a new device or one too far behind): only
+    what a gate needs, e.g. quarantines that hold now or later, without notes or released records."""
     with db.transaction(readonly=True):  # one read transaction: a consistent view
         version = current_version(db)
         changes: list[dict[str, Any]] = []
@@ -51,12 +66,10 @@ def snapshot(db: CentralDB) -> dict[str, Any]:
                 "SELECT pass_id, COALESCE(revoke_reason, '') FROM passes WHERE revoked_at IS NOT NULL "
                 "AND valid_to > ? ORDER BY pass_id", [time.time() - 86400]):
             changes.append({"op": "revoke", "pass_id": pass_id, "reason": reason})
-        for hh, start, end, sts, ets in db.execute(
-                "SELECT household, start, \"end\", start_ts, end_ts FROM quarantine ORDER BY household"):
-            changes.append({"op": "quarantine", "household": hh, "start": start, "end": end,
-                            "start_ts": sts, "end_ts": ets})
+        now = time.time()
+        changes += quarantine.gate_ops(db, now) if fmt == 2 else quarantine.legacy_ops(db, now)
         for key, value in db.execute("SELECT key, value FROM pass_policy ORDER BY key"):
             changes.append({"op": "policy", "key": key, "value": json.loads(value)})
     for change in changes:
         change["v"] = version
-    return _page(version, 0, True, False, changes)
+    return _page(version, 0, True, False, changes, fmt)

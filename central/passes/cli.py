@@ -198,28 +198,42 @@ def unrevoke_command(config_path, pass_id) -> None:
 @click.command("quarantine")
 @config_option
 @click.argument("household")
-@click.option("--start", type=click.DateTime(["%Y-%m-%d"]), required=True, help="First day (YYYY-MM-DD).")
-@click.option("--end", type=click.DateTime(["%Y-%m-%d"]), required=True,
-              help="Day the household may go out again (YYYY-MM-DD).")
+@click.option("--start", "--first-day", "start", type=click.DateTime(["%Y-%m-%d"]), required=True,
+              help="First day of quarantine (YYYY-MM-DD).")
+@click.option("--last-day", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="Last day of quarantine, included (YYYY-MM-DD); default: --days days from the first.")
+@click.option("--days", type=click.IntRange(1, 366), default=14, show_default=True,
+              help="Length in days (first and last day included) when --last-day is not given.")
+@click.option("--end", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="Old form: the day they may go out again (the last day is the day before).")
+@click.option("--person", type=int, default=None, help="Only this person of the household (the pass's person).")
 @click.option("--note", default="", help="Note for staff.")
-def quarantine_command(config_path, household, start, end, note) -> None:
-    """Put a household under home quarantine: gates refuse its members' exits until the end date."""
-    from central.passes.issuance import quarantine
+def quarantine_command(config_path, household, start, last_day, days, end, person, note) -> None:
+    """Put a household, or one person of it, under home quarantine: gates refuse their exits through the last day."""
+    from datetime import timedelta
 
+    from central.passes.issuance import quarantine
+    from central.passes.quarantine import last_day_of
+
+    first = start.date()
+    last = last_day.date() if last_day else (end.date() - timedelta(days=1)) if end else last_day_of(first, days)
     _, db = _open(config_path)
-    version = quarantine(db, household, start.date(), end.date(), note)
-    click.echo(f"{household} under home quarantine {start.date()} .. {end.date()} (list version {version})")
+    version = quarantine(db, household, first, last, note, person=person, by="cli")
+    who = household if person is None else f"{household} person {person}"
+    click.echo(f"{who} under home quarantine {first} .. {last} (last day included; list version {version})")
 
 
 @click.command("release")
 @config_option
 @click.argument("household")
-def release_command(config_path, household) -> None:
-    """End a household's home quarantine now."""
+@click.option("--person", type=int, default=None, help="Only this person of the household.")
+@click.option("--note", default="", help="Why (kept with the record).")
+def release_command(config_path, household, person, note) -> None:
+    """End a household's (or a person's) home quarantine now; the record is kept."""
     from central.passes.issuance import release
 
     _, db = _open(config_path)
-    version = release(db, household)
+    version = release(db, household, person, by="cli", note=note)
     click.echo(f"{household} released from home quarantine (list version {version})")
 
 

@@ -10,12 +10,12 @@ import json
 import logging
 import time
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import segno
 
+from central.passes import quarantine as quarantines
 from central.passes.errors import PassAdminError
 from central.passes.keys import active_key
 from central.passes.store import append_change
@@ -25,8 +25,9 @@ from sync.passes.model import KINDS, PassInfo
 
 log = logging.getLogger(__name__)
 
-#: The community's time zone: quarantine dates are local days.
-DEFAULT_TZ = "Asia/Shanghai"
+DEFAULT_TZ = quarantines.DEFAULT_TZ  # the community's time zone: quarantine dates are local days
+local_midnight = quarantines.local_midnight
+
 #: The largest QR version a pass may need at error correction M (printed cards, cheap cameras).
 MAX_QR_VERSION = 7
 
@@ -174,40 +175,16 @@ def unrevoke(db: CentralDB, pass_id: int) -> int:
         return append_change(db, "unrevoke", pass_id=pass_id)
 
 
-def local_midnight(day: date, tz: str = DEFAULT_TZ) -> float:
-    """Unix seconds of 00:00 on ``day`` in time zone ``tz``."""
-    return datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(tz)).timestamp()
+def quarantine(db: CentralDB, household: str, first_day: date, last_day: date, note: str = "",
+               tz: str = DEFAULT_TZ, *, person: int | None = None, by: str = "") -> int:
+    """Put a household (or one ``person`` of it) under home quarantine, ``first_day`` to ``last_day`` both
+    included (see :func:`central.passes.quarantine.place`). Returns the change version."""
+    return quarantines.place(db, household, first_day, last_day, note, tz, person=person, by=by)
 
 
-def quarantine(db: CentralDB, household: str, start: date, end: date, note: str = "", tz: str = DEFAULT_TZ) -> int:
-    """Put a household under home quarantine from ``start`` until ``end`` (exit allowed again on ``end``).
-
-    Replaces any quarantine the household had. Returns the change version.
-    """
-    if end <= start:
-        raise PassAdminError(f"quarantine end {end} must be after its start {start}")
-    if not household or len(household) > MAX_HOUSEHOLD_CHARS:
-        raise PassAdminError(f"household {household!r}: 1-{MAX_HOUSEHOLD_CHARS} characters")
-    start_ts, end_ts = local_midnight(start, tz), local_midnight(end, tz)
-    with db.transaction():
-        db.execute("INSERT INTO households (household, created_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
-                   [household, time.time()])
-        db.execute("INSERT INTO quarantine (household, start, \"end\", start_ts, end_ts, set_at, note) "
-                   "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (household) DO UPDATE SET start = excluded.start, "
-                   "\"end\" = excluded.\"end\", start_ts = excluded.start_ts, end_ts = excluded.end_ts, "
-                   "set_at = excluded.set_at, note = excluded.note",
-                   [household, start.isoformat(), end.isoformat(), start_ts, end_ts, time.time(), note])
-        return append_change(db, "quarantine", household=household, start=start.isoformat(), end=end.isoformat(),
-                             start_ts=start_ts, end_ts=end_ts)
-
-
-def release(db: CentralDB, household: str) -> int:
-    """End a household's home quarantine now. Returns the change version."""
-    with db.transaction():
-        cur = db.execute("DELETE FROM quarantine WHERE household = ?", [household])
-        if cur.rowcount == 0:
-            raise PassAdminError(f"household {household} is not under quarantine")
-        return append_change(db, "release", household=household)
+def release(db: CentralDB, household: str, person: int | None = None, *, by: str = "", note: str = "") -> int:
+    """End a household's (or a person's) home quarantine now, keeping the record. Returns the change version."""
+    return quarantines.release(db, household, person, by=by, note=note)
 
 
 def set_policy(db: CentralDB, key: str, value: object) -> int:

@@ -2,7 +2,7 @@
 
 Tables: ``pass_keys`` (signing key metadata; private keys live in files, see
 :mod:`central.passes.keys`), ``households``, ``passes`` (every issued pass, its
-text and revocation), ``quarantine`` (current home quarantine per household),
+text and revocation), ``quarantines`` (home quarantine records of households and persons, kept after release),
 ``pass_policy`` and ``pass_changes``: the change log devices follow. Every
 revoke, quarantine, release, key or policy change appends to ``pass_changes``
 in the same transaction as the change (:func:`append_change`), so the log's
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import date, timedelta
 from typing import Any
 
 from central.store import CentralDB
@@ -40,6 +41,29 @@ def m001_pass_tables(db: CentralDB) -> None:
     db.execute("CREATE TABLE pass_policy (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
     db.execute("CREATE TABLE pass_changes (v INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL, "
                "op TEXT NOT NULL, data TEXT NOT NULL)")
+
+
+@migrations()
+def m002_quarantine_records(db: CentralDB) -> None:
+    """Quarantine records of households and of individuals, kept after release (``quarantines``).
+
+    ``first_day`` and ``last_day`` are local dates, both inclusive; ``start_ts`` is local midnight starting the first
+    day and ``end_ts`` local midnight ending the last day. ``person`` NULL: the whole household. ``status``:
+    ``active`` or ``released`` (with who, when and a note). The old one-row-per-household ``quarantine`` table
+    (its ``end`` the first free day) is carried over and dropped.
+    """
+    db.execute("CREATE TABLE quarantines (id INTEGER PRIMARY KEY AUTOINCREMENT, household TEXT NOT NULL, "
+               "person INTEGER, first_day TEXT NOT NULL, last_day TEXT NOT NULL, start_ts REAL NOT NULL, "
+               "end_ts REAL NOT NULL, set_at REAL NOT NULL, set_by TEXT NOT NULL DEFAULT '', "
+               "note TEXT NOT NULL DEFAULT '', status TEXT NOT NULL DEFAULT 'active' "
+               "CHECK (status IN ('active', 'released')), released_at REAL, released_by TEXT, release_note TEXT)")
+    db.execute("CREATE INDEX quarantines_household ON quarantines (household, status)")
+    for hh, start, end, sts, ets, set_at, note in db.execute(
+            "SELECT household, start, \"end\", start_ts, end_ts, set_at, note FROM quarantine").fetchall():
+        last = (date.fromisoformat(end) - timedelta(days=1)).isoformat()
+        db.execute("INSERT INTO quarantines (household, person, first_day, last_day, start_ts, end_ts, set_at, note) "
+                   "VALUES (?, NULL, ?, ?, ?, ?, ?, ?)", [hh, start, last, sts, ets, set_at, note])
+    db.execute("DROP TABLE quarantine")
 
 
 def migrate(db: CentralDB) -> None:

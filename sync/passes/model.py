@@ -121,19 +121,35 @@ class TrustList:
         return self.keys.get(kid)
 
 
+Period = tuple[float, float]
+
+
+def _holds(period: Period | None, t: float) -> bool:
+    return period is not None and period[0] <= t < period[1]
+
+
 @dataclass(frozen=True)
 class Lists:
-    """Revoked pass ids and households under home quarantine (start, end as unix seconds).
+    """Revoked pass ids, households and persons (household, person number) under home quarantine.
 
-    A household is under quarantine while ``start <= now < end``: on the end
-    date (local midnight) its members may go out again.
+    A quarantine period is ``(start, end)`` in unix seconds and holds while ``start <= now < end``: ``end`` is
+    local midnight ending the last day of quarantine, when its people may go out again.
     """
 
     revoked: frozenset[int] = frozenset()
-    quarantine: Mapping[str, tuple[float, float]] = field(default_factory=lambda: MappingProxyType({}))
+    quarantine: Mapping[str, Period] = field(default_factory=lambda: MappingProxyType({}))
+    persons: Mapping[tuple[str, int], Period] = field(default_factory=lambda: MappingProxyType({}))
 
     @classmethod
-    def of(cls, revoked: set[int] | frozenset[int] = frozenset(),
-           quarantine: dict[str, tuple[float, float]] | None = None) -> Lists:
+    def of(cls, revoked: set[int] | frozenset[int] = frozenset(), quarantine: dict[str, Period] | None = None,
+           persons: dict[tuple[str, int], Period] | None = None) -> Lists:
         """Build lists from plain collections."""
-        return cls(frozenset(revoked), MappingProxyType(dict(quarantine or {})))
+        return cls(frozenset(revoked), MappingProxyType(dict(quarantine or {})), MappingProxyType(dict(persons or {})))
+
+    def household_quarantined(self, household: str, t: float) -> bool:
+        """Whether the whole household is under home quarantine at ``t`` (e.g. to refuse its visitors)."""
+        return _holds(self.quarantine.get(household), t)
+
+    def quarantined(self, household: str, person: int, t: float) -> bool:
+        """Whether this person is under home quarantine at ``t``: their household, or they alone."""
+        return self.household_quarantined(household, t) or _holds(self.persons.get((household, person)), t)

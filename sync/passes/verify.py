@@ -44,10 +44,8 @@ def _judge(info: PassInfo, lists: Lists, gate: GateContext, now: Now) -> Verdict
         return _refuse("not_yet_valid", info)
     if now.t >= info.valid_to:
         return _refuse("expired", info)
-    if gate.direction != "in":
-        period = lists.quarantine.get(info.household)
-        if period is not None and period[0] <= now.t < period[1]:
-            return _refuse("quarantined", info)
+    if gate.direction != "in" and lists.quarantined(info.household, info.person, now.t):
+        return _refuse("quarantined", info)
     if info.gates is not None and gate.gate_id not in info.gates:
         return _refuse("wrong_gate", info)
     return Verdict(True, "ok", info)
@@ -82,8 +80,9 @@ def verify(text: str, trust_list: TrustList, lists: Lists, gate: GateContext, no
     Pure: no I/O, no clock, no logging on the normal path. Never raises: any
     malformed input yields a refusal with a reason code (see
     :data:`sync.passes.messages.MESSAGES`). Checks, in order: format, key,
-    signature, claims, revocation, clock, validity period, home quarantine
-    (refuses exits only: at an "out" or "both" gate), allowed gates.
+    signature, claims, revocation, clock, validity period, home quarantine of
+    the pass's household or of its person (refuses exits only: at an "out" or
+    "both" gate), allowed gates.
     """
     try:
         return _verify(text, trust_list, lists, gate, now)

@@ -209,3 +209,42 @@ def test_a_device_ahead_of_the_change_log_is_reported(central, caplog):
         page = changelog.changes_since(cdb, 50)
     assert page["changes"] == [] and page["version"] == 50
     assert "change log ends at 1" in caplog.text
+
+
+def test_a_persons_quarantine_reaches_the_verifier_in_format_2_and_the_whole_household_in_format_1(central, tmp_path):
+    cdb, data_dir = central
+    two = issuance.issue(cdb, data_dir, household="2-3-401", person=2, kind="resident", days=30)
+    three = issuance.issue(cdb, data_dir, household="2-3-401", person=3, kind="resident", days=30)
+    today = date.today()
+    issuance.quarantine(cdb, "2-3-401", date.fromordinal(today.toordinal() - 1),
+                        date.fromordinal(today.toordinal() + 12), person=2)
+    out, now = GateContext("east", "out"), Now(time.time(), True)
+    verdicts = {}
+    for fmt in (1, 2):
+        db = connect(tmp_path / f"edge-{fmt}.db")
+        edge_lists.migrate(db)
+        edge_lists.apply_page(db, changelog.changes_since(cdb, 0, fmt=fmt))
+        trust, lists, _, _ = edge_lists.load(db)
+        verdicts[fmt] = (verify(two.text, trust, lists, out, now).code, verify(three.text, trust, lists, out, now).code)
+        if fmt == 2:
+            issuance.release(cdb, "2-3-401", 2)
+        edge_lists.apply_page(db, changelog.changes_since(cdb, edge_lists.meta(db).version, fmt=fmt))
+        trust, lists, _, _ = edge_lists.load(db)
+        verdicts[fmt] += (verify(two.text, trust, lists, out, now).code,)
+        db.close()
+    assert verdicts[2] == ("quarantined", "ok", "ok")  # only person 2, until released
+    assert verdicts[1] == ("quarantined", "quarantined", "quarantined")  # an old gate holds the whole household
+
+
+def test_a_gate_database_from_before_person_quarantine_keeps_its_lists(tmp_path):
+    db = connect(tmp_path / "edge.db")
+    edge_lists.migrations.apply(db, stop_before="m002_person_quarantine")  # a gate's database of before
+    db.execute("INSERT INTO list_quarantine VALUES ('1-1-101', '2026-11-20', '2026-12-04', 1.0, 2.0, 1)")
+    db.execute("INSERT INTO list_meta VALUES ('version', '1')")
+    edge_lists.migrate(db)  # the updated software starts
+    _, lists, _, meta = edge_lists.load(db)
+    assert dict(lists.quarantine) == {"1-1-101": (1.0, 2.0)} and dict(lists.persons) == {} and meta.version == 1
+    edge_lists.apply_page(db, {"format": "gatepass-lists/2", "version": 2, "since": 1, "changes": [
+        {"v": 2, "op": "quarantine", "household": "1-1-102", "person": 0, "start_ts": 1.0, "end_ts": 3.0}]})
+    _, lists, _, _ = edge_lists.load(db)
+    assert dict(lists.persons) == {("1-1-102", 0): (1.0, 3.0)} and "1-1-101" in lists.quarantine

@@ -104,3 +104,31 @@ def test_bad_ranges_are_refused_cleanly(value):
 def test_backoff_is_full_jitter_under_the_cap(failures):
     wait = full_jitter(failures, 1.0, 300.0)
     assert 0 <= wait <= min(300.0, 2 ** max(failures - 1, 0))
+
+
+def _with_faults(faults):
+    return encode_upload("batch-123456", [], {**REPORT, "faults": faults})
+
+
+def test_a_report_carries_the_gates_device_faults_and_older_reports_without_them_still_parse():
+    body = decode_upload(_with_faults([{"code": "thermometer", "since": 1_790_000_000.0}]), "gzip")
+    assert [(f.code, f.since) for f in body.report.faults] == [("thermometer", 1_790_000_000.0)]
+    assert decode_upload(_with_faults([]), "gzip").report.faults == []
+    assert decode_upload(encode_upload("batch-123456", [], REPORT), "gzip").report.faults is None
+    many = [{"code": f"f{i}", "since": 1.0} for i in range(500)]
+    assert len(decode_upload(_with_faults(many), "gzip").report.faults) == 20
+
+
+@settings(max_examples=60, deadline=None)
+@given(faults=st.one_of(st.text(max_size=5), st.integers(), st.lists(st.one_of(
+    st.none(), st.text(max_size=5), st.dictionaries(st.sampled_from(["code", "since", "x"]), st.one_of(
+        st.none(), st.text(max_size=60), st.floats(allow_nan=True, allow_infinity=True), st.booleans())),
+    st.fixed_dictionaries({"code": st.text(min_size=1, max_size=40), "since": st.floats(-1e12, 1e12)})),
+    max_size=30)))
+def test_any_faults_value_is_parsed_or_refused_with_a_reason(faults):
+    try:
+        body = decode_upload(_with_faults(faults), "gzip")
+    except ProtocolError as exc:
+        assert "faults" in str(exc)
+    else:
+        assert all(1 <= len(f.code) <= 40 and abs(f.since) < float("inf") for f in body.report.faults or [])

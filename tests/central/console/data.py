@@ -41,7 +41,8 @@ def ensure_device(db, device_id: str, community: str, gate_id: str) -> dict[str,
 
 def ingest_entries(db, device_id: str, community: str, rows: list[dict[str, Any]], *, backlog: int = 0,
                    list_version: int = 0, wall_now: float | None = None,
-                   lists_issued_at: float | None = None) -> ingest.IngestResult:
+                   lists_issued_at: float | None = None,
+                   faults: list[dict[str, Any]] | None = None) -> ingest.IngestResult:
     """Store ``rows`` at central as one upload from ``device_id``."""
     device = ensure_device(db, device_id, community, rows[0]["gate_id"] if rows else "gate")
     last = max((r["seq"] for r in rows), default=0)
@@ -50,6 +51,7 @@ def ingest_entries(db, device_id: str, community: str, rows: list[dict[str, Any]
         "content_hash": content_hash(rows),
         "report": {"boot_id": "boot-1", "mono_now": 100.0, "wall_now": wall_now or time.time(),
                    "list_version": list_version, "backlog": backlog, "last_seq": last, "pending_min_seq": last + 1,
-                   "software_version": "0.1.0", "lists_issued_at": lists_issued_at},
+                   "software_version": "0.1.0", "lists_issued_at": lists_issued_at,
+                   **({} if faults is None else {"faults": faults})},
         "entries": rows})
     return ingest.ingest(db, device, body)

@@ -217,7 +217,8 @@ def test_household_search_is_literal_and_a_bad_register_is_a_clear_error(central
         r = c.post("/households/import", data={"csrf": token, "days": "30"},
                    files={"file": ("register.xlsx", b"not really a workbook", "application/octet-stream")})
         assert r.status_code == 400 and 'id="error-message"' in r.text and "XLSX" in r.text
-        r = c.post("/households/7_1-101/quarantine", data={"csrf": token, "start": "2026-12-04", "end": "2026-11-20"},
+        r = c.post("/households/7_1-101/quarantine", data={"csrf": token, "first_day": "2026-12-04",
+                                                                "last_day": "2026-11-20"},
                    headers={"referer": central.url + "/households/7_1-101"})
         assert r.status_code == 400 and "2026-12-04" in r.text and 'href="/households/7_1-101"' in r.text
 

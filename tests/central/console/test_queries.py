@@ -233,3 +233,18 @@ def test_parse_day_never_crashes(text):
     except ConsoleError:
         return
     assert isinstance(day, date)
+
+
+def test_shift_hand_over_records_are_no_passage_refusal_or_contact(db):
+    t = DAY0 + 8 * 3600
+    hand_over = entry(20, "dev-n", "north", t + 1100, event="shift_end", decision="info", reason="shift_end",
+                      guard_id="g7", temp_c=None, temps=None, direction="in",
+                      extra='{"started_at": 1795132800, "ended_at": 1795133900, "entries": 9}')
+    ingest_entries(db, "dev-n", "Garden", [hand_over])
+    result = tracing.trace(db, "pass_id", "101", DAY0, DAY0 + 86400, 10)
+    assert hand_over["uuid"] not in {c["uuid"] for c in result.contacts}
+    rep = reports.daily_report(db, date(2026, 11, 20), TZ)
+    assert rep.totals == {"entries": 8, "exits": 2, "visitors": 1, "refusals": 2, "fevers": 1, "overrides": 1}
+    assert not [a for a in alerts.alerts(db, DAY0, DAY0 + 86400) if a.key.endswith(hand_over["uuid"])]
+    only = entries.search(db, entries.EntryFilter(decision="info"))
+    assert [r["uuid"] for r in only.rows] == [hand_over["uuid"]]

@@ -34,6 +34,9 @@ def test_issue_revoke_quarantine_release_and_keys(config, tmp_path):
     assert "list version 3" in _ok("central", "quarantine", "--config", config, "3-2-401",
                                    "--start", "2026-11-20", "--end", "2026-12-04")
     assert "released" in _ok("central", "release", "--config", config, "3-2-401")
+    out = _ok("central", "quarantine", "--config", config, "5-1-101", "--person", "2", "--first-day", "2026-11-20")
+    assert "5-1-101 person 2" in out and "2026-11-20 .. 2026-12-03 (last day included" in out  # 14 days preset
+    assert "released" in _ok("central", "release", "--config", config, "5-1-101", "--person", "2", "--note", "ok")
     assert "active" in _ok("central", "keys", "list", "--config", config)
     rotated = _ok("central", "keys", "rotate", "--config", config)
     old_kid = rotated.split("; ")[1].split()[0]
@@ -47,7 +50,7 @@ def test_errors_are_one_line_with_exit_2(config):
         "gatepass: error: household 9-9-999 is not under quarantine")
     out = run_gatepass("central", "quarantine", "--config", config, "1-1-1", "--start", "2026-12-04",
                        "--end", "2026-11-20")
-    assert out.returncode == 2 and "must be after its start" in out.stderr
+    assert out.returncode == 2 and "is before its first day" in out.stderr
 
 
 def test_bulk_issue_reports_bad_lines_and_writes_cards(config, tmp_path):

@@ -74,12 +74,12 @@ def test_every_list_change_is_logged_in_its_transaction(central):
     p = issuance.issue(db, data_dir, household="3-2-401", person=1, kind="resident", days=30)
     assert issuance.revoke(db, p.info.pass_id, "lost") == 2
     assert issuance.revoke(db, p.info.pass_id, "again") == 2  # idempotent: no second change
-    v = issuance.quarantine(db, "3-2-401", date(2026, 11, 20), date(2026, 12, 4))
+    v = issuance.quarantine(db, "3-2-401", date(2026, 11, 20), date(2026, 12, 3))  # 14 days, both included
     change = changelog.changes_since(db, v - 1)["changes"][0]
     assert change["start_ts"] == issuance.local_midnight(date(2026, 11, 20))
     assert change["end_ts"] - change["start_ts"] == 14 * 86400
     with pytest.raises(PassAdminError):
-        issuance.quarantine(db, "3-2-401", date(2026, 12, 4), date(2026, 12, 4))
+        issuance.quarantine(db, "3-2-401", date(2026, 12, 4), date(2026, 12, 3))
     issuance.release(db, "3-2-401")
     with pytest.raises(PassAdminError):
         issuance.release(db, "3-2-401")

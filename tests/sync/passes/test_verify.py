@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sync.passes import (
     DEFAULT_CLOCK_FLOOR,
@@ -138,3 +140,30 @@ def test_every_code_has_both_messages():
     assert codes <= set(MESSAGES)
     for entry in MESSAGES.values():
         assert entry["zh"] and entry["en"] and entry["zh"] != entry["en"]
+
+
+@pytest.mark.parametrize(("direction", "code"), [("in", "ok"), ("out", "quarantined"), ("both", "quarantined")])
+def test_a_person_under_quarantine_is_refused_exit_and_the_rest_of_the_household_is_not(make_pass, trust,
+                                                                                           direction, code):
+    text, info = make_pass()  # household 3-2-401, person 1
+    other, _ = make_pass(person=2, pass_id=1235)
+    lists = Lists.of(persons={(info.household, info.person): (NOW - DAY, NOW + DAY)})
+    gate = GateContext("north", direction)
+    assert verify(text, trust, lists, gate, Now(NOW, True)).code == code
+    assert verify(other, trust, lists, gate, Now(NOW, True)).ok
+    assert verify(text, trust, lists, gate, Now(NOW + DAY, True)).ok  # midnight after the last day: free
+    assert lists.quarantined(info.household, 1, NOW) and not lists.household_quarantined(info.household, NOW)
+
+
+@settings(max_examples=80, deadline=None)
+@given(start=st.floats(NOW - 30 * DAY, NOW + 30 * DAY), length=st.floats(0, 30 * DAY),
+       t=st.floats(NOW - 60 * DAY, NOW + 60 * DAY), person=st.integers(0, 5), whole=st.booleans())
+def test_quarantine_holds_exactly_from_its_start_until_its_end(make_pass, trust, start, length, t, person, whole):
+    text, info = make_pass()
+    period = (start, start + length)
+    lists = (Lists.of(quarantine={info.household: period}) if whole
+             else Lists.of(persons={(info.household, person): period}))
+    inside = start <= t < start + length and (whole or person == info.person)
+    verdict = verify(text, trust, lists, GateContext("north", "out"), Now(t, True))
+    if info.valid_from <= t < info.valid_to:
+        assert (verdict.code == "quarantined") == inside

@@ -1,0 +1,97 @@
+"""The gates' device faults at central: what each gate's heartbeat says is broken, since when, and its history.
+
+A gate's report may carry ``faults`` (:class:`sync.protocol.DeviceFault`: its fault board's code and the device
+wall time the fault began). Central keeps the latest report (``devices.last_report``) for the devices page and,
+in ``device_faults``, one row per fault episode (device, code, device start time): opened when a report first
+lists it, closed (``until``) by the first later report that no longer does. Start times are moved onto central's
+clock with the report's own ``wall_now`` (so a gate's skewed clock does not shift them).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from central.store import CentralDB
+from sync.protocol import DeviceFault
+
+#: The devices the devices page shows a column for, in that order.
+COLUMNS: tuple[str, ...] = ("camera", "thermometer", "relay", "voice")
+
+#: Plain names of the gate's fault codes (zh-CN, English); an unknown code is shown as it is.
+FAULT_NAMES: dict[str, tuple[str, str]] = {
+    "thermometer": ("体温计故障", "thermometer not working"),
+    "camera": ("摄像头故障", "camera not working"),
+    "scanner": ("扫码器故障", "code scanner not working"),
+    "relay": ("闸门控制故障", "gate relay not working"),
+    "voice": ("语音播报故障", "voice prompts not working"),
+    "disk_full": ("存储空间已满", "storage full"),
+    "db_locked": ("本机数据库被占用", "local database locked"),
+    "log_failed": ("记录写入失败", "entries cannot be written"),
+    "loop_failed": ("程序运行出错", "a program loop failed"),
+    "clock": ("时钟不准", "clock not set"),
+}
+
+
+def fault_name(code: str, lang: str = "zh") -> str:
+    """The plain name of a fault code (the code itself when unknown)."""
+    pair = FAULT_NAMES.get(code)
+    return code if pair is None else pair[1 if lang == "en" else 0]
+
+
+@dataclass(frozen=True)
+class OpenFault:
+    """A fault the gate's latest report lists, with its start on central's clock (unix s)."""
+
+    code: str
+    started_at: float
+
+
+def to_central_time(device_t: float, report: dict[str, Any]) -> float:
+    """A device wall time moved onto central's clock with the report's ``wall_now`` and ``receive_time``."""
+    wall_now, received = report.get("wall_now"), report.get("receive_time")
+    if not isinstance(wall_now, int | float) or not isinstance(received, int | float):
+        return device_t
+    return float(received) - (float(wall_now) - device_t)
+
+
+def open_faults(report: dict[str, Any] | None) -> list[OpenFault] | None:
+    """The faults a stored report lists (None when the gate does not report faults, [] when none is open)."""
+    if not report or not isinstance(report.get("faults"), list):
+        return None
+    out = []
+    for f in report["faults"]:
+        if isinstance(f, dict) and isinstance(f.get("code"), str) and isinstance(f.get("since"), int | float):
+            out.append(OpenFault(f["code"], to_central_time(float(f["since"]), report)))
+    return out
+
+
+def record(db: CentralDB, device_id: str, faults: list[DeviceFault] | None, wall_now: float, now: float) -> None:
+    """Open a ``device_faults`` row for each newly reported fault and close those no longer reported (call inside
+    the upload's transaction). A report without ``faults`` (older gate) changes nothing."""
+    if faults is None:
+        return
+    reported = {(f.code, round(f.since, 3)) for f in faults if math.isfinite(f.since)}
+    held = {(code, since): fid for fid, code, since in db.execute(
+        "SELECT id, code, since FROM device_faults WHERE device_id = ? AND until IS NULL", [device_id])}
+    for key, fid in held.items():
+        if key not in reported:
+            db.execute("UPDATE device_faults SET until = ? WHERE id = ?", [now, fid])
+    for code, since in sorted(reported - held.keys()):
+        db.execute("INSERT INTO device_faults (device_id, code, since, started_at, seen_at) VALUES (?, ?, ?, ?, ?)",
+                   [device_id, code, since, now - (wall_now - since), now])
+    db.execute("UPDATE device_faults SET seen_at = ? WHERE device_id = ? AND until IS NULL", [now, device_id])
+
+
+def episodes(db: CentralDB, code: str, longer_than_s: float, since: float, until: float,
+             now: float) -> list[dict[str, Any]]:
+    """Fault episodes of ``code`` that lasted (or, still open, have lasted) more than ``longer_than_s`` and
+    overlap ``[since, until)``, with their device's community and gate."""
+    cur = db.execute(
+        "SELECT f.id, f.device_id, f.code, f.started_at, f.until, d.community, d.gate_id FROM device_faults f "
+        "JOIN devices d ON d.device_id = f.device_id WHERE f.code = ? AND f.started_at < ? "
+        "AND COALESCE(f.until, ?) >= ? AND COALESCE(f.until, ?) - f.started_at > ? ORDER BY f.started_at DESC",
+        [code, until, now, since, now, longer_than_s])
+    cols = [d[0] for d in cur.description]
+    return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
