@@ -193,8 +193,7 @@ class GuardDesk:
 
     def _host_quarantined(self, household: str, t: float) -> bool:
         """Whether the household a visitor comes to is under home quarantine now (the gate's lists)."""
-        period = self.lists.current().lists.quarantine.get(household)
-        return period is not None and period[0] <= t < period[1]
+        return self.lists.current().lists.household_quarantined(household, t)
 
     def _visitor_direction(self) -> str:
         """Visitors register on arrival: "in", unless the gate or the guard says "out"."""

@@ -182,10 +182,24 @@ class SyncClient:
         pending_min = self.db.execute("SELECT min(seq) FROM entries WHERE synced = 0").fetchone()[0]
         backlog = self.log.backlog()
         meta = edge_lists.meta(self.db)
-        return {"boot_id": self.boot_id, "mono_now": time.monotonic(), "wall_now": self.clock(),
-                "list_version": meta.version, "backlog": backlog, "last_seq": last_seq,
-                "pending_min_seq": pending_min if pending_min is not None else last_seq + 1,
-                "software_version": __version__, "lists_issued_at": meta.issued_at}
+        report = {"boot_id": self.boot_id, "mono_now": time.monotonic(), "wall_now": self.clock(),
+                  "list_version": meta.version, "backlog": backlog, "last_seq": last_seq,
+                  "pending_min_seq": pending_min if pending_min is not None else last_seq + 1,
+                  "software_version": __version__, "lists_issued_at": meta.issued_at}
+        faults = self._edge_faults()
+        if faults is not None:  # the checkpoint's faults now (edge.fault_history), for central's devices page
+            report["faults"] = faults
+        return report
+
+    def _edge_faults(self) -> list[dict[str, Any]] | None:
+        """The faults the checkpoint wrote to the sync state (``edge_faults``), well-formed ones only; None when
+        the checkpoint has written none yet (an older gate, or not started)."""
+        value = state.read(self.db).get("edge_faults")
+        if not isinstance(value, list):
+            return None
+        return [{"code": f["code"][:40], "since": float(f["since"])} for f in value[:20]
+                if isinstance(f, dict) and isinstance(f.get("code"), str) and f["code"]
+                and isinstance(f.get("since"), int | float) and math.isfinite(f["since"])]
 
     def _post(self, path: str, content: bytes) -> dict[str, Any]:
         try:
@@ -303,7 +317,7 @@ class SyncClient:
         self.reopen_if_replaced()
         for _ in range(1000):
             held = edge_lists.meta(self.db)
-            envelope = self._get("api/v1/changes", {"since": held.version})
+            envelope = self._get("api/v1/changes", {"since": held.version, "format": edge_lists.FORMAT_QUERY})
             try:
                 page = verify_envelope(self.public_key, envelope)
             except SignatureError as exc:

@@ -83,6 +83,23 @@ def test_every_reply_anchors_centrals_time_for_this_boot(central, tmp_path):
     client.close()
 
 
+def test_the_gates_faults_reach_centrals_devices_page_with_the_next_report(central, tmp_path):
+    import time as _time
+
+    client, _ = _client(central, tmp_path)
+    fill(client.settings.db_path, 1)
+    state.write(client.db, edge_faults=[{"code": "thermometer", "since": _time.time() - 60}, {"bad": 1},
+                                        {"code": "x" * 99, "since": 1.0}])
+    client.upload_once()
+    faults = ingest.list_devices(central.db)[0]["faults"]
+    assert [f["code"] for f in faults] == ["thermometer", "x" * 40]  # malformed ones dropped, long codes cut
+    state.write(client.db, edge_faults=[])
+    fill(client.settings.db_path, 1, start=1)
+    client.upload_once()
+    assert ingest.list_devices(central.db)[0]["faults"] == []
+    client.close()
+
+
 def test_the_devices_backlog_counts_what_is_left_after_each_upload(central, tmp_path):
     client, _ = _client(central, tmp_path, batch_rows=20)
     fill(client.settings.db_path, 50)
