@@ -146,7 +146,7 @@ def test_sign_in_with_pin_pad_override_and_hand_over(page, srv, fake):
     page.click("#override-ok")
     page.wait_for_selector("#dlg-override", state="hidden")
     page.wait_for_selector("#result[data-seq='101']")
-    assert fake.calls[-1] == ("override", refused.uuid, "1001", "emergency")
+    assert fake.calls[-1] == ("override", refused.uuid, "1001", "emergency", "", False)
     assert text(page, "#headline") == "保安放行" and not page.is_enabled("#btn-override")
     page.wait_for_function("document.getElementById('shift-info').textContent.includes('1001')")
     shot(page, "10-override-done")
@@ -271,4 +271,4 @@ def test_override_dialog_keeps_its_refusal_when_a_new_scan_arrives(page, srv, fa
     page.click("[data-reason='medical']")
     page.click("#override-ok")
     page.wait_for_selector("#dlg-override", state="hidden")
-    assert [c for c in fake.calls if c[0] == "override"] == [("override", refused.uuid, "1001", "medical")]
+    assert [c for c in fake.calls if c[0] == "override"] == [("override", refused.uuid, "1001", "medical", "", False)]
