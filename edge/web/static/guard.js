@@ -684,6 +684,7 @@
     document.querySelectorAll("#override-reasons .choice").forEach((b) => b.addEventListener("click",
       () => pickReason(b.dataset.reason)));
     $("in-o-note").addEventListener("keydown", (e) => { if (e.key === "Enter") doOverride(); });
+    $("in-o-note").addEventListener("input", () => { $("override-msg").textContent = ""; });
     document.querySelectorAll("#hc-buttons .hc-btn").forEach((b) => b.addEventListener("click",
       () => needShift(() => tapColour(b.dataset.colour))));
     document.querySelectorAll("#visitor-reasons .choice").forEach((b) => b.addEventListener("click", () => {

@@ -50,6 +50,7 @@ class FakeCheckpoint:
         self.seq = 100
         self.counts = {"entries": 0, "passed": 0, "refused": 0, "fevers": 0, "overrides": 0, "visitors": 0}
         self.summary_extra: dict[str, Any] = {}  # more ShiftSummary fields (high_readings, override_notes ...)
+        self.quarantined: set[str] = set()  # households under home quarantine (visitors to them are refused)
         self.health_policy = "off"
         self.health_waiting = False
 
@@ -159,6 +160,12 @@ class FakeCheckpoint:
                          temperature_c: float | None) -> Outcome:
         self.calls.append(("visitor", guard_id, name, phone, host_household, reason, temperature_c))
         self.counts["visitors"] += 1
+        if host_household in self.quarantined:  # as the core: refused, the household named
+            return self.publish(make_outcome(self.next_seq(), "refuse", "host_quarantined", event="visitor",
+                                             guard_id=guard_id, message_zh="被访住户正在居家隔离，访客不得进入",
+                                             message_en="The household visited is under home quarantine: no visitors",
+                                             temperature_c=temperature_c, pass_kind="visitor",
+                                             household=host_household, valid_to=None))
         return self.publish(make_outcome(self.next_seq(), "pass", "visitor", event="visitor", guard_id=guard_id,
                                          message_zh=f"访客 {name} 拜访 {host_household}",
                                          message_en=f"Visitor {name} for {host_household}",
