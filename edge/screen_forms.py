@@ -38,7 +38,7 @@ FIELD_NAMES = {
 #: Sentences for a field whose own check failed (instead of "<field> is wrong").
 FIELD_PROBLEMS = {
     "note": {"zh-CN": f"选择“其他”时请写明原因（{NOTE_MAX}字以内）",
-             "en": f"With “Other”, write the reason ({NOTE_MAX} characters at most)"},
+             "en": f"With 'Other', write the reason ({NOTE_MAX} characters at most)"},
 }
 
 _PHONE_SEPARATORS = re.compile(r"[\s\-()]")

@@ -31,7 +31,7 @@ REFUSALS: tuple[tuple[str, str, str, str], ...] = (
     ("that entry was already overridden", "already_overridden", "这条记录已经放行过了",
      "That entry was already let through"),
     ("the reason 'other' needs a short note", "note_needed", "选择“其他”时请写明原因",
-     "With “Other”, write the reason"),
+     "With 'Other', write the reason"),
     ("the note is longer than", "note_too_long", "备注太长，请写短一些", "The note is too long"),
     ("no scan is waiting for a health code colour", "no_hold", "已超时或已处理，请重新扫码",
      "Nothing is waiting for a colour now (timed out or done): scan again"),

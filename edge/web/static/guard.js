@@ -293,9 +293,11 @@
     const level = sync.level || "ok";
     box.hidden = !(level === "amber" || level === "red");
     box.dataset.level = level;
+    $("left").classList.toggle("has-outage", !box.hidden);  // the result panel makes room for it
     if (box.hidden) return;
     const sentence = state.lang === "en" ? (sync.problem_en || sync.problem_zh) : (sync.problem_zh || sync.problem_en);
-    $("outage-text").textContent = (sentence || "") + (level === "red" ? " " + T("out_call") : "");
+    $("outage-text").textContent = (level === "red" ? T("out_call") + " " : "") + (sentence || "");
+    $("outage-label").textContent = T("out_backlog_label");
     $("outage-backlog").textContent = T("out_backlog", {n: sync.backlog || 0});
   }
 
@@ -607,7 +609,7 @@
     const reasonName = (r) => T("reason_" + r);
     const refusals = (s.refusals_by_reason || []).map(([code, n]) => reasonWords(code) + " × " + n);
     const overrides = (s.override_notes || []).map((n) => hhmm(n.at) + " " + reasonName(n.reason)
-      + (n.note ? "：" + n.note : ""));
+      + (n.note ? T("note_sep") + n.note : ""));
     const faults = (s.faults || []).map((f) => hhmm(f.since) + "–" + (f.until ? hhmm(f.until) : T("s_still")) + " "
       + (state.lang === "en" ? (f.text_en || f.text_zh) : (f.text_zh || f.text_en)));
     $("summary-lists").replaceChildren(summaryList("s_refusals", "refusals", refusals),
