@@ -296,7 +296,7 @@
     $("left").classList.toggle("has-outage", !box.hidden);  // the result panel makes room for it
     if (box.hidden) return;
     const sentence = state.lang === "en" ? (sync.problem_en || sync.problem_zh) : (sync.problem_zh || sync.problem_en);
-    $("outage-text").textContent = (level === "red" ? T("out_call") + " " : "") + (sentence || "");
+    $("outage-text").textContent = (level === "red" ? T("out_call") : "") + (sentence || "");
     $("outage-label").textContent = T("out_backlog_label");
     $("outage-backlog").textContent = T("out_backlog", {n: sync.backlog || 0});
   }

@@ -122,7 +122,7 @@ window.GP_TEXTS = {
     confirm_again: "Yes, let through",
     hc_head: "Check health code", hc_green: "Green", hc_yellow: "Yellow", hc_red: "Red", hc_sent: "Recorded: {c}",
     conn_out: "Offline {d}", dur_m: "{n} min", dur_h: "{n} h", out_backlog_label: "to upload", out_backlog: "{n}",
-    out_call: "Over 30 min: call the administrator.",
+    out_call: "Over 30 min: call the administrator. ",
     voice_failing: "Sound fault", voice_player_missing: "Voice cannot play: the player program is missing, call the administrator",
     voice_player_failed: "Voice cannot play: check the speaker cable and volume, then call the administrator",
     voice_prompt_missing: "Voice prompt files are missing: call the administrator",
