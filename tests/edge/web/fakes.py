@@ -154,7 +154,7 @@ class FakeCheckpoint:
         self.counts["overrides"] += 1
         return self.publish(make_outcome(self.next_seq(), "pass", "override", event="override", guard_id=guard_id,
                                          message_zh="保安放行（紧急情况）", message_en="Let through (emergency)",
-                                         temperature_c=ref.temperature_c))
+                                         temperature_c=ref.temperature_c, household=ref.household))
 
     def register_visitor(self, guard_id: str, name: str, phone: str, host_household: str, reason: str,
                          temperature_c: float | None) -> Outcome:
