@@ -12,14 +12,15 @@ DEVICE_NAMES = {
 STATUS_TEXTS = {
     "ok": {"zh-CN": "{name}正常", "en": "{name} OK"},
     "disconnected": {
-        "zh-CN": "{name}未连接，正在自动重试（请检查USB线）",
-        "en": "{name} disconnected, retrying (check the USB cable)",
+        "zh-CN": "{name}未连接：请检查连接线是否插紧，插好后会自动恢复",
+        "en": "{name} disconnected: check its cable is plugged in firmly; it comes back by itself",
     },
     "no data": {
-        "zh-CN": "{name}已连接但没有数据（请检查型号和波特率设置）",
-        "en": "{name} connected but sends no data (check the model and baud setting)",
+        "zh-CN": "{name}没有数据：请检查电源和连接线，拔下再插上；仍不行请联系管理员",
+        "en": "{name} sends no readings: check its power and cable, unplug and plug it in again; "
+              "if that fails call the administrator",
     },
-    "closed": {"zh-CN": "{name}未启用", "en": "{name} not started"},
+    "closed": {"zh-CN": "{name}未启用：请联系管理员", "en": "{name} not started: call the administrator"},
 }
 
 

@@ -6,15 +6,18 @@ import re
 import unicodedata
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-OverrideReason = Literal["emergency", "medical", "staff"]
+OverrideReason = Literal["emergency", "medical", "staff", "other"]
+HealthCodeColour = Literal["green", "yellow", "red"]
 
 OVERRIDE_REASONS = {
     "emergency": {"zh-CN": "紧急情况", "en": "Emergency"},
     "medical": {"zh-CN": "就医", "en": "Medical"},
     "staff": {"zh-CN": "工作人员", "en": "Staff"},
+    "other": {"zh-CN": "其他", "en": "Other"},
 }
+NOTE_MAX = 60  # characters of the guard's note on an override (as edge.guard_desk.NOTE_MAX)
 
 FIELD_NAMES = {
     "guard_id": {"zh-CN": "工号", "en": "Guard ID"},
@@ -27,6 +30,15 @@ FIELD_NAMES = {
     "temperature_c": {"zh-CN": "体温", "en": "Temperature"},
     "muted": {"zh-CN": "静音", "en": "Mute"},
     "direction": {"zh-CN": "通行方向", "en": "Direction"},
+    "note": {"zh-CN": "备注", "en": "Note"},
+    "confirmed": {"zh-CN": "确认", "en": "Confirmation"},
+    "colour": {"zh-CN": "健康码颜色", "en": "Health code colour"},
+}
+
+#: Sentences for a field whose own check failed (instead of "<field> is wrong").
+FIELD_PROBLEMS = {
+    "note": {"zh-CN": f"选择“其他”时请写明原因（{NOTE_MAX}字以内）",
+             "en": f"With 'Other', write the reason ({NOTE_MAX} characters at most)"},
 }
 
 _PHONE_SEPARATORS = re.compile(r"[\s\-()]")
@@ -50,7 +62,30 @@ def _phone(value: str) -> str:
     return digits
 
 
+class _FieldProblem(ValueError):
+    """A check across fields that failed on ``field`` (its sentence is in :data:`FIELD_PROBLEMS`)."""
+
+    def __init__(self, field: str) -> None:
+        super().__init__(f"problem:{field}")
+        self.field = field
+
+
+def _problem_field(err: dict) -> str | None:
+    """The field named by a :class:`_FieldProblem` in a pydantic error, else None."""
+    cause = (err.get("ctx") or {}).get("error")
+    return cause.field if isinstance(cause, _FieldProblem) else None
+
+
+def _note(value: str) -> str:
+    """An optional short note: spaces folded, no control characters ("" when none)."""
+    value = " ".join(unicodedata.normalize("NFC", value).split())
+    if any(unicodedata.category(ch).startswith("C") for ch in value):
+        raise ValueError("contains control characters")
+    return value
+
+
 Text = Annotated[str, Field(max_length=60), AfterValidator(_clean_text)]
+Note = Annotated[str, Field(max_length=NOTE_MAX), AfterValidator(_note)]
 
 
 class _Form(BaseModel):
@@ -69,6 +104,20 @@ class OverrideForm(_Form):
 
     ref_uuid: str = Field(pattern=r"^[0-9A-Za-z\-]{1,64}$")
     reason: OverrideReason
+    note: Note = ""         # required for "other"
+    confirmed: bool = False  # the guard confirmed a second time (quarantine, fever, health code refusals)
+
+    @model_validator(mode="after")
+    def _other_needs_a_note(self) -> OverrideForm:
+        if self.reason == "other" and not self.note:
+            raise _FieldProblem("note")
+        return self
+
+
+class HealthCodeForm(_Form):
+    """The colour of the city health code the guard saw on the resident's phone."""
+
+    colour: HealthCodeColour
 
 
 class VisitorForm(_Form):
@@ -97,7 +146,11 @@ def describe_errors(exc: ValidationError) -> dict[str, str]:
     """One sentence per bad field, in zh-CN and English, for showing on the guard page."""
     zh, en = [], []
     for err in exc.errors():
-        field = str(err["loc"][0]) if err["loc"] else ""
+        field = str(err["loc"][0]) if err["loc"] else (_problem_field(dict(err)) or "")
+        if field in FIELD_PROBLEMS and (not err["loc"] or err["type"] == "string_too_long"):
+            zh.append(FIELD_PROBLEMS[field]["zh-CN"])
+            en.append(FIELD_PROBLEMS[field]["en"])
+            continue
         names = FIELD_NAMES.get(field, {"zh-CN": field, "en": field})
         zh.append(f"{names['zh-CN']}填写有误")
         en.append(f"{names['en']}: {err['msg']}")

@@ -52,6 +52,9 @@ PROMPTS: dict[str, dict[str, str]] = {
     "closed": {"zh-CN": "非开放时间，禁止通行", "en": "The gate is closed at this hour."},
 }
 
+#: Why prompts cannot be played (``VoicePlayer.problem``), for the guard page's fault texts.
+PROBLEMS = ("player_missing", "player_failed", "prompt_missing")
+
 _CODE_PROMPTS = {"corrupt": "rescan", "not_our_format": "rescan", "expired": "expired",
                  "quarantined": "quarantined", "wrong_gate": "wrong_gate", "temp_missing": "measure",
                  "closed": "closed"}
@@ -216,6 +219,8 @@ class VoicePlayer:
 
     Counters: ``played``, ``dropped_full`` (pushed out of the full queue), ``dropped_stale`` (too old to
     start), ``interrupted`` (cut short by a newer prompt), ``failed`` (player missing or exiting non-zero).
+    ``problem``: why the last prompt could not be played (a key of :data:`PROBLEMS`; None once one plays again, or
+    while nothing failed): the guard page shows it as a fault instead of "sound on".
     """
 
     def __init__(self, section: VoiceSection, library: PromptLibrary,
@@ -230,6 +235,7 @@ class VoicePlayer:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.played = self.dropped_full = self.dropped_stale = self.interrupted = self.failed = 0
+        self.problem: str | None = None
 
     def argv(self) -> list[str]:
         """The player command line."""
@@ -239,7 +245,9 @@ class VoicePlayer:
         return argv
 
     def start(self) -> None:
-        """Start the playing thread."""
+        """Start the playing thread (a player program that is not installed is a problem at once)."""
+        if self.section.enabled and shutil.which(self.argv()[0]) is None:
+            self._fail("player_missing", f"voice player {self.argv()[0]!r} is not installed", count=False)
         if self._thread is None:
             self._stop.clear()
             self._thread = threading.Thread(target=self._run, name="voice", daemon=True)
@@ -279,11 +287,21 @@ class VoicePlayer:
             self.interrupted += 1
         return True
 
-    def stats(self) -> dict[str, int | bool]:
-        """Counters and state, for the status page."""
+    def stats(self) -> dict[str, int | bool | str | None]:
+        """Counters and state, for the status page: ``state`` is ``off`` (disabled), ``failing`` (``problem``
+        says why) or ``ok``."""
+        state = "off" if not self.section.enabled else ("failing" if self.problem else "ok")
         return {"enabled": self.section.enabled, "muted": self.muted, "played": self.played,
                 "dropped_full": self.dropped_full, "dropped_stale": self.dropped_stale,
-                "interrupted": self.interrupted, "failed": self.failed}
+                "interrupted": self.interrupted, "failed": self.failed, "state": state, "problem": self.problem}
+
+    def _fail(self, problem: str, why: str, count: bool = True) -> None:
+        """A prompt could not be played (``problem``: a key of :data:`PROBLEMS`); warned once per new problem."""
+        if count:
+            self.failed += 1
+        if problem != self.problem:
+            log.warning("voice prompts fail (%s): %s", problem, why)
+        self.problem = problem
 
     def _drain(self) -> None:
         while True:
@@ -306,15 +324,18 @@ class VoicePlayer:
     def _play(self, item: _Item) -> None:
         path = self.library.path(item.key, item.lang)
         if path is None:
-            self.failed += 1
+            self._fail("prompt_missing", f"no prompt {item.key} ({item.lang})")
             return
         try:
             data = scale_wav(path.read_bytes(), self.section.volume)
+        except (OSError, wave.Error, EOFError) as exc:
+            self._fail("prompt_missing", f"cannot read voice prompt {path}: {exc}")
+            return
+        try:
             proc = subprocess.Popen(self.argv(), stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                                     stderr=subprocess.PIPE)
-        except (OSError, wave.Error, EOFError) as exc:
-            self.failed += 1
-            log.warning("cannot play voice prompt %s: %s", path, exc)
+        except OSError as exc:
+            self._fail("player_missing", f"cannot start {self.argv()[0]}: {exc}")
             return
         superseded = self.now.begin(proc, item.gen)  # a newer prompt came while this one was starting
         if superseded and proc.poll() is None:
@@ -329,12 +350,12 @@ class VoicePlayer:
             self.now.end()
         if proc.returncode == 0:
             self.played += 1
+            self.problem = None
         elif proc.returncode < 0:
             log.debug("voice prompt %s cut short", item.key)
         else:
-            self.failed += 1
-            log.warning("voice player %s exited with %d: %s", self.argv()[0], proc.returncode,
-                        (err or b"").decode(errors="replace").strip()[:200])
+            self._fail("player_failed", f"{self.argv()[0]} exited with {proc.returncode}: "
+                       f"{(err or b'').decode(errors='replace').strip()[:200]}")
 
 
 class VoiceAnnouncer:

@@ -38,18 +38,25 @@ MESSAGES: Mapping[str, Mapping[str, str]] = MappingProxyType({
 
 #: Plain-words fault texts for the guard screen (``status()["faults"]``).
 FAULTS: Mapping[str, Mapping[str, str]] = MappingProxyType({
-    "disk_full": {"zh": "存储空间已满，记录无法保存，闸门保持关闭",
-                  "en": "Disk full: entries cannot be saved, gate shut"},
-    "disk_low": {"zh": "存储空间不足，请清理或更换存储卡", "en": "Low disk space: free space on the SD card"},
-    "db_locked": {"zh": "数据库被占用，记录暂时无法保存", "en": "Database busy: entries cannot be saved right now"},
-    "log_failed": {"zh": "记录无法保存，闸门保持关闭", "en": "Entries cannot be saved: the gate stays shut"},
+    "disk_full": {"zh": "存储空间已满，记录无法保存，闸门保持关闭：请人工登记，并马上联系管理员",
+                  "en": "Disk full: entries cannot be saved and the gate stays shut. Record people by hand and "
+                        "call the administrator now"},
+    "disk_low": {"zh": "存储空间不足：请联系管理员尽快清理或更换存储卡",
+                 "en": "Low disk space: ask the administrator to free space or change the SD card soon"},
+    "db_locked": {"zh": "数据库被占用，记录暂时无法保存：几分钟内不恢复请联系管理员",
+                  "en": "Database busy: entries cannot be saved right now. Call the administrator if it lasts"},
+    "log_failed": {"zh": "记录无法保存，闸门保持关闭：请人工登记，并联系管理员",
+                   "en": "Entries cannot be saved and the gate stays shut: record people by hand, call the "
+                         "administrator"},
     "clock_untrusted": {"zh": "设备时间未校准", "en": "Device clock not set"},
     "clock_off": {"zh": "设备时间与中心时间不一致，已按中心时间记录；请检查网络校时",
                   "en": "The device clock is off central's time: entries use central's time; check time sync"},
     "decide_failed": {"zh": "扫码处理出错，闸门保持关闭，请重新扫码",
                       "en": "A scan could not be processed: the gate stays shut, please scan again"},
-    "loop_failed": {"zh": "程序模块出错，已自动重启", "en": "A checkpoint loop failed and was restarted"},
-    "lists_failed": {"zh": "名单无法读取，使用上次的名单", "en": "Lists cannot be read: using the last copy"},
+    "loop_failed": {"zh": "程序出错，已自动重启：反复出现请联系管理员",
+                    "en": "Part of the program failed and restarted by itself: call the administrator if it repeats"},
+    "lists_failed": {"zh": "名单无法读取，继续使用上次的名单：请联系管理员",
+                     "en": "Lists cannot be read: the last copy stays in use. Call the administrator"},
 })
 
 

@@ -1,8 +1,10 @@
-"""The guard's actions, JSON POSTs under ``/api/``: sign in and out, override, visitor, direction, mute.
+"""The guard's actions, JSON POSTs under ``/api/``: sign in and out, override, health code colour, visitor,
+direction, mute.
 
 Every action passes :func:`edge.web.deps.check_action` (the page's token, same origin, guarded mode); all
 but sign-in and mute need a signed-in shift, whose guard id is the one logged. Checkpoint calls run in a
-worker thread; their refusals (:class:`GatepassError`, ``ValueError``, ``LookupError``) answer 409.
+worker thread; their refusals (:class:`GatepassError`, ``ValueError``, ``LookupError``) answer 409, in plain
+words when known (:func:`edge.web.errors.refusal_error`).
 """
 
 from __future__ import annotations
@@ -15,9 +17,9 @@ from typing import Annotated, Any, TypeVar
 import anyio.to_thread
 from fastapi import APIRouter, Depends
 
-from edge.screen_forms import DirectionForm, MuteForm, OverrideForm, SignInForm, VisitorForm
+from edge.screen_forms import DirectionForm, HealthCodeForm, MuteForm, OverrideForm, SignInForm, VisitorForm
 from edge.web.deps import Checkpoint, GuardId, Page, Settings, Voice, check_action, json_form
-from edge.web.errors import ScreenError
+from edge.web.errors import ScreenError, refusal_error
 from gatepass.errors import GatepassError
 
 log = logging.getLogger(__name__)
@@ -30,6 +32,7 @@ Override = Annotated[OverrideForm, Depends(json_form(OverrideForm))]
 Visitor = Annotated[VisitorForm, Depends(json_form(VisitorForm))]
 Direction = Annotated[DirectionForm, Depends(json_form(DirectionForm))]
 Mute = Annotated[MuteForm, Depends(json_form(MuteForm))]
+HealthCode = Annotated[HealthCodeForm, Depends(json_form(HealthCodeForm))]
 
 
 async def run_action(fn: Callable[..., T], *args: Any) -> T:
@@ -40,7 +43,7 @@ async def run_action(fn: Callable[..., T], *args: Any) -> T:
         raise
     except (GatepassError, ValueError, LookupError) as exc:  # guard-desk, log and list errors
         log.warning("guard action %s refused: %s", getattr(fn, "__name__", fn), exc)
-        raise ScreenError(409, "refused", f"操作未完成：{exc}", f"Not done: {exc}") from None
+        raise refusal_error(exc) from None
 
 
 @router.post("/shift/start")
@@ -65,14 +68,24 @@ async def shift_end(guard_id: GuardId, checkpoint: Checkpoint) -> dict:
 
 @router.post("/override")
 async def override(guard_id: GuardId, body: Override, page: Page, checkpoint: Checkpoint) -> dict:
-    """Let a refused person through, once, within the override window."""
+    """Let a refused person through, once, within the override window (a reason, a note for "other", and the
+    second confirmation for quarantine, fever and health-code refusals)."""
     page.window.claim(body.ref_uuid)
     try:
-        outcome = await run_action(checkpoint.override, body.ref_uuid, guard_id, body.reason)
+        outcome = await run_action(checkpoint.override, body.ref_uuid, guard_id, body.reason, body.note,
+                                   body.confirmed)
     except BaseException:
         page.window.release(body.ref_uuid)
         raise
     return {"ok": True, "outcome": outcome.to_json()}
+
+
+@router.post("/health_code")
+async def health_code(guard_id: GuardId, body: HealthCode, checkpoint: Checkpoint) -> dict:
+    """The city health code colour the guard saw for the scan held now; the decision follows as an outcome."""
+    await run_action(checkpoint.health_code_colour, body.colour, guard_id)
+    log.info("guard %s saw health code %s", guard_id, body.colour)
+    return {"ok": True, "colour": body.colour}
 
 
 @router.post("/visitor")

@@ -7,6 +7,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
+from edge.guard_desk import CONFIRM_CODES
+from edge.health_code import HOLD_S
 from edge.web.context import GuardPage
 from edge.web.deps import Checkpoint, Page, Settings, Templates, Voice
 from edge.web.status import status_json
@@ -16,13 +18,15 @@ NO_STORE = {"Cache-Control": "no-store"}
 
 
 def page_config(page: GuardPage) -> dict[str, Any]:
-    """What the page's script is told: mode, language, token, timings, preview, gate, voice."""
+    """What the page's script is told: mode, language, token, timings, preview, gate, voice, and which refusals
+    need a second confirmation to override."""
     screen, gate = page.settings.screen, page.settings.gate
     return {"mode": gate.mode, "language": screen.language, "token": page.token,
             "hold_s": screen.result_hold_s, "override_window_s": screen.override_window_s,
             "poll_s": screen.status_poll_s, "preview": screen.preview,
             "preview_interval_s": screen.preview_interval_s, "gate_name": gate.name,
-            "direction": gate.direction, "voice": page.voice is not None}
+            "direction": gate.direction, "voice": page.voice is not None,
+            "confirm_codes": sorted(CONFIRM_CODES), "health_hold_s": HOLD_S}
 
 
 @router.get("/favicon.ico")

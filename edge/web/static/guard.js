@@ -17,6 +17,9 @@
     instance: null,
     overrideReason: null,
     overrideTarget: null,
+    overrideStep: 1,        // 2: the second confirmation (quarantine, fever, health code refusals)
+    hcAnswered: false,      // the guard tapped a colour for the scan held now
+    statusAt: 0,            // performance.now() when the newest /status was asked for
     visitorReason: null,
     focused: null,
     notice: null,           // newest re-scan notice shown
@@ -24,6 +27,8 @@
     noticeTimer: null,
   };
   const NOTICE_S = 4;
+  const HC_CODE = "health_code_check";  // a scan held for the guard's colour tap (seq 0, nothing logged)
+  const TEMP_CODES = ["temp_missing", "temp_missing_guard", "no_temperature"];  // "no temperature" is the reason
   // Measurement hooks: when each outcome was put in the DOM and painted (Date.now(), ms).
   window.gpShown = {};
   window.gpPainted = {};
@@ -61,13 +66,36 @@
     return "refuse";
   }
   function headline(o, st) {
+    if (o.code === HC_CODE) return T("hc_head");
     if (st === "pass" && o.event === "override") return T("override_head");
     if (st === "pass" && o.event === "visitor") return T("visitor_head");
     return T(st + "_head");
   }
+  function holdFor(o) {
+    return o.code === HC_CODE ? Math.max(CFG.hold_s, CFG.health_hold_s) : CFG.hold_s;
+  }
   function showing() {
     const o = state.outcome;
-    return o && (performance.now() - state.outcomeAt) / 1000 < CFG.hold_s;
+    return o && (performance.now() - state.outcomeAt) / 1000 < holdFor(o);
+  }
+  function deviceOk(name) {
+    const d = state.status && state.status.devices && state.status.devices[name];
+    return !!(d && d.status === "ok");
+  }
+  function idleSub() {
+    if (!state.status || !state.status.devices) return T("idle_sub");
+    const temp = deviceOk("thermometer") ? "_temp" : "";
+    if (deviceOk("camera")) return T("idle_sub_cam" + temp);
+    if (deviceOk("scanner")) return T("idle_sub_scan" + temp);
+    return T("idle_sub_none");
+  }
+  function unitText(o) {
+    if (!o.household) return "";
+    return T(o.event === "visitor" || o.code === "host_quarantined" ? "unit_host" : "unit", {h: o.household});
+  }
+  function tempText(o) {
+    if (o.temperature_c != null) return T("temp", {t: o.temperature_c.toFixed(1)});
+    return TEMP_CODES.includes(o.code) ? T("no_temp") : "";  // only when the missing reading is the point
   }
   function noticeShowing() {
     return state.notice && (performance.now() - state.noticeAt) / 1000 < NOTICE_S;
@@ -78,7 +106,7 @@
     $("headline").textContent = T(e.decision === "pass" ? "rescan_pass_head" : "rescan_head");
     $("reason").textContent = T("rescan_sub", {time: hhmm(e.wall_ts), dec: T("dec_" + e.decision),
       msg: state.lang === "en" ? e.message_en : e.message_zh});
-    ["temp", "kind", "valid"].forEach((id) => { $(id).textContent = ""; });
+    ["unit", "temp", "kind", "valid"].forEach((id) => { $(id).textContent = ""; });
     $("temp").classList.remove("hot");
     panel.className = "state-notice";
     panel.dataset.state = "notice";
@@ -94,7 +122,8 @@
       st = outcomeState(o);
       $("headline").textContent = headline(o, st);
       $("reason").textContent = state.lang === "en" ? o.message_en : o.message_zh;
-      $("temp").textContent = o.temperature_c == null ? T("no_temp") : T("temp", {t: o.temperature_c.toFixed(1)});
+      $("unit").textContent = unitText(o);
+      $("temp").textContent = tempText(o);
       $("temp").classList.toggle("hot", !!o.fever);
       const kinds = T("kinds");
       $("kind").textContent = o.pass_kind ? (kinds[o.pass_kind] || o.pass_kind) : "";
@@ -102,11 +131,13 @@
       panel.dataset.seq = String(o.seq);
     } else {
       $("headline").textContent = T("idle_head");
-      $("reason").textContent = T("idle_sub");
-      ["temp", "kind", "valid"].forEach((id) => { $(id).textContent = ""; });
+      $("reason").textContent = idleSub();
+      ["unit", "temp", "kind", "valid"].forEach((id) => { $(id).textContent = ""; });
     }
-    panel.className = "state-" + st;
+    panel.className = "state-" + st + (o && o.code === HC_CODE ? " hc-hold" : "");
     panel.dataset.state = st;
+    panel.dataset.code = o ? o.code : "";
+    renderHealthCode();
     if (record && o) {
       const seq = o.seq;
       window.gpShown[seq] = Date.now();
@@ -128,14 +159,16 @@
     state.noticeTimer = setTimeout(() => renderOutcome(false), NOTICE_S * 1000 + 50);
   }
   function onOutcome(o) {
-    if (state.outcome && o.seq === state.outcome.seq && o.uuid === state.outcome.uuid) return;
+    const last = state.outcome;
+    if (last && o.seq === last.seq && o.uuid === last.uuid && o.t_decided === last.t_decided) return;
+    state.hcAnswered = false;
     state.notice = null;  // a new decision replaces any notice at once
     clearTimeout(state.noticeTimer);
     state.outcome = o;
     state.outcomeAt = performance.now() - (o.age_s || 0) * 1000;
     renderOutcome(true);
     clearTimeout(state.holdTimer);
-    const left = CFG.hold_s * 1000 - (performance.now() - state.outcomeAt);
+    const left = holdFor(o) * 1000 - (performance.now() - state.outcomeAt);
     if (left > 0) state.holdTimer = setTimeout(() => renderOutcome(false), left + 50);
   }
 
@@ -158,6 +191,7 @@
 
   // ---- status -------------------------------------------------------------------------------
   async function pollStatus() {
+    const askedAt = performance.now();
     try {
       const r = await fetch("/status", {cache: "no-store"});
       if (!r.ok) throw new Error(String(r.status));
@@ -165,6 +199,7 @@
       if (state.instance && s.instance && s.instance !== state.instance) { location.reload(); return; }
       state.instance = s.instance;
       state.status = s;
+      state.statusAt = askedAt;
       state.shift = s.shift || null;
       if (!state.connLost || (source && source.readyState === EventSource.OPEN)) state.connLost = false;
     } catch (e) {
@@ -174,6 +209,8 @@
     renderMute();
     renderActions();
     renderDirection();
+    if (!showing() && !noticeShowing()) $("reason").textContent = idleSub();  // the devices may have changed
+    renderHealthCode();
     setTimeout(pollStatus, CFG.poll_s * 1000);
   }
   function ageText(age) {
@@ -194,6 +231,8 @@
     }
     const faults = (state.lang === "en" && s.faults_en) ? s.faults_en : (s.faults || []);
     faults.forEach(add);
+    const voice = s.voice;
+    if (voice && voice.state === "failing") add(T("voice_" + (voice.problem || "player_failed")));
     if (s.clock_trusted === false) add(T("clock_untrusted"));
     if (s.lists && s.lists.stale) add(T("list_stale"));
     return out;
@@ -207,12 +246,9 @@
       $("conn-text").textContent = T("conn_lost");
       faults.push(T("conn_lost"));
     } else if (s) {
-      const sync = s.sync || {};
-      const last = sync.last_ok_ts;
-      const fresh = last && s.now - last < 600;
-      conn.dataset.state = fresh ? "ok" : "stale";
-      $("conn-text").textContent = last ? T(fresh ? "conn_ok" : "conn_stale", {t: hhmm(last)}) : T("conn_never");
+      renderSync(s.sync || {});
     }
+    renderOutage(state.connLost ? null : s);
     if (s) {
       const gate = s.gate || {};
       if (gate.name) $("gate-name").textContent = gate.name;
@@ -233,6 +269,68 @@
     box.hidden = faults.length === 0;
     box.classList.toggle("many", faults.length >= 3);
     box.replaceChildren(...faults.map((f) => { const d = document.createElement("div"); d.textContent = "⚠ " + f; return d; }));
+  }
+
+  // Sync: green while uploads succeed; amber after 2 minutes without one (with the plain sentence and the backlog
+  // large, below the result), red after 30 minutes (levels from /status: sync.level, sync.offline_s).
+  function renderSync(sync) {
+    const conn = $("conn");
+    const last = sync.last_ok_ts;
+    const level = sync.level || "ok";
+    if (level === "amber" || level === "red") {
+      const secs = sync.offline_s || 0;
+      const d = secs < 3600 ? T("dur_m", {n: Math.floor(secs / 60)}) : T("dur_h", {n: Math.floor(secs / 3600)});
+      conn.dataset.state = level;
+      $("conn-text").textContent = T("conn_out", {d: d, t: last ? hhmm(last) : "–"});
+    } else {
+      conn.dataset.state = last ? "ok" : "stale";
+      $("conn-text").textContent = last ? T("conn_ok", {t: hhmm(last)}) : T("conn_never");
+    }
+  }
+  function renderOutage(s) {
+    const box = $("outage");
+    const sync = (s && s.sync) || {};
+    const level = sync.level || "ok";
+    box.hidden = !(level === "amber" || level === "red");
+    box.dataset.level = level;
+    $("left").classList.toggle("has-outage", !box.hidden);  // the result panel makes room for it
+    if (box.hidden) return;
+    const sentence = state.lang === "en" ? (sync.problem_en || sync.problem_zh) : (sync.problem_zh || sync.problem_en);
+    $("outage-text").textContent = (level === "red" ? T("out_call") : "") + (sentence || "");
+    $("outage-label").textContent = T("out_backlog_label");
+    $("outage-backlog").textContent = T("out_backlog", {n: sync.backlog || 0});
+  }
+
+  // ---- the city health code: three big colour buttons while a scan is held -------------------------
+  function hcWaiting() {
+    const o = state.outcome;
+    if (!GUARDED || !o || o.code !== HC_CODE || !showing() || noticeShowing() || state.hcAnswered) return false;
+    const hc = state.status && state.status.health_code;
+    // a /status asked for after the hold began that says nothing waits: answered elsewhere or timed out
+    return !(hc && hc.waiting === false && state.statusAt > state.outcomeAt + 500);
+  }
+  function renderHealthCode() {
+    const box = $("hc-buttons");
+    if (!box) return;
+    box.hidden = !hcWaiting();
+  }
+  async function tapColour(colour) {
+    if (!hcWaiting()) return;
+    hcDisable(true);
+    try {
+      await post("/api/health_code", {colour: colour});
+      state.hcAnswered = true;
+      renderHealthCode();
+      toast(T("hc_sent", {c: T("hc_" + colour)}));
+    } catch (e) {
+      toast(e.message, true);
+      if (e.code === "no_hold") { state.hcAnswered = true; renderHealthCode(); }
+    } finally {
+      hcDisable(false);
+    }
+  }
+  function hcDisable(on) {
+    document.querySelectorAll("#hc-buttons .hc-btn").forEach((b) => { b.disabled = on; });
   }
 
   // ---- preview ------------------------------------------------------------------------------
@@ -307,7 +405,7 @@
 
   function overridable() {
     const o = state.outcome;
-    return !!(o && o.decision !== "pass" && o.event !== "override"
+    return !!(o && o.seq > 0 && o.uuid && o.decision !== "pass" && o.event !== "override"
       && (performance.now() - state.outcomeAt) / 1000 < CFG.override_window_s);
   }
   function renderActions() {
@@ -320,9 +418,12 @@
   function renderMute() {
     const b = $("btn-mute");
     if (!b) return;
-    const muted = !!(state.status && state.status.voice && state.status.voice.muted);
-    b.textContent = muted ? T("unmute") : T("mute");
+    const voice = state.status && state.status.voice;
+    const muted = !!(voice && voice.muted);
+    const failing = !!(voice && voice.state === "failing");
+    b.textContent = muted ? T("unmute") : (failing ? T("voice_failing") : T("mute"));
     b.setAttribute("aria-pressed", muted ? "true" : "false");
+    b.classList.toggle("fault", failing && !muted);
   }
   // ---- direction at a "both" gate -------------------------------------------------------------
   function chosenDirection() {
@@ -393,17 +494,55 @@
     state.overrideTarget = o;  // the refusal shown now: a scan arriving while the dialog is open must not change it
     state.overrideReason = null;
     document.querySelectorAll("#override-reasons .choice").forEach((b) => b.classList.remove("picked"));
+    $("in-o-note").value = "";
     $("override-msg").textContent = "";
+    const unit = unitText(o);
     $("override-what").textContent = T("override_what", {
-      time: hhmm(o.wall_ts), msg: state.lang === "en" ? o.message_en : o.message_zh});
+      time: hhmm(o.wall_ts), msg: (unit ? unit + " · " : "") + (state.lang === "en" ? o.message_en : o.message_zh)});
+    overrideStep(1);
     openDialog("dlg-override");
+    $("in-o-note").blur();  // no on-screen keyboard until the guard taps the note
+    state.focused = null;
+  }
+  function pickReason(reason) {
+    state.overrideReason = reason;
+    document.querySelectorAll("#override-reasons .choice").forEach((x) => {
+      x.classList.toggle("picked", x.dataset.reason === reason);
+    });
+    $("note-hint").textContent = T(reason === "other" ? "note_needed" : "note_optional");
+    $("note-box").classList.toggle("needed", reason === "other");
+    $("override-msg").textContent = "";
+    if (reason === "other") $("in-o-note").focus();
+  }
+  function needsConfirm(o) {
+    return !!(o && (o.fever || (CFG.confirm_codes || []).includes(o.code)));
+  }
+  function confirmQuestion(o) {
+    const h = o.household || T("this_household");
+    if (o.code === "quarantined" || o.code === "host_quarantined") return T("confirm_" + o.code, {h: h});
+    if (o.code.startsWith("health_code_")) return T("confirm_" + o.code);
+    return T("confirm_fever", {t: o.temperature_c != null ? "（" + o.temperature_c.toFixed(1) + " °C）" : ""});
+  }
+  function overrideStep(step) {
+    state.overrideStep = step;
+    $("override-step1").hidden = step !== 1;
+    $("override-step2").hidden = step !== 2;
+    $("override-ok").textContent = T(step === 2 ? "confirm_again" : "override_confirm");
+    $("override-ok").classList.toggle("danger", step === 2);
+    if (step === 2) $("confirm-q").textContent = confirmQuestion(state.overrideTarget);
   }
   async function doOverride() {
+    const o = state.overrideTarget;
+    const note = $("in-o-note").value.trim();
     if (!state.overrideReason) { $("override-msg").textContent = T("pick_reason"); return; }
+    if (state.overrideReason === "other" && !note) { $("override-msg").textContent = T("note_needed"); return; }
+    if (state.overrideStep === 1 && needsConfirm(o)) { $("override-msg").textContent = ""; overrideStep(2); return; }
     try {
-      await post("/api/override", {ref_uuid: state.overrideTarget.uuid, reason: state.overrideReason});
+      await post("/api/override", {ref_uuid: o.uuid, reason: state.overrideReason, note: note,
+        confirmed: state.overrideStep === 2});
       closeDialogs();
     } catch (e) {
+      if (e.code === "confirm_needed") { overrideStep(2); return; }  // the checkpoint asks a second time
       $("override-msg").textContent = e.message;
     }
   }
@@ -435,20 +574,46 @@
     }
   }
 
+  // The hand-over: counts, then refusals by reason, overrides with their reasons and notes, faults (in words).
+  function reasonWords(code) {
+    const rc = T("rc");
+    return (rc && rc[code]) || rc.other;
+  }
   function summaryRows(s) {
     const rows = [["s_guard", s.guard_id],
       ["s_since", hhmm(s.started_ts) + (s.ended_ts ? " – " + hhmm(s.ended_ts) : "")], ["s_entries", s.entries],
-      ["s_passed", s.passed], ["s_refused", s.refused], ["s_fevers", s.fevers], ["s_overrides", s.overrides],
-      ["s_visitors", s.visitors]];
+      ["s_passed", s.passed], ["s_refused", s.refused], ["s_high", s.high_readings || 0],
+      ["s_fever_events", s.fevers], ["s_overrides", s.overrides], ["s_visitors", s.visitors]];
     const table = $("summary-table");
     table.replaceChildren(...rows.map(([k, v]) => {
       const tr = document.createElement("tr");
       const th = document.createElement("th"); th.textContent = T(k);
       const td = document.createElement("td"); td.textContent = String(v);
-      if (k === "s_fevers" && v > 0) td.className = "hot";
+      if ((k === "s_fever_events" || k === "s_high") && v > 0) td.className = "hot";
+      tr.dataset.key = k;
       tr.append(th, td);
       return tr;
     }));
+    summaryLists(s);
+  }
+  function summaryList(title, key, items) {
+    const sec = document.createElement("section");
+    sec.dataset.key = key;
+    const h = document.createElement("h3"); h.textContent = T(title);
+    sec.append(h);
+    const lines = items.length ? items : [T("s_none")];
+    lines.forEach((line) => { const d = document.createElement("div"); d.textContent = line; sec.append(d); });
+    return sec;
+  }
+  function summaryLists(s) {
+    const reasonName = (r) => T("reason_" + r);
+    const refusals = (s.refusals_by_reason || []).map(([code, n]) => reasonWords(code) + " × " + n);
+    const overrides = (s.override_notes || []).map((n) => hhmm(n.at) + " " + reasonName(n.reason)
+      + (n.note ? T("note_sep") + n.note : ""));
+    const faults = (s.faults || []).map((f) => hhmm(f.since) + "–" + (f.until ? hhmm(f.until) : T("s_still")) + " "
+      + (state.lang === "en" ? (f.text_en || f.text_zh) : (f.text_zh || f.text_en)));
+    $("summary-lists").replaceChildren(summaryList("s_refusals", "refusals", refusals),
+      summaryList("s_override_list", "overrides", overrides), summaryList("s_faults", "faults", faults));
   }
   let summaryFinal = false;
   async function openHandover() {
@@ -459,7 +624,7 @@
     const s = state.status && state.status.shift_summary;
     summaryFinal = false;
     $("dlg-summary").querySelector("h2").textContent = T("summary_running");
-    if (s) summaryRows(s); else $("summary-table").replaceChildren();
+    if (s) summaryRows(s); else { $("summary-table").replaceChildren(); $("summary-lists").replaceChildren(); }
     $("summary-ok").textContent = T("confirm_handover");
     $("dlg-summary").querySelector("[data-close]").hidden = false;
     openDialog("dlg-summary");
@@ -518,11 +683,12 @@
       else if (key === "clear") field.value = "";
       else if (field.value.length < (field.maxLength > 0 ? field.maxLength : 32)) field.value += key;
     });
-    document.querySelectorAll("#override-reasons .choice").forEach((b) => b.addEventListener("click", () => {
-      document.querySelectorAll("#override-reasons .choice").forEach((x) => x.classList.remove("picked"));
-      b.classList.add("picked");
-      state.overrideReason = b.dataset.reason;
-    }));
+    document.querySelectorAll("#override-reasons .choice").forEach((b) => b.addEventListener("click",
+      () => pickReason(b.dataset.reason)));
+    $("in-o-note").addEventListener("keydown", (e) => { if (e.key === "Enter") doOverride(); });
+    $("in-o-note").addEventListener("input", () => { $("override-msg").textContent = ""; });
+    document.querySelectorAll("#hc-buttons .hc-btn").forEach((b) => b.addEventListener("click",
+      () => needShift(() => tapColour(b.dataset.colour))));
     document.querySelectorAll("#visitor-reasons .choice").forEach((b) => b.addEventListener("click", () => {
       document.querySelectorAll("#visitor-reasons .choice").forEach((x) => x.classList.remove("picked"));
       b.classList.add("picked");

@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 
 from edge.events import Fanout, Notice, Outcome, ShiftSummary
+from edge.guard_desk import CONFIRM_CODES
 
 
 def make_outcome(seq: int, decision: str = "pass", code: str = "ok", **kw: Any) -> Outcome:
@@ -48,6 +49,10 @@ class FakeCheckpoint:
         self.jpeg: bytes | None = self._frame()
         self.seq = 100
         self.counts = {"entries": 0, "passed": 0, "refused": 0, "fevers": 0, "overrides": 0, "visitors": 0}
+        self.summary_extra: dict[str, Any] = {}  # more ShiftSummary fields (high_readings, override_notes ...)
+        self.quarantined: set[str] = set()  # households under home quarantine (visitors to them are refused)
+        self.health_policy = "off"
+        self.health_waiting = False
 
     @staticmethod
     def _frame() -> bytes:
@@ -83,7 +88,8 @@ class FakeCheckpoint:
         return {"devices": self.devices, "sync": self.sync, "lists": self.lists, "clock_trusted": self.clock_trusted,
                 "gate": {"id": "gate-1", "name": "东门", "mode": self.mode, "direction": self.direction,
                          "chosen_direction": self.chosen_direction},
-                "shift": self.shift, "faults": list(self.faults)}
+                "shift": self.shift, "faults": list(self.faults),
+                "health_code": {"policy": self.health_policy, "waiting": self.health_waiting}}
 
     def subscribe(self) -> queue.Queue[Outcome]:
         q: queue.Queue[Outcome] = queue.Queue(maxsize=64)
@@ -115,20 +121,51 @@ class FakeCheckpoint:
     def preview_jpeg(self) -> bytes | None:
         return self.jpeg
 
-    def override(self, ref_uuid: str, guard_id: str, reason: str) -> Outcome:
-        self.calls.append(("override", ref_uuid, guard_id, reason))
+    def hold_for_health_code(self, **fields: Any) -> Outcome:
+        """Publish a scan held for the guard's colour tap (as the core at a gate with a health-code policy)."""
+        self.health_waiting = True
+        return self.publish(make_outcome(0, "guard", "health_code_check", uuid="",
+                                         message_zh="请出示城市健康码，保安核验颜色",
+                                         message_en="Show the city health code: the guard checks its colour",
+                                         valid_to=None, **fields))
+
+    def health_code_colour(self, colour: str, guard_id: str) -> None:
+        self.calls.append(("health_code", colour, guard_id))
+        if self.shift is None or self.shift["guard_id"] != guard_id:
+            raise LookupError(f"guard {guard_id} is not signed in")
+        if not self.health_waiting:  # as the core (edge.guard_desk.CheckpointError)
+            raise LookupError("no scan is waiting for a health code colour")
+        self.health_waiting = False
+        if colour == "green":
+            self.publish(make_outcome(self.next_seq(), "pass", "pass_ok", temperature_c=None))
+        else:
+            self.publish(make_outcome(self.next_seq(), "refuse", f"health_code_{colour}", temperature_c=None,
+                                      message_zh=f"健康码{'黄' if colour == 'yellow' else '红'}码，禁止通行",
+                                      message_en=f"Health code {colour}: no entry"))
+
+    def override(self, ref_uuid: str, guard_id: str, reason: str, note: str = "",
+                 confirmed: bool = False) -> Outcome:
+        self.calls.append(("override", ref_uuid, guard_id, reason, note, confirmed))
         ref = self.published.get(ref_uuid)
         if ref is None or ref.decision == "pass":  # as the core: only an existing refusal can be overridden
             raise LookupError(f"no refused entry {ref_uuid}")
+        if (ref.code in CONFIRM_CODES or ref.fever) and not confirmed:  # as the core (edge.guard_desk)
+            raise LookupError("this refusal needs a second confirmation to override")
         self.counts["overrides"] += 1
         return self.publish(make_outcome(self.next_seq(), "pass", "override", event="override", guard_id=guard_id,
                                          message_zh="保安放行（紧急情况）", message_en="Let through (emergency)",
-                                         temperature_c=ref.temperature_c))
+                                         temperature_c=ref.temperature_c, household=ref.household))
 
     def register_visitor(self, guard_id: str, name: str, phone: str, host_household: str, reason: str,
                          temperature_c: float | None) -> Outcome:
         self.calls.append(("visitor", guard_id, name, phone, host_household, reason, temperature_c))
         self.counts["visitors"] += 1
+        if host_household in self.quarantined:  # as the core: refused, the household named
+            return self.publish(make_outcome(self.next_seq(), "refuse", "host_quarantined", event="visitor",
+                                             guard_id=guard_id, message_zh="被访住户正在居家隔离，访客不得进入",
+                                             message_en="The household visited is under home quarantine: no visitors",
+                                             temperature_c=temperature_c, pass_kind="visitor",
+                                             household=host_household, valid_to=None))
         return self.publish(make_outcome(self.next_seq(), "pass", "visitor", event="visitor", guard_id=guard_id,
                                          message_zh=f"访客 {name} 拜访 {host_household}",
                                          message_en=f"Visitor {name} for {host_household}",
@@ -156,4 +193,4 @@ class FakeCheckpoint:
         if self.shift is None:
             return None
         return ShiftSummary(guard_id=self.shift["guard_id"], started_ts=self.shift["since"], ended_ts=None,
-                            **self.counts)
+                            **self.counts, **self.summary_extra)

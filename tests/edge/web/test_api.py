@@ -92,7 +92,7 @@ def test_actions_need_a_shift_and_log_the_shift_guard(server, fake):
     sign_in(server)
     r = post(server, "/api/override", {"ref_uuid": refused.uuid, "reason": "medical"})
     assert r.status_code == 200, r.text
-    assert fake.calls[-1] == ("override", refused.uuid, "1001", "medical")
+    assert fake.calls[-1] == ("override", refused.uuid, "1001", "medical", "", False)
     assert r.json()["outcome"]["event"] == "override"
 
 
@@ -220,4 +220,4 @@ def test_override_only_within_the_window_and_only_once(server, fake):
     assert post(server, "/api/override", {"ref_uuid": refused.uuid, "reason": "staff"}).status_code == 200
     r = post(server, "/api/override", {"ref_uuid": refused.uuid, "reason": "staff"})
     assert r.status_code == 409 and r.json()["error"] == "already_overridden"
-    assert [c for c in fake.calls if c[0] == "override"] == [("override", refused.uuid, "1001", "staff")]
+    assert [c for c in fake.calls if c[0] == "override"] == [("override", refused.uuid, "1001", "staff", "", False)]

@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from sync.reasons import FAULTS
 from tests.edge.web.conftest import Server, settings_for, shot
 from tests.edge.web.fakes import FakeCheckpoint, make_outcome
 from tests.edge.web.test_voice import recorder
@@ -98,7 +99,7 @@ def test_result_returns_to_idle_after_the_hold_time(page, tmp_path, fake):
 
 def test_faults_sync_and_list_state_in_plain_words(page, srv, fake):
     fake.devices["thermometer"] = {"status": "disconnected", "text": "测温仪未连接，正在自动重试（请检查USB线）"}
-    fake.faults = ["测温仪未连接，正在自动重试（请检查USB线）", "存储空间不足，请清理或更换存储卡"]
+    fake.faults = ["测温仪未连接，正在自动重试（请检查USB线）", FAULTS["disk_low"]["zh"]]
     fake.clock_trusted = False
     fake.sync = {"last_ok_ts": time.time() - 3 * 3600, "backlog": 42, "text": "离线"}
     fake.lists = {"version": 12, "age_s": 30 * 3600, "stale": True}
@@ -146,7 +147,7 @@ def test_sign_in_with_pin_pad_override_and_hand_over(page, srv, fake):
     page.click("#override-ok")
     page.wait_for_selector("#dlg-override", state="hidden")
     page.wait_for_selector("#result[data-seq='101']")
-    assert fake.calls[-1] == ("override", refused.uuid, "1001", "emergency")
+    assert fake.calls[-1] == ("override", refused.uuid, "1001", "emergency", "", False)
     assert text(page, "#headline") == "保安放行" and not page.is_enabled("#btn-override")
     page.wait_for_function("document.getElementById('shift-info').textContent.includes('1001')")
     shot(page, "10-override-done")
@@ -271,4 +272,4 @@ def test_override_dialog_keeps_its_refusal_when_a_new_scan_arrives(page, srv, fa
     page.click("[data-reason='medical']")
     page.click("#override-ok")
     page.wait_for_selector("#dlg-override", state="hidden")
-    assert [c for c in fake.calls if c[0] == "override"] == [("override", refused.uuid, "1001", "medical")]
+    assert [c for c in fake.calls if c[0] == "override"] == [("override", refused.uuid, "1001", "medical", "", False)]

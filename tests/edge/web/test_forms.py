@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from edge.screen_forms import OverrideForm, SignInForm, VisitorForm, describe_errors
+from edge.screen_forms import HealthCodeForm, OverrideForm, SignInForm, VisitorForm, describe_errors
 from edge.web.stream import outcome_event
 from tests.edge.web.fakes import make_outcome
 
@@ -52,11 +52,39 @@ def test_sign_in_accepts_only_plain_ids_and_digit_pins(guard, pin):
     assert form.guard_id and len(form.guard_id) <= 32
 
 
-@pytest.mark.parametrize("reason", ["emergency", "medical", "staff"])
+@pytest.mark.parametrize("reason", ["emergency", "medical", "staff", "other"])
 def test_override_reasons(reason):
-    assert OverrideForm(ref_uuid="0f8e-12", reason=reason).reason == reason
+    assert OverrideForm(ref_uuid="0f8e-12", reason=reason, note="送医").reason == reason
     with pytest.raises(ValidationError):
-        OverrideForm(ref_uuid="0f8e-12", reason=reason.upper())
+        OverrideForm(ref_uuid="0f8e-12", reason=reason.upper(), note="送医")
+
+
+def test_other_needs_a_note_said_in_words():
+    with pytest.raises(ValidationError) as err:
+        OverrideForm(ref_uuid="0f8e-12", reason="other", note=" \t ")
+    words = describe_errors(err.value)
+    assert "其他" in words["message_zh"] and "Other" in words["message_en"]
+    form = OverrideForm(ref_uuid="0f8e-12", reason="medical")
+    assert (form.note, form.confirmed) == ("", False)
+
+
+@given(note=st.text(max_size=80))
+def test_any_note_is_folded_or_refused_with_words(note):
+    try:
+        form = OverrideForm(ref_uuid="0f8e-12", reason="other", note=note, confirmed=True)
+    except ValidationError as exc:
+        words = describe_errors(exc)
+        assert words["message_zh"] and words["message_en"]
+        return
+    assert form.note and form.note == " ".join(form.note.split()) and len(form.note) <= 60
+    assert not any(ch in form.note for ch in "\n\r\t\x00")
+
+
+@pytest.mark.parametrize("colour", ["green", "yellow", "red"])
+def test_health_code_colours(colour):
+    assert HealthCodeForm(colour=colour).colour == colour
+    with pytest.raises(ValidationError):
+        HealthCodeForm(colour=colour.upper())
 
 
 @given(zh=st.text(), en=st.text(), seq=st.integers(1, 2**62), temp=st.none() | st.floats(20, 45))
