@@ -19,9 +19,10 @@ power went off:
 - the restart: a new mount rebuilds ``live`` from ``durable`` (names whose directory never became durable
   are gone; a file whose name is durable but whose data never was is empty).
 
-Not modelled: hard links, xattrs, sector-level tearing inside a page, a lying disk (fsync that does not
-persist), lost reads/bit rot. Writing ``sync`` to the control file makes everything durable (as ``sync(1)``).
-The control file is the only way in: POSIX signals cannot reach Python while libfuse's loop runs in C.
+Not modelled: hard links, xattrs, sector-level tearing inside a page, lost reads or bit rot, a disk that
+acknowledges fsync and keeps nothing (but ``--lie`` is one, to show that the checks catch a loss). Writing
+``sync`` to the control file makes everything durable (as ``sync(1)``). The control file is the only way in:
+POSIX signals cannot reach Python while libfuse's loop runs in C.
 """
 
 from __future__ import annotations
@@ -136,7 +137,8 @@ class LazyFS(Operations):
 
     use_ns = True
 
-    def __init__(self, state: Path, writeback: float = 0.0, seed: int | None = None) -> None:
+    def __init__(self, state: Path, writeback: float = 0.0, seed: int | None = None, lie: bool = False) -> None:
+        self.lie = lie  # a disk that acknowledges fsync and keeps nothing: to show the checks catch a loss
         self.live = state / "live"
         self.durable = Durable(state / "durable")
         self.ids = self.durable.rebuild(self.live)  # live inode -> file id
@@ -350,7 +352,8 @@ class LazyFS(Operations):
     def fsyncdir(self, path, datasync, fh):
         with self._mutex:
             self._check()
-            self._flush_dir(path)
+            if not self.lie:
+                self._flush_dir(path)
             self.stats["dir_fsyncs"] += 1
         return 0
 
@@ -418,7 +421,7 @@ class LazyFS(Operations):
         with self._mutex:
             self._check()
             ident = self.fh_ids.get(fh)
-            if ident is not None:
+            if ident is not None and not self.lie:
                 self._flush_file(ident, fh)
             self.stats["fsyncs"] += 1
         return 0
@@ -438,9 +441,9 @@ class LazyMount:
     """Mount a :class:`LazyFS` in a child process; :meth:`cut` the power, :meth:`unmount`, mount again."""
 
     def __init__(self, state: Path, mountpoint: Path, *, writeback: float = 0.0, seed: int | None = None,
-                 log: Path | None = None) -> None:
+                 lie: bool = False, log: Path | None = None) -> None:
         self.state, self.mountpoint = Path(state), Path(mountpoint)
-        self.writeback, self.seed = writeback, seed
+        self.writeback, self.seed, self.lie = writeback, seed, lie
         self.log = log or self.state / "lazyfs.log"
         self.proc: subprocess.Popen | None = None
 
@@ -451,6 +454,8 @@ class LazyMount:
                "--writeback", str(self.writeback)]
         if self.seed is not None:
             cmd += ["--seed", str(self.seed)]
+        if self.lie:
+            cmd.append("--lie")
         root = Path(__file__).resolve().parents[2]
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(cmd, cwd=root, stdout=log, stderr=subprocess.STDOUT)
@@ -494,8 +499,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("mountpoint", type=Path)
     parser.add_argument("--writeback", type=float, default=0.0)
     parser.add_argument("--seed", type=int)
+    parser.add_argument("--lie", action="store_true", help="fsync keeps nothing (a disk that lies)")
     args = parser.parse_args(argv)
-    fs = LazyFS(args.state, args.writeback, args.seed)
+    fs = LazyFS(args.state, args.writeback, args.seed, args.lie)
     mfusepy.FUSE(fs, str(args.mountpoint), foreground=True, nothreads=False, fsname="lazyfs", auto_unmount=True)
     return 0
 
