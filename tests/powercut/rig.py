@@ -83,7 +83,7 @@ class PowerCutRig:
     """One central, one gate on a lazy file system, and the cut loop."""
 
     def __init__(self, tmp: Path, *, seed: int | None = None, writeback: float = 0.0, lie: bool = False,
-                 passes: int = 40, feed_interval_s: float = 0.3) -> None:
+                 passes: int = 40, feed_interval_s: float = 0.3, startup_share: float = 0.2) -> None:
         self.tmp = tmp
         self.rng = random.Random(seed)
         self.logs = tmp / "logs"
@@ -93,6 +93,7 @@ class PowerCutRig:
         self.data = self.lazy.mountpoint / "data"
         self.passes = passes
         self.feed_interval_s = feed_interval_s
+        self.startup_share = startup_share  # the share of cuts made at a random moment of the start-up
         self.central: Central | None = None
         self.procs: dict[str, subprocess.Popen] = {}
         self.on_disk: dict[int, str] = {}  # seq -> uuid of every entry found on disk after a cut
@@ -141,7 +142,7 @@ class PowerCutRig:
         self._spawn("edge", ["edge", "run", "--config", str(self._edge_config())], run)
         self._spawn("sync", ["sync", "run", "--config", str(self.tmp / "sync.toml")], run)
         edge_log = self.logs / f"edge-{run}.log"
-        if self.rng.random() < 0.2:  # while starting (the salvage check, migrations, the first writes)
+        if self.rng.random() < self.startup_share:  # while starting (the salvage check, migrations, the first writes)
             time.sleep(self.rng.uniform(0.1, 2.5))
         else:  # while scanning and syncing: once this run has pulsed the gate at least once
             wait_until(lambda: PULSE in edge_log.read_text(errors="replace"), 60, 0.05)
