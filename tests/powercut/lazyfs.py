@@ -23,6 +23,9 @@ Not modelled: hard links, xattrs, sector-level tearing inside a page, lost reads
 acknowledges fsync and keeps nothing (but ``--lie`` is one, to show that the checks catch a loss). Writing
 ``sync`` to the control file makes everything durable (as ``sync(1)``). The control file is the only way in:
 POSIX signals cannot reach Python while libfuse's loop runs in C.
+
+Bindings: mfusepy, maintained ctypes bindings to Debian's libfuse3 (fusepy is unmaintained and libfuse 2
+only; pyfuse3 is a C extension on trio, built against libfuse3-dev).
 """
 
 from __future__ import annotations
