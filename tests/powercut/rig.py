@@ -149,6 +149,10 @@ class PowerCutRig:
             time.sleep(self.rng.uniform(0.0, max_run_s))
         if PULSE not in edge_log.read_text(errors="replace"):
             self.report.startup_cuts += 1
+        for name, proc in self.procs.items():
+            if proc.poll() is not None:  # e.g. it could not open what the last cut left
+                tail = (self.logs / f"{name}-{run}.log").read_text(errors="replace")[-1500:]
+                self._problem(f"run {run}: {name} exited with {proc.returncode} before the cut: {tail}")
         self._cut()
         t_cut = time.monotonic()
         self.report.cuts += 1
