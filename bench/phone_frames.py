@@ -62,7 +62,7 @@ def scene(rng: np.random.Generator, size: tuple[int, int] = (640, 480)) -> np.nd
 def _screen(text: str, shot: Shot) -> np.ndarray:
     """The phone (bezel, screen with the code and some app text) as a float image at screen resolution."""
     code = render_code(text, SCREEN_MODULE_PX).astype(np.float32)
-    code = (code - 128) * shot.contrast / 0.86 + 128  # render_code spans 18..238; stretch to 0..255 at contrast 1
+    code = np.clip((code - 128) * shot.contrast / 0.86 + 128, 0, 255)  # render_code spans 18..238: to 0..255
     if shot.dark:
         code = 255 - code
     side = code.shape[0]
@@ -121,8 +121,8 @@ def render(text: str, shot: Shot, rng: np.random.Generator) -> np.ndarray:
     scale = shot.code_px / code_side
     src = np.float32([[0, 0], [phone.shape[1], 0], [phone.shape[1], phone.shape[0]], [0, phone.shape[0]]])
     m = cv2.getPerspectiveTransform(src, _corners(shot, code_side, phone.shape, scale))
-    warped = cv2.warpPerspective(phone, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=-1)
-    frame = np.where(warped >= 0, warped, frame)
+    warped = cv2.warpPerspective(phone, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=-1000)
+    frame = np.where(warped > -500, warped, frame)
     if shot.glare:
         p = m @ np.float64([phone.shape[1] * rng.uniform(0.3, 0.7), phone.shape[0] * rng.uniform(0.35, 0.65), 1])
         cx, cy = p[0] / p[2], p[1] / p[2]
@@ -157,13 +157,13 @@ def phone_shots(rng: np.random.Generator) -> dict[str, Shot]:
                     tilt=_u(rng, 0, 0.3), contrast=_u(rng, 0.4, 1), color=True)
     return {
         "phone: dark mode (inverted)": replace(base, dark=True, defocus=_u(rng, 0, 1.0)),
-        "phone: screen moiré": replace(base, moire=_u(rng, 0.3, 0.6)),
+        "phone: screen moiré": replace(base, moire=_u(rng, 0.2, 0.5)),
         "phone: screen glare": replace(base, glare=_u(rng, 120, 220)),
         "phone at 60 cm (small code)": replace(base, code_px=int(rng.integers(70, 95)), roll=_u(rng, -10, 10),
                                                tilt=0.0, jpeg=0),
         "phone at 30 cm": replace(base, code_px=int(rng.integers(200, 270)), offset=(0, 0)),
-        "phone: out of focus": replace(base, defocus=_u(rng, 1.5, 2.6)),
-        "phone: fast motion": replace(base, motion=_u(rng, 7, 14), motion_deg=_u(rng, 0, 180)),
+        "phone: out of focus": replace(base, defocus=_u(rng, 1.2, 2.0)),
+        "phone: fast motion": replace(base, motion=_u(rng, 1.0, 2.0) * base.code_px / 53, motion_deg=_u(rng, 0, 180)),
         "phone: tilted": replace(base, tilt=_u(rng, 0.25, 0.45), roll=_u(rng, -35, 35)),
         "phone: dim screen": replace(base, contrast=_u(rng, 0.15, 0.3)),
         "phone: high-res frame (1280x960)": replace(base, size=(1280, 960), code_px=int(rng.integers(280, 420)),

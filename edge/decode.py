@@ -97,14 +97,17 @@ def looks_like_code(gray: np.ndarray) -> bool:
     """Whether a code is probably in ``gray``: enough samples differ strongly from both their right and lower neighbour.
 
     A QR code's modules make such "corners" densely; flat scenes, sensor noise and the straight edges of a door
-    or a person make few. Costs a few microseconds on a 384x384 window (it reads 1 pixel in 16).
+    or a person make few. It reads 1 pixel in 16 with a few vectorised OpenCV calls (tens of microseconds at
+    most), far less than a decoding pass.
     """
-    s = gray[::GATE_STEP, ::GATE_STEP].astype(np.int16)
+    import cv2
+
+    s = np.ascontiguousarray(gray[::GATE_STEP, ::GATE_STEP])
     if s.shape[0] < 3 or s.shape[1] < 3:
         return False
-    across = np.abs(s[:-1, 1:] - s[:-1, :-1]) > GATE_LEVEL
-    down = np.abs(s[1:, :-1] - s[:-1, :-1]) > GATE_LEVEL
-    return int(np.count_nonzero(across & down)) > GATE_SHARE * across.size
+    corner = cv2.min(cv2.absdiff(s[:-1, 1:], s[:-1, :-1]), cv2.absdiff(s[1:, :-1], s[:-1, :-1]))
+    _, edges = cv2.threshold(corner, GATE_LEVEL, 1, cv2.THRESH_BINARY)
+    return cv2.countNonZero(edges) > GATE_SHARE * corner.size
 
 
 def area_downscale(gray: np.ndarray, factor: float) -> np.ndarray:
