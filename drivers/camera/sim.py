@@ -8,7 +8,8 @@ correction M) roughly centred at about 4 pixels per module, for ``seconds``.
 Distortions (keyword arguments of ``present``): ``module_px`` (pixels per module, default
 4), ``rotate_deg`` (rotation), ``blur_px`` (horizontal motion blur length; ~7 px defeats
 decoders), ``contrast`` (0..1, default 1), ``noise`` (sensor noise sigma, default 3),
-``offset`` ((dx, dy) from the centre in pixels).
+``offset`` ((dx, dy) from the centre in pixels), ``invert`` (true: a dark-mode phone screen, light
+modules on a dark ground).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from drivers.camera.source import FrameSource
 from drivers.config import CameraConfig
 
 BACKGROUND = 118
-DISTORTIONS = {"module_px", "rotate_deg", "blur_px", "contrast", "noise", "offset"}
+DISTORTIONS = {"module_px", "rotate_deg", "blur_px", "contrast", "noise", "offset", "invert"}
 
 
 def rotate_patch(patch: np.ndarray, angle_deg: float, fill: int) -> np.ndarray:
@@ -81,6 +82,8 @@ class SimCamera(FrameSource):
         if unknown:
             raise ValueError(f"unknown distortion(s) {sorted(unknown)}; known: {sorted(DISTORTIONS)}")
         patch = render_code(text, int(_number(distortions, "module_px", 4)), _number(distortions, "contrast", 1.0))
+        if distortions.get("invert"):
+            patch = 255 - patch
         angle = _number(distortions, "rotate_deg", 0.0)
         if angle:
             patch = rotate_patch(patch, angle, BACKGROUND)

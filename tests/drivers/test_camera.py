@@ -140,3 +140,17 @@ def test_device_vanishing_mid_capture_reopens(tmp_path):
         assert src.latest(10) is not None
     finally:
         src.stop()
+
+
+def test_sim_camera_shows_a_dark_mode_code_inverted():
+    cam = SimCamera(CameraConfig(source="sim://", fps=30))
+    cam.start()
+    try:
+        cam.present("DARK", seconds=5, invert=True)
+        cam.latest(2)
+        frame = cam.latest(2)
+        inverted_only = zxingcpp.read_barcodes(frame.image, try_invert=False)
+        assert inverted_only == [] or all(r.text != "DARK" for r in inverted_only)
+        assert [r.text for r in zxingcpp.read_barcodes(frame.image, try_invert=True)] == ["DARK"]
+    finally:
+        cam.stop()
