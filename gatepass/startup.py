@@ -194,10 +194,13 @@ def raise_alarm(data_dir: str | os.PathLike, code: str, message: str, **details:
     alarm = {"ts": time.time(), "code": code, "message": message, **details}
     log.critical("ALARM %s: %s %s", code, message, json.dumps(details, ensure_ascii=False) if details else "")
     path = Path(data_dir) / ALARMS_FILE
+    created = not path.exists()
     with open(path, "a", encoding="utf-8") as fh:
         fh.write(json.dumps(alarm, ensure_ascii=False) + "\n")
         fh.flush()
         os.fsync(fh.fileno())
+    if created:  # a new file is durable only once its directory entry is (a power cut right after must keep it)
+        fsync_dir(path.parent)
     return alarm
 
 

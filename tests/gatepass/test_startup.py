@@ -78,18 +78,6 @@ def test_any_alarms_file_is_read_without_crashing(tmp_path_factory, content):
     assert isinstance(alarms, list)
 
 
-@settings(max_examples=50, deadline=None)
-@given(lines=st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40), max_size=6))
-def test_any_passwd_file_is_parsed_without_crashing(tmp_path_factory, lines):
-    from edge.install import Options, _lookup_ids
-
-    root = tmp_path_factory.mktemp("root")
-    (root / "etc").mkdir()
-    (root / "etc/passwd").write_text("\n".join(lines), encoding="utf-8")
-    ids = _lookup_ids(Options(root=root), "gatepass")
-    assert ids is None or all(isinstance(i, int) and i >= 0 for i in ids)
-
-
 def test_timesyncds_flag_file_counts_as_synchronized(tmp_path):
     flag = tmp_path / "synchronized"
     flag.touch()
