@@ -43,7 +43,7 @@ from edge.direction import DirectionChoice
 from edge.entry_recorder import EntryRecorder
 from edge.events import Fanout, Notice, Outcome, ShiftSummary
 from edge.fault_history import FaultHistory
-from edge.faults import FaultBoard
+from edge.faults import OUTSIDE_FAULTS, FaultBoard
 from edge.gate_profile import GateProfile
 from edge.guard_desk import OVERRIDE_REASONS, CheckpointError, GuardDesk
 from edge.health_code import HealthCodeDesk
@@ -173,6 +173,15 @@ class Checkpoint:
     def override(self, ref_uuid: str, guard_id: str, reason: str, note: str = "", confirmed: bool = False) -> Outcome:
         """Let a refused person through (guarded mode, signed-in guard); see :class:`edge.events.CheckpointAPI`."""
         return self.desk.override(ref_uuid, guard_id, reason, note, confirmed)
+
+    def report_fault(self, code: str, on: bool, detail: str = "") -> None:
+        """Raise or clear an outside part's fault (:data:`edge.faults.OUTSIDE_FAULTS`); see ``CheckpointAPI``."""
+        if code not in OUTSIDE_FAULTS:
+            raise CheckpointError(f"unknown outside fault {code!r}")
+        if on:
+            self.faults.raise_(code, detail or code)
+        else:
+            self.faults.clear(code)
 
     def health_code_colour(self, colour: str, guard_id: str) -> None:
         """The city health code colour the guard saw for the scan being held; see :class:`edge.events.CheckpointAPI`."""

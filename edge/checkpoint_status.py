@@ -22,7 +22,7 @@ from edge.decode import Window, window_pixels
 from edge.devices import Devices
 from edge.direction import DirectionChoice
 from edge.events import Fanout, Notice
-from edge.faults import FaultBoard
+from edge.faults import OUTSIDE_FAULTS, FaultBoard
 from edge.health_code import HealthCodeDesk
 from edge.lists_policy import ListsAndPolicy
 from edge.scan_input import InputLoops
@@ -140,7 +140,7 @@ class StatusView:
         """JSON-able state for the guard page (see :class:`edge.events.CheckpointAPI`)."""
         src = self.sources
         devices, faults = self._devices(src.devices)
-        faults += [FAULTS[c]["zh"] if c in FAULTS else c for c in src.faults.codes()]
+        faults += [FAULTS[c]["zh"] if c in FAULTS else c for c in src.faults.codes() if c not in OUTSIDE_FAULTS]
         db_view = self._db_view(src.store)
         gate = self.settings.gate
         return {

@@ -247,6 +247,10 @@ class CheckpointAPI(Protocol):
         short ``note`` (any reason may have one). Refusals for quarantine, fever or the health code
         (``edge.guard_desk.CONFIRM_CODES``) need ``confirmed=True``: the page asks a second time first."""
 
+    def report_fault(self, code: str, on: bool, detail: str = "") -> None:
+        """A fault of a part outside the checkpoint (``voice``: the page's voice prompts fail): raised or cleared on
+        its fault board, so the hand-over and central see it (the page shows it in its own words)."""
+
     def health_code_colour(self, colour: str, guard_id: str) -> None:
         """The city health code colour the guard saw ("green", "yellow", "red") for the scan being held (an
         :class:`Outcome` with ``decision="guard"``, ``code="health_code_check"``, ``seq=0``); yellow and red refuse.

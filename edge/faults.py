@@ -6,7 +6,8 @@ The codes and their plain words are :data:`sync.reasons.FAULTS`; the guard scree
 * ``disk_full``, ``db_locked``, ``log_failed`` (:data:`LOG_FAULTS`): :mod:`edge.entry_recorder`;
 * ``disk_low``, ``clock_untrusted``: the health loop, :mod:`edge.upkeep`;
 * ``lists_failed``: :mod:`edge.lists_policy`; ``decide_failed``: :mod:`edge.scan_decide`;
-* ``loop_failed``: :mod:`edge.loops` (cleared by the failed loop's next turn).
+* ``loop_failed``: :mod:`edge.loops` (cleared by the failed loop's next turn);
+* ``clock_off``: the health loop (:mod:`edge.upkeep`); ``voice``: the guard page's voice player.
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ from collections.abc import Iterable
 
 #: Fault codes of the local log (set when a commit fails, cleared by the next good write).
 LOG_FAULTS = ("disk_full", "db_locked", "log_failed")
+#: Faults of parts outside the checkpoint, raised through ``Checkpoint.report_fault`` (the guard page shows them in
+#: its own words, so the status's fault list leaves them out).
+OUTSIDE_FAULTS = ("voice",)
 
 
 class FaultBoard:

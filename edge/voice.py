@@ -236,6 +236,8 @@ class VoicePlayer:
         self._thread: threading.Thread | None = None
         self.played = self.dropped_full = self.dropped_stale = self.interrupted = self.failed = 0
         self.problem: str | None = None
+        #: Told every change of :attr:`problem` (the announcer reports it as the checkpoint's ``voice`` fault).
+        self.on_problem: Callable[[str | None], None] | None = None
 
     def argv(self) -> list[str]:
         """The player command line."""
@@ -301,7 +303,16 @@ class VoicePlayer:
             self.failed += 1
         if problem != self.problem:
             log.warning("voice prompts fail (%s): %s", problem, why)
+        self._set_problem(problem)
+
+    def _set_problem(self, problem: str | None) -> None:
+        changed = problem != self.problem
         self.problem = problem
+        if changed and self.on_problem is not None:
+            try:
+                self.on_problem(problem)
+            except Exception:  # noqa: BLE001 - reporting a fault must never stop the voice
+                log.exception("reporting the voice problem failed")
 
     def _drain(self) -> None:
         while True:
@@ -350,7 +361,7 @@ class VoicePlayer:
             self.now.end()
         if proc.returncode == 0:
             self.played += 1
-            self.problem = None
+            self._set_problem(None)
         elif proc.returncode < 0:
             log.debug("voice prompt %s cut short", item.key)
         else:
@@ -369,6 +380,8 @@ class VoiceAnnouncer:
 
     def start(self) -> None:
         """Subscribe to the checkpoint and start the player and the announcing thread."""
+        self.player.on_problem = lambda problem: self.checkpoint.report_fault("voice", problem is not None,
+                                                                             problem or "")
         self.player.start()
         sub = self.checkpoint.subscribe()
         self._stop.clear()

@@ -50,3 +50,42 @@ def test_the_hand_over_lists_the_faults_of_the_shift_and_the_sync_state_carries_
         assert [f["code"] for f in sent["faults"]] == ["disk_low"]
     finally:
         cp.stop()
+
+
+def test_a_failing_voice_is_a_fault_of_the_shift_but_not_a_second_line_on_the_screen(tmp_path, key):
+    from tests.edge.test_guard_actions import _health_cp
+
+    cp = _health_cp(tmp_path, key, "off")
+    try:
+        cp.report_fault("voice", True, "player_missing")
+        cp.health.note_faults()
+        assert "voice" in cp.faults and not any("语音" in f for f in cp.status()["faults"])
+        state = json.loads(cp.db.execute("SELECT value FROM sync_state WHERE key = 'edge_faults'").fetchone()[0])
+        assert [f["code"] for f in state] == ["voice"]  # central hears of it
+        cp.readings.clock.advance(30)
+        cp.report_fault("voice", False)
+        cp.health.note_faults()
+        summary = cp.end_shift()
+        assert summary is not None and [f.code for f in summary.faults] == ["voice"]
+        assert summary.faults[0].text_zh == "语音播放故障"
+    finally:
+        cp.stop()
+
+
+def test_the_voice_player_tells_every_change_of_its_problem():
+    from pathlib import Path
+
+    from edge.screen_settings import VoiceSection
+    from edge.voice import PromptLibrary, VoicePlayer
+
+    heard: list[str | None] = []
+    player = VoicePlayer(VoiceSection(player=["no-such-player-xyz"]), PromptLibrary(Path("/nonexistent")))
+    player.on_problem = heard.append
+    player.start()
+    try:
+        assert heard == ["player_missing"]
+        player._set_problem("player_missing")  # the same problem again: nothing new to tell
+        player._set_problem(None)
+        assert heard == ["player_missing", None]
+    finally:
+        player.stop()

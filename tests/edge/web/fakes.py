@@ -129,6 +129,9 @@ class FakeCheckpoint:
                                          message_en="Show the city health code: the guard checks its colour",
                                          valid_to=None, **fields))
 
+    def report_fault(self, code: str, on: bool, detail: str = "") -> None:
+        self.calls.append(("report_fault", code, on, detail))
+
     def health_code_colour(self, colour: str, guard_id: str) -> None:
         self.calls.append(("health_code", colour, guard_id))
         if self.shift is None or self.shift["guard_id"] != guard_id:
