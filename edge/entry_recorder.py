@@ -64,7 +64,7 @@ class EntryRecorder:
         self._last: Outcome | None = None
 
     def record(self, fields: EntryFields, decision: Decision, now: Now, *, valid_to: float | None = None,
-               guard_id: str | None = None) -> Outcome:
+               guard_id: str | None = None, detail: str = "") -> Outcome:
         """Commit the entry, then (only if it is on disk) open the gate, light up and publish.
 
         ``guard_id``: who decided (default: the guard signed in now).
@@ -85,7 +85,7 @@ class EntryRecorder:
             message_en=message(decision.code, "en"), wall_ts=now.t, clock_trusted=now.trusted,
             t_decided=t_decided, temperature_c=fields.get("temp_c"), fever=decision.fever,
             remeasure=decision.remeasure, pass_kind=fields.get("pass_kind"), household=fields.get("household"),
-            valid_to=valid_to, guard_id=guard_id)
+            valid_to=valid_to, guard_id=guard_id, detail=detail)
         self._publish(outcome)
         log.info("%s %s %s: %s (%s)%s", outcome.event, fields["direction"],
                  fields.get("pass_id") or fields.get("visitor_ref") or "-", outcome.decision, outcome.code,

@@ -19,10 +19,12 @@ T = TypeVar("T")
 
 @dataclass(frozen=True, slots=True)
 class Messages:
-    """The reason in words for the person at the gate: zh-CN and English."""
+    """The reason in words for the person at the gate: zh-CN and English, and the precise reason when there is
+    one (``detail``: e.g. the revocation's reason as staff entered it, "挂失")."""
 
     zh: str
     en: str
+    detail: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,9 +63,9 @@ class Outcome:
                  message_en: str, wall_ts: float, clock_trusted: bool, t_decided: float,
                  temperature_c: float | None = None, fever: bool = False, remeasure: bool = False,
                  pass_kind: str | None = None, household: str | None = None, valid_to: float | None = None,
-                 guard_id: str | None = None) -> None:
+                 guard_id: str | None = None, detail: str = "") -> None:
         values = dict(seq=seq, uuid=uuid, event=event, decision=decision, code=code,
-                      messages=Messages(message_zh, message_en), wall_ts=wall_ts, clock_trusted=clock_trusted,
+                      messages=Messages(message_zh, message_en, detail), wall_ts=wall_ts, clock_trusted=clock_trusted,
                       t_decided=t_decided, temperature_c=temperature_c, fever=fever, remeasure=remeasure,
                       holder=Holder(pass_kind, household, valid_to), guard_id=guard_id)
         for name, value in values.items():  # frozen: set once, here
@@ -101,7 +103,7 @@ class Outcome:
                 "wall_ts": self.wall_ts, "clock_trusted": self.clock_trusted, "t_decided": self.t_decided,
                 "temperature_c": self.temperature_c, "fever": self.fever, "remeasure": self.remeasure,
                 "pass_kind": self.pass_kind, "household": self.household, "valid_to": self.valid_to,
-                "guard_id": self.guard_id}
+                "guard_id": self.guard_id, "detail": self.messages.detail}
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-able dict for the guard page (:meth:`as_json`)."""

@@ -112,7 +112,9 @@ class ScanDecider:
         decided_at = self.clock.monotonic()
         if judged.decision.remeasure:  # before the outcome is shown: the person may scan again at once
             self._allow_remeasure(scan, decided_at)
-        outcome = self.recorder.record(fields, judged.decision, now, valid_to=info.valid_to if info else None)
+        detail = self.store.revocation_reason(info.pass_id) if info and judged.decision.code == "revoked" else ""
+        outcome = self.recorder.record(fields, judged.decision, now, valid_to=info.valid_to if info else None,
+                                       detail=detail)
         self.latencies.append(self.clock.monotonic() - scan.t_seen)
         m = judged.measurement
         self.thermal.fevers.remember(judged.person, judged.temp_status, outcome.seq, outcome.uuid,

@@ -106,6 +106,12 @@ class LocalStore:
             return None
         return LoggedEntry.from_row(dict(zip([d[0] for d in cur.description], values, strict=True)))
 
+    def revocation_reason(self, pass_id: int) -> str:
+        """Why central revoked ``pass_id`` (as staff wrote it; "" when unknown)."""
+        with self.lock:
+            row = self.require_db().execute("SELECT reason FROM list_revoked WHERE pass_id = ?", [pass_id]).fetchone()
+        return str(row[0]) if row and row[0] else ""
+
     def overridden(self, entry_uuid: str) -> bool:
         """Whether an override refers to ``entry_uuid``."""
         with self.lock:

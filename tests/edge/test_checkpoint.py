@@ -138,7 +138,8 @@ def test_invalid_passes_are_refused_with_the_verifier_reason(rig, key):
     cp, camera, gate, therm, lights = rig(extra_page=[{"op": "revoke", "pass_id": 77, "reason": "lost"}])
     q = cp.subscribe()
     camera.present(make_pass(key, pass_id=77), seconds=0.5)
-    assert wait_outcome(q).code == "revoked"
+    revoked = wait_outcome(q)
+    assert revoked.code == "revoked" and revoked.as_json()["detail"] == "lost"  # the precise reason for the screen
     cp.submit_text("hello world")
     assert wait_outcome(q).code == "not_our_format"
     assert not [on for _, on in gate.history if on]

@@ -9,7 +9,7 @@ from edge.events import Holder, Messages, Notice, Outcome
 FLAT = {"seq": 7, "uuid": "u7", "event": "scan", "decision": "refuse", "code": "temp_high",
         "message_zh": "体温偏高", "message_en": "High", "wall_ts": 1.78e9, "clock_trusted": True, "t_decided": 12.5,
         "temperature_c": 38.1, "fever": False, "remeasure": True, "pass_kind": "resident",
-        "household": "3-2-401", "valid_to": 1.79e9, "guard_id": "g7"}
+        "household": "3-2-401", "valid_to": 1.79e9, "guard_id": "g7", "detail": ""}
 
 
 def test_as_json_is_flat_and_in_the_original_field_order():

@@ -121,7 +121,8 @@
     if (o) {
       st = outcomeState(o);
       $("headline").textContent = headline(o, st);
-      $("reason").textContent = state.lang === "en" ? o.message_en : o.message_zh;
+      $("reason").textContent = (state.lang === "en" ? o.message_en : o.message_zh)
+        + (o.detail ? T("detail", {d: o.detail}) : "");  // e.g. why the pass was revoked
       $("unit").textContent = unitText(o);
       $("temp").textContent = tempText(o);
       $("temp").classList.toggle("hot", !!o.fever);

@@ -232,3 +232,15 @@ def test_unattended_page_has_no_health_code_buttons(page, tmp_path):
         fake.hold_for_health_code()
         page.wait_for_selector("#result[data-code='health_code_check']")
         assert page.query_selector("#hc-buttons") is None
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_revoked_pass_shows_why_it_was_revoked(page, srv, fake, lang):
+    open_page(page, srv, lang)
+    show(page, fake, 1, decision="refuse", code="revoked", household="5-1-302", temperature_c=None,
+         message_zh="通行证已作废", message_en="Pass revoked", detail="挂失，已补办新卡")
+    reason = text(page, "#reason")
+    assert "挂失，已补办新卡" in reason and ("原因" in reason if lang == "zh-CN" else "reason" in reason)
+    assert "5-1-302" in text(page, "#unit")
+    fits(page, "#reason")
+    snap(page, "c14-revoked-with-reason", lang)
