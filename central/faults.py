@@ -31,6 +31,11 @@ FAULT_NAMES: dict[str, tuple[str, str]] = {
     "log_failed": ("记录写入失败", "entries cannot be written"),
     "loop_failed": ("程序运行出错", "a program loop failed"),
     "clock": ("时钟不准", "clock not set"),
+    "clock_untrusted": ("设备时间未校准", "device clock not set"),
+    "clock_off": ("设备时间与中心不一致", "device clock off central's time"),
+    "disk_low": ("存储空间不足", "storage low"),
+    "lists_failed": ("名单无法读取", "lists cannot be read"),
+    "decide_failed": ("扫码处理出错", "a scan could not be processed"),
 }
 
 

@@ -75,6 +75,10 @@ class Counters(TypedDict):
     dropped_frames: object
 
 
+#: The fault code of a device that is not ``ok`` (by its name on the guard screen): the gate is its relay.
+FAULT_CODE_OF_DEVICE = {"gate": "relay"}
+
+
 class HealthCodeView(TypedDict):
     policy: str        # off | record | require
     waiting: bool      # a scan is held for the guard's colour tap
@@ -160,7 +164,8 @@ class StatusView:
 
     def fault_codes(self) -> list[str]:
         """The faults on now as codes: devices not ``ok`` (by name) and the fault board's codes."""
-        down = [name for name, dev in self.sources.devices.shown() if _device_status(dev)[0] != "ok"]
+        down = [FAULT_CODE_OF_DEVICE.get(name, name) for name, dev in self.sources.devices.shown()
+                if _device_status(dev)[0] != "ok"]
         return down + self.sources.faults.codes()
 
     @staticmethod

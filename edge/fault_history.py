@@ -1,7 +1,7 @@
 """When each fault of the gate started and ended: for the hand-over summary and central's devices page.
 
 The health loop (:mod:`edge.upkeep`) observes the faults now — the devices that are not ``ok`` (``camera``,
-``thermometer``, ``scanner``, ``gate``) and the fault board's codes — every turn. :class:`FaultHistory` keeps the
+``thermometer``, ``scanner``, ``relay``) and the fault board's codes — every turn. :class:`FaultHistory` keeps the
 start (wall clock) of each fault that is on and the last :data:`PAST_KEPT` that ended. What is on is written to the
 sync state (``edge_faults``) for the sync process to report with every upload.
 """
@@ -22,7 +22,7 @@ DEVICE_FAULTS = {
     "camera": {"zh": "摄像头故障或未连接", "en": "Camera fault or not connected"},
     "thermometer": {"zh": "测温仪故障或未连接", "en": "Thermometer fault or not connected"},
     "scanner": {"zh": "扫码器故障或未连接", "en": "Scanner fault or not connected"},
-    "gate": {"zh": "闸门继电器故障或未连接", "en": "Gate relay fault or not connected"},
+    "relay": {"zh": "闸门继电器故障或未连接", "en": "Gate relay fault or not connected"},
     "voice": {"zh": "语音播放故障", "en": "Voice prompts fail"},
 }
 

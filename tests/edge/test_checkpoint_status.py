@@ -38,7 +38,7 @@ def test_status_shape_devices_faults_and_counters(opened_store):
     lists.reload()
     intake = ScanIntake(Deduper(), notices, clock, 4)
     inputs = InputLoops(QrDecoder(), intake, TemperatureBuffer(clock), LoopRunner(faults), clock)
-    devices = Devices(frame_source=Unplugged(), thermometer=Broken())  # type: ignore[arg-type]
+    devices = Devices(frame_source=Unplugged(), thermometer=Broken(), gate=Unplugged())  # type: ignore[arg-type]
     view = StatusView(settings, Sources(devices, faults, store, lists, intake, inputs,
                                         DirectionChoice(notices, clock), HealthCodeDesk()), notices, clock)
     faults.raise_("disk_low", "disk_low")
@@ -50,7 +50,9 @@ def test_status_shape_devices_faults_and_counters(opened_store):
     assert status["devices"]["camera"] == {"status": "disconnected", "text": "摄像头未连接"}
     assert status["devices"]["thermometer"] == {"status": "disconnected", "text": "Broken: gone"}
     assert status["faults"][:2] == ["摄像头未连接", "Broken: gone"] and status["faults"][-1] == "odd_code"
-    assert len(status["faults"]) == 4 and "存储空间不足" in status["faults"][2]
+    assert len(status["faults"]) == 5 and "存储空间不足" in status["faults"][3]
+    # the codes central's devices page files them under (the gate is its relay)
+    assert view.fault_codes() == ["camera", "thermometer", "relay", "disk_low", "odd_code"]
     assert status["counters"] == {"dropped_scans": 0, "decode_errors": 0, "frames_decoded": 0, "dropped_frames": 3}
     assert status["sync"]["backlog"] == 0 and status["sync"]["text"] == "记录已全部上传"
     assert status["lists"]["version"] == 1 and status["shift"] is None
