@@ -87,7 +87,7 @@ class Checkpoint:
                                       indicators=self.devices.indicators, boot_id=boot)
         choice = DirectionChoice(notices, clock)
         profile = GateProfile.of(settings)
-        health = HealthCodeDesk()  # the scan held for the guard's health code colour
+        health = HealthCodeDesk(settings.policy.health_code_wait_s)  # the scan held for the guard's colour tap
         self.decider = ScanDecider(profile, self.lists, self.intake, Thermal(self.readings, fevers), self.store,
                                    self.recorder, choice, self.runner, clock, health)
         history = FaultHistory()  # when each fault started and ended (hand-over, central)

@@ -74,6 +74,8 @@ class PolicySection(Section):
         "off", description="The city health code at a guarded gate: 'record': the guard taps the colour the phone "
         "shows after the pass is read (yellow and red refuse; no tap lets through, noted); 'require': no tap "
         "refuses; 'off': not asked.")
+    health_code_wait_s: float = Field(30.0, description="How long a pass waits for the guard's health-code tap "
+                                      "(seconds).", gt=0, le=300)
 
     @field_validator("open_hours")
     @classmethod

@@ -138,7 +138,7 @@ def start_demo(data_dir: Path, central_port: int, guard_port: int) -> tuple[list
             f'device_id = "demo-gate-1"\ndata_dir = "{data_dir / "edge"}"\n'
             '[gate]\nid = "gate-1"\ncommunity = "幸福里社区"\nname = "东门"\n'
             f'[guard_page]\nport = {guard_port}\n'
-            '[policy]\nhealth_code = "record"\n'  # the guard page's 绿/黄/红 buttons show on each valid pass
+            '[policy]\nhealth_code = "record"\nhealth_code_wait_s = 8\n'  # 绿/黄/红 on each valid pass, 8 s
             '[camera]\nsource = "sim://"\n[relay]\nkind = "fake"\n'
             + (f'[thermometer]\nurl = "{thermometer}"\n' if thermometer else '')
             + (f'[demo]\npasses_file = "{passes_file}"\ninterval_s = 6\n' if passes_file else '')))
