@@ -139,6 +139,7 @@ def start_demo(data_dir: Path, central_port: int, guard_port: int) -> tuple[list
             '[gate]\nid = "gate-1"\ncommunity = "幸福里社区"\nname = "东门"\n'
             f'[guard_page]\nport = {guard_port}\n'
             '[policy]\nhealth_code = "record"\nhealth_code_wait_s = 8\n'  # 绿/黄/红 on each valid pass, 8 s
+            f'[guards]\npins = {{ "{DEMO_GUARD}" = "{_demo_pin_hash()}" }}\n'
             '[camera]\nsource = "sim://"\n[relay]\nkind = "fake"\n'
             + (f'[thermometer]\nurl = "{thermometer}"\n' if thermometer else '')
             + (f'[demo]\npasses_file = "{passes_file}"\ninterval_s = 6\n' if passes_file else '')))
@@ -160,6 +161,17 @@ def stop_all(children: list[Child]) -> None:
         child.stop()
 
 
+#: The demo's guard and PIN (printed with the URLs): sign in on the guard page to override, register visitors,
+#: tap the health-code colour, choose the direction and hand over.
+DEMO_GUARD, DEMO_PIN = "1001", "2468"
+
+
+def _demo_pin_hash() -> str:
+    from edge.shifts import hash_pin
+
+    return hash_pin(DEMO_PIN)
+
+
 @click.command("demo")
 @click.option("--data-dir", type=click.Path(file_okay=False), default="demo-data", show_default=True,
               help="Where the demo keeps its databases, configs and logs.")
@@ -176,6 +188,7 @@ def demo_command(data_dir: str, central_port: int, guard_port: int, duration: fl
         click.echo(f"guard page:      {urls['guard']}")
         click.echo(f"central console: {urls['central']}")
         click.echo(f"console sign-in: {demo_login(Path(data_dir).resolve() / 'central')}")
+        click.echo(f"guard sign-in:   {DEMO_GUARD} / PIN {DEMO_PIN} (household 2-3-401 is under home quarantine)")
         click.echo("press Ctrl-C to stop", err=True)
         while deadline is None or time.monotonic() < deadline:
             dead = [c for c in children if not c.alive()]
