@@ -15,6 +15,7 @@ from edge.dedupe import Seen
 from edge.pairing import Sample
 from sync import lists
 from sync.devicedb import open_db
+from sync.reasons import FAULTS
 from tests.edge.conftest import edge_settings, key_page, make_pass
 from tests.waiting import wait_until
 
@@ -119,9 +120,9 @@ def test_a_loop_that_raises_is_reported_restarted_and_the_fault_clears(checkpoin
     cp.heartbeat = heartbeat
     cp.start()
     assert wait_until(lambda: "loop_failed" in cp.faults)
-    assert any("程序模块出错" in f for f in cp.status()["faults"])  # reported on the screen
+    assert FAULTS["loop_failed"]["zh"] in cp.status()["faults"]  # reported on the screen
     checked.set()
     assert wait_until(lambda: beats.count("frames") >= 3)  # restarted and turning again
     assert "loop_failed" not in cp.faults
-    assert not any("程序模块出错" in f for f in cp.status()["faults"])
+    assert FAULTS["loop_failed"]["zh"] not in cp.status()["faults"]
 
