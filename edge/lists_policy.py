@@ -26,6 +26,9 @@ from sync.timekeeping import Anchor, best_now
 
 log = logging.getLogger(__name__)
 
+#: The sync state's time anchor is read at most this often (seconds): a reload runs before every scan.
+ANCHOR_READ_EVERY_S = 1.0
+
 #: Central policy keys that override the config (central wins when it sets them).
 POLICY_KEYS = {"fever_c": float, "cooldown_s": float, "pair_window_s": float}
 
@@ -89,13 +92,15 @@ class ListsAndPolicy:
         self.clock_floor = DEFAULT_CLOCK_FLOOR
         self.boot_id = boot_id
         self.anchor: Anchor | None = None  # central's latest time, as the sync process received it
+        self._anchor_read = float("-inf")  # when the anchor was last read (monotonic s)
 
     def reload(self, force: bool = False) -> None:
         """Load the lists when their version changed (``force``: always); keep the last copy on failure."""
         try:
             with self.store.lock:
                 db = self.store.require_db()
-                self.anchor = _anchor(db)
+                if self.clock.monotonic() - self._anchor_read >= ANCHOR_READ_EVERY_S:  # not on every scan
+                    self.anchor, self._anchor_read = _anchor(db), self.clock.monotonic()
                 version = edgelists.meta(db).version
                 if not force and self.snapshot is not None and self.snapshot.meta.version == version:
                     return
@@ -138,6 +143,6 @@ class ListsAndPolicy:
 def _anchor(db: sqlite_utils.Database) -> Anchor | None:
     """This boot's anchor in the sync state, if the sync process wrote one (a missing table: none yet)."""
     try:
-        return Anchor.from_json(sync_state.read(db).get("server_anchor"))
+        return Anchor.from_json(sync_state.read_key(db, "server_anchor"))
     except Exception:  # noqa: BLE001 - no sync state yet (a fresh database) or a half-written value
         return None

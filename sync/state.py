@@ -46,6 +46,12 @@ def write(db: sqlite_utils.Database, now: float | None = None, **values: Any) ->
                        [key, json.dumps(value), now])
 
 
+def read_key(db: sqlite_utils.Database, key: str) -> Any:
+    """One key's value (None when unset)."""
+    row = db.execute("SELECT value FROM sync_state WHERE key = ?", [key]).fetchone()
+    return json.loads(row[0]) if row else None
+
+
 def read(db: sqlite_utils.Database) -> dict[str, Any]:
     """Every key the sync process wrote."""
     return {k: json.loads(v) for k, v in db.execute("SELECT key, value FROM sync_state")}
