@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from gatepass.clickutil import check_config_option, config_option
@@ -147,13 +149,29 @@ def _register_console_commands() -> None:
 _register_console_commands()
 
 
-def _register_install_command() -> None:
-    from central.install import central_install_command
+@central_group.command("install")
+@click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=Path("/"), show_default=True,
+              help="Install into this staging root instead of the running system.")
+@click.option("--dry-run", is_flag=True, help="Only print what would be done.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Listen address (TLS in a reverse proxy).")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="Listen TCP port.")
+@click.option("--timezone", default="Asia/Shanghai", show_default=True, help="The street office's time zone.")
+@click.option("--admin", default=None, help="Create this first admin account (its password is printed once).")
+@click.option("--bin", "bin_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The gatepass executable the units run (default: this one).")
+@click.option("--no-start", is_flag=True, help="Enable the services but do not start them now.")
+def central_install(root: Path, dry_run: bool, host: str, port: int, timezone: str, admin: str | None,
+                            bin_path: Path | None, no_start: bool) -> None:
+    """Install the central server: user, directories, config, session secret, units, backup timer, first admin."""
+    from central.install import CentralOptions, plan_central_install
+    from gatepass.installer import carry_out, default_bin, need_root_for_real
 
-    central_group.add_command(central_install_command)
-
-
-_register_install_command()
+    need_root_for_real(root, dry_run)
+    opts = CentralOptions(root=root, bin=bin_path or default_bin(), host=host, port=port, timezone=timezone,
+                          admin=admin, start=not no_start)
+    carry_out(plan_central_install(opts), dry_run, click.echo)
+    if not dry_run:
+        click.echo(f"central installed; console: http://{host}:{port}/ (put TLS in a reverse proxy in front)")
 
 
 def _register_backup_commands() -> None:

@@ -28,10 +28,8 @@ from central.db import open_db
 from gatepass.installer import (
     InstallError,
     Step,
-    carry_out,
     default_bin,
     give_to,
-    need_root_for_real,
     render_unit,
     run_command,
     write_file,
@@ -172,25 +170,3 @@ def _service_steps(opts: CentralOptions) -> list[Step]:
         steps.append(Step(f"start {', '.join(ENABLED)}",
                           functools.partial(run_command, ["systemctl", "restart", *ENABLED])))
     return steps
-
-
-@click.command("install")
-@click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=Path("/"), show_default=True,
-              help="Install into this staging root instead of the running system.")
-@click.option("--dry-run", is_flag=True, help="Only print what would be done.")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Listen address (TLS in a reverse proxy).")
-@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="Listen TCP port.")
-@click.option("--timezone", default="Asia/Shanghai", show_default=True, help="The street office's time zone.")
-@click.option("--admin", default=None, help="Create this first admin account (its password is printed once).")
-@click.option("--bin", "bin_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="The gatepass executable the units run (default: this one).")
-@click.option("--no-start", is_flag=True, help="Enable the services but do not start them now.")
-def central_install_command(root: Path, dry_run: bool, host: str, port: int, timezone: str, admin: str | None,
-                            bin_path: Path | None, no_start: bool) -> None:
-    """Install the central server: user, directories, config, session secret, units, backup timer, first admin."""
-    need_root_for_real(root, dry_run)
-    opts = CentralOptions(root=root, bin=bin_path or default_bin(), host=host, port=port, timezone=timezone,
-                          admin=admin, start=not no_start)
-    carry_out(plan_central_install(opts), dry_run, click.echo)
-    if not dry_run:
-        click.echo(f"central installed; console: http://{host}:{port}/ (put TLS in a reverse proxy in front)")
