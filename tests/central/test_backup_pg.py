@@ -205,8 +205,8 @@ def test_client_args_never_leave_the_password_in_the_connection_string(password,
     conninfo, env = client_args(url)
     assert env["PGPASSWORD"] == password
     assert "password" not in conninfo
-    if len(password) >= 4:
-        assert password not in conninfo
+    # exactly what the same URL without its password gives (a substring check fails for a password like "user")
+    assert conninfo == client_args(f"postgresql://central@db.internal:5433/gatepass{query}")[0]
     _, plain = client_args("postgresql://central@db.internal/gatepass")
     assert plain.get("PGPASSWORD") == os.environ.get("PGPASSWORD")
 
