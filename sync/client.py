@@ -47,6 +47,7 @@ from sync.timekeeping import Anchor
 
 log = logging.getLogger(__name__)
 
+ANCHOR_EVERY_S = 10.0  # central's time is anchored at most this often (monotonic drift is ppm)
 MAX_RESEND_RANGES = 100  # gap ranges acted on per reply (a reset seq counter leaves one that holds nothing)
 PERMANENT_STATUS = {400, 401, 403, 404, 409, 413, 422}
 
@@ -127,6 +128,7 @@ class SyncClient:
         self.inflight: Batch | None = None
         self.central_list_version: int | None = None
         self.last_report_mono = float("-inf")
+        self.anchor_written = float("-inf")  # when central's time was last anchored (monotonic s)
         self.contacted = False  # set when central answered an upload (read and cleared by the loop)
 
     def close(self) -> None:
@@ -194,7 +196,7 @@ class SyncClient:
     def _edge_faults(self) -> list[dict[str, Any]] | None:
         """The faults the checkpoint wrote to the sync state (``edge_faults``), well-formed ones only; None when
         the checkpoint has written none yet (an older gate, or not started)."""
-        value = state.read(self.db).get("edge_faults")
+        value = state.read_key(self.db, "edge_faults")
         if not isinstance(value, list):
             return None
         return [{"code": f["code"][:40], "since": float(f["since"])} for f in value[:20]
@@ -245,7 +247,9 @@ class SyncClient:
         if not math.isfinite(t):
             return
         edge_lists.note_server_time(self.db, t)
-        self._write_state(server_anchor=Anchor(t, time.monotonic(), self.boot_id).as_json())
+        if time.monotonic() - self.anchor_written >= ANCHOR_EVERY_S:  # not a write on every reply of a drain
+            self._write_state(server_anchor=Anchor(t, time.monotonic(), self.boot_id).as_json())
+            self.anchor_written = time.monotonic()
 
     def resend_what_central_lacks(self, gaps: object) -> int:
         """Central reports seq ranges below the first pending entry that it does not hold (``open_gaps``): after a
