@@ -47,7 +47,6 @@ from sync.timekeeping import Anchor
 
 log = logging.getLogger(__name__)
 
-ANCHOR_EVERY_S = 10.0  # central's time is anchored at most this often (monotonic drift is ppm)
 MAX_RESEND_RANGES = 100  # gap ranges acted on per reply (a reset seq counter leaves one that holds nothing)
 PERMANENT_STATUS = {400, 401, 403, 404, 409, 413, 422}
 
@@ -128,7 +127,6 @@ class SyncClient:
         self.inflight: Batch | None = None
         self.central_list_version: int | None = None
         self.last_report_mono = float("-inf")
-        self.anchor_written = float("-inf")  # when central's time was last anchored (monotonic s)
         self.contacted = False  # set when central answered an upload (read and cleared by the loop)
 
     def close(self) -> None:
@@ -241,15 +239,12 @@ class SyncClient:
         raise TransientSyncError(f"central answered HTTP {resp.status_code} {detail}".strip(),
                                  code="offline" if resp.status_code in (502, 503, 504) else "server_error")
 
-    def note_central_time(self, t: float) -> None:
-        """Keep central's time ``t``: for the lists (never going back) and as this boot's anchor
-        (:mod:`sync.timekeeping`: the checkpoint carries it forward on the monotonic clock)."""
-        if not math.isfinite(t):
-            return
-        edge_lists.note_server_time(self.db, t)
-        if time.monotonic() - self.anchor_written >= ANCHOR_EVERY_S:  # not a write on every reply of a drain
-            self._write_state(server_anchor=Anchor(t, time.monotonic(), self.boot_id).as_json())
-            self.anchor_written = time.monotonic()
+    def anchor_central_time(self, signed_t: float, received_mono: float) -> None:
+        """Anchor this boot to central's time (:mod:`sync.timekeeping`: the checkpoint carries it forward on the
+        monotonic clock). Only a time central *signed* (a list page's ``issued_at``) anchors: an upload reply's
+        ``server_time`` is not authenticated, and a forged one must not move the gate's time."""
+        if math.isfinite(signed_t):
+            self._write_state(server_anchor=Anchor(signed_t, received_mono, self.boot_id).as_json())
 
     def resend_what_central_lacks(self, gaps: object) -> int:
         """Central reports seq ranges below the first pending entry that it does not hold (``open_gaps``): after a
@@ -301,7 +296,7 @@ class SyncClient:
         if isinstance(reply.get("list_version"), int):
             self.central_list_version = reply["list_version"]
         if isinstance(reply.get("server_time"), int | float):
-            self.note_central_time(float(reply["server_time"]))
+            edge_lists.note_server_time(self.db, float(reply["server_time"]))
         self.resend_what_central_lacks(reply.get("open_gaps"))
         missing = batch.seqs - held
         if missing:
@@ -322,6 +317,7 @@ class SyncClient:
         for _ in range(1000):
             held = edge_lists.meta(self.db)
             envelope = self._get("api/v1/changes", {"since": held.version, "format": edge_lists.FORMAT_QUERY})
+            received = time.monotonic()
             try:
                 page = verify_envelope(self.public_key, envelope)
             except SignatureError as exc:
@@ -335,6 +331,7 @@ class SyncClient:
                 raise RejectedError(f"list page refused: {exc}", code="lists_refused") from None
             self.central_list_version = max(self.central_list_version or 0, version)
             self._write_state(list_version=version, list_updated_at=float(page["issued_at"]))
+            self.anchor_central_time(float(page["issued_at"]), received)
             if not page.get("more"):
                 return version
         return edge_lists.meta(self.db).version

@@ -1,7 +1,9 @@
 """One notion of time on a gate without a battery clock: central's time carried on the monotonic clock.
 
-Every reply from central carries its time. The sync process notes it as an :class:`Anchor` — central's time, the
-system's monotonic time when it arrived, and the kernel's boot id — in the sync state (``server_anchor``). Both gate
+Every list page central serves is signed with the time it was issued (``issued_at``, verified against the key the
+gate pins; an upload reply's unsigned ``server_time`` is never used for this). The sync process notes it as an
+:class:`Anchor` — central's signed time, the system's monotonic time when the page arrived, and the kernel's boot id
+— in the sync state (``server_anchor``), with every list fetch (about once a minute). Both gate
 processes read ``CLOCK_MONOTONIC`` of the same kernel, so within one boot the checkpoint's best estimate of the
 time is ``anchor.t + (monotonic now - anchor.mono)``, whatever the wall clock says (1970 after a power cut, an
 hour behind before NTP, a year ahead after a bad RTC write). :func:`best_now` decides (pure):

@@ -68,7 +68,7 @@ def test_backlog_drains_exactly_once(central, tmp_path):
     client.close()
 
 
-def test_every_reply_anchors_centrals_time_for_this_boot(central, tmp_path):
+def test_every_signed_list_page_anchors_centrals_time_for_this_boot(central, tmp_path):
     import time as _time
 
     from sync import state as sync_state
@@ -77,6 +77,8 @@ def test_every_reply_anchors_centrals_time_for_this_boot(central, tmp_path):
     client, _ = _client(central, tmp_path)
     fill(client.settings.db_path, 3)
     client.upload_once()
+    assert sync_state.read(client.db).get("server_anchor") is None  # an upload reply's time is not signed
+    client.fetch_lists()
     anchor = Anchor.from_json(sync_state.read(client.db).get("server_anchor"))
     assert anchor is not None and anchor.boot == client.boot_id
     assert abs(anchor.t - _time.time()) < 30 and 0 <= _time.monotonic() - anchor.mono < 30
