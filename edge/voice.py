@@ -214,6 +214,23 @@ class NowPlaying:
         return False
 
 
+class VoiceProblem:
+    """Why prompts cannot be played now (None: they play), and who is told when that changes."""
+
+    def __init__(self) -> None:
+        self.current: str | None = None
+        self.listener: Callable[[str | None], None] | None = None
+
+    def set(self, problem: str | None) -> None:
+        """Note the problem now; tell the listener when it changed (a failing listener is logged, never raised)."""
+        changed, self.current = problem != self.current, problem
+        if changed and self.listener is not None:
+            try:
+                self.listener(problem)
+            except Exception:  # noqa: BLE001 - reporting a fault must never stop the voice
+                log.exception("reporting the voice problem failed")
+
+
 class VoicePlayer:
     """Plays prompts one at a time in a background thread; :meth:`say` never blocks.
 
@@ -235,9 +252,7 @@ class VoicePlayer:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.played = self.dropped_full = self.dropped_stale = self.interrupted = self.failed = 0
-        self.problem: str | None = None
-        #: Told every change of :attr:`problem` (the announcer reports it as the checkpoint's ``voice`` fault).
-        self.on_problem: Callable[[str | None], None] | None = None
+        self._problem = VoiceProblem()
 
     def argv(self) -> list[str]:
         """The player command line."""
@@ -305,14 +320,22 @@ class VoicePlayer:
             log.warning("voice prompts fail (%s): %s", problem, why)
         self._set_problem(problem)
 
+    @property
+    def problem(self) -> str | None:
+        """Why the last prompt could not be played (a key of :data:`PROBLEMS`); None while prompts play."""
+        return self._problem.current
+
+    @property
+    def on_problem(self) -> Callable[[str | None], None] | None:
+        """Told every change of :attr:`problem` (the announcer reports it as the checkpoint's ``voice`` fault)."""
+        return self._problem.listener
+
+    @on_problem.setter
+    def on_problem(self, listener: Callable[[str | None], None] | None) -> None:
+        self._problem.listener = listener
+
     def _set_problem(self, problem: str | None) -> None:
-        changed = problem != self.problem
-        self.problem = problem
-        if changed and self.on_problem is not None:
-            try:
-                self.on_problem(problem)
-            except Exception:  # noqa: BLE001 - reporting a fault must never stop the voice
-                log.exception("reporting the voice problem failed")
+        self._problem.set(problem)
 
     def _drain(self) -> None:
         while True:
