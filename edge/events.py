@@ -245,7 +245,7 @@ class CheckpointAPI(Protocol):
     def override(self, ref_uuid: str, guard_id: str, reason: str, note: str = "", confirmed: bool = False) -> Outcome:
         """Let a refused person through (guarded mode only); logged as a new entry, sent to central first.
 
-        ``reason``: one of ``edge.guard_desk.OVERRIDE_REASONS`` (emergency, medical, staff, other); ``other`` needs a
+        ``reason``: one of ``sync.reasons.OVERRIDE_REASONS`` (emergency, medical, staff, other); ``other`` needs a
         short ``note`` (any reason may have one). Refusals for quarantine, fever or the health code
         (``edge.guard_desk.CONFIRM_CODES``) need ``confirmed=True``: the page asks a second time first."""
 

@@ -34,10 +34,10 @@ from edge.store import LocalStore
 from edge.temperatures import FeverMemory
 from gatepass.clock import Clock
 from sync.locallog import LocalLog
+from sync.reasons import OVERRIDE_REASONS
 
 log = logging.getLogger(__name__)
 
-OVERRIDE_REASONS = ("emergency", "medical", "staff", "other")
 #: Refusals whose override needs a second confirmation on the screen and reaches central first (priority).
 CONFIRM_CODES = frozenset({"quarantined", "host_quarantined", "temp_high", "fever", "health_code_yellow",
                            "health_code_red", "health_code_missing"})

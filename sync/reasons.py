@@ -9,6 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
+#: Why a guard let a refused person through: the ``override_reason`` of an override entry (both ends read it).
+OVERRIDE_REASONS = ("emergency", "medical", "staff", "other")
+
 MESSAGES: Mapping[str, Mapping[str, str]] = MappingProxyType({
     "pass_ok": {"zh": "通行证有效，请通行", "en": "Pass valid, please go ahead"},
     "temp_ok": {"zh": "体温正常，请通行", "en": "Temperature normal, please go ahead"},
@@ -22,6 +25,7 @@ MESSAGES: Mapping[str, Mapping[str, str]] = MappingProxyType({
     "log_failed": {"zh": "记录保存失败，闸门保持关闭，请联系管理员",
                    "en": "The entry could not be saved: the gate stays shut, call the administrator"},
     "rescan": {"zh": "已扫码，请勿重复扫码", "en": "Already scanned"},
+    "shift_end": {"zh": "交接班", "en": "Shift hand-over"},
     "host_quarantined": {"zh": "被访住户正在居家隔离，访客不得进入",
                          "en": "The household visited is under home quarantine: no visitors"},
     "health_code_check": {"zh": "请出示城市健康码，保安核验颜色",

@@ -29,7 +29,6 @@ REFUSAL_KINDS: dict[str, str] = {"quarantined": "quarantine", "host_quarantined"
 #: Refusals whose override lets a risk through (a let-through alert).
 RISK_REASONS = frozenset({"quarantined", "host_quarantined", "fever", "temp_high", "health_code_yellow",
                           "health_code_red"})
-OVERRIDE_REASONS = ("emergency", "medical", "staff", "other")
 _COLS = ("uuid, wall_ts, community, gate_id, pass_id, household, visitor_ref, temp_c, fever, reason, event, "
          "guard_id, override_reason, ref_uuid, priority, extra, decision, device_id, person")
 

@@ -33,7 +33,7 @@ PRIORITY_KINDS = frozenset({"let_through", "fever", "quarantine", "host_quaranti
 
 @dataclass
 class Override:
-    """A guard's override: who, why (a reason code of :data:`alert_rules.OVERRIDE_REASONS` and a note), when."""
+    """A guard's override: who, why (a reason code of :data:`sync.reasons.OVERRIDE_REASONS` and a note), when."""
 
     key: str              # the let-through alert's key
     wall_ts: float

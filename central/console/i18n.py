@@ -125,24 +125,12 @@ def translator(lang: str):
     return t
 
 
-#: Texts of reason codes the console shows before (or without) the gates' own table having them.
-REASONS: dict[str, tuple[str, str]] = {
-    "host_quarantined": ("被访住户正在居家隔离，访客不得进入", "Host household under home quarantine: no visitors"),
-    "health_code_yellow": ("健康码黄码，禁止通行", "Health code yellow: refused"),
-    "health_code_red": ("健康码红码，禁止通行", "Health code red: refused"),
-    "health_code_scanned": ("扫的是城市健康码，请保安核验颜色", "A city health code was scanned: the guard checks it"),
-    "shift_end": ("交接班", "Shift hand-over"),
-}
-
-
 def reason_text(code: str, lang: str = "zh") -> str:
     """Plain words for a reason code (edge decision codes first, then pass verification codes)."""
     try:
-        text = message(code, lang)
+        return message(code, lang)
     except Exception:  # noqa: BLE001 - a missing text must never break a page
-        text = code
-    pair = REASONS.get(code)
-    return pair[1 if lang == "en" else 0] if text == code and pair else text
+        return code
 
 
 def reason_texts(lang: str = "zh") -> dict[str, str]:
@@ -153,4 +141,4 @@ def reason_texts(lang: str = "zh") -> dict[str, str]:
             codes |= set(__import__(mod, fromlist=["MESSAGES"]).MESSAGES)
         except ImportError:
             continue
-    return {c: reason_text(c, lang) for c in sorted(codes | set(REASONS))}
+    return {c: reason_text(c, lang) for c in sorted(codes)}

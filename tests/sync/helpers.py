@@ -8,7 +8,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -24,6 +23,7 @@ from gatepass.sqlitedb import transaction
 from sync.devicedb import open_db as open_edge
 from sync.locallog import GENESIS, LocalLog, entry_hash
 from sync.settings import SyncSettings
+from tests import waiting
 
 SECRET = "s" * 32
 HERE = Path(__file__).parent
@@ -67,13 +67,8 @@ def bulk_fill(path: Path, n: int) -> None:
 
 
 def wait_until(cond, timeout: float = 30.0, every: float = 0.05) -> bool:
-    """Poll ``cond`` until true or the timeout passes (a bound, not an assertion on speed)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(every)
-    return bool(cond())
+    """:func:`tests.waiting.wait_until` with the longer bound a server or a sync round needs."""
+    return waiting.wait_until(cond, timeout, every)
 
 
 def free_port() -> int:
