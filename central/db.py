@@ -14,7 +14,7 @@ from central.store import CentralDB, connect, schema_lock
 __all__ = ["connect", "open_db", "transaction", "MIGRATION_MODULES", "CentralDB"]
 
 # Modules exposing ``migrate(db)``, applied in this order.
-MIGRATION_MODULES = ("central.passes.store", "central.ingest", "central.console.store")
+MIGRATION_MODULES = ("central.passes.store", "central.ingest", "central.console.store", "central.console.signin")
 
 
 def open_db(target) -> CentralDB:

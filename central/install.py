@@ -23,7 +23,7 @@ from pathlib import Path
 
 import click
 
-from central.console import auth
+from central.console import auth, passwords
 from central.db import open_db
 from gatepass.installer import (
     InstallError,
@@ -130,7 +130,7 @@ def _add_admin(opts: CentralOptions, admin: str) -> None:
     db_path = opts.path(f"{DATA_DIR}/central.db")
     db = open_db(str(db_path))
     try:
-        password = secrets.token_urlsafe(12)
+        password = passwords.generate([admin])
         auth.add_user(db, admin, password, "admin", admin)
     finally:
         db.close()

@@ -15,6 +15,7 @@ from central import api, signing
 from central import db as centraldb
 from central.console import routes_admin, routes_auth, routes_data
 from central.console.errorpages import install_error_pages
+from central.console.signin import SignInGuard
 from central.console.web import Console
 from central.settings import CentralSettings
 from central.state import CentralState
@@ -43,6 +44,7 @@ def create_app(settings: CentralSettings) -> FastAPI:
                                      connect=functools.partial(centraldb.connect, settings.db_target),
                                      pool_size=API_CONNECTIONS)
     app.state.console = Console.from_settings(settings)  # its own connection per worker thread
+    app.state.signin = SignInGuard()  # sign-in limits of this process (central.console.signin)
     app.include_router(api.router)
     for router in (routes_auth.router, routes_data.router, routes_admin.router):
         app.include_router(router)  # the staff console (pages at /, /login, /entries ...)

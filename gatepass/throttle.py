@@ -89,6 +89,13 @@ class FailureCounter:
             self._failures.pop(attempt.key, None)
             self._locked_until.pop(attempt.key, None)
 
+    def take_back(self, attempt: Attempt) -> None:
+        """Stop counting this one attempt (it was right, or never checked); the key's other failures stay."""
+        with self._lock:
+            times = self._failures.get(attempt.key)
+            if times is not None and attempt.at in times:
+                times.remove(attempt.at)
+
     def clear(self, key: str) -> None:
         """Unlock ``key`` (an administrator's unlock)."""
         with self._lock:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from central.console import passwords
 from central.console.errors import ConsoleError
 from central.db import transaction
 from central.store import CentralDB
@@ -27,7 +28,7 @@ log = logging.getLogger(__name__)
 ROLES = ("viewer", "staff", "admin")  # each role can do everything the ones before it can
 IDLE_TIMEOUT_S = 30 * 60
 ABSOLUTE_TIMEOUT_S = 12 * 3600
-MIN_PASSWORD_LEN = 8
+MIN_PASSWORD_LEN = passwords.MIN_LENGTH
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters (RFC 9106 low-memory)
 _dummy_hash: str | None = None
@@ -72,11 +73,20 @@ def check_role(role: str) -> str:
     return role
 
 
-def check_password(password: str) -> str:
-    """Refuse passwords that are too short."""
-    if len(password) < MIN_PASSWORD_LEN:
-        raise ConsoleError(f"password too short (at least {MIN_PASSWORD_LEN} characters)")
-    return password
+def context_words(db: CentralDB, *names: str) -> list[str]:
+    """What an attacker would try first in a password here: ``names`` (user name, display name) and the names of
+    the communities and gates this central serves."""
+    words = [n for n in names if n]
+    if db.table_exists("devices"):
+        for row in db.execute("SELECT DISTINCT community, name, gate_id FROM devices LIMIT 500"):
+            words.extend(str(v) for v in row if v)
+    return words
+
+
+def check_password(password: str, user_inputs: list[str] | tuple[str, ...] = ()) -> str:
+    """Refuse passwords the policy refuses (:mod:`central.console.passwords`: length, zxcvbn score, names);
+    :class:`~central.console.passwords.WeakPassword` says why in zh-CN and English."""
+    return passwords.check(password, user_inputs)
 
 
 def add_user(db: CentralDB, username: str, password: str, role: str, display_name: str = "") -> int:
@@ -85,7 +95,7 @@ def add_user(db: CentralDB, username: str, password: str, role: str, display_nam
     if not username or len(username) > 64:
         raise ConsoleError("user name must be 1-64 characters")
     check_role(role)
-    check_password(password)
+    check_password(password, context_words(db, username, display_name))
     now = time.time()
     with transaction(db):
         db.lock("staff_users")
@@ -101,12 +111,12 @@ def add_user(db: CentralDB, username: str, password: str, role: str, display_nam
 
 
 def set_password(db: CentralDB, username: str, password: str) -> None:
-    """Change a password and end all of that user's sessions."""
-    check_password(password)
+    """Change a password (the policy applies) and end all of that user's sessions."""
     with transaction(db):
-        row = db.execute("SELECT id FROM staff_users WHERE username = ?", [username]).fetchone()
+        row = db.execute("SELECT id, display_name FROM staff_users WHERE username = ?", [username]).fetchone()
         if not row:
             raise ConsoleError(f"no user {username!r}", "list users with 'gatepass central user list'")
+        check_password(password, context_words(db, username, row[1]))
         db.execute("UPDATE staff_users SET password_hash = ?, password_changed_at = ? WHERE id = ?",
                    [_hasher.hash(password), time.time(), row[0]])
         db.execute("DELETE FROM staff_sessions WHERE user_id = ?", [row[0]])

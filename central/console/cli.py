@@ -68,3 +68,22 @@ def user_list(config_path: str | None) -> None:
     for u in auth.list_users(_db(config_path)):
         state = "disabled" if u["disabled"] else "active"
         click.echo(f"{u['username']:<20} {u['role']:<7} {state:<8} {u['display_name']}")
+
+
+@user_group.command("unlock")
+@config_option
+@click.argument("username")
+def user_unlock(config_path: str | None, username: str) -> None:
+    """End a user's sign-in wait after failed sign-ins (audited). Waits of client addresses end by themselves
+    after 15 minutes, or at once with the unlock button on the console's staff page."""
+    import getpass
+
+    from central.console import audit, signin
+
+    db = _db(config_path)
+    had = signin.unlock(db, username)
+    audit.record(db, f"cli:{getpass.getuser()}", "cli", "unlock_user", "", target=username, had_wait=had)
+    if had:
+        click.echo(f"已解除 {username} 的登录等待 / sign-in wait of {username} ended")
+    else:
+        click.echo(f"{username} 没有登录等待 / {username} had no sign-in wait")

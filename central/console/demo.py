@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import secrets
 from pathlib import Path
 
-from central.console import auth
+from central.console import auth, passwords
 from central.db import open_db
 
 DEMO_USER = "admin"
@@ -21,7 +20,7 @@ def demo_login(central_dir: Path) -> str:
     db = open_db(central_dir / "central.db")
     try:
         if not secret_file.exists():
-            password = secrets.token_urlsafe(9)
+            password = passwords.generate([DEMO_USER])
             secret_file.touch(mode=0o600)
             secret_file.write_text(password)
         password = secret_file.read_text().strip()

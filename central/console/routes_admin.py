@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from central import faults, ingest
-from central.console import audit, auth
+from central.console import audit, auth, signin
 from central.console.deps import Admin, AdminForm, Audit, AuditTrail, ConsoleCtx, StaffForm, StaffMember, Viewer
 from central.console.errors import ConsoleError
 from central.console.i18n import translator
@@ -94,10 +94,16 @@ def devices_revoke(request: Request, ctx: ConsoleCtx, device_id: str, staff: Adm
 
 # -- staff accounts and audit ------------------------------------------------------------------
 
+def _users(ctx: Console, request: Request, staff: auth.Staff, status_code: int = 200, **extra: Any) -> Response:
+    """The staff accounts page, with the sign-in waits of names that failed lately."""
+    return ctx.render(request, "users.html", staff, status_code=status_code, users=auth.list_users(ctx.db),
+                      roles=auth.ROLES, delays=signin.delays(ctx.db, time.time()), **extra)
+
+
 @router.get("/users")
 def users_page(request: Request, ctx: ConsoleCtx, staff: Admin) -> Response:
     """The staff accounts."""
-    return ctx.render(request, "users.html", staff, users=auth.list_users(ctx.db), roles=auth.ROLES)
+    return _users(ctx, request, staff)
 
 
 @router.post("/users/add")
@@ -108,9 +114,19 @@ def users_add(request: Request, ctx: ConsoleCtx, staff: AdminForm, record: Audit
     try:
         auth.add_user(ctx.db, username, password, role, display_name.strip())
     except ConsoleError as exc:
-        return ctx.render(request, "users.html", staff, status_code=400, error=str(exc),
-                          users=auth.list_users(ctx.db), roles=auth.ROLES)
+        return _users(ctx, request, staff, 400, error=str(exc))
     record("add_user", target=username, role=role)
+    return RedirectResponse("/users", 303)
+
+
+@router.post("/users/{username:path}/unlock")
+def users_unlock(ctx: ConsoleCtx, username: str, staff: AdminForm, record: Audit,
+                 guard: Annotated[signin.SignInGuard, Depends(signin.guard_of)]) -> Response:
+    """End a member's sign-in wait (and that of the addresses that failed for them in this server process)."""
+    had_wait = signin.unlock(ctx.db, username)
+    clients = signin.failed_clients(ctx.db, username, time.time())
+    guard.unlock_addresses(clients)
+    record("unlock_user", target=username, had_wait=had_wait, addresses=len(clients))
     return RedirectResponse("/users", 303)
 
 

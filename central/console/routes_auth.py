@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import math
 import secrets
 import time
 from datetime import datetime
 from importlib import resources
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from central.console import alerts, audit, auth
+from central.console import alerts, audit, auth, signin
 from central.console.deps import Audit, AuditTrail, ConsoleCtx, PageLang, Viewer, ViewerForm, client_of
 from central.console.i18n import LANGS
 from central.console.reports import daily_report
@@ -20,8 +21,6 @@ from central.console.web import COOKIE, LANG_COOKIE, Console
 router = APIRouter(include_in_schema=False)
 
 LOGIN_CSRF_COOKIE = "gp_login_csrf"
-LOCKOUT_FAILURES = 10      # failed sign-ins of one user name ...
-LOCKOUT_WINDOW_S = 15 * 60  # ... within this many seconds lock that name until they age out
 
 
 def _safe_next(target: str | None) -> str:
@@ -53,41 +52,58 @@ def alerts_js() -> Response:
     return _static("alerts.js", "text/javascript")
 
 
-@router.get("/login")
-def login_page(request: Request, ctx: ConsoleCtx, lang: PageLang, next: str = "/", error: str = "") -> Response:
+SignIn = Annotated[signin.SignInGuard, Depends(signin.guard_of)]
+
+
+def _login_form(request: Request, ctx: Console, lang: str, next: str, error: str = "", status_code: int = 200,
+                wait_s: int = 0) -> Response:
     """The sign-in form, with a fresh sign-in CSRF token in its own cookie."""
     token = secrets.token_urlsafe(24)
-    resp = ctx.render(request, "login.html", None, lang=lang, next=_safe_next(next), login_error=error,
-                      login_csrf=token)
+    resp = ctx.render(request, "login.html", None, status_code=status_code, lang=lang, next=_safe_next(next),
+                      login_error=error, login_csrf=token, wait_s=wait_s)
     resp.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=_secure(ctx, request),
                     path="/login")
     resp.set_cookie(LANG_COOKIE, lang, samesite="lax", max_age=365 * 86400)
+    if wait_s:
+        resp.headers["Retry-After"] = str(wait_s)
     return resp
 
 
+@router.get("/login")
+def login_page(request: Request, ctx: ConsoleCtx, lang: PageLang, next: str = "/", error: str = "") -> Response:
+    """The sign-in form."""
+    return _login_form(request, ctx, lang, next, error)
+
+
 @router.post("/login")
-def login(request: Request, ctx: ConsoleCtx, lang: PageLang, username: Annotated[str, Form()] = "",
+def login(request: Request, ctx: ConsoleCtx, lang: PageLang, guard: SignIn, username: Annotated[str, Form()] = "",
           password: Annotated[str, Form()] = "", csrf: Annotated[str, Form()] = "",
           next: Annotated[str, Form()] = "/") -> Response:
-    """Sign in: check the sign-in CSRF token and the lock-out, then the password; start a session."""
+    """Sign in: check the sign-in CSRF token, then the password within the limits of
+    :mod:`central.console.signin` (refused attempts get a 429 page saying how long to wait); start a session."""
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not (expected and auth.check_csrf(expected, csrf)):
         return RedirectResponse("/login?error=csrf&next=" + _safe_next(next), 303)
-    name = username.strip()[:64]
-    if audit.recent_failures(ctx.db, name, LOCKOUT_WINDOW_S) >= LOCKOUT_FAILURES:
-        audit.record(ctx.db, name, "-", "login_locked", client_of(request))
-        return RedirectResponse("/login?error=locked", 303)
-    user_id = auth.authenticate(ctx.db, username, password)
-    if user_id is None:
-        audit.record(ctx.db, name, "-", "login_failed", client_of(request))
+    name, client = username.strip()[:64], client_of(request)
+    known = signin.is_known_browser(ctx.secret, name, request.cookies.get(signin.KNOWN_COOKIE))
+    outcome = guard.attempt(ctx.db, name, client, known, lambda: auth.authenticate(ctx.db, name, password))
+    if outcome.refused == "bad":
+        audit.record(ctx.db, name, "-", "login_failed", client)
         return RedirectResponse("/login?error=bad", 303)
-    token = auth.start_session(ctx.db, ctx.secret, user_id, lang)
+    if outcome.user_id is None:
+        wait_s = max(1, math.ceil(outcome.wait_s))
+        audit.record(ctx.db, name, "-", "login_locked", client, by=outcome.refused, wait_s=wait_s)
+        return _login_form(request, ctx, lang, next, "wait", 429, wait_s)
+    token = auth.start_session(ctx.db, ctx.secret, outcome.user_id, lang)
     staff = auth.load_session(ctx.db, ctx.secret, token)
     if staff:
-        AuditTrail(ctx, staff, client_of(request))("login")
+        AuditTrail(ctx, staff, client)("login")
     resp = RedirectResponse(_safe_next(next), 303)
     resp.set_cookie(COOKIE, token, httponly=True, samesite="lax", secure=_secure(ctx, request),
                     max_age=auth.ABSOLUTE_TIMEOUT_S)
+    resp.set_cookie(signin.KNOWN_COOKIE, signin.known_browser_token(ctx.secret, name), httponly=True,
+                    samesite="strict", secure=_secure(ctx, request), path="/login",
+                    max_age=signin.KNOWN_COOKIE_MAX_AGE_S)
     resp.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
     return resp
 
