@@ -24,6 +24,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from central.db import private_file
 from central.errors import CentralError
 from gatepass.startup import fsync_dir
 
@@ -89,6 +90,7 @@ def backup(db_path: str | os.PathLike, dest: str | os.PathLike, keep: int = 14,
     src = _open_existing(db_path)
     try:
         partial.unlink(missing_ok=True)
+        private_file(partial)  # a copy of personal data: owner only, from its first byte
         dst = sqlite3.connect(os.fspath(partial), isolation_level=None)
         try:
             src.backup(dst)  # all pages in one step: a consistent snapshot, writers carry on
@@ -128,6 +130,7 @@ def restore(backup_path: str | os.PathLike, db_path: str | os.PathLike) -> Path 
             saved = db_path.with_name(f"{db_path.name}.before-restore-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}")
             live = _open_existing(db_path)
             try:
+                private_file(saved)
                 keep = sqlite3.connect(os.fspath(saved), isolation_level=None)
                 live.backup(keep)
                 keep.execute("PRAGMA journal_mode=DELETE")
@@ -135,6 +138,7 @@ def restore(backup_path: str | os.PathLike, db_path: str | os.PathLike) -> Path 
                 _fsync_file(saved)
             finally:
                 live.close()
+        private_file(db_path)
         dst = sqlite3.connect(os.fspath(db_path), timeout=30, isolation_level=None)
         try:
             src.backup(dst)

@@ -44,7 +44,7 @@ def _central_db(config_path: str | None):
     from gatepass.config import load_settings
 
     settings = load_settings(CentralSettings, config_path)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o750)
     return settings, open_db(settings.db_target)
 
 

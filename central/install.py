@@ -4,10 +4,12 @@ Like ``gatepass edge install`` (:mod:`gatepass.installer`): every step is planne
 ``--root DIR`` does them inside a staging root. What it installs (paths relative to the root):
 
 - ``/usr/lib/sysusers.d/gatepass-central.conf`` and the ``gatepass-central`` user
-- ``/etc/gatepass-central/`` (0755) with ``central.toml`` (never overwritten) and ``credentials/`` (0700) holding a
-  new random ``session-secret`` (kept if present; systemd hands it over as a credential, never in a config file)
+- ``/etc/gatepass-central/`` (0755) with ``central.toml`` (0640, group gatepass-central; never overwritten) and
+  ``credentials/`` (0700) holding a new random ``session-secret`` (0600 from its first byte; kept if present;
+  systemd hands it over as a credential, never in a config file)
 - ``/var/lib/gatepass-central`` (0750, owned by gatepass-central) with the database and, with ``--admin NAME``,
-  the first admin account (its password is generated and printed once)
+  the first admin account (its password is generated and printed once); the database and its -wal/-shm files
+  are 0600
 - ``gatepass-central.service``, ``gatepass-central-backup.service`` and ``.timer`` (ExecStart rewritten to this
   installation's ``gatepass``), the service and the nightly backup timer enabled (and started on a real system)
 """
@@ -17,6 +19,7 @@ from __future__ import annotations
 import base64
 import functools
 import logging
+import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +33,7 @@ from gatepass.installer import (
     Step,
     default_bin,
     give_to,
+    lookup_ids,
     render_unit,
     run_command,
     write_file,
@@ -115,7 +119,20 @@ def _write_config(opts: CentralOptions) -> None:
     if target.exists():
         log.info("keeping the existing %s", target)
         return
-    write_file(target, central_toml(opts), 0o644)
+    write_file(target, central_toml(opts), 0o640)
+    _group_readable(opts, target)
+
+
+def _group_readable(opts: CentralOptions, path: Path) -> None:
+    """Let the service's group read ``path`` (mode 0640, owner kept); a warning when that is not possible."""
+    ids = lookup_ids(opts.root, USER)
+    if ids is None:
+        log.warning("user %s not found in %s; %s stays readable by its owner only", USER, opts.root, path)
+        return
+    try:
+        os.chown(path, -1, ids[1])
+    except PermissionError:
+        log.warning("not allowed to give %s to the group of %s (run as root)", path, USER)
 
 
 def _write_secret(opts: CentralOptions) -> None:
@@ -123,7 +140,11 @@ def _write_secret(opts: CentralOptions) -> None:
     if target.exists():
         log.info("keeping the existing %s", target)
         return
-    write_file(target, base64.b64encode(secrets.token_bytes(32)).decode() + "\n", 0o600)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(target.with_name(target.name + ".tmp"), os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as fh:  # owner-only from the first byte (no chmod afterwards)
+        fh.write(base64.b64encode(secrets.token_bytes(32)).decode() + "\n")
+    os.replace(target.with_name(target.name + ".tmp"), target)
 
 
 def _add_admin(opts: CentralOptions, admin: str) -> None:

@@ -33,7 +33,7 @@ def healthz() -> dict:
 
 def create_app(settings: CentralSettings) -> FastAPI:
     """Build the central application (also in each worker process: it must stay picklable as a partial)."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o750)
     app = FastAPI(title="gatepass central", docs_url=None, redoc_url=None, openapi_url=None)  # no public schema
     db = centraldb.open_db(settings.db_target)
     log.info("central database: %s (%s)", db.label, db.dialect)
@@ -55,7 +55,7 @@ def create_app(settings: CentralSettings) -> FastAPI:
 
 def prepare(settings: CentralSettings) -> None:
     """What must happen once before any server process starts: the data dir, the schema, the root key."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o750)
     db = centraldb.open_db(settings.db_target)  # creates/migrates the schema (under the schema lock)
     try:
         log.info("central database: %s (%s)", db.label, db.dialect)
@@ -69,7 +69,7 @@ def prepare(settings: CentralSettings) -> None:
 
 def serve(settings: CentralSettings) -> None:
     """Run the central server until interrupted: in this process, or ``settings.workers`` processes."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o750)
     sock = serving.bind(settings.host, settings.port)  # fail early, in one line, if the port is taken
     log.info("central console on http://%s:%d/", settings.host, settings.port)
     if settings.workers == 1:

@@ -15,7 +15,7 @@ def _db(config_path: str | None):
     from gatepass.config import load_settings
 
     settings = load_settings(CentralSettings, config_path)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o750)
     return open_db(settings.db_target)
 
 

@@ -8,8 +8,9 @@ import stat
 import pytest
 
 from central.console import auth
+from central.console.passwords import judge
 from central.db import open_db
-from gatepass.installer import InstallError, check_machine
+from gatepass.installer import InstallError, check_machine, lookup_ids
 from tests.systemd.units import VENV_BIN, have, invoke
 
 pytestmark = pytest.mark.skipif(not have("systemd-sysusers", "systemctl"), reason="needs systemd's offline tools")
@@ -35,6 +36,10 @@ def test_install_makes_user_dirs_config_secret_units_and_the_first_admin(tmp_pat
     assert stat.S_IMODE(secret.stat().st_mode) == 0o600 and len(secret.read_text().strip()) >= 40
     toml = (root / "etc/gatepass-central/central.toml").read_text()
     assert 'data_dir = "/var/lib/gatepass-central"' in toml and "port = 8100" in toml
+    config = (root / "etc/gatepass-central/central.toml").stat()
+    assert stat.S_IMODE(config.st_mode) == 0o640 and config.st_gid == lookup_ids(root, "gatepass-central")[1]
+    made = sorted((root / "var/lib/gatepass-central").glob("central.db*"))
+    assert made and all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in made), made
     assert stat.S_IMODE((root / "var/lib/gatepass-central").stat().st_mode) == 0o750
     for unit in ("gatepass-central.service", "gatepass-central-backup.service", "gatepass-central-backup.timer"):
         text = (root / "etc/systemd/system" / unit).read_text()
@@ -46,6 +51,7 @@ def test_install_makes_user_dirs_config_secret_units_and_the_first_admin(tmp_pat
     db = open_db(str(root / "var/lib/gatepass-central/central.db"))
     try:
         assert auth.authenticate(db, "zhang", password) is not None  # the admin can sign in
+        assert judge(password, ["zhang"]).ok  # and the password meets the policy
     finally:
         db.close()
     # a second run keeps the config and the secret

@@ -129,3 +129,23 @@ def test_name_wait_grows_and_is_bounded():
     waits = [signin.name_wait(n) for n in range(1, 40)]
     assert waits[: signin.FREE_FAILURES - 1] == [0.0] * (signin.FREE_FAILURES - 1)
     assert waits == sorted(waits) and waits[-1] == signin.MAX_DELAY_S
+
+
+def test_the_cli_ends_a_wait_and_it_is_audited(tmp_path):
+    from click.testing import CliRunner
+
+    from central.db import open_db
+    from gatepass.cli import main
+
+    cfg = tmp_path / "central.toml"
+    cfg.write_text(f'data_dir = "{tmp_path / "c"}"\nsession_secret = "{"s" * 32}"\n')
+    db = open_db(tmp_path / "c" / "central.db")
+    for _ in range(signin.FREE_FAILURES + 2):
+        signin.reserve_name(db, "wang", 1_780_000_000.0)
+    assert signin.delays(db, 1_780_000_000.0)["wang"]["wait_s"] > 0
+    with CliRunner().isolation() as streams:
+        code = main(["central", "user", "unlock", "--config", str(cfg), "wang"])
+        text = b"".join(s.getvalue() for s in streams[:2]).decode()
+    assert code == 0 and "已解除 wang 的登录等待" in text
+    assert signin.delays(db, 1_780_000_000.0) == {}
+    assert db.execute("SELECT detail FROM audit_log WHERE action = 'unlock_user'").fetchone()[0].count("wang")
