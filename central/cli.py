@@ -120,6 +120,39 @@ def central_devices(config_path: str | None, as_json: bool) -> None:
                    f"backlog {r['backlog']}\t{'; '.join(alarms) or 'ok'}")
 
 
+@central_group.command("purge")
+@config_option
+@click.option("--outbreak-end", is_flag=True,
+              help="The outbreak is over: remove all personal data now (anonymous counts stay).")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def central_purge(config_path: str | None, outbreak_end: bool, yes: bool) -> None:
+    """Remove personal data: past the [retention] limits (what the server does every hour), or all of it at the
+    end of an outbreak: visitors' details, who passed, quarantine records that are over, names on passes."""
+    import getpass
+    import time
+
+    from central import retention
+
+    settings, db = _central_db(config_path)
+    now = time.time()
+    if not outbreak_end:
+        report = retention.purge_expired(db, settings.retention, now)
+    else:
+        if not yes:
+            click.confirm("疫情结束清除：将删除所有访客信息，抹去出入记录中的通行证、户号、人员、体温和备注，删除已结束的"
+                          "隔离记录和通行证上的姓名，只保留统计数字。此操作不可撤销，继续吗？\n"
+                          "Outbreak-end purge: erase all visitor details, who passed in every entry, quarantine "
+                          "records that are over and the names on passes; only the counts stay. This cannot be "
+                          "undone. Continue?", abort=True)
+        report = retention.purge_outbreak_end(db, f"cli:{getpass.getuser()}", now)
+        active = retention.active_quarantines(db, now)
+        if active:
+            click.echo(f"仍在隔离中的记录已保留：{active} 条（请先在控制台解除）/ {active} quarantine records still "
+                       "active were kept (release them in the console first)")
+    for line in report.lines():
+        click.echo(line)
+
+
 def _fault_texts(open_faults: list[dict] | None, now: float) -> list[str]:
     """One alarm per open device fault: its plain name (zh-CN / English) and how long it has lasted."""
     from central.faults import fault_name

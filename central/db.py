@@ -32,12 +32,12 @@ def open_db(target) -> CentralDB:
         path = Path(target)
         if not path.parent.exists():
             path.parent.mkdir(parents=True, mode=DIR_MODE)
-        for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
-            private_file(name, create=name == path)
+        for made in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+            private_file(made, create=made == path)
     db = connect(target)
     with schema_lock(db):
-        for name in MIGRATION_MODULES:
-            importlib.import_module(name).migrate(db)
+        for module in MIGRATION_MODULES:
+            importlib.import_module(module).migrate(db)
     return db
 
 

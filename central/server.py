@@ -6,8 +6,10 @@ on ``app.state`` through their dependencies (:mod:`central.deps`, :mod:`central.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
+from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
@@ -17,6 +19,7 @@ from central.console import routes_admin, routes_auth, routes_data
 from central.console.errorpages import install_error_pages
 from central.console.signin import SignInGuard
 from central.console.web import Console
+from central.retention import RetentionJob
 from central.settings import CentralSettings
 from central.state import CentralState
 from gatepass import serve as serving
@@ -31,10 +34,21 @@ def healthz() -> dict:
     return {"ok": True}
 
 
+@contextlib.asynccontextmanager
+async def _retention_lifespan(settings: CentralSettings, app: FastAPI) -> AsyncIterator[None]:
+    """Apply the retention limits of personal data while the server runs (:mod:`central.retention`)."""
+    job = RetentionJob(functools.partial(centraldb.connect, settings.db_target), settings.retention).start()
+    try:
+        yield
+    finally:
+        job.stop()
+
+
 def create_app(settings: CentralSettings) -> FastAPI:
     """Build the central application (also in each worker process: it must stay picklable as a partial)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o750)
-    app = FastAPI(title="gatepass central", docs_url=None, redoc_url=None, openapi_url=None)  # no public schema
+    app = FastAPI(title="gatepass central", docs_url=None, redoc_url=None, openapi_url=None,  # no public schema
+                  lifespan=functools.partial(_retention_lifespan, settings))
     db = centraldb.open_db(settings.db_target)
     log.info("central database: %s (%s)", db.label, db.dialect)
     app.state.settings = settings

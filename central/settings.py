@@ -8,7 +8,19 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from gatepass.config import ServiceSettings
+from gatepass.config import Section, ServiceSettings
+
+
+class RetentionSection(Section):
+    """How long central keeps personal data (``[retention]``); see :mod:`central.retention`."""
+
+    visitor_days: float = Field(28.0, description="A visitor's name, phone and reason are erased this many days "
+                                "after their last entry (days).", gt=0, le=3650)
+    identity_days: float = Field(180.0, description="Entries older than this lose who passed (pass, household, "
+                                 "person, visitor ref., guard, temperatures, notes) and keep only what the reports "
+                                 "count; ended quarantine records and the names on expired or revoked passes go too "
+                                 "(days).", gt=0, le=3650)
+    interval_h: float = Field(1.0, description="How often the server applies these limits (hours).", gt=0, le=168)
 
 
 class CentralSettings(ServiceSettings):
@@ -37,6 +49,8 @@ class CentralSettings(ServiceSettings):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Asia/Shanghai)") from exc
         return value
+
+    retention: RetentionSection = Field(default_factory=RetentionSection)
 
     database_url: SecretStr | None = Field(None, description="PostgreSQL connection URL for a central that "
                                            "outgrows one SQLite file, e.g. postgresql://gatepass@db.internal/gatepass "
