@@ -144,3 +144,16 @@ def test_hash_queue_limits_waiting_per_key_and_times_out() -> None:
     t.join()
     with queue.slot("b"):
         pass
+
+
+def test_take_back_forgets_one_attempt_and_keeps_the_others() -> None:
+    clock = ManualClock()
+    counter = FailureCounter(limit=3, window_s=60, lockout_s=30, clock=clock)
+    first = counter.begin("10.0.0.1")
+    clock.advance(1)
+    second = counter.begin("10.0.0.1")
+    counter.take_back(second)
+    assert counter.failures("10.0.0.1") == 1
+    counter.take_back(second)  # twice: no effect
+    counter.take_back(first)
+    assert counter.failures("10.0.0.1") == 0
