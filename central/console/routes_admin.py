@@ -22,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from central import faults, ingest
 from central.console import audit, auth
 from central.console.deps import Admin, AdminForm, Audit, AuditTrail, ConsoleCtx, StaffForm, StaffMember, Viewer
+from central.console.devices import device_rows
 from central.console.errors import ConsoleError
 from central.console.i18n import translator
 from central.console.timeutil import parse_day, parse_local
@@ -43,7 +44,7 @@ PASS_KINDS = ("resident", "temporary", "visitor", "staff", "delivery")
 
 def _devices(ctx: Console, now: float) -> list[dict]:
     """The device registry with its alarms (lists behind or older than the configured age, skew, gaps)."""
-    return ingest.list_devices(ctx.db, central_list_version(ctx.db), now, ctx.lists_max_age_s)
+    return device_rows(ctx.db, central_list_version(ctx.db), now, ctx.lists_max_age_s)
 
 
 # -- devices -------------------------------------------------------------------------------

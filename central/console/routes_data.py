@@ -11,11 +11,11 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from central.console import alerts, audit, entries, exports, reports, shifts, tracing
+from central.console import alerts, audit, entries, exports, reports, shifts, tracing, values
 from central.console.deps import Audit, ConsoleCtx, StaffForm, StaffMember, Viewer
 from central.console.errors import ConsoleError
 from central.console.i18n import reason_text, reason_texts, translator
-from central.console.timeutil import fmt, parse_day, parse_local
+from central.console.timeutil import fmt_export, parse_day, parse_local
 from central.console.web import Console, blank, error_page
 
 router = APIRouter(include_in_schema=False)
@@ -48,7 +48,7 @@ def _export(rows: list[tuple], header: tuple[str, ...], fmt_: str, name: str, sh
 
 
 def _entry_rows(ctx: Console, rows: list[dict]) -> list[tuple]:
-    return [tuple(fmt(r[c], ctx.tz) if c == "wall_ts" else r[c] for c in entries.COLUMNS) for r in rows]
+    return [tuple(fmt_export(r[c], ctx.tz) if c == "wall_ts" else r[c] for c in entries.COLUMNS) for r in rows]
 
 
 @router.get("/entries")
@@ -95,7 +95,7 @@ def entries_api(request: Request, ctx: ConsoleCtx, staff: Viewer, record: Audit,
     except ConsoleError as exc:
         raise _bad_request(exc) from None
     record("view_entries", filters=flt.as_dict(), rows=len(page.rows), api=True)
-    return {"rows": page.rows, "next_cursor": page.next_cursor}
+    return {"rows": values.json_safe(page.rows), "next_cursor": page.next_cursor}
 
 
 # -- tracing -----------------------------------------------------------------------------
@@ -140,13 +140,13 @@ def trace_export(request: Request, ctx: ConsoleCtx, fmt_: str, staff: StaffMembe
            contacts=len(result.contacts))
     name = f"trace-{result.kind}"
     if fmt_ == "csv":
-        rows = tracing.csv_rows(result, lambda ts: fmt(ts, ctx.tz))
+        rows = tracing.csv_rows(result, lambda ts: fmt_export(ts, ctx.tz))
         return Response(exports.to_csv(tracing.CSV_COLUMNS, rows), media_type=exports.CSV_TYPE,
                         headers=exports.download_headers(f"{name}.csv"))
-    prow = [tuple(fmt(p[c], ctx.tz) if c == "wall_ts" else p[c] for c in tracing.PASSAGE_COLUMNS)
+    prow = [tuple(fmt_export(p[c], ctx.tz) if c == "wall_ts" else p[c] for c in tracing.PASSAGE_COLUMNS)
             for p in result.passages]
-    crow = [tuple(fmt(c[k], ctx.tz) if k in ("wall_ts", "passage_ts") else c[k] for k in tracing.CONTACT_COLUMNS)
-            for c in result.contacts]
+    crow = [tuple(fmt_export(c[k], ctx.tz) if k in ("wall_ts", "passage_ts") else c[k]
+                  for k in tracing.CONTACT_COLUMNS) for c in result.contacts]
     data = exports.to_xlsx([("passages", tracing.PASSAGE_COLUMNS, prow),
                             ("contacts", tracing.CONTACT_COLUMNS, crow)])
     return Response(data, media_type=exports.XLSX_TYPE, headers=exports.download_headers(f"{name}.xlsx"))
@@ -231,7 +231,7 @@ def alerts_api(request: Request, ctx: ConsoleCtx, staff: Viewer, record: Audit) 
     """The alerts as JSON."""
     items = _alerts(ctx, request)
     record("view_alerts", rows=len(items), api=True)
-    return {"alerts": [asdict(a) for a in items]}
+    return {"alerts": values.json_safe([asdict(a) for a in items])}
 
 
 @router.post("/alerts/ack")
