@@ -99,15 +99,15 @@ class Cursor:
 
     @classmethod
     def decode(cls, text: str) -> Cursor:
-        """Parse :meth:`encode` output; ConsoleError on anything else (wrong types, a seq beyond 64 bits, text
-        too long to be a cursor)."""
+        """Parse :meth:`encode` output; ConsoleError on anything else (wrong types, a seq beyond 64 bits, a NUL
+        in the device id, text too long to be a cursor)."""
         try:
             if len(text) > MAX_CURSOR_CHARS:
                 raise ValueError("too long")
             raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
             ts, dev, seq = json.loads(raw)
             if isinstance(ts, bool) or not isinstance(ts, int | float) or not isinstance(dev, str) \
-                    or isinstance(seq, bool) or not isinstance(seq, int) or not -INT64 <= seq < INT64:
+                    or isinstance(seq, bool) or not isinstance(seq, int) or not -INT64 <= seq < INT64 or "\x00" in dev:
                 raise ValueError("wrong types")
             return cls(float(ts), dev, seq)
         except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, RecursionError, OverflowError):

@@ -112,6 +112,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "shift.faults": ("班内设备故障", "Device faults"), "shift.none": ("暂无交接班记录", "No hand-overs yet"),
     "shift.until_now": ("至今", "ongoing"),
     "days7": ("最近7天", "Last 7 days"),
+    "bad_chars": ("输入中含有控制字符，请删除后重试", "The input holds a control character; remove it and retry"),
     "time.invalid": ("时间异常", "invalid time"), "value.invalid": ("数值异常", "invalid value"),
 }
 
