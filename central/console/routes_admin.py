@@ -184,7 +184,7 @@ async def households_import(request: Request, ctx: ConsoleCtx, staff: StaffForm,
     try:
         report = await run_in_threadpool(_import_register, ctx, data, suffix, days)
     except (GatepassError, ValueError, OSError) as exc:
-        return error_page(ctx, request, staff, f"register not imported: {exc}")
+        return error_page(ctx, request, staff, f"登记表未导入 / register not imported: {exc}")
     await run_in_threadpool(record, "import_register", file=file.filename, issued=len(report.issued),
                             skipped=len(report.skipped), errors=len(report.errors))
     return ctx.render(request, "households.html", staff, rows=[], q="", report=report)

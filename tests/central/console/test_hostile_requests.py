@@ -5,9 +5,13 @@ over, control characters (NUL breaks any PostgreSQL query)."""
 from __future__ import annotations
 
 import base64
+import io
 import json
+import zipfile
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.central.console.conftest import csrf_of
 
@@ -17,6 +21,16 @@ def _cursor(*parts: object) -> str:
 
 
 HUGE = 2**70
+
+
+def _zip_of(sheet: bytes) -> bytes:
+    """A zip holding ``sheet`` where an XLSX keeps its first sheet (so openpyxl gets further than 'not a zip')."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+        z.writestr("xl/workbook.xml", "<workbook/>")
+        z.writestr("xl/worksheets/sheet1.xml", sheet)
+    return out.getvalue()
 
 PAGE_CASES = [
     ("/trace", {"kind": "pass_id", "value": "101", "minutes": "²"}, 400, "minutes"),
@@ -90,3 +104,23 @@ def test_bad_numbers_in_forms_get_a_4xx(central):
         for path, data in posts:
             r = c.post(path, data=data)
             assert 400 <= r.status_code < 500, (path, r.status_code, r.text[-800:])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.one_of(st.binary(max_size=3000), st.builds(_zip_of, st.binary(max_size=2000))),
+       suffix=st.sampled_from([".csv", ".xlsx"]))
+def test_any_uploaded_file_gets_a_clear_4xx(central, data, suffix):
+    with central.client("staff") as c:
+        csrf = csrf_of(c.get("/households").text)
+        r = c.post("/households/import", data={"csrf": csrf, "days": "30"},
+                   files={"file": (f"register{suffix}", data, "application/octet-stream")})
+    assert r.status_code == 400, r.text[-800:]
+    assert "登记表未导入" in r.text and 'id="error-message"' in r.text
+
+
+def test_a_csv_field_beyond_the_csv_module_limit_is_refused_not_a_500(central):
+    data = b"household,person,kind\r\n" + b'"' + b"a" * 200_000 + b'",1,resident\r\n'
+    with central.client("staff") as c:
+        csrf = csrf_of(c.get("/households").text)
+        r = c.post("/households/import", data={"csrf": csrf}, files={"file": ("register.csv", data, "text/csv")})
+    assert r.status_code == 400 and "CSV" in r.text
