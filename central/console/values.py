@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 INVALID_VALUE = "数值异常"
+MAX_SHOWN = 1e12  # a number beyond this (a skew, a temperature, a count) is shown as invalid, not as 300 digits
 #: Characters XML 1.0 (so XLSX) cannot hold and that a terminal or spreadsheet would act on: C0 controls but
 #: tab, line feed and carriage return; DEL and the C1 controls; lone surrogates.
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
@@ -30,21 +31,23 @@ def finite(value: object) -> float | None:
 
 
 def decimal(value: object, digits: int = 1, signed: bool = False, invalid: str = INVALID_VALUE) -> str:
-    """``value`` with ``digits`` decimals ('' for None, ``invalid`` when it is no finite number)."""
+    """``value`` with ``digits`` decimals ('' for None, ``invalid`` when it is no finite number or beyond
+    :data:`MAX_SHOWN`)."""
     if value is None:
         return ""
     number = finite(value)
-    if number is None:
+    if number is None or abs(number) >= MAX_SHOWN:
         return invalid
     return f"{number:{'+' if signed else ''}.{digits}f}"
 
 
 def whole(value: object, invalid: str = INVALID_VALUE) -> str:
-    """``value`` rounded to a whole number ('' for None, ``invalid`` when it is no finite number)."""
+    """``value`` rounded to a whole number ('' for None, ``invalid`` when it is no finite number or beyond
+    :data:`MAX_SHOWN`)."""
     if value is None:
         return ""
     number = finite(value)
-    return invalid if number is None else str(round(number))
+    return invalid if number is None or abs(number) >= MAX_SHOWN else str(round(number))
 
 
 def count(value: object) -> int | None:

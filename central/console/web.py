@@ -64,9 +64,11 @@ class Console:
 
         @pass_context
         def show(context: Context, ts: object) -> str:
+            text = fmt(ts, self.tz, with_seconds=not short, invalid="")
+            if text or ts is None:
+                return text[5:] if short else text
             invalid = translator(context.get("lang", "zh"))("time.invalid")
-            text = fmt(ts, self.tz, with_seconds=not short, invalid=invalid)
-            return text[5:] if short and text != invalid else text
+            return Markup('<span class="invalid-time" title="{}">{}</span>').format(str(ts)[:40], invalid)
 
         return show
 

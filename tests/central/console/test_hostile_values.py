@@ -209,3 +209,22 @@ def test_export_cells_are_always_writable(value):
     assert not (isinstance(cell, str) and cell.startswith(("=", "+", "-", "@")))
     data = exports.to_csv(["v"], [[value]]).decode("utf-8-sig")
     assert "\x00" not in data and "\x01" not in data
+
+
+BAD = "数值异常"
+
+
+@pytest.mark.parametrize(("value", "dec", "whole"), [
+    (36.25, "36.2", "36"), (None, "", ""), (-12, "-12.0", "-12"), (1e300, BAD, BAD), (-1e300, BAD, BAD),
+    (math.nan, BAD, BAD), ("hot", BAD, BAD), (2**70, BAD, BAD), (True, BAD, BAD)])
+def test_number_formatting_is_total_and_short(value, dec, whole):
+    from central.console import values
+
+    assert values.decimal(value) == dec
+    assert values.whole(value) == whole
+
+
+def test_the_devices_page_shows_absurd_skews_as_invalid_not_as_300_digits(hostile):
+    with hostile.client("viewer") as c:
+        page = c.get("/devices").text
+    assert "0000000000000000" not in page and "数值异常" in page
