@@ -53,12 +53,25 @@ class OpenFault:
     started_at: float
 
 
+def _finite(value: object) -> float | None:
+    """``value`` as a finite float, None for anything else (a stored report may hold any JSON)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:  # an integer beyond any float
+        return None
+    return number if math.isfinite(number) else None
+
+
 def to_central_time(device_t: float, report: dict[str, Any]) -> float:
-    """A device wall time moved onto central's clock with the report's ``wall_now`` and ``receive_time``."""
-    wall_now, received = report.get("wall_now"), report.get("receive_time")
-    if not isinstance(wall_now, int | float) or not isinstance(received, int | float):
+    """A device wall time moved onto central's clock with the report's ``wall_now`` and ``receive_time`` (the
+    device time itself when either is missing or not a finite number; the result may be out of any date range,
+    never raises)."""
+    wall_now, received = _finite(report.get("wall_now")), _finite(report.get("receive_time"))
+    if wall_now is None or received is None:
         return device_t
-    return float(received) - (float(wall_now) - device_t)
+    return received - (wall_now - device_t)
 
 
 def open_faults(report: dict[str, Any] | None) -> list[OpenFault] | None:
@@ -67,8 +80,9 @@ def open_faults(report: dict[str, Any] | None) -> list[OpenFault] | None:
         return None
     out = []
     for f in report["faults"]:
-        if isinstance(f, dict) and isinstance(f.get("code"), str) and isinstance(f.get("since"), int | float):
-            out.append(OpenFault(f["code"], to_central_time(float(f["since"]), report)))
+        since = _finite(f.get("since")) if isinstance(f, dict) else None
+        if since is not None and isinstance(f.get("code"), str):
+            out.append(OpenFault(f["code"], to_central_time(since, report)))
     return out
 
 
@@ -85,8 +99,15 @@ def record(db: CentralDB, device_id: str, faults: list[DeviceFault] | None, wall
             db.execute("UPDATE device_faults SET until = ? WHERE id = ?", [now, fid])
     for code, since in sorted(reported - held.keys()):
         db.execute("INSERT INTO device_faults (device_id, code, since, started_at, seen_at) VALUES (?, ?, ?, ?, ?)",
-                   [device_id, code, since, now - (wall_now - since), now])
+                   [device_id, code, since, _started_at(since, wall_now, now), now])
     db.execute("UPDATE device_faults SET seen_at = ? WHERE device_id = ? AND until IS NULL", [now, device_id])
+
+
+def _started_at(since: float, wall_now: float, now: float) -> float:
+    """A fault's start on central's clock: its device time moved by the report's ``wall_now``; the device time as
+    it is when ``wall_now`` is no finite time, and ``now`` when even that makes no finite start."""
+    started = now - (wall_now - since) if math.isfinite(wall_now) else since
+    return started if math.isfinite(started) else now
 
 
 def episodes(db: CentralDB, code: str, longer_than_s: float, since: float, until: float,

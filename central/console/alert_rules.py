@@ -67,7 +67,7 @@ def extra_field(extra: str | None, key: str) -> str:
     """A short text field of an entry's ``extra`` JSON object (``""`` when absent or malformed)."""
     try:
         data = json.loads(extra) if extra else None
-    except ValueError:
+    except (ValueError, TypeError, RecursionError):  # any stored text, however nested
         return ""
     value = data.get(key) if isinstance(data, dict) else None
     return value.strip()[:200] if isinstance(value, str) else ""

@@ -15,10 +15,12 @@ through for one who was stopped; a let-through alert carries the refusal it over
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 
 from central.console import alert_rules as rules
+from central.console import values
 from central.console.errors import ConsoleError
 from central.store import CentralDB
 
@@ -121,9 +123,10 @@ def _events(db: CentralDB, since: float, until: float, now: float) -> list[Alert
 def _devices(db: CentralDB, since: float, until: float, now: float) -> list[Alert]:
     out = []
     for ep in rules.thermometer_down(db, since, until, now):
+        end, start = values.finite(ep["until"] or now), values.finite(ep["started_at"])
         a = Alert(f"thermometer_down:{ep['device_id']}:{ep['id']}", "thermometer_down", ep["started_at"],
                   ep["community"], ep["gate_id"] or ep["device_id"], None, None, None, None, ep["code"],
-                  gap_min=round(((ep["until"] or now) - ep["started_at"]) / 60.0), until=ep["until"])
+                  gap_min=None if end is None or start is None else (end - start) / 60.0, until=ep["until"])
         out.append(a)
     return out
 
@@ -154,13 +157,21 @@ def anomalies(db: CentralDB, since: float, until: float,
     return out
 
 
+def _newest_first(a: Alert) -> float:
+    """Sort key of an alert: its time (a stored time that is no number first, NaN last)."""
+    ts = values.finite(a.wall_ts)
+    if ts is not None:
+        return ts
+    return a.wall_ts if isinstance(a.wall_ts, float) and not math.isnan(a.wall_ts) else math.inf
+
+
 def alerts(db: CentralDB, since: float, until: float, *, include_acked: bool = True,
            two_gate_minutes: float = DEFAULT_TWO_GATE_MINUTES, now: float | None = None) -> list[Alert]:
     """Every alert in the window, newest first, with its acknowledgement if any."""
     now = time.time() if now is None else now
     items = (_let_through(db, since, until) + _events(db, since, until, now) + _devices(db, since, until, now)
              + anomalies(db, since, until, two_gate_minutes))
-    items.sort(key=lambda a: a.wall_ts, reverse=True)
+    items.sort(key=_newest_first, reverse=True)
     items = items[:MAX_ALERTS]
     if items:
         keys = [a.key for a in items]

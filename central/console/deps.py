@@ -15,6 +15,7 @@ No ``from __future__ import annotations`` here: FastAPI must see the closures' `
 """
 
 import dataclasses
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -123,3 +124,21 @@ async def page_lang(request: Request) -> str:
 
 
 PageLang = Annotated[str, Depends(page_lang)]
+
+#: Control characters no person types into a field (tab, line feed and carriage return are allowed); NUL would
+#: also fail any PostgreSQL query it reaches.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+async def clean_input(request: Request) -> None:
+    """Refuse (400, with the reason) a request whose path, query or form fields hold a control character."""
+    texts = [request.url.path, *(t for item in request.query_params.multi_items() for t in item)]
+    if request.headers.get("content-type", "").startswith(("application/x-www-form-urlencoded",
+                                                             "multipart/form-data")):
+        form = await request.form()
+        texts += [t for item in form.multi_items() for t in item if isinstance(t, str)]
+    if any(_CONTROL.search(text) for text in texts):
+        raise HTTPException(400, translator(lang_of(request, None))("bad_chars"))
+
+
+CleanInput = Depends(clean_input)

@@ -20,6 +20,8 @@ from central.store import CentralDB
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
 EXPORT_LIMIT = 100_000
+MAX_CURSOR_CHARS = 1024
+INT64 = 2**63  # seq is a 64-bit integer in both databases
 
 # Columns shown and exported, in order.
 COLUMNS = ("wall_ts", "community", "gate_id", "direction", "event", "decision", "reason", "temp_c", "fever",
@@ -97,15 +99,18 @@ class Cursor:
 
     @classmethod
     def decode(cls, text: str) -> Cursor:
-        """Parse :meth:`encode` output; ConsoleError on anything else."""
+        """Parse :meth:`encode` output; ConsoleError on anything else (wrong types, a seq beyond 64 bits, a NUL
+        in the device id, text too long to be a cursor)."""
         try:
+            if len(text) > MAX_CURSOR_CHARS:
+                raise ValueError("too long")
             raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
             ts, dev, seq = json.loads(raw)
             if isinstance(ts, bool) or not isinstance(ts, int | float) or not isinstance(dev, str) \
-                    or isinstance(seq, bool) or not isinstance(seq, int):
+                    or isinstance(seq, bool) or not isinstance(seq, int) or not -INT64 <= seq < INT64 or "\x00" in dev:
                 raise ValueError("wrong types")
             return cls(float(ts), dev, seq)
-        except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, RecursionError):
+        except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, RecursionError, OverflowError):
             raise ConsoleError("bad page cursor", "start again from the first page") from None
 
 

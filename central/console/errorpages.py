@@ -17,6 +17,7 @@ from central.console.i18n import translator
 from central.console.web import Console, error_page, lang_of
 
 API_PREFIXES = ("/console/api/", "/api/")
+MAX_PROBLEMS = 5
 STATUS_TEXTS = {403: "forbidden", 404: "not_found", 405: "not_allowed", 413: "too_large", 422: "bad_form"}
 
 
@@ -30,6 +31,8 @@ def _page(request: Request, status_code: int, detail: Any, headers: Mapping[str,
     t = translator(lang_of(request, staff))
     message = detail if isinstance(detail, str) and status_code in (400, 403) else \
         t(STATUS_TEXTS.get(status_code, "error"))
+    if status_code == 422 and isinstance(detail, list) and detail:
+        message += "（" + "；".join(detail[:MAX_PROBLEMS]) + "）"
     resp = error_page(ctx, request, staff, message, status_code)
     for name, value in (headers or {}).items():
         resp.headers.setdefault(name, value)
@@ -49,7 +52,16 @@ async def on_bad_request(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     if _is_api(request):
         return await request_validation_exception_handler(request, exc)
-    return await run_in_threadpool(_page, request, 422, None, None)
+    return await run_in_threadpool(_page, request, 422, _problems(exc), None)
+
+
+def _problems(exc: RequestValidationError) -> list[str]:
+    """The fields of a bad request and what is wrong with each (``minutes: Input should be ...``)."""
+    out = []
+    for err in exc.errors():
+        loc = [str(part) for part in err.get("loc", ()) if part not in ("query", "body", "path")]
+        out.append(f"{'.'.join(loc) or '?'}: {err.get('msg', '')}"[:160])
+    return out
 
 
 def install_error_pages(app: FastAPI) -> None:

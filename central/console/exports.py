@@ -12,17 +12,29 @@ from collections.abc import Iterable, Sequence
 
 from openpyxl import Workbook
 
+from central.console import values
+
 CSV_TYPE = "text/csv; charset=utf-8"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_EXACT_INT = 2**53  # larger integers lose digits in a spreadsheet: written as text
 
 
 def _safe(value: object) -> object:
-    """Neutralise spreadsheet formula injection in text cells (a leading ', as OWASP advises)."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
+    """Any stored value as a cell both formats and every spreadsheet program take: numbers that are finite and
+    exact as they are, anything else as text with its control characters written out (openpyxl refuses them)
+    and spreadsheet formula injection neutralised (a leading ', as OWASP advises)."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int) and -_EXACT_INT < value < _EXACT_INT:
+        return value
+    if isinstance(value, float):
+        if values.finite(value) is not None:
+            return value
+        return values.INVALID_VALUE
+    text = values.clean_text(value if isinstance(value, str) else str(value))
+    return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 def to_csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:

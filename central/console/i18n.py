@@ -113,7 +113,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "shift.high": ("体温偏高次数", "High readings"), "shift.fevers": ("发热事件", "Fever events"),
     "shift.overrides": ("保安放行", "Overrides"), "shift.visitors": ("访客", "Visitors"),
     "shift.faults": ("班内设备故障", "Device faults"), "shift.none": ("暂无交接班记录", "No hand-overs yet"),
-    "shift.until_now": ("至今", "ongoing"), "days7": ("最近7天", "Last 7 days"),
+    "shift.until_now": ("至今", "ongoing"),
+    "days7": ("最近7天", "Last 7 days"),
+    "bad_chars": ("输入中含有控制字符，请删除后重试", "The input holds a control character; remove it and retry"),
+    "time.invalid": ("时间异常", "invalid time"), "value.invalid": ("数值异常", "invalid value"),
 }
 
 

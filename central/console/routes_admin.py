@@ -16,12 +16,24 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from central import faults, ingest
-from central.console import audit, auth, signin
-from central.console.deps import Admin, AdminForm, Audit, AuditTrail, ConsoleCtx, StaffForm, StaffMember, Viewer
+from central.console import audit, auth, params, signin
+from central.console.deps import (
+    Admin,
+    AdminForm,
+    Audit,
+    AuditTrail,
+    CleanInput,
+    ConsoleCtx,
+    StaffForm,
+    StaffMember,
+    Viewer,
+)
+from central.console.devices import device_rows
 from central.console.errors import ConsoleError
 from central.console.i18n import translator
 from central.console.timeutil import parse_day, parse_local
@@ -35,15 +47,16 @@ from gatepass.errors import GatepassError
 
 log = logging.getLogger(__name__)
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, dependencies=[CleanInput])  # no control characters in any field
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 PASS_KINDS = ("resident", "temporary", "visitor", "staff", "delivery")
+MAX_DAYS = 3660  # a pass or quarantine of at most ten years
 
 
 def _devices(ctx: Console, now: float) -> list[dict]:
     """The device registry with its alarms (lists behind or older than the configured age, skew, gaps)."""
-    return ingest.list_devices(ctx.db, central_list_version(ctx.db), now, ctx.lists_max_age_s)
+    return device_rows(ctx.db, central_list_version(ctx.db), now, ctx.lists_max_age_s)
 
 
 # -- devices -------------------------------------------------------------------------------
@@ -145,8 +158,8 @@ def users_role(request: Request, ctx: ConsoleCtx, username: str, staff: AdminFor
 
 
 @router.get("/audit")
-def audit_page(request: Request, ctx: ConsoleCtx, staff: Admin, before: int = 0, user: str = "",
-               action: str = "") -> Response:
+def audit_page(request: Request, ctx: ConsoleCtx, staff: Admin, before: params.RowId = 0,
+               user: params.QueryText = "", action: params.QueryText = "") -> Response:
     """The audit log, newest first (by member and action)."""
     rows = audit.recent(ctx.db, 200, before or None, blank(user), blank(action))
     return ctx.render(request, "audit.html", staff, rows=rows, q=dict(request.query_params),
@@ -156,7 +169,8 @@ def audit_page(request: Request, ctx: ConsoleCtx, staff: Admin, before: int = 0,
 # -- households, passes, quarantine ----------------------------------------------------------------
 
 @router.get("/households")
-def households_page(request: Request, ctx: ConsoleCtx, staff: StaffMember, record: Audit, q: str = "") -> Response:
+def households_page(request: Request, ctx: ConsoleCtx, staff: StaffMember, record: Audit,
+                    q: params.QueryText = "") -> Response:
     """Households whose id starts with ``q`` (any letter case), their valid passes and active quarantine."""
     pattern = q.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     rows = list(ctx.db.query(
@@ -174,7 +188,8 @@ def households_page(request: Request, ctx: ConsoleCtx, staff: StaffMember, recor
 
 @router.post("/households/import")
 async def households_import(request: Request, ctx: ConsoleCtx, staff: StaffForm, record: Audit,
-                            file: Annotated[UploadFile, File()], days: Annotated[int, Form()] = 30) -> Response:
+                            file: Annotated[UploadFile, File()],
+                            days: Annotated[int, Form(ge=1, le=MAX_DAYS)] = 30) -> Response:
     """Issue passes for a household register (.csv or .xlsx)."""
     suffix = Path(file.filename or "register.csv").suffix.lower()
     if suffix not in (".csv", ".xlsx"):
@@ -185,7 +200,7 @@ async def households_import(request: Request, ctx: ConsoleCtx, staff: StaffForm,
     try:
         report = await run_in_threadpool(_import_register, ctx, data, suffix, days)
     except (GatepassError, ValueError, OSError) as exc:
-        return error_page(ctx, request, staff, f"register not imported: {exc}")
+        return error_page(ctx, request, staff, f"登记表未导入 / register not imported: {exc}")
     await run_in_threadpool(record, "import_register", file=file.filename, issued=len(report.issued),
                             skipped=len(report.skipped), errors=len(report.errors))
     return ctx.render(request, "households.html", staff, rows=[], q="", report=report)
@@ -212,7 +227,7 @@ def hh_cards(ctx: ConsoleCtx, household: str, staff: StaffMember, record: Audit)
 
 @router.get("/households/{household:path}")
 def household_page(request: Request, ctx: ConsoleCtx, household: str, staff: StaffMember, record: Audit,
-                   msg: str = "") -> Response:
+                   msg: params.QueryText = "") -> Response:
     """A household: its passes (revoked too), its quarantine records, forms to issue, revoke and quarantine."""
     if not household.strip("/"):
         return RedirectResponse("/households", 303)
@@ -243,8 +258,9 @@ def _change(ctx: Console, request: Request, staff: auth.Staff, record: AuditTrai
 
 @router.post("/households/{household:path}/issue")
 def pass_issue(request: Request, ctx: ConsoleCtx, household: str, staff: StaffForm, record: Audit,
-               person: Annotated[int, Form()], kind: Annotated[str, Form()] = "resident",
-               days: Annotated[float, Form()] = 30, name: Annotated[str, Form()] = "",
+               person: Annotated[int, Form(ge=0, le=999)], kind: Annotated[str, Form()] = "resident",
+               days: Annotated[float, Form(gt=0, le=MAX_DAYS, allow_inf_nan=False)] = 30,
+               name: Annotated[str, Form()] = "",
                valid_to: Annotated[str, Form()] = "") -> Response:
     """Issue a pass to a person of the household (for ``days``, or up to ``valid_to``)."""
 
@@ -258,7 +274,8 @@ def pass_issue(request: Request, ctx: ConsoleCtx, household: str, staff: StaffFo
 
 
 @router.post("/passes/{pass_id}/revoke")
-def pass_revoke(request: Request, ctx: ConsoleCtx, pass_id: int, staff: StaffForm, record: Audit,
+def pass_revoke(request: Request, ctx: ConsoleCtx, pass_id: Annotated[int, PathParam(ge=0, le=params.INT64_MAX)],
+                staff: StaffForm, record: Audit,
                 reason: Annotated[str, Form()] = "", household: Annotated[str, Form()] = "") -> Response:
     """Revoke a pass."""
     row = ctx.db.execute("SELECT household FROM passes WHERE pass_id = ?", [pass_id]).fetchone()
@@ -281,7 +298,8 @@ def _person(value: str) -> int | None:
 @router.post("/households/{household:path}/quarantine")
 def hh_quarantine(request: Request, ctx: ConsoleCtx, household: str, staff: StaffForm, record: Audit,
                   first_day: Annotated[str, Form()], last_day: Annotated[str, Form()] = "",
-                  days: Annotated[int, Form()] = quarantines.DEFAULT_DAYS, person: Annotated[str, Form()] = "",
+                  days: Annotated[int, Form(ge=1, le=MAX_DAYS)] = quarantines.DEFAULT_DAYS,
+                  person: Annotated[str, Form()] = "",
                   note: Annotated[str, Form()] = "") -> Response:
     """Quarantine the household, or one person of it, from ``first_day`` to ``last_day`` (both included, local
     days; ``days`` long when no last day is given)."""

@@ -11,28 +11,27 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from central.console import alerts, audit, entries, exports, reports, shifts, tracing
-from central.console.deps import Audit, ConsoleCtx, StaffForm, StaffMember, Viewer
+from central.console import alerts, audit, entries, exports, params, reports, shifts, tracing, values
+from central.console.deps import Audit, CleanInput, ConsoleCtx, StaffForm, StaffMember, Viewer
 from central.console.errors import ConsoleError
 from central.console.i18n import reason_text, reason_texts, translator
-from central.console.timeutil import fmt, parse_day, parse_local
+from central.console.timeutil import fmt_export, parse_day, parse_local
 from central.console.web import Console, blank, error_page
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, dependencies=[CleanInput])  # no control characters in any field
 
 FORMATS = ("csv", "xlsx")
 ALERTS_AUDIT_EVERY_S = 600.0
 
 
-def _filter(ctx: Console, q: dict[str, str]) -> entries.EntryFilter:
-    fever = q.get("fever")
+def _filter(ctx: Console, q: params.EntryQuery) -> entries.EntryFilter:
     return entries.EntryFilter(
-        since=parse_local(q.get("since"), ctx.tz), until=parse_local(q.get("until"), ctx.tz),
-        community=blank(q.get("community")), gate_id=blank(q.get("gate_id")), direction=blank(q.get("direction")),
-        decision=blank(q.get("decision")), reason=blank(q.get("reason")),
-        fever=None if fever not in ("1", "0") else fever == "1",
-        pass_id=blank(q.get("pass_id")), household=blank(q.get("household")),
-        visitor_ref=blank(q.get("visitor_ref")), guard_id=blank(q.get("guard_id")))
+        since=parse_local(q.since, ctx.tz), until=parse_local(q.until, ctx.tz),
+        community=blank(q.community), gate_id=blank(q.gate_id), direction=blank(q.direction),
+        decision=blank(q.decision), reason=blank(q.reason),
+        fever=None if q.fever not in ("1", "0") else q.fever == "1",
+        pass_id=blank(q.pass_id), household=blank(q.household),
+        visitor_ref=blank(q.visitor_ref), guard_id=blank(q.guard_id))
 
 
 def _bad_request(exc: ConsoleError) -> HTTPException:
@@ -48,15 +47,16 @@ def _export(rows: list[tuple], header: tuple[str, ...], fmt_: str, name: str, sh
 
 
 def _entry_rows(ctx: Console, rows: list[dict]) -> list[tuple]:
-    return [tuple(fmt(r[c], ctx.tz) if c == "wall_ts" else r[c] for c in entries.COLUMNS) for r in rows]
+    return [tuple(fmt_export(r[c], ctx.tz) if c == "wall_ts" else r[c] for c in entries.COLUMNS) for r in rows]
 
 
 @router.get("/entries")
-def entries_page(request: Request, ctx: ConsoleCtx, staff: Viewer, record: Audit, cursor: str = "") -> Response:
+def entries_page(request: Request, ctx: ConsoleCtx, staff: Viewer, record: Audit,
+                 filters: Annotated[params.EntryQuery, Query()], cursor: params.Cursor = "") -> Response:
     """Entries matching the query string's filters, a page at a time."""
     q = dict(request.query_params)
     try:
-        flt = _filter(ctx, q)
+        flt = _filter(ctx, filters)
         page = entries.search(ctx.db, flt, cursor or None)
     except ConsoleError as exc:
         return ctx.render(request, "entries.html", staff, status_code=400, error=str(exc), rows=[], q=q,
@@ -72,12 +72,13 @@ def entries_page(request: Request, ctx: ConsoleCtx, staff: Viewer, record: Audit
 
 
 @router.get("/entries/export.{fmt_}")
-def entries_export(request: Request, ctx: ConsoleCtx, fmt_: str, staff: StaffMember, record: Audit) -> Response:
+def entries_export(ctx: ConsoleCtx, fmt_: str, staff: StaffMember, record: Audit,
+                   filters: Annotated[params.EntryQuery, Query()]) -> Response:
     """Every entry matching the filters as CSV or XLSX."""
     if fmt_ not in FORMATS:
         raise HTTPException(404)
     try:
-        flt = _filter(ctx, dict(request.query_params))
+        flt = _filter(ctx, filters)
     except ConsoleError as exc:
         raise _bad_request(exc) from None
     rows = entries.iter_all(ctx.db, flt)
@@ -86,36 +87,36 @@ def entries_export(request: Request, ctx: ConsoleCtx, fmt_: str, staff: StaffMem
 
 
 @router.get("/console/api/entries")
-def entries_api(request: Request, ctx: ConsoleCtx, staff: Viewer, record: Audit, cursor: str = "",
-                limit: Annotated[int, Query(ge=1, le=500)] = entries.PAGE_SIZE) -> dict:
+def entries_api(ctx: ConsoleCtx, staff: Viewer, record: Audit, filters: Annotated[params.EntryQuery, Query()],
+                cursor: params.Cursor = "", limit: Annotated[int, Query(ge=1, le=500)] = entries.PAGE_SIZE) -> dict:
     """Entries matching the filters as JSON, ``limit`` at a time."""
     try:
-        flt = _filter(ctx, dict(request.query_params))
+        flt = _filter(ctx, filters)
         page = entries.search(ctx.db, flt, cursor or None, limit)
     except ConsoleError as exc:
         raise _bad_request(exc) from None
     record("view_entries", filters=flt.as_dict(), rows=len(page.rows), api=True)
-    return {"rows": page.rows, "next_cursor": page.next_cursor}
+    return {"rows": values.json_safe(page.rows), "next_cursor": page.next_cursor}
 
 
 # -- tracing -----------------------------------------------------------------------------
 
-def _run_trace(ctx: Console, request: Request) -> tracing.Trace | None:
-    q = request.query_params
-    if not q.get("value"):
+def _run_trace(ctx: Console, q: params.TraceQuery) -> tracing.Trace | None:
+    if not q.value:
         return None
-    since = parse_local(q.get("since"), ctx.tz) or time.time() - 14 * 86400
-    until = parse_local(q.get("until"), ctx.tz) or time.time() + 60
-    minutes = int(q.get("minutes") or 15) if (q.get("minutes") or "15").isdigit() else -1
-    return tracing.trace(ctx.db, q.get("kind", "pass_id"), q.get("value", ""), since, until, minutes)
+    since = parse_local(q.since, ctx.tz) or time.time() - 14 * 86400
+    until = parse_local(q.until, ctx.tz) or time.time() + 60
+    minutes = params.whole_number(q.minutes, "minutes", 0, tracing.MAX_MINUTES, 15)
+    return tracing.trace(ctx.db, q.kind, q.value, since, until, minutes)
 
 
 @router.get("/trace")
-def trace_page(request: Request, ctx: ConsoleCtx, staff: StaffMember, record: Audit) -> Response:
+def trace_page(request: Request, ctx: ConsoleCtx, staff: StaffMember, record: Audit,
+               query: Annotated[params.TraceQuery, Query()]) -> Response:
     """Contact tracing: a pass's (or visitor's) passages and who passed the same gates around them."""
     q = dict(request.query_params)
     try:
-        result = _run_trace(ctx, request)
+        result = _run_trace(ctx, query)
     except ConsoleError as exc:
         return ctx.render(request, "trace.html", staff, status_code=400, error=str(exc), q=q, result=None)
     if result:
@@ -126,12 +127,13 @@ def trace_page(request: Request, ctx: ConsoleCtx, staff: StaffMember, record: Au
 
 
 @router.get("/trace/export.{fmt_}")
-def trace_export(request: Request, ctx: ConsoleCtx, fmt_: str, staff: StaffMember, record: Audit) -> Response:
+def trace_export(ctx: ConsoleCtx, fmt_: str, staff: StaffMember, record: Audit,
+                 query: Annotated[params.TraceQuery, Query()]) -> Response:
     """A trace as CSV (passages and contacts in one table) or XLSX (a sheet each)."""
     if fmt_ not in FORMATS:
         raise HTTPException(404)
     try:
-        result = _run_trace(ctx, request)
+        result = _run_trace(ctx, query)
     except ConsoleError as exc:
         raise _bad_request(exc) from None
     if result is None:
@@ -140,13 +142,13 @@ def trace_export(request: Request, ctx: ConsoleCtx, fmt_: str, staff: StaffMembe
            contacts=len(result.contacts))
     name = f"trace-{result.kind}"
     if fmt_ == "csv":
-        rows = tracing.csv_rows(result, lambda ts: fmt(ts, ctx.tz))
+        rows = tracing.csv_rows(result, lambda ts: fmt_export(ts, ctx.tz))
         return Response(exports.to_csv(tracing.CSV_COLUMNS, rows), media_type=exports.CSV_TYPE,
                         headers=exports.download_headers(f"{name}.csv"))
-    prow = [tuple(fmt(p[c], ctx.tz) if c == "wall_ts" else p[c] for c in tracing.PASSAGE_COLUMNS)
+    prow = [tuple(fmt_export(p[c], ctx.tz) if c == "wall_ts" else p[c] for c in tracing.PASSAGE_COLUMNS)
             for p in result.passages]
-    crow = [tuple(fmt(c[k], ctx.tz) if k in ("wall_ts", "passage_ts") else c[k] for k in tracing.CONTACT_COLUMNS)
-            for c in result.contacts]
+    crow = [tuple(fmt_export(c[k], ctx.tz) if k in ("wall_ts", "passage_ts") else c[k]
+                  for k in tracing.CONTACT_COLUMNS) for c in result.contacts]
     data = exports.to_xlsx([("passages", tracing.PASSAGE_COLUMNS, prow),
                             ("contacts", tracing.CONTACT_COLUMNS, crow)])
     return Response(data, media_type=exports.XLSX_TYPE, headers=exports.download_headers(f"{name}.xlsx"))
@@ -154,17 +156,16 @@ def trace_export(request: Request, ctx: ConsoleCtx, fmt_: str, staff: StaffMembe
 
 # -- daily report --------------------------------------------------------------------------
 
-def _report(ctx: Console, request: Request) -> reports.Report:
-    q = request.query_params
-    day = parse_day(q.get("day"), ctx.tz)
-    return reports.daily_report(ctx.db, day, ctx.tz, blank(q.get("community")))
+def _report(ctx: Console, q: params.ReportQuery) -> reports.Report:
+    return reports.daily_report(ctx.db, parse_day(q.day, ctx.tz), ctx.tz, blank(q.community))
 
 
 @router.get("/report")
-def report_page(request: Request, ctx: ConsoleCtx, staff: Viewer) -> Response:
+def report_page(request: Request, ctx: ConsoleCtx, staff: Viewer,
+                query: Annotated[params.ReportQuery, Query()]) -> Response:
     """The daily report of one day (and community): totals, hourly counts, refusal reasons, a chart."""
     try:
-        rep = _report(ctx, request)
+        rep = _report(ctx, query)
     except ConsoleError as exc:
         return ctx.render(request, "report.html", staff, status_code=400, error=str(exc), rep=None,
                           q=dict(request.query_params), **_choices(ctx))
@@ -177,13 +178,13 @@ def report_page(request: Request, ctx: ConsoleCtx, staff: Viewer) -> Response:
 
 
 @router.get("/report/export.{fmt_}")
-def report_export(request: Request, ctx: ConsoleCtx, fmt_: str, staff: Viewer, record: Audit,
-                  part: str = "hourly") -> Response:
+def report_export(ctx: ConsoleCtx, fmt_: str, staff: Viewer, record: Audit,
+                  query: Annotated[params.ReportQuery, Query()], part: params.QueryText = "hourly") -> Response:
     """The daily report's hourly counts or refusal reasons as CSV, or both as XLSX."""
     if fmt_ not in FORMATS or part not in ("hourly", "reasons"):
         raise HTTPException(404)
     try:
-        rep = _report(ctx, request)
+        rep = _report(ctx, query)
     except ConsoleError as exc:
         raise _bad_request(exc) from None
     texts = reason_texts("zh")
@@ -200,26 +201,25 @@ def report_export(request: Request, ctx: ConsoleCtx, fmt_: str, staff: Viewer, r
 
 # -- alerts --------------------------------------------------------------------------------
 
-def _alerts(ctx: Console, request: Request) -> list[alerts.Alert]:
-    hours = request.query_params.get("hours", "24")
-    hours_f = float(hours) if hours.replace(".", "", 1).isdigit() else 24.0
+def _alerts(ctx: Console, hours: float, open_only: str) -> list[alerts.Alert]:
     now = time.time()
-    return alerts.alerts(ctx.db, now - min(hours_f, 24 * 31) * 3600, now + 300,
-                         include_acked=request.query_params.get("open") != "1")
+    return alerts.alerts(ctx.db, now - hours * 3600, now + 300, include_acked=open_only != "1")
 
 
 @router.get("/alerts")
-def alerts_page(request: Request, ctx: ConsoleCtx, staff: Viewer, record: Audit) -> Response:
+def alerts_page(request: Request, ctx: ConsoleCtx, staff: Viewer, record: Audit, hours: params.Hours = 24,
+                open: params.QueryText = "") -> Response:
     """Fever, refusal and device alerts of the last hours (``?hours=``, ``?open=1`` for unacknowledged)."""
-    items = _alerts(ctx, request)
+    items = _alerts(ctx, hours, open)
     record("view_alerts", rows=len(items))
     return ctx.render(request, "alerts.html", staff, items=items, q=dict(request.query_params))
 
 
 @router.get("/alerts/table")
-def alerts_table(request: Request, ctx: ConsoleCtx, staff: Viewer, record: Audit) -> Response:
+def alerts_table(request: Request, ctx: ConsoleCtx, staff: Viewer, record: Audit, hours: params.Hours = 24,
+                 open: params.QueryText = "") -> Response:
     """The alert list alone, re-read every few seconds by the alerts page."""
-    items = _alerts(ctx, request)
+    items = _alerts(ctx, hours, open)
     # the live list re-reads every few seconds: one audit record per member per ALERTS_AUDIT_EVERY_S
     if not audit.seen_recently(ctx.db, staff.username, "view_alerts", ALERTS_AUDIT_EVERY_S):
         record("view_alerts", rows=len(items), live=True)
@@ -227,11 +227,12 @@ def alerts_table(request: Request, ctx: ConsoleCtx, staff: Viewer, record: Audit
 
 
 @router.get("/console/api/alerts")
-def alerts_api(request: Request, ctx: ConsoleCtx, staff: Viewer, record: Audit) -> dict:
+def alerts_api(ctx: ConsoleCtx, staff: Viewer, record: Audit, hours: params.Hours = 24,
+               open: params.QueryText = "") -> dict:
     """The alerts as JSON."""
-    items = _alerts(ctx, request)
+    items = _alerts(ctx, hours, open)
     record("view_alerts", rows=len(items), api=True)
-    return {"alerts": [asdict(a) for a in items]}
+    return {"alerts": values.json_safe([asdict(a) for a in items])}
 
 
 @router.post("/alerts/ack")
@@ -249,13 +250,13 @@ def alerts_ack(request: Request, ctx: ConsoleCtx, staff: StaffForm, record: Audi
 # -- shift hand-overs --------------------------------------------------------------------------
 
 @router.get("/shifts")
-def shifts_page(request: Request, ctx: ConsoleCtx, staff: Viewer, record: Audit) -> Response:
-    """The gates' shift hand-over summaries of the last days (``?days=``, ``?gate_id=``)."""
+def shifts_page(request: Request, ctx: ConsoleCtx, staff: Viewer, record: Audit, days: params.Days = 7,
+                gate_id: params.QueryText = "") -> Response:
+    """The gates' shift hand-over summaries of the last days (``?days=``, at most 92; ``?gate_id=``)."""
     q = request.query_params
-    days = q.get("days", "7")
-    days_f = min(float(days), 92.0) if days.replace(".", "", 1).isdigit() else 7.0
+    days_f = min(days, float(params.MAX_SHIFT_DAYS))
     now = time.time()
-    gate = blank(q.get("gate_id"))
+    gate = blank(gate_id)
     items = shifts.hand_overs(ctx.db, now - days_f * 86400, now + 300, gate)
     record("view_shifts", gate_id=gate, days=days_f, rows=len(items))
     return ctx.render(request, "shifts.html", staff, items=items, q=dict(q), **_choices(ctx))

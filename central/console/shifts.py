@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from central.console import values
 from central.store import CentralDB
 
 MAX_SHIFTS = 200
@@ -41,7 +42,7 @@ def _count(value: object) -> int:
 
 
 def _time(value: object) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+    return values.finite(value)
 
 
 def _text(value: object, limit: int = 200) -> str:
@@ -51,7 +52,7 @@ def _text(value: object, limit: int = 200) -> str:
 def _summary(h: HandOver, extra: str | None) -> HandOver:
     try:
         data = json.loads(extra) if extra else {}
-    except ValueError:
+    except (ValueError, TypeError, RecursionError):  # any stored text, however nested
         data = {}
     if not isinstance(data, dict):
         return h

@@ -17,6 +17,7 @@ from central.store import CentralDB
 SUBJECT_KINDS = ("pass_id", "household", "visitor_ref")
 MAX_PASSAGES = 2000
 MAX_CONTACTS = 50_000
+MAX_MINUTES = 24 * 60
 
 PASSAGE_COLUMNS = ("wall_ts", "community", "gate_id", "direction", "event", "pass_id", "household", "person",
                    "visitor_ref", "temp_c", "fever", "uuid")
@@ -52,7 +53,7 @@ def trace(db: CentralDB, kind: str, value: str, since: float, until: float, minu
         raise ConsoleError("nothing to trace", "enter a pass number, household or visitor reference")
     if until <= since:
         raise ConsoleError("the end of the time window is before its start")
-    if not 0 <= minutes <= 24 * 60:
+    if not 0 <= minutes <= MAX_MINUTES:
         raise ConsoleError("the time margin must be 0-1440 minutes")
     passages = list(db.query(
         f"SELECT {', '.join(PASSAGE_COLUMNS)} FROM entries WHERE {kind} = ? AND wall_ts >= ? AND wall_ts < ? "

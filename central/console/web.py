@@ -7,15 +7,17 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Environment, PackageLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
 from markupsafe import Markup
 
-from central.console import auth
+from central.console import auth, values
 from central.console.i18n import LANGS, reason_text, translator
 from central.console.timeutil import DEFAULT_TZ, fmt, fmt_input, zone
 from central.faults import fault_name
@@ -53,9 +55,22 @@ class Console:
         self._local = threading.local()
         self.env = Environment(loader=PackageLoader("central.console", "templates"),
                                autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
-        self.env.filters["t"] = lambda ts: fmt(ts, self.tz)
-        self.env.filters["tinput"] = lambda ts: fmt_input(ts, self.tz)
-        self.env.filters["tshort"] = lambda ts: fmt(ts, self.tz, with_seconds=False)[5:]  # MM-DD HH:MM
+        self.env.filters.update(t=self._time_filter(short=False), tshort=self._time_filter(short=True),
+                                tinput=lambda ts: fmt_input(ts, self.tz), dec=_dec, whole=_whole)
+
+    def _time_filter(self, short: bool) -> Callable[..., str]:
+        """A template filter for unix seconds: local time, or "时间异常" / "invalid time" for a stored value that
+        is no time (``tshort``: MM-DD HH:MM)."""
+
+        @pass_context
+        def show(context: Context, ts: object) -> str:
+            text = fmt(ts, self.tz, with_seconds=not short, invalid="")
+            if text or ts is None:
+                return text[5:] if short else text
+            invalid = translator(context.get("lang", "zh"))("time.invalid")
+            return Markup('<span class="invalid-time" title="{}">{}</span>').format(str(ts)[:40], invalid)
+
+        return show
 
     @classmethod
     def from_settings(cls, settings: CentralSettings) -> Console:
@@ -95,6 +110,18 @@ class Console:
         return HTMLResponse(html, status_code=status_code, headers=SECURITY_HEADERS)
 
 
+@pass_context
+def _dec(context: Context, value: object, digits: int = 1, signed: bool = False) -> str:
+    """Template filter: a number with ``digits`` decimals, or "数值异常" / "invalid value"."""
+    return values.decimal(value, digits, signed, translator(context.get("lang", "zh"))("value.invalid"))
+
+
+@pass_context
+def _whole(context: Context, value: object) -> str:
+    """Template filter: a number rounded to a whole one, or "数值异常" / "invalid value"."""
+    return values.whole(value, translator(context.get("lang", "zh"))("value.invalid"))
+
+
 def error_page(ctx: Console, request: Request, staff: auth.Staff | None, message: str, status_code: int = 400,
                back: str | None = None) -> HTMLResponse:
     """A plain error page (the form's own page linked as 'back') for bad input in a form post."""
@@ -105,9 +132,12 @@ def error_page(ctx: Console, request: Request, staff: auth.Staff | None, message
     return ctx.render(request, "error.html", staff, status_code=status_code, message=message, back=back)
 
 
-def age_text(seconds: float, lang: str = "zh") -> str:
+def age_text(seconds: object, lang: str = "zh") -> str:
     """A duration in the largest sensible unit: minutes below an hour, hours below two days, else days."""
     t = translator(lang)
+    seconds = values.finite(seconds)
+    if seconds is None:
+        return t("value.invalid")
     if seconds < 3600:
         return f"{int(seconds // 60)} {t('min')}"
     if seconds < 48 * 3600:

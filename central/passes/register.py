@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import csv
 import io
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -32,10 +33,18 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from central.passes.errors import PassAdminError
+from gatepass.clock import SYSTEM, Clock
 from sync.passes.codec import MAX_GATE_CHARS, MAX_GATES, MAX_HOUSEHOLD_CHARS
 from sync.passes.model import KIND_NAMES_ZH, KINDS
 
-MAX_ROWS = 100_000
+MAX_ROWS = 100_000            # register rows (good and bad)
+MAX_ROWS_READ = 150_000       # rows read, blank ones included
+MAX_BLANK_RUN = 1_000         # blank rows in a row that end the register
+MAX_COLUMNS = 32              # columns read per row
+MAX_FILE_BYTES = 20 * 2**20   # the file
+MAX_UNZIPPED_BYTES = 64 * 2**20  # an XLSX's parts, inflated
+MAX_ZIP_MEMBERS = 1_000
+MAX_READ_S = 60.0             # reading the file (issuing its passes is not counted)
 MAX_DAYS = 3660
 COLUMN_ALIASES = {
     "household": "household", "户号": "household", "房号": "household", "unit": "household",
@@ -144,6 +153,31 @@ def _canonical_header(header: list[object]) -> list[str | None]:
     return names
 
 
+@dataclass(frozen=True)
+class ReadLimits:
+    """How much of a register file is read at most: a hostile file (an XLSX claiming 16,384 columns, a million
+    empty rows, a zip that inflates a thousandfold) is refused or cut short with the reason, in bounded time."""
+
+    file_bytes: int = MAX_FILE_BYTES          # the file as uploaded
+    unzipped_bytes: int = MAX_UNZIPPED_BYTES  # XLSX: all its parts inflated (zip headers bound what is inflated)
+    rows: int = MAX_ROWS_READ                 # rows read, blank ones included
+    blank_run: int = MAX_BLANK_RUN            # this many blank rows in a row end the register
+    columns: int = MAX_COLUMNS                # columns read per row (never the sheet's <dimension>)
+    seconds: float = MAX_READ_S               # reading stops, and the file is refused, after this long
+
+
+@dataclass
+class ReadStats:
+    """What reading a register took (for tests and logs): rows read (blank included), blank rows."""
+
+    rows_read: int = 0
+    blank_rows: int = 0
+
+
+def _refuse(zh: str, en: str) -> PassAdminError:
+    return PassAdminError(f"{zh} / {en}")
+
+
 def _read_csv_text(path: Path) -> str:
     data = path.read_bytes()
     for encoding in ("utf-8-sig", "gb18030"):
@@ -151,43 +185,92 @@ def _read_csv_text(path: Path) -> str:
             return data.decode(encoding)
         except UnicodeDecodeError:
             continue
-    raise PassAdminError(f"{path} is neither UTF-8 nor GB18030 text")
+    raise _refuse("文件既不是 UTF-8 也不是 GB18030 文本", f"{path.name} is neither UTF-8 nor GB18030 text")
 
 
-def _raw_rows(path: Path) -> Iterator[tuple[int, list[object]]]:
-    if path.suffix.lower() in (".xlsx", ".xlsm"):
-        import openpyxl
+def _check_zip(path: Path, limits: ReadLimits) -> None:
+    """Refuse an XLSX that is no zip or would inflate beyond ``limits.unzipped_bytes`` (before openpyxl reads it:
+    its shared strings and styles are read whole when the workbook is opened)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            infos = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        raise _refuse("不是可读取的 XLSX 文件", f"{path.name} is not a readable XLSX file") from None
+    if len(infos) > MAX_ZIP_MEMBERS or sum(i.file_size for i in infos) > limits.unzipped_bytes:
+        raise _refuse(f"XLSX 解压后超过 {limits.unzipped_bytes // 2**20} MB，请删除多余的工作表、空行或格式后重试",
+                      f"the XLSX inflates to more than {limits.unzipped_bytes // 2**20} MB")
 
-        try:
-            book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-        except Exception as exc:
-            raise PassAdminError(f"{path} is not a readable XLSX file: {exc}") from None
-        try:
-            sheet = book.worksheets[0]
-            for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
-                yield number, list(row)
-        finally:
-            book.close()
-    else:
-        reader = csv.reader(io.StringIO(_read_csv_text(path), newline=""))
+
+def _xlsx_rows(path: Path, limits: ReadLimits) -> Iterator[tuple[int, list[object]]]:
+    import openpyxl
+
+    _check_zip(path, limits)
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception:  # noqa: BLE001 - openpyxl raises many kinds for a malformed file
+        raise _refuse("不是可读取的 XLSX 文件", f"{path.name} is not a readable XLSX file") from None
+    try:
+        sheet = book.worksheets[0]
+        sheet.reset_dimensions()  # never trust the file's <dimension ref="A1:XFD1048576">
+        rows = sheet.iter_rows(min_row=1, max_col=limits.columns, values_only=True)
+        for number, row in enumerate(rows, start=1):
+            yield number, list(row)
+    except PassAdminError:
+        raise
+    except Exception:  # noqa: BLE001 - a malformed sheet fails while it is read
+        raise _refuse("XLSX 文件内容已损坏", f"{path.name}: the XLSX sheet is malformed") from None
+    finally:
+        book.close()
+
+
+def _csv_rows(path: Path, limits: ReadLimits) -> Iterator[tuple[int, list[object]]]:
+    reader = csv.reader(io.StringIO(_read_csv_text(path), newline=""))
+    try:
         for row in reader:
-            yield reader.line_num, list(row)
+            yield reader.line_num, list(row[:limits.columns])
+    except csv.Error as exc:
+        raise _refuse(f"CSV 格式错误（第 {reader.line_num} 行）", f"malformed CSV at line {reader.line_num}: {exc}") \
+            from None
 
 
-def read_register(path: Path, tz: str = "Asia/Shanghai") -> tuple[list[RegisterRow], list[tuple[int, str]]]:
+def _raw_rows(path: Path, limits: ReadLimits) -> Iterator[tuple[int, list[object]]]:
+    if path.stat().st_size > limits.file_bytes:
+        raise _refuse(f"文件超过 {limits.file_bytes // 2**20} MB", f"the file is larger than "
+                      f"{limits.file_bytes // 2**20} MB")
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        return _xlsx_rows(path, limits)
+    return _csv_rows(path, limits)
+
+
+def read_register(path: Path, tz: str = "Asia/Shanghai", limits: ReadLimits | None = None,
+                  clock: Clock = SYSTEM, stats: ReadStats | None = None,
+                  ) -> tuple[list[RegisterRow], list[tuple[int, str]]]:
     """Read and check every row of a CSV/XLSX register: (good rows, [(line, reason)] for bad rows).
 
-    Blank rows are skipped silently; a missing required column is an error for the whole file.
+    Blank rows are skipped, but count toward ``limits.rows``; ``limits.blank_run`` blank rows in a row end the
+    register (noted as a bad line). A missing required column, a file over the limits or a read that takes longer
+    than ``limits.seconds`` (on ``clock``) is an error for the whole file (:class:`PassAdminError`).
     """
-    path = Path(path)
+    path, limits, stats = Path(path), limits or ReadLimits(), stats if stats is not None else ReadStats()
     if not path.exists():
         raise PassAdminError(f"register file {path} does not exist")
+    deadline = clock.monotonic() + limits.seconds
     rows: list[RegisterRow] = []
     errors: list[tuple[int, str]] = []
     header: list[str | None] | None = None
-    for line, values in _raw_rows(path):
+    blank_run = 0
+    for line, values in _raw_rows(path, limits):
+        stats.rows_read += 1
+        _check_budget(stats, limits, deadline, clock)
         if all(_cell(v) == "" for v in values):
+            stats.blank_rows += 1
+            blank_run += 1
+            if blank_run >= limits.blank_run:
+                errors.append((line, f"连续 {blank_run} 行空白，其后内容未读取 / {blank_run} blank rows in a row: "
+                                     "the rest was not read"))
+                break
             continue
+        blank_run = 0
         if header is None:
             header = _canonical_header(values)
             continue
@@ -202,3 +285,12 @@ def read_register(path: Path, tz: str = "Asia/Shanghai") -> tuple[list[RegisterR
     if header is None:
         raise PassAdminError(f"register file {path} is empty")
     return rows, errors
+
+
+def _check_budget(stats: ReadStats, limits: ReadLimits, deadline: float, clock: Clock) -> None:
+    if stats.rows_read > limits.rows:
+        raise _refuse(f"读取超过 {limits.rows} 行（空行也计入），请删除多余的空行后重试",
+                      f"more than {limits.rows} rows read (blank rows count too)")
+    if stats.rows_read % 256 == 0 and clock.monotonic() > deadline:
+        raise _refuse(f"读取超过 {limits.seconds:g} 秒，文件过大或格式异常，请拆分或删除空行后重试",
+                      f"reading took longer than {limits.seconds:g} s")

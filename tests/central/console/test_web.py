@@ -11,5 +11,5 @@ def test_console_uses_the_configured_time_zone(tmp_path):
     assert CentralSettings(**base).timezone == "Asia/Shanghai"
     shanghai = Console.from_settings(CentralSettings(**base))
     utc = Console.from_settings(CentralSettings(**base, timezone="UTC"))
-    assert shanghai.env.filters["t"](0) == "1970-01-01 08:00:00"
-    assert utc.env.filters["t"](0) == "1970-01-01 00:00:00" and utc.tz_name == "UTC"
+    assert shanghai.env.from_string("{{ 0|t }}").render() == "1970-01-01 08:00:00"
+    assert utc.env.from_string("{{ 0|t }}").render() == "1970-01-01 00:00:00" and utc.tz_name == "UTC"
