@@ -1,4 +1,5 @@
-"""The guard page's dependencies: its context (from ``app.state.page``) and the checks guard actions pass.
+"""The guard page's dependencies: its context (from ``app.state.page``), the paired kiosk every read of personal
+data needs, and the checks guard actions pass.
 
 Routes take what they need as ``Annotated`` parameters (``page: Page``, ``checkpoint: Checkpoint``,
 ``guard_id: GuardId`` ...); FastAPI runs each dependency once per request, in the order declared.
@@ -18,6 +19,7 @@ from edge.events import CheckpointAPI
 from edge.screen_forms import describe_errors
 from edge.settings import EdgeSettings
 from edge.voice import VoiceAnnouncer
+from edge.web.access import not_paired, same_origin
 from edge.web.context import GuardPage
 from edge.web.errors import ScreenError
 
@@ -60,11 +62,19 @@ Templates = Annotated[Jinja2Templates, Depends(page_templates)]
 Voice = Annotated[VoiceAnnouncer | None, Depends(voice_announcer)]
 
 
-def check_action(request: Request, page: Page) -> None:
-    """CSRF and mode checks of every guard action: a same-origin ``Origin`` (if sent), the page's token,
-    guarded mode."""
-    origin = request.headers.get("origin")
-    if origin is not None and origin != f"{request.url.scheme}://{request.headers.get('host', '')}":
+def paired_kiosk(request: Request, page: Page) -> None:
+    """Refuses (403) a browser that is neither the kiosk on the Pi nor paired (:mod:`edge.web.access`)."""
+    if not page.kiosks.paired(request):
+        raise not_paired()
+
+
+Paired = Annotated[None, Depends(paired_kiosk)]
+
+
+def check_action(request: Request, page: Page, _paired: Paired) -> None:
+    """CSRF and mode checks of every guard action: a paired kiosk, a same-origin ``Origin`` (if sent), the
+    page's token, guarded mode."""
+    if not same_origin(request):
         raise ScreenError(403, "cross_site", "拒绝来自其他网页的操作", "Cross-site request refused")
     if not secrets.compare_digest(request.headers.get(TOKEN_HEADER, ""), page.token):
         raise ScreenError(403, "bad_token", "页面已过期，请刷新", "Page expired: reload it")

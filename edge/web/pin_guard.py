@@ -1,33 +1,52 @@
-"""The sign-in lockout after too many wrong PINs."""
+"""Sign-in throttling: wrong PINs counted before the check, and one argon2 check at a time.
+
+A PIN check costs an argon2 hash (19 MiB, tens of ms on a Pi). :class:`PinGuard` puts the sign-in through the two
+objects of :mod:`gatepass.throttle`:
+
+- a :class:`~gatepass.throttle.FailureCounter` for the whole gate (one key: the PIN space is what is guarded):
+  each attempt counts as wrong *before* its check and is taken back when right, so however many arrive at once,
+  only ``attempts`` are checked before sign-in locks for ``lockout_s``;
+- a :class:`~gatepass.throttle.HashQueue`: one check hashes at a time, in a worker thread (never on the event
+  loop), a few wait (two per client address), the rest are refused with a 429.
+"""
 
 from __future__ import annotations
 
-import time
+from collections.abc import Callable
 
 from edge.web.errors import ScreenError
+from gatepass.clock import SYSTEM, Clock
+from gatepass.throttle import Attempt, Busy, FailureCounter, HashQueue, Locked
+
+KEY = "sign-in"
+WINDOW_S = 900.0  # wrong PINs within this long count together
 
 
 class PinGuard:
-    """Locks sign-in for a while after too many wrong PINs in a row."""
+    """Locks sign-in after ``attempts`` wrong PINs (in flight ones included) for ``lockout_s``."""
 
-    def __init__(self, attempts: int, lockout_s: float) -> None:
-        self.attempts, self.lockout_s = attempts, lockout_s
-        self.failures = 0
-        self.locked_until = 0.0
+    def __init__(self, attempts: int, lockout_s: float, clock: Clock = SYSTEM, queue: HashQueue | None = None) -> None:
+        self.failures = FailureCounter(attempts, WINDOW_S, lockout_s, clock=clock)
+        self.queue = queue or HashQueue(workers=1, max_waiting=8, per_key=2, wait_s=10.0)
 
-    def check(self) -> None:
-        """Raise if sign-in is locked."""
-        left = self.locked_until - time.monotonic()
-        if left > 0:
-            raise ScreenError(429, "pin_locked", f"PIN错误次数过多，请{int(left) + 1}秒后再试",
-                              f"Too many wrong PINs: try again in {int(left) + 1} s")
+    def begin(self) -> Attempt:
+        """Count a sign-in attempt as wrong until it proves right; a 429 while sign-in is locked."""
+        try:
+            return self.failures.begin(KEY)
+        except Locked as exc:
+            left = int(exc.retry_after_s) + 1
+            raise ScreenError(429, "pin_locked", f"PIN错误次数过多，请{left}秒后再试",
+                              f"Too many wrong PINs: try again in {left} s") from None
 
-    def record(self, ok: bool) -> None:
-        """Count a sign-in attempt."""
-        if ok:
-            self.failures = 0
-            return
-        self.failures += 1
-        if self.failures >= self.attempts:
-            self.failures = 0
-            self.locked_until = time.monotonic() + self.lockout_s
+    def check(self, client: str, verify: Callable[[], bool]) -> bool:
+        """``verify()`` holding the hash queue's worker (call in a worker thread); a 429 when the queue is full."""
+        try:
+            with self.queue.slot(client):
+                return verify()
+        except Busy:
+            raise ScreenError(429, "pin_busy", "正在核对其他PIN，请稍后再试",
+                              "Another PIN is being checked: try again in a moment") from None
+
+    def succeeded(self, attempt: Attempt) -> None:
+        """The PIN was right: the wrong ones before it are forgiven."""
+        self.failures.succeeded(attempt)

@@ -655,14 +655,14 @@
       applyTexts();
     });
     if ($("btn-mute")) {
-      $("btn-mute").addEventListener("click", async () => {
+      $("btn-mute").addEventListener("click", () => needShift(async () => {  // a signed-in guard's choice
         const muted = !(state.status && state.status.voice && state.status.voice.muted);
         try {
           await post("/api/mute", {muted: muted});
           if (state.status && state.status.voice) state.status.voice.muted = muted;
           renderMute();
         } catch (e) { toast(e.message, true); }
-      });
+      }));
     }
     $("btn-override").addEventListener("click", () => needShift(openOverride));
     $("btn-visitor").addEventListener("click", () => needShift(openVisitor));
