@@ -40,7 +40,8 @@ migrations = Migrations("edge-shifts")
 #: Modest argon2id costs: a Pi Zero 2 W checks a PIN in well under a second with 19 MiB.
 _HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 MIN_PIN_DIGITS = 6
-_PIN = re.compile(r"^\d{4,12}$")  # what a sign-in may try (PINs set before the 6-digit rule still work)
+_NEW_PIN = re.compile(rf"[0-9]{{{MIN_PIN_DIGITS},12}}")  # fullmatch: ASCII digits, no trailing newline
+_PIN = re.compile(r"[0-9]{4,12}")  # what a sign-in may try (PINs set before the 6-digit rule still work)
 _GUARD_ID = re.compile(r"^[\w.@-]{1,64}$")
 PEPPERED = "hmac-sha256$"  # prefix of a stored hash of HMAC-SHA256(pepper, pin)
 PEPPER_FILE = "pin-pepper"
@@ -71,16 +72,16 @@ def _peppered(pepper: bytes, pin: str) -> str:
     return hmac.new(pepper, pin.encode(), hashlib.sha256).hexdigest()
 
 
-def hash_pin(pin: str, pepper: bytes, *, min_digits: int = MIN_PIN_DIGITS) -> str:
-    """The stored form of ``pin`` (``min_digits``-12 digits): ``hmac-sha256$`` + argon2id of HMAC(pepper, pin)."""
-    if not re.fullmatch(rf"\d{{{min_digits},12}}", pin or ""):
-        raise ShiftError(f"a PIN is {min_digits} to 12 digits")
+def hash_pin(pin: str, pepper: bytes) -> str:
+    """The stored form of a new ``pin`` (6-12 digits): ``hmac-sha256$`` + argon2id of HMAC-SHA256(pepper, pin)."""
+    if not _NEW_PIN.fullmatch(pin or ""):
+        raise ShiftError(f"PIN 须为 {MIN_PIN_DIGITS}-12 位数字 / a PIN is {MIN_PIN_DIGITS} to 12 digits")
     return PEPPERED + _HASHER.hash(_peppered(pepper, pin))
 
 
 def check_pin(pin_hash: str, pin: str, pepper: bytes) -> bool:
     """Whether ``pin`` matches ``pin_hash``, peppered or (from before the pepper) plain; False when malformed."""
-    if not _PIN.match(pin or ""):
+    if not _PIN.fullmatch(pin or ""):
         return False
     peppered = pin_hash.startswith(PEPPERED)
     try:
@@ -127,11 +128,12 @@ class ShiftBook:
             self._pepper = secret_bytes(path)
         return self._pepper
 
-    def set_pin(self, guard_id: str, pin: str, now: float | None = None, *, min_digits: int = MIN_PIN_DIGITS) -> None:
-        """Store (or replace) a guard's PIN, peppered and hashed (``min_digits``: only the demo asks fewer)."""
+    def set_pin(self, guard_id: str, pin: str, now: float | None = None) -> None:
+        """Store (or replace) a guard's PIN (6-12 digits), peppered and hashed."""
         if not _GUARD_ID.match(guard_id or ""):
-            raise ShiftError("a guard id is 1-64 letters, digits, '.', '@', '_' or '-'")
-        self._store(guard_id, hash_pin(pin, self.pepper, min_digits=min_digits), now)
+            raise ShiftError("工号为 1-64 个字母、数字或 . @ _ - / "
+                             "a guard id is 1-64 letters, digits, '.', '@', '_' or '-'")
+        self._store(guard_id, hash_pin(pin, self.pepper), now)
         log.info("PIN set for guard %s", guard_id)
 
     def _store(self, guard_id: str, pin_hash: str, now: float | None = None) -> None:

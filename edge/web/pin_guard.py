@@ -7,7 +7,8 @@ objects of :mod:`gatepass.throttle`:
   each attempt counts as wrong *before* its check and is taken back when right, so however many arrive at once,
   only ``attempts`` are checked before sign-in locks for ``lockout_s``;
 - a :class:`~gatepass.throttle.HashQueue`: one check hashes at a time, in a worker thread (never on the event
-  loop), a few wait (two per client address), the rest are refused with a 429.
+  loop); at most :data:`PER_CLIENT` wait per client address and :data:`WAITING` in all, the rest are refused
+  with a 429. With the default 5 attempts a single kiosk's burst fits: exactly 5 PINs are checked.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from gatepass.throttle import Attempt, Busy, FailureCounter, HashQueue, Locked
 
 KEY = "sign-in"
 WINDOW_S = 900.0  # wrong PINs within this long count together
+PER_CLIENT = 4    # checks one client address may have waiting
+WAITING = 16      # checks waiting in all
 
 
 class PinGuard:
@@ -27,7 +30,7 @@ class PinGuard:
 
     def __init__(self, attempts: int, lockout_s: float, clock: Clock = SYSTEM, queue: HashQueue | None = None) -> None:
         self.failures = FailureCounter(attempts, WINDOW_S, lockout_s, clock=clock)
-        self.queue = queue or HashQueue(workers=1, max_waiting=8, per_key=2, wait_s=10.0)
+        self.queue = queue or HashQueue(workers=1, max_waiting=WAITING, per_key=PER_CLIENT, wait_s=10.0)
 
     def begin(self) -> Attempt:
         """Count a sign-in attempt as wrong until it proves right; a 429 while sign-in is locked."""
