@@ -65,5 +65,6 @@ class GuardPage:
         """Undo :meth:`start` (the app's shutdown; blocks while the voice thread ends)."""
         self.window.stop()
         self.kiosks.pairings.close()
+        self.pins.close()
         if self.voice is not None:
             self.voice.stop()
