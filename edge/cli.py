@@ -87,20 +87,97 @@ def purge_command(config_path: str | None, days: float | None) -> None:
 @edge_group.command("set-pin")
 @config_option
 @click.option("--guard", "guard_id", required=True, help="The guard's id (as on the duty roster).")
-@click.option("--pin", prompt=True, hide_input=True, confirmation_prompt=True, help="4-12 digits (asked if omitted).")
-def set_pin_command(config_path: str | None, guard_id: str, pin: str) -> None:
-    """Set a guard's shift PIN (stored as an argon2 hash in the edge database)."""
-    from edge.shifts import ShiftBook
+def set_pin_command(config_path: str | None, guard_id: str) -> None:
+    """Set a guard's shift PIN, 6-12 digits, asked twice (or two lines on stdin); never on the command line.
+
+    Stored peppered and hashed in the edge database (the pepper: pin-pepper next to it, mode 0600).
+    """
+    from edge.shifts import MIN_PIN_DIGITS, ShiftBook
+
+    pin = click.prompt(f"PIN（{MIN_PIN_DIGITS}-12 位数字 / {MIN_PIN_DIGITS}-12 digits）", hide_input=True,
+                       confirmation_prompt="再输入一次 / Repeat", err=True)
+    with _edge_db(config_path) as db:
+        ShiftBook(db).set_pin(guard_id, pin)
+    click.echo(f"已设置保安 {guard_id} 的PIN / PIN set for guard {guard_id}")
+
+
+@contextlib.contextmanager
+def _edge_db(config_path: str | None) -> Iterator[Any]:
+    """The edge database (made if missing, its files mode 0600), closed afterwards."""
+    from edge.private_files import make_db_private
     from sync.devicedb import open_db
 
     settings = _settings(config_path)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = open_db(settings.db_path)
     try:
-        ShiftBook(db).set_pin(guard_id, pin)
+        yield db
     finally:
         db.conn.close()
-    click.echo(f"PIN set for guard {guard_id}")
+        make_db_private(settings.db_path)
+
+
+@edge_group.group("kiosk")
+def kiosk_group() -> None:
+    """Pair browsers other than the Pi's own with the guard page (see edge/web/README.md)."""
+
+
+@kiosk_group.command("pair")
+@config_option
+@click.option("--minutes", type=click.FloatRange(1, 60), default=5, show_default=True,
+              help="How long the code stays valid.")
+def kiosk_pair_command(config_path: str | None, minutes: float) -> None:
+    """Print a one-time code to enter at the guard page's /pair on the browser to pair."""
+    from edge.kiosk import KioskPairings
+
+    with _edge_db(config_path):
+        pairings = KioskPairings(_settings(config_path).db_path)
+        try:
+            code = pairings.new_code(minutes * 60)
+        finally:
+            pairings.close()
+    click.echo(f"配对码 / pairing code: {code[:4]} {code[4:]}")
+    click.echo(f"在要配对的屏幕上打开保安页面 /pair 并输入，{minutes:g} 分钟内有效，只能用一次 / enter it at the "
+               f"guard page's /pair on the screen to pair; valid {minutes:g} min, once")
+
+
+@kiosk_group.command("list")
+@config_option
+def kiosk_list_command(config_path: str | None) -> None:
+    """List the paired browsers."""
+    import time
+
+    from edge.kiosk import KioskPairings
+
+    with _edge_db(config_path):
+        pairings = KioskPairings(_settings(config_path).db_path)
+        try:
+            rows = pairings.pairings()
+        finally:
+            pairings.close()
+    if not rows:
+        click.echo("没有已配对的屏幕 / no paired screens")
+    for p in rows:
+        click.echo(f"{p.id}  {time.strftime('%Y-%m-%d %H:%M', time.localtime(p.paired_ts))}  {p.label}")
+
+
+@kiosk_group.command("unpair")
+@config_option
+@click.option("--id", "pairing_id", type=int, default=None, help="The pairing to revoke (see 'kiosk list').")
+@click.option("--all", "every", is_flag=True, help="Revoke every pairing and every unused code.")
+def kiosk_unpair_command(config_path: str | None, pairing_id: int | None, every: bool) -> None:
+    """Revoke a paired browser (--id N) or all of them (--all); they see the pairing page again."""
+    from edge.kiosk import KioskPairings
+
+    if (pairing_id is None) == (not every):
+        raise click.UsageError("give --id N or --all / 请指定 --id N 或 --all")
+    with _edge_db(config_path):
+        pairings = KioskPairings(_settings(config_path).db_path)
+        try:
+            count = pairings.unpair(pairing_id)
+        finally:
+            pairings.close()
+    click.echo(f"已撤销 {count} 个配对 / {count} pairing(s) revoked")
 
 
 @edge_group.command("shift-summary")

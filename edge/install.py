@@ -13,8 +13,8 @@ What it installs (paths relative to the root):
 - ``/etc/systemd/system/gatepass-edge.service``, ``gatepass-sync.service`` (ExecStart rewritten to
   this installation's ``gatepass``), enabled
 - ``/etc/udev/rules.d/99-gatepass.rules`` (stable device names; an example to adapt)
-- ``/etc/gatepass/edge.toml``, ``sync.toml`` from templates (never overwritten), the credentials
-  directory (root only) and, when given, the device token and central's public key
+- ``/etc/gatepass/edge.toml``, ``sync.toml`` from templates (never overwritten; mode 0640, group gatepass), the
+  credentials directory (root only) and, when given, the device token and central's public key
 - ``/var/lib/gatepass`` owned by gatepass
 
 ``uninstall`` stops, disables and removes the units, the udev rule and the sysusers file; the
@@ -26,6 +26,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import os
 import shutil
 import sqlite3
 import string
@@ -152,11 +153,36 @@ def _user_and_dir_steps(opts: Options) -> list[Step]:
                  f"{opts.path('/var/lib/gatepass')} (0750)", make_dirs)]
 
 
+CONFIG_MODE = 0o640  # root:gatepass: the services read it, nobody else (it names the devices and central)
+
+
 def _write_config(opts: Options, name: str, target: Path) -> None:
     if target.exists():
         log.info("keeping the existing %s", target)
         return
-    _write(target, render_template((opts.source / "templates" / name).read_text(encoding="utf-8"), opts), 0o644)
+    write_group_file(target, render_template((opts.source / "templates" / name).read_text(encoding="utf-8"), opts),
+                     lookup_ids(opts.root, USER))
+
+
+def write_group_file(path: Path, text: str, ids: tuple[int, int] | None) -> None:
+    """Write ``path`` atomically, mode 0640, group ``ids[1]`` (the service user's) when we may; never readable
+    by others, not even for a moment (the file is created with its mode)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.unlink(missing_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, CONFIG_MODE)
+    try:
+        os.fchmod(fd, CONFIG_MODE)  # whatever the umask
+        if ids is not None:
+            try:
+                os.fchown(fd, -1, ids[1])
+            except PermissionError:
+                log.warning("not allowed to give %s to the group %s (run as root)", path, USER)
+        os.write(fd, text.encode("utf-8"))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
 
 
 def _copy_secret(option: Path, target: Path) -> None:

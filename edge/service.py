@@ -96,8 +96,11 @@ def run(settings: EdgeSettings, stop_event: threading.Event | None = None) -> No
     checkpoint.clock_floor = clock.floor
     checkpoint.heartbeat = sdnotify.LoopWatch(notifier).beat  # WATCHDOG=1 from inside the loops
     app = create_app(checkpoint, settings)
-    config = uvicorn.Config(app, host=settings.guard_page.host, port=settings.guard_page.port, log_config=None,
-                            access_log=False)
+    page = settings.guard_page
+    tls = page.tls_cert is not None
+    config = uvicorn.Config(app, host=page.host, port=page.port, log_config=None, access_log=False,
+                            ssl_certfile=str(page.tls_cert) if tls else None,
+                            ssl_keyfile=str(page.tls_key) if tls else None)
     server = _Server(config, stop)
 
     def stop_server() -> None:
@@ -110,7 +113,7 @@ def run(settings: EdgeSettings, stop_event: threading.Event | None = None) -> No
         watcher.start()
         sdnotify.announce_when_ready(notifier, lambda: server.started, stop, f"gate {settings.gate.id} scanning",
                                      tick=lambda: remember_good_time(clock, checkpoint))
-        log.info("guard page on http://%s:%d/", settings.guard_page.host, settings.guard_page.port)
+        log.info("guard page on %s://%s:%d/", "https" if tls else "http", page.host, page.port)
         server.run()
     finally:
         notifier.stopping()

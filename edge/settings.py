@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, IPvAnyNetwork, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from drivers.config import DeviceSettings
@@ -107,11 +108,22 @@ class IndicatorSection(Section):
     show_s: float = Field(3.0, description="How long a result light stays on (seconds).", gt=0, le=60)
 
 
-class GuardsSection(Section):
-    """Guards who may sign in at this gate (PINs are stored hashed; set with `gatepass edge set-pin`)."""
+SET_PIN = "gatepass edge set-pin --config /etc/gatepass/edge.toml --guard"
+PINS_IN_CONFIG = (f"PIN 不能写在配置文件里：请删除 [guards] pins，用 `{SET_PIN} 工号` 设置（PIN 加密存于设备数据库）"
+                  f" / PINs may not be in a config file: remove [guards] pins and set each with `{SET_PIN} ID` "
+                  "(kept peppered and hashed in the device database)")
 
-    pins: dict[str, str] = Field(default_factory=dict, description="guard id -> argon2 hash of the PIN (text); "
-                                 "PINs set with `gatepass edge set-pin` live in the edge database instead.")
+
+class GuardsSection(Section):
+    """Guards who may sign in at this gate. Their PINs are never in this file: set each with
+    ``gatepass edge set-pin --guard ID`` (stored peppered and hashed in the device database)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_pins_here(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "pins" in data:
+            raise ValueError(PINS_IN_CONFIG)
+        return data
 
 
 class DemoSection(Section):
@@ -121,11 +133,49 @@ class DemoSection(Section):
     interval_s: float = Field(6.0, description="Seconds between two presented passes (seconds).", gt=0)
 
 
-class GuardPageSection(Section):
-    """The local guard screen web server."""
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (a listen or client address, or ``localhost``) is this machine only."""
+    if host.strip("[]").lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
-    host: str = Field("127.0.0.1", description="Listen address (127.0.0.1 for a kiosk on the Pi itself).")
+
+class GuardPageSection(Section):
+    """The local guard screen web server (see edge/web/README.md: "Who may see the page")."""
+
+    host: str = Field("127.0.0.1", description="Listen address (127.0.0.1 for a kiosk on the Pi itself; any other "
+                      "needs allow_remote, and allow_clients or TLS).")
     port: int = Field(8080, description="Listen TCP port.", ge=1, le=65535)
+    allow_remote: bool = Field(False, description="Listen on a non-loopback address (a kiosk on another machine; "
+                               "it must be paired with `gatepass edge kiosk pair`) (true/false).")
+    allow_clients: list[IPvAnyNetwork] = Field(default_factory=list, description="Client addresses or networks "
+                                               "that may connect from elsewhere, e.g. [\"192.168.1.50/32\"] "
+                                               "(empty: any, only with TLS).")
+    server_names: list[str] = Field(default_factory=list, description="Extra host names or addresses the page is "
+                                    "opened by (its URL's host, e.g. \"192.168.1.20\" or \"gate1.lan\"); loopback "
+                                    "names and the listen address are always allowed.")
+    tls_cert: Path | None = Field(None, description="TLS certificate (PEM) to serve the page over https.")
+    tls_key: Path | None = Field(None, description="TLS private key (PEM) of tls_cert.")
+    local_kiosk: bool = Field(True, description="A browser on the Pi itself (a loopback client) counts as the paired "
+                              "kiosk; set false when a proxy on the Pi forwards other clients (true/false).")
+
+    @model_validator(mode="after")
+    def _remote_needs_care(self) -> GuardPageSection:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("tls_cert 和 tls_key 须同时设置 / set both tls_cert and tls_key, or neither")
+        if is_loopback(self.host):
+            return self
+        if not self.allow_remote:
+            raise ValueError(f"监听 {self.host} 会让局域网访问保安页面：确需如此请设置 allow_remote = true 并配置 "
+                             f"allow_clients 或 TLS / listening on {self.host} exposes the guard page to the "
+                             "network: set allow_remote = true with allow_clients and/or tls_cert + tls_key")
+        if not self.allow_clients and self.tls_cert is None:
+            raise ValueError("allow_remote 需要 allow_clients（允许的终端地址）或 TLS 证书 / allow_remote needs "
+                             "allow_clients (the kiosk's address) or tls_cert + tls_key")
+        return self
 
 
 class EdgeSettings(ServiceSettings, DeviceSettings):

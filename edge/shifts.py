@@ -1,19 +1,27 @@
-"""Guard shifts: PINs (stored as argon2 hashes), sign-in/sign-out, hand-over summaries.
+"""Guard shifts: PINs (stored as peppered argon2 hashes), sign-in/sign-out, hand-over summaries.
 
 Tables in the edge database (migration set ``edge-shifts``): ``guard_pins``
-(set with ``gatepass edge set-pin``) and ``shifts``. PINs may also come from
-the config (``[guards] pins``, argon2 hashes); the database wins for a guard
-listed in both. A shift covers the local log entries committed between its
-start and its end (by ``seq``), so the summary needs no clock.
+(set with ``gatepass edge set-pin``, never in a config file) and ``shifts``.
+A shift covers the local log entries committed between its start and its end
+(by ``seq``), so the summary needs no clock.
+
+A PIN is a few digits: from a stolen copy of the database its argon2 hash alone falls to offline guessing.
+So new PINs have at least 6 digits and are hashed as ``argon2(HMAC-SHA256(pepper, pin))``, the pepper being a
+per-device secret in its own 0600 file next to the database (``pin-pepper``, made on first use,
+:func:`edge.private_files.secret_bytes`): a copy of the database without that file is no help. Hashes stored
+before the pepper (plain argon2 of the PIN) still verify, and are replaced by a peppered hash at the guard's
+next successful sign-in.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import logging
 import re
 import time
-from collections.abc import Mapping
+from pathlib import Path
 
 import sqlite_utils
 from argon2 import PasswordHasher
@@ -22,6 +30,7 @@ from sqlite_utils.migrations import Migrations
 
 from edge.errors import EdgeError
 from edge.events import ShiftNote, ShiftSummary
+from edge.private_files import secret_bytes
 from gatepass.sqlitedb import transaction
 
 log = logging.getLogger(__name__)
@@ -30,8 +39,12 @@ migrations = Migrations("edge-shifts")
 
 #: Modest argon2id costs: a Pi Zero 2 W checks a PIN in well under a second with 19 MiB.
 _HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
-_PIN = re.compile(r"^\d{4,12}$")
+MIN_PIN_DIGITS = 6
+_NEW_PIN = re.compile(rf"[0-9]{{{MIN_PIN_DIGITS},12}}")  # fullmatch: ASCII digits, no trailing newline
+_PIN = re.compile(r"[0-9]{4,12}")  # what a sign-in may try (PINs set before the 6-digit rule still work)
 _GUARD_ID = re.compile(r"^[\w.@-]{1,64}$")
+PEPPERED = "hmac-sha256$"  # prefix of a stored hash of HMAC-SHA256(pepper, pin)
+PEPPER_FILE = "pin-pepper"
 
 
 @migrations()
@@ -55,49 +68,94 @@ class ShiftError(EdgeError):
     """A guard id or PIN is malformed."""
 
 
-def hash_pin(pin: str) -> str:
-    """The argon2id hash of ``pin`` (4-12 digits)."""
-    if not _PIN.match(pin or ""):
-        raise ShiftError("a PIN is 4 to 12 digits")
-    return _HASHER.hash(pin)
+def _peppered(pepper: bytes, pin: str) -> str:
+    return hmac.new(pepper, pin.encode(), hashlib.sha256).hexdigest()
 
 
-def check_pin(pin_hash: str, pin: str) -> bool:
-    """Whether ``pin`` matches ``pin_hash`` (False for a malformed hash)."""
+def hash_pin(pin: str, pepper: bytes) -> str:
+    """The stored form of a new ``pin`` (6-12 digits): ``hmac-sha256$`` + argon2id of HMAC-SHA256(pepper, pin)."""
+    if not _NEW_PIN.fullmatch(pin or ""):
+        raise ShiftError(f"PIN 须为 {MIN_PIN_DIGITS}-12 位数字 / a PIN is {MIN_PIN_DIGITS} to 12 digits")
+    return PEPPERED + _HASHER.hash(_peppered(pepper, pin))
+
+
+def check_pin(pin_hash: str, pin: str, pepper: bytes) -> bool:
+    """Whether ``pin`` matches ``pin_hash``, peppered or (from before the pepper) plain; False when malformed."""
+    if not _PIN.fullmatch(pin or ""):
+        return False
+    peppered = pin_hash.startswith(PEPPERED)
     try:
+        if peppered:
+            return _HASHER.verify(pin_hash.removeprefix(PEPPERED), _peppered(pepper, pin))
         return _HASHER.verify(pin_hash, pin)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 
 
+def needs_rehash(pin_hash: str) -> bool:
+    """Whether a hash that just verified should be stored anew (no pepper yet, or older argon2 costs)."""
+    if not pin_hash.startswith(PEPPERED):
+        return True
+    try:
+        return _HASHER.check_needs_rehash(pin_hash.removeprefix(PEPPERED))
+    except InvalidHashError:
+        return True
+
+
+def database_file(db: sqlite_utils.Database) -> Path:
+    """The file of an open database (the pepper lives next to it)."""
+    name = db.execute("PRAGMA database_list").fetchone()[2]
+    if not name:
+        raise ShiftError("PINs need the edge database in a file (its pepper lives next to it)")
+    return Path(name)
+
+
 class ShiftBook:
     """Guards' PINs and shifts in an open edge database."""
 
-    def __init__(self, db: sqlite_utils.Database, config_pins: Mapping[str, str] | None = None) -> None:
+    def __init__(self, db: sqlite_utils.Database, pepper_file: Path | None = None) -> None:
+        """``pepper_file``: the device's PIN pepper (default: ``pin-pepper`` next to the database file)."""
         self.db = db
-        self.config_pins = dict(config_pins or {})
+        self.pepper_file = pepper_file
+        self._pepper: bytes | None = None
         migrate(db)
 
+    @property
+    def pepper(self) -> bytes:
+        """The device's PIN pepper (read, or made, on first use)."""
+        if self._pepper is None:
+            path = self.pepper_file or database_file(self.db).with_name(PEPPER_FILE)
+            self._pepper = secret_bytes(path)
+        return self._pepper
+
     def set_pin(self, guard_id: str, pin: str, now: float | None = None) -> None:
-        """Store (or replace) a guard's PIN, hashed."""
+        """Store (or replace) a guard's PIN (6-12 digits), peppered and hashed."""
         if not _GUARD_ID.match(guard_id or ""):
-            raise ShiftError("a guard id is 1-64 letters, digits, '.', '@', '_' or '-'")
-        pin_hash = hash_pin(pin)
+            raise ShiftError("工号为 1-64 个字母、数字或 . @ _ - / "
+                             "a guard id is 1-64 letters, digits, '.', '@', '_' or '-'")
+        self._store(guard_id, hash_pin(pin, self.pepper), now)
+        log.info("PIN set for guard %s", guard_id)
+
+    def _store(self, guard_id: str, pin_hash: str, now: float | None = None) -> None:
         with transaction(self.db):
             self.db.execute("INSERT INTO guard_pins (guard_id, pin_hash, set_at) VALUES (?, ?, ?) "
                             "ON CONFLICT(guard_id) DO UPDATE SET pin_hash = excluded.pin_hash, "
                             "set_at = excluded.set_at",
                             [guard_id, pin_hash, time.time() if now is None else now])
-        log.info("PIN set for guard %s", guard_id)
 
     def _pin_hash(self, guard_id: str) -> str | None:
         row = self.db.execute("SELECT pin_hash FROM guard_pins WHERE guard_id = ?", [guard_id]).fetchone()
-        return row[0] if row else self.config_pins.get(guard_id)
+        return str(row[0]) if row else None
 
     def verify(self, guard_id: str, pin: str) -> bool:
-        """Whether ``pin`` is this guard's PIN."""
+        """Whether ``pin`` is this guard's PIN; a hash from before the pepper is stored peppered once it matched."""
         pin_hash = self._pin_hash(guard_id)
-        return pin_hash is not None and check_pin(pin_hash, pin)
+        if pin_hash is None or not check_pin(pin_hash, pin, self.pepper):
+            return False
+        if needs_rehash(pin_hash):
+            self._store(guard_id, PEPPERED + _HASHER.hash(_peppered(self.pepper, pin)))
+            log.info("PIN hash of guard %s renewed (peppered)", guard_id)
+        return True
 
     def current(self) -> tuple[int, str, float, int] | None:
         """The open shift as ``(id, guard_id, started_ts, start_seq)``, or None."""

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import sqlite_utils
 
 from edge.direction import ensure_index, last_passed
+from edge.private_files import make_db_private
 from edge.settings import EdgeSettings
 from edge.shifts import ShiftBook
 from gatepass.clock import Clock
@@ -71,12 +72,13 @@ class LocalStore:
         self.shifts: ShiftBook | None = None
 
     def open(self) -> None:
-        """Open (and migrate) the database in ``data_dir``."""
+        """Open (and migrate) the database in ``data_dir``; its files get mode 0600."""
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.db = open_db(self.settings.db_path)
+        make_db_private(self.settings.db_path)  # guards' PIN hashes, visitors' names and phones
         ensure_index(self.db)
         self.locallog = LocalLog(self.db)
-        self.shifts = ShiftBook(self.db, self.settings.guards.pins)
+        self.shifts = ShiftBook(self.db)
 
     def close(self) -> None:
         """Close the connection (nothing when it is not open)."""

@@ -4,13 +4,20 @@ Starts, as separate processes exactly as in production: the central server, a
 thermometer simulator on a pseudo-terminal, one edge device using it (with the
 simulated camera and a recording relay), and the sync between edge and
 central. Prints the guard page and console URLs and runs until Ctrl-C.
+
+Everything the demo writes (configs with the session secret, the databases, the PIN pepper, logs) is private to
+the user running it: the demo and its processes run with umask 077, and the files it writes itself get 0600.
+The guard page listens on loopback only, so the browser on this machine is its paired kiosk.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import secrets
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -23,16 +30,32 @@ log = logging.getLogger(__name__)
 ALLOW_ROOT = {"GATEPASS_ALLOW_ROOT": "1"}
 
 
+PRIVATE_UMASK = 0o077
+
+
 def _write(path: Path, text: str) -> Path:
-    path.write_text(text, encoding="utf-8")
+    """Write ``path`` with mode 0600 (created so, never readable by others even for a moment)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        os.fchmod(out.fileno(), 0o600)
+        out.write(text)
     return path
+
+
+@contextlib.contextmanager
+def private_umask() -> Iterator[None]:
+    """umask 077 while the demo starts its processes (they inherit it) and writes its files."""
+    old = os.umask(PRIVATE_UMASK)
+    try:
+        yield
+    finally:
+        os.umask(old)
 
 
 def _session_secret(data_dir: Path) -> str:
     path = data_dir / "session-secret"
     if not path.exists():
-        path.write_text(secrets.token_urlsafe(32))
-        path.chmod(0o600)
+        _write(path, secrets.token_urlsafe(32))
     return path.read_text().strip()
 
 
@@ -76,7 +99,7 @@ def _demo_passes(data_dir: Path) -> Path | None:
             quarantined = issuance.issue(db, central_dir, household="2-3-401", person=1, kind="resident", days=30)
             today = date.today()
             issuance.quarantine(db, "2-3-401", today - timedelta(days=1), today + timedelta(days=13), "demo")
-            path.write_text("\n".join([*texts, revoked.text, quarantined.text]) + "\n", encoding="utf-8")
+            _write(path, "\n".join([*texts, revoked.text, quarantined.text]) + "\n")
         page = changelog.snapshot(db)
         db.close()
         (data_dir / "edge").mkdir(parents=True, exist_ok=True)
@@ -110,16 +133,47 @@ def _start_sync(data_dir: Path, logs: Path, central_url: str) -> Child:
     finally:
         db.close()
     cfg = data_dir / "sync.toml"
-    cfg.touch(mode=0o600)
     _write(cfg, (f'central_url = "{central_url}"\ndevice_token = "{token}"\ndata_dir = "{data_dir / "edge"}"\n'
                  f'interval_s = 1.0\nbackoff_cap_s = 10.0\n'
                  f'central_public_key = """\n{root_public_pem(central_dir).strip()}\n"""\n'))
     return Child("sync", gatepass_command("sync", "run", "--config", str(cfg)), logs, env=ALLOW_ROOT).start()
 
 
+def _demo_guard(data_dir: Path) -> None:
+    """The demo guard's PIN in the edge database (peppered and hashed, as ``gatepass edge set-pin`` does)."""
+    from edge.private_files import make_db_private
+    from edge.shifts import ShiftBook
+    from sync.devicedb import open_db as open_edge_db
+
+    path = data_dir / "edge" / "edge.db"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = open_edge_db(path)
+    try:
+        book = ShiftBook(db)
+        if not book.verify(DEMO_GUARD, DEMO_PIN):
+            book.set_pin(DEMO_GUARD, DEMO_PIN)
+    finally:
+        db.conn.close()
+        make_db_private(path)
+
+
+def _make_private(data_dir: Path) -> None:
+    """The demo's folder and what an earlier run left in it: not readable by others."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.chmod(0o700)
+    for path in data_dir.rglob("*"):
+        if not path.is_symlink():
+            path.chmod(path.stat().st_mode & 0o700)
+
+
 def start_demo(data_dir: Path, central_port: int, guard_port: int) -> tuple[list[Child], dict[str, str]]:
-    """Start every process of the demo; returns them and the URLs to open."""
-    data_dir = data_dir.resolve()
+    """Start every process of the demo (with umask 077: every file private); returns them and the URLs to open."""
+    with private_umask():
+        return _start_demo(data_dir.resolve(), central_port, guard_port)
+
+
+def _start_demo(data_dir: Path, central_port: int, guard_port: int) -> tuple[list[Child], dict[str, str]]:
+    _make_private(data_dir)
     logs = data_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     central_port = free_port(central_port)
@@ -134,12 +188,12 @@ def start_demo(data_dir: Path, central_port: int, guard_port: int) -> tuple[list
         children.append(central)
         thermometer = _start_thermometer_sim(data_dir, logs, children)
         passes_file = _demo_passes(data_dir)
+        _demo_guard(data_dir)
         edge_cfg = _write(data_dir / "edge.toml", (
             f'device_id = "demo-gate-1"\ndata_dir = "{data_dir / "edge"}"\n'
             '[gate]\nid = "gate-1"\ncommunity = "幸福里社区"\nname = "东门"\n'
             f'[guard_page]\nport = {guard_port}\n'
             '[policy]\nhealth_code = "record"\nhealth_code_wait_s = 8\n'  # 绿/黄/红 on each valid pass, 8 s
-            f'[guards]\npins = {{ "{DEMO_GUARD}" = "{_demo_pin_hash()}" }}\n'
             '[camera]\nsource = "sim://"\n[relay]\nkind = "fake"\n'
             + (f'[thermometer]\nurl = "{thermometer}"\n' if thermometer else '')
             + (f'[demo]\npasses_file = "{passes_file}"\ninterval_s = 6\n' if passes_file else '')))
@@ -162,14 +216,8 @@ def stop_all(children: list[Child]) -> None:
 
 
 #: The demo's guard and PIN (printed with the URLs): sign in on the guard page to override, register visitors,
-#: tap the health-code colour, choose the direction and hand over.
-DEMO_GUARD, DEMO_PIN = "1001", "2468"
-
-
-def _demo_pin_hash() -> str:
-    from edge.shifts import hash_pin
-
-    return hash_pin(DEMO_PIN)
+#: tap the health-code colour, choose the direction and hand over. Six digits, as every new PIN needs.
+DEMO_GUARD, DEMO_PIN = "1001", "246810"
 
 
 @click.command("demo")

@@ -1,21 +1,23 @@
 """The guard's actions, JSON POSTs under ``/api/``: sign in and out, override, health code colour, visitor,
 direction, mute.
 
-Every action passes :func:`edge.web.deps.check_action` (the page's token, same origin, guarded mode); all
-but sign-in and mute need a signed-in shift, whose guard id is the one logged. Checkpoint calls run in a
-worker thread; their refusals (:class:`GatepassError`, ``ValueError``, ``LookupError``) answer 409, in plain
-words when known (:func:`edge.web.errors.refusal_error`).
+Every action passes :func:`edge.web.deps.check_action` (a paired kiosk, the page's token, same origin, guarded
+mode); all but sign-in need a signed-in shift, whose guard id is the one logged. Sign-in is throttled
+(:class:`edge.web.pin_guard.PinGuard`: wrong PINs counted before the check, one argon2 check at a time).
+Checkpoint calls run in a worker thread; their refusals (:class:`GatepassError`, ``ValueError``,
+``LookupError``) answer 409, in plain words when known (:func:`edge.web.errors.refusal_error`).
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import asdict
 from typing import Annotated, Any, TypeVar
 
 import anyio.to_thread
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 
 from edge.screen_forms import DirectionForm, HealthCodeForm, MuteForm, OverrideForm, SignInForm, VisitorForm
 from edge.web.deps import Checkpoint, GuardId, Page, Settings, Voice, check_action, json_form
@@ -47,13 +49,14 @@ async def run_action(fn: Callable[..., T], *args: Any) -> T:
 
 
 @router.post("/shift/start")
-async def shift_start(body: SignIn, page: Page, checkpoint: Checkpoint) -> dict:
-    """Sign a guard in (wrong PINs count towards the lockout)."""
-    page.pins.check()
-    ok = await run_action(checkpoint.start_shift, body.guard_id, body.pin)
-    page.pins.record(bool(ok))
+async def shift_start(request: Request, body: SignIn, page: Page, checkpoint: Checkpoint) -> dict:
+    """Sign a guard in: counted as a wrong PIN before the check (lockout), checked one at a time off the loop."""
+    attempt = page.pins.begin()
+    client = request.client.host if request.client else "?"
+    ok = await run_action(page.pins.check, client, functools.partial(checkpoint.start_shift, body.guard_id, body.pin))
     if not ok:
         raise ScreenError(401, "bad_pin", "工号或PIN码错误", "Wrong guard ID or PIN")
+    page.pins.succeeded(attempt)
     log.info("guard %s signed in", body.guard_id)
     return {"ok": True, "guard_id": body.guard_id}
 
@@ -107,9 +110,10 @@ async def direction(guard_id: GuardId, body: Direction, settings: Settings, chec
 
 
 @router.post("/mute")
-async def mute(body: Mute, voice: Voice) -> dict:
-    """Mute or unmute the voice prompts."""
+async def mute(guard_id: GuardId, body: Mute, voice: Voice) -> dict:
+    """Mute or unmute the voice prompts (the signed-in guard's choice, logged)."""
     if voice is None:
         raise ScreenError(409, "no_voice", "未启用语音提示", "Voice prompts are not enabled")
     voice.player.set_muted(body.muted)
+    log.info("guard %s %s the voice prompts", guard_id, "muted" if body.muted else "unmuted")
     return {"ok": True, "muted": body.muted}

@@ -9,8 +9,10 @@ from dataclasses import dataclass, field
 from fastapi.templating import Jinja2Templates
 
 from edge.events import CheckpointAPI
+from edge.kiosk import KioskPairings
 from edge.settings import EdgeSettings
 from edge.voice import VoiceAnnouncer
+from edge.web.access import KioskAccess
 from edge.web.override_window import OverrideWindow
 from edge.web.pin_guard import PinGuard
 
@@ -29,6 +31,7 @@ class GuardPage:
     voice: VoiceAnnouncer | None
     pins: PinGuard
     window: OverrideWindow
+    kiosks: KioskAccess
     token: str = field(default_factory=lambda: secrets.token_urlsafe(32))  # guard actions carry it
     instance: str = field(default_factory=lambda: secrets.token_hex(8))  # a restarted service has a new one
     stopping: threading.Event = field(default_factory=threading.Event)
@@ -36,10 +39,12 @@ class GuardPage:
     @classmethod
     def build(cls, checkpoint: CheckpointAPI, settings: EdgeSettings, voice: VoiceAnnouncer | None,
               templates: Jinja2Templates) -> GuardPage:
-        """The context with a fresh token, PIN lockout and override window from ``[screen]``."""
+        """The context with a fresh token, PIN lockout and override window from ``[screen]``, and the kiosk
+        pairings in the device database."""
         screen = settings.screen
+        kiosks = KioskAccess(KioskPairings(settings.db_path), settings.guard_page.local_kiosk)
         return cls(checkpoint, settings, templates, voice, PinGuard(screen.pin_attempts, screen.pin_lockout_s),
-                   OverrideWindow(checkpoint, screen.override_window_s))
+                   OverrideWindow(checkpoint, screen.override_window_s), kiosks)
 
     @property
     def guarded(self) -> bool:
@@ -59,5 +64,7 @@ class GuardPage:
     def stop(self) -> None:
         """Undo :meth:`start` (the app's shutdown; blocks while the voice thread ends)."""
         self.window.stop()
+        self.kiosks.pairings.close()
+        self.pins.close()
         if self.voice is not None:
             self.voice.stop()

@@ -1,7 +1,9 @@
-"""The guard page's dependencies: its context (from ``app.state.page``) and the checks guard actions pass.
+"""The guard page's dependencies: its context (from ``app.state.page``), the paired kiosk every read of personal
+data needs, and the checks guard actions pass.
 
 Routes take what they need as ``Annotated`` parameters (``page: Page``, ``checkpoint: Checkpoint``,
-``guard_id: GuardId`` ...); FastAPI runs each dependency once per request, in the order declared.
+``guard_id: GuardId`` ...); FastAPI runs each dependency once per request, in the order declared. Those that
+cannot block are ``async`` (no worker-thread hop per request).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import secrets
 from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
+import anyio.to_thread
 from fastapi import Depends, Request
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ValidationError
@@ -18,6 +21,7 @@ from edge.events import CheckpointAPI
 from edge.screen_forms import describe_errors
 from edge.settings import EdgeSettings
 from edge.voice import VoiceAnnouncer
+from edge.web.access import not_paired, same_origin
 from edge.web.context import GuardPage
 from edge.web.errors import ScreenError
 
@@ -25,7 +29,7 @@ TOKEN_HEADER = "X-Gatepass-Token"
 FormT = TypeVar("FormT", bound=BaseModel)
 
 
-def page_context(request: Request) -> GuardPage:
+async def page_context(request: Request) -> GuardPage:
     """The guard page's context (put in ``app.state.page`` by :func:`edge.webapp.create_app`)."""
     page: GuardPage = request.app.state.page
     return page
@@ -34,22 +38,22 @@ def page_context(request: Request) -> GuardPage:
 Page = Annotated[GuardPage, Depends(page_context)]
 
 
-def checkpoint_api(page: Page) -> CheckpointAPI:
+async def checkpoint_api(page: Page) -> CheckpointAPI:
     """The checkpoint the page shows and acts on."""
     return page.checkpoint
 
 
-def edge_settings(page: Page) -> EdgeSettings:
+async def edge_settings(page: Page) -> EdgeSettings:
     """The device's settings."""
     return page.settings
 
 
-def page_templates(page: Page) -> Jinja2Templates:
+async def page_templates(page: Page) -> Jinja2Templates:
     """The page's Jinja2 templates."""
     return page.templates
 
 
-def voice_announcer(page: Page) -> VoiceAnnouncer | None:
+async def voice_announcer(page: Page) -> VoiceAnnouncer | None:
     """The voice prompts (None when ``[voice]`` is off)."""
     return page.voice
 
@@ -60,11 +64,20 @@ Templates = Annotated[Jinja2Templates, Depends(page_templates)]
 Voice = Annotated[VoiceAnnouncer | None, Depends(voice_announcer)]
 
 
-def check_action(request: Request, page: Page) -> None:
-    """CSRF and mode checks of every guard action: a same-origin ``Origin`` (if sent), the page's token,
-    guarded mode."""
-    origin = request.headers.get("origin")
-    if origin is not None and origin != f"{request.url.scheme}://{request.headers.get('host', '')}":
+async def paired_kiosk(request: Request, page: Page) -> None:
+    """Refuses (403) a browser that is neither the kiosk on the Pi nor paired (:mod:`edge.web.access`); the
+    pairing is looked up in a worker thread (SQLite)."""
+    if not page.kiosks.is_local(request) and not await anyio.to_thread.run_sync(page.kiosks.paired, request):
+        raise not_paired()
+
+
+Paired = Annotated[None, Depends(paired_kiosk)]
+
+
+async def check_action(request: Request, page: Page, _paired: Paired) -> None:
+    """CSRF and mode checks of every guard action: a paired kiosk, a same-origin ``Origin`` (if sent), the
+    page's token, guarded mode."""
+    if not same_origin(request):
         raise ScreenError(403, "cross_site", "拒绝来自其他网页的操作", "Cross-site request refused")
     if not secrets.compare_digest(request.headers.get(TOKEN_HEADER, ""), page.token):
         raise ScreenError(403, "bad_token", "页面已过期，请刷新", "Page expired: reload it")

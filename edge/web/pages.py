@@ -1,4 +1,7 @@
-"""The guard page itself and what it polls: ``/``, ``/status``, ``/preview.jpg``, plus ``/healthz``."""
+"""The guard page itself and what it polls: ``/``, ``/status``, ``/preview.jpg`` (a paired kiosk only: they show
+households and the camera, and ``/`` carries the action token), plus ``/healthz``.
+
+An unpaired browser asking for ``/`` gets the plain pairing page (:mod:`edge.web.pairing`), never data."""
 
 from __future__ import annotations
 
@@ -10,7 +13,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from edge.guard_desk import CONFIRM_CODES
 from edge.health_code import HOLD_S
 from edge.web.context import GuardPage
-from edge.web.deps import Checkpoint, Page, Settings, Templates, Voice
+from edge.web.deps import Checkpoint, Page, Paired, Settings, Templates, Voice
+from edge.web.pairing import pair_page
 from edge.web.status import status_json
 
 router = APIRouter()
@@ -43,14 +47,16 @@ def healthz(settings: Settings) -> dict:
 
 @router.get("/", response_class=HTMLResponse)
 def index(request: Request, page: Page, templates: Templates) -> Response:
-    """The page, with its configuration inlined."""
+    """The page, with its configuration (and the action token) inlined; the pairing page when not paired."""
+    if not page.kiosks.paired(request):
+        return pair_page(request, templates, status_code=403)
     cfg = page_config(page)
     return templates.TemplateResponse(request, "index.html", {"cfg": cfg, "guarded": page.guarded,
                                                               "lang": cfg["language"]}, headers=NO_STORE)
 
 
 @router.get("/status")
-def status(page: Page, checkpoint: Checkpoint, voice: Voice) -> JSONResponse:
+def status(_paired: Paired, page: Page, checkpoint: Checkpoint, voice: Voice) -> JSONResponse:
     """Devices, sync, lists, faults, the shift and voice (see :func:`status_json`) and the app's instance."""
     page.window.drain()  # keeps the subscription from overflowing between overrides
     data = status_json(checkpoint, voice)
@@ -59,7 +65,7 @@ def status(page: Page, checkpoint: Checkpoint, voice: Voice) -> JSONResponse:
 
 
 @router.get("/preview.jpg")
-def preview(checkpoint: Checkpoint, settings: Settings) -> Response:
+def preview(_paired: Paired, checkpoint: Checkpoint, settings: Settings) -> Response:
     """The newest camera frame (204 when there is none or the preview is off)."""
     jpeg = checkpoint.preview_jpeg() if settings.screen.preview != "off" else None
     if jpeg is None:

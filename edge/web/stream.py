@@ -19,7 +19,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
 from edge.events import CheckpointAPI, Notice, Outcome
-from edge.web.deps import Page
+from edge.web.deps import Page, Paired
 
 KEEPALIVE_S = 15.0
 STREAM_MAX_S = 600.0  # an event stream ends after this long and the browser reconnects (bounded shutdown)
@@ -52,8 +52,8 @@ def notice_event(notice: Notice) -> str:
 
 
 @router.get("/events")
-async def events(request: Request, page: Page) -> StreamingResponse:
-    """The SSE stream of :func:`event_stream`, never cached nor buffered by a proxy."""
+async def events(request: Request, page: Page, _paired: Paired) -> StreamingResponse:
+    """The SSE stream of :func:`event_stream` (a paired kiosk only), never cached nor buffered by a proxy."""
     stream = event_stream(page.checkpoint, request, page.stops())
     return StreamingResponse(stream, media_type="text/event-stream",
                              headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})

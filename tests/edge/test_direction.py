@@ -79,7 +79,7 @@ def both_gate(tmp_path, key):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         db = open_db(settings.db_path)
         lists.apply_page(db, key_page(key, extra=[_quarantine("9-9-909")]))
-        ShiftBook(db).set_pin("guard7", "2468")
+        ShiftBook(db).set_pin("guard7", "246810")
         db.conn.close()
         cp = Checkpoint(settings, gate=CountingGate())
         cp.start()
@@ -110,7 +110,7 @@ def test_both_gate_alternates_by_the_holders_history_and_follows_the_guard(both_
     assert scan(cp, q, text)[1] == ("in", "temp_ok")
     other = make_pass(key, pass_id=502)
     assert scan(cp, q, other)[1] == ("in", "temp_ok")    # another holder has their own history
-    assert cp.start_shift("guard7", "2468")
+    assert cp.start_shift("guard7", "246810")
     cp.set_direction("in", "guard7")
     assert scan(cp, q, text)[1] == ("in", "temp_ok")     # the guard's choice wins over the history
     assert cp.status()["gate"]["chosen_direction"] == "in"
@@ -140,7 +140,7 @@ def test_quarantined_household_is_refused_at_a_both_gate_whichever_way_the_guard
     out, row = scan(cp, q, text)
     assert (out.decision, out.code) == ("refuse", "quarantined")
     assert row == ("out", "quarantined")  # inferred direction: an exit cannot be ruled out, logged as one
-    assert cp.start_shift("guard7", "2468")
+    assert cp.start_shift("guard7", "246810")
     cp.set_direction("out", "guard7")
     assert scan(cp, q, text)[0].code == "quarantined"
     cp.set_direction("in", "guard7")  # a choice never turns the quarantine check off (issue 13, hole 3)
@@ -155,7 +155,7 @@ def test_set_direction_needs_a_guarded_both_gate_and_a_signed_in_guard(both_gate
     cp = both_gate()
     with pytest.raises(CheckpointError, match="not signed in"):
         cp.set_direction("in", "guard7")
-    assert cp.start_shift("guard7", "2468")
+    assert cp.start_shift("guard7", "246810")
     with pytest.raises(CheckpointError, match="direction"):
         cp.set_direction("up", "guard7")
     assert cp.status()["gate"]["chosen_direction"] is None
@@ -168,7 +168,7 @@ def test_at_a_both_gate_the_temperature_is_measured_whichever_way_the_guard_sets
     assert scan(cp, q, text)[1] == ("in", "temp_ok")
     out, row = scan(cp, q, text, 38.4)  # inferred "out": an entry cannot be ruled out, so it is measured
     assert row == ("out", "temp_high")
-    assert cp.start_shift("guard7", "2468")
+    assert cp.start_shift("guard7", "246810")
     cp.set_direction("out", "guard7")  # a choice never turns the temperature rule off either
     assert scan(cp, q, text, 38.4)[1] == ("out", "fever")  # measured: the second high reading is a fever event
 
@@ -176,7 +176,7 @@ def test_at_a_both_gate_the_temperature_is_measured_whichever_way_the_guard_sets
 def test_override_keeps_the_refused_entrys_direction_and_happens_once(both_gate, key):
     cp = both_gate()
     q = cp.subscribe()
-    assert cp.start_shift("guard7", "2468")
+    assert cp.start_shift("guard7", "246810")
     text = make_pass(key, pass_id=506)
     assert scan(cp, q, text)[1] == ("in", "temp_ok")
     refused, row = scan(cp, q, text, 38.6)  # history says out; a certain "out" would need no temperature
@@ -195,7 +195,7 @@ def test_the_guards_choice_ends_with_their_shift_and_every_change_is_published(b
     notes = cp.subscribe_notices()
     text = make_pass(key, pass_id=508)
     assert scan(cp, q, text)[1] == ("in", "temp_ok")
-    assert cp.start_shift("guard7", "2468")
+    assert cp.start_shift("guard7", "246810")
     cp.set_direction("in", "guard7")
     note = notes.get(timeout=1)
     assert (note.kind, note.chosen_direction, note.guard_id) == ("direction", "in", "guard7")
@@ -208,13 +208,13 @@ def test_the_guards_choice_ends_with_their_shift_and_every_change_is_published(b
     assert scan(cp, q, text)[1] == ("out", "temp_ok")  # inferred again from the history
 
     # a new sign-in (the next guard taking over without a hand-over) ends the old shift and its choice too
-    cp.store.shifts.set_pin("guard8", "1357")
-    assert cp.start_shift("guard7", "2468")
+    cp.store.shifts.set_pin("guard8", "135790")
+    assert cp.start_shift("guard7", "246810")
     cp.set_direction("out", "guard7")
     assert notes.get(timeout=1).chosen_direction == "out"
     assert not cp.start_shift("guard8", "0000")  # a wrong PIN changes nothing
     assert cp.status()["gate"]["chosen_direction"] == "out"
-    assert cp.start_shift("guard8", "1357")
+    assert cp.start_shift("guard8", "135790")
     assert notes.get(timeout=1).chosen_direction is None
     assert cp.status()["gate"]["chosen_direction"] is None
     assert cp.end_shift() is not None
@@ -227,13 +227,13 @@ def test_set_direction_is_refused_at_a_one_way_gate(tmp_path, key):
     settings = edge_settings(tmp_path, camera={"source": "none"}, gate={"direction": "in", "mode": "guarded"})
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = open_db(settings.db_path)
-    ShiftBook(db).set_pin("guard7", "2468")
+    ShiftBook(db).set_pin("guard7", "246810")
     db.conn.close()
     cp = Checkpoint(settings)
     cp.start()
     try:
         notes = cp.subscribe_notices()
-        assert cp.start_shift("guard7", "2468")
+        assert cp.start_shift("guard7", "246810")
         with pytest.raises(CheckpointError, match="'in' only"):
             cp.set_direction("out", "guard7")
         assert notes.empty() and cp.status()["gate"]["chosen_direction"] is None

@@ -74,8 +74,8 @@ def test_a_refusal_keeps_the_gate_shut_and_a_failed_commit_becomes_log_failed(op
 
 def test_the_guard_on_duty_is_recorded_unless_one_is_given(opened_store):
     recorder, store, gate, lights, faults, clock = make(opened_store)
-    store.shifts.set_pin("g7", "2468")
-    assert store.shifts.start("g7", "2468", 0)
+    store.shifts.set_pin("g7", "246810")
+    assert store.shifts.start("g7", "246810", 0)
     now = Now(clock.time(), True)
     assert recorder.record(SCAN_IN, Decision("refuse", "x"), now).guard_id == "g7"
     assert recorder.record(SCAN_IN, Decision("refuse", "x"), now, guard_id="g8").guard_id == "g8"

@@ -30,7 +30,7 @@ def make_cp(tmp_path, key):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         db = open_db(settings.db_path)
         lists.apply_page(db, key_page(key))
-        ShiftBook(db).set_pin("guard7", "2468")
+        ShiftBook(db).set_pin("guard7", "246810")
         db.conn.close()
         gate, lights = FakeGate(), FakeIndicators()
         cp = Checkpoint(settings, gate=gate, indicators=lights, clock=ManualClock(wall=time.time()))
@@ -62,7 +62,7 @@ def test_shift_override_visitor_and_summary(make_cp, key):
     cp, gate, lights = make_cp()
     q = cp.subscribe()
     assert not cp.start_shift("guard7", "0000")
-    assert cp.start_shift("guard7", "2468")
+    assert cp.start_shift("guard7", "246810")
     assert cp.status()["shift"]["guard_id"] == "guard7"
     refused = scan(cp, q, make_pass(key, pass_id=1), 38.0)
     assert refused.decision == "refuse" and refused.guard_id == "guard7"
@@ -101,7 +101,7 @@ def test_shift_override_visitor_and_summary(make_cp, key):
 def test_unattended_gate_allows_no_overrides_or_visitors(make_cp, key):
     cp, gate, lights = make_cp(gate={"mode": "unattended"})
     q = cp.subscribe()
-    assert cp.start_shift("guard7", "2468")
+    assert cp.start_shift("guard7", "246810")
     refused = scan(cp, q, make_pass(key, pass_id=2), None)
     assert refused.code == "temp_missing"
     with pytest.raises(CheckpointError, match="unattended"):
@@ -203,7 +203,7 @@ def test_locked_database_keeps_the_gate_shut_reports_and_recovers(make_cp, key):
 
 def test_a_repeated_visitor_click_logs_one_entry_and_opens_once(make_cp):
     cp, gate, lights = make_cp()
-    assert cp.start_shift("guard7", "2468")
+    assert cp.start_shift("guard7", "246810")
     first = cp.register_visitor("guard7", "赵六", "13700000000", "2-2-202", "探亲", 36.6)
     assert first.decision == "pass"
     with pytest.raises(CheckpointError, match="a moment ago"):
@@ -230,11 +230,11 @@ def quarantine_cp(tmp_path, key):
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = open_db(settings.db_path)
     lists.apply_page(db, key_page(key, extra=[_quarantine("2-3-401")]))
-    ShiftBook(db).set_pin("guard7", "2468")
+    ShiftBook(db).set_pin("guard7", "246810")
     db.conn.close()
     cp = Checkpoint(settings, gate=FakeGate(), indicators=FakeIndicators(), clock=ManualClock(wall=time.time()))
     cp.start()
-    assert cp.start_shift("guard7", "2468")
+    assert cp.start_shift("guard7", "246810")
     yield cp
     cp.stop()
 
@@ -295,12 +295,12 @@ def _health_cp(tmp_path, key, policy: str) -> Checkpoint:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = open_db(settings.db_path)
     lists.apply_page(db, key_page(key))
-    ShiftBook(db).set_pin("guard7", "2468")
+    ShiftBook(db).set_pin("guard7", "246810")
     db.conn.close()
     cp = Checkpoint(settings, gate=FakeGate(), indicators=FakeIndicators(), clock=ManualClock(wall=time.time()))
     cp.decider.health.hold_s = 1.0
     cp.start()
-    assert cp.start_shift("guard7", "2468")
+    assert cp.start_shift("guard7", "246810")
     return cp
 
 

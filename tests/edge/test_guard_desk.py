@@ -33,7 +33,7 @@ def make(opened_store, **gate):
 
     desk = GuardDesk(GateProfile.of(settings), store, recorder, lists, FeverMemory(clock, 180),
                      DirectionChoice(notices, clock), clock, measure)
-    store.shifts.set_pin("g7", "2468")
+    store.shifts.set_pin("g7", "246810")
     return desk, store, gate_out, notices.subscribe(), clock, measured
 
 
@@ -41,7 +41,7 @@ def test_actions_need_the_signed_in_guard_and_the_direction_ends_with_the_shift(
     desk, store, gate, notes, clock, _ = make(opened_store)
     with pytest.raises(CheckpointError, match="not signed in"):
         desk.set_direction("in", "g7")
-    assert desk.start_shift("g7", "2468") and not desk.start_shift("g7", "0000")
+    assert desk.start_shift("g7", "246810") and not desk.start_shift("g7", "0000")
     desk.set_direction("out", "g7")
     assert (notes.get_nowait().chosen_direction, desk.choice.current) == ("out", "out")
     with pytest.raises(CheckpointError, match="direction"):
@@ -53,7 +53,7 @@ def test_actions_need_the_signed_in_guard_and_the_direction_ends_with_the_shift(
 
 def test_an_override_is_recorded_once_and_opens_the_gate_once(opened_store):
     desk, store, gate, _, clock, _ = make(opened_store)
-    assert desk.start_shift("g7", "2468")
+    assert desk.start_shift("g7", "246810")
     refused = desk.recorder.record(EntryFields(event="scan", direction="out", pass_id="5", temps=[38.2]),
                                    Decision("refuse", "fever", fever=True), desk.lists.now())
     with pytest.raises(CheckpointError, match="reason"):
@@ -76,7 +76,7 @@ def test_an_override_is_recorded_once_and_opens_the_gate_once(opened_store):
 
 def test_a_repeated_visitor_click_is_refused_until_the_repeat_window_passes(opened_store):
     desk, store, gate, _, clock, measured = make(opened_store)
-    assert desk.start_shift("g7", "2468")
+    assert desk.start_shift("g7", "246810")
     first = desk.register_visitor("g7", " 赵六 ", "137", "2-2-202", "探亲", None)  # measured by the thermometer
     assert (first.decision, first.code, first.temperature_c, measured) == ("pass", "visitor_ok", 36.6,
                                                                           [clock.monotonic()])
@@ -90,7 +90,7 @@ def test_a_repeated_visitor_click_is_refused_until_the_repeat_window_passes(open
 
 def test_a_visitor_high_twice_is_a_fever_event_referring_to_the_first(opened_store):
     desk, store, gate, _, clock, _ = make(opened_store)
-    assert desk.start_shift("g7", "2468")
+    assert desk.start_shift("g7", "246810")
     high = desk.register_visitor("g7", "李四", "139", "5-1-302", "送货", 38.1)
     assert (high.code, high.remeasure) == ("temp_high", True)
     clock.advance(VISITOR_REPEAT_S + 1)

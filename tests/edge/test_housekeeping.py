@@ -27,6 +27,15 @@ def invoke(*args: str):
     return CliRunner().invoke(cli, list(args), catch_exceptions=False)
 
 
+def invoke_with_input(text: str, *args: str):
+    """``gatepass ARGS`` in this process with ``text`` on stdin."""
+    from click.testing import CliRunner
+
+    from gatepass.cli import cli
+
+    return CliRunner().invoke(cli, list(args), input=text, catch_exceptions=False)
+
+
 def _entry(log: LocalLog, **kw):
     fields = dict(device_id="d", gate_id="g", wall_ts=time.time(), mono_ts=1.0, boot_id="b", clock_trusted=True,
                   event="scan", direction="in", decision="pass", reason="temp_ok")
@@ -36,37 +45,37 @@ def _entry(log: LocalLog, **kw):
 
 def test_pins_are_hashed_and_checked(tmp_path, edge_db):
     db = edge_db(tmp_path / "edge.db")
-    book = ShiftBook(db, config_pins={"cfg-guard": hash_pin("1357")})
+    book = ShiftBook(db)
     book.set_pin("g1", "123456")
     stored = db.execute("SELECT pin_hash FROM guard_pins").fetchone()[0]
-    assert stored.startswith("$argon2id$") and "123456" not in stored
+    assert stored.startswith("hmac-sha256$$argon2id$") and "123456" not in stored
     assert book.verify("g1", "123456") and not book.verify("g1", "654321")
-    assert book.verify("cfg-guard", "1357") and not book.verify("nobody", "1357")
-    assert not check_pin("not-a-hash", "1234")
-    for bad in ("12", "abcd", "1234567890123"):
+    assert not book.verify("nobody", "123456")
+    assert not check_pin("not-a-hash", "1234", book.pepper)
+    for bad in ("12", "abcd", "1234", "12345", "1234567890123"):
         with pytest.raises(ShiftError):
             book.set_pin("g1", bad)
     with pytest.raises(ShiftError):
-        book.set_pin("bad id with spaces", "1234")
+        book.set_pin("bad id with spaces", "123456")
 
 
 @settings(max_examples=30, deadline=None)
 @given(st.text(max_size=20))
 def test_any_pin_text_is_either_hashed_or_refused_clearly(pin):
     try:
-        h = hash_pin(pin)
+        h = hash_pin(pin, b"p" * 32)
     except ShiftError:
         return
-    assert check_pin(h, pin)
+    assert check_pin(h, pin, b"p" * 32) and not check_pin(h, pin, b"q" * 32)
 
 
 def test_shift_summary_counts_only_its_own_entries(tmp_path, edge_db):
     db = edge_db(tmp_path / "edge.db")
     log = LocalLog(db)
     book = ShiftBook(db)
-    book.set_pin("a", "1111")
+    book.set_pin("a", "111111")
     _entry(log)  # before the shift
-    assert book.start("a", "1111", log.last_seq())
+    assert book.start("a", "111111", log.last_seq())
     _entry(log, guard_id="a")
     _entry(log, decision="refuse", reason="fever", fever=True, priority=True, guard_id="a")
     _entry(log, event="override", reason="override", guard_id="a")
@@ -129,7 +138,7 @@ def test_nothing_is_purged_on_an_untrusted_or_set_back_clock(tmp_path, edge_db):
 def test_cli_set_pin_verify_log_purge_and_shift_summary(tmp_path, edge_db):
     cfg = tmp_path / "edge.toml"
     cfg.write_text(f'data_dir = "{tmp_path / "data"}"\n')
-    r = invoke("edge", "set-pin", "--config", str(cfg), "--guard", "g9", "--pin", "4321")
+    r = invoke_with_input("987654\n987654\n", "edge", "set-pin", "--config", str(cfg), "--guard", "g9")
     assert r.exit_code == 0, r.output
     db = edge_db(tmp_path / "data" / "edge.db")
     log = LocalLog(db)

@@ -63,6 +63,11 @@ def test_install_creates_user_dirs_config_units(installed):
     if os.geteuid() == 0:
         uid = int(passwd.split(":")[2])
         assert data.stat().st_uid == uid
+    for name in ("edge.toml", "sync.toml"):  # the services read them; nobody else
+        config = root / "etc/gatepass" / name
+        assert stat.S_IMODE(config.stat().st_mode) == 0o640, name
+        if os.geteuid() == 0:
+            assert (config.stat().st_uid, config.stat().st_gid) == (0, int(passwd.split(":")[3])), name
     for unit in ("gatepass-edge.service", "gatepass-sync.service"):
         path = root / "etc/systemd/system" / unit
         assert directives(path)["Service.ExecStart"][0].startswith(f"{VENV_BIN} ")

@@ -195,6 +195,7 @@
     const askedAt = performance.now();
     try {
       const r = await fetch("/status", {cache: "no-store"});
+      if (r.status === 403) { location.reload(); return; }  // unpaired: the pairing page, nothing left on screen
       if (!r.ok) throw new Error(String(r.status));
       const s = await r.json();
       if (state.instance && s.instance && s.instance !== state.instance) { location.reload(); return; }
@@ -378,7 +379,7 @@
     });
     let data = {};
     try { data = await r.json(); } catch (e) { data = {}; }
-    if (r.status === 403 && data.error === "bad_token") { location.reload(); }
+    if (r.status === 403 && (data.error === "bad_token" || data.error === "not_paired")) { location.reload(); }
     if (!r.ok) {
       const err = new Error(state.lang === "en" ? (data.message_en || T("error")) : (data.message_zh || T("error")));
       err.status = r.status;
@@ -655,14 +656,14 @@
       applyTexts();
     });
     if ($("btn-mute")) {
-      $("btn-mute").addEventListener("click", async () => {
+      $("btn-mute").addEventListener("click", () => needShift(async () => {  // a signed-in guard's choice
         const muted = !(state.status && state.status.voice && state.status.voice.muted);
         try {
           await post("/api/mute", {muted: muted});
           if (state.status && state.status.voice) state.status.voice.muted = muted;
           renderMute();
         } catch (e) { toast(e.message, true); }
-      });
+      }));
     }
     $("btn-override").addEventListener("click", () => needShift(openOverride));
     $("btn-visitor").addEventListener("click", () => needShift(openVisitor));

@@ -82,7 +82,8 @@ def test_posts_need_the_page_token_and_same_origin(server):
 def test_foreign_host_header_is_refused(server):
     # DNS rebinding: a page on another name resolving to 127.0.0.1 must not read the token.
     r = httpx.get(server.url + "/", headers={"Host": "evil.example"})
-    assert r.status_code == 400
+    assert r.status_code == 403 and r.json()["error"] == "bad_host" and "拒绝访问" in r.json()["message_zh"]
+    assert "token" not in r.text
 
 
 def test_actions_need_a_shift_and_log_the_shift_guard(server, fake):
@@ -166,6 +167,8 @@ def test_mute_toggle_and_voice_state_in_status(tmp_path):
     fake = FakeCheckpoint()
     with Server(fake, settings_for(tmp_path, voice={"enabled": True, "player": recorder(tmp_path)})) as srv:
         assert httpx.get(srv.url + "/status").json()["voice"]["muted"] is False
+        assert post(srv, "/api/mute", {"muted": True}).json()["error"] == "no_shift"  # a guard's choice
+        sign_in(srv)
         assert post(srv, "/api/mute", {"muted": True}).json() == {"ok": True, "muted": True}
         assert httpx.get(srv.url + "/status").json()["voice"]["muted"] is True
         assert post(srv, "/api/mute", {"muted": "loud"}).status_code == 422
@@ -174,6 +177,7 @@ def test_mute_toggle_and_voice_state_in_status(tmp_path):
 def test_no_voice_means_no_mute(server):
     assert httpx.get(server.url + "/status").json()["voice"] is None
     assert 'id="btn-mute"' not in httpx.get(server.url + "/").text
+    sign_in(server)
     assert post(server, "/api/mute", {"muted": True}).status_code == 409
 
 

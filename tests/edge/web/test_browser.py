@@ -39,6 +39,11 @@ def text(page, sel: str) -> str:
 
 def sign_in(page):
     page.click("#btn-shift")
+    enter_credentials(page)
+
+
+def enter_credentials(page):
+    """Guard 1001, PIN 2468 on the sign-in dialog's keypad, then OK."""
     page.click("#in-guard")
     for digit in "1001":
         page.click(f"#keypad [data-key='{digit}']")
@@ -247,7 +252,9 @@ def test_voice_follows_outcomes_and_the_mute_toggle(page, tmp_path, fake):
         show(page, fake, 1)
         assert wait_until(lambda: len(list(played.iterdir())) == 1)
         assert text(page, "#btn-mute") == "声音：开"
-        page.click("#btn-mute")
+        page.click("#btn-mute")  # a guard's choice: sign in first
+        page.wait_for_selector("#dlg-signin:not([hidden])")
+        enter_credentials(page)
         page.wait_for_selector("#btn-mute[aria-pressed='true']")
         assert s.app.state.page.voice.player.muted
         shot(page, "19-muted")

@@ -11,7 +11,7 @@ from drivers.gate import FakeGate
 from drivers.thermometer import Thermometer
 from edge.checkpoint import Checkpoint
 from edge.dedupe import Seen
-from edge.shifts import hash_pin
+from edge.shifts import ShiftBook
 from sync import lists
 from sync.devicedb import open_db
 from tests.edge.conftest import edge_settings, key_page, make_pass
@@ -24,11 +24,12 @@ pytestmark = pytest.mark.browser
 def real(request, tmp_path, key, pty_thermometer):
     gate = getattr(request, "param", {})
     settings = edge_settings(tmp_path, thermometer={"url": str(pty_thermometer.link)},
-                             guards={"pins": {"1001": hash_pin("2468")}}, voice={"enabled": False},
+                             voice={"enabled": False},
                              screen={"result_hold_s": 30}, gate=gate)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = open_db(settings.db_path)
     lists.apply_page(db, key_page(key, extra=[{"op": "revoke", "pass_id": 77, "reason": "lost"}]))
+    ShiftBook(db).set_pin("1001", "246810")
     db.conn.close()
     camera = SimCamera(settings.camera)
     cp = Checkpoint(settings, frame_source=camera, thermometer=Thermometer(settings.thermometer), gate=FakeGate())
@@ -58,7 +59,7 @@ def test_real_scans_show_on_the_page_and_the_guard_override_is_logged(page, real
 
     page.click("#btn-override")
     page.fill("#in-guard", "1001")
-    page.fill("#in-pin", "2468")
+    page.fill("#in-pin", "246810")
     page.click("#signin-ok")
     page.wait_for_selector("#dlg-override:not([hidden])")
     page.click("[data-reason='staff']")
@@ -109,7 +110,7 @@ def test_the_guard_sets_the_direction_on_a_real_both_gate(page, real, key):
     assert not page.is_enabled("#dir-control [data-dir='out']")
     page.click("#btn-shift")
     page.fill("#in-guard", "1001")
-    page.fill("#in-pin", "2468")
+    page.fill("#in-pin", "246810")
     page.click("#signin-ok")
     page.wait_for_selector("#dlg-signin", state="hidden")
     page.click("#dir-control [data-dir='out']")
