@@ -71,8 +71,10 @@ class UploadTooLargeError(ProtocolError):
 
 
 def canonical(value: Any) -> bytes:
-    """The one JSON encoding both sides hash: sorted keys, no spaces, UTF-8."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    """The one JSON encoding both sides hash: sorted keys, no spaces, UTF-8 (a lone surrogate, which only a
+    hostile sender has, is encoded as is rather than failing: central refuses or cleans it, never crashes)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8",
+                                                                                                "surrogatepass")
 
 
 def content_hash(entries: list[dict[str, Any]]) -> str:
