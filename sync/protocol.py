@@ -145,7 +145,7 @@ class EntryIn(BaseModel):
     boot_id: Text
     clock_trusted: int = Field(ge=0, le=1)
     event: str = Field(max_length=20)
-    pass_id: Annotated[int, Field(ge=-MAX_INT, le=2**64)] | Annotated[str, Field(max_length=64)] | None = None
+    pass_id: Annotated[int, Field(ge=0, le=MAX_INT)] | Annotated[str, Field(max_length=64)] | None = None
     household: Text | None = None
     person: Count | None = None
     pass_kind: Text | None = None
@@ -209,7 +209,7 @@ def check_item_counts(raw: bytes) -> None:
     if containers > MAX_CONTAINERS:
         raise UploadTooLargeError(f"upload holds {containers} JSON objects/arrays, more than a batch of "
                                   f"{MAX_ENTRIES} entries can ({MAX_CONTAINERS})")
-    values = bare.count(b",") + bare.count(b":")
+    values = bare.count(b",")  # one per value after the first of each object or array
     if values > MAX_VALUES:
         raise UploadTooLargeError(f"upload holds about {values} JSON values, more than a batch of {MAX_ENTRIES} "
                                   f"entries can ({MAX_VALUES})")
