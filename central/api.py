@@ -25,7 +25,9 @@ from sync.protocol import MAX_BODY_BYTES, MAX_INT, ProtocolError, UploadTooLarge
 
 log = logging.getLogger(__name__)
 
-router = APIRouter(prefix="/api/v1")
+_REFUSED = {"description": "refused, with the reason in `detail`", "content": {"application/json": {"schema": {
+    "type": "object", "properties": {"detail": {}}, "required": ["detail"]}}}}
+router = APIRouter(prefix="/api/v1", responses={401: _REFUSED, 422: _REFUSED})
 
 
 async def _read_limited(request: Request, limit: int) -> bytes:
@@ -59,7 +61,7 @@ def _ingest(state: CentralState, dev: dict[str, Any], raw: bytes, encoding: str 
     return reply
 
 
-@router.post("/upload")
+@router.post("/upload", responses={400: _REFUSED, 409: _REFUSED, 413: _REFUSED})
 async def upload(request: Request, dev: Device, state: State) -> dict[str, Any]:
     """Store a batch of entries; reply with what central now holds (see :mod:`central.ingest`)."""
     received_at = time.time()
