@@ -3,8 +3,9 @@
 Every request carries ``Authorization: Bearer <device token>``; the device
 identity comes from that credential only (:func:`central.deps.device`). Status codes the device acts on:
 200 done; 401 unknown or revoked token; 409 batch id reused with other content;
-413/422 unreadable upload (the device stops and raises an alarm, keeping its rows);
-5xx and timeouts are retried.
+413 an upload too big to be a batch (over ``MAX_BODY_BYTES`` compressed or inflated, or more JSON items than a
+batch holds: refused before it is parsed); 422 an unreadable or invalid upload or query, with the reason
+(the device stops and raises an alarm, keeping its rows); 5xx and timeouts are retried.
 """
 
 from __future__ import annotations
@@ -20,11 +21,13 @@ from starlette.requests import ClientDisconnect
 from central import ingest, signing
 from central.deps import Device, State
 from central.state import CentralState
-from sync.protocol import MAX_BODY_BYTES, ProtocolError, decode_upload
+from sync.protocol import MAX_BODY_BYTES, MAX_INT, ProtocolError, UploadTooLargeError, decode_upload
 
 log = logging.getLogger(__name__)
 
-router = APIRouter(prefix="/api/v1")
+_REFUSED = {"description": "refused, with the reason in `detail`", "content": {"application/json": {"schema": {
+    "type": "object", "properties": {"detail": {}}, "required": ["detail"]}}}}
+router = APIRouter(prefix="/api/v1", responses={401: _REFUSED, 422: _REFUSED})
 
 
 async def _read_limited(request: Request, limit: int) -> bytes:
@@ -44,7 +47,7 @@ def _ingest(state: CentralState, dev: dict[str, Any], raw: bytes, encoding: str 
         body = decode_upload(raw, encoding)
     except ProtocolError as exc:
         log.warning("device %s: refused upload: %s", dev["device_id"], exc)
-        raise HTTPException(422, str(exc)) from None
+        raise HTTPException(413 if isinstance(exc, UploadTooLargeError) else 422, str(exc)) from None
     with state.connection() as db:
         try:
             result = ingest.ingest(db, dev, body, received_at)
@@ -58,12 +61,12 @@ def _ingest(state: CentralState, dev: dict[str, Any], raw: bytes, encoding: str 
     return reply
 
 
-@router.post("/upload")
+@router.post("/upload", responses={400: _REFUSED, 409: _REFUSED, 413: _REFUSED})
 async def upload(request: Request, dev: Device, state: State) -> dict[str, Any]:
     """Store a batch of entries; reply with what central now holds (see :mod:`central.ingest`)."""
     received_at = time.time()
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+    if declared and declared.isascii() and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
         raise HTTPException(413, f"upload larger than {MAX_BODY_BYTES} bytes")
     try:
         raw = await _read_limited(request, MAX_BODY_BYTES)
@@ -82,7 +85,7 @@ def _changes(state: CentralState, since: int, limit: int, fmt: int) -> dict[str,
 
 
 @router.get("/changes")
-async def changes(dev: Device, state: State, since: Annotated[int, Query(ge=0)] = 0,
+async def changes(dev: Device, state: State, since: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
                   limit: Annotated[int, Query(ge=1, le=5000)] = 500,
                   fmt: Annotated[int, Query(alias="format", ge=1, le=2)] = 1) -> dict[str, Any]:
     """The signed list page after version ``since`` (a snapshot when the device is too far behind), in list format

@@ -18,12 +18,12 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from central import faults
+from central import faults, intake
 from central.db import transaction
 from central.errors import CentralError
 from central.store import CentralDB
 from central.store.migrations import Migrations
-from sync.protocol import UploadBody, to_ranges
+from sync.protocol import DeviceFault, UploadBody, to_ranges
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ ENTRY_COLUMNS = (
     "device_id", "seq", "uuid", "gate_id", "wall_ts", "mono_ts", "boot_id", "clock_trusted", "event", "pass_id",
     "household", "person", "pass_kind", "visitor_ref", "direction", "temp_c", "temps", "decision", "reason",
     "guard_id", "override_reason", "ref_uuid", "fever", "priority", "extra", "extra_hash", "hash", "prev_hash",
-    "community", "received_at", "batch_id",
+    "community", "received_at", "batch_id", "time_suspect", "corrections",
 )
 
 migrations = Migrations("central-sync")
@@ -121,6 +121,19 @@ def m003_entries_ref_index(db: CentralDB) -> None:
     db.execute("CREATE INDEX entries_ref ON entries (ref_uuid) WHERE ref_uuid IS NOT NULL")
 
 
+@migrations()
+def m004_entry_corrections_and_bound_gates(db: CentralDB) -> None:
+    """What central corrected in a row on the way in (:mod:`central.intake`); every device bound to one gate.
+
+    A device registered without a gate id keeps the gate its latest row named (what its rows were filed under so
+    far), or its own device id when it has sent none."""
+    db.execute("ALTER TABLE entries ADD COLUMN time_suspect INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE entries ADD COLUMN corrections TEXT")
+    db.execute("CREATE INDEX entries_time_suspect ON entries (received_at) WHERE time_suspect = 1")
+    db.execute("UPDATE devices SET gate_id = COALESCE((SELECT e.gate_id FROM entries e WHERE e.device_id = "
+               "devices.device_id AND e.gate_id != '' ORDER BY e.seq DESC LIMIT 1), device_id) WHERE gate_id = ''")
+
+
 def migrate(db: CentralDB) -> None:
     """Apply pending ``central-sync`` migrations."""
     migrations.apply(db)
@@ -148,7 +161,11 @@ def hash_token(token: str) -> str:
 
 def add_device(db: CentralDB, device_id: str, *, name: str = "", community: str = "",
                gate_id: str = "", now: float | None = None) -> str:
-    """Register a device and return its new token (shown once, never stored)."""
+    """Register a device and return its new token (shown once, never stored).
+
+    Its rows are filed under ``gate_id`` whatever they claim (:mod:`central.intake`); without one, under the
+    device id."""
+    gate_id = gate_id.strip() or device_id
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)  # 256 random bits
     with transaction(db):
         db.lock(f"device:{device_id}")  # PostgreSQL: a concurrent add of the same id gets DeviceExistsError
@@ -335,23 +352,46 @@ def _held_and_conflicting(db: CentralDB, device_id: str, want: dict[int, str]) -
     return held, conflicts
 
 
+def _rows(device: dict[str, Any], body: UploadBody, now: float) -> list[list[Any]]:
+    """The uploaded rows as central stores them (:data:`ENTRY_COLUMNS`), screened by :mod:`central.intake`:
+    filed under the device's registered id, community and gate, implausible values flagged and kept aside."""
+    device_id = device["device_id"]
+    ctx = intake.Context(gate_id=device.get("gate_id") or device_id, now=now, report_boot_id=body.report.boot_id,
+                         report_mono_now=body.report.mono_now)
+    rows, corrected, suspect = [], 0, 0
+    for e in body.entries:
+        values = e.model_dump()
+        values.update(device_id=device_id, community=device.get("community") or "", received_at=now,
+                      batch_id=body.batch_id)
+        if values["pass_id"] is not None:
+            values["pass_id"] = str(values["pass_id"])
+        values = intake.screen(values, ctx)
+        corrected += values["corrections"] is not None
+        suspect += values["time_suspect"]
+        rows.append([values[c] for c in ENTRY_COLUMNS])
+    if corrected:
+        log.warning("device %s: %d uploaded entries corrected on the way in (%d with an implausible time; "
+                    "originals kept in entries.corrections)", device_id, corrected, suspect)
+    return rows
+
+
+def _faults(report: dict[str, Any]) -> list[DeviceFault] | None:
+    """The report's faults (texts cleaned) for :func:`central.faults.record`."""
+    found = report.get("faults")
+    return None if found is None else [DeviceFault.model_construct(**f) for f in found]
+
+
 def ingest(db: CentralDB, device: dict[str, Any], body: UploadBody,
            received_at: float | None = None) -> IngestResult:
     """Store one upload for the authenticated ``device`` in one transaction; see the module docstring.
 
-    The device id always comes from ``device`` (the credential); ids inside the rows are ignored.
+    The device id always comes from ``device`` (the credential) and the gate id from its registration; ids
+    inside the rows are ignored (a different gate id is kept in ``corrections``).
     Raises :class:`BatchConflictError` if this batch id was seen before with other content.
     """
     now = time.time() if received_at is None else received_at
     device_id = device["device_id"]
-    community = device.get("community") or ""
-    rows = []
-    for e in body.entries:
-        values = e.model_dump()
-        values.update(device_id=device_id, community=community, received_at=now, batch_id=body.batch_id)
-        if values["pass_id"] is not None:
-            values["pass_id"] = str(values["pass_id"])
-        rows.append([values[c] for c in ENTRY_COLUMNS])
+    rows = _rows(device, body, now)
     report = body.report
     with transaction(db):
         db.lock(f"device:{device_id}")  # one upload per device at a time (PostgreSQL; SQLite has one writer)
@@ -373,10 +413,11 @@ def ingest(db: CentralDB, device: dict[str, Any], body: UploadBody,
         high = _advance_contiguous(db, device_id, start)
         missing = _missing_ranges(db, device_id, high, report.pending_min_seq)
         _update_gaps(db, device_id, missing, now)
-        faults.record(db, device_id, report.faults, report.wall_now, now)
+        stored_report = intake.clean_report(report.model_dump())
+        faults.record(db, device_id, _faults(stored_report), report.wall_now, now)
         skew = report.wall_now - now
         # the device counted this batch in its backlog; what central now holds of it is no longer owed
-        last_report = {**report.model_dump(), "backlog": max(0, report.backlog - len(held)), "receive_time": now}
+        last_report = {**stored_report, "backlog": max(0, report.backlog - len(held)), "receive_time": now}
         db.execute("UPDATE devices SET last_seen_at = ?, last_report = ?, clock_skew_s = ?, list_version = ?, "
                    "highest_contiguous_seq = ? WHERE device_id = ?",
                    [now, json.dumps(last_report), skew, report.list_version, high, device_id])

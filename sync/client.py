@@ -6,7 +6,9 @@ One loop, in its own process so a stuck network never slows the gate:
    by rows and bytes), give it a batch id and send it gzip-compressed. Until
    central answers, the very same batch is re-sent (same id, same content).
 2. Central replies with the seqs of the batch it now holds (after its commit);
-   only those rows are marked synced. A lost reply means a harmless re-send.
+   only those rows, and never a seq outside the batch just sent, are marked synced.
+   A lost reply means a harmless re-send. The reply is not signed: its ``server_time``
+   is never used as time (only a verified list page's ``issued_at`` is).
 3. Timeouts, connection errors and 5xx are retried forever with exponential
    backoff and full jitter (capped); 401/403/409/413/422 stop the uploads, keep
    the rows and raise an alarm (log + ``sync_state``), retried at the cap.
@@ -39,7 +41,7 @@ from sync.backoff import ProbingWait, full_jitter
 from sync.devicedb import open_db
 from sync.errors import SyncError
 from sync.locallog import LocalLog
-from sync.protocol import ProtocolError, encode_upload, from_ranges
+from sync.protocol import ProtocolError, encode_upload, held_of
 from sync.salvage import RECOVERED_SUFFIX
 from sync.settings import SyncSettings
 from sync.signing import SignatureError, load_public_key, verify_envelope
@@ -287,7 +289,7 @@ class SyncClient:
         self.last_report_mono = time.monotonic()
         self.contacted = True
         try:
-            held = from_ranges(reply.get("held", [])) & batch.seqs
+            held = held_of(reply.get("held", []), batch.seqs)  # only rows of this very batch are marked synced
         except ProtocolError as exc:
             raise TransientSyncError(f"central sent a malformed reply: {exc}", code="server_error") from None
         if held:
@@ -295,8 +297,8 @@ class SyncClient:
         self.inflight = None
         if isinstance(reply.get("list_version"), int):
             self.central_list_version = reply["list_version"]
-        if isinstance(reply.get("server_time"), int | float):
-            edge_lists.note_server_time(self.db, float(reply["server_time"]))
+        # the reply's server_time is not signed: it neither anchors nor raises the gate's clock floor (only a
+        # verified list page's issued_at does, in fetch_lists); a forged 2100 would make every pass expired
         self.resend_what_central_lacks(reply.get("open_gaps"))
         missing = batch.seqs - held
         if missing:

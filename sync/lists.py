@@ -140,7 +140,11 @@ def meta(db: Database) -> ListMeta:
 
 
 def note_server_time(db: Database, t: float) -> None:
-    """Record a time confirmed by central (kept if later than the one held); the clock never goes back."""
+    """Record a time central *signed* (kept if later than the one held); the clock never goes back.
+
+    Only for a time verified against central's key (a list page's ``issued_at``, which :func:`apply_page` notes
+    itself): this time is the gate's clock floor for good, so an unsigned one (an upload reply's
+    ``server_time``) must never come here."""
     if not math.isfinite(t):  # an infinite time would make every pass expired for good
         log.warning("lists: ignoring a server time that is not a finite number (%r)", t)
         return

@@ -15,6 +15,19 @@ An upload is one gzip-compressed JSON object (``Content-Encoding: gzip``)::
 when nothing is pending): central raises a gap alarm only for seqs below it that it lacks.
 ``faults`` (optional: older devices leave it out) lists the gate's device faults now open, each with the
 device's wall time it began; an empty list means nothing is faulted.
+
+What central refuses before it stores anything (:func:`decode_upload`, each with a reason):
+
+* a body over :data:`MAX_BODY_BYTES` once inflated (inflated in one bounded step, never further), or with more
+  JSON containers or values than a batch of :data:`MAX_ENTRIES` rows can hold (counted on the bytes before
+  anything is parsed, so a small body of ``{},{},...`` is never turned into millions of objects):
+  :class:`UploadTooLargeError` (HTTP 413);
+* a number that is NaN or infinite anywhere, an integer outside signed 64 bits (seq, person, list_version,
+  pending_min_seq, ...), a time in the report outside ``[0, MAX_TIME_S]`` (no real clock says that), a
+  ``pending_min_seq`` above ``last_seq + 1``, an over-long text: :class:`ProtocolError` (HTTP 422).
+
+An entry's ``wall_ts`` is only required to be finite: a gate whose clock is wrong is still a gate whose entries
+must reach central. Central flags an implausible one on the way in (``central.intake``).
 """
 
 from __future__ import annotations
@@ -22,24 +35,46 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import re
 import zlib
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from sync.errors import SyncError
 
 FORMAT = "gatepass-upload/1"
-MAX_BODY_BYTES = 32 * 1024 * 1024  # decompressed; a batch is far smaller (batch_bytes)
+#: Largest upload body, compressed or inflated (bytes). A batch is far smaller: the client's ``batch_bytes`` is at
+#: most :data:`MAX_BATCH_BYTES`, and one row is at most a few tens of KiB (the text limits below).
+MAX_BODY_BYTES = 4 * 1024 * 1024
+MAX_BATCH_BYTES = 2 * 1024 * 1024
+MAX_ENTRIES = 10000
+MAX_FAULTS = 20  # a longer list is cut to its first MAX_FAULTS (a heartbeat detail never stops an upload)
+#: JSON objects and arrays one body may hold: the body, its report, the entries list, the rows, the faults.
+MAX_CONTAINERS = MAX_ENTRIES + 4 * MAX_FAULTS + 10
+#: JSON values (counted by their separators) one body may hold: about 30 fields per row plus the report.
+MAX_VALUES = 32 * MAX_ENTRIES + 1000
+#: Largest integer anywhere in an upload (the central columns are signed 64-bit).
+MAX_INT = 2**63 - 1
+#: Latest time a device clock may report (unix s, about the year 5138); no real clock gets there.
+MAX_TIME_S = 1e11
+#: Largest uploaded ``extra`` (canonical JSON of an entry's details; a shift summary is the longest).
+MAX_EXTRA_CHARS = 64 * 1024
 
 
 class ProtocolError(SyncError):
     """An upload body cannot be read: bad gzip, bad JSON, wrong shape or a wrong content hash."""
 
 
+class UploadTooLargeError(ProtocolError):
+    """An upload body inflates past :data:`MAX_BODY_BYTES` or holds more JSON items than a batch can."""
+
+
 def canonical(value: Any) -> bytes:
-    """The one JSON encoding both sides hash: sorted keys, no spaces, UTF-8."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    """The one JSON encoding both sides hash: sorted keys, no spaces, UTF-8 (a lone surrogate, which only a
+    hostile sender has, is encoded as is rather than failing: central refuses or cleans it, never crashes)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8",
+                                                                                                "surrogatepass")
 
 
 def content_hash(entries: list[dict[str, Any]]) -> str:
@@ -47,7 +82,11 @@ def content_hash(entries: list[dict[str, Any]]) -> str:
     return hashlib.sha256(canonical(entries)).hexdigest()
 
 
-MAX_FAULTS = 20  # a longer list is cut to its first MAX_FAULTS (a heartbeat detail never stops an upload)
+UUID_PATTERN = "^[0-9A-Za-z_.:-]{1,64}$"  # an entry's uuid (uuid4 text on a gate): the key both ends match on
+Count = Annotated[int, Field(ge=0, le=MAX_INT)]
+Seq = Annotated[int, Field(ge=1, le=MAX_INT - 1)]  # pending_min_seq may be last_seq + 1
+DeviceTime = Annotated[float, Field(ge=0, le=MAX_TIME_S)]
+Text = Annotated[str, Field(max_length=200)]
 
 
 class DeviceFault(BaseModel):
@@ -56,23 +95,23 @@ class DeviceFault(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     code: str = Field(min_length=1, max_length=40)
-    since: float
+    since: DeviceTime
 
 
 class Report(BaseModel):
-    """What the device says about itself with every upload."""
+    """What the device says about itself with every upload (times finite and within ``[0, MAX_TIME_S]``)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     boot_id: str = Field(max_length=100)
-    mono_now: float
-    wall_now: float
-    list_version: int = Field(ge=0)
-    backlog: int = Field(ge=0)
-    last_seq: int = Field(ge=0)
-    pending_min_seq: int = Field(ge=1)
+    mono_now: DeviceTime
+    wall_now: DeviceTime
+    list_version: Count
+    backlog: Count
+    last_seq: Annotated[int, Field(ge=0, le=MAX_INT - 1)]
+    pending_min_seq: Annotated[int, Field(ge=1, le=MAX_INT)]
     software_version: str = Field(max_length=50)
-    lists_issued_at: float | None = None  # central's time of the last list page the device applied (unix s)
+    lists_issued_at: DeviceTime | None = None  # central's time of the last list page the device applied (unix s)
     faults: list[DeviceFault] | None = None  # None: not reported (older devices); []: nothing faulted
 
     @field_validator("faults", mode="before")
@@ -81,38 +120,48 @@ class Report(BaseModel):
         """At most :data:`MAX_FAULTS` faults are kept; the rest are dropped before they are parsed."""
         return value[:MAX_FAULTS] if isinstance(value, list) else value
 
+    @model_validator(mode="after")
+    def _pending_after_last(self) -> Report:
+        """The first seq still pending is at most one past the last seq written (else a false gap alarm)."""
+        if self.pending_min_seq > self.last_seq + 1:
+            raise ValueError(f"pending_min_seq {self.pending_min_seq} is above last_seq + 1 ({self.last_seq + 1})")
+        return self
+
 
 class EntryIn(BaseModel):
-    """One uploaded local-log row (columns of ``sync.locallog``'s ``entries`` minus ``synced*``)."""
+    """One uploaded local-log row (columns of ``sync.locallog``'s ``entries`` minus ``synced*``).
 
-    model_config = ConfigDict(extra="forbid")
+    Numbers are finite and integers fit 64 bits; texts are bounded. Control characters and an implausible
+    ``wall_ts`` are not refused here: central stores the row with them flagged (``central.intake``)."""
 
-    seq: int = Field(ge=1)
-    uuid: str = Field(min_length=1, max_length=64)
-    device_id: str
-    gate_id: str
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    seq: Seq
+    uuid: str = Field(pattern=UUID_PATTERN)
+    device_id: Text
+    gate_id: Text
     wall_ts: float
     mono_ts: float
-    boot_id: str
+    boot_id: Text
     clock_trusted: int = Field(ge=0, le=1)
     event: str = Field(max_length=20)
-    pass_id: int | str | None = None
-    household: str | None = None
-    person: int | None = None
-    pass_kind: str | None = None
-    visitor_ref: str | None = None
+    pass_id: Annotated[int, Field(ge=0, le=MAX_INT)] | Annotated[str, Field(max_length=64)] | None = None
+    household: Text | None = None
+    person: Count | None = None
+    pass_kind: Text | None = None
+    visitor_ref: Text | None = None
     direction: str = Field(max_length=10)
     temp_c: float | None = None
-    temps: str | None = None
+    temps: Annotated[str, Field(max_length=2000)] | None = None
     decision: str = Field(max_length=10)
     reason: str = Field(max_length=100)
-    guard_id: str | None = None
-    override_reason: str | None = None
-    ref_uuid: str | None = None
+    guard_id: Text | None = None
+    override_reason: Text | None = None
+    ref_uuid: str | None = Field(None, pattern=UUID_PATTERN)
     fever: int = Field(ge=0, le=1)
     priority: int = Field(ge=0, le=1)
-    extra: str | None = None
-    extra_hash: str | None = None
+    extra: Annotated[str, Field(max_length=MAX_EXTRA_CHARS)] | None = None
+    extra_hash: str | None = Field(None, max_length=64)
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
 
@@ -126,7 +175,7 @@ class UploadBody(BaseModel):
     batch_id: str = Field(min_length=8, max_length=64, pattern="^[0-9A-Za-z_-]+$")
     content_hash: str = Field(pattern="^[0-9a-f]{64}$")
     report: Report
-    entries: list[EntryIn] = Field(max_length=10000)
+    entries: list[EntryIn] = Field(max_length=MAX_ENTRIES)
 
 
 def encode_upload(batch_id: str, entries: list[dict[str, Any]], report: dict[str, Any]) -> bytes:
@@ -137,40 +186,70 @@ def encode_upload(batch_id: str, entries: list[dict[str, Any]], report: dict[str
 
 
 def _gunzip(raw: bytes) -> bytes:
-    """Decompress with a hard limit on the output size (a gzip bomb is refused, not expanded)."""
+    """Inflate in one step bounded to :data:`MAX_BODY_BYTES` + 1 bytes of output: a gzip bomb is refused after
+    that much, never expanded further."""
     d = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
     out = d.decompress(raw, MAX_BODY_BYTES + 1)
     if len(out) > MAX_BODY_BYTES or d.unconsumed_tail:
-        raise ProtocolError(f"upload larger than {MAX_BODY_BYTES} bytes decompressed")
+        raise UploadTooLargeError(f"upload larger than {MAX_BODY_BYTES} bytes decompressed")
     if not d.eof:
         raise ProtocolError("upload gzip stream is truncated")
     return out
 
 
-def decode_upload(raw: bytes, content_encoding: str | None) -> UploadBody:
-    """Parse an upload body; raises :class:`ProtocolError` with the reason for anything wrong."""
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+
+
+def check_item_counts(raw: bytes) -> None:
+    """Refuse (:class:`UploadTooLargeError`) a JSON text holding more objects and arrays than
+    :data:`MAX_CONTAINERS` or more values than :data:`MAX_VALUES`, counted on the bytes with the strings taken out
+    (C-speed passes, memory at most the size of ``raw``): parsing ``{},{},...`` would cost ~30 times its size."""
+    bare = _JSON_STRING.sub(b"", raw)
+    containers = bare.count(b"{") + bare.count(b"[")
+    if containers > MAX_CONTAINERS:
+        raise UploadTooLargeError(f"upload holds {containers} JSON objects/arrays, more than a batch of "
+                                  f"{MAX_ENTRIES} entries can ({MAX_CONTAINERS})")
+    values = bare.count(b",")  # one per value after the first of each object or array
+    if values > MAX_VALUES:
+        raise UploadTooLargeError(f"upload holds about {values} JSON values, more than a batch of {MAX_ENTRIES} "
+                                  f"entries can ({MAX_VALUES})")
+
+
+def _inflate(raw: bytes, content_encoding: str | None) -> bytes:
     encoding = (content_encoding or "identity").strip().lower()
     try:
         if encoding == "gzip":
-            raw = _gunzip(raw)
-        elif encoding != "identity":
-            raise ProtocolError(f"unsupported Content-Encoding {content_encoding!r} (use gzip)")
-        elif len(raw) > MAX_BODY_BYTES:
-            raise ProtocolError(f"upload larger than {MAX_BODY_BYTES} bytes")
+            return _gunzip(raw)
     except (OSError, EOFError, zlib.error) as exc:
         raise ProtocolError(f"upload is not valid gzip: {exc}") from None
-    try:
-        data = json.loads(raw)
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise ProtocolError(f"upload is not valid JSON: {exc}") from None
+    if encoding != "identity":
+        raise ProtocolError(f"unsupported Content-Encoding {content_encoding!r} (use gzip)")
+    if len(raw) > MAX_BODY_BYTES:
+        raise UploadTooLargeError(f"upload larger than {MAX_BODY_BYTES} bytes")
+    return raw
+
+
+def _validated(data: Any) -> UploadBody:
     if not isinstance(data, dict) or not isinstance(data.get("entries"), list):
         raise ProtocolError("upload is not an object with an 'entries' list")
     try:
-        body = UploadBody.model_validate(data)
+        return UploadBody.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         raise ProtocolError(f"upload field {where}: {first['msg']} ({exc.error_count()} problem(s))") from None
+
+
+def decode_upload(raw: bytes, content_encoding: str | None) -> UploadBody:
+    """Parse an upload body; raises :class:`ProtocolError` with the reason for anything wrong
+    (:class:`UploadTooLargeError` when it is too big to be a batch; see the module docstring)."""
+    raw = _inflate(raw, content_encoding)
+    check_item_counts(raw)
+    try:
+        data = json.loads(raw)  # NaN, Infinity: refused by the models, with the field's name
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise ProtocolError(f"upload is not valid JSON: {exc}") from None
+    body = _validated(data)
     if content_hash(data["entries"]) != body.content_hash:
         raise ProtocolError("upload content hash does not match its entries (corrupted in transit?)")
     seqs = [e.seq for e in body.entries]
@@ -200,4 +279,28 @@ def from_ranges(ranges: Any) -> set[int]:
                 or item[0] > item[1] or item[1] - item[0] > 1_000_000):
             raise ProtocolError(f"bad range {item!r}")
         out.update(range(item[0], item[1] + 1))
+    return out
+
+
+def held_of(ranges: Any, sent: set[int]) -> set[int]:
+    """Of the seqs ``sent`` in a batch, those an upload reply's ``held`` ranges cover. Nothing outside the batch
+    is ever returned, whatever the reply claims, and a reply's ranges are never expanded (a range of 10^18 seqs
+    costs no more than one of 1). Raises :class:`ProtocolError` for a malformed list."""
+    if not isinstance(ranges, list):
+        raise ProtocolError("ranges must be a list")
+    bounds: list[tuple[int, int]] = []
+    for item in ranges:
+        if not isinstance(item, list) or len(item) != 2 or not all(type(x) is int for x in item) or item[0] > item[1]:
+            raise ProtocolError(f"bad range {str(item)[:80]}")
+        bounds.append((item[0], item[1]))
+    bounds.sort()
+    out: set[int] = set()
+    i = 0
+    for s in sorted(sent):
+        while i < len(bounds) and bounds[i][1] < s:
+            i += 1
+        if i == len(bounds):
+            break
+        if bounds[i][0] <= s:
+            out.add(s)
     return out

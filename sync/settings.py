@@ -2,12 +2,35 @@
 
 from __future__ import annotations
 
+import ipaddress
+import logging
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from gatepass.config import ServiceSettings
+from sync.protocol import MAX_BATCH_BYTES
+
+log = logging.getLogger(__name__)
+
+INSECURE_HTTP = ("中心服务器地址 central_url 是明文 http://，且不是本机：设备令牌、通行记录和名单会被网络上的人看到或篡改。"
+                 "请改用 https://；确需明文时（例如隔离的内网）在 sync.toml 中设置 allow_insecure_http = true。"
+                 " / central_url is plain http:// to a host that is not this machine: the device token, the entries "
+                 "and the lists could be read or changed on the network. Use https://, or set "
+                 "allow_insecure_http = true in sync.toml if you really must (e.g. an isolated network).")
+
+
+def is_loopback_host(host: str) -> bool:
+    """Whether ``host`` (a URL's host name, no brackets) names this machine: ``localhost`` or a loopback address."""
+    host = host.strip().lower().rstrip(".")
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class SyncSettings(ServiceSettings):
@@ -20,7 +43,8 @@ class SyncSettings(ServiceSettings):
                                     "'gatepass central add-device'). Secret: no default.")
     data_dir: Path = Field(Path("/var/lib/gatepass"), description="Directory holding the edge's SQLite log.")
     batch_rows: int = Field(500, description="Most entries per upload batch (rows).", ge=1, le=10000)
-    batch_bytes: int = Field(256_000, description="Most bytes per upload batch before gzip (bytes).", ge=1024)
+    batch_bytes: int = Field(256_000, description="Most bytes per upload batch before gzip (bytes; central "
+                             "refuses bodies over 4 MiB).", ge=1024, le=MAX_BATCH_BYTES)
     interval_s: float = Field(2.0, description="Pause between sync rounds when idle (seconds).", gt=0)
     backoff_cap_s: float = Field(300.0, description="Longest wait between retries after failures (seconds).", gt=0)
     timeout_s: float = Field(15.0, description="HTTP timeout per request (seconds).", gt=0)
@@ -38,6 +62,24 @@ class SyncSettings(ServiceSettings):
                                "to send (seconds).", gt=0)
     lists_max_age_h: float = Field(24.0, description="Lists older than this are shown as stale on the guard "
                                    "screen (hours).", gt=0)
+
+    allow_insecure_http: bool = Field(False, description="Allow a plain http:// central_url to another machine "
+                                      "(the token and entries cross the network unencrypted; logged as a warning "
+                                      "at every start). http:// to this machine is always allowed.")
+
+    @model_validator(mode="after")
+    def _central_url_is_safe(self) -> SyncSettings:
+        """``central_url`` is https://, or http:// to this machine, or http:// explicitly allowed (warned)."""
+        parts = urlsplit(self.central_url.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("central_url 必须是 https://主机/ 形式的地址 / central_url must be an https:// "
+                             f"(or http://) URL with a host, not {self.central_url!r}")
+        if parts.scheme == "http" and not is_loopback_host(parts.hostname):
+            if not self.allow_insecure_http:
+                raise ValueError(INSECURE_HTTP)
+            log.warning("central_url %s is plain http:// to another machine (allow_insecure_http = true): the "
+                        "device token and the entries cross the network unencrypted", self.central_url)
+        return self
 
     @property
     def db_path(self) -> Path:

@@ -132,3 +132,101 @@ def test_any_faults_value_is_parsed_or_refused_with_a_reason(faults):
         assert "faults" in str(exc)
     else:
         assert all(1 <= len(f.code) <= 40 and abs(f.since) < float("inf") for f in body.report.faults or [])
+
+
+# -- issue 18: bounds before parsing, 64-bit integers, finite numbers, replies never trusted beyond the batch -------
+
+def _row(seq: int) -> dict:
+    return {"seq": seq, "uuid": f"00000000-0000-4000-8000-{seq:012d}", "device_id": "gate-a", "gate_id": "north",
+            "wall_ts": 1_790_000_000.0 + seq, "mono_ts": 100.0 + seq, "boot_id": "b" * 36, "clock_trusted": 1,
+            "event": "scan", "pass_id": str(seq), "household": "3-2-401", "person": 1, "pass_kind": "resident",
+            "visitor_ref": None, "direction": "in", "temp_c": 36.5, "temps": "[36.4,36.5]", "decision": "pass",
+            "reason": "temp_ok", "guard_id": None, "override_reason": None, "ref_uuid": None, "fever": 0,
+            "priority": 0, "extra": None, "extra_hash": None, "prev_hash": "0" * 64, "hash": "1" * 64}
+
+
+def test_the_largest_batch_a_gate_may_send_is_accepted():
+    from sync.protocol import MAX_BATCH_BYTES, canonical
+
+    rows, size = [], 0
+    while size < MAX_BATCH_BYTES:  # as LocalLog.pending cuts a batch: by rows' JSON size
+        rows.append(_row(len(rows) + 1))
+        size += len(canonical(rows[-1]))
+    body = decode_upload(encode_upload("batch-123456", rows, {**REPORT, "last_seq": len(rows)}), "gzip")
+    assert len(body.entries) == len(rows) > 3000
+
+
+def test_a_body_of_empty_objects_is_refused_before_parsing_in_little_memory():
+    import time
+    import tracemalloc
+
+    from sync.protocol import MAX_BODY_BYTES, UploadTooLargeError
+
+    bomb = gzip.compress(b'{"entries":[' + b"{}," * ((MAX_BODY_BYTES - 100) // 3) + b"{}]}")
+    tracemalloc.start()
+    started = time.process_time()
+    try:
+        with pytest.raises(UploadTooLargeError, match="objects/arrays"):
+            decode_upload(bomb, "gzip")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * MAX_BODY_BYTES  # the inflated bytes and a copy without strings; parsed: ~30 times that
+    assert time.process_time() - started < 5
+
+
+@pytest.mark.parametrize("body", [b"[" + b"0," * 400_000 + b"0]", b"[" + b"[]," * 20_000 + b"[]]",
+                                  b'{"a":[' + b'"x",' * 400_000 + b'"x"]}'])
+def test_many_small_values_are_refused_before_parsing(body):
+    from sync.protocol import UploadTooLargeError
+
+    with pytest.raises(UploadTooLargeError):
+        decode_upload(body, None)
+
+
+def test_commas_and_braces_inside_strings_are_not_counted():
+    from sync.protocol import check_item_counts
+
+    check_item_counts(b'{"extra":"' + b"{[,\\\"" * 500_000 + b'"}')
+
+
+INT_FIELDS = [("entries", "seq"), ("entries", "person"), ("entries", "pass_id"), ("report", "list_version"),
+              ("report", "backlog"), ("report", "last_seq"), ("report", "pending_min_seq")]
+
+
+@settings(max_examples=80, deadline=None)
+@given(where=st.sampled_from(INT_FIELDS), value=st.one_of(st.integers(min_value=2**63, max_value=2**200),
+                                                         st.integers(max_value=-(2**63) - 1, min_value=-(2**200))))
+def test_an_integer_beyond_64_bits_anywhere_is_refused_naming_the_field(where, value):
+    part, field = where
+    row = _row(1)
+    report = {**REPORT, "last_seq": 1, "pending_min_seq": 1}
+    (row if part == "entries" else report)[field] = value
+    with pytest.raises(ProtocolError, match=field):
+        decode_upload(encode_upload("batch-123456", [row], report), "gzip")
+
+
+@settings(max_examples=60, deadline=None)
+@given(field=st.sampled_from(["wall_ts", "mono_ts", "temp_c"]),
+       value=st.sampled_from([float("nan"), float("inf"), float("-inf")]))
+def test_nan_and_infinity_in_an_entry_are_refused_naming_the_field(field, value):
+    with pytest.raises(ProtocolError, match=field):
+        decode_upload(encode_upload("batch-123456", [{**_row(1), field: value}], REPORT), "gzip")
+
+
+@settings(max_examples=300, deadline=None)
+@given(ranges=st.lists(st.tuples(st.integers(-5, 60), st.integers(0, 40)).map(lambda t: [t[0], t[0] + t[1]]),
+                       max_size=8),
+       sent=st.sets(st.integers(1, 50), max_size=20))
+def test_held_of_covers_exactly_the_sent_seqs_the_ranges_name(ranges, sent):
+    from sync.protocol import held_of
+
+    expected = {s for s in sent if any(a <= s <= b for a, b in ranges)}
+    assert held_of(ranges, sent) == expected <= sent
+
+
+def test_held_of_never_expands_a_huge_range():
+    from sync.protocol import held_of
+
+    assert held_of([[1, 10**18], [-(10**18), 0]], {5, 7}) == {5, 7}
+    assert held_of([[i, i] for i in range(0, 200_000, 2)], {2, 3, 4}) == {2, 4}

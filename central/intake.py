@@ -1,0 +1,105 @@
+"""What central corrects in an uploaded row before storing it: pure rules on plain data.
+
+:mod:`sync.protocol` refuses what no gate can send (NaN, 64-bit overflows, over-long texts). What a broken or
+hostile gate *can* send is stored, never refused (a refused batch stops that gate's uploads), but made harmless
+first, so that no stored value breaks a page, an export, or another gate's figures:
+
+* ``gate_id`` is the gate the device is registered for (``devices.gate_id``), whatever the row says: a gate's
+  rows never feed another gate's traces and reports. A different claim is kept in ``corrections``.
+* ``wall_ts`` later than central's clock + :data:`FUTURE_SLACK_S` or earlier than :data:`EARLIEST_WALL_TS` (a
+  clock that was never set, a bad real-time clock, or a forged value such as 2.6e11 or -1e300) is replaced by the
+  best estimate central has, and the row gets ``time_suspect`` = 1. The estimate is central's clock minus the
+  monotonic time that passed on the gate since the entry (same boot as the report), else the receive time.
+  The lower bound is a fixed date, not "now - 1 day": a gate that was offline for days sends genuine old rows.
+* ``temp_c`` outside :data:`TEMP_RANGE_C` is stored as NULL (no reading).
+* Texts: control characters (Unicode category Cc, tab and newline included), lone surrogates and the
+  non-characters U+FFFE/U+FFFF become U+FFFD.
+
+Every original value that was replaced is kept in the row's ``corrections``: JSON in ASCII only (NULL when nothing
+was changed), e.g. ``{"gate_id": "south", "wall_ts": 260000000000.0, "text": {"reason": "ok\\u0007"}}``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+#: Earliest plausible entry time (unix s): before gatepass existed, so only an unset or broken clock says it.
+EARLIEST_WALL_TS = datetime(2020, 1, 1, tzinfo=UTC).timestamp()
+#: How far after central's clock an entry time may be (s): a gate clock a little ahead is normal.
+FUTURE_SLACK_S = 24 * 3600.0
+#: Body temperatures a thermometer can report (°C); anything else is no reading.
+TEMP_RANGE_C = (-50.0, 100.0)
+REPLACEMENT = "\ufffd"
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
+def clean_text(value: str) -> str:
+    """``value`` with every control character, lone surrogate and U+FFFE/U+FFFF replaced by U+FFFD."""
+    return _UNSAFE.sub(REPLACEMENT, value)
+
+
+def plausible_time(t: float, now: float) -> bool:
+    """Whether an entry time can be right, given central's clock ``now``."""
+    return EARLIEST_WALL_TS <= t <= now + FUTURE_SLACK_S
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the rules need besides the row: the registered gate, central's clock and the upload's report."""
+
+    gate_id: str
+    now: float
+    report_boot_id: str
+    report_mono_now: float
+
+
+def estimated_time(row: dict[str, Any], ctx: Context) -> float:
+    """Central's best estimate of when an entry with a wrong ``wall_ts`` happened: central's clock minus the
+    monotonic time that passed on the gate since (when the entry is from the report's boot), else ``ctx.now``."""
+    elapsed = ctx.report_mono_now - row["mono_ts"]
+    if row.get("boot_id") == ctx.report_boot_id and 0 <= elapsed and plausible_time(ctx.now - elapsed, ctx.now):
+        return ctx.now - elapsed
+    return ctx.now
+
+
+def screen(row: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    """The row as central stores it (a new dict with ``time_suspect`` and ``corrections``); see the module."""
+    out = dict(row)
+    corrections: dict[str, Any] = {}
+    if out.get("gate_id") != ctx.gate_id:
+        corrections["gate_id"] = out.get("gate_id")
+        out["gate_id"] = ctx.gate_id
+    out["time_suspect"] = 0
+    if not plausible_time(out["wall_ts"], ctx.now):
+        corrections["wall_ts"] = out["wall_ts"]
+        out["wall_ts"] = estimated_time(out, ctx)
+        out["time_suspect"] = 1
+    temp = out.get("temp_c")
+    if temp is not None and not TEMP_RANGE_C[0] <= temp <= TEMP_RANGE_C[1]:
+        corrections["temp_c"] = temp
+        out["temp_c"] = None
+    texts = {k: v for k, v in out.items() if isinstance(v, str) and _UNSAFE.search(v)}
+    if texts:
+        corrections["text"] = texts
+        out.update({k: clean_text(v) for k, v in texts.items()})
+    out["corrections"] = _ascii_json(corrections) if corrections else None
+    return out
+
+
+def _ascii_json(value: Any) -> str:
+    """JSON with every non-ASCII character escaped (a lone surrogate included: it could not be stored raw)."""
+    return json.dumps(value, ensure_ascii=True, sort_keys=True, allow_nan=False)
+
+
+def clean_report(report: dict[str, Any]) -> dict[str, Any]:
+    """A report as central keeps it (``devices.last_report``): its texts, fault codes included, made safe."""
+    out: dict[str, Any] = {k: clean_text(v) if isinstance(v, str) else v for k, v in report.items()}
+    found = out.get("faults")
+    if isinstance(found, list):
+        out["faults"] = [{**f, "code": clean_text(f["code"])} if isinstance(f, dict) and isinstance(f.get("code"), str)
+                         else f for f in found]
+    return out

@@ -1,0 +1,75 @@
+"""The rules central applies to an uploaded row before storing it (:mod:`central.intake`), on plain data."""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import datetime
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from central import intake
+
+NOW = 1_795_000_000.0
+CTX = intake.Context(gate_id="north", now=NOW, report_boot_id="boot-1", report_mono_now=5000.0)
+
+
+def _row(**over):
+    base = {"gate_id": "north", "wall_ts": NOW - 60, "mono_ts": 4940.0, "boot_id": "boot-1", "temp_c": 36.5,
+            "household": "3-2-401", "reason": "temp_ok", "pass_id": "101"}
+    return {**base, **over}
+
+
+def _displayable(t: float) -> bool:
+    try:
+        datetime.fromtimestamp(t)
+    except (OverflowError, OSError, ValueError):
+        return False
+    return True
+
+
+@settings(max_examples=300, deadline=None)
+@given(wall_ts=st.floats(allow_nan=False, allow_infinity=False), mono_ts=st.floats(allow_nan=False,
+       allow_infinity=False), boot=st.sampled_from(["boot-1", "boot-0"]),
+       temp=st.one_of(st.none(), st.floats(allow_nan=False, allow_infinity=False)),
+       text=st.text(max_size=30), gate=st.text(max_size=10))
+def test_any_row_is_stored_with_a_plausible_time_safe_texts_and_its_originals_kept(wall_ts, mono_ts, boot, temp,
+                                                                                  text, gate):
+    row = _row(wall_ts=wall_ts, mono_ts=mono_ts, boot_id=boot, temp_c=temp, reason=text, gate_id=gate)
+    out = intake.screen(row, CTX)
+    assert out["gate_id"] == "north"
+    assert intake.plausible_time(out["wall_ts"], NOW) and _displayable(out["wall_ts"])
+    assert out["time_suspect"] == (not intake.plausible_time(wall_ts, NOW))
+    assert out["temp_c"] is None or intake.TEMP_RANGE_C[0] <= out["temp_c"] <= intake.TEMP_RANGE_C[1]
+    assert all(not any(ord(c) < 32 or 0x7F <= ord(c) <= 0x9F for c in v) for v in out.values() if isinstance(v, str))
+    if out["corrections"] is None:
+        assert {k: out[k] for k in row} == row
+    else:
+        assert out["corrections"].isascii()
+        kept = json.loads(out["corrections"])
+        restored = {**out, **{k: v for k, v in kept.items() if k != "text"}, **kept.get("text", {})}
+        assert {k: restored[k] for k in row} == row  # nothing is lost: every original is in corrections
+
+
+def test_an_entry_from_an_offline_gates_backlog_is_not_flagged():
+    out = intake.screen(_row(wall_ts=NOW - 20 * 86400), CTX)
+    assert out["time_suspect"] == 0 and out["corrections"] is None
+
+
+def test_a_flagged_time_is_estimated_from_the_gates_monotonic_clock_when_the_boot_matches():
+    assert intake.screen(_row(wall_ts=3600.0, mono_ts=4400.0), CTX)["wall_ts"] == NOW - 600
+    assert intake.screen(_row(wall_ts=3600.0, mono_ts=4400.0, boot_id="boot-0"), CTX)["wall_ts"] == NOW
+    assert intake.screen(_row(wall_ts=3600.0, mono_ts=6000.0), CTX)["wall_ts"] == NOW  # "after" the report: no
+
+
+def test_clean_text_keeps_ordinary_text_and_replaces_every_control_character():
+    assert intake.clean_text("幸福里 3-2-401 ✓") == "幸福里 3-2-401 ✓"
+    assert intake.clean_text("a\tb\nc\x00\x7f\x9f\ud800\ufffe") == "a\ufffdb\ufffdc" + "\ufffd" * 5
+    report = intake.clean_report({"boot_id": "b\x01", "wall_now": 1.0, "faults": [{"code": "t\x02", "since": 1.0}]})
+    assert report == {"boot_id": "b\ufffd", "wall_now": 1.0, "faults": [{"code": "t\ufffd", "since": 1.0}]}
+
+
+def test_the_future_slack_is_one_day():
+    assert intake.plausible_time(NOW + 86400, NOW) and not intake.plausible_time(NOW + 86401, NOW)
+    assert not intake.plausible_time(-math.inf, NOW) and not intake.plausible_time(intake.EARLIEST_WALL_TS - 1, NOW)
