@@ -104,7 +104,7 @@ def set_pin_command(config_path: str | None, guard_id: str) -> None:
 @contextlib.contextmanager
 def _edge_db(config_path: str | None) -> Iterator[Any]:
     """The edge database (made if missing, its files mode 0600), closed afterwards."""
-    from edge.private_files import make_db_private
+    from gatepass.private_files import make_db_private
     from sync.devicedb import open_db
 
     settings = _settings(config_path)

@@ -22,8 +22,8 @@ import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
 from edge.errors import EdgeError
-from edge.private_files import make_db_private
 from gatepass.clock import SYSTEM, Clock
+from gatepass.private_files import make_db_private
 from gatepass.sqlitedb import connect, migration_lock, transaction
 
 log = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ A shift covers the local log entries committed between its start and its end
 A PIN is a few digits: from a stolen copy of the database its argon2 hash alone falls to offline guessing.
 So new PINs have at least 6 digits and are hashed as ``argon2(HMAC-SHA256(pepper, pin))``, the pepper being a
 per-device secret in its own 0600 file next to the database (``pin-pepper``, made on first use,
-:func:`edge.private_files.secret_bytes`): a copy of the database without that file is no help. Hashes stored
+:func:`gatepass.private_files.secret_bytes`): a copy of the database without that file is no help. Hashes stored
 before the pepper (plain argon2 of the PIN) still verify, and are replaced by a peppered hash at the guard's
 next successful sign-in.
 """
@@ -30,7 +30,7 @@ from sqlite_utils.migrations import Migrations
 
 from edge.errors import EdgeError
 from edge.events import ShiftNote, ShiftSummary
-from edge.private_files import secret_bytes
+from gatepass.private_files import secret_bytes
 from gatepass.sqlitedb import transaction
 
 log = logging.getLogger(__name__)

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 import sqlite_utils
 
 from edge.direction import ensure_index, last_passed
-from edge.private_files import make_db_private
 from edge.settings import EdgeSettings
 from edge.shifts import ShiftBook
 from gatepass.clock import Clock
+from gatepass.private_files import make_db_private
 from gatepass.sqlitedb import transaction
 from sync.devicedb import open_db
 from sync.locallog import LocalLog

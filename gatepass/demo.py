@@ -141,8 +141,8 @@ def _start_sync(data_dir: Path, logs: Path, central_url: str) -> Child:
 
 def _demo_guard(data_dir: Path) -> None:
     """The demo guard's PIN in the edge database (peppered and hashed, as ``gatepass edge set-pin`` does)."""
-    from edge.private_files import make_db_private
     from edge.shifts import ShiftBook
+    from gatepass.private_files import make_db_private
     from sync.devicedb import open_db as open_edge_db
 
     path = data_dir / "edge" / "edge.db"

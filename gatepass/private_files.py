@@ -1,5 +1,7 @@
 """Files on the gate that only the service user may read: the device database, the PIN pepper.
 
+In the core because both the edge and the sync open (and may create) the device database.
+
 The service runs with ``UMask=0027`` under systemd, but the maintenance commands (``gatepass edge set-pin``,
 ``gatepass edge kiosk pair``) run in an administrator's shell with its umask (often 0022), perhaps as root. Every
 file holding guards' PIN hashes, pairings or personal data therefore gets mode 0600 explicitly, and a file root
