@@ -39,12 +39,6 @@ def recent(db: CentralDB, limit: int = 200, before_id: int | None = None,
     return list(db.query(sql + " ORDER BY id DESC LIMIT ?", [*args, limit]))
 
 
-def recent_failures(db: CentralDB, username: str, window_s: float) -> int:
-    """Failed sign-ins of ``username`` in the last ``window_s`` seconds (for the lock-out)."""
-    return int(db.execute("SELECT count(*) FROM audit_log WHERE ts > ? AND action = 'login_failed' AND username = ?",
-                          [time.time() - window_s, username]).fetchone()[0])
-
-
 def seen_recently(db: CentralDB, username: str, action: str, window_s: float) -> bool:
     """True if ``username`` has an ``action`` record in the last ``window_s`` seconds."""
     return db.execute("SELECT 1 FROM audit_log WHERE ts > ? AND action = ? AND username = ? LIMIT 1",

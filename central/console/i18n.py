@@ -14,7 +14,6 @@ TEXTS: dict[str, tuple[str, str]] = {
     "nav.audit": ("审计日志", "Audit log"), "logout": ("退出", "Sign out"), "login": ("登录", "Sign in"),
     "username": ("用户名", "User name"), "password": ("密码", "Password"),
     "login.bad": ("用户名或密码错误", "Wrong user name or password"),
-    "login.locked": ("登录失败次数过多，请15分钟后再试", "Too many failed sign-ins: try again in 15 minutes"),
     "login.wait": ("登录尝试过多，请稍候 {n} 秒再试", "Too many sign-in attempts: please wait {n} s and try again"),
     "signin.waiting": ("登录失败 {f} 次，需等待 {n} 秒", "{f} failed sign-ins, waits {n} s"),
     "signin.failures": ("登录失败 {f} 次", "{f} failed sign-ins"), "unlock": ("解除等待", "Unlock"),
