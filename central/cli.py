@@ -53,7 +53,8 @@ def _central_db(config_path: str | None):
 @click.argument("device_id")
 @click.option("--name", default="", help="A name for people, e.g. '3号楼东门'.")
 @click.option("--community", default="", help="The community the gate belongs to.")
-@click.option("--gate-id", default="", help="The gate id the device serves.")
+@click.option("--gate-id", default="", help="The gate id the device serves (default: the device id); central "
+              "files every row the device sends under it.")
 @click.option("--rotate", is_flag=True, help="The device exists: give it a new token (the old one stops working).")
 def central_add_device(config_path: str | None, device_id: str, name: str, community: str, gate_id: str,
                        rotate: bool) -> None:
