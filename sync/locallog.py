@@ -182,8 +182,9 @@ class LocalLog:
         row["fever"] = int(bool(row.get("fever")))
         row["priority"] = int(bool(row.get("priority")))
         row["clock_trusted"] = int(bool(row.get("clock_trusted")))
-        if row.get("sys_ts") is not None:
-            row["sys_ts"] = float(row["sys_ts"])
+        sys_ts = row.get("sys_ts")
+        if sys_ts is not None:
+            row["sys_ts"] = float(sys_ts)
         try:
             with transaction(self.db):
                 prev_hash, next_seq = self._head()

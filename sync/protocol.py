@@ -32,8 +32,8 @@ What central refuses before it stores anything (:func:`decode_upload`, each with
 An entry's ``wall_ts`` is the gate's best estimate of its time, ``clock_trusted`` whether it was trusted,
 ``sys_ts`` (optional: older gates leave it out) the raw system wall time, and ``boot_id`` with ``mono_ts`` where it
 sits on the gate's monotonic clock (central re-dates untrusted rows by them, ``central.redating``).
-An entry's ``wall_ts`` and ``sys_ts`` are only required to be finite: a gate whose clock is wrong is still a gate whose entries
-must reach central. Central flags an implausible one on the way in (``central.intake``).
+An entry's ``wall_ts`` and ``sys_ts`` are only required to be finite: a gate whose clock is wrong is still a gate
+whose entries must reach central. Central flags an implausible one on the way in (``central.intake``).
 """
 
 from __future__ import annotations
