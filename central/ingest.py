@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from central import faults, intake
+from central import faults, intake, redating
 from central.db import transaction
 from central.errors import CentralError
 from central.store import CentralDB
@@ -35,7 +35,7 @@ ENTRY_COLUMNS = (
     "device_id", "seq", "uuid", "gate_id", "wall_ts", "mono_ts", "boot_id", "clock_trusted", "event", "pass_id",
     "household", "person", "pass_kind", "visitor_ref", "direction", "temp_c", "temps", "decision", "reason",
     "guard_id", "override_reason", "ref_uuid", "fever", "priority", "extra", "extra_hash", "hash", "prev_hash",
-    "community", "received_at", "batch_id", "time_suspect", "corrections",
+    "community", "received_at", "batch_id", "time_suspect", "corrections", "sys_ts", "time_source",
 )
 
 migrations = Migrations("central-sync")
@@ -132,6 +132,27 @@ def m004_entry_corrections_and_bound_gates(db: CentralDB) -> None:
     db.execute("CREATE INDEX entries_time_suspect ON entries (received_at) WHERE time_suspect = 1")
     db.execute("UPDATE devices SET gate_id = COALESCE((SELECT e.gate_id FROM entries e WHERE e.device_id = "
                "devices.device_id AND e.gate_id != '' ORDER BY e.seq DESC LIMIT 1), device_id) WHERE gate_id = ''")
+
+
+@migrations()
+def m005_entry_time_source(db: CentralDB) -> None:
+    """The gate's raw system time beside its best estimate (``sys_ts``; NULL from older gates), how ``wall_ts`` was
+    obtained (``time_source``, :mod:`central.redating`), and the freshest trusted time of each gate boot
+    (``boot_anchors``) by which central re-dates the rows stamped on an untrusted clock."""
+    db.execute("ALTER TABLE entries ADD COLUMN sys_ts REAL")
+    db.execute("ALTER TABLE entries ADD COLUMN time_source TEXT")
+    db.execute("UPDATE entries SET time_source = CASE WHEN time_suspect = 1 THEN 'central_receive' "
+               "WHEN clock_trusted = 1 THEN 'gate_trusted' ELSE 'untrusted' END")
+    db.execute("CREATE INDEX entries_undated ON entries (device_id, boot_id) "
+               "WHERE time_source IN ('untrusted', 'central_receive')")
+    db.execute("""
+        CREATE TABLE boot_anchors (
+            device_id TEXT NOT NULL,
+            boot_id TEXT NOT NULL,
+            wall REAL NOT NULL,               -- a trusted time of that boot (unix s)
+            mono REAL NOT NULL,               -- the gate's monotonic time then (s)
+            PRIMARY KEY (device_id, boot_id)
+        )""")
 
 
 def migrate(db: CentralDB) -> None:
@@ -366,6 +387,7 @@ def _rows(device: dict[str, Any], body: UploadBody, now: float) -> list[list[Any
         if values["pass_id"] is not None:
             values["pass_id"] = str(values["pass_id"])
         values = intake.screen(values, ctx)
+        values["time_source"] = redating.time_source(values["clock_trusted"], values["time_suspect"])
         corrected += values["corrections"] is not None
         suspect += values["time_suspect"]
         rows.append([values[c] for c in ENTRY_COLUMNS])
@@ -373,6 +395,17 @@ def _rows(device: dict[str, Any], body: UploadBody, now: float) -> list[list[Any
         log.warning("device %s: %d uploaded entries corrected on the way in (%d with an implausible time; "
                     "originals kept in entries.corrections)", device_id, corrected, suspect)
     return rows
+
+
+def trusted_points(body: UploadBody, now: float) -> list[redating.TrustedPoint]:
+    """The trusted times this upload tells of, with their boot and monotonic time: its rows the gate stamped on a
+    trusted clock (plausible by central's clock ``now``), and the report's ``trusted_now``."""
+    points = [redating.TrustedPoint(e.boot_id, e.wall_ts, e.mono_ts) for e in body.entries
+              if e.clock_trusted and intake.plausible_time(e.wall_ts, now)]
+    r = body.report
+    if r.trusted_now is not None and intake.plausible_time(r.trusted_now, now):
+        points.append(redating.TrustedPoint(r.boot_id, r.trusted_now, r.mono_now))
+    return points
 
 
 def _faults(report: dict[str, Any]) -> list[DeviceFault] | None:
@@ -413,6 +446,8 @@ def ingest(db: CentralDB, device: dict[str, Any], body: UploadBody,
         high = _advance_contiguous(db, device_id, start)
         missing = _missing_ranges(db, device_id, high, report.pending_min_seq)
         _update_gaps(db, device_id, missing, now)
+        redating.note_points(db, device_id, trusted_points(body, now))
+        redating.redate_device(db, device_id, now)
         stored_report = intake.clean_report(report.model_dump())
         faults.record(db, device_id, _faults(stored_report), report.wall_now, now)
         skew = report.wall_now - now

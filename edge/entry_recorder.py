@@ -111,14 +111,18 @@ class EntryRecorder:
 
     def _commit(self, fields: EntryFields, decision: Decision, now: Now,
                 guard_id: str | None) -> tuple[int, str] | None:
-        """Append the entry durably: its (seq, uuid); None (and a fault) when it could not be saved."""
+        """Append the entry durably: its (seq, uuid); None (and a fault) when it could not be saved.
+
+        It is stamped with the best estimate of the time (``wall_ts``, ``now.t``), whether it was trusted, the raw
+        system wall time (``sys_ts``) and the monotonic time and boot id central re-dates it by."""
         try:
             with self.store.lock:
                 if self.store.locallog is None:
                     raise LogWriteError("the local log is not open")
                 row = self.store.locallog.append(
                     device_id=self.settings.device_id, gate_id=self.settings.gate.id, wall_ts=now.t,
-                    mono_ts=self.clock.monotonic(), boot_id=self.boot_id, clock_trusted=now.trusted,
+                    sys_ts=self.clock.time(), mono_ts=self.clock.monotonic(), boot_id=self.boot_id,
+                    clock_trusted=now.trusted,
                     decision=decision.decision, reason=decision.code, guard_id=guard_id, fever=decision.fever,
                     priority=decision.priority, **fields)
         except LogWriteError as exc:

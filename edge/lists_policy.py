@@ -90,6 +90,9 @@ class ListsAndPolicy:
         self.policy = self.config_policy
         #: The earliest believable wall time (unix s); set by the service from its start-up clock check.
         self.clock_floor = DEFAULT_CLOCK_FLOOR
+        #: The gate's last good time of this boot (wall, monotonic, boot), set by the service from its clock guard
+        #: (:meth:`gatepass.startup.ClockGuard.reference`): a clock stepped away from it is not trusted.
+        self.last_good: Callable[[], tuple[float, float, str] | None] = lambda: None
         self.boot_id = boot_id
         self.anchor: Anchor | None = None  # central's latest time, as the sync process received it
         self._anchor_read = float("-inf")  # when the anchor was last read (monotonic s)
@@ -136,8 +139,9 @@ class ListsAndPolicy:
 
     def now(self) -> Now:
         """The best estimate of the time and whether it can be trusted (:func:`sync.timekeeping.best_now`)."""
+        ref = self.last_good()
         return best_now(self.clock.time(), self.clock.monotonic(), self.boot_id, self.anchor, self.server_time(),
-                        self.clock_floor)
+                        self.clock_floor, reference=Anchor(*ref) if ref else None)
 
 
 def _anchor(db: sqlite_utils.Database) -> Anchor | None:

@@ -94,6 +94,7 @@ def run(settings: EdgeSettings, stop_event: threading.Event | None = None) -> No
                                        progress=lambda: notifier.extend_start("recovering the local database"))
     checkpoint = build_checkpoint(settings, stop)
     checkpoint.clock_floor = clock.floor
+    checkpoint.lists.last_good = clock.reference  # a clock stepped away from it within this boot is not trusted
     checkpoint.heartbeat = sdnotify.LoopWatch(notifier).beat  # WATCHDOG=1 from inside the loops
     app = create_app(checkpoint, settings)
     page = settings.guard_page

@@ -184,14 +184,25 @@ class SyncClient:
         pending_min = self.db.execute("SELECT min(seq) FROM entries WHERE synced = 0").fetchone()[0]
         backlog = self.log.backlog()
         meta = edge_lists.meta(self.db)
-        report = {"boot_id": self.boot_id, "mono_now": time.monotonic(), "wall_now": self.clock(),
+        mono_now = time.monotonic()
+        report = {"boot_id": self.boot_id, "mono_now": mono_now, "wall_now": self.clock(),
                   "list_version": meta.version, "backlog": backlog, "last_seq": last_seq,
                   "pending_min_seq": pending_min if pending_min is not None else last_seq + 1,
                   "software_version": __version__, "lists_issued_at": meta.issued_at}
+        trusted = self._trusted_now(mono_now)
+        if trusted is not None:  # central re-dates this boot's untrusted rows by it (central.redating)
+            report["trusted_now"] = trusted
         faults = self._edge_faults()
         if faults is not None:  # the checkpoint's faults now (edge.fault_history), for central's devices page
             report["faults"] = faults
         return report
+
+    def _trusted_now(self, mono_now: float) -> float | None:
+        """Central's signed time carried to ``mono_now`` when this boot is anchored (:mod:`sync.timekeeping`)."""
+        anchor = Anchor.from_json(state.read_key(self.db, "server_anchor"))
+        if anchor is None or anchor.boot != self.boot_id or mono_now < anchor.mono:
+            return None
+        return anchor.t + (mono_now - anchor.mono)
 
     def _edge_faults(self) -> list[dict[str, Any]] | None:
         """The faults the checkpoint wrote to the sync state (``edge_faults``), well-formed ones only; None when

@@ -12,6 +12,13 @@ synced without breaking the chain (minimal personal data on the device).
 
 The table is also the sync outbox: ``synced`` is the only column that changes
 after insert, and it is outside the chain.
+
+Time: ``wall_ts`` is the gate's best estimate of when the entry happened (:mod:`sync.timekeeping`),
+``clock_trusted`` whether that estimate was trusted, and ``sys_ts`` what the system wall clock said (raw, 1970
+after a power cut). ``sys_ts`` came later (migration ``m002``): rows written before have NULL. It is inside the
+chain, because the raw clock reading is the evidence of why a time was corrected and must not be editable, but
+only when not NULL (:data:`OPTIONAL_CHAIN_FIELDS`): an old row hashes exactly as it did when written, and setting
+a stored ``sys_ts`` to NULL changes the hash, so the chain still catches it.
 """
 
 from __future__ import annotations
@@ -53,8 +60,11 @@ PURGE_STOP_SQL = """
         ?1 + 1) >= ?1
     ORDER BY seq LIMIT 1"""
 
+#: Fields covered by the hash chain only when not NULL (added after the first release; see the module docstring).
+OPTIONAL_CHAIN_FIELDS = ("sys_ts",)
+
 # Fields a caller supplies to :meth:`LocalLog.append` (the rest are filled in).
-ENTRY_FIELDS = frozenset(CHAIN_FIELDS) - {"seq", "uuid", "extra_hash"} | {"extra"}
+ENTRY_FIELDS = frozenset(CHAIN_FIELDS) - {"seq", "uuid", "extra_hash"} | {"extra"} | set(OPTIONAL_CHAIN_FIELDS)
 
 migrations = Migrations("edge-log")
 
@@ -67,7 +77,7 @@ def m001_entries(db: sqlite_utils.Database) -> None:
             uuid TEXT NOT NULL UNIQUE,
             device_id TEXT NOT NULL,
             gate_id TEXT NOT NULL,
-            wall_ts REAL NOT NULL,          -- unix seconds from the system clock (see clock_trusted)
+            wall_ts REAL NOT NULL,          -- unix seconds, the best estimate (see clock_trusted; sys_ts m002)
             mono_ts REAL NOT NULL,          -- time.monotonic() of this boot
             boot_id TEXT NOT NULL,
             clock_trusted INTEGER NOT NULL, -- 0 when the wall clock was known to be unset
@@ -105,6 +115,12 @@ def m001_entries(db: sqlite_utils.Database) -> None:
     db.execute("INSERT INTO chain_anchor (id, seq, hash) VALUES (1, 0, ?)", [GENESIS])
 
 
+@migrations()
+def m002_system_time(db: sqlite_utils.Database) -> None:
+    """The raw system wall time beside the best estimate ``wall_ts`` (NULL in rows written before)."""
+    db.execute("ALTER TABLE entries ADD COLUMN sys_ts REAL")
+
+
 def migrate(db: sqlite_utils.Database) -> None:
     """Apply pending ``edge-log`` migrations."""
     migrations.apply(db)
@@ -119,8 +135,10 @@ def _canonical(value: Any) -> str:
 
 
 def entry_hash(prev_hash: str, row: dict[str, Any]) -> str:
-    """SHA-256 over the previous hash and the chained fields of ``row``."""
-    body = _canonical([prev_hash, [row.get(name) for name in CHAIN_FIELDS]])
+    """SHA-256 over the previous hash and the chained fields of ``row`` (an optional one only when not NULL)."""
+    fields: list[Any] = [row.get(name) for name in CHAIN_FIELDS]
+    fields += [[name, row[name]] for name in OPTIONAL_CHAIN_FIELDS if row.get(name) is not None]
+    body = _canonical([prev_hash, fields])
     return hashlib.sha256(body.encode()).hexdigest()
 
 
@@ -164,6 +182,9 @@ class LocalLog:
         row["fever"] = int(bool(row.get("fever")))
         row["priority"] = int(bool(row.get("priority")))
         row["clock_trusted"] = int(bool(row.get("clock_trusted")))
+        sys_ts = row.get("sys_ts")
+        if sys_ts is not None:
+            row["sys_ts"] = float(sys_ts)
         try:
             with transaction(self.db):
                 prev_hash, next_seq = self._head()

@@ -8,13 +8,16 @@ An upload is one gzip-compressed JSON object (``Content-Encoding: gzip``)::
      "report": {"boot_id": ..., "mono_now": s, "wall_now": unix s, "list_version": V, "backlog": n,
                 "last_seq": n, "pending_min_seq": n, "software_version": "0.1.0",
                 "lists_issued_at": unix s | null,
-                "faults": [{"code": "thermometer", "since": unix s}, ...] | null},
+                "faults": [{"code": "thermometer", "since": unix s}, ...] | null,
+                "trusted_now": unix s | null},
      "entries": [<rows of the local log, as LocalLog.pending() returns them>]}
 
 ``pending_min_seq`` is the smallest seq the device has not yet seen confirmed (``last_seq + 1``
 when nothing is pending): central raises a gap alarm only for seqs below it that it lacks.
 ``faults`` (optional: older devices leave it out) lists the gate's device faults now open, each with the
-device's wall time it began; an empty list means nothing is faulted.
+device's wall time it began; an empty list means nothing is faulted. ``trusted_now`` (optional) is the gate's
+trusted time at ``mono_now`` (central's signed time carried on the monotonic clock of boot ``boot_id``): central
+re-dates that boot's untrusted rows by it even before a trusted row arrives.
 
 What central refuses before it stores anything (:func:`decode_upload`, each with a reason):
 
@@ -26,8 +29,11 @@ What central refuses before it stores anything (:func:`decode_upload`, each with
   pending_min_seq, ...), a time in the report outside ``[0, MAX_TIME_S]`` (no real clock says that), a
   ``pending_min_seq`` above ``last_seq + 1``, an over-long text: :class:`ProtocolError` (HTTP 422).
 
-An entry's ``wall_ts`` is only required to be finite: a gate whose clock is wrong is still a gate whose entries
-must reach central. Central flags an implausible one on the way in (``central.intake``).
+An entry's ``wall_ts`` is the gate's best estimate of its time, ``clock_trusted`` whether it was trusted,
+``sys_ts`` (optional: older gates leave it out) the raw system wall time, and ``boot_id`` with ``mono_ts`` where it
+sits on the gate's monotonic clock (central re-dates untrusted rows by them, ``central.redating``).
+An entry's ``wall_ts`` and ``sys_ts`` are only required to be finite: a gate whose clock is wrong is still a gate
+whose entries must reach central. Central flags an implausible one on the way in (``central.intake``).
 """
 
 from __future__ import annotations
@@ -113,6 +119,7 @@ class Report(BaseModel):
     software_version: str = Field(max_length=50)
     lists_issued_at: DeviceTime | None = None  # central's time of the last list page the device applied (unix s)
     faults: list[DeviceFault] | None = None  # None: not reported (older devices); []: nothing faulted
+    trusted_now: DeviceTime | None = None  # central's signed time carried to mono_now (None: not anchored this boot)
 
     @field_validator("faults", mode="before")
     @classmethod
@@ -140,7 +147,8 @@ class EntryIn(BaseModel):
     uuid: str = Field(pattern=UUID_PATTERN)
     device_id: Text
     gate_id: Text
-    wall_ts: float
+    wall_ts: float  # the gate's best estimate of the time (see clock_trusted)
+    sys_ts: float | None = None  # the raw system wall time (optional: older gates do not send it)
     mono_ts: float
     boot_id: Text
     clock_trusted: int = Field(ge=0, le=1)

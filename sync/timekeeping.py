@@ -12,7 +12,10 @@ hour behind before NTP, a year ahead after a bad RTC write). :func:`best_now` de
   estimate; trusted either way;
 * no anchor from this boot: the system clock, trusted only when it is not earlier than the clock floor (build
   date, last known good time) nor than the last time central confirmed (:func:`sync.passes.effective_now` held
-  it up to that time before, stamping every entry with one stale time).
+  it up to that time before, stamping every entry with one stale time), and, when the gate's last good time of
+  this boot is known (``reference``, :meth:`gatepass.startup.ClockGuard.reference`), not more than
+  :data:`gatepass.startup.STEP_S` ahead of or behind it carried on the monotonic clock: a clock that jumped years
+  ahead or hours back is not believed, and the carried time is the estimate (untrusted).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, TypeGuard
 
+from gatepass.startup import STEP_S
 from sync.passes import Now
 
 #: The system clock is believed when it is within this many seconds of central's time carried forward.
@@ -55,10 +59,16 @@ def _number(value: object) -> TypeGuard[float]:
 
 
 def best_now(system: float, mono: float, boot: str, anchor: Anchor | None, last_server_time: float | None,
-             floor: float) -> Now:
-    """The best estimate of the time now and whether it can be trusted (see the module docstring)."""
+             floor: float, reference: Anchor | None = None) -> Now:
+    """The best estimate of the time now and whether it can be trusted (see the module docstring).
+
+    ``reference``: the gate's own last good time of this boot on the monotonic clock (not central's)."""
     if anchor is not None and anchor.boot == boot and mono >= anchor.mono:
         carried = anchor.t + (mono - anchor.mono)
         return Now(system if abs(system - carried) <= AGREE_S else carried, True)
+    if reference is not None and reference.boot == boot and mono >= reference.mono:
+        carried = reference.t + (mono - reference.mono)
+        if abs(system - carried) > STEP_S:
+            return Now(carried, False)
     behind = last_server_time is not None and system < last_server_time - AGREE_S
     return Now(system, system >= floor and not behind)

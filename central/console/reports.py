@@ -8,6 +8,9 @@ Sheet/CSV ``hourly`` (:data:`HOURLY_COLUMNS`), one row per community, gate and l
   ``refusals`` (decision refuse), ``fevers`` (fever flag set), ``overrides`` (guard overrides).
 Sheet/CSV ``reasons`` (:data:`REASON_COLUMNS`), refusals by reason code:
   ``date``, ``community``, ``gate_id``, ``reason`` (code), ``reason_text`` (zh-CN), ``refusals``.
+
+Entries are placed by ``wall_ts``, central's best date (re-dated by a trusted time of the gate's boot when the
+gate's clock was untrusted: :mod:`central.redating`).
 """
 
 from __future__ import annotations

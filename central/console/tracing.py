@@ -4,6 +4,8 @@ Passages are entries of the subject that were not refused within the window (``d
 nor ``info``: a record such as a shift hand-over is no passage).
 Contacts are other people's non-refused entries at the same gate within plus/minus ``minutes`` of each
 passage (index ``(gate_id, wall_ts)``). A contact seen near several passages appears once per passage.
+Times are ``wall_ts``: central's best date of each entry (a row stamped on a gate's untrusted clock is re-dated in
+place once a trusted time of its boot arrives, :mod:`central.redating`; the gate's own stamp is in ``corrections``).
 """
 
 from __future__ import annotations

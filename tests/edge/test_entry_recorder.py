@@ -53,6 +53,16 @@ def test_a_pass_is_on_disk_before_the_gate_opens_and_then_published(opened_store
     assert row == ("boot", clock.monotonic(), clock.time())
 
 
+def test_an_entry_stores_the_raw_system_time_beside_the_best_estimate_and_its_trust(opened_store):
+    """Issue 21: a gate at 1970 stamps by central's carried time (``wall_ts``) and keeps what its clock said."""
+    recorder, store, _gate, _lights, _faults, clock = make(opened_store)
+    clock.set_wall(3_600.0)
+    out = recorder.record(SCAN_IN, Decision("pass", "ok"), Now(1_790_000_000.0, True))
+    row = store.db.execute("SELECT wall_ts, sys_ts, clock_trusted, mono_ts, boot_id FROM entries WHERE uuid = ?",
+                           [out.uuid]).fetchone()
+    assert row == (1_790_000_000.0, 3_600.0, 1, clock.monotonic(), "boot")
+
+
 def test_a_refusal_keeps_the_gate_shut_and_a_failed_commit_becomes_log_failed(opened_store):
     recorder, store, gate, lights, faults, clock = make(opened_store)
     refused = recorder.record(SCAN_IN, Decision("refuse", "revoked"), Now(clock.time(), True))

@@ -78,6 +78,21 @@ def test_a_gate_at_1970_judges_and_stamps_by_centrals_time_once_the_sync_has_anc
     assert not lp.now().trusted  # an anchor from before a reboot says nothing of the monotonic clock now
 
 
+def test_a_clock_jumping_years_ahead_without_central_is_judged_against_the_gates_last_good_time(opened_store):
+    """Issue 21: no anchor of central's time in this boot; the clock guard's last good time carried on the
+    monotonic clock unmasks a clock that jumped years ahead."""
+    store, settings = opened_store()
+    real = 1_790_000_000.0
+    clock = ManualClock(wall=real, monotonic=500.0)
+    lp = ListsAndPolicy(settings, store, FaultBoard(), clock, boot_id="boot-1")
+    lp.last_good = lambda: (real, 500.0, "boot-1")
+    clock.advance(60)
+    assert lp.now().trusted
+    clock.set_wall(real + 60 + 2 * 365 * 86400)
+    now = lp.now()
+    assert not now.trusted and now.t == real + 60
+
+
 def test_a_clock_stepped_away_from_centrals_time_is_a_fault_and_entries_keep_centrals_time(tmp_path, key):
     from tests.edge.test_guard_actions import _health_cp
 

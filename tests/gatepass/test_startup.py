@@ -90,3 +90,103 @@ def test_a_time_confirmed_by_central_is_remembered_even_when_the_kernel_says_uns
     assert guard.remember(now=now, force=True) is False  # the kernel says NTP has not set the clock
     assert guard.remember(now=now, force=True, confirmed=True) is True  # central's time carried forward
     assert ClockGuard(tmp_path).floor == now
+
+
+# -- issue 21: a clock that steps within a boot; chrony ------------------------------------------------------------
+
+GOOD = BUILD_FLOOR_TS + 200 * 86400
+
+
+def _guard(tmp_path, clock, synced=None, boot="boot-1"):
+    return ClockGuard(tmp_path, synchronized=lambda: synced, wall=clock.time, mono=clock.monotonic, boot=boot)
+
+
+def test_a_clock_jumping_forward_by_years_or_back_by_hours_is_not_trusted_and_is_alarmed(tmp_path):
+    from gatepass.clock import ManualClock
+    clock = ManualClock(wall=GOOD, monotonic=500.0)
+    guard = _guard(tmp_path, clock)
+    assert guard.remember(force=True) and guard.check().trusted
+    clock.advance(6 * 3600)
+    assert guard.check().trusted
+    clock.set_wall(GOOD + 4 * 3600)  # back by two hours, still later than the last good time saved
+    behind = guard.check()
+    assert not behind.trusted and "behind" in behind.reason
+    clock.set_wall(GOOD + 6 * 3600 + 5)  # where the monotonic clock says it should be
+    assert guard.check().trusted
+    clock.advance(60)
+    clock.set_wall(clock.time() + 3 * 365 * 86400)  # a bad RTC write, no NTP, no anchor of central's time
+    ahead = guard.check()
+    assert not ahead.trusted and "ahead" in ahead.reason
+    assert not guard.remember(force=True) and guard.floor == GOOD  # a wrong clock never raises the floor
+    alarms = startup.read_alarms(tmp_path)
+    assert [a["code"] for a in alarms] == ["clock_step", "clock_step"]
+    assert alarms[0]["step_s"] < -2 * 3600 + 10 and alarms[1]["step_s"] > 3 * 365 * 86400 - 10
+    assert "时钟" in alarms[1]["message"]
+
+
+def test_a_step_ntp_vouches_for_or_central_confirmed_becomes_the_new_reference(tmp_path):
+    from gatepass.clock import ManualClock
+    clock = ManualClock(wall=GOOD - 3600, monotonic=500.0)  # an hour behind, but past the floor
+    guard = _guard(tmp_path, clock)
+    assert guard.check().trusted
+    clock.advance(10)
+    assert guard.remember(now=GOOD + 10, confirmed=True, force=True)  # central's time carried forward
+    clock.set_wall(GOOD + 20)
+    clock.advance(10)
+    assert guard.check().trusted  # agrees with the new reference
+    synced = _guard(tmp_path / "x", ManualClock(wall=GOOD, monotonic=1.0), synced=True)
+    assert synced.check().trusted and synced.check(now=GOOD + 10 * 86400).trusted  # NTP set it: believed
+
+
+def test_the_reference_survives_a_restart_in_the_same_boot_only(tmp_path):
+    from gatepass.clock import ManualClock
+    clock = ManualClock(wall=GOOD, monotonic=500.0)
+    assert _guard(tmp_path, clock).remember(force=True)
+    clock.advance(100)
+    clock.set_wall(GOOD + 2 * 365 * 86400)
+    assert not _guard(tmp_path, clock).check().trusted  # the restarted checkpoint still sees the jump
+    assert _guard(tmp_path, clock, boot="boot-2").check().trusted  # after a reboot the monotonic clock restarted
+    assert _guard(tmp_path, clock).reference() == (GOOD, 500.0, "boot-1")
+
+
+CHRONY_SYNCED = ("A29FC87B,162.159.200.123,3,1767225600.123456789,-0.000012345,0.000001234,0.000025678,"
+                 "-12.345,-0.001,0.010,0.012345678,0.001234567,64.2,Normal\n")
+CHRONY_UNSYNCED = ("00000000,,0,0.000000000,0.000000000,0.000000000,0.000000000,0.000,0.000,0.000,1.000000000,"
+                   "1.000000000,0.0,Not synchronised\n")
+
+
+def test_chronyc_tracking_output_is_read_for_the_leap_status():
+    assert startup.parse_chrony_tracking(CHRONY_SYNCED) is True
+    assert startup.parse_chrony_tracking(CHRONY_SYNCED.replace("Normal", "Insert second")) is True
+    assert startup.parse_chrony_tracking(CHRONY_UNSYNCED) is False
+    assert startup.parse_chrony_tracking("") is None
+    assert startup.parse_chrony_tracking("506 Cannot talk to daemon\n") is None
+
+
+def test_chrony_is_asked_with_a_timeout_and_a_missing_or_failing_chronyc_is_unknown():
+    asked = []
+
+    def runner(argv, timeout):
+        asked.append((argv, timeout))
+        return 0, CHRONY_SYNCED
+
+    assert startup.chrony_synchronized(runner) is True
+    assert asked == [(["chronyc", "-c", "tracking"], startup.CHRONYC_TIMEOUT_S)]
+    assert startup.chrony_synchronized(lambda argv, t: None) is None  # missing or timed out
+    assert startup.chrony_synchronized(lambda argv, t: (1, "506 Cannot talk to daemon")) is None
+    assert startup.run_command(["/nonexistent/chronyc", "-c", "tracking"], 1.0) is None
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(max_size=300))
+def test_any_chronyc_output_is_read_without_crashing(text):
+    assert startup.parse_chrony_tracking(text) in (True, False, None)
+
+
+def test_chrony_vouches_for_the_clock_where_the_kernel_flag_is_unset_or_unavailable(tmp_path):
+    flag = tmp_path / "no-such-flag"
+    for kernel in (False, None):
+        assert startup.kernel_clock_synchronized(flag, chrony=lambda: True, kernel=lambda k=kernel: k) is True
+        assert startup.kernel_clock_synchronized(flag, chrony=lambda: None, kernel=lambda k=kernel: k) is kernel
+    assert startup.kernel_clock_synchronized(flag, chrony=lambda: False, kernel=lambda: None) is False
+    assert startup.kernel_clock_synchronized(flag, chrony=lambda: False, kernel=lambda: True) is True

@@ -173,3 +173,44 @@ def test_entries_of_a_boot_that_never_had_a_trusted_clock_are_kept(tmp_path):
     log.mark_synced([unknown, known])
     assert log.purge(retention_days=30, now=real) == 0  # the first entry has no known age: nothing after it goes
     assert [r[0] for r in log.db.execute("SELECT seq FROM entries")] == [unknown, known]
+
+
+def _old_hash(prev: str, row: dict) -> str:
+    """The chain hash as the first release computed it (before ``sys_ts``)."""
+    import hashlib
+    import json
+
+    from sync.locallog import CHAIN_FIELDS
+    body = json.dumps([prev, [row.get(n) for n in CHAIN_FIELDS]], sort_keys=True, separators=(",", ":"),
+                      ensure_ascii=False)
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def test_a_log_from_before_the_raw_system_time_migrates_and_its_chain_still_verifies(tmp_path):
+    """Issue 21: every entry stores the raw system wall time (``sys_ts``) beside the best estimate (``wall_ts``) and
+    whether it was trusted. Rows written before keep their hashes; the new field is inside the chain."""
+    from sync.locallog import GENESIS, migrations
+    db = connect(tmp_path / "edge.db")
+    migrations.apply(db, stop_before="m002_system_time")
+    prev = GENESIS
+    for seq in (1, 2):
+        row = {**_entry(pass_id=f"old{seq}"), "seq": seq, "uuid": f"u-{seq}", "temps": "[36.5]", "clock_trusted": 1,
+               "fever": 0, "priority": 0, "extra": None, "extra_hash": None, "prev_hash": prev}
+        row["hash"] = prev = _old_hash(prev, row)
+        db.execute(f"INSERT INTO entries ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", list(row.values()))
+    db.conn.commit()
+    migrate(db)
+    log = LocalLog(db)
+    new = log.append(**_entry(wall_ts=1_790_000_100.0, sys_ts=3_600.0, clock_trusted=True))
+    assert new["sys_ts"] == 3_600.0 and new["seq"] == 3
+    stored = db.execute("SELECT seq, wall_ts, sys_ts FROM entries ORDER BY seq").fetchall()
+    assert stored == [(1, 1_790_000_000.0, None), (2, 1_790_000_000.0, None), (3, 1_790_000_100.0, 3_600.0)]
+    assert log.verify_chain().ok and log.verify_chain().checked == 3
+    raw = sqlite3.connect(tmp_path / "edge.db")
+    raw.execute("UPDATE entries SET sys_ts = NULL WHERE seq = 3")  # hiding what the clock said is caught
+    raw.commit()
+    assert any("entry 3" in p and "changed" in p for p in log.verify_chain().problems)
+    raw.execute("UPDATE entries SET sys_ts = 3601.0 WHERE seq = 3")
+    raw.commit()
+    assert any("entry 3" in p and "changed" in p for p in log.verify_chain().problems)
+    assert log.pending(10)[2]["sys_ts"] == 3_601.0  # and it goes to central with the row

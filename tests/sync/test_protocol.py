@@ -18,6 +18,7 @@ REPORT = {"boot_id": "b", "mono_now": 1.5, "wall_now": 1_790_000_000.0, "list_ve
 entries_st = st.lists(st.fixed_dictionaries({
     "seq": st.integers(1, 10**9), "uuid": st.uuids().map(str), "device_id": st.text(max_size=10),
     "gate_id": st.text(max_size=10), "wall_ts": st.floats(-1e10, 1e10), "mono_ts": st.floats(0, 1e9),
+    "sys_ts": st.one_of(st.none(), st.floats(-1e10, 1e10)),
     "boot_id": st.text(max_size=36), "clock_trusted": st.integers(0, 1), "event": st.sampled_from(["scan", "visitor"]),
     "pass_id": st.one_of(st.none(), st.integers(0, 10**12), st.text(max_size=12)),
     "household": st.one_of(st.none(), st.text(max_size=20)), "person": st.one_of(st.none(), st.integers(0, 99)),
@@ -35,7 +36,20 @@ def test_encode_then_decode_round_trips(entries):
     body = decode_upload(encode_upload("batch-123456", entries, REPORT), "gzip")
     assert body.batch_id == "batch-123456" and body.report.list_version == 3
     assert [e.model_dump() for e in body.entries] == [
-        {**e, "wall_ts": float(e["wall_ts"]), "mono_ts": float(e["mono_ts"])} for e in entries]
+        {**e, "wall_ts": float(e["wall_ts"]), "mono_ts": float(e["mono_ts"]),
+         "sys_ts": None if e["sys_ts"] is None else float(e["sys_ts"])} for e in entries]
+
+
+def test_an_older_gate_without_the_raw_system_time_still_uploads():
+    """``sys_ts`` and the report's ``trusted_now`` are optional: a gate from before them is read as it was."""
+    row = {"seq": 1, "uuid": "u-1", "device_id": "d", "gate_id": "g", "wall_ts": 1.79e9, "mono_ts": 5.0,
+           "boot_id": "b", "clock_trusted": 1, "event": "scan", "direction": "in", "decision": "pass",
+           "reason": "ok", "fever": 0, "priority": 0, "prev_hash": "0" * 64, "hash": "1" * 64}
+    body = decode_upload(encode_upload("batch-123456", [row], REPORT), "gzip")
+    assert body.entries[0].sys_ts is None and body.report.trusted_now is None
+    with_new = decode_upload(encode_upload("batch-123456", [{**row, "sys_ts": 3.5}],
+                                           {**REPORT, "trusted_now": 1.79e9}), "gzip")
+    assert with_new.entries[0].sys_ts == 3.5 and with_new.report.trusted_now == 1.79e9
 
 
 @settings(max_examples=300, deadline=None)

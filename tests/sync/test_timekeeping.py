@@ -52,3 +52,17 @@ def test_within_a_boot_the_estimate_never_strays_from_the_carried_time(system, m
     anchor = Anchor(REAL, mono, "b")
     now = best_now(system, mono + offset, "b", anchor, REAL, FLOOR)
     assert now.trusted and abs(now.t - (REAL + offset)) <= AGREE_S
+
+
+def test_without_central_a_clock_stepped_away_from_the_gates_last_good_time_of_this_boot_is_not_trusted():
+    """Issue 21: no anchor in this boot, a clock jumping years ahead (or hours back) of the gate's own last good
+    time carried on the monotonic clock is not believed; the carried time is the estimate."""
+    good = Anchor(REAL, mono=100.0, boot="b1")  # what the clock guard last found good
+    years = best_now(REAL + 60 + 3 * 365 * 86400, 160.0, "b1", None, None, FLOOR, reference=good)
+    hours = best_now(REAL + 7200, 10_900.0, "b1", None, None, FLOOR, reference=good)
+    assert (years.t, years.trusted) == (REAL + 60, False)
+    assert (hours.t, hours.trusted) == (REAL + 10_800, False)
+    steady = best_now(REAL + 65, 160.0, "b1", None, None, FLOOR, reference=good)
+    assert (steady.t, steady.trusted) == (REAL + 65, True)  # a few seconds of drift: the clock is kept
+    other_boot = best_now(REAL + 3 * 365 * 86400, 5.0, "b2", None, None, FLOOR, reference=good)
+    assert other_boot.trusted  # after a reboot the monotonic clock says nothing of the time between

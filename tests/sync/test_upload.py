@@ -17,6 +17,7 @@ from sync import messages, state
 from sync.devicedb import open_db as open_edge
 from sync.locallog import LocalLog
 from sync.protocol import encode_upload
+from sync.timekeeping import Anchor
 
 from .helpers import Central, device_rows, entry, fill, sync_settings, wait_until
 
@@ -82,6 +83,34 @@ def test_every_signed_list_page_anchors_centrals_time_for_this_boot(central, tmp
     anchor = Anchor.from_json(sync_state.read(client.db).get("server_anchor"))
     assert anchor is not None and anchor.boot == client.boot_id
     assert abs(anchor.t - _time.time()) < 30 and 0 <= _time.monotonic() - anchor.mono < 30
+    client.close()
+
+
+def test_a_gate_at_1970_tells_central_its_trusted_time_once_anchored_and_central_re_dates_that_boot(central,
+                                                                                                     tmp_path):
+    """Issue 21: entries stamped on an unset clock (1970, untrusted) reach central with their boot and monotonic
+    time; once central's signed time anchors the boot, the report carries ``trusted_now`` and central re-dates them
+    by it (``corrected_by_anchor``)."""
+    import time as _time
+
+    client, _ = _client(central, tmp_path)
+    mono = _time.monotonic()
+    fill(client.settings.db_path, 2, wall_ts=3_600.0, sys_ts=3_600.0, mono_ts=mono - 100, boot_id=client.boot_id,
+         clock_trusted=False)
+    assert "trusted_now" not in client.report()
+    client.upload_once()
+    client.fetch_lists()
+    report = client.report()
+    assert abs(report["trusted_now"] - _time.time()) < 30
+    fill(client.settings.db_path, 1, start=2, wall_ts=_time.time(), mono_ts=_time.monotonic(),
+         boot_id=client.boot_id, clock_trusted=True)
+    client.upload_once()
+    got = central.db.execute("SELECT seq, wall_ts, sys_ts, time_source FROM entries ORDER BY seq").fetchall()
+    assert [(s, src) for s, _, _, src in got] == [(1, "corrected_by_anchor"), (2, "corrected_by_anchor"),
+                                                  (3, "gate_trusted")]
+    anchor = Anchor.from_json(state.read(client.db).get("server_anchor"))
+    assert anchor is not None
+    assert got[0][1] == pytest.approx(anchor.t - (anchor.mono - (mono - 100)), abs=1e-3) and got[0][2] == 3_600.0
     client.close()
 
 
