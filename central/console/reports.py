@@ -1,13 +1,14 @@
-"""The daily report for the street office, its chart and its fixed export columns.
+"""The daily report for the street office, its chart and its exports.
 
-Export columns (fixed; documented on the report page too):
+Exports (:mod:`central.console.exports` conventions: title row, frozen headers, date cells, totals row; headers in
+the member's language), documented on the report page too:
 
-Sheet/CSV ``hourly`` (:data:`HOURLY_COLUMNS`), one row per community, gate and local hour that had traffic:
-  ``date`` (YYYY-MM-DD), ``community``, ``gate_id``, ``hour`` (0-23, local time), ``entries`` (direction in,
-  decision pass), ``exits`` (direction out, decision pass), ``visitors`` (visitor registrations),
-  ``refusals`` (decision refuse), ``fevers`` (fever flag set), ``overrides`` (guard overrides).
-Sheet/CSV ``reasons`` (:data:`REASON_COLUMNS`), refusals by reason code:
-  ``date``, ``community``, ``gate_id``, ``reason`` (code), ``reason_text`` (zh-CN), ``refusals``.
+Sheet "按小时" / "By hour" (CSV ``part=hourly``), every community and gate that had traffic, with all 24 local hours
+(zeros included): 日期 (date cell), 社区, 门岗 (the gate's name where known), 门岗编号, 时段 ("08:00-09:00", local
+time), 小时 (0-23), 进入 (direction in, decision pass), 外出 (direction out, decision pass), 访客 (visitor
+registrations), 拒绝 (decision refuse), 发热 (fever flag set), 保安放行 (guard overrides); then 合计.
+Sheet "按原因" / "By reason" (CSV ``part=reasons``), refusals by reason: 日期, 社区, 门岗, 门岗编号, 原因 (the
+words the gate showed), 原因代码 (the code, for machines), 拒绝次数; then 合计.
 
 Entries are placed by ``wall_ts``, central's best date (re-dated by a trusted time of the gate's boot when the
 gate's clock was untrusted: :mod:`central.redating`).
@@ -20,13 +21,21 @@ from datetime import date
 from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
+from central.console.exports import COUNT, DATE, Column, Table, Words
 from central.console.timeutil import day_bounds
 from central.store import CentralDB
 
-HOURLY_COLUMNS = ("date", "community", "gate_id", "hour", "entries", "exits", "visitors", "refusals", "fevers",
-                  "overrides")
-REASON_COLUMNS = ("date", "community", "gate_id", "reason", "reason_text", "refusals")
 COUNTS = ("entries", "exits", "visitors", "refusals", "fevers", "overrides")
+_PLACE = (Column("日期", "Date", DATE), Column("社区", "Community"), Column("门岗", "Gate", width=14),
+          Column("门岗编号", "Gate id"))
+HOURLY_COLUMNS = (*_PLACE, Column("时段", "Hours", width=13), Column("小时", "Hour", width=6),
+                  Column("进入", "Entries", COUNT), Column("外出", "Exits", COUNT), Column("访客", "Visitors", COUNT),
+                  Column("拒绝", "Refusals", COUNT), Column("发热", "Fevers", COUNT),
+                  Column("保安放行", "Overrides", COUNT))
+REASON_COLUMNS = (*_PLACE, Column("原因", "Reason", width=30), Column("原因代码", "Reason code", width=16),
+                  Column("拒绝次数", "Refusals", COUNT))
+SHEETS = {"hourly": ("按小时", "By hour"), "reasons": ("按原因", "By reason")}
+TITLE = ("日报", "Daily report")
 
 
 @dataclass
@@ -49,19 +58,37 @@ class Report:
     reasons: list[dict]
     totals: dict[str, int]
 
-    def hourly_rows(self) -> list[tuple]:
-        """Rows of the ``hourly`` export, ordered by community, gate and hour."""
+    def hourly_rows(self, words: Words | None = None) -> list[tuple]:
+        """Rows of the hourly export: every gate with all 24 hours (zeros included), ordered by community, gate
+        and hour."""
+        words = words or Words("zh")
         out = []
+        zero = dict.fromkeys(COUNTS, 0)
         for g in self.gates:
-            for hour in sorted(g.hours):
-                c = g.hours[hour]
-                out.append((self.day.isoformat(), g.community, g.gate_id, hour, *(c[k] for k in COUNTS)))
+            for hour in range(24):
+                c = g.hours.get(hour, zero)
+                out.append((self.day, g.community, words.gate(g.gate_id), g.gate_id,
+                            f"{hour:02d}:00-{hour + 1:02d}:00", hour, *(c[k] for k in COUNTS)))
         return out
 
-    def reason_rows(self, texts: dict[str, str]) -> list[tuple]:
-        """Rows of the ``reasons`` export."""
-        return [(self.day.isoformat(), r["community"], r["gate_id"], r["reason"], texts.get(r["reason"], r["reason"]),
-                 r["refusals"]) for r in self.reasons]
+    def reason_rows(self, words: Words | None = None) -> list[tuple]:
+        """Rows of the reasons export."""
+        words = words or Words("zh")
+        return [(self.day, r["community"], words.gate(r["gate_id"]), r["gate_id"], words.reason(r["reason"]),
+                 r["reason"], r["refusals"]) for r in self.reasons]
+
+    def title(self, lang: str) -> str:
+        """"日报 2026-11-20" (and the community)."""
+        text = f"{TITLE[1] if lang == 'en' else TITLE[0]} {self.day.isoformat()}"
+        return f"{text} · {self.community}" if self.community else text
+
+    def tables(self, words: Words) -> dict[str, Table]:
+        """The export tables, by part (``hourly``, ``reasons``)."""
+        idx = 1 if words.lang == "en" else 0
+        hourly = Table(SHEETS["hourly"][idx], self.title(words.lang), HOURLY_COLUMNS, self.hourly_rows(words))
+        reasons = Table(SHEETS["reasons"][idx], self.title(words.lang) + (" refusals by reason" if idx else
+                        " 拒绝原因"), REASON_COLUMNS, self.reason_rows(words))
+        return {"hourly": hourly, "reasons": reasons}
 
 
 def daily_report(db: CentralDB, day: date, tz: ZoneInfo, community: str | None = None) -> Report:

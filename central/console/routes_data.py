@@ -15,7 +15,7 @@ from central.console import alerts, audit, entries, exports, params, reports, sh
 from central.console.deps import Audit, CleanInput, ConsoleCtx, StaffForm, StaffMember, Viewer
 from central.console.errors import ConsoleError
 from central.console.i18n import reason_text, reason_texts, translator
-from central.console.timeutil import fmt_export, parse_day, parse_local
+from central.console.timeutil import fmt, parse_day, parse_local
 from central.console.web import Console, blank, error_page
 
 router = APIRouter(include_in_schema=False, dependencies=[CleanInput])  # no control characters in any field
@@ -38,16 +38,32 @@ def _bad_request(exc: ConsoleError) -> HTTPException:
     return HTTPException(400, str(exc))
 
 
-def _export(rows: list[tuple], header: tuple[str, ...], fmt_: str, name: str, sheet: str) -> Response:
+def _send(table: exports.Table, fmt_: str, name: str, ctx: Console, lang: str) -> Response:
+    """One table as a CSV, or as a one-sheet XLSX."""
     if fmt_ == "csv":
-        return Response(exports.to_csv(header, rows), media_type=exports.CSV_TYPE,
+        return Response(exports.to_csv(table, lang, ctx.tz), media_type=exports.CSV_TYPE,
                         headers=exports.download_headers(f"{name}.csv"))
-    return Response(exports.to_xlsx([(sheet, header, rows)]), media_type=exports.XLSX_TYPE,
+    return _send_xlsx([table], name, ctx, lang)
+
+
+def _send_xlsx(tables: list[exports.Table], name: str, ctx: Console, lang: str) -> Response:
+    return Response(exports.to_xlsx(tables, lang, ctx.tz), media_type=exports.XLSX_TYPE,
                     headers=exports.download_headers(f"{name}.xlsx"))
 
 
-def _entry_rows(ctx: Console, rows: list[dict]) -> list[tuple]:
-    return [tuple(fmt_export(r[c], ctx.tz) if c == "wall_ts" else r[c] for c in entries.COLUMNS) for r in rows]
+def _words(ctx: Console, lang: str) -> exports.Words:
+    return exports.Words(lang, exports.gate_names(ctx.db))
+
+
+def _entries_title(ctx: Console, flt: entries.EntryFilter, lang: str) -> str:
+    """"出入记录 2026-11-20 00:00 – 2026-11-21 00:00" (the filter's window, or the export's own time)."""
+    head = "Entries" if lang == "en" else "出入记录"
+    if flt.since is None and flt.until is None:
+        when = fmt(time.time(), ctx.tz, with_seconds=False)
+        return f"{head} ({'exported' if lang == 'en' else '导出于'} {when})"
+    since = fmt(flt.since, ctx.tz, with_seconds=False) if flt.since is not None else ""
+    until = fmt(flt.until, ctx.tz, with_seconds=False) if flt.until is not None else ""
+    return f"{head} {since} – {until}"
 
 
 @router.get("/entries")
@@ -83,7 +99,11 @@ def entries_export(ctx: ConsoleCtx, fmt_: str, staff: StaffMember, record: Audit
         raise _bad_request(exc) from None
     rows = entries.iter_all(ctx.db, flt)
     record("export_entries", format=fmt_, filters=flt.as_dict(), rows=len(rows))
-    return _export(_entry_rows(ctx, rows), entries.COLUMNS, fmt_, "entries", "entries")
+    words = _words(ctx, staff.lang)
+    table = exports.Table("出入记录" if staff.lang != "en" else "Entries", _entries_title(ctx, flt, staff.lang),
+                          exports.spec_columns(exports.ENTRY_COLUMNS),
+                          [exports.spec_row(exports.ENTRY_COLUMNS, r, words) for r in rows])
+    return _send(table, fmt_, "entries", ctx, staff.lang)
 
 
 @router.get("/console/api/entries")
@@ -141,17 +161,11 @@ def trace_export(ctx: ConsoleCtx, fmt_: str, staff: StaffMember, record: Audit,
     record("export_trace", format=fmt_, kind=result.kind, value=result.value, passages=len(result.passages),
            contacts=len(result.contacts))
     name = f"trace-{result.kind}"
+    words = _words(ctx, staff.lang)
+    heading = tracing.title(result, staff.lang, lambda ts: fmt(ts, ctx.tz, with_seconds=False))
     if fmt_ == "csv":
-        rows = tracing.csv_rows(result, lambda ts: fmt_export(ts, ctx.tz))
-        return Response(exports.to_csv(tracing.CSV_COLUMNS, rows), media_type=exports.CSV_TYPE,
-                        headers=exports.download_headers(f"{name}.csv"))
-    prow = [tuple(fmt_export(p[c], ctx.tz) if c == "wall_ts" else p[c] for c in tracing.PASSAGE_COLUMNS)
-            for p in result.passages]
-    crow = [tuple(fmt_export(c[k], ctx.tz) if k in ("wall_ts", "passage_ts") else c[k]
-                  for k in tracing.CONTACT_COLUMNS) for c in result.contacts]
-    data = exports.to_xlsx([("passages", tracing.PASSAGE_COLUMNS, prow),
-                            ("contacts", tracing.CONTACT_COLUMNS, crow)])
-    return Response(data, media_type=exports.XLSX_TYPE, headers=exports.download_headers(f"{name}.xlsx"))
+        return _send(tracing.csv_table(result, words, heading), "csv", name, ctx, staff.lang)
+    return _send_xlsx(tracing.tables(result, words, heading), name, ctx, staff.lang)
 
 
 # -- daily report --------------------------------------------------------------------------
@@ -172,8 +186,10 @@ def report_page(request: Request, ctx: ConsoleCtx, staff: Viewer,
     chart = reports.entries_chart(rep, translator(staff.lang)("report.chart") + f" {rep.day.isoformat()}")
     qs = urlencode({"day": rep.day.isoformat(), **({"community": rep.community} if rep.community else {})})
     return ctx.render(request, "report.html", staff, rep=rep, chart=chart, q=dict(request.query_params),
-                      export_qs=qs, counts=reports.COUNTS, hourly_cols=reports.HOURLY_COLUMNS,
-                      reason_cols=reports.REASON_COLUMNS, today=datetime.now(ctx.tz).date().isoformat(),
+                      export_qs=qs, counts=reports.COUNTS,
+                      hourly_cols=[c.header(staff.lang) for c in reports.HOURLY_COLUMNS],
+                      reason_cols=[c.header(staff.lang) for c in reports.REASON_COLUMNS], sheets=reports.SHEETS,
+                      today=datetime.now(ctx.tz).date().isoformat(),
                       reason_text=lambda c: reason_text(c, staff.lang), **_choices(ctx))
 
 
@@ -187,16 +203,12 @@ def report_export(ctx: ConsoleCtx, fmt_: str, staff: Viewer, record: Audit,
         rep = _report(ctx, query)
     except ConsoleError as exc:
         raise _bad_request(exc) from None
-    texts = reason_texts("zh")
     record("export_report", format=fmt_, day=rep.day.isoformat(), community=rep.community)
     name = f"daily-report-{rep.day.isoformat()}"
+    tables = rep.tables(_words(ctx, staff.lang))
     if fmt_ == "csv":
-        if part == "hourly":
-            return _export(rep.hourly_rows(), reports.HOURLY_COLUMNS, "csv", name, "hourly")
-        return _export(rep.reason_rows(texts), reports.REASON_COLUMNS, "csv", name + "-reasons", "reasons")
-    data = exports.to_xlsx([("hourly", reports.HOURLY_COLUMNS, rep.hourly_rows()),
-                            ("reasons", reports.REASON_COLUMNS, rep.reason_rows(texts))])
-    return Response(data, media_type=exports.XLSX_TYPE, headers=exports.download_headers(f"{name}.xlsx"))
+        return _send(tables[part], "csv", name if part == "hourly" else name + "-reasons", ctx, staff.lang)
+    return _send_xlsx([tables["hourly"], tables["reasons"]], name, ctx, staff.lang)
 
 
 # -- alerts --------------------------------------------------------------------------------

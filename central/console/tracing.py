@@ -13,7 +13,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from central.console import exports
 from central.console.errors import ConsoleError
+from central.console.exports import DECIMAL, TIME, Column
 from central.store import CentralDB
 
 SUBJECT_KINDS = ("pass_id", "household", "visitor_ref")
@@ -27,9 +29,46 @@ CONTACT_COLUMNS = ("passage_ts", "gate_id", "wall_ts", "delta_min", "direction",
                    "pass_kind", "visitor_ref", "temp_c", "fever", "uuid")
 
 
-# The CSV export is one table: the subject's passages (section "passage", delta 0), then the contacts.
-CSV_COLUMNS = ("section", *CONTACT_COLUMNS)
-_TIME_COLUMNS = ("wall_ts", "passage_ts")
+# Export columns (conventions of :mod:`central.console.exports`): the XLSX has a sheet of the subject's passages and
+# a sheet of the contacts; the CSV is one table, a "类别" column telling the subject's passages (delta 0) from the
+# contacts.
+_W = exports.Words
+PASSAGE_EXPORT: exports.Spec = (
+    ("wall_ts", Column("时间", "Time", TIME), None),
+    ("community", Column("社区", "Community"), None),
+    ("gate_id", Column("门岗", "Gate", width=14), _W.gate),
+    ("gate_id", Column("门岗编号", "Gate id"), None),
+    ("direction", Column("方向", "Direction", width=6), _W.direction),
+    ("event", Column("事件", "Event", width=10), _W.event),
+    ("pass_id", Column("通行证号", "Pass no."), None),
+    ("household", Column("户号", "Household"), None),
+    ("person", Column("人员", "Person", width=6), None),
+    ("visitor_ref", Column("访客编号", "Visitor ref."), None),
+    ("temp_c", Column("体温(℃)", "Temp. (°C)", DECIMAL), None),
+    ("fever", Column("发热", "Fever", width=6), _W.fever),
+    ("uuid", Column("记录编号", "Record id", width=38), None),
+)
+CONTACT_EXPORT: exports.Spec = (
+    ("passage_ts", Column("对象通行时间", "Subject passed at", TIME), None),
+    ("gate_id", Column("门岗", "Gate", width=14), _W.gate),
+    ("gate_id", Column("门岗编号", "Gate id"), None),
+    ("wall_ts", Column("时间", "Time", TIME), None),
+    ("delta_min", Column("相差(分钟)", "Δ min", DECIMAL), None),
+    ("direction", Column("方向", "Direction", width=6), _W.direction),
+    ("pass_id", Column("通行证号", "Pass no."), None),
+    ("household", Column("户号", "Household"), None),
+    ("person", Column("人员", "Person", width=6), None),
+    ("pass_kind", Column("通行证类型", "Pass kind"), _W.pass_kind),
+    ("visitor_ref", Column("访客编号", "Visitor ref."), None),
+    ("temp_c", Column("体温(℃)", "Temp. (°C)", DECIMAL), None),
+    ("fever", Column("发热", "Fever", width=6), _W.fever),
+    ("uuid", Column("记录编号", "Record id", width=38), None),
+)
+SECTION = Column("类别", "Section", width=14)
+SECTIONS = {"passage": ("本人通行", "subject passage"), "contact": ("同门岗前后通行", "contact")}
+SHEETS = {"passage": ("通行记录", "Passages"), "contact": ("同门岗前后通行人员", "Others at the same gate")}
+KIND_NAMES = {"pass_id": ("通行证号", "pass no."), "household": ("户号", "household"),
+              "visitor_ref": ("访客编号", "visitor ref.")}
 
 
 @dataclass
@@ -80,11 +119,29 @@ def trace(db: CentralDB, kind: str, value: str, since: float, until: float, minu
     return Trace(kind, value, since, until, minutes, passages, contacts, truncated)
 
 
-def csv_rows(result: Trace, fmt_ts: Callable[[float], str]) -> list[tuple]:
-    """Rows of the CSV export (:data:`CSV_COLUMNS`); times formatted with ``fmt_ts``."""
+def title(result: Trace, lang: str, fmt_day: Callable[[float], str]) -> str:
+    """"密接追踪 通行证号 101 2026-11-20 – 2026-11-21" (in ``lang``)."""
+    idx = 1 if lang == "en" else 0
+    head = ("密接追踪", "Contact trace")[idx]
+    return f"{head} {KIND_NAMES[result.kind][idx]} {result.value} {fmt_day(result.since)} – {fmt_day(result.until)}"
+
+
+def tables(result: Trace, words: exports.Words, heading: str) -> list[exports.Table]:
+    """The XLSX sheets: the subject's passages and the contacts."""
+    idx = 1 if words.lang == "en" else 0
+    passages = [exports.spec_row(PASSAGE_EXPORT, p, words) for p in result.passages]
+    contacts = [exports.spec_row(CONTACT_EXPORT, c, words) for c in result.contacts]
+    return [exports.Table(SHEETS["passage"][idx], heading, exports.spec_columns(PASSAGE_EXPORT), passages),
+            exports.Table(SHEETS["contact"][idx], heading, exports.spec_columns(CONTACT_EXPORT), contacts)]
+
+
+def csv_table(result: Trace, words: exports.Words, heading: str) -> exports.Table:
+    """The CSV export: one table, the subject's passages (section "本人通行", delta 0) then the contacts."""
+    idx = 1 if words.lang == "en" else 0
+
     def row(section: str, rec: dict) -> tuple:
-        return (section, *(fmt_ts(rec[k]) if k in _TIME_COLUMNS else rec.get(k) for k in CONTACT_COLUMNS))
+        return (SECTIONS[section][idx], *exports.spec_row(CONTACT_EXPORT, rec, words))
 
     out = [row("passage", {**p, "passage_ts": p["wall_ts"], "delta_min": 0.0}) for p in result.passages]
     out += [row("contact", c) for c in result.contacts]
-    return out
+    return exports.Table(SHEETS["passage"][idx], heading, [SECTION, *exports.spec_columns(CONTACT_EXPORT)], out)

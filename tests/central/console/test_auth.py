@@ -242,7 +242,7 @@ def test_report_csv_exports_have_the_documented_columns(central):
         assert c.get("/report/export.csv", params={"day": "20-11-2026"}).status_code == 400
     h_lines = hourly.content.decode("utf-8-sig").splitlines()
     r_lines = reasons.content.decode("utf-8-sig").splitlines()
-    assert h_lines[0].split(",") == list(HOURLY_COLUMNS) and len(h_lines) == 5
-    assert r_lines[0].split(",") == list(REASON_COLUMNS)
-    assert sorted(line.split(",")[3] for line in r_lines[1:]) == ["fever", "quarantined"]
+    assert h_lines[0].split(",") == [c.zh for c in HOURLY_COLUMNS] and len(h_lines) == 1 + 3 * 24 + 1
+    assert r_lines[0].split(",") == [c.zh for c in REASON_COLUMNS]
+    assert sorted(line.split(",")[5] for line in r_lines[1:-1]) == ["fever", "quarantined"]
     assert "attachment" in hourly.headers["content-disposition"]

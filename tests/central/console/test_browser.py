@@ -91,9 +91,9 @@ def test_entries_filter_trace_and_exports(browser, central):
     assert "north" in rows.nth(0).inner_text() and "拒绝" in rows.nth(0).inner_text()
     shot(page, "04-entries-filtered")
     xlsx = load_workbook(io.BytesIO(download(page, "text=导出 Excel")))
-    data = list(xlsx.active.iter_rows(values_only=True))
-    assert data[0][:3] == ("wall_ts", "community", "gate_id") and len(data) == 3
-    assert {r[6] for r in data[1:]} == {"fever", "quarantined"}
+    data = list(xlsx.active.iter_rows(min_row=2, values_only=True))
+    assert data[0][:4] == ("时间", "社区", "门岗", "门岗编号") and len(data) == 3
+    assert {r[8] for r in data[1:]} == {"fever", "quarantined"} and {r[6] for r in data[1:]} == {"拒绝"}
 
     page.goto("/trace")
     page.select_option("select[name=kind]", "pass_id")
@@ -108,12 +108,12 @@ def test_entries_filter_trace_and_exports(browser, central):
     shot(page, "05-trace")
     text = download(page, "text=导出 CSV").decode("utf-8-sig")
     got = list(csv.DictReader(io.StringIO(text)))
-    assert {r["pass_id"] or r["visitor_ref"] for r in got if r["section"] == "contact"} == {"102", "103", "105",
-                                                                                            "V-0001"}
-    passages = [r for r in got if r["section"] == "passage"]  # the subject's own passages are in the file too
-    assert len(passages) == 3 and {r["pass_id"] for r in passages} == {"101"}
+    assert {r["通行证号"] or r["访客编号"] for r in got if r["类别"] == "同门岗前后通行"} == {"102", "103", "105",
+                                                                                        "V-0001"}
+    passages = [r for r in got if r["类别"] == "本人通行"]  # the subject's own passages are in the file too
+    assert len(passages) == 3 and {r["通行证号"] for r in passages} == {"101"}
     wb = load_workbook(io.BytesIO(download(page, "text=导出 Excel")))
-    assert wb.sheetnames == ["passages", "contacts"] and wb["passages"].max_row == 4
+    assert wb.sheetnames == ["通行记录", "同门岗前后通行人员"] and wb["通行记录"].max_row == 2 + 3
     audit = central.db.execute("SELECT action, detail FROM audit_log WHERE username = 'staff' AND action LIKE "
                                "'export_%' ORDER BY id").fetchall()
     assert [a for a, _ in audit][-3:] == ["export_entries", "export_trace", "export_trace"]
@@ -128,10 +128,10 @@ def test_daily_report_chart_and_export(browser, central):
     assert page.locator("script[src^=http], link[href^=http]").count() == 0
     shot(page, "06-report")
     wb = load_workbook(io.BytesIO(download(page, "text=导出 Excel")))
-    hourly = list(wb["hourly"].iter_rows(values_only=True))
-    assert hourly[0] == ("date", "community", "gate_id", "hour", "entries", "exits", "visitors", "refusals",
-                         "fevers", "overrides")
-    assert sum(r[4] for r in hourly[1:]) == 8
+    hourly = list(wb["按小时"].iter_rows(min_row=2, values_only=True))
+    assert hourly[0] == ("日期", "社区", "门岗", "门岗编号", "时段", "小时", "进入", "外出", "访客", "拒绝", "发热",
+                         "保安放行")
+    assert sum(r[6] for r in hourly[1:-1]) == 8 and hourly[-1][0] == "合计" and hourly[-1][6] == 8
     page.click("#today")
     assert page.locator("input[name=day]").input_value() == time.strftime("%Y-%m-%d", time.gmtime(
         time.time() + 8 * 3600))

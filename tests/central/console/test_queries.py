@@ -176,7 +176,7 @@ def test_daily_report_counts(db):
     garden = reports.daily_report(db, date(2026, 11, 20), TZ, "Garden")
     assert {g.gate_id for g in garden.gates} == {"north", "south"}
     rows = rep.hourly_rows()
-    assert all(len(r) == len(reports.HOURLY_COLUMNS) for r in rows)
+    assert all(len(r) == len(reports.HOURLY_COLUMNS) for r in rows) and len(rows) == 3 * 24  # quiet hours too
     svg = reports.entries_chart(rep, "entries <per> hour")
     assert svg.startswith("<svg") and svg.count("<polyline") == 3 and "&lt;per&gt;" in svg and "<script" not in svg
 
@@ -198,13 +198,15 @@ def test_alerts_and_pass_sharing_anomalies(db):
 
 
 def test_exports_read_back_and_defuse_formulas():
-    header = ("a", "b")
+    header = (exports.Column("甲", "a"), exports.Column("乙", "b", exports.DECIMAL))
     rows = [("=1+2", "户号"), (None, 3.5)]
-    text = exports.to_csv(header, rows).decode("utf-8-sig")
+    text = exports.to_csv(exports.Table("s", "t", header, rows), "en", TZ).decode("utf-8-sig")
     assert text.splitlines() == ["a,b", "'=1+2,户号", ",3.5"]
-    wb = load_workbook(io.BytesIO(exports.to_xlsx([("s1", header, rows), ("s2", header, [])])))
+    data = exports.to_xlsx([exports.Table("s1", "t", header, rows), exports.Table("s2", "t", header, [])], "zh", TZ)
+    wb = load_workbook(io.BytesIO(data))
     assert wb.sheetnames == ["s1", "s2"]
-    assert [list(r) for r in wb["s1"].iter_rows(values_only=True)] == [["a", "b"], ["'=1+2", "户号"], [None, 3.5]]
+    assert [list(r) for r in wb["s1"].iter_rows(values_only=True)] == [["t", None], ["甲", "乙"], ["'=1+2", "户号"],
+                                                                      [None, 3.5]]
 
 
 @settings(max_examples=300, deadline=None)

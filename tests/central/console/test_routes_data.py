@@ -24,9 +24,9 @@ def test_trace_csv_holds_the_passages_and_the_contacts(central):
                                                "until": "2026-11-21T00:00", "minutes": "10"})
     assert r.status_code == 200
     rows = list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"))))
-    passages = [x for x in rows if x["section"] == "passage"]
-    contacts = [x for x in rows if x["section"] == "contact"]
-    assert len(passages) == 3 and {x["pass_id"] for x in passages} == {"101"}
-    assert all(x["delta_min"] == "0.0" and x["passage_ts"] == x["wall_ts"] for x in passages)
-    assert {x["pass_id"] or x["visitor_ref"] for x in contacts} == {"102", "103", "105", "V-0001"}
-    assert passages[0]["wall_ts"].startswith("2026-11-20 08:")  # local time (Asia/Shanghai)
+    passages = [x for x in rows if x["类别"] == "本人通行"]
+    contacts = [x for x in rows if x["类别"] == "同门岗前后通行"]
+    assert len(passages) == 3 and {x["通行证号"] for x in passages} == {"101"}
+    assert all(x["相差(分钟)"] == "0.0" and x["对象通行时间"] == x["时间"] for x in passages)
+    assert {x["通行证号"] or x["访客编号"] for x in contacts} == {"102", "103", "105", "V-0001"}
+    assert passages[0]["时间"].startswith("2026-11-20 08:")  # local time (Asia/Shanghai)
