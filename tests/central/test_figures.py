@@ -1,0 +1,208 @@
+"""The catalogue of figures, each checked against counts computed here, in Python, from the raw rows the test
+stored (entries through the real ingest, quarantines, passes, devices and faults as rows), on SQLite and
+PostgreSQL."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from datetime import date, timedelta
+
+import pytest
+
+from central import figures
+from central.console.timeutil import day_bounds, zone
+from central.db import open_db
+from tests.central.console.data import entry, ingest_entries
+
+TZ = zone()
+DAYS = [date(2026, 11, 19), date(2026, 11, 20), date(2026, 11, 21)]
+GATES = {"dev-n": ("Garden", "north"), "dev-s": ("Garden", "south"), "dev-e": ("Riverside", "east")}
+REASONS = ["quarantined", "fever", "temp_high", "closed", "host_quarantined", "health_code_red"]
+
+
+def _random_entries(rng: random.Random) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {d: [] for d in GATES}
+    for dev, (_, gate) in GATES.items():
+        start, _ = day_bounds(DAYS[0], TZ)
+        for seq in range(1, 151):
+            ts = start + rng.uniform(-3600, 3 * 86400 + 3600)  # a few outside the days asked for
+            decision = rng.choice(["pass", "pass", "pass", "refuse", "guard"])
+            event = rng.choice(["scan", "scan", "scan", "visitor", "override"])
+            row = entry(seq, dev, gate, ts, event=event, decision=decision,
+                        direction=rng.choice(["in", "out"]), household=rng.choice([None, "1-1", "1-2", "2-1", "3-9"]),
+                        pass_kind=rng.choice([None, "resident", "delivery"]),
+                        reason=rng.choice(REASONS) if decision == "refuse" else "temp_ok",
+                        fever=int(rng.random() < 0.1), person=1)
+            out[dev].append(row)
+    return out
+
+
+@pytest.fixture
+def world(central_url):
+    db = open_db(central_url)
+    rng = random.Random(16)
+    rows = _random_entries(rng)
+    for dev, (community, _) in GATES.items():
+        ingest_entries(db, dev, community, rows[dev])
+    db.execute("UPDATE devices SET created_at = 0")
+    return db, rows
+
+
+def _expect_entries(rows: dict[str, list[dict]], day: date, pred, distinct: str | None = None,
+                    gate: str | None = None) -> Counter:
+    since, until = day_bounds(day, TZ)
+    out: Counter = Counter()
+    seen: dict[tuple, set] = {}
+    for dev, (community, gate_id) in GATES.items():
+        if gate and gate != gate_id:
+            continue
+        for r in rows[dev]:
+            if not (since <= r["wall_ts"] < until and pred(r)):
+                continue
+            for key in ((), (community,), (community, gate_id)):
+                if distinct:
+                    seen.setdefault(key, set()).add(r[distinct])
+                else:
+                    out[key] += 1
+    for key, values in seen.items():
+        out[key] = len(values)
+    return out
+
+
+ENTRY_FIGURES = {
+    "passages_in": (lambda r: r["direction"] == "in" and r["decision"] == "pass", None),
+    "passages_out": (lambda r: r["direction"] == "out" and r["decision"] == "pass", None),
+    "households_passed": (lambda r: r["decision"] == "pass" and r["household"] is not None, "household"),
+    "refusals": (lambda r: r["decision"] == "refuse", None),
+    "fevers": (lambda r: r["fever"] == 1, None),
+    "visitors": (lambda r: r["event"] == "visitor", None),
+    "deliveries": (lambda r: r["pass_kind"] == "delivery" and r["direction"] == "in" and r["decision"] == "pass",
+                   None),
+    "overrides": (lambda r: r["event"] == "override", None),
+    **{f"refusals.{code}": ((lambda r, c=code: r["decision"] == "refuse" and r["reason"] == c), None)
+       for code in REASONS},
+}
+
+
+@pytest.mark.parametrize("key", sorted(ENTRY_FIGURES))
+def test_entry_figures_match_the_raw_rows_per_day_community_and_gate(world, key):
+    db, rows = world
+    pred, distinct = ENTRY_FIGURES[key]
+    for day in DAYS:
+        expect = _expect_entries(rows, day, pred, distinct)
+        window = figures.Window.day(day, TZ)
+        assert figures.compute(db, key, window)[()] == expect[()]
+        by_community = figures.compute(db, key, window, "community")
+        assert {k: v for k, v in by_community.items() if k} == {k: v for k, v in expect.items() if len(k) == 1}
+        by_gate = figures.compute(db, key, window, "gate")
+        assert {k: v for k, v in by_gate.items() if k} == {k: v for k, v in expect.items() if len(k) == 2}
+        assert by_gate[()] == by_community[()] == expect[()]
+        one_gate = figures.compute(db, key, figures.Window.day(day, TZ, gate_id="south"))
+        assert one_gate[()] == _expect_entries(rows, day, pred, distinct, gate="south")[()]
+    whole = figures.compute(db, key, figures.Window(DAYS[0], DAYS[-1], TZ))[()]
+    if distinct is None:
+        assert whole == sum(_expect_entries(rows, d, pred)[()] for d in DAYS)
+
+
+def _insert_quarantine(db, household, first: date, last: date, released_at: float | None = None,
+                       person: int | None = None) -> None:
+    start, _ = day_bounds(first, TZ)
+    _, end = day_bounds(last, TZ)
+    db.execute("INSERT INTO households (household, created_at) VALUES (?, 0) ON CONFLICT DO NOTHING", [household])
+    db.execute("INSERT INTO quarantines (household, person, first_day, last_day, start_ts, end_ts, set_at, status, "
+               "released_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)",
+               [household, person, first.isoformat(), last.isoformat(), start, end,
+                "released" if released_at is not None else "active", released_at])
+
+
+def test_quarantine_figures_match_the_records(world):
+    db, _ = world
+    d = DAYS[1]
+    noon = day_bounds(d, TZ)[0] + 12 * 3600
+    records = [  # household, first day, last day, released at
+        ("Q1", d - timedelta(days=5), d + timedelta(days=8), None),        # in quarantine all along
+        ("Q2", d, d + timedelta(days=13), None),                            # new that day
+        ("Q3", d - timedelta(days=13), d, None),                            # last day that day: ended
+        ("Q4", d - timedelta(days=3), d + timedelta(days=10), noon),        # released early that day
+        ("Q5", d - timedelta(days=20), d - timedelta(days=7), None),        # long over
+        ("Q6", d - timedelta(days=3), d + timedelta(days=10), noon - 86400),  # released the day before
+        ("Q7", d + timedelta(days=1), d + timedelta(days=14), None),        # begins tomorrow
+    ]
+    for hh, first, last, rel in records:
+        _insert_quarantine(db, hh, first, last, rel)
+    _insert_quarantine(db, "Q1", d - timedelta(days=2), d + timedelta(days=2), person=2)  # a person of Q1 too
+    since, until = day_bounds(d, TZ)
+
+    def overlaps(first, last, rel):
+        s, e = day_bounds(first, TZ)[0], day_bounds(last, TZ)[1]
+        return s < until and e > since and (rel is None or rel > since)
+
+    active = {hh for hh, f, la, rel in records if overlaps(f, la, rel)}
+    new = {hh for hh, f, _, _ in records if f == d}
+    ended = {hh for hh, _, la, rel in records if (rel is not None and since <= rel < until) or
+             (rel is None and la == d)}
+    window = figures.Window.day(d, TZ)
+    assert figures.compute(db, "quarantine_households", window) == {(): len(active)} == {(): 4}
+    assert figures.compute(db, "quarantine_new", window, "gate") == {(): len(new)} == {(): 1}
+    assert figures.compute(db, "quarantine_ended", window)[()] == len(ended) == 2
+    assert not figures.figure("quarantine_new").groupable
+
+
+def test_passes_alerts_and_devices(world):
+    db, rows = world
+    d = DAYS[1]
+    since, until = day_bounds(d, TZ)
+    db.execute("INSERT INTO pass_keys (kid, public_key, created_at, not_before, status) VALUES ('k1', 'x', 0, 0, "
+               "'active')")
+    issued = [since - 10, since, since + 3600, until - 1, until]
+    for i, ts in enumerate(issued):
+        db.execute("INSERT INTO households (household, created_at) VALUES (?, 0) ON CONFLICT DO NOTHING", [f"P{i}"])
+        db.execute("INSERT INTO passes (household, person, kind, valid_from, valid_to, issued_at, kid) "
+                   "VALUES (?, 1, 'resident', 0, 1, ?, 'k1')", [f"P{i}", int(ts)])
+    window = figures.Window.day(d, TZ, now=until + 7200)
+    assert figures.compute(db, "passes_issued", window)[()] == sum(1 for ts in issued if since <= ts < until) == 3
+
+    # devices: north heard from just before the end of the day, south long before, east never
+    db.execute("UPDATE devices SET last_seen_at = ? WHERE device_id = 'dev-n'", [until - 60])
+    db.execute("UPDATE devices SET last_seen_at = ? WHERE device_id = 'dev-s'", [until - 3 * 3600])
+    db.execute("UPDATE devices SET last_seen_at = NULL WHERE device_id = 'dev-e'")
+    offline = figures.compute(db, "devices_offline", window, "gate")
+    assert offline == {(): 2, ("Garden", "south"): 1, ("Riverside", "east"): 1}
+    db.execute("INSERT INTO device_faults (device_id, code, since, started_at, seen_at, until) VALUES "
+               "('dev-n', 'thermometer', 0, ?, ?, ?), ('dev-e', 'camera', 0, ?, ?, NULL), "
+               "('dev-s', 'relay', 0, ?, ?, ?)",
+               [since + 60, since + 120, since + 600, since - 86400, since, until + 86400, until - 5 * 86400,
+                until - 4 * 86400])
+    assert figures.compute(db, "devices_faulty", window, "community") == {(): 2, ("Garden",): 1, ("Riverside",): 1}
+
+    from central.console import alerts
+    raised = alerts.alerts(db, since, until, include_acked=True, now=until + 7200)
+    assert raised  # the random day has fevers, quarantine refusals and overrides
+    alerts.acknowledge(db, raised[0].key, "staff", "")
+    open_by_gate = Counter((a.community or "", a.gate_id) for a in raised[1:])
+    got = figures.compute(db, "alerts_open", window, "gate")
+    assert got[()] == len(raised) - 1 and {k: v for k, v in got.items() if k} == dict(open_by_gate)
+
+
+def test_every_figure_is_named_and_explained_in_both_languages(world):
+    db, _ = world
+    keys = [f.key for f in figures.catalogue()]
+    assert len(keys) == len(set(keys)) >= 15
+    for fig in figures.catalogue():
+        assert fig.zh and fig.en and all(fig.meaning) and all(fig.counting)
+        assert fig.name("en") == fig.en and fig.name("zh") == fig.zh
+        for group in figures.GROUPS:
+            assert () in figures.compute(db, fig.key, figures.Window.day(DAYS[1], TZ, now=0), group)
+
+
+def test_bad_requests_fail_clearly(world):
+    db, _ = world
+    with pytest.raises(figures.FigureError, match="no figure"):
+        figures.compute(db, "nope", figures.Window.day(DAYS[0], TZ))
+    with pytest.raises(figures.FigureError, match="group"):
+        figures.compute(db, "visitors", figures.Window.day(DAYS[0], TZ), "street")
+    with pytest.raises(figures.FigureError):
+        figures.Window(DAYS[1], DAYS[0], TZ)
+    with pytest.raises(figures.FigureError):
+        figures.Window(date(2020, 1, 1), date(2026, 1, 1), TZ)
