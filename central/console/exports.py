@@ -83,6 +83,9 @@ class Table:
     columns: Sequence[Column]
     rows: Iterable[Sequence[object]]
     totals: bool = True  # add a totals row when there is a COUNT column
+    #: the totals row's values when they are not the column sums (a count of distinct households over gates)
+    fixed_totals: Sequence[object] | None = None
+    notes: Sequence[str] = ()  # lines of fixed text under the table (unit, contact ...)
     _sums: list[int] = field(default_factory=list, init=False, repr=False)
 
     def has_totals(self) -> bool:
@@ -102,7 +105,10 @@ class Table:
 
     def totals_row(self, lang: str) -> list[object]:
         """The totals row after :meth:`values` ran: "合计" in the first column, the sum of each count column."""
-        row: list[object] = [self._sums[i] if c.kind == COUNT else None for i, c in enumerate(self.columns)]
+        if self.fixed_totals is not None:
+            row = list(self.fixed_totals)
+        else:
+            row = [self._sums[i] if c.kind == COUNT else None for i, c in enumerate(self.columns)]
         if row[0] is None:
             row[0] = TOTAL[1] if lang == "en" else TOTAL[0]
         return row
@@ -179,7 +185,9 @@ def to_csv(table: Table, lang: str, tz: ZoneInfo) -> bytes:
     for row in table.values():
         writer.writerow([_csv_value(k, v, tz) for k, v in zip(kinds, row, strict=True)])
     if table.has_totals():
-        writer.writerow(["" if v is None else v for v in table.totals_row(lang)])
+        writer.writerow(["" if v is None else _safe(v) for v in table.totals_row(lang)])
+    for note in table.notes:
+        writer.writerow([_safe(note)])
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
 
 
@@ -210,8 +218,13 @@ def _write_sheet(ws: WriteOnlyWorksheet, table: Table, lang: str, tz: ZoneInfo) 
     for row in table.values():
         ws.append([_cell(ws, c.kind, _xlsx_value(c.kind, v, tz)) for c, v in zip(cols, row, strict=True)])
     if table.has_totals():
-        ws.append([_styled(ws, v, font=_BOLD, fill=_TOTAL_FILL, number_format=_FORMATS.get(c.kind))
-                   for c, v in zip(cols, table.totals_row(lang), strict=True)])
+        totals = zip(cols, table.totals_row(lang), strict=True)
+        ws.append([_styled(ws, _xlsx_value(c.kind, v, tz), font=_BOLD, fill=_TOTAL_FILL,
+                           number_format=_FORMATS.get(c.kind)) for c, v in totals])
+    if table.notes:
+        ws.append([])
+    for note in table.notes:
+        ws.append([_safe(note)])
 
 
 def _cell(ws: WriteOnlyWorksheet, kind: str, value: object) -> object:

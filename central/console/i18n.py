@@ -116,6 +116,20 @@ TEXTS: dict[str, tuple[str, str]] = {
     "days7": ("最近7天", "Last 7 days"),
     "bad_chars": ("输入中含有控制字符，请删除后重试", "The input holds a control character; remove it and retry"),
     "time.invalid": ("时间异常", "invalid time"), "value.invalid": ("数值异常", "invalid value"),
+    # -- issue 16: report templates (central/console/routes_reports.py) --
+    "nav.rt": ("报表模板", "Report templates"), "rt.new": ("新建模板", "New template"),
+    "rt.name": ("模板名称（上报对象）", "Template name (recipient)"), "rt.title": ("报表标题", "Report title"),
+    "rt.unit": ("填报单位", "Reporting unit"), "rt.contact": ("联系人及电话", "Contact"),
+    "rt.grouping": ("分行方式", "Rows"), "rt.figures": ("指标（勾选、排序、改列名）", "Figures (tick, order, rename)"),
+    "rt.use": ("选用", "Use"), "rt.order": ("顺序", "Order"), "rt.label": ("列名", "Column name"),
+    "rt.figure": ("指标", "Figure"), "rt.meaning": ("含义与统计口径", "Meaning and how it is counted"),
+    "rt.edit": ("修改", "Edit"), "rt.copy": ("复制", "Duplicate"), "rt.generate": ("生成报表", "Generate"),
+    "rt.for_day": ("报表日期", "Day"), "rt.history": ("已生成的报表", "Generated reports"),
+    "rt.none": ("还没有报表模板", "No report templates yet"),
+    "rt.runs_none": ("还没有生成过报表", "Nothing generated yet"),
+    "rt.generated_at": ("生成时间", "Generated at"), "rt.by": ("生成人", "By"), "rt.columns": ("列", "Columns"),
+    "rt.again": ("重新生成", "Generate again"), "rt.updated": ("最后修改", "Last changed"),
+    "rt.whole_only": ("仅合计", "total only"),
 }
 
 
