@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from central import figures
@@ -23,6 +23,7 @@ from central.console.web import Console, error_page
 router = APIRouter(include_in_schema=False, dependencies=[CleanInput])  # no control characters in any field
 
 BASE = "/report-templates"
+TemplateId = Annotated[int, Path(ge=1, le=2**62)]  # beyond: no database integer
 
 
 def _page(request: Request, ctx: Console, staff, **extra) -> Response:
@@ -59,7 +60,7 @@ def template_new(request: Request, ctx: ConsoleCtx, staff: StaffMember,
 
 
 @router.get(BASE + "/{template_id}/edit")
-def template_edit(request: Request, ctx: ConsoleCtx, staff: StaffMember, template_id: int) -> Response:
+def template_edit(request: Request, ctx: ConsoleCtx, staff: StaffMember, template_id: TemplateId) -> Response:
     """The form of a saved template."""
     try:
         return _edit(request, ctx, staff, rt.get(ctx.db, template_id))
@@ -78,7 +79,7 @@ def _posted(form, template_id: int | None) -> rt.Template:
             raise ConsoleError(f"没有这项指标 / no figure {key[:40]!r}")
         label = str(form.get(f"label.{key}") or "").strip() or figures.figure(key).zh
         order = str(form.get(f"order.{key}") or "").strip()
-        rank = int(order) if order.isdigit() and len(order) < 6 else 10**6
+        rank = int(order) if order.isascii() and order.isdigit() and len(order) < 6 else 10**6
         rows.append((rank, known[key], rt.Row(key, label)))
     rows.sort(key=lambda r: (r[0], r[1]))
     return rt.Template(name=str(form.get("name") or ""), title=str(form.get("title") or ""),
@@ -91,7 +92,7 @@ async def template_save(request: Request, ctx: ConsoleCtx, staff: StaffForm, rec
     """Save a new or changed template (a form post of the template form)."""
     form = await request.form()
     raw_id = str(form.get("id") or "")
-    template_id = int(raw_id) if raw_id.isdigit() and len(raw_id) < 18 else None
+    template_id = int(raw_id) if raw_id.isascii() and raw_id.isdigit() and len(raw_id) < 18 else None
     try:
         template = _posted(form, template_id)
     except ConsoleError as exc:
@@ -106,7 +107,7 @@ async def template_save(request: Request, ctx: ConsoleCtx, staff: StaffForm, rec
 
 
 @router.get(BASE + "/{template_id}/generate")
-def template_generate(request: Request, ctx: ConsoleCtx, staff: Viewer, record: Audit, template_id: int,
+def template_generate(request: Request, ctx: ConsoleCtx, staff: Viewer, record: Audit, template_id: TemplateId,
                       day: Annotated[str, Query(max_length=40)] = "") -> Response:
     """The template generated for ``day`` (YYYY-MM-DD, today when empty) as an XLSX file; kept in the history."""
     try:

@@ -131,3 +131,17 @@ def test_viewers_generate_but_do_not_edit(central):
         assert c.get(f"/report-templates/{tid}/edit").status_code == 403
         assert c.get(f"/report-templates/{tid}/generate", params={"day": "9999-12-31"}).status_code == 400
         assert c.get("/report-templates/999999/generate").status_code == 404
+        assert c.get("/report-templates/99999999999999999999999/generate").status_code == 422
+
+
+def test_hostile_form_values_get_a_clear_answer(central):
+    with central.client("staff") as c:
+        r = _save(c, {"name": "奇怪的顺序", "grouping": "all", "id": "²"}, [("fevers", "²", "发热"),
+                                                                          ("visitors", "1", "访客")])
+        assert r.status_code == 303
+        rows = next(t for t in rt.all_templates(central.db) if t.name == "奇怪的顺序").rows
+        assert [r.figure for r in rows] == ["visitors", "fevers"]  # a number that is no number sorts last
+        page = c.get("/report-templates/new")
+        nul = c.post("/report-templates/save", data={"csrf": csrf_of(page.text), "name": "a\x00b",
+                                                     "figure": "fevers"})
+        assert nul.status_code == 400
