@@ -129,7 +129,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "rt.runs_none": ("还没有生成过报表", "Nothing generated yet"),
     "rt.generated_at": ("生成时间", "Generated at"), "rt.by": ("生成人", "By"), "rt.columns": ("列", "Columns"),
     "rt.again": ("重新生成", "Generate again"), "rt.updated": ("最后修改", "Last changed"),
-    "rt.whole_only": ("仅合计", "total only"),
+    "rt.whole_only": ("仅合计", "total only"), "rt.layout": ("排列方式", "Layout"),
 }
 
 

@@ -11,8 +11,9 @@ Every generation is kept in ``report_runs`` (who, when, which day, the totals), 
 
 Tables:
 
-- ``report_templates``: id, name (unique), title, unit, contact, grouping (all | community | gate), rows (JSON list
-  of ``{"figure": key, "label": column name}``), created/updated by and at.
+- ``report_templates``: id, name (unique), title, unit, contact, grouping (all | community | gate), layout
+  (columns: figures as columns, a row per group | rows: figures as rows, a column per group), rows (JSON list of
+  ``{"figure": key, "label": column name}``), created/updated by and at.
 - ``report_runs``: id, template_id, template_name, day (YYYY-MM-DD), generated_by, generated_at, totals (JSON
   ``{figure: count}``).
 """
@@ -34,8 +35,10 @@ from central.store.migrations import Migrations
 migrations = Migrations("central-reports")
 
 MAX_NAME, MAX_TEXT, MAX_LABEL, MAX_ROWS = 60, 200, 40, 40
-GROUPINGS = {"all": ("全部合计一行", "One row for all"), "community": ("按社区", "By community"),
+GROUPINGS = {"all": ("不分组（只有合计）", "No groups (totals only)"), "community": ("按社区", "By community"),
              "gate": ("按门岗", "By gate")}
+LAYOUTS = {"columns": ("指标为列（每个社区/门岗一行）", "Figures as columns (a row per group)"),
+           "rows": ("指标为行（每个社区/门岗一列）", "Figures as rows (a column per group)")}
 
 
 @migrations()
@@ -43,8 +46,9 @@ def m001_report_templates(db: CentralDB) -> None:
     """Templates and the history of generated reports."""
     db.execute("CREATE TABLE report_templates (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE, "
                "title TEXT NOT NULL DEFAULT '', unit TEXT NOT NULL DEFAULT '', contact TEXT NOT NULL DEFAULT '', "
-               "grouping TEXT NOT NULL DEFAULT 'all', rows TEXT NOT NULL, created_by TEXT NOT NULL, "
-               "created_at REAL NOT NULL, updated_by TEXT NOT NULL, updated_at REAL NOT NULL)")
+               "grouping TEXT NOT NULL DEFAULT 'all', layout TEXT NOT NULL DEFAULT 'columns', rows TEXT NOT NULL, "
+               "created_by TEXT NOT NULL, created_at REAL NOT NULL, updated_by TEXT NOT NULL, "
+               "updated_at REAL NOT NULL)")
     db.execute("CREATE TABLE report_runs (id INTEGER PRIMARY KEY AUTOINCREMENT, template_id INTEGER NOT NULL, "
                "template_name TEXT NOT NULL, day TEXT NOT NULL, generated_by TEXT NOT NULL, "
                "generated_at REAL NOT NULL, totals TEXT NOT NULL)")
@@ -74,6 +78,7 @@ class Template:
     contact: str = ""
     grouping: str = "all"
     rows: list[Row] = field(default_factory=list)
+    layout: str = "columns"
     id: int | None = None
     updated_by: str = ""
     updated_at: float = 0.0
@@ -88,6 +93,8 @@ class Template:
             raise ConsoleError(f"标题、单位、联系人各不超过 {MAX_TEXT} 字 / at most {MAX_TEXT} characters each")
         if self.grouping not in GROUPINGS:
             raise ConsoleError(f"未知的分组方式 / unknown grouping {self.grouping[:20]!r}")
+        if self.layout not in LAYOUTS:
+            raise ConsoleError(f"未知的排列方式 / unknown layout {self.layout[:20]!r}")
         if not 1 <= len(self.rows) <= MAX_ROWS:
             raise ConsoleError(f"请选择 1-{MAX_ROWS} 项指标 / choose 1-{MAX_ROWS} figures")
         for r in self.rows:
@@ -102,13 +109,13 @@ class Template:
         return self
 
 
-_COLS = "id, name, title, unit, contact, grouping, rows, updated_by, updated_at"
+_COLS = "id, name, title, unit, contact, grouping, rows, layout, updated_by, updated_at"
 
 
 def _template(row: tuple) -> Template:
-    tid, name, title, unit, contact, grouping, rows, by, at = row
+    tid, name, title, unit, contact, grouping, rows, layout, by, at = row
     return Template(name, title, unit, contact, grouping, [Row(r["figure"], r["label"]) for r in json.loads(rows)],
-                    tid, by, at)
+                    layout, tid, by, at)
 
 
 def all_templates(db: CentralDB) -> list[Template]:
@@ -134,14 +141,15 @@ def save(db: CentralDB, template: Template, username: str, now: float | None = N
         if clash is not None and clash[0] != t.id:
             raise ConsoleError(f"已有名为“{t.name}”的模板 / a template named {t.name!r} exists")
         if t.id is None:
-            cur = db.execute("INSERT INTO report_templates (name, title, unit, contact, grouping, rows, created_by, "
-                             "created_at, updated_by, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                             [t.name, t.title, t.unit, t.contact, t.grouping, rows, username, now, username, now])
+            cur = db.execute("INSERT INTO report_templates (name, title, unit, contact, grouping, layout, rows, "
+                             "created_by, created_at, updated_by, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                             "RETURNING id", [t.name, t.title, t.unit, t.contact, t.grouping, t.layout, rows,
+                                              username, now, username, now])
             return int(cur.fetchone()[0])
         get(db, t.id)
-        db.execute("UPDATE report_templates SET name = ?, title = ?, unit = ?, contact = ?, grouping = ?, rows = ?, "
-                   "updated_by = ?, updated_at = ? WHERE id = ?",
-                   [t.name, t.title, t.unit, t.contact, t.grouping, rows, username, now, t.id])
+        db.execute("UPDATE report_templates SET name = ?, title = ?, unit = ?, contact = ?, grouping = ?, layout = ?, "
+                   "rows = ?, updated_by = ?, updated_at = ? WHERE id = ?",
+                   [t.name, t.title, t.unit, t.contact, t.grouping, t.layout, rows, username, now, t.id])
         return t.id
 
 
@@ -178,32 +186,54 @@ class Generated:
 
 def generate(db: CentralDB, template: Template, day: date, tz: ZoneInfo, lang: str = "zh",
              now: float | None = None) -> Generated:
-    """The template's figures for local ``day`` as an export table."""
+    """The template's figures for local ``day`` as an export table (figures as columns or as rows)."""
     window = figures.Window.day(day, tz, now=now)
     results = {r.figure: figures.compute(db, r.figure, window, template.grouping) for r in template.rows}
     groups = _groups(db, template.grouping, results)
     words = exports.Words(lang, exports.gate_names(db))
+    totals = {r.figure: results[r.figure][()] for r in template.rows}
+    cells = {r.figure: [_cell(results[r.figure], r.figure, key) for key in groups] for r in template.rows}
+    build = _by_rows if template.layout == "rows" else _by_columns
+    table = build(template, day, [_group_name(key, words) for key in groups], cells, totals, lang)
+    table.title = f"{template.title or template.name} {day.isoformat()}"
+    table.notes = [line for line in (_note("填报单位", "Unit", template.unit, lang),
+                                     _note("联系人", "Contact", template.contact, lang)) if line]
+    return Generated(table, totals)
+
+
+def _cell(counts: figures.Counts, key: str, group: tuple[str, ...]) -> int | None:
+    """A figure's count for ``group``; None (blank) for a figure answered only for the whole scope."""
+    return counts.get(group, 0) if figures.figure(key).groupable or not group else None
+
+
+def _group_name(key: tuple[str, ...], words: exports.Words) -> tuple[str, ...]:
+    return tuple(str(words.gate(k)) if i == 1 else k for i, k in enumerate(key))
+
+
+def _by_columns(template: Template, day: date, groups: list[tuple[str, ...]], cells: dict[str, list],
+                totals: dict[str, int], lang: str) -> exports.Table:
+    """A row per group (community / gate), a column per figure, then the totals row."""
     place = [exports.Column("日期", "Date", exports.DATE)]
     if template.grouping != "all":
         place.append(exports.Column("社区", "Community"))
     if template.grouping == "gate":
         place.append(exports.Column("门岗", "Gate", width=14))
     cols = [*place, *(exports.Column(r.label, r.label, exports.COUNT) for r in template.rows)]
-    rows = []
-    for key in groups:
-        where = [words.gate(k) if i == 1 else k for i, k in enumerate(key)]
-        cells = [results[r.figure].get(key, 0) if figures.figure(r.figure).groupable or not key else None
-                 for r in template.rows]
-        rows.append((day, *where, *cells))
-    totals = {r.figure: results[r.figure][()] for r in template.rows}
+    rows = [(day, *group, *(cells[r.figure][i] for r in template.rows)) for i, group in enumerate(groups)]
     fixed = [exports.TOTAL[1] if lang == "en" else exports.TOTAL[0], *([None] * (len(place) - 1)),
              *totals.values()]
-    title = f"{template.title or template.name} {day.isoformat()}"
-    notes = [line for line in (_note("填报单位", "Unit", template.unit, lang),
-                               _note("联系人", "Contact", template.contact, lang)) if line]
-    table = exports.Table(template.name, title, cols, rows, totals=template.grouping != "all", fixed_totals=fixed,
-                          notes=notes)
-    return Generated(table, totals)
+    return exports.Table(template.name, "", cols, rows, totals=template.grouping != "all", fixed_totals=fixed)
+
+
+def _by_rows(template: Template, day: date, groups: list[tuple[str, ...]], cells: dict[str, list],
+             totals: dict[str, int], lang: str) -> exports.Table:
+    """A row per figure, a column per group, then the totals column (each figure for the whole scope)."""
+    total = exports.TOTAL[1] if lang == "en" else exports.TOTAL[0]
+    head = [exports.Column("日期", "Date", exports.DATE), exports.Column("指标", "Figure", width=16)]
+    named = [" ".join(g) for g in groups if g]
+    cols = [*head, *(exports.Column(n, n, width=10) for n in named), exports.Column(total, total, width=8)]
+    rows = [(day, r.label, *(cells[r.figure] if named else []), totals[r.figure]) for r in template.rows]
+    return exports.Table(template.name, "", cols, rows, totals=False)
 
 
 def _note(zh: str, en: str, text: str, lang: str) -> str:

@@ -42,7 +42,8 @@ def _edit(request: Request, ctx: Console, staff, template: rt.Template, status_c
           error: str | None = None) -> Response:
     chosen = {r.figure: (n, r.label) for n, r in enumerate(template.rows, start=1)}
     return ctx.render(request, "report_template_edit.html", staff, status_code=status_code, error=error,
-                      tpl=template, catalogue=figures.catalogue(), chosen=chosen, groupings=rt.GROUPINGS)
+                      tpl=template, catalogue=figures.catalogue(), chosen=chosen, groupings=rt.GROUPINGS,
+                      layouts=rt.LAYOUTS)
 
 
 @router.get(BASE + "/new")
@@ -84,7 +85,8 @@ def _posted(form, template_id: int | None) -> rt.Template:
     rows.sort(key=lambda r: (r[0], r[1]))
     return rt.Template(name=str(form.get("name") or ""), title=str(form.get("title") or ""),
                        unit=str(form.get("unit") or ""), contact=str(form.get("contact") or ""),
-                       grouping=str(form.get("grouping") or "all"), rows=[r[2] for r in rows], id=template_id)
+                       grouping=str(form.get("grouping") or "all"), rows=[r[2] for r in rows],
+                       layout=str(form.get("layout") or "columns"), id=template_id)
 
 
 @router.post(BASE + "/save")

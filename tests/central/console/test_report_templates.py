@@ -145,3 +145,19 @@ def test_hostile_form_values_get_a_clear_answer(central):
         nul = c.post("/report-templates/save", data={"csrf": csrf_of(page.text), "name": "a\x00b",
                                                      "figure": "fevers"})
         assert nul.status_code == 400
+
+
+def test_figures_as_rows_with_a_column_per_community(central):
+    with central.client("staff") as c:
+        r = _save(c, {"name": "竖排报表", "title": "竖排", "grouping": "community", "layout": "rows"},
+                  [("passages_in", "1", "进入"), ("quarantine_new", "2", "新增隔离户")])
+        assert r.status_code == 303
+        gen = c.get(f"/report-templates/{_template_id(central, '竖排报表')}/generate", params={"day": "2026-11-20"})
+    ws = load_workbook(io.BytesIO(gen.content)).active
+    rows = list(ws.iter_rows(min_row=2, values_only=True))
+    assert rows[0] == ("日期", "指标", "Garden", "Riverside", "合计")
+    assert rows[1][1:] == ("进入", _count(central, "community = 'Garden' AND direction = 'in' AND decision = 'pass'"),
+                           _count(central, "community = 'Riverside' AND direction = 'in' AND decision = 'pass'"),
+                           _count(central, "direction = 'in' AND decision = 'pass'"))
+    assert rows[2][1:] == ("新增隔离户", None, None, 0)  # households carry no community: the total only
+    assert ws["A3"].is_date
