@@ -180,7 +180,7 @@ def to_csv(table: Table, lang: str, tz: ZoneInfo) -> bytes:
     """A CSV file of ``table`` (UTF-8 with BOM, CRLF line ends): headers, rows, totals row."""
     buf = io.StringIO()
     writer = csv.writer(buf)
-    writer.writerow([c.header(lang) for c in table.columns])
+    writer.writerow([_safe(c.header(lang)) for c in table.columns])
     kinds = [c.kind for c in table.columns]
     for row in table.values():
         writer.writerow([_csv_value(k, v, tz) for k, v in zip(kinds, row, strict=True)])
@@ -214,7 +214,7 @@ def _write_sheet(ws: WriteOnlyWorksheet, table: Table, lang: str, tz: ZoneInfo) 
     ws.freeze_panes = "A3"  # the title and header rows stay in view
     ws.print_title_rows = "1:2"
     ws.append([_styled(ws, _safe(table.title), font=_TITLE_FONT)])
-    ws.append([_styled(ws, c.header(lang), font=_BOLD, fill=_HEAD_FILL, wrap=True) for c in cols])
+    ws.append([_styled(ws, _safe(c.header(lang)), font=_BOLD, fill=_HEAD_FILL, wrap=True) for c in cols])
     for row in table.values():
         ws.append([_cell(ws, c.kind, _xlsx_value(c.kind, v, tz)) for c, v in zip(cols, row, strict=True)])
     if table.has_totals():

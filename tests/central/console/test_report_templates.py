@@ -161,3 +161,16 @@ def test_figures_as_rows_with_a_column_per_community(central):
                            _count(central, "direction = 'in' AND decision = 'pass'"))
     assert rows[2][1:] == ("新增隔离户", None, None, 0)  # households carry no community: the total only
     assert ws["A3"].is_date
+
+
+def test_names_staff_type_cannot_become_formulas_in_the_file(central):
+    with central.client("staff") as c:
+        r = _save(c, {"name": "=HYPERLINK(1)", "title": "+SUM(A1)", "unit": "@x", "grouping": "all"},
+                  [("fevers", "1", "=1+1"), ("visitors", "2", "-2")])
+        assert r.status_code == 303
+        gen = c.get(f"/report-templates/{_template_id(central, '=HYPERLINK(1)')}/generate",
+                    params={"day": "2026-11-20"})
+    book = load_workbook(io.BytesIO(gen.content))
+    texts = [v for ws in book.worksheets for row in ws.iter_rows(values_only=True) for v in row if isinstance(v, str)]
+    assert "'=1+1" in texts and "'-2" in texts and "'+SUM(A1) 2026-11-20" in texts
+    assert not any(v.startswith(("=", "+", "-", "@")) for v in texts)
