@@ -9,6 +9,8 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from openpyxl import load_workbook
 
 from central.console import exports
@@ -165,3 +167,23 @@ def exports_tz():
     from central.console.timeutil import zone
 
     return zone()
+
+
+_VALUES = st.one_of(st.none(), st.integers(), st.floats(), st.text(max_size=20), st.booleans())
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(_VALUES, st.one_of(st.none(), st.floats(), st.integers()), st.integers(0, 10**6)),
+                max_size=12), st.sampled_from(["zh", "en"]))
+def test_any_table_writes_a_workbook_whose_totals_are_the_sums(rows, lang):
+    cols = [exports.Column("值", "value"), exports.Column("时间", "time", exports.TIME),
+            exports.Column("次数", "count", exports.COUNT)]
+    ws = _book(exports.to_xlsx([exports.Table("表[1]:?", "标题", cols, rows)], lang, exports_tz())).active
+    got = list(ws.iter_rows(min_row=3, values_only=True))
+    assert ws.freeze_panes == "A3" and got[-1][0] == ("Total" if lang == "en" else "合计")
+    assert got[-1][2] == sum(r[2] for r in rows)
+    for cell in (c for row in ws.iter_rows(min_row=3, max_row=2 + len(rows)) for c in row[1:2]):
+        assert cell.value is None or cell.is_date or str(cell.value).startswith("时间异常")
+    text = exports.to_csv(exports.Table("t", "t", cols, rows), lang, exports_tz())
+    parsed = _csv(text)
+    assert len(parsed) == 1 + len(rows) + 1 and parsed[-1][2] == str(sum(r[2] for r in rows))
