@@ -190,7 +190,8 @@ def report_page(request: Request, ctx: ConsoleCtx, staff: Viewer,
                       hourly_cols=[c.header(staff.lang) for c in reports.HOURLY_COLUMNS],
                       reason_cols=[c.header(staff.lang) for c in reports.REASON_COLUMNS], sheets=reports.SHEETS,
                       today=datetime.now(ctx.tz).date().isoformat(),
-                      reason_text=lambda c: reason_text(c, staff.lang), **_choices(ctx))
+                      reason_text=lambda c: reason_text(c, staff.lang), gate_name=_words(ctx, staff.lang).gate,
+                      **_choices(ctx))
 
 
 @router.get("/report/export.{fmt_}")
