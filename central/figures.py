@@ -113,15 +113,19 @@ def _scope(window: Window, prefix: str = "") -> tuple[str, list]:
 
 
 def _grouped(db: CentralDB, select: str, table_where: str, args: list, group: str, prefix: str = "") -> Counts:
-    """``select`` (an aggregate) over ``table_where``, per group, with the whole scope under ``()``."""
-    cols = [f"COALESCE({prefix}{c}, '')" for c in _GROUP_COLS[_group(group)]]
+    """``select`` (an aggregate) over ``table_where``, per group, with the whole scope under ``()``. A plain
+    ``COUNT(*)`` adds up over the groups; any other aggregate (a count of distinct households) is asked again for
+    the whole scope."""
+    cols = [f"{prefix}{c}" for c in _GROUP_COLS[_group(group)]]  # NOT NULL columns (community defaults to '')
     sql = f"SELECT {', '.join([*cols, select])} {table_where}"
     if cols:
         sql += f" GROUP BY {', '.join(str(i + 1) for i in range(len(cols)))}"
     out: Counts = {}
     for *key, n in db.execute(sql, args).fetchall():
-        out[tuple(key)] = int(n or 0)
-    if cols:
+        out[tuple("" if k is None else k for k in key)] = int(n or 0)
+    if cols and select == "COUNT(*)":
+        out[()] = sum(out.values())
+    elif cols:
         total = db.execute(f"SELECT {select} {table_where}", args).fetchone()[0]
         out[()] = int(total or 0)
     out.setdefault((), 0)
@@ -134,15 +138,55 @@ def _group(group: str) -> str:
     return group
 
 
-def entries_figure(cond: str, select: str = "COUNT(*)") -> Query:
-    """A figure counting the window's entries that meet ``cond`` (SQL over ``entries``)."""
+@dataclass(frozen=True)
+class EntriesCount:
+    """A figure counting the window's entries that meet ``cond`` (SQL over ``entries``); ``distinct``: count the
+    distinct values of that column instead of rows."""
 
-    def query(db: CentralDB, window: Window, group: str) -> Counts:
+    cond: str
+    distinct: str | None = None
+
+    def __call__(self, db: CentralDB, window: Window, group: str) -> Counts:
         scope, args = _scope(window)
-        where = f"FROM entries WHERE wall_ts >= ? AND wall_ts < ? AND ({cond}){scope}"
-        return _grouped(db, select, where, [window.since, window.until, *args], group)
+        where = f"FROM entries WHERE wall_ts >= ? AND wall_ts < ? AND ({self.cond}){scope}"
+        span = [window.since, window.until, *args]
+        cols = _GROUP_COLS[_group(group)]
+        if self.distinct and cols:  # one pass: the distinct values per group, the whole scope's as their union
+            out: Counts = {}
+            values: set = set()
+            for *key, value in db.execute(f"SELECT DISTINCT {', '.join(cols)}, {self.distinct} {where}", span):
+                if value is None:  # as COUNT(DISTINCT ...) does
+                    continue
+                out[tuple(key)] = out.get(tuple(key), 0) + 1
+                values.add(value)
+            out[()] = len(values)
+            return out
+        select = f"COUNT(DISTINCT {self.distinct})" if self.distinct else "COUNT(*)"
+        return _grouped(db, select, where, span, group)
 
-    return query
+
+def entries_figure(cond: str, distinct: str | None = None) -> Query:
+    """A figure counting the window's entries that meet ``cond``."""
+    return EntriesCount(cond, distinct)
+
+
+def _entries_at_once(db: CentralDB, counts: dict[str, EntriesCount], window: Window, group: str) -> dict[str, Counts]:
+    """Several plain entry counts in one pass over the window's entries (``COUNT(*) FILTER (WHERE cond)`` each)."""
+    keys = list(counts)
+    cols = list(_GROUP_COLS[_group(group)])
+    scope, args = _scope(window)
+    selects = [f"COUNT(*) FILTER (WHERE {counts[k].cond})" for k in keys]
+    sql = f"SELECT {', '.join([*cols, *selects])} FROM entries WHERE wall_ts >= ? AND wall_ts < ?{scope}"
+    if cols:
+        sql += f" GROUP BY {', '.join(str(i + 1) for i in range(len(cols)))}"
+    out: dict[str, Counts] = {k: {(): 0} for k in keys}
+    for row in db.execute(sql, [window.since, window.until, *args]).fetchall():
+        key = tuple("" if v is None else v for v in row[:len(cols)])
+        for k, n in zip(keys, row[len(cols):], strict=True):
+            if key:
+                out[k][key] = int(n or 0)
+            out[k][()] += int(n or 0)
+    return out
 
 
 # -- households: quarantine, passes ----------------------------------------------------------------
@@ -229,7 +273,7 @@ FIGURES: tuple[Figure, ...] = (
     _f("households_passed", "有出入的户数", "Households through the gates",
        ("当日经门岗通行过的不同住户数", "Distinct households that passed a gate"),
        ("结果为“通行”的记录中不同户号的个数", "distinct household numbers among passed entries"),
-       entries_figure("decision = 'pass' AND household IS NOT NULL", "COUNT(DISTINCT household)")),
+       entries_figure("decision = 'pass' AND household IS NOT NULL", "household")),
     _f("refusals", "拒绝人次", "Refusals",
        ("门岗拒绝通行的次数（各原因合计）", "Times a gate refused someone (all reasons)"),
        ("结果为“拒绝”的记录数", "entries with decision refuse"),
@@ -309,3 +353,15 @@ def compute(db: CentralDB, key: str, window: Window, group: str = "all") -> Coun
     ``()``. A figure that cannot be grouped answers only ``()``."""
     fig = figure(key)
     return fig.query(db, window, group if fig.groupable else "all")
+
+
+def compute_many(db: CentralDB, keys: list[str], window: Window, group: str = "all") -> dict[str, Counts]:
+    """Several figures at once, as :func:`compute` answers each: the plain entry counts in one pass over the
+    window's entries, the others one by one."""
+    figs = {k: figure(k) for k in keys}
+    plain = {k: f.query for k, f in figs.items() if isinstance(f.query, EntriesCount) and f.query.distinct is None}
+    out = _entries_at_once(db, plain, window, _group(group)) if len(plain) > 1 else {}
+    for k, f in figs.items():
+        if k not in out:
+            out[k] = f.query(db, window, group if f.groupable else "all")
+    return out

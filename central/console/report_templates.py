@@ -188,7 +188,7 @@ def generate(db: CentralDB, template: Template, day: date, tz: ZoneInfo, lang: s
              now: float | None = None) -> Generated:
     """The template's figures for local ``day`` as an export table (figures as columns or as rows)."""
     window = figures.Window.day(day, tz, now=now)
-    results = {r.figure: figures.compute(db, r.figure, window, template.grouping) for r in template.rows}
+    results = figures.compute_many(db, [r.figure for r in template.rows], window, template.grouping)
     groups = _groups(db, template.grouping, results)
     words = exports.Words(lang, exports.gate_names(db))
     totals = {r.figure: results[r.figure][()] for r in template.rows}

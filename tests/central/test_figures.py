@@ -206,3 +206,15 @@ def test_bad_requests_fail_clearly(world):
         figures.Window(DAYS[1], DAYS[0], TZ)
     with pytest.raises(figures.FigureError):
         figures.Window(date(2020, 1, 1), date(2026, 1, 1), TZ)
+
+
+@pytest.mark.parametrize("group", figures.GROUPS)
+def test_many_figures_at_once_answer_as_each_alone(world, group):
+    db, _ = world
+    keys = [f.key for f in figures.catalogue()]
+    for window in (figures.Window.day(DAYS[1], TZ, now=0), figures.Window.day(DAYS[2], TZ, community="Garden", now=0)):
+        many = figures.compute_many(db, keys, window, group)
+        for key in keys:
+            alone = figures.compute(db, key, window, group)
+            assert {k: v for k, v in many[key].items() if v} == {k: v for k, v in alone.items() if v}, key
+            assert many[key][()] == alone[()]
