@@ -22,7 +22,8 @@ FILE_MODE = 0o600  # the database, its -wal/-shm and backups hold personal data:
 DIR_MODE = 0o750
 
 # Modules exposing ``migrate(db)``, applied in this order.
-MIGRATION_MODULES = ("central.passes.store", "central.ingest", "central.console.store", "central.console.signin")
+MIGRATION_MODULES = ("central.passes.store", "central.ingest", "central.console.store", "central.console.signin",
+                     "central.people")
 
 
 def open_db(target) -> CentralDB:

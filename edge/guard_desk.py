@@ -91,6 +91,8 @@ class GuardDesk:
         on_duty = self.store.shift_guard()
         if on_duty is None or on_duty != guard_id:
             raise CheckpointError(f"guard {guard_id} is not signed in", "sign in to a shift with the PIN first")
+        if self.store.shifts is not None and not self.store.shifts.allowed(guard_id):
+            raise CheckpointError(f"guard {guard_id} was disabled at central", "sign in with another guard")
 
     def health_code_colour(self, colour: str, guard_id: str) -> None:
         """The colour the guard saw on the city health code of the scan being held (:mod:`edge.health_code`)."""

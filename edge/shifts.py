@@ -11,6 +11,11 @@ per-device secret in its own 0600 file next to the database (``pin-pepper``, mad
 :func:`gatepass.private_files.secret_bytes`): a copy of the database without that file is no help. Hashes stored
 before the pepper (plain argon2 of the PIN) still verify, and are replaced by a peppered hash at the guard's
 next successful sign-in.
+
+Central may keep the guard too (list format 3, :mod:`sync.lists` ``list_guards``; people and PINs are managed
+in central's console, :mod:`central.people`). Central wins: for a guard central keeps, only central's hash counts
+(argon2id of the PIN, unpeppered: central does not know this device's pepper) and a guard central disabled is
+refused even with a PIN set here. Guards central does not keep sign in with the PIN set here.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import time
 from pathlib import Path
 
 import sqlite_utils
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, extract_parameters
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlite_utils.migrations import Migrations
 
@@ -32,6 +37,7 @@ from edge.errors import EdgeError
 from edge.events import ShiftNote, ShiftSummary
 from gatepass.private_files import secret_bytes
 from gatepass.sqlitedb import transaction
+from sync import lists as edge_lists
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +51,9 @@ _PIN = re.compile(r"[0-9]{4,12}")  # what a sign-in may try (PINs set before the
 _GUARD_ID = re.compile(r"^[\w.@-]{1,64}$")
 PEPPERED = "hmac-sha256$"  # prefix of a stored hash of HMAC-SHA256(pepper, pin)
 PEPPER_FILE = "pin-pepper"
+#: Bounds on the costs of a hash from central (a Pi must still check it in a few seconds).
+MAX_CENTRAL_MEMORY_KIB = 256 * 1024
+MAX_CENTRAL_TIME_COST = 10
 
 
 @migrations()
@@ -88,6 +97,21 @@ def check_pin(pin_hash: str, pin: str, pepper: bytes) -> bool:
         if peppered:
             return _HASHER.verify(pin_hash.removeprefix(PEPPERED), _peppered(pepper, pin))
         return _HASHER.verify(pin_hash, pin)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def check_central_pin(pin_hash: str, pin: str) -> bool:
+    """Whether ``pin`` matches a hash central issued (argon2id of the PIN, whatever its costs); False when
+    malformed."""
+    if not _PIN.fullmatch(pin or ""):
+        return False
+    try:
+        params = extract_parameters(pin_hash)
+        if params.memory_cost > MAX_CENTRAL_MEMORY_KIB or params.time_cost > MAX_CENTRAL_TIME_COST:
+            log.error("a central PIN hash asks for more than this device can afford: refused")
+            return False
+        return PasswordHasher().verify(pin_hash, pin)  # the costs are read from the hash
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 
@@ -148,7 +172,11 @@ class ShiftBook:
         return str(row[0]) if row else None
 
     def verify(self, guard_id: str, pin: str) -> bool:
-        """Whether ``pin`` is this guard's PIN; a hash from before the pepper is stored peppered once it matched."""
+        """Whether ``pin`` is this guard's PIN: central's hash for a guard central keeps (none: refused), else the
+        PIN set here; a local hash from before the pepper is stored peppered once it matched."""
+        known, central_hash = edge_lists.central_guard(self.db, guard_id)
+        if known:
+            return central_hash is not None and check_central_pin(central_hash, pin)
         pin_hash = self._pin_hash(guard_id)
         if pin_hash is None or not check_pin(pin_hash, pin, self.pepper):
             return False
@@ -156,6 +184,11 @@ class ShiftBook:
             self._store(guard_id, PEPPERED + _HASHER.hash(_peppered(self.pepper, pin)))
             log.info("PIN hash of guard %s renewed (peppered)", guard_id)
         return True
+
+    def allowed(self, guard_id: str) -> bool:
+        """Whether central has not barred ``guard_id`` (disabled or called back there)."""
+        known, central_hash = edge_lists.central_guard(self.db, guard_id)
+        return not known or central_hash is not None
 
     def current(self) -> tuple[int, str, float, int] | None:
         """The open shift as ``(id, guard_id, started_ts, start_seq)``, or None."""
