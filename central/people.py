@@ -126,7 +126,7 @@ def next_guard_id(db: CentralDB) -> str:
     return str(max([FIRST_GUARD_ID - 1, *numbers]) + 1)
 
 
-def _text(value: str, what: str, required: bool = False) -> str:
+def _text(value: str, what: tuple[str, str], required: bool = False) -> str:
     value = " ".join((value or "").split())
     if required and not value:
         raise PeopleError(f"请填写{what[0]} / {what[1]} is required")
