@@ -145,7 +145,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "duty.add_slot": ("添加排班", "Add a roster slot"), "duty.day": ("日期", "Day"),
     "duty.start": ("开始", "Starts"), "duty.end": ("结束", "Ends"), "duty.person": ("值班人员", "Person"),
     "duty.gate_post": ("门岗", "Gate"), "duty.kind": ("类型", "Kind"), "duty.none": ("还没有岗位", "No posts yet"),
-    "duty.ok": ("到岗", "In place"),
+    "duty.ok": ("到岗", "In place"), "ev.shift_start": ("上岗签到", "shift sign-in"),
+    "duty.remove": ("删除", "Remove"), "duty.days": ("连续天数", "Days in a row"),
+    "duty.kind.patrol": ("巡逻岗", "patrol"), "duty.kind.point": ("收货点", "delivery point"),
+    "duty.kind.building": ("隔离楼栋", "quarantine building"),
 }
 
 
