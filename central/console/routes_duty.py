@@ -75,8 +75,8 @@ def _span(day_text: str, start: str, end: str, ctx: Console) -> tuple[float, flo
 
 @router.post("/duty/slots")
 def duty_add_slot(request: Request, ctx: ConsoleCtx, staff: StaffForm, record: Audit,
-                  post_id: Annotated[int, Form(ge=1, le=2**62)], guard_id: Text, day: Text, start: HHMM, end: HHMM,
-                  days: Annotated[int, Form(ge=1, le=7)] = 1) -> Response:
+                  post_id: Annotated[int, Form(ge=1, le=2**62)], guard_id: Text, start: HHMM, end: HHMM,
+                  day: Text = "", days: Annotated[int, Form(ge=1, le=7)] = 1) -> Response:
     """Roster a person on a post, for one day or the same times on ``days`` days in a row."""
     try:
         first, last = _span(day, start, end, ctx)
