@@ -51,6 +51,12 @@ def m001_duty(db: CentralDB) -> None:
     db.execute("CREATE INDEX duty_slots_time ON duty_slots (start_ts, end_ts)")
 
 
+@migrations()
+def m002_shift_index(db: CentralDB) -> None:
+    """Sign-ins and hand-overs are read by event and time (the board reads them at every view)."""
+    db.execute("CREATE INDEX IF NOT EXISTS entries_event_wall ON entries (event, wall_ts)")
+
+
 def migrate(db: CentralDB) -> None:
     """Create or upgrade the duty tables."""
     migrations.apply(db)

@@ -153,10 +153,14 @@ class ShiftBook:
         return self._pepper
 
     def set_pin(self, guard_id: str, pin: str, now: float | None = None) -> None:
-        """Store (or replace) a guard's PIN (6-12 digits), peppered and hashed."""
+        """Store (or replace) a guard's PIN (6-12 digits), peppered and hashed; refused for a guard central keeps
+        (central's PIN wins there, a local one would never count)."""
         if not _GUARD_ID.match(guard_id or ""):
             raise ShiftError("工号为 1-64 个字母、数字或 . @ _ - / "
                              "a guard id is 1-64 letters, digits, '.', '@', '_' or '-'")
+        if edge_lists.central_guard(self.db, guard_id)[0]:
+            raise ShiftError(f"保安 {guard_id} 由中心管理：请在中心控制台“值班人员”中设置 PIN / guard {guard_id} is "
+                             "kept by central: set the PIN in the console's people page")
         self._store(guard_id, hash_pin(pin, self.pepper), now)
         log.info("PIN set for guard %s", guard_id)
 

@@ -8,7 +8,7 @@ import pytest
 
 from central import people
 from central.passes import issuance
-from edge.shifts import ShiftBook
+from edge.shifts import ShiftBook, ShiftError
 from sync import client as sync_client
 from sync import lists as edge_lists
 from sync.signing import verify_envelope
@@ -103,3 +103,12 @@ def test_a_gate_that_held_format_2_takes_a_snapshot_and_gets_earlier_guards(cent
     client.fetch_lists()
     assert book.verify("2001", "13572468")
     assert edge_lists.ask_since(client.db) == edge_lists.meta(client.db).version
+
+
+def test_a_local_pin_for_a_guard_central_keeps_is_refused_in_plain_words(central, gate):
+    client, book = gate
+    people.set_pin(central.db, _person(central), "13572468")
+    client.fetch_lists()
+    with pytest.raises(ShiftError, match="由中心管理"):
+        book.set_pin("2001", "11223344")
+    assert book.verify("2001", "13572468")
