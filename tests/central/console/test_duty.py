@@ -67,3 +67,15 @@ def test_viewers_see_the_board_but_cannot_roster(central):
         again = c.post("/duty/posts", data={"csrf": csrf_of(page.text), "name": "巡逻一组", "kind": "patrol"})
         assert again.status_code == 400 and "已存在" in again.text
         assert "巡逻岗" in c.get("/duty").text
+
+
+def test_the_people_and_duty_pages_have_every_text_in_both_languages(central):
+    people.add(central.db, "4901", "郑华", "13600000000", "mobile", "区卫健委")
+    with central.client("admin") as c:
+        pid = people.by_guard(central.db, "4901").id
+        for lang in ("zh", "en"):
+            for url in ("/people", f"/people/{pid}", "/duty"):
+                html = c.get(url, params={"lang": lang}).text
+                for raw in re.findall(r">\s*((?:ppl|duty|grp|nav)\.[a-z_.]+)\s*<", html):
+                    raise AssertionError(f"{url} [{lang}] shows the bare key {raw}")
+                assert ("Mobile reserve" in html) == (lang == "en"), url  # its group, by name
