@@ -8,8 +8,8 @@ signed (:mod:`sync.lists`):
 
 - an enabled, active person with a PIN: ``guard`` with the hash. At the gate central's hash wins over a PIN set
   there with ``gatepass edge set-pin``;
-- a disabled or called-back person: ``guard_off``. The gate refuses them, even with a PIN set there;
-- an active person without a PIN yet: nothing (a PIN set at the gate still works until central sets one).
+- anyone else (disabled, called back, or no PIN set at central yet): ``guard_off``. The gate refuses them, even
+  with a PIN set there: once central keeps a guard id, only central's PIN counts for it.
 
 The gate's own PINs are peppered with a per-device secret; central cannot pepper (it does not know the gate's
 secret), so a stolen copy of a gate's database holds central's hashes unpeppered. Those hashes therefore use
@@ -145,7 +145,7 @@ def _fields(name: str, phone: str, group: str, unit: str) -> list[str]:
 
 
 def add(db: CentralDB, guard_id: str, name: str, phone: str, group: str, unit: str = "", *, by: str = "") -> int:
-    """Add a person (active, enabled, no PIN yet); returns their id."""
+    """Add a person (active, enabled, no PIN yet: refused at the gates until one is set); returns their id."""
     guard_id = (guard_id or "").strip()
     if not _GUARD_ID.fullmatch(guard_id):
         raise PeopleError("工号为 1-64 个字母、数字或 . @ _ - / a guard id is 1-64 letters, digits, '.', '@', '_', '-'")
@@ -157,6 +157,7 @@ def add(db: CentralDB, guard_id: str, name: str, phone: str, group: str, unit: s
         row = db.execute("INSERT INTO people (guard_id, name, phone, duty_group, unit, created_at, created_by, "
                          "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                          [guard_id, *values, now, by, now]).fetchone()
+        _tell_gates(db, int(row[0]))  # no PIN yet: refused at the gates until central sets one
     log.info("person %s added by %s", guard_id, by)
     return int(row[0])
 
@@ -187,7 +188,7 @@ def set_pin(db: CentralDB, person_id: int, pin: str, *, by: str = "") -> int:
                    [pin_hash, time.time(), by, time.time(), person_id])
         version = _tell_gates(db, person_id)
     log.info("PIN of %s set by %s", person.guard_id, by)
-    return version or 0
+    return version
 
 
 def set_enabled(db: CentralDB, person_id: int, enabled: bool, *, by: str = "") -> int:
@@ -198,27 +199,23 @@ def set_enabled(db: CentralDB, person_id: int, enabled: bool, *, by: str = "") -
                    [int(enabled), time.time(), person_id])
         version = _tell_gates(db, person_id)
     log.info("person %s %s by %s", person.guard_id, "enabled" if enabled else "disabled", by)
-    return version or 0
+    return version
 
 
-def _gate_op(guard_id: str, status: str, enabled: bool, pin_hash: str | None) -> dict[str, Any] | None:
-    """What a gate must hold for a person (see the module doc); None: nothing."""
-    if not enabled or status != "active":
-        return {"op": "guard_off", "guard_id": guard_id}
-    if pin_hash:
+def _gate_op(guard_id: str, status: str, enabled: bool, pin_hash: str | None) -> dict[str, Any]:
+    """What a gate must hold for a person (see the module doc)."""
+    if enabled and status == "active" and pin_hash:
         return {"op": "guard", "guard_id": guard_id, "pin_hash": pin_hash}
-    return None
+    return {"op": "guard_off", "guard_id": guard_id}
 
 
-def _tell_gates(db: CentralDB, person_id: int) -> int | None:
+def _tell_gates(db: CentralDB, person_id: int) -> int:
     row = db.execute("SELECT guard_id, status, enabled, pin_hash FROM people WHERE id = ?", [person_id]).fetchone()
     op = _gate_op(row[0], row[1], bool(row[2]), row[3])
-    if op is None:
-        return None
     return append_change(db, op.pop("op"), **op)
 
 
 def gate_ops(db: CentralDB) -> list[dict[str, Any]]:
     """Every guard change a gate on list format 3 holds (for a snapshot)."""
     rows = db.execute("SELECT guard_id, status, enabled, pin_hash FROM people ORDER BY guard_id").fetchall()
-    return [op for op in (_gate_op(r[0], r[1], bool(r[2]), r[3]) for r in rows) if op is not None]
+    return [_gate_op(r[0], r[1], bool(r[2]), r[3]) for r in rows]

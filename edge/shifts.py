@@ -14,8 +14,14 @@ next successful sign-in.
 
 Central may keep the guard too (list format 3, :mod:`sync.lists` ``list_guards``; people and PINs are managed
 in central's console, :mod:`central.people`). Central wins: for a guard central keeps, only central's hash counts
-(argon2id of the PIN, unpeppered: central does not know this device's pepper) and a guard central disabled is
-refused even with a PIN set here. Guards central does not keep sign in with the PIN set here.
+(argon2id of the PIN, unpeppered: central does not know this device's pepper) and a guard central bars
+(disabled, called back, or no PIN set at central yet) is refused even with a PIN set here. Guards central does
+not keep sign in with the PIN set here.
+
+What a stolen copy of the database gives away: local PINs are peppered (useless without ``pin-pepper``), but
+central's hashes are not; they use strong argon2id costs (64 MiB, 3 passes, :data:`central.people.HASHER`),
+which makes guessing a 6-digit PIN take days, not forever: after a device is lost, reset its guards' PINs at
+central.
 """
 
 from __future__ import annotations
@@ -190,7 +196,7 @@ class ShiftBook:
         return True
 
     def allowed(self, guard_id: str) -> bool:
-        """Whether central has not barred ``guard_id`` (disabled or called back there)."""
+        """Whether central has not barred ``guard_id`` (disabled, called back or without a PIN there)."""
         known, central_hash = edge_lists.central_guard(self.db, guard_id)
         return not known or central_hash is not None
 

@@ -37,7 +37,7 @@ Format 3 (``format=3``) adds the guards central keeps (:mod:`central.people`): a
 issued it (argon2id of the PIN, never the PIN), or that the guard may not sign in at any gate::
 
        {"v": 14, "op": "guard", "guard_id": "1001", "pin_hash": "$argon2id$v=19$m=65536,t=3,p=1$..."},
-       {"v": 15, "op": "guard_off", "guard_id": "1001"}     # disabled or called back: refused at the gate
+       {"v": 15, "op": "guard_off", "guard_id": "1001"}     # disabled, called back or no PIN: refused
 
 Gates on formats 1 and 2 never see these changes (central leaves them out of their pages; the version still
 advances). A gate that held an older format asks for a snapshot once (:func:`ask_since`), so changes made

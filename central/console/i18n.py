@@ -126,9 +126,11 @@ TEXTS: dict[str, tuple[str, str]] = {
     "ppl.pin_new": ("新 PIN（6-12 位数字）", "New PIN (6-12 digits)"), "ppl.pin_again": ("再输一次", "Again"),
     "ppl.pin_mismatch": ("两次输入的 PIN 不一致", "The two PINs differ"),
     "ppl.pin_save": ("设置/重置 PIN", "Set / reset PIN"),
-    "ppl.pin_note": ("PIN 只以加密摘要保存并随名单下发到各门岗；门岗同步后生效，旧 PIN 随即失效。",
+    "ppl.pin_note": ("PIN 只以加密摘要保存并随名单下发到各门岗；门岗同步后生效，旧 PIN 随即失效。"
+                     "未设置 PIN、已停用或已召回的人员不能在任何门岗登录（门岗本地设置的 PIN 对其无效）。",
                      "The PIN is kept only as a hash and reaches every gate with the lists: it works after the "
-                     "gate's next sync, and the old PIN stops working then."),
+                     "gate's next sync, and the old PIN stops working then. People without a PIN here, disabled "
+                     "or called back cannot sign in at any gate (a PIN set on the gate does not count for them)."),
     "ppl.add": ("添加人员", "Add a person"), "ppl.edit": ("修改", "Edit"), "ppl.save": ("保存", "Save"),
     "ppl.disable": ("停用（各门岗同步后不能登录）", "Disable (refused at every gate after its sync)"),
     "ppl.enable": ("重新启用", "Enable again"), "ppl.none": ("还没有值班人员", "No people yet"),

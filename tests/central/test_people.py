@@ -71,8 +71,8 @@ def test_guard_changes_reach_format_3_only(db):
     people.set_enabled(db, pid, False)
     page3 = changelog.changes_since(db, 0, fmt=3)
     assert page3["format"] == PAGE_FORMAT_3
-    assert [c["op"] for c in page3["changes"]] == ["policy", "guard", "guard_off"]
-    assert page3["changes"][1]["guard_id"] == "2001" and page3["changes"][1]["pin_hash"].startswith("$argon2id$")
+    assert [c["op"] for c in page3["changes"]] == ["policy", "guard_off", "guard", "guard_off"]  # added: no PIN yet
+    assert page3["changes"][2]["guard_id"] == "2001" and page3["changes"][2]["pin_hash"].startswith("$argon2id$")
     page2 = changelog.changes_since(db, 0, fmt=2)
     assert page2["format"] == PAGE_FORMAT_2 and [c["op"] for c in page2["changes"]] == ["policy"]
     assert page2["version"] == page3["version"]  # an old gate still moves on past the guard changes
@@ -86,5 +86,5 @@ def test_snapshot_holds_each_guard_as_the_gate_must(db):
     people.set_enabled(db, off, False)
     people.update(db, back, "李梅", "", "repair", "", "called_back")
     snap = {c["guard_id"]: c["op"] for c in changelog.snapshot(db, 3)["changes"] if c["op"] in GUARD_OPS}
-    assert snap == {"2001": "guard", "2003": "guard_off", "2004": "guard_off"}
+    assert snap == {"2001": "guard", "2002": "guard_off", "2003": "guard_off", "2004": "guard_off"}
     assert not any(c["op"] in GUARD_OPS for c in changelog.snapshot(db, 2)["changes"])

@@ -77,17 +77,20 @@ def test_disabled_at_central_is_refused_even_with_a_local_pin(central, gate):
     assert book.verify("2001", "13572468")
 
 
-def test_called_back_is_refused_and_guards_central_does_not_keep_use_the_local_pin(central, gate):
+def test_called_back_or_without_a_central_pin_is_refused_and_other_guards_use_the_local_pin(central, gate):
     client, book = gate
     pid = _person(central)
     people.set_pin(central.db, pid, "13572468")
-    _person(central, "2002")  # kept at central, no PIN yet: the gate's own PIN still counts
+    _person(central, "2002")  # kept at central, no PIN yet: refused until central sets one
     book.set_pin("2002", "55667788")
-    book.set_pin("1001", "24681012")
+    book.set_pin("1001", "24681012")  # not kept at central: the gate's own PIN counts
     people.update(central.db, pid, "王强", "", "watch", "", "called_back")
     client.fetch_lists()
-    assert not book.verify("2001", "13572468")
-    assert book.verify("2002", "55667788") and book.verify("1001", "24681012")
+    assert not book.verify("2001", "13572468") and not book.verify("2002", "55667788")
+    assert book.verify("1001", "24681012")
+    people.update(central.db, pid, "王强", "", "watch", "", "active")  # back on duty: central's PIN again
+    client.fetch_lists()
+    assert book.verify("2001", "13572468")
 
 
 def test_a_gate_that_held_format_2_takes_a_snapshot_and_gets_earlier_guards(central, gate):
@@ -99,7 +102,7 @@ def test_a_gate_that_held_format_2_takes_a_snapshot_and_gets_earlier_guards(cent
     old = httpx.get(central.url + "/api/v1/changes", params={"since": 0, "format": 2},
                     headers={"Authorization": f"Bearer {token}"}).json()
     edge_lists.apply_page(client.db, verify_envelope(client.public_key, old))  # what the gate held before
-    assert edge_lists.meta(client.db).version == 2 and edge_lists.ask_since(client.db) == 0
+    assert edge_lists.meta(client.db).version == 3 and edge_lists.ask_since(client.db) == 0
     client.fetch_lists()
     assert book.verify("2001", "13572468")
     assert edge_lists.ask_since(client.db) == edge_lists.meta(client.db).version

@@ -42,7 +42,7 @@ def test_staff_add_a_person_set_a_pin_and_disable_them(central):
     assert not people.get(central.db, pid).may_sign_in
     ops = [(ch["op"], ch["guard_id"]) for ch in changelog.changes_since(central.db, 0, limit=5000, fmt=3)["changes"]
            if ch.get("guard_id") == "3101"]
-    assert ops == [("guard", "3101"), ("guard_off", "3101")]
+    assert ops == [("guard_off", "3101"), ("guard", "3101"), ("guard_off", "3101")]  # added without a PIN
     records = audit.recent(central.db, 50, username="staff")
     actions = [r["action"] for r in records]
     assert {"add_person", "view_person", "set_guard_pin", "disable_person", "view_people"} <= set(actions)
