@@ -115,10 +115,12 @@ class PostNow:
 
 def sync_gate_posts(db: CentralDB) -> None:
     """Make a post for every gate with a registered device (kept when the device goes)."""
+    missing = db.execute("SELECT DISTINCT gate_id FROM devices WHERE gate_id <> '' "
+                         "AND gate_id NOT IN (SELECT gate_id FROM duty_posts WHERE gate_id IS NOT NULL)").fetchall()
+    if not missing:
+        return  # the usual case: no write transaction for a page view
     with db.transaction():
-        for (gate_id,) in db.execute("SELECT DISTINCT gate_id FROM devices WHERE gate_id <> '' "
-                                     "AND gate_id NOT IN (SELECT gate_id FROM duty_posts WHERE gate_id IS NOT NULL)"
-                                     ).fetchall():
+        for (gate_id,) in missing:
             db.execute("INSERT INTO duty_posts (name, kind, gate_id, created_at) VALUES (?, 'gate', ?, ?) "
                        "ON CONFLICT DO NOTHING", [gate_id, gate_id, time.time()])
 
@@ -159,6 +161,26 @@ def add_slot(db: CentralDB, post_id: int, guard_id: str, start_ts: float, end_ts
                          "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
                          [post_id, guard_id, start_ts, end_ts, by, time.time()]).fetchone()
     return int(row[0])
+
+
+def copy_week(db: CentralDB, first: float, *, by: str = "") -> int:
+    """Copy the roster of the 7 days before ``first`` (an instant, e.g. a local midnight) to the 7 days from it,
+    each slot a week later; slots already there (same post, person and times) are not doubled. Returns how many
+    were added."""
+    week = 7 * 86400
+    source = db.execute("SELECT post_id, guard_id, start_ts, end_ts FROM duty_slots WHERE start_ts >= ? "
+                        "AND start_ts < ? ORDER BY start_ts LIMIT 5000", [first - week, first]).fetchall()
+    added = 0
+    with db.transaction():
+        for post_id, guard_id, start_ts, end_ts in source:
+            if db.execute("SELECT 1 FROM duty_slots WHERE post_id = ? AND guard_id = ? AND start_ts = ? "
+                          "AND end_ts = ?", [post_id, guard_id, start_ts + week, end_ts + week]).fetchone():
+                continue
+            db.execute("INSERT INTO duty_slots (post_id, guard_id, start_ts, end_ts, created_by, created_at) "
+                       "VALUES (?, ?, ?, ?, ?, ?)", [post_id, guard_id, start_ts + week, end_ts + week, by,
+                                                     time.time()])
+            added += 1
+    return added
 
 
 def remove_slot(db: CentralDB, slot_id: int) -> bool:

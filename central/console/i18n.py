@@ -149,6 +149,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "duty.gate_post": ("门岗", "Gate"), "duty.kind": ("类型", "Kind"), "duty.none": ("还没有岗位", "No posts yet"),
     "duty.ok": ("到岗", "In place"), "ev.shift_start": ("上岗签到", "shift sign-in"),
     "duty.remove": ("删除", "Remove"), "duty.days": ("连续天数", "Days in a row"),
+    "duty.copy_week": ("复制上周排班到本周", "Copy last week's roster to this week"),
     "duty.kind.patrol": ("巡逻岗", "patrol"), "duty.kind.point": ("收货点", "delivery point"),
     "duty.kind.building": ("隔离楼栋", "quarantine building"),
 }

@@ -89,6 +89,18 @@ def duty_add_slot(request: Request, ctx: ConsoleCtx, staff: StaffForm, record: A
     return RedirectResponse(f"/duty?day={day}", 303)
 
 
+@router.post("/duty/copy-week")
+def duty_copy_week(request: Request, ctx: ConsoleCtx, staff: StaffForm, record: Audit, day: Text = "") -> Response:
+    """Copy the previous week's roster to the week from ``day`` (default today)."""
+    try:
+        first, _ = day_bounds(parse_day(day, ctx.tz), ctx.tz)
+    except ConsoleError as exc:
+        return _page(ctx, request, staff, "", 400, str(exc))
+    added = duty.copy_week(ctx.db, first, by=staff.username)
+    record("copy_duty_week", day=day, slots=added)
+    return RedirectResponse(f"/duty?day={day}", 303)
+
+
 @router.post("/duty/slots/{slot_id}/delete")
 def duty_remove_slot(request: Request, ctx: ConsoleCtx, staff: StaffForm, record: Audit,
                      slot_id: Annotated[int, PathParam(ge=1, le=2**62)]) -> Response:

@@ -79,3 +79,21 @@ def test_the_people_and_duty_pages_have_every_text_in_both_languages(central):
                 for raw in re.findall(r">\s*((?:ppl|duty|grp|nav)\.[a-z_.]+)\s*<", html):
                     raise AssertionError(f"{url} [{lang}] shows the bare key {raw}")
                 assert ("Mobile reserve" in html) == (lang == "en"), url  # its group, by name
+
+
+def test_copy_last_week_repeats_each_slot_a_week_later_once(central):
+    people.add(central.db, "4801", "冯雪", "", "watch")
+    post = duty.add_post(central.db, "收货点一", "point")
+    with central.client("staff") as c:
+        page = c.get("/duty", params={"day": "2026-12-07"})
+        token = csrf_of(page.text)
+        assert c.post("/duty/slots", data={"csrf": token, "post_id": post, "guard_id": "4801", "day": "2026-12-01",
+                                           "start": "20:00", "end": "08:00"}).status_code == 303  # a night
+        for _ in range(2):  # twice: not doubled
+            assert c.post("/duty/copy-week", data={"csrf": token, "day": "2026-12-07"}).status_code == 303
+        html = c.get("/duty", params={"day": "2026-12-07"}).text
+    mine = [s for s in duty.slots(central.db, 0, 1e12) if s.post_id == post]
+    assert len(mine) == 2 and mine[1].start_ts - mine[0].start_ts == 7 * 86400
+    assert mine[0].end_ts - mine[0].start_ts == 12 * 3600
+    assert "12-08 20:00" in html and "12-09 08:00" in html
+    assert audit.recent(central.db, 5, username="staff", action="copy_duty_week")
