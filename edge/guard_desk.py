@@ -91,6 +91,8 @@ class GuardDesk:
         on_duty = self.store.shift_guard()
         if on_duty is None or on_duty != guard_id:
             raise CheckpointError(f"guard {guard_id} is not signed in", "sign in to a shift with the PIN first")
+        if self.store.shifts is not None and not self.store.shifts.allowed(guard_id):
+            raise CheckpointError(f"guard {guard_id} was disabled at central", "sign in with another guard")
 
     def health_code_colour(self, colour: str, guard_id: str) -> None:
         """The colour the guard saw on the city health code of the scan being held (:mod:`edge.health_code`)."""
@@ -201,16 +203,26 @@ class GuardDesk:
         return gate if gate != "both" else (self.choice.current or "in")
 
     def start_shift(self, guard_id: str, pin: str) -> bool:
-        """Sign a guard in with their PIN; False if the PIN is wrong. An open shift ends (and is handed over)."""
+        """Sign a guard in with their PIN; False if the PIN is wrong. An open shift ends (and is handed over);
+        the sign-in is logged too (a ``shift_start`` entry), so central knows who is on duty here since when."""
         shifts, locallog = self._books()
         with self.store.lock:
             open_shift = shifts.current()
             ok = shifts.start(guard_id, pin, locallog.last_seq())
+            started = shifts.current() if ok else None
         if ok:  # any open shift was ended by this sign-in
             self.choice.drop(f"guard {guard_id} signed in")
             if open_shift is not None:
                 self._hand_over(self._with_faults(shifts.summary(open_shift[0])))
+            if started is not None:
+                self._signed_in(guard_id, started[2])
         return ok
+
+    def _signed_in(self, guard_id: str, started_at: float) -> None:
+        """Log a sign-in as an ``info`` entry (after the previous guard's hand-over): it reaches central."""
+        fields = EntryFields(event="shift_start", direction=self.profile.settings.gate.direction,
+                             extra={"started_at": started_at})
+        self.recorder.record_info(fields, "shift_start", self.lists.now(), guard_id)
 
     def end_shift(self) -> ShiftSummary | None:
         """Sign the current guard out and return the hand-over summary (also logged, for central)."""

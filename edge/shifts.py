@@ -11,6 +11,17 @@ per-device secret in its own 0600 file next to the database (``pin-pepper``, mad
 :func:`gatepass.private_files.secret_bytes`): a copy of the database without that file is no help. Hashes stored
 before the pepper (plain argon2 of the PIN) still verify, and are replaced by a peppered hash at the guard's
 next successful sign-in.
+
+Central may keep the guard too (list format 3, :mod:`sync.lists` ``list_guards``; people and PINs are managed
+in central's console, :mod:`central.people`). Central wins: for a guard central keeps, only central's hash counts
+(argon2id of the PIN, unpeppered: central does not know this device's pepper) and a guard central bars
+(disabled, called back, or no PIN set at central yet) is refused even with a PIN set here. Guards central does
+not keep sign in with the PIN set here.
+
+What a stolen copy of the database gives away: local PINs are peppered (useless without ``pin-pepper``), but
+central's hashes are not; they use strong argon2id costs (64 MiB, 3 passes, :data:`central.people.HASHER`),
+which makes guessing a 6-digit PIN take days, not forever: after a device is lost, reset its guards' PINs at
+central.
 """
 
 from __future__ import annotations
@@ -24,7 +35,7 @@ import time
 from pathlib import Path
 
 import sqlite_utils
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, extract_parameters
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlite_utils.migrations import Migrations
 
@@ -32,6 +43,7 @@ from edge.errors import EdgeError
 from edge.events import ShiftNote, ShiftSummary
 from gatepass.private_files import secret_bytes
 from gatepass.sqlitedb import transaction
+from sync import lists as edge_lists
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +57,9 @@ _PIN = re.compile(r"[0-9]{4,12}")  # what a sign-in may try (PINs set before the
 _GUARD_ID = re.compile(r"^[\w.@-]{1,64}$")
 PEPPERED = "hmac-sha256$"  # prefix of a stored hash of HMAC-SHA256(pepper, pin)
 PEPPER_FILE = "pin-pepper"
+#: Bounds on the costs of a hash from central (a Pi must still check it in a few seconds).
+MAX_CENTRAL_MEMORY_KIB = 256 * 1024
+MAX_CENTRAL_TIME_COST = 10
 
 
 @migrations()
@@ -92,6 +107,21 @@ def check_pin(pin_hash: str, pin: str, pepper: bytes) -> bool:
         return False
 
 
+def check_central_pin(pin_hash: str, pin: str) -> bool:
+    """Whether ``pin`` matches a hash central issued (argon2id of the PIN, whatever its costs); False when
+    malformed."""
+    if not _PIN.fullmatch(pin or ""):
+        return False
+    try:
+        params = extract_parameters(pin_hash)
+        if params.memory_cost > MAX_CENTRAL_MEMORY_KIB or params.time_cost > MAX_CENTRAL_TIME_COST:
+            log.error("a central PIN hash asks for more than this device can afford: refused")
+            return False
+        return PasswordHasher().verify(pin_hash, pin)  # the costs are read from the hash
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
 def needs_rehash(pin_hash: str) -> bool:
     """Whether a hash that just verified should be stored anew (no pepper yet, or older argon2 costs)."""
     if not pin_hash.startswith(PEPPERED):
@@ -129,10 +159,14 @@ class ShiftBook:
         return self._pepper
 
     def set_pin(self, guard_id: str, pin: str, now: float | None = None) -> None:
-        """Store (or replace) a guard's PIN (6-12 digits), peppered and hashed."""
+        """Store (or replace) a guard's PIN (6-12 digits), peppered and hashed; refused for a guard central keeps
+        (central's PIN wins there, a local one would never count)."""
         if not _GUARD_ID.match(guard_id or ""):
             raise ShiftError("工号为 1-64 个字母、数字或 . @ _ - / "
                              "a guard id is 1-64 letters, digits, '.', '@', '_' or '-'")
+        if edge_lists.central_guard(self.db, guard_id)[0]:
+            raise ShiftError(f"保安 {guard_id} 由中心管理：请在中心控制台“值班人员”中设置 PIN / guard {guard_id} is "
+                             "kept by central: set the PIN in the console's people page")
         self._store(guard_id, hash_pin(pin, self.pepper), now)
         log.info("PIN set for guard %s", guard_id)
 
@@ -148,7 +182,11 @@ class ShiftBook:
         return str(row[0]) if row else None
 
     def verify(self, guard_id: str, pin: str) -> bool:
-        """Whether ``pin`` is this guard's PIN; a hash from before the pepper is stored peppered once it matched."""
+        """Whether ``pin`` is this guard's PIN: central's hash for a guard central keeps (none: refused), else the
+        PIN set here; a local hash from before the pepper is stored peppered once it matched."""
+        known, central_hash = edge_lists.central_guard(self.db, guard_id)
+        if known:
+            return central_hash is not None and check_central_pin(central_hash, pin)
         pin_hash = self._pin_hash(guard_id)
         if pin_hash is None or not check_pin(pin_hash, pin, self.pepper):
             return False
@@ -156,6 +194,11 @@ class ShiftBook:
             self._store(guard_id, PEPPERED + _HASHER.hash(_peppered(self.pepper, pin)))
             log.info("PIN hash of guard %s renewed (peppered)", guard_id)
         return True
+
+    def allowed(self, guard_id: str) -> bool:
+        """Whether central has not barred ``guard_id`` (disabled, called back or without a PIN there)."""
+        known, central_hash = edge_lists.central_guard(self.db, guard_id)
+        return not known or central_hash is not None
 
     def current(self) -> tuple[int, str, float, int] | None:
         """The open shift as ``(id, guard_id, started_ts, start_seq)``, or None."""

@@ -329,7 +329,8 @@ class SyncClient:
         self.reopen_if_replaced()
         for _ in range(1000):
             held = edge_lists.meta(self.db)
-            envelope = self._get("api/v1/changes", {"since": held.version, "format": edge_lists.FORMAT_QUERY})
+            since = edge_lists.ask_since(self.db)
+            envelope = self._get("api/v1/changes", {"since": since, "format": edge_lists.FORMAT_QUERY})
             received = time.monotonic()
             try:
                 page = verify_envelope(self.public_key, envelope)

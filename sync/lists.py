@@ -1,4 +1,4 @@
-"""The gate's copy of central's lists: revoked passes, home quarantine, trust keys, policy.
+"""The gate's copy of central's lists: revoked passes, home quarantine, trust keys, policy, guards' PIN hashes.
 
 Tables live in the edge SQLite database (migration set ``edge-lists``, applied
 by :func:`migrate`). Central sends changes as *pages* (produced by
@@ -33,7 +33,17 @@ person for an individual (absent: the whole household), and the two instants::
         "start_ts": 1763568000.0, "end_ts": 1764777600.0},     # end: local midnight ending the last day
        {"v": 10, "op": "release", "household": "3-2-401", "person": 2}
 
-A gate reads both formats (a format-1 quarantine is a household's). A page older than the held version is
+Format 3 (``format=3``) adds the guards central keeps (:mod:`central.people`): a guard's PIN hash as central
+issued it (argon2id of the PIN, never the PIN), or that the guard may not sign in at any gate::
+
+       {"v": 14, "op": "guard", "guard_id": "1001", "pin_hash": "$argon2id$v=19$m=65536,t=3,p=1$..."},
+       {"v": 15, "op": "guard_off", "guard_id": "1001"}     # disabled, called back or no PIN: refused
+
+Gates on formats 1 and 2 never see these changes (central leaves them out of their pages; the version still
+advances). A gate that held an older format asks for a snapshot once (:func:`ask_since`), so changes made
+before it was updated reach it too.
+
+A gate reads all three formats (a format-1 quarantine is a household's). A page older than the held version is
 refused (:class:`StaleListError`); one
 that starts after the held version leaves a gap and is refused too
 (:class:`ListGapError`); changes already held are skipped, so re-applying a
@@ -47,6 +57,7 @@ import contextlib
 import json
 import logging
 import math
+import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,10 +73,14 @@ log = logging.getLogger(__name__)
 
 PAGE_FORMAT = "gatepass-lists/1"
 PAGE_FORMAT_2 = "gatepass-lists/2"
-PAGE_FORMATS = (PAGE_FORMAT, PAGE_FORMAT_2)
-#: The ``format`` query value a gate sends to ``/api/v1/changes`` to get format-2 pages.
-FORMAT_QUERY = 2
-OPS = ("revoke", "unrevoke", "quarantine", "release", "key_add", "key_retire", "policy")
+PAGE_FORMAT_3 = "gatepass-lists/3"
+PAGE_FORMATS = (PAGE_FORMAT, PAGE_FORMAT_2, PAGE_FORMAT_3)
+#: The ``format`` query value a gate sends to ``/api/v1/changes`` to get format-3 pages.
+FORMAT_QUERY = 3
+OPS = ("revoke", "unrevoke", "quarantine", "release", "key_add", "key_retire", "policy", "guard", "guard_off")
+#: The ops only format 3 carries.
+GUARD_OPS = ("guard", "guard_off")
+MAX_PIN_HASH = 512
 
 migrations = Migrations("edge-lists")
 
@@ -90,7 +105,14 @@ def m002_person_quarantine(db: Database) -> None:
                "start_ts REAL NOT NULL, end_ts REAL NOT NULL, v INTEGER NOT NULL, PRIMARY KEY (household, person))")
 
 
-LIST_TABLES = ("list_revoked", "list_quarantine", "list_quarantine_person", "list_trust_keys", "list_policy")
+@migrations()
+def m003_guards(db: Database) -> None:
+    """Guards central keeps (list format 3): their central-issued PIN hash, NULL when refused at every gate."""
+    db.execute("CREATE TABLE list_guards (guard_id TEXT PRIMARY KEY, pin_hash TEXT, v INTEGER NOT NULL)")
+
+
+LIST_TABLES = ("list_revoked", "list_quarantine", "list_quarantine_person", "list_trust_keys", "list_policy",
+               "list_guards")
 
 
 class ListError(SyncError):
@@ -201,9 +223,23 @@ def _apply_release(db: Database, change: dict) -> None:
         db.execute("DELETE FROM list_quarantine WHERE household = ?", [household])
 
 
+def _apply_guard(db: Database, change: dict, v: int) -> None:
+    guard_id = _need(change, "guard_id", str)
+    if not 0 < len(guard_id) <= 64:
+        raise ListError(f"change v{v}: guard id of 1-64 characters")
+    pin_hash = None
+    if change.get("op") == "guard":
+        pin_hash = _need(change, "pin_hash", str)
+        if not pin_hash.startswith("$argon2") or len(pin_hash) > MAX_PIN_HASH:
+            raise ListError(f"change v{v}: pin_hash is not an argon2 hash")
+    db.execute("INSERT OR REPLACE INTO list_guards (guard_id, pin_hash, v) VALUES (?, ?, ?)", [guard_id, pin_hash, v])
+
+
 def _apply_change(db: Database, change: dict) -> None:
     op, v = change.get("op"), _need(change, "v", int)
-    if op == "revoke":
+    if op in GUARD_OPS:
+        _apply_guard(db, change, v)
+    elif op == "revoke":
         db.execute("INSERT OR REPLACE INTO list_revoked (pass_id, reason, v) VALUES (?, ?, ?)",
                    [_need(change, "pass_id", int), str(change.get("reason", "")), v])
     elif op == "unrevoke":
@@ -237,7 +273,7 @@ def apply_page(db: Database, page: dict) -> int:
     are missing, :class:`ListError` for a malformed page (nothing applied).
     """
     if not isinstance(page, dict) or page.get("format", PAGE_FORMAT) not in PAGE_FORMATS:
-        raise ListError("not a gatepass-lists/1 or /2 page")
+        raise ListError("not a gatepass-lists/1, /2 or /3 page")
     version = _need(page, "version", int)
     changes = _need(page, "changes", list)
     snapshot = bool(page.get("snapshot", False))
@@ -263,6 +299,7 @@ def apply_page(db: Database, page: dict) -> int:
             except (ValueError, TypeError, KeyError) as exc:
                 raise ListError(f"change v{change.get('v')}: {exc}") from None
         _meta_set(db, "version", version)
+        _meta_set(db, "format", PAGE_FORMATS.index(page.get("format", PAGE_FORMAT)) + 1)
         issued_at = page.get("issued_at")
         if isinstance(issued_at, (int, float)) and not isinstance(issued_at, bool) and math.isfinite(issued_at):
             _meta_set(db, "issued_at", float(issued_at))
@@ -272,6 +309,23 @@ def apply_page(db: Database, page: dict) -> int:
     log.log(logging.INFO if applied or snapshot else logging.DEBUG, "lists: applied %d change(s)%s, now version %d",
             applied, " (snapshot)" if snapshot else "", version)
     return version
+
+
+def ask_since(db: Database) -> int:
+    """The ``since`` a gate asks central for: its held version, or 0 (a snapshot) when what it holds came in an
+    older list format than :data:`FORMAT_QUERY` (central left the newer changes out of those pages)."""
+    held = meta(db).version
+    held_format = _meta_get(db, "format")
+    return held if held == 0 or (isinstance(held_format, int) and held_format >= FORMAT_QUERY) else 0
+
+
+def central_guard(db: Database, guard_id: str) -> tuple[bool, str | None]:
+    """Whether central keeps ``guard_id`` (list format 3) and, if so, its PIN hash (None: refused at the gate)."""
+    try:
+        row = db.execute("SELECT pin_hash FROM list_guards WHERE guard_id = ?", [guard_id]).fetchone()
+    except sqlite3.OperationalError:  # the list tables are not made yet: central keeps no guard here
+        return False, None
+    return (True, row[0]) if row else (False, None)
 
 
 def load(db: Database) -> tuple[TrustList, Lists, dict[str, Any], ListMeta]:

@@ -130,6 +130,42 @@ TEXTS: dict[str, tuple[str, str]] = {
     "rt.generated_at": ("生成时间", "Generated at"), "rt.by": ("生成人", "By"), "rt.columns": ("列", "Columns"),
     "rt.again": ("重新生成", "Generate again"), "rt.updated": ("最后修改", "Last changed"),
     "rt.whole_only": ("仅合计", "total only"), "rt.layout": ("排列方式", "Layout"),
+    # -- people on duty and the duty board (issue 17) --
+    "nav.people": ("值班人员", "People on duty"), "nav.duty": ("在岗看板", "On-duty board"),
+    "ppl.guard_id": ("工号", "Guard id"), "ppl.name": ("姓名", "Name"), "ppl.phone": ("电话", "Phone"),
+    "ppl.group": ("分组", "Group"), "ppl.unit": ("派出单位", "Seconded from"), "ppl.status": ("状态", "Status"),
+    "ppl.active": ("在岗", "Active"), "ppl.called_back": ("已召回", "Called back"),
+    "ppl.enabled": ("可登录门岗", "May sign in"), "ppl.disabled": ("已停用", "Disabled"),
+    "ppl.pin": ("门岗 PIN", "Gate PIN"), "ppl.pin_set": ("已设置", "set"), "ppl.pin_none": ("未设置", "not set"),
+    "ppl.pin_new": ("新 PIN（6-12 位数字）", "New PIN (6-12 digits)"), "ppl.pin_again": ("再输一次", "Again"),
+    "ppl.pin_mismatch": ("两次输入的 PIN 不一致", "The two PINs differ"),
+    "ppl.pin_save": ("设置/重置 PIN", "Set / reset PIN"),
+    "ppl.pin_note": ("PIN 只以加密摘要保存并随名单下发到各门岗；门岗同步后生效，旧 PIN 随即失效。"
+                     "未设置 PIN、已停用或已召回的人员不能在任何门岗登录（门岗本地设置的 PIN 对其无效）。",
+                     "The PIN is kept only as a hash and reaches every gate with the lists: it works after the "
+                     "gate's next sync, and the old PIN stops working then. People without a PIN here, disabled "
+                     "or called back cannot sign in at any gate (a PIN set on the gate does not count for them)."),
+    "ppl.add": ("添加人员", "Add a person"), "ppl.edit": ("修改", "Edit"), "ppl.save": ("保存", "Save"),
+    "ppl.disable": ("停用（各门岗同步后不能登录）", "Disable (refused at every gate after its sync)"),
+    "ppl.enable": ("重新启用", "Enable again"), "ppl.none": ("还没有值班人员", "No people yet"),
+    "ppl.phone_hidden": ("只读账号不显示电话", "Phones are hidden from viewers"),
+    "ppl.back": ("返回人员列表", "Back to the list"), "ppl.pin_done": ("PIN 已设置，门岗同步后生效",
+                                                                     "PIN set: it works after the gate's next sync"),
+    "grp.watch": ("值守组", "Gate watch"), "grp.patrol": ("巡逻组", "Patrol"),
+    "grp.support": ("应急保障组", "Emergency support"), "grp.repair": ("维修组", "Repairs"),
+    "grp.mobile": ("机动组", "Mobile reserve"),
+    "duty.post": ("岗位", "Post"), "duty.rostered": ("排班", "Rostered"), "duty.on": ("实际在岗", "Signed in"),
+    "duty.since": ("上岗时间", "Since"), "duty.empty": ("无人在岗", "Nobody on duty"),
+    "duty.absent": ("未到岗", "Not signed in"), "duty.unrostered": ("未排班人员在岗", "Signed in, not rostered"),
+    "duty.slot": ("班次", "Slot"), "duty.add_post": ("添加岗位", "Add a post"),
+    "duty.add_slot": ("添加排班", "Add a roster slot"), "duty.day": ("日期", "Day"),
+    "duty.start": ("开始", "Starts"), "duty.end": ("结束", "Ends"), "duty.person": ("值班人员", "Person"),
+    "duty.gate_post": ("门岗", "Gate"), "duty.kind": ("类型", "Kind"), "duty.none": ("还没有岗位", "No posts yet"),
+    "duty.ok": ("到岗", "In place"), "ev.shift_start": ("上岗签到", "shift sign-in"),
+    "duty.remove": ("删除", "Remove"), "duty.days": ("连续天数", "Days in a row"),
+    "duty.copy_week": ("复制上周排班到本周", "Copy last week's roster to this week"),
+    "duty.kind.patrol": ("巡逻岗", "patrol"), "duty.kind.point": ("收货点", "delivery point"),
+    "duty.kind.building": ("隔离楼栋", "quarantine building"),
 }
 
 

@@ -7,27 +7,31 @@ import logging
 import time
 from typing import Any
 
+from central import people
 from central.passes import quarantine
 from central.passes.store import current_version
 from central.store import CentralDB
-from sync.lists import PAGE_FORMAT, PAGE_FORMAT_2
+from sync.lists import GUARD_OPS, PAGE_FORMATS
 
 log = logging.getLogger(__name__)
 
 DEFAULT_LIMIT = 500
 
 
-FORMATS = (1, 2)
+FORMATS = (1, 2, 3)
 
 
 def _page(version: int, since: int, snapshot: bool, more: bool, changes: list[dict], fmt: int) -> dict[str, Any]:
-    return {"format": PAGE_FORMAT_2 if fmt == 2 else PAGE_FORMAT, "version": version, "since": since,
+    return {"format": PAGE_FORMATS[fmt - 1 if fmt in FORMATS else 0], "version": version, "since": since,
             "snapshot": snapshot, "more": more,
             "issued_at": time.time(), "changes": changes}
 
 
-def _for_format(v: int, op: str, data: dict[str, Any], fmt: int) -> dict[str, Any]:
-    """A logged change as a gate reading list format ``fmt`` gets it (format 1: the household form ``v1``)."""
+def _for_format(v: int, op: str, data: dict[str, Any], fmt: int) -> dict[str, Any] | None:
+    """A logged change as a gate reading list format ``fmt`` gets it (format 1: the household form ``v1``); None
+    for a change that format does not carry (guards before format 3)."""
+    if op in GUARD_OPS and fmt < 3:
+        return None
     legacy = data.pop("v1", None)
     if fmt == 1 and isinstance(legacy, dict):
         return {**legacy, "v": v}
@@ -36,13 +40,13 @@ def _for_format(v: int, op: str, data: dict[str, Any], fmt: int) -> dict[str, An
 
 def changes_since(db: CentralDB, since: int, limit: int = DEFAULT_LIMIT, fmt: int = 1) -> dict[str, Any]:
     """The page of at most ``limit`` changes after version ``since`` (``more`` says whether others wait), in list
-    format ``fmt`` (1: households only, for gates not yet updated; 2: households and persons)."""
+    format ``fmt`` (1: households only, for gates not yet updated; 2: households and persons; 3: and guards)."""
     limit = max(1, int(limit))
     rows = db.execute("SELECT v, op, data FROM pass_changes WHERE v > ? ORDER BY v LIMIT ?",
                       [int(since), limit + 1]).fetchall()
     more = len(rows) > limit
     rows = rows[:limit]
-    changes = [_for_format(v, op, json.loads(data), fmt) for v, op, data in rows]
+    changes = [c for c in (_for_format(v, op, json.loads(data), fmt) for v, op, data in rows) if c is not None]
     version = rows[-1][0] if rows else max(int(since), 0)
     if not rows and int(since) > current_version(db):
         # The device holds versions this database never made (restored from an old backup?): its lists will not
@@ -67,7 +71,9 @@ def snapshot(db: CentralDB, fmt: int = 1) -> dict[str, Any]:
                 "AND valid_to > ? ORDER BY pass_id", [time.time() - 86400]):
             changes.append({"op": "revoke", "pass_id": pass_id, "reason": reason})
         now = time.time()
-        changes += quarantine.gate_ops(db, now) if fmt == 2 else quarantine.legacy_ops(db, now)
+        changes += quarantine.gate_ops(db, now) if fmt >= 2 else quarantine.legacy_ops(db, now)
+        if fmt >= 3:
+            changes += people.gate_ops(db)
         for key, value in db.execute("SELECT key, value FROM pass_policy ORDER BY key"):
             changes.append({"op": "policy", "key": key, "value": json.loads(value)})
     for change in changes:

@@ -34,7 +34,7 @@ def edge_db(tmp_path):
 
 def _dump(db) -> dict:
     return {t: db.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall()
-            for t in ("list_revoked", "list_quarantine", "list_trust_keys", "list_policy", "list_meta")}
+            for t in ("list_revoked", "list_quarantine", "list_trust_keys", "list_policy", "list_meta", "list_guards")}
 
 
 def test_central_changes_reach_the_verifier(central, edge_db):
@@ -166,11 +166,13 @@ change = st.fixed_dictionaries({"v": st.integers(-2, 5) | st.text(max_size=2), "
     "start_ts": st.floats() | st.text(max_size=2), "end_ts": st.integers() | st.floats() | st.none(),
     "kid": st.text(max_size=8) | st.sampled_from(["a1b2c3d4", "zz"]),
     "public_key": st.text(max_size=64) | st.just("00" * 32),
-    "key": st.text(max_size=5), "value": st.none() | st.integers() | st.text(max_size=5)})
+    "key": st.text(max_size=5), "value": st.none() | st.integers() | st.text(max_size=5),
+    "guard_id": st.text(max_size=70) | st.integers() | st.none(),
+    "pin_hash": st.text(max_size=5) | st.just("$argon2id$v=19$m=65536,t=3,p=1$c2FsdA$aGFzaA") | st.none()})
 pages = st.fixed_dictionaries({"version": st.integers(-1, 8) | st.text(max_size=2),
                                "changes": st.lists(change, max_size=6) | st.none()},
                               optional={"since": st.integers(-1, 8) | st.none(), "snapshot": st.booleans(),
-                                        "format": st.sampled_from(["gatepass-lists/1", "other"]),
+                                        "format": st.sampled_from(["gatepass-lists/1", "gatepass-lists/3", "other"]),
                                         "issued_at": st.floats() | st.text(max_size=3)})
 
 

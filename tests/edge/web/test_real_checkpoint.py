@@ -119,7 +119,7 @@ def test_the_guard_sets_the_direction_on_a_real_both_gate(page, real, key):
     therm.temperature = 36.4
     camera.present(make_pass(key, pass_id=1202), seconds=0.5)
     page.wait_for_function("document.getElementById('result').dataset.state === 'pass'", timeout=15000)
-    assert _entries(cp) == [("pass", "out", "1001")]
+    assert _entries(cp) == [("info", "both", "1001"), ("pass", "out", "1001")]  # the sign-in, then the pass
     page.reload()
     page.wait_for_function("document.getElementById('dir-control').dataset.chosen === 'out'", timeout=5000)
     page.click("#btn-shift")
