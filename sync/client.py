@@ -128,6 +128,7 @@ class SyncClient:
                      "User-Agent": f"gatepass-sync/{__version__}"})
         self.inflight: Batch | None = None
         self.central_list_version: int | None = None
+        self.list_format = edge_lists.FORMAT_QUERY  # lowered once if central is older (answers 422 to it)
         self.last_report_mono = float("-inf")
         self.contacted = False  # set when central answered an upload (read and cleared by the loop)
 
@@ -329,8 +330,7 @@ class SyncClient:
         self.reopen_if_replaced()
         for _ in range(1000):
             held = edge_lists.meta(self.db)
-            since = edge_lists.ask_since(self.db)
-            envelope = self._get("api/v1/changes", {"since": since, "format": edge_lists.FORMAT_QUERY})
+            envelope = self._get_page()
             received = time.monotonic()
             try:
                 page = verify_envelope(self.public_key, envelope)
@@ -349,6 +349,21 @@ class SyncClient:
             if not page.get("more"):
                 return version
         return edge_lists.meta(self.db).version
+
+    def _get_page(self) -> dict[str, Any]:
+        """The next signed list page, in the newest list format central answers: a central older than this
+        gate refuses the newer format with 422, and the gate then asks the one before (a gate upgraded before
+        its central keeps receiving lists; the guards central keeps arrive once central is upgraded too)."""
+        while True:
+            since = edge_lists.ask_since(self.db, self.list_format)
+            try:
+                return self._get("api/v1/changes", {"since": since, "format": self.list_format})
+            except RejectedError as exc:
+                if exc.status != 422 or self.list_format <= 1:
+                    raise
+                self.list_format -= 1
+                log.warning("central refused list format %d (an older central?): asking format %d",
+                            self.list_format + 1, self.list_format)
 
     # -- state for the guard screen -----------------------------------------------------------------
 

@@ -311,12 +311,12 @@ def apply_page(db: Database, page: dict) -> int:
     return version
 
 
-def ask_since(db: Database) -> int:
-    """The ``since`` a gate asks central for: its held version, or 0 (a snapshot) when what it holds came in an
-    older list format than :data:`FORMAT_QUERY` (central left the newer changes out of those pages)."""
+def ask_since(db: Database, fmt: int = FORMAT_QUERY) -> int:
+    """The ``since`` a gate asks central for in list format ``fmt``: its held version, or 0 (a snapshot) when
+    what it holds came in an older list format than ``fmt`` (central left the newer changes out of those pages)."""
     held = meta(db).version
     held_format = _meta_get(db, "format")
-    return held if held == 0 or (isinstance(held_format, int) and held_format >= FORMAT_QUERY) else 0
+    return held if held == 0 or (isinstance(held_format, int) and held_format >= fmt) else 0
 
 
 def central_guard(db: Database, guard_id: str) -> tuple[bool, str | None]:

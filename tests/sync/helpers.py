@@ -108,12 +108,14 @@ class Central:
     def public_pem(self) -> str:
         return signing.root_public_pem(self.data_dir)
 
-    def start_thread(self) -> Central:
+    def start_thread(self, wrap: Callable[[Any], Any] | None = None) -> Central:
+        """Serve in a thread of this process (``wrap``: an ASGI app around central's, e.g. an older central)."""
         from central.server import create_app
 
         sock = serving.bind("127.0.0.1", 0)
         self.port = sock.getsockname()[1]
-        self._server = serving.make_server(create_app(self.settings), sock)
+        app = create_app(self.settings)
+        self._server = serving.make_server(wrap(app) if wrap else app, sock)
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, daemon=True)
         self._thread.start()
         assert wait_until(lambda: self._server.started, 20)
