@@ -116,6 +116,18 @@ TEXTS: dict[str, tuple[str, str]] = {
     "days7": ("最近7天", "Last 7 days"),
     "bad_chars": ("输入中含有控制字符，请删除后重试", "The input holds a control character; remove it and retry"),
     "time.invalid": ("时间异常", "invalid time"), "value.invalid": ("数值异常", "invalid value"),
+    # -- the visitor ledger (issue 14) --
+    "nav.visitors": ("访客登记", "Visitors"), "visitor.name": ("姓名", "Name"), "visitor.phone": ("电话", "Phone"),
+    "visitor.in": ("来访时间", "Time in"), "visitor.out": ("离开时间", "Time out"),
+    "visitor.host": ("被访住户", "Host household"), "visitor.reason": ("来访事由", "Reason"),
+    "visitor.day_from": ("开始日期", "From day"), "visitor.day_to": ("结束日期", "To day"),
+    "visitor.inside_only": ("只看未离开的", "Still inside only"),
+    "visitor.inside": ("尚未离开（无离开记录）", "Still inside (no exit recorded)"),
+    "visitor.visits": ("来访记录", "Visits"), "visitor.masked": ("只读账号看不到访客的完整姓名和电话",
+                                                                 "Viewers do not see visitors' full names and phones"),
+    "visitor.limit": ("只显示最新的 {n} 条，请缩小查询范围", "Only the newest {n} are shown: narrow the search"),
+    "visitor.people": ("需联系的访客（每人一行）", "Visitors to call (one row per person)"),
+    "visitor.passages": ("通行记录", "Passages"),
 }
 
 

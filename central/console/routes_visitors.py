@@ -1,0 +1,157 @@
+"""The visitor ledger (:mod:`central.visitors`): each visit with its time in and out, gate, host household, reason and
+temperature, searchable by name, phone, household and day; who is still inside; CSV / XLSX exports.
+
+Names and phones are shown to staff and admins; a viewer sees them masked (138****5678, 张**) and cannot export.
+Every view and every export is in the audit log.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import Response
+from openpyxl import Workbook
+from pydantic import BaseModel
+
+from central import visitors
+from central.console import exports, values
+from central.console.deps import Audit, CleanInput, ConsoleCtx, StaffMember, Viewer
+from central.console.errors import ConsoleError
+from central.console.i18n import reason_text, translator
+from central.console.params import Text
+from central.console.timeutil import as_time, day_bounds, fmt_export, parse_day
+from central.console.web import Console, blank
+
+router = APIRouter(include_in_schema=False, dependencies=[CleanInput])  # no control characters in any field
+
+FORMATS = ("csv", "xlsx")
+MAX_DAYS = 92  # a ledger query spans at most this many days
+#: The export's columns (i18n keys; the header is in the member's language, Chinese by default).
+EXPORT_COLUMNS = ("visitor.name", "visitor.phone", "visitor.in", "visitor.out", "gate", "community",
+                  "visitor.host", "visitor.reason", "temp", "decision")
+_FORMULA_START = ("=", "+", "-", "@")
+
+
+class LedgerParams(BaseModel):
+    """The ledger's filters (days ``YYYY-MM-DD`` local, today when empty; texts optional)."""
+
+    day_from: Text = ""
+    day_to: Text = ""
+    name: Text = ""
+    phone: Text = ""
+    household: Text = ""
+    inside: Text = ""
+
+
+def _query(ctx: Console, p: LedgerParams) -> visitors.LedgerQuery:
+    first = parse_day(p.day_from, ctx.tz)
+    last = parse_day(p.day_to, ctx.tz, default=first) if p.day_to else first
+    if last < first:
+        raise ConsoleError("the last day is before the first", "choose the days again")
+    if (last - first).days >= MAX_DAYS:
+        raise ConsoleError(f"at most {MAX_DAYS} days at a time", "choose a shorter period")
+    return visitors.LedgerQuery(since=day_bounds(first, ctx.tz)[0], until=day_bounds(last, ctx.tz)[1],
+                                name=blank(p.name), phone=blank(p.phone), household=blank(p.household),
+                                inside_only=p.inside == "1")
+
+
+def _shown(rows: list[dict[str, Any]], full: bool) -> list[dict[str, Any]]:
+    """The rows as this member may see them: names and phones masked unless ``full``."""
+    if full:
+        return rows
+    return [{**r, "name": visitors.mask_name(r["name"]), "phone": visitors.mask_phone(r["phone"])} for r in rows]
+
+
+def _filters(q: visitors.LedgerQuery) -> dict[str, Any]:
+    """What the audit log keeps of a query (the searched name or phone too: who looked for whom)."""
+    return {"since": q.since, "until": q.until, "name": q.name, "phone": q.phone, "household": q.household,
+            "inside_only": q.inside_only}
+
+
+@router.get("/visitors")
+def visitors_page(request: Request, ctx: ConsoleCtx, staff: Viewer, record: Audit,
+                  params: Annotated[LedgerParams, Query()]) -> Response:
+    """The visitor ledger; who of them is still inside."""
+    q = dict(request.query_params)
+    try:
+        query = _query(ctx, params)
+    except ConsoleError as exc:
+        return ctx.render(request, "visitors.html", staff, status_code=400, error=str(exc), rows=[], inside=[], q=q,
+                          export_qs="")
+    full = staff.can("staff")
+    rows = _shown(visitors.ledger(ctx.db, query), full)
+    record("view_visitors", filters=_filters(query), rows=len(rows), names_shown=full)
+    inside = [r for r in rows if r["decision"] == "pass" and r["out_ts"] is None]
+    export_qs = urlencode({k: v for k, v in q.items() if k != "lang" and v})
+    return ctx.render(request, "visitors.html", staff, rows=rows, inside=inside, q=q, export_qs=export_qs,
+                      full=full, limit=visitors.LEDGER_LIMIT, reason_text=lambda c: reason_text(c, staff.lang))
+
+
+def _local(ts: object, ctx: Console) -> datetime | object:
+    """A time as a spreadsheet date cell (local, naive), or its text when it is no time."""
+    when = as_time(ts)
+    if when is None:
+        return fmt_export(ts, ctx.tz) if ts is not None else None
+    return when.astimezone(ctx.tz).replace(tzinfo=None)
+
+
+def export_rows(ctx: Console, rows: list[dict[str, Any]], lang: str) -> list[tuple[Any, ...]]:
+    """The ledger rows in :data:`EXPORT_COLUMNS` order (times as local datetimes)."""
+    t = translator(lang)
+    return [(r["name"], r["phone"], _local(r["wall_ts"], ctx), _local(r["out_ts"], ctx), r["gate_name"],
+             r["community"], r["household"], r["reason_text"], r["temp_c"],
+             reason_text(r["reason"], lang) if r["decision"] != "pass" else t("pass")) for r in rows]
+
+
+def _cell(value: Any) -> Any:
+    """A value as an XLSX cell: dates and finite numbers as they are, text cleaned and never a formula."""
+    if value is None or (isinstance(value, datetime | int) and not isinstance(value, bool)):
+        return value
+    if isinstance(value, float):
+        return value if values.finite(value) is not None else values.INVALID_VALUE
+    text = values.clean_text(str(value))
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def to_xlsx(header: list[str], rows: list[tuple[Any, ...]]) -> bytes:
+    """One sheet with real date cells (``yyyy-mm-dd hh:mm:ss``)."""
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "visitors"
+    ws.append(header)
+    for row in rows:
+        ws.append([_cell(v) for v in row])
+    for col in ("C", "D"):
+        for cell in ws[col][1:]:
+            cell.number_format = "yyyy-mm-dd hh:mm:ss"
+        ws.column_dimensions[col].width = 20
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+@router.get("/visitors/export.{fmt_}")
+def visitors_export(ctx: ConsoleCtx, fmt_: str, staff: StaffMember, record: Audit,
+                    params: Annotated[LedgerParams, Query()]) -> Response:
+    """The ledger as CSV (UTF-8 with BOM) or XLSX, headers in the member's language (Chinese by default)."""
+    if fmt_ not in FORMATS:
+        raise HTTPException(404)
+    try:
+        query = _query(ctx, params)
+    except ConsoleError as exc:
+        raise HTTPException(400, str(exc)) from None
+    rows = export_rows(ctx, visitors.ledger(ctx.db, query), staff.lang)
+    record("export_visitors", format=fmt_, filters=_filters(query), rows=len(rows))
+    t = translator(staff.lang)
+    header = [t(c) for c in EXPORT_COLUMNS]
+    if fmt_ == "csv":
+        text_rows = [tuple(v.strftime("%Y-%m-%d %H:%M:%S") if isinstance(v, datetime) else v for v in r)
+                     for r in rows]
+        return Response(exports.to_csv(header, text_rows), media_type=exports.CSV_TYPE,
+                        headers=exports.download_headers("visitors.csv"))
+    return Response(to_xlsx(header, rows), media_type=exports.XLSX_TYPE,
+                    headers=exports.download_headers("visitors.xlsx"))

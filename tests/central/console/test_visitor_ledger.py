@@ -1,0 +1,100 @@
+"""The visitor ledger page and its exports (central.console.routes_visitors)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import datetime
+
+import pytest
+from openpyxl import load_workbook
+
+from central import ingest
+from tests.central.console.conftest import DAY0
+from tests.central.console.data import entry, ingest_entries
+
+DAY = "2026-11-20"
+
+
+def _visit(seq: int, t: float, phone: str, name: str, household: str, reason: str) -> dict:
+    extra = json.dumps({"name": name, "phone": phone, "host_household": household, "reason": reason},
+                       ensure_ascii=False)
+    return entry(seq, "dev-east", "gate-dm", t, event="visitor", visitor_ref=f"E{seq}", household=household,
+                 pass_kind="visitor", reason="visitor_ok", guard_id="g1", extra=extra, extra_hash="e" * 64,
+                 temp_c=36.6)
+
+
+@pytest.fixture(scope="module")
+def visits(central):
+    """Two visits of 王五 (one left), one of 赵六 (still inside), at the gate named 东门."""
+    if not central.db.execute("SELECT 1 FROM devices WHERE device_id = 'dev-east'").fetchone():
+        ingest.add_device(central.db, "dev-east", name="东门", community="Garden", gate_id="gate-dm")
+    t = DAY0 + 9 * 3600
+    first = _visit(1, t, "13812345678", "王五", "3-2-401", "探亲")
+    rows = [first, _visit(2, t + 600, "13987654321", "赵六", "5-1-101", "维修"),
+            entry(3, "dev-east", "gate-dm", t + 1800, event="visitor_exit", decision="info", reason="visitor_exit",
+                  direction="out", visitor_ref="E1", ref_uuid=first["uuid"], temp_c=None, temps=None),
+            _visit(4, t + 7200, "138-1234-5678", "王五", "3-2-401", "探亲")]
+    ingest_entries(central.db, "dev-east", "Garden", rows)
+    return rows
+
+
+def _audits(central, action: str) -> list[dict]:
+    return [json.loads(r[0]) for r in central.db.execute(
+        "SELECT detail FROM audit_log WHERE action = ? ORDER BY id", [action]).fetchall()]
+
+
+def test_staff_see_names_phones_gate_names_and_who_is_still_inside(central, visits):
+    before = len(_audits(central, "view_visitors"))
+    with central.client("staff") as c:
+        r = c.get("/visitors", params={"day_from": DAY})
+    assert r.status_code == 200
+    html = r.text
+    assert "王五" in html and "13812345678" in html and "东门" in html and "维修" in html
+    inside = html.split('id="inside"', 1)[1].split("</table>", 1)[0]
+    assert "赵六" in inside and inside.count("王五") == 1  # the second visit has no exit; the first has
+    assert len(_audits(central, "view_visitors")) == before + 1
+    assert central.db.execute("SELECT count(*) FROM visitors WHERE name = '王五'").fetchone()[0] == 1
+
+
+def test_viewers_see_them_masked_and_cannot_export(central, visits):
+    with central.client("viewer") as c:
+        r = c.get("/visitors", params={"day_from": DAY, "name": "王"})
+        assert c.get("/visitors/export.csv", params={"day_from": DAY}).status_code == 403
+    assert r.status_code == 200
+    assert "13812345678" not in r.text and "138****5678" in r.text and "王*" in r.text and "王五" not in r.text
+    assert _audits(central, "view_visitors")[-1]["names_shown"] is False
+
+
+def test_search_by_phone_household_and_a_bad_period(central, visits):
+    with central.client("staff") as c:
+        by_phone = c.get("/visitors", params={"day_from": DAY, "phone": "139 8765 4321"}).text
+        by_household = c.get("/visitors", params={"day_from": DAY, "household": "3-2-401"}).text
+        bad = c.get("/visitors", params={"day_from": DAY, "day_to": "2026-11-01"})
+    visits_of = lambda html: html.split('id="visits"', 1)[1]  # noqa: E731
+    assert "赵六" in visits_of(by_phone) and "王五" not in visits_of(by_phone)
+    assert "王五" in visits_of(by_household) and "赵六" not in visits_of(by_household)
+    assert bad.status_code == 400
+
+
+def test_csv_export_has_a_bom_chinese_headers_and_is_audited(central, visits):
+    with central.client("staff") as c:
+        r = c.get("/visitors/export.csv", params={"day_from": DAY})
+    assert r.status_code == 200 and r.content.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
+    assert rows[0][:4] == ["姓名", "电话", "来访时间", "离开时间"]
+    wang = [x for x in rows[1:] if x[0] == "王五"]
+    assert len(wang) == 2 and sorted(x[3] for x in wang) == ["", "2026-11-20 09:30:00"] and wang[0][4] == "东门"
+    assert _audits(central, "export_visitors")[-1]["format"] == "csv"
+
+
+def test_xlsx_export_has_real_date_cells(central, visits):
+    with central.client("admin") as c:
+        r = c.get("/visitors/export.xlsx", params={"day_from": DAY})
+    assert r.status_code == 200
+    ws = load_workbook(io.BytesIO(r.content)).active
+    rows = list(ws.iter_rows(values_only=True))
+    assert rows[0][2] == "来访时间"
+    times = [row[2] for row in rows[1:] if row[0] == "王五"]
+    assert datetime(2026, 11, 20, 9, 0) in times and all(isinstance(x, datetime) for x in times)
