@@ -127,7 +127,10 @@ TEXTS: dict[str, tuple[str, str]] = {
                                                                  "Viewers do not see visitors' full names and phones"),
     "visitor.limit": ("只显示最新的 {n} 条，请缩小查询范围", "Only the newest {n} are shown: narrow the search"),
     "visitor.people": ("需联系的访客（每人一行）", "Visitors to call (one row per person)"),
-    "visitor.passages": ("通行记录", "Passages"),
+    "visitor.passages": ("通行记录", "Passages"), "visitor_phone": ("访客电话", "Visitor's phone"),
+    "visitor.closest": ("最近相隔（分钟）", "Closest (min)"), "visitor.kind.visitor": ("访客", "Visitor"),
+    "visitor.kind.pass": ("通行证", "Pass"), "visitor.kind.visitor_ref": ("访客（无电话）", "Visitor (no phone)"),
+    "visitor.kind.household": ("住户", "Household"),
 }
 
 

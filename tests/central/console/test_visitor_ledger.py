@@ -98,3 +98,26 @@ def test_xlsx_export_has_real_date_cells(central, visits):
     assert rows[0][2] == "来访时间"
     times = [row[2] for row in rows[1:] if row[0] == "王五"]
     assert datetime(2026, 11, 20, 9, 0) in times and all(isinstance(x, datetime) for x in times)
+
+
+def test_a_trace_lists_visitors_as_people_to_call_with_name_phone_and_gate_name(central, visits):
+    params = {"kind": "visitor_phone", "value": "138 1234 5678", "since": "2026-11-20T00:00",
+              "until": "2026-11-21T00:00", "minutes": "15"}
+    with central.client("staff") as c:
+        r = c.get("/trace", params=params)
+        back = c.get("/trace", params={**params, "value": "13987654321"})
+    assert r.status_code == 200
+    people = r.text.split('id="people"', 1)[1].split("</table>", 1)[0]
+    assert "赵六" in people and "13987654321" in people and "东门" in people and "王五" not in people
+    assert people.count('class="person"') == 1  # 赵六 once, under 王五's first visit
+    assert "王五" in back.text.split('id="people"', 1)[1].split("</table>", 1)[0]  # and the other way round
+
+
+def test_people_group_each_person_once_with_their_passages(central, visits):
+    from central.console import tracing
+    t = DAY0 + 9 * 3600
+    result = tracing.trace(central.db, "visitor_phone", "13987654321", t - 3600, t + 86400, 180)
+    wang = [p for p in result.people if p["kind"] == "visitor"]
+    assert len(wang) == 1 and wang[0]["name"] == "王五" and wang[0]["phone"] == "13812345678"
+    assert len(wang[0]["passages"]) == 2 and wang[0]["closest_min"] == 10.0
+    assert all(r["gate_name"] == "东门" for r in wang[0]["passages"])
