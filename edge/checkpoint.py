@@ -192,6 +192,14 @@ class Checkpoint:
         """Log a visitor without a pass (guarded mode); the temperature policy still decides."""
         return self.desk.register_visitor(guard_id, name, phone, host_household, reason, temperature_c)
 
+    def visitors_inside(self) -> list[dict[str, Any]]:
+        """Visitors let in who have not left, longest inside first."""
+        return self.desk.visitors_inside()
+
+    def record_visitor_exit(self, guard_id: str, visit_uuid: str) -> dict[str, Any]:
+        """Record that the visitor of ``visit_uuid`` left (signed-in guard)."""
+        return self.desk.record_visitor_exit(guard_id, visit_uuid)
+
     def start_shift(self, guard_id: str, pin: str) -> bool:
         """Sign a guard in with their PIN; False if the PIN is wrong."""
         return self.desk.start_shift(guard_id, pin)

@@ -262,6 +262,12 @@ class CheckpointAPI(Protocol):
                          temperature_c: float | None) -> Outcome:
         """Log a visitor without a pass; the decision still follows the temperature policy."""
 
+    def visitors_inside(self) -> list[dict[str, Any]]:
+        """Visitors let in who have not left (:class:`edge.visitor_book.Visit` as JSON), longest inside first."""
+
+    def record_visitor_exit(self, guard_id: str, visit_uuid: str) -> dict[str, Any]:
+        """Record that the visitor of ``visit_uuid`` left (committed to the log before it returns)."""
+
     def start_shift(self, guard_id: str, pin: str) -> bool:
         """Sign a guard in with their PIN; False if the PIN is wrong."""
 

@@ -556,6 +556,54 @@
     $("visitor-msg").textContent = "";
     openDialog("dlg-visitor");
   }
+  // -- visitors now inside: one tap on "left" records the exit --------------------------------
+  function renderInside(list) {
+    const ul = $("inside-list");
+    ul.textContent = "";
+    if (!list.length) {
+      const li = document.createElement("li");
+      li.className = "empty";
+      li.textContent = T("inside_none");
+      ul.appendChild(li);
+      return;
+    }
+    list.forEach((v) => {
+      const li = document.createElement("li");
+      li.dataset.uuid = v.uuid;
+      const who = document.createElement("span");
+      who.className = "who";
+      who.textContent = v.name + " " + v.phone;
+      const more = document.createElement("small");
+      more.textContent = T("inside_for", {h: v.household, m: v.minutes_in});
+      who.appendChild(more);
+      const btn = document.createElement("button");
+      btn.type = "button";
+      btn.className = "action ok left";
+      btn.textContent = T("left_button");
+      btn.addEventListener("click", () => doLeft(v, btn));
+      li.append(who, btn);
+      ul.appendChild(li);
+    });
+  }
+  async function openInside() {
+    $("inside-msg").textContent = "";
+    $("inside-list").textContent = "";
+    openDialog("dlg-inside");
+    try { renderInside((await post("/api/visitors/inside", {})).inside); }
+    catch (e) { $("inside-msg").textContent = e.message; }
+  }
+  async function doLeft(v, btn) {
+    btn.disabled = true;
+    try {
+      const r = await post("/api/visitors/exit", {visit_uuid: v.uuid});
+      renderInside(r.inside);
+      toast(T("left_done", {n: v.name}), false);
+    } catch (e) {
+      btn.disabled = false;
+      $("inside-msg").textContent = e.message;
+    }
+  }
+
   async function doVisitor() {
     const name = $("in-v-name").value.trim();
     const phone = $("in-v-phone").value.trim();
@@ -667,6 +715,7 @@
     }
     $("btn-override").addEventListener("click", () => needShift(openOverride));
     $("btn-visitor").addEventListener("click", () => needShift(openVisitor));
+    $("btn-inside").addEventListener("click", () => needShift(openInside));
     $("btn-shift").addEventListener("click", () => { if (state.shift) openHandover(); else openSignin(null); });
     document.querySelectorAll("[data-close]").forEach((b) => b.addEventListener("click", closeDialogs));
     $("signin-ok").addEventListener("click", doSignin);

@@ -1,0 +1,102 @@
+"""Visitors now inside on the guard page and the one-tap exit, on the real checkpoint in chromium at 800x480."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from edge.guard_desk import CheckpointError
+from tests.edge.web.conftest import shot
+from tests.edge.web.test_browser import open_page
+from tests.edge.web.test_real_checkpoint import real  # noqa: F401 - the real checkpoint fixture
+
+pytestmark = pytest.mark.browser
+
+
+class Taps:
+    """Counts the guard's taps on the page."""
+
+    def __init__(self, page) -> None:
+        self.page, self.count = page, 0
+
+    def __call__(self, selector: str) -> None:
+        self.count += 1
+        self.page.click(selector)
+
+
+def _register(page, tap, name: str, phone: str) -> None:
+    tap("#btn-visitor")
+    page.wait_for_selector("#dlg-visitor:not([hidden])")
+    page.fill("#in-v-name", name)
+    page.fill("#in-v-phone", phone)
+    page.fill("#in-v-host", "3-2-101")
+    page.fill("#in-v-temp", "36.5")
+    tap("#visitor-reasons .choice >> nth=0")
+    tap("#visitor-ok")
+    page.wait_for_selector("#dlg-visitor", state="hidden")
+
+
+def _sign_in(page) -> None:
+    """Guard 1001 with the real checkpoint's PIN 246810 on the keypad."""
+    page.click("#btn-shift")
+    page.click("#in-guard")
+    for digit in "1001":
+        page.click(f"#keypad [data-key='{digit}']")
+    page.click("#in-pin")
+    for digit in "246810":
+        page.click(f"#keypad [data-key='{digit}']")
+    page.click("#signin-ok")
+    page.wait_for_selector("#dlg-signin", state="hidden")
+
+
+def _log(cp) -> list[dict]:
+    db = cp.store.require_db()
+    cur = db.execute("SELECT * FROM entries WHERE event IN ('visitor', 'visitor_exit') ORDER BY seq")
+    return [dict(zip([d[0] for d in cur.description], r, strict=True)) for r in cur.fetchall()]
+
+
+def test_one_tap_records_the_exit_in_the_log_and_takes_them_off_the_list(page, real):  # noqa: F811
+    cp, _camera, _therm, srv = real
+    open_page(page, srv)
+    _sign_in(page)
+    page.wait_for_function("document.getElementById('shift-info').textContent.includes('1001')")
+    tap = Taps(page)
+    _register(page, tap, "王小明", "13800138000")
+    _register(page, tap, "李四", "13900139000")
+    taps_to_register = tap.count
+
+    tap.count = 0
+    tap("#btn-inside")
+    page.wait_for_selector("#inside-list li[data-uuid]")
+    rows = page.locator("#inside-list li[data-uuid]")
+    assert rows.count() == 2 and "王小明" in rows.nth(0).inner_text() and "3-2-101" in rows.nth(0).inner_text()
+    shot(page, "30-visitors-inside")
+    tap("#inside-list li[data-uuid] >> nth=0 >> button")
+    page.wait_for_function("document.querySelectorAll('#inside-list li[data-uuid]').length === 1")
+    assert "李四" in page.inner_text("#inside-list") and "王小明" not in page.inner_text("#inside-list")
+    shot(page, "31-visitor-left")
+    assert tap.count == 2 and taps_to_register == 6  # 2 taps to record an exit; 3 (+ typing) to register
+
+    logged = _log(cp)
+    visit, exit_ = logged[0], logged[2]
+    assert exit_["event"] == "visitor_exit" and exit_["ref_uuid"] == visit["uuid"] and exit_["decision"] == "info"
+    assert exit_["direction"] == "out" and exit_["guard_id"] == "1001" and exit_["synced"] == 0  # it will sync
+    assert json.loads(visit["extra"])["name"] == "王小明"
+    with pytest.raises(CheckpointError, match="already left"):  # a second tap records nothing
+        cp.record_visitor_exit("1001", visit["uuid"])
+    assert len(_log(cp)) == 3
+    assert [v["name"] for v in cp.visitors_inside()] == ["李四"]
+
+
+def test_the_list_survives_the_log_erasing_synced_details(real):  # noqa: F811
+    cp, *_ = real
+    assert cp.start_shift("1001", "246810")
+    outcome = cp.register_visitor("1001", "王小明", "13800138000", "3-2-101", "探亲访友", 36.5)
+    db = cp.store.require_db()
+    db.execute("UPDATE entries SET synced = 1")
+    cp.store.locallog.erase_synced_personal_data()
+    inside = cp.visitors_inside()
+    assert [(v["uuid"], v["name"], v["phone"]) for v in inside] == [(outcome.uuid, "王小明", "13800138000")]
+    with pytest.raises(CheckpointError, match="not on the now-inside list|no such visitor"):
+        cp.record_visitor_exit("1001", "no-such-visit")
