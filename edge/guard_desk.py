@@ -65,6 +65,7 @@ class Visitor:
     phone: str
     host_household: str
     reason: str
+    details: dict[str, object] = dataclasses.field(default_factory=dict)  # the form's optional answers
 
     @property
     def person(self) -> str:
@@ -153,8 +154,9 @@ class GuardDesk:
             return self.recorder.record(fields, decision, self.lists.now(), guard_id=guard_id)
 
     def register_visitor(self, guard_id: str, name: str, phone: str, host_household: str, reason: str,
-                         temperature_c: float | None) -> Outcome:
-        """Log a visitor without a pass (guarded mode); the temperature policy still decides."""
+                         temperature_c: float | None, details: dict[str, object] | None = None) -> Outcome:
+        """Log a visitor without a pass (guarded mode); the temperature policy still decides. ``details``: the form's
+        optional answers (``id_last4``, ``from_city``, ``outside_14d``), kept with the visit."""
         self._require_guard(guard_id)
         if not name.strip() or not phone.strip() or not host_household.strip():
             raise CheckpointError("name, phone and host household are required")
@@ -163,7 +165,7 @@ class GuardDesk:
             temperature_c, temps = m.temp_c, list(m.temps)
         else:
             temps = [float(temperature_c)]
-        visitor = Visitor(name.strip(), phone.strip(), host_household.strip(), reason.strip())
+        visitor = Visitor(name.strip(), phone.strip(), host_household.strip(), reason.strip(), dict(details or {}))
         with self.store.lock:  # held across the check and the commit: a double click logs one entry
             self._refuse_repeated_visitor(visitor)
             outcome = self._register(guard_id, visitor, temperature_c, temps)
@@ -192,13 +194,14 @@ class GuardDesk:
         fields = EntryFields(event="visitor", household=visitor.host_household, pass_kind="visitor",
                              visitor_ref=uuidlib.uuid4().hex[:12], temp_c=temperature_c, temps=temps,
                              ref_uuid=ref.entry_uuid if ref else None, direction=self._visitor_direction(),
-                             extra={"name": visitor.name, "phone": visitor.phone,
+                             extra={**visitor.details, "name": visitor.name, "phone": visitor.phone,
                                     "host_household": visitor.host_household, "reason": visitor.reason})
         outcome = self.recorder.record(fields, decision, now, guard_id=guard_id)
         self.fevers.remember(person, status, outcome.seq, outcome.uuid, temperature_c)
         if outcome.seq > 0 and outcome.decision == "pass":
             self._note_inside(Visit(outcome.uuid, fields.get("visitor_ref"), visitor.name, visitor.phone,
-                                    visitor.host_household, visitor.reason, now.t, None))
+                                    visitor.host_household, visitor.reason, now.t, None,
+                                    json.dumps(visitor.details, ensure_ascii=False) if visitor.details else None))
         return outcome
 
     def _note_inside(self, visit: Visit) -> None:
@@ -218,6 +221,17 @@ class GuardDesk:
         if self._book is None or self._book.db is not db:
             self._book = VisitorBook(db)
         return self._book
+
+    def recent_visitor(self, guard_id: str, phone: str) -> dict[str, object] | None:
+        """The latest visit of the visitor with ``phone`` in the gate's book (name, host household, reason and the
+        optional answers), for registering them again; None when unknown."""
+        self._require_guard(guard_id)
+        with self.store.lock:
+            typed = "".join(ch for ch in phone if ch.isascii() and (ch.isdigit() or ch == "+"))
+            visit = self.visitor_book().latest(typed)
+        if visit is None:
+            return None
+        return {k: v for k, v in visit.as_json(visit.in_ts).items() if k not in ("uuid", "minutes_in")}
 
     def visitors_inside(self) -> list[dict[str, object]]:
         """Visitors let in today-ish (:data:`edge.visitor_book.INSIDE_HOURS`) with no exit yet, longest in first."""

@@ -11,6 +11,7 @@ log counts as left even when its row missed the update. Rows go :data:`KEEP_DAYS
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 
@@ -37,7 +38,10 @@ def m001_visitor_book(db: sqlite_utils.Database) -> None:
         household TEXT NOT NULL,       -- host household
         reason TEXT NOT NULL,
         in_ts REAL NOT NULL,           -- unix seconds (the entry's wall_ts)
-        out_ts REAL)""")
+        out_ts REAL,
+        details TEXT                   -- JSON: the form's optional answers (ID card's last 4, city, 14 days)
+        )""")
+    db.execute("CREATE INDEX visitor_book_phone ON visitor_book (phone, in_ts)")
     db.execute("CREATE INDEX visitor_book_inside ON visitor_book (in_ts) WHERE out_ts IS NULL")
 
 
@@ -53,14 +57,16 @@ class Visit:
     reason: str
     in_ts: float
     out_ts: float | None
+    details: str | None = None  # JSON of the form's optional answers
 
     def as_json(self, now: float) -> dict[str, object]:
         """For the guard page: the visit and how long they have been in (minutes)."""
-        return {"uuid": self.uuid, "name": self.name, "phone": self.phone, "household": self.household,
+        return {"details": _details(self.details), "uuid": self.uuid, "name": self.name, "phone": self.phone,
+                "household": self.household,
                 "reason": self.reason, "in_ts": self.in_ts, "minutes_in": max(0, int((now - self.in_ts) // 60))}
 
 
-_COLUMNS = "uuid, visitor_ref, name, phone, household, reason, in_ts, out_ts"
+_COLUMNS = "uuid, visitor_ref, name, phone, household, reason, in_ts, out_ts, details"
 
 
 class VisitorBook:
@@ -73,9 +79,9 @@ class VisitorBook:
     def add(self, visit: Visit) -> None:
         """Note a visit that let the visitor in."""
         with transaction(self.db):
-            self.db.execute(f"INSERT OR IGNORE INTO visitor_book ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            self.db.execute(f"INSERT OR IGNORE INTO visitor_book ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                             [visit.uuid, visit.visitor_ref, visit.name, visit.phone, visit.household, visit.reason,
-                             visit.in_ts, visit.out_ts])
+                             visit.in_ts, visit.out_ts, visit.details])
 
     def get(self, uuid: str) -> Visit | None:
         """The visit ``uuid``; None when it is not in the book."""
@@ -100,7 +106,21 @@ class VisitorBook:
             [now - hours * 3600, EXIT_EVENT]).fetchall()
         return [Visit(*r) for r in rows]
 
+    def latest(self, phone: str) -> Visit | None:
+        """The latest visit of the visitor with ``phone`` (as the form gave it) still in the book."""
+        row = self.db.execute(f"SELECT {_COLUMNS} FROM visitor_book WHERE phone = ? ORDER BY in_ts DESC LIMIT 1",
+                              [phone]).fetchone()
+        return Visit(*row) if row else None
+
     def purge(self, now: float, days: float = KEEP_DAYS) -> int:
         """Delete visits older than ``days``; how many."""
         with transaction(self.db):
             return self.db.execute("DELETE FROM visitor_book WHERE in_ts < ?", [now - days * 86400]).rowcount
+
+
+def _details(text: str | None) -> dict[str, object]:
+    try:
+        value = json.loads(text) if text else {}
+    except ValueError:
+        value = {}
+    return value if isinstance(value, dict) else {}

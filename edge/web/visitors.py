@@ -1,4 +1,5 @@
-"""The guard's "now inside" list of visitors and the one-tap exit (JSON POSTs under ``/api/visitors/``).
+"""The guard's "now inside" list of visitors, the one-tap exit and the recent visitor by phone (JSON POSTs under
+``/api/visitors/``).
 
 Both pass :func:`edge.web.deps.check_action` and need a signed-in guard (the list holds names and phones). The exit
 is committed to the local log before the answer (:meth:`edge.guard_desk.GuardDesk.record_visitor_exit`).
@@ -28,7 +29,22 @@ class ExitForm(BaseModel):
     visit_uuid: str = Field(pattern=r"^[0-9A-Za-z_.:-]{1,64}$")
 
 
+class RecentForm(BaseModel):
+    """A phone number typed on the visitor form."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    phone: str = Field(max_length=30)
+
+
 Exit = Annotated[ExitForm, Depends(json_form(ExitForm))]
+Recent = Annotated[RecentForm, Depends(json_form(RecentForm))]
+
+
+@router.post("/recent")
+async def recent(guard_id: GuardId, body: Recent, checkpoint: Checkpoint) -> dict:
+    """The latest visit at this gate of the visitor with this phone (to pick them again), or ``visitor: null``."""
+    return {"ok": True, "visitor": await run_action(checkpoint.recent_visitor, guard_id, body.phone)}
 
 
 @router.post("/inside")

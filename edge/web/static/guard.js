@@ -21,6 +21,8 @@
     hcAnswered: false,      // the guard tapped a colour for the scan held now
     statusAt: 0,            // performance.now() when the newest /status was asked for
     visitorReason: null,
+    visitorOutside: null,
+    lookedUp: "",
     focused: null,
     notice: null,           // newest re-scan notice shown
     noticeAt: 0,            // performance.now() at which it arrived
@@ -550,12 +552,34 @@
   }
 
   function openVisitor() {
-    ["in-v-name", "in-v-phone", "in-v-host", "in-v-temp"].forEach((id) => { $(id).value = ""; });
+    ["in-v-name", "in-v-phone", "in-v-host", "in-v-temp", "in-v-id4", "in-v-city"].forEach((id) => { $(id).value = ""; });
     state.visitorReason = null;
+    state.visitorOutside = null;
+    state.lookedUp = "";
+    $("visitor-hint").textContent = "";
+    document.querySelectorAll("#visitor-outside .choice").forEach((b) => b.classList.remove("picked"));
     document.querySelectorAll("#visitor-reasons .choice").forEach((b) => b.classList.remove("picked"));
     $("visitor-msg").textContent = "";
     openDialog("dlg-visitor");
   }
+  // A visitor who came before (same phone, this gate's book): name, host and reason filled in, no extra tap.
+  async function lookUpVisitor() {
+    const phone = $("in-v-phone").value.replace(/[^0-9+]/g, "");
+    if (phone.length < 11 || phone === state.lookedUp) return;
+    state.lookedUp = phone;
+    try {
+      const v = (await post("/api/visitors/recent", {phone: phone})).visitor;
+      if (!v || $("in-v-phone").value.replace(/[^0-9+]/g, "") !== phone) return;
+      if (!$("in-v-name").value.trim()) $("in-v-name").value = v.name;
+      if (!$("in-v-host").value.trim()) $("in-v-host").value = v.household;
+      if (!$("in-v-city").value.trim() && v.details && v.details.from_city) $("in-v-city").value = v.details.from_city;
+      document.querySelectorAll("#visitor-reasons .choice").forEach((b) => {
+        if (!state.visitorReason && b.textContent === v.reason) { b.classList.add("picked"); state.visitorReason = v.reason; }
+      });
+      $("visitor-hint").textContent = T("last_visit", {d: mmddhhmm(v.in_ts), h: v.household});
+    } catch (e) { state.lookedUp = ""; }
+  }
+
   // -- visitors now inside: one tap on "left" records the exit --------------------------------
   function renderInside(list) {
     const ul = $("inside-list");
@@ -610,6 +634,12 @@
     const host = $("in-v-host").value.trim();
     const tempText = $("in-v-temp").value.trim();
     if (!name || !phone || !host || !state.visitorReason) { $("visitor-msg").textContent = T("fill_all"); return; }
+    const id4 = $("in-v-id4").value.trim().toUpperCase();
+    if (id4 && !/^[0-9]{3}[0-9X]$/.test(id4)) {
+      $("visitor-msg").textContent = T("bad_id4");
+      $("in-v-id4").focus();
+      return;
+    }
     let temp = null;
     if (tempText) {
       temp = Number(tempText);
@@ -617,7 +647,7 @@
     }
     try {
       await post("/api/visitor", {name: name, phone: phone, host_household: host, reason: state.visitorReason,
-        temperature_c: temp});
+        temperature_c: temp, id_last4: id4, from_city: $("in-v-city").value.trim(), outside_14d: state.visitorOutside});
       closeDialogs();
     } catch (e) {
       $("visitor-msg").textContent = e.message;
@@ -716,6 +746,12 @@
     $("btn-override").addEventListener("click", () => needShift(openOverride));
     $("btn-visitor").addEventListener("click", () => needShift(openVisitor));
     $("btn-inside").addEventListener("click", () => needShift(openInside));
+    $("in-v-phone").addEventListener("input", lookUpVisitor);
+    document.querySelectorAll("#visitor-outside .choice").forEach((b) => b.addEventListener("click", () => {
+      document.querySelectorAll("#visitor-outside .choice").forEach((x) => x.classList.remove("picked"));
+      b.classList.add("picked");
+      state.visitorOutside = b.dataset.outside === "yes";
+    }));
     $("btn-shift").addEventListener("click", () => { if (state.shift) openHandover(); else openSignin(null); });
     document.querySelectorAll("[data-close]").forEach((b) => b.addEventListener("click", closeDialogs));
     $("signin-ok").addEventListener("click", doSignin);

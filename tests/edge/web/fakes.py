@@ -160,8 +160,9 @@ class FakeCheckpoint:
                                          temperature_c=ref.temperature_c, household=ref.household))
 
     def register_visitor(self, guard_id: str, name: str, phone: str, host_household: str, reason: str,
-                         temperature_c: float | None) -> Outcome:
-        self.calls.append(("visitor", guard_id, name, phone, host_household, reason, temperature_c))
+                         temperature_c: float | None, details: dict | None = None) -> Outcome:
+        self.calls.append(("visitor", guard_id, name, phone, host_household, reason, temperature_c)
+                          + ((details,) if details else ()))
         self.counts["visitors"] += 1
         if host_household in self.quarantined:  # as the core: refused, the household named
             return self.publish(make_outcome(self.next_seq(), "refuse", "host_quarantined", event="visitor",

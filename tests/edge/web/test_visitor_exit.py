@@ -100,3 +100,52 @@ def test_the_list_survives_the_log_erasing_synced_details(real):  # noqa: F811
     assert [(v["uuid"], v["name"], v["phone"]) for v in inside] == [(outcome.uuid, "王小明", "13800138000")]
     with pytest.raises(CheckpointError, match="not on the now-inside list|no such visitor"):
         cp.record_visitor_exit("1001", "no-such-visit")
+
+
+def test_the_form_takes_the_optional_answers_and_a_returning_visitor_is_filled_in_by_phone(page, real):  # noqa: F811
+    cp, _camera, _therm, srv = real
+    open_page(page, srv)
+    _sign_in(page)
+    page.click("#btn-visitor")
+    page.fill("#in-v-name", "王小明")
+    page.fill("#in-v-phone", "13800138000")
+    page.fill("#in-v-host", "3-2-101")
+    page.fill("#in-v-temp", "36.5")
+    page.fill("#in-v-id4", "12a4")
+    page.fill("#in-v-city", "武汉")
+    page.click("#visitor-outside [data-outside='yes']")
+    page.click("#visitor-reasons .choice >> nth=0")
+    page.click("#visitor-ok")
+    assert "身份证后四位" in page.inner_text("#visitor-msg") and not _log(cp)  # nothing recorded
+    page.fill("#in-v-id4", "123x")
+    shot(page, "32-visitor-form-full")
+    page.click("#visitor-ok")
+    page.wait_for_selector("#dlg-visitor", state="hidden")
+    extra = json.loads(_log(cp)[0]["extra"])
+    assert extra == {"name": "王小明", "phone": "13800138000", "host_household": "3-2-101", "reason": "探亲访友",
+                     "id_last4": "123X", "from_city": "武汉", "outside_14d": True}
+
+    page.wait_for_timeout(3100)  # past the repeated-click guard (edge.guard_desk.VISITOR_REPEAT_S)
+    page.click("#btn-visitor")
+    page.fill("#in-v-phone", "138 0013 8000")
+    page.wait_for_function("document.getElementById('in-v-name').value === '王小明'")
+    assert page.input_value("#in-v-host") == "3-2-101" and page.input_value("#in-v-city") == "武汉"
+    assert "上次来访" in page.inner_text("#visitor-hint")
+    shot(page, "33-returning-visitor")
+    page.fill("#in-v-temp", "36.4")
+    page.click("#visitor-ok")  # the reason was picked again too
+    page.wait_for_selector("#dlg-visitor", state="hidden")
+    assert len([e for e in _log(cp) if e["event"] == "visitor"]) == 2
+
+
+def test_bad_optional_answers_are_refused_with_the_reason_in_chinese(real):  # noqa: F811
+    import httpx
+    cp, _camera, _therm, srv = real
+    assert cp.start_shift("1001", "246810")
+    headers = {"X-Gatepass-Token": srv.token(), "Origin": srv.url}
+    body = {"name": "王", "phone": "13800138000", "host_household": "3-2-101", "reason": "探亲访友",
+            "temperature_c": 36.5, "id_last4": "12345", "from_city": "武汉1"}
+    r = httpx.post(srv.url + "/api/visitor", json=body, headers=headers)
+    assert r.status_code == 422
+    assert "身份证后四位" in r.json()["message_zh"] and "来自城市" in r.json()["message_zh"]
+    assert not _log(cp)
