@@ -103,15 +103,23 @@ def mask_name(name: str | None) -> str:
     return name[:1] + "*" * max(0, len(name) - 1)
 
 
-def visit_details(extra: str | None) -> dict[str, str]:
-    """The visitor form's fields of a visit entry's ``extra`` (texts only; anything else is dropped)."""
+def _extra(extra: str | None) -> dict[str, Any]:
     try:
         data = json.loads(extra) if extra else {}
     except ValueError:
         data = {}
-    if not isinstance(data, dict):
-        return {}
-    return {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, str)}
+    return data if isinstance(data, dict) else {}
+
+
+def visit_details(extra: str | None) -> dict[str, str]:
+    """The visitor form's text fields of a visit entry's ``extra`` (anything else is dropped)."""
+    return {k: v for k, v in _extra(extra).items() if isinstance(k, str) and isinstance(v, str)}
+
+
+def outside_answer(extra: str | None) -> bool | None:
+    """The visit's answer to "outside the city in the last 14 days" (None: not asked)."""
+    value = _extra(extra).get("outside_14d")
+    return value if isinstance(value, bool) else None
 
 
 # -- the ingest hook -------------------------------------------------------------------------------
@@ -188,7 +196,8 @@ def _like(text: str) -> str:
 
 def ledger(db: CentralDB, q: LedgerQuery, limit: int = LEDGER_LIMIT) -> list[dict[str, Any]]:
     """Visits matching ``q``, newest first: time in and out (None: no exit recorded), gate, host household,
-    reason, temperature, decision, and the visitor (key, name, phone)."""
+    reason, temperature, decision, the form's optional answers (``id_last4``, ``from_city``, ``outside_14d``) and
+    the visitor (key, name, phone)."""
     where = ["e.event = 'visitor'", "e.wall_ts >= ?", "e.wall_ts < ?"]
     args: list[Any] = [q.since, q.until]
     if q.name:
@@ -216,8 +225,11 @@ def ledger(db: CentralDB, q: LedgerQuery, limit: int = LEDGER_LIMIT) -> list[dic
     names = gate_names(db)
     out = []
     for r in rows:
-        details = visit_details(r.pop("extra"))
+        extra = r.pop("extra")
+        details = visit_details(extra)
         r["reason_text"] = details.get("reason", "")
+        r["id_last4"], r["from_city"] = details.get("id_last4", ""), details.get("from_city", "")
+        r["outside_14d"] = outside_answer(extra)
         r["gate_name"] = names.get(r["gate_id"]) or r["gate_id"]
         if r["name"] is None and r["visitor_key"] is None:  # erased, or never linked: what the entry says
             r["name"], r["phone"] = details.get("name", ""), details.get("phone", "")

@@ -130,7 +130,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "visitor.passages": ("通行记录", "Passages"), "visitor_phone": ("访客电话", "Visitor's phone"),
     "visitor.closest": ("最近相隔（分钟）", "Closest (min)"), "visitor.kind.visitor": ("访客", "Visitor"),
     "visitor.kind.pass": ("通行证", "Pass"), "visitor.kind.visitor_ref": ("访客（无电话）", "Visitor (no phone)"),
-    "visitor.kind.household": ("住户", "Household"),
+    "visitor.kind.household": ("住户", "Household"), "visitor.id4": ("身份证后4位", "ID card, last 4"),
+    "visitor.city": ("来自城市", "From (city)"), "visitor.outside": ("14天内离开过本市", "Outside the city in 14 days"),
 }
 
 

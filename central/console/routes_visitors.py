@@ -32,7 +32,8 @@ FORMATS = ("csv", "xlsx")
 MAX_DAYS = 92  # a ledger query spans at most this many days
 #: The export's columns (i18n keys; the header is in the member's language, Chinese by default).
 EXPORT_COLUMNS = ("visitor.name", "visitor.phone", "visitor.in", "visitor.out", "gate", "community",
-                  "visitor.host", "visitor.reason", "temp", "decision")
+                  "visitor.host", "visitor.reason", "temp", "decision", "visitor.id4", "visitor.city",
+                  "visitor.outside")
 _FORMULA_START = ("=", "+", "-", "@")
 
 
@@ -63,7 +64,8 @@ def _shown(rows: list[dict[str, Any]], full: bool) -> list[dict[str, Any]]:
     """The rows as this member may see them: names and phones masked unless ``full``."""
     if full:
         return rows
-    return [{**r, "name": visitors.mask_name(r["name"]), "phone": visitors.mask_phone(r["phone"])} for r in rows]
+    return [{**r, "name": visitors.mask_name(r["name"]), "phone": visitors.mask_phone(r["phone"]),
+             "id_last4": "****" if r["id_last4"] else ""} for r in rows]
 
 
 def _filters(q: visitors.LedgerQuery) -> dict[str, Any]:
@@ -104,7 +106,8 @@ def export_rows(ctx: Console, rows: list[dict[str, Any]], lang: str) -> list[tup
     t = translator(lang)
     return [(r["name"], r["phone"], _local(r["wall_ts"], ctx), _local(r["out_ts"], ctx), r["gate_name"],
              r["community"], r["household"], r["reason_text"], r["temp_c"],
-             reason_text(r["reason"], lang) if r["decision"] != "pass" else t("pass")) for r in rows]
+             reason_text(r["reason"], lang) if r["decision"] != "pass" else t("pass"), r["id_last4"], r["from_city"],
+             "" if r["outside_14d"] is None else t("yes" if r["outside_14d"] else "no")) for r in rows]
 
 
 def _cell(value: Any) -> Any:

@@ -17,8 +17,8 @@ from tests.central.console.data import entry, ingest_entries
 DAY = "2026-11-20"
 
 
-def _visit(seq: int, t: float, phone: str, name: str, household: str, reason: str) -> dict:
-    extra = json.dumps({"name": name, "phone": phone, "host_household": household, "reason": reason},
+def _visit(seq: int, t: float, phone: str, name: str, household: str, reason: str, **more) -> dict:
+    extra = json.dumps({"name": name, "phone": phone, "host_household": household, "reason": reason, **more},
                        ensure_ascii=False)
     return entry(seq, "dev-east", "gate-dm", t, event="visitor", visitor_ref=f"E{seq}", household=household,
                  pass_kind="visitor", reason="visitor_ok", guard_id="g1", extra=extra, extra_hash="e" * 64,
@@ -32,7 +32,8 @@ def visits(central):
         ingest.add_device(central.db, "dev-east", name="东门", community="Garden", gate_id="gate-dm")
     t = DAY0 + 9 * 3600
     first = _visit(1, t, "13812345678", "王五", "3-2-401", "探亲")
-    rows = [first, _visit(2, t + 600, "13987654321", "赵六", "5-1-101", "维修"),
+    rows = [first, _visit(2, t + 600, "13987654321", "赵六", "5-1-101", "维修", id_last4="123X", from_city="武汉",
+                          outside_14d=True),
             entry(3, "dev-east", "gate-dm", t + 1800, event="visitor_exit", decision="info", reason="visitor_exit",
                   direction="out", visitor_ref="E1", ref_uuid=first["uuid"], temp_c=None, temps=None),
             _visit(4, t + 7200, "138-1234-5678", "王五", "3-2-401", "探亲")]
@@ -121,3 +122,15 @@ def test_people_group_each_person_once_with_their_passages(central, visits):
     assert len(wang) == 1 and wang[0]["name"] == "王五" and wang[0]["phone"] == "13812345678"
     assert len(wang[0]["passages"]) == 2 and wang[0]["closest_min"] == 10.0
     assert all(r["gate_name"] == "东门" for r in wang[0]["passages"])
+
+
+def test_the_forms_optional_answers_show_and_export_and_the_id_digits_are_hidden_from_viewers(central, visits):
+    with central.client("staff") as c:
+        page = c.get("/visitors", params={"day_from": DAY, "name": "赵"}).text
+        rows = list(csv.reader(io.StringIO(c.get("/visitors/export.csv", params={"day_from": DAY, "name": "赵"})
+                                           .content.decode("utf-8-sig"))))
+    with central.client("viewer") as c:
+        masked = c.get("/visitors", params={"day_from": DAY, "name": "赵"}).text
+    assert "武汉" in page and "123X" in page
+    assert rows[0][-3:] == ["身份证后4位", "来自城市", "14天内离开过本市"] and rows[1][-3:] == ["123X", "武汉", "是"]
+    assert "123X" not in masked and "****" in masked and "武汉" in masked
