@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from edge.visitor_fields import FieldError, parse_city, parse_id_last4
+from edge.visitor_fields import FieldError, parse_city, parse_id_last4, parse_reason
 
 OverrideReason = Literal["emergency", "medical", "staff", "other"]
 HealthCodeColour = Literal["green", "yellow", "red"]
@@ -131,7 +131,7 @@ class VisitorForm(_Form):
     name: Text
     phone: Annotated[str, Field(max_length=30), AfterValidator(_phone)]
     host_household: Text
-    reason: Text
+    reason: Annotated[Text, AfterValidator(parse_reason)]
     temperature_c: float | None = Field(None, ge=30.0, le=45.0)
     id_last4: Annotated[str, Field(max_length=10), AfterValidator(parse_id_last4)] = ""
     from_city: Annotated[str, Field(max_length=40), AfterValidator(parse_city)] = ""

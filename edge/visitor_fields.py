@@ -41,3 +41,15 @@ def parse_city(text: str) -> str:
         raise FieldError("from_city", f"来自城市请填写地名（{CITY_MAX}字以内，不含数字或符号）",
                          f"the city is a place name ({CITY_MAX} characters at most, no digits or symbols)")
     return value
+
+
+#: What the form's "其他" (other) reason button says; alone it is no reason: the guard writes it after it.
+OTHER_REASONS = frozenset({"其他", "other", "其他：", "other:"})
+
+
+def parse_reason(text: str) -> str:
+    """The visit's reason: one from the form's list, or "其他：<what>" (the bare "其他" says nothing)."""
+    value = " ".join((text or "").split())
+    if value.lower() in OTHER_REASONS:
+        raise FieldError("reason", "选择“其他”时请写明来访事由", "with 'Other', write the reason for the visit")
+    return value

@@ -552,7 +552,10 @@
   }
 
   function openVisitor() {
-    ["in-v-name", "in-v-phone", "in-v-host", "in-v-temp", "in-v-id4", "in-v-city"].forEach((id) => { $(id).value = ""; });
+    ["in-v-name", "in-v-phone", "in-v-host", "in-v-temp", "in-v-id4", "in-v-city", "in-v-other"].forEach((id) => {
+      $(id).value = "";
+    });
+    $("in-v-other").hidden = true;
     state.visitorReason = null;
     state.visitorOutside = null;
     state.lookedUp = "";
@@ -574,7 +577,10 @@
       if (!$("in-v-host").value.trim()) $("in-v-host").value = v.household;
       if (!$("in-v-city").value.trim() && v.details && v.details.from_city) $("in-v-city").value = v.details.from_city;
       document.querySelectorAll("#visitor-reasons .choice").forEach((b) => {
-        if (!state.visitorReason && b.textContent === v.reason) { b.classList.add("picked"); state.visitorReason = v.reason; }
+        const other = b.dataset.i18n === "vr_other" && v.reason.startsWith(b.textContent + "：");
+        if (state.visitorReason || (b.textContent !== v.reason && !other)) return;
+        b.click();
+        if (other) $("in-v-other").value = v.reason.slice(b.textContent.length + 1);
       });
       $("visitor-hint").textContent = T("last_visit", {d: mmddhhmm(v.in_ts), h: v.household});
     } catch (e) { state.lookedUp = ""; }
@@ -634,6 +640,12 @@
     const host = $("in-v-host").value.trim();
     const tempText = $("in-v-temp").value.trim();
     if (!name || !phone || !host || !state.visitorReason) { $("visitor-msg").textContent = T("fill_all"); return; }
+    let reason = state.visitorReason;
+    if (!$("in-v-other").hidden) {
+      const what = $("in-v-other").value.trim();
+      if (!what) { $("visitor-msg").textContent = T("other_reason"); $("in-v-other").focus(); return; }
+      reason = reason + "：" + what;
+    }
     const id4 = $("in-v-id4").value.trim().toUpperCase();
     if (id4 && !/^[0-9]{3}[0-9X]$/.test(id4)) {
       $("visitor-msg").textContent = T("bad_id4");
@@ -646,7 +658,7 @@
       if (!(temp >= 30 && temp <= 45)) { $("visitor-msg").textContent = T("bad_temp"); return; }
     }
     try {
-      await post("/api/visitor", {name: name, phone: phone, host_household: host, reason: state.visitorReason,
+      await post("/api/visitor", {name: name, phone: phone, host_household: host, reason: reason,
         temperature_c: temp, id_last4: id4, from_city: $("in-v-city").value.trim(), outside_14d: state.visitorOutside});
       closeDialogs();
     } catch (e) {
@@ -780,6 +792,9 @@
       document.querySelectorAll("#visitor-reasons .choice").forEach((x) => x.classList.remove("picked"));
       b.classList.add("picked");
       state.visitorReason = b.textContent;
+      const other = b.dataset.i18n === "vr_other";
+      $("in-v-other").hidden = !other;
+      if (other) { $("in-v-other").placeholder = T("other_reason"); $("in-v-other").focus(); }
     }));
     setInterval(renderActions, 1000);
   }

@@ -149,3 +149,25 @@ def test_bad_optional_answers_are_refused_with_the_reason_in_chinese(real):  # n
     assert r.status_code == 422
     assert "身份证后四位" in r.json()["message_zh"] and "来自城市" in r.json()["message_zh"]
     assert not _log(cp)
+
+
+def test_other_needs_the_reason_written(page, real):  # noqa: F811
+    cp, _camera, _therm, srv = real
+    open_page(page, srv)
+    _sign_in(page)
+    page.click("#btn-visitor")
+    page.fill("#in-v-name", "王小明")
+    page.fill("#in-v-phone", "13800138000")
+    page.fill("#in-v-host", "3-2-101")
+    page.fill("#in-v-temp", "36.5")
+    page.click("#visitor-reasons [data-i18n='vr_other']")
+    page.click("#visitor-ok")
+    assert "写明来访事由" in page.inner_text("#visitor-msg") and not _log(cp)
+    page.fill("#in-v-other", "送药")
+    shot(page, "34-visitor-other-reason")
+    page.click("#visitor-ok")
+    page.wait_for_selector("#dlg-visitor", state="hidden")
+    assert json.loads(_log(cp)[0]["extra"])["reason"] == "其他：送药"
+    with pytest.raises(ValueError):  # the bare "其他" is refused by the form itself
+        from edge.screen_forms import VisitorForm
+        VisitorForm(name="王", phone="13800138000", host_household="1-1-101", reason="其他")
