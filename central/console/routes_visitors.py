@@ -48,13 +48,18 @@ class LedgerParams(BaseModel):
     inside: Text = ""
 
 
-def _query(ctx: Console, p: LedgerParams) -> visitors.LedgerQuery:
-    first = parse_day(p.day_from, ctx.tz)
-    last = parse_day(p.day_to, ctx.tz, default=first) if p.day_to else first
+def _query(ctx: Console, p: LedgerParams, lang: str) -> visitors.LedgerQuery:
+    """The ledger query of the filters; a :class:`ConsoleError` in the member's language when they are wrong."""
+    t = translator(lang)
+    try:
+        first = parse_day(p.day_from, ctx.tz)
+        last = parse_day(p.day_to, ctx.tz, default=first) if p.day_to else first
+    except ConsoleError:
+        raise ConsoleError(t("visitor.bad_day")) from None
     if last < first:
-        raise ConsoleError("the last day is before the first", "choose the days again")
+        raise ConsoleError(t("visitor.bad_period"))
     if (last - first).days >= MAX_DAYS:
-        raise ConsoleError(f"at most {MAX_DAYS} days at a time", "choose a shorter period")
+        raise ConsoleError(t("visitor.too_long").replace("{n}", str(MAX_DAYS)))
     return visitors.LedgerQuery(since=day_bounds(first, ctx.tz)[0], until=day_bounds(last, ctx.tz)[1],
                                 name=blank(p.name), phone=blank(p.phone), household=blank(p.household),
                                 inside_only=p.inside == "1")
@@ -80,7 +85,7 @@ def visitors_page(request: Request, ctx: ConsoleCtx, staff: Viewer, record: Audi
     """The visitor ledger; who of them is still inside."""
     q = dict(request.query_params)
     try:
-        query = _query(ctx, params)
+        query = _query(ctx, params, staff.lang)
     except ConsoleError as exc:
         return ctx.render(request, "visitors.html", staff, status_code=400, error=str(exc), rows=[], inside=[], q=q,
                           export_qs="")
@@ -144,7 +149,7 @@ def visitors_export(ctx: ConsoleCtx, fmt_: str, staff: StaffMember, record: Audi
     if fmt_ not in FORMATS:
         raise HTTPException(404)
     try:
-        query = _query(ctx, params)
+        query = _query(ctx, params, staff.lang)
     except ConsoleError as exc:
         raise HTTPException(400, str(exc)) from None
     rows = export_rows(ctx, visitors.ledger(ctx.db, query), staff.lang)

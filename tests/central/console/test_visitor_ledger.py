@@ -134,3 +134,22 @@ def test_the_forms_optional_answers_show_and_export_and_the_id_digits_are_hidden
     assert "武汉" in page and "123X" in page
     assert rows[0][-3:] == ["身份证后4位", "来自城市", "14天内离开过本市"] and rows[1][-3:] == ["123X", "武汉", "是"]
     assert "123X" not in masked and "****" in masked and "武汉" in masked
+
+
+@pytest.mark.parametrize("params", [{"day_from": "2026-13-45"}, {"day_from": "abc"},
+                                    {"day_from": DAY, "day_to": "2026-01-01"},
+                                    {"day_from": "2026-01-01", "day_to": "2026-12-31"}])
+def test_bad_days_are_refused_with_the_reason_in_chinese(central, params):
+    with central.client("staff") as c:
+        page = c.get("/visitors", params=params)
+        export = c.get("/visitors/export.csv", params=params)
+    assert page.status_code == 400 and export.status_code == 400
+    assert any(words in page.text for words in ("日期格式", "结束日期早于", "最多查询"))
+
+
+@pytest.mark.parametrize("params", [{"name": "%_\\'\""}, {"phone": "+86 (138) 1234-5678"}, {"household": "x" * 200},
+                                    {"phone": "电话"}, {"inside": "yes"}])
+def test_hostile_texts_search_plainly(central, visits, params):
+    with central.client("staff") as c:
+        r = c.get("/visitors", params={"day_from": DAY, **params})
+    assert r.status_code == 200
