@@ -153,3 +153,10 @@ def test_hostile_texts_search_plainly(central, visits, params):
     with central.client("staff") as c:
         r = c.get("/visitors", params={"day_from": DAY, **params})
     assert r.status_code == 200
+
+
+def test_the_entries_page_names_an_exit_in_words(central, visits):
+    with central.client("staff") as c:
+        html = c.get("/entries", params={"gate_id": "gate-dm", "since": "2026-11-20 00:00",
+                                         "until": "2026-11-21 00:00"}).text
+    assert html.count("访客离开") >= 3 and ">visitor_exit<" not in html  # filter option, event and reason cells
