@@ -134,7 +134,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "visitor.bad_day": ("日期格式应为 年-月-日，如 2026-11-20", "A day is written YYYY-MM-DD, e.g. 2026-11-20"),
     "visitor.bad_period": ("结束日期早于开始日期，请重新选择", "The last day is before the first: choose again"),
     "visitor.too_long": ("一次最多查询 {n} 天，请缩短时间范围", "At most {n} days at a time: choose a shorter period"),
-    "ev.visitor_exit": ("访客离开", "visitor left"), "visitor.city": ("来自城市", "From (city)"), "visitor.outside": ("14天内离开过本市", "Outside the city in 14 days"),
+    "ev.visitor_exit": ("访客离开", "visitor left"), "visitor.city": ("来自城市", "From (city)"),
+    "visitor.outside": ("14天内离开过本市", "Outside the city in 14 days"),
 }
 
 
