@@ -175,6 +175,15 @@ class FakeCheckpoint:
                                          message_en=f"Visitor {name} for {host_household}",
                                          temperature_c=temperature_c, pass_kind="visitor", valid_to=None))
 
+    def visitors_inside(self) -> list[dict]:
+        return []
+
+    def record_visitor_exit(self, guard_id: str, visit_uuid: str) -> dict:
+        raise LookupError("no such visitor on the now-inside list")
+
+    def recent_visitor(self, guard_id: str, phone: str) -> dict | None:
+        return None
+
     def start_shift(self, guard_id: str, pin: str) -> bool:
         self.calls.append(("start_shift", guard_id))
         if self.pins.get(guard_id) != pin:
