@@ -160,3 +160,23 @@ def test_the_entries_page_names_an_exit_in_words(central, visits):
         html = c.get("/entries", params={"gate_id": "gate-dm", "since": "2026-11-20 00:00",
                                          "until": "2026-11-21 00:00"}).text
     assert html.count("访客离开") >= 3 and ">visitor_exit<" not in html  # filter option, event and reason cells
+
+
+def test_hostile_stored_details_show_escaped_and_export_cleanly(central):
+    t = DAY0 + 20 * 3600
+    odd = [entry(1, "dev-odd", "gate-odd", t, event="visitor", visitor_ref="O1", reason="visitor_ok", extra="[1, 2]"),
+           entry(2, "dev-odd", "gate-odd", t + 1, event="visitor", visitor_ref="O2", reason="visitor_ok",
+                 extra="{not json"),
+           entry(3, "dev-odd", "gate-odd", t + 2, event="visitor", visitor_ref="O3", reason="visitor_ok",
+                 extra=json.dumps({"name": "<script>x</script>=1+1\x07", "phone": "=cmd|' /C calc'!A0",
+                                   "reason": 5, "outside_14d": "yes"}))]
+    ingest_entries(central.db, "dev-odd", "Garden", odd)
+    with central.client("staff") as c:
+        page = c.get("/visitors", params={"day_from": DAY})
+        xlsx = c.get("/visitors/export.xlsx", params={"day_from": DAY})
+        text = c.get("/visitors/export.csv", params={"day_from": DAY}).content.decode("utf-8-sig")
+    assert page.status_code == 200 and "<script>x" not in page.text and "&lt;script&gt;" in page.text
+    assert xlsx.status_code == 200
+    cells = [row for row in load_workbook(io.BytesIO(xlsx.content)).active.iter_rows(values_only=True)]
+    assert any(str(r[0]).startswith("<script>") for r in cells) and not any(str(r[1]).startswith("=") for r in cells)
+    assert ",=cmd" not in text and "'=cmd" in text  # formula injection neutralised in both
