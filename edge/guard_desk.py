@@ -237,7 +237,9 @@ class GuardDesk:
         """Visitors let in today-ish (:data:`edge.visitor_book.INSIDE_HOURS`) with no exit yet, longest in first."""
         now = self.lists.now().t
         with self.store.lock:
-            return [v.as_json(now) for v in self.visitor_book().inside(now)]
+            book = self.visitor_book()
+            book.purge(now)  # the book keeps visits 28 days, whether or not visitors come again
+            return [v.as_json(now) for v in book.inside(now)]
 
     def record_visitor_exit(self, guard_id: str, visit_uuid: str) -> dict[str, object]:
         """Record that the visitor of ``visit_uuid`` left (signed-in guard): an information entry ``visitor_exit``
