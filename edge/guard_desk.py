@@ -201,15 +201,17 @@ class GuardDesk:
         if outcome.seq > 0 and outcome.decision == "pass":
             self._note_inside(Visit(outcome.uuid, fields.get("visitor_ref"), visitor.name, visitor.phone,
                                     visitor.host_household, visitor.reason, now.t, None,
-                                    json.dumps(visitor.details, ensure_ascii=False) if visitor.details else None))
+                                    json.dumps(visitor.details, ensure_ascii=False) if visitor.details else None),
+                              now.trusted)
         return outcome
 
-    def _note_inside(self, visit: Visit) -> None:
+    def _note_inside(self, visit: Visit, clock_trusted: bool) -> None:
         """Put a visitor let in on the "now inside" list (the entry is already logged: a failure here is logged)."""
         try:
             book = self.visitor_book()
             book.add(visit)
-            book.purge(visit.in_ts)
+            if clock_trusted:
+                book.purge(visit.in_ts)
         except (sqlite3.Error, CheckpointError) as exc:
             log.error("visitor %s is logged but not on the now-inside list: %s", visit.uuid, exc)
 
@@ -235,11 +237,12 @@ class GuardDesk:
 
     def visitors_inside(self) -> list[dict[str, object]]:
         """Visitors let in today-ish (:data:`edge.visitor_book.INSIDE_HOURS`) with no exit yet, longest in first."""
-        now = self.lists.now().t
+        now = self.lists.now()
         with self.store.lock:
             book = self.visitor_book()
-            book.purge(now)  # the book keeps visits 28 days, whether or not visitors come again
-            return [v.as_json(now) for v in book.inside(now)]
+            if now.trusted:  # the book keeps visits 28 days, by a trusted clock only (never by 1970 or 2038)
+                book.purge(now.t)
+            return [v.as_json(now.t) for v in book.inside(now.t)]
 
     def record_visitor_exit(self, guard_id: str, visit_uuid: str) -> dict[str, object]:
         """Record that the visitor of ``visit_uuid`` left (signed-in guard): an information entry ``visitor_exit``
