@@ -7,6 +7,7 @@ import json
 import pytest
 
 from edge.guard_desk import CheckpointError
+from edge.visitor_book import Visit
 from tests.edge.web.conftest import shot
 from tests.edge.web.test_browser import open_page
 from tests.edge.web.test_real_checkpoint import real  # noqa: F401 - the real checkpoint fixture
@@ -96,8 +97,11 @@ def test_the_list_survives_the_log_erasing_synced_details(real):  # noqa: F811
     db = cp.store.require_db()
     db.execute("UPDATE entries SET synced = 1")
     cp.store.locallog.erase_synced_personal_data()
+    book = cp.desk.visitor_book()
+    book.add(Visit("old", "r0", "旧", "13000000000", "1-1-101", "探亲", outcome.wall_ts - 29 * 86400, None))
     inside = cp.visitors_inside()
     assert [(v["uuid"], v["name"], v["phone"]) for v in inside] == [(outcome.uuid, "王小明", "13800138000")]
+    assert book.get("old") is None  # kept 28 days (the clock is trusted here)
     with pytest.raises(CheckpointError, match="not on the now-inside list|no such visitor"):
         cp.record_visitor_exit("1001", "no-such-visit")
 
