@@ -67,6 +67,8 @@ def test_one_tap_records_the_exit_in_the_log_and_takes_them_off_the_list(page, r
     _register(page, tap, "李四", "13900139000")
     taps_to_register = tap.count
 
+    box = page.locator("#btn-inside").bounding_box()
+    assert box["height"] >= 60 and box["width"] >= 120  # big enough for gloves, beside the three main buttons
     tap.count = 0
     tap("#btn-inside")
     page.wait_for_selector("#inside-list li[data-uuid]")
