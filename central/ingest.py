@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from central import faults, intake, redating
+from central import faults, intake, redating, visitors
 from central.db import transaction
 from central.errors import CentralError
 from central.store import CentralDB
@@ -156,8 +156,9 @@ def m005_entry_time_source(db: CentralDB) -> None:
 
 
 def migrate(db: CentralDB) -> None:
-    """Apply pending ``central-sync`` migrations."""
+    """Apply pending ``central-sync`` migrations, then the visitors' (:mod:`central.visitors`) which extend them."""
     migrations.apply(db)
+    visitors.migrate(db)
 
 
 class DeviceExistsError(CentralError):
@@ -448,6 +449,7 @@ def ingest(db: CentralDB, device: dict[str, Any], body: UploadBody,
         _update_gaps(db, device_id, missing, now)
         redating.note_points(db, device_id, trusted_points(body, now))
         redating.redate_device(db, device_id, now)
+        visitors.link_uploaded(db, [e.uuid for e in body.entries if e.event == "visitor"])
         stored_report = intake.clean_report(report.model_dump())
         faults.record(db, device_id, _faults(stored_report), report.wall_now, now)
         skew = report.wall_now - now

@@ -3,7 +3,8 @@
 What is personal at central, and its limit (``[retention]`` in ``central.toml``, :class:`RetentionSection`):
 
 - **visitors' details** (name, phone, reason: the ``extra`` of ``visitor`` entries) are erased
-  ``visitor_days`` (default 28) after the visitor's *last* entry (visitors are told apart by phone number);
+  ``visitor_days`` (default 28) after the visitor's *last* entry (visitors are told apart by phone number), and so
+  is their row in ``visitors`` (:mod:`central.visitors`) and the entries' link to it;
 - **who passed** (pass, household, person, visitor ref., guard, temperatures and notes of an entry) is erased from
   entries older than ``identity_days`` (default 180): what the daily reports count stays (time, gate, community,
   direction, decision, reason, event, fever flag), and so does the shift hand-over summary;
@@ -29,6 +30,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
+from central import visitors
 from central.console import audit
 from central.db import transaction
 from central.settings import RetentionSection
@@ -40,9 +42,11 @@ log = logging.getLogger(__name__)
 DAY_S = 86400.0
 BATCH = 500  # entries erased per statement batch
 # who passed: everything of an entry that points at a person (the rest is what the reports count)
-_IDENTITY_SET = ("pass_id = NULL, household = NULL, person = NULL, visitor_ref = NULL, guard_id = NULL, "
+_IDENTITY_SET = ("pass_id = NULL, household = NULL, person = NULL, visitor_ref = NULL, visitor_key = NULL, "
+                 "guard_id = NULL, "
                  "temp_c = NULL, temps = NULL, extra = CASE WHEN event = 'shift_end' THEN extra ELSE NULL END")
 _HAS_IDENTITY = ("(pass_id IS NOT NULL OR household IS NOT NULL OR person IS NOT NULL OR visitor_ref IS NOT NULL "
+                 "OR visitor_key IS NOT NULL "
                  "OR guard_id IS NOT NULL OR temp_c IS NOT NULL OR temps IS NOT NULL "
                  "OR (extra IS NOT NULL AND event <> 'shift_end'))")
 
@@ -52,6 +56,7 @@ class PurgeReport:
     """What one purge removed."""
 
     visitor_details: int = 0
+    visitor_records: int = 0
     anonymised_entries: int = 0
     quarantine_records: int = 0
     pass_names: int = 0
@@ -66,6 +71,7 @@ class PurgeReport:
         """What was removed, for staff (zh-CN / English)."""
         return [f"访客个人信息（姓名、电话、事由）已删除：{self.visitor_details} 条 / visitor details erased: "
                 f"{self.visitor_details} entries",
+                f"访客档案（姓名、电话）已删除：{self.visitor_records} 人 / visitors deleted: {self.visitor_records}",
                 f"出入记录已匿名（只保留统计所需字段）：{self.anonymised_entries} 条 / entries made anonymous: "
                 f"{self.anonymised_entries}",
                 f"隔离记录已删除：{self.quarantine_records} 条 / quarantine records deleted: {self.quarantine_records}",
@@ -73,8 +79,11 @@ class PurgeReport:
                 f"过期的登录会话已删除：{self.sessions} 个 / expired sessions deleted: {self.sessions}"]
 
 
-def _visitor_key(extra: str | None, device_id: str, seq: int) -> str:
-    """Who a visitor entry is about: their phone number, else the entry itself."""
+def _visitor_key(extra: str | None, device_id: str, seq: int, key: str | None = None) -> str:
+    """Who a visitor entry is about: their visitor key (:mod:`central.visitors`), else their phone number, else the
+    entry itself."""
+    if key:
+        return f"key:{key}"
     try:
         data = json.loads(extra) if extra else None
     except ValueError:
@@ -83,13 +92,16 @@ def _visitor_key(extra: str | None, device_id: str, seq: int) -> str:
     return f"phone:{phone}" if isinstance(phone, str) and phone.strip() else f"entry:{device_id}/{seq}"
 
 
-def expired_visitors(rows: list[tuple[str, int, float, str | None]], cutoff: float) -> list[tuple[str, int]]:
-    """Of visitor entries ``(device_id, seq, wall_ts, extra)``, those of visitors whose last entry is before
-    ``cutoff`` (a pure rule)."""
+VisitorRow = tuple[str, int, float, str | None] | tuple[str, int, float, str | None, str | None]
+
+
+def expired_visitors(rows: list[VisitorRow], cutoff: float) -> list[tuple[str, int]]:
+    """Of visitor entries ``(device_id, seq, wall_ts, extra[, visitor_key])``, those of visitors whose last entry is
+    before ``cutoff`` (a pure rule)."""
     last: dict[str, float] = {}
     keys = []
-    for device_id, seq, wall_ts, extra in rows:
-        key = _visitor_key(extra, device_id, seq)
+    for device_id, seq, wall_ts, extra, *linked in rows:
+        key = _visitor_key(extra, device_id, seq, linked[0] if linked else None)
         keys.append(key)
         last[key] = max(last.get(key, float("-inf")), float(wall_ts))
     return [(r[0], r[1]) for r, key in zip(rows, keys, strict=True) if last[key] < cutoff]
@@ -97,13 +109,15 @@ def expired_visitors(rows: list[tuple[str, int, float, str | None]], cutoff: flo
 
 def _erase_visitor_details(db: CentralDB, cutoff: float | None) -> int:
     """Erase the details of visitors last seen before ``cutoff`` (None: of every visitor)."""
-    rows = [(str(r[0]), int(r[1]), float(r[2]), r[3]) for r in db.execute(
-        "SELECT device_id, seq, wall_ts, extra FROM entries WHERE event = 'visitor' AND extra IS NOT NULL")]
-    targets = [(d, s) for d, s, _, _ in rows] if cutoff is None else expired_visitors(rows, cutoff)
+    rows: list[VisitorRow] = [(str(r[0]), int(r[1]), float(r[2]), r[3], r[4]) for r in db.execute(
+        "SELECT device_id, seq, wall_ts, extra, visitor_key FROM entries "
+        "WHERE event = 'visitor' AND extra IS NOT NULL")]
+    targets = [(r[0], r[1]) for r in rows] if cutoff is None else expired_visitors(rows, cutoff)
     for start in range(0, len(targets), BATCH):
         with transaction(db):
             for device_id, seq in targets[start:start + BATCH]:
-                db.execute("UPDATE entries SET extra = NULL WHERE device_id = ? AND seq = ?", [device_id, seq])
+                db.execute("UPDATE entries SET extra = NULL, visitor_key = NULL WHERE device_id = ? AND seq = ?",
+                           [device_id, seq])
     return len(targets)
 
 
@@ -131,7 +145,10 @@ def _drop_old_records(db: CentralDB, cutoff: float, everything: bool = False) ->
 
 def purge_expired(db: CentralDB, limits: RetentionSection, now: float) -> PurgeReport:
     """Apply the retention limits at ``now``; audited when something was removed."""
-    report = PurgeReport(visitor_details=_erase_visitor_details(db, now - limits.visitor_days * DAY_S))
+    visitor_cutoff = now - limits.visitor_days * DAY_S
+    report = PurgeReport(visitor_details=_erase_visitor_details(db, visitor_cutoff))
+    with transaction(db):
+        report.visitor_records = visitors.erase_before(db, visitor_cutoff)
     identity_cutoff = now - limits.identity_days * DAY_S
     report.anonymised_entries = _anonymise_entries(db, identity_cutoff)
     report.quarantine_records, report.pass_names = _drop_old_records(db, identity_cutoff)
@@ -153,6 +170,8 @@ def purge_outbreak_end(db: CentralDB, by: str, now: float) -> PurgeReport:
     details, who passed, quarantine records that are over or released, pass names. Reports keep their counts.
     Audited as ``by``."""
     report = PurgeReport(visitor_details=_erase_visitor_details(db, None))
+    with transaction(db):
+        report.visitor_records = visitors.erase_before(db, None)
     report.anonymised_entries = _anonymise_entries(db, None)
     report.quarantine_records, report.pass_names = _drop_old_records(db, now, everything=True)
     audit.record(db, by, "cli", "outbreak_purge", "", **asdict(report))

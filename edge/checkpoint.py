@@ -188,9 +188,21 @@ class Checkpoint:
         self.desk.health_code_colour(colour, guard_id)
 
     def register_visitor(self, guard_id: str, name: str, phone: str, host_household: str, reason: str,
-                         temperature_c: float | None) -> Outcome:
+                         temperature_c: float | None, details: dict[str, Any] | None = None) -> Outcome:
         """Log a visitor without a pass (guarded mode); the temperature policy still decides."""
-        return self.desk.register_visitor(guard_id, name, phone, host_household, reason, temperature_c)
+        return self.desk.register_visitor(guard_id, name, phone, host_household, reason, temperature_c, details)
+
+    def recent_visitor(self, guard_id: str, phone: str) -> dict[str, Any] | None:
+        """The latest visit at this gate of the visitor with ``phone``, or None."""
+        return self.desk.recent_visitor(guard_id, phone)
+
+    def visitors_inside(self) -> list[dict[str, Any]]:
+        """Visitors let in who have not left, longest inside first."""
+        return self.desk.visitors_inside()
+
+    def record_visitor_exit(self, guard_id: str, visit_uuid: str) -> dict[str, Any]:
+        """Record that the visitor of ``visit_uuid`` left (signed-in guard)."""
+        return self.desk.record_visitor_exit(guard_id, visit_uuid)
 
     def start_shift(self, guard_id: str, pin: str) -> bool:
         """Sign a guard in with their PIN; False if the PIN is wrong."""

@@ -259,8 +259,18 @@ class CheckpointAPI(Protocol):
         The decision follows as a new outcome."""
 
     def register_visitor(self, guard_id: str, name: str, phone: str, host_household: str, reason: str,
-                         temperature_c: float | None) -> Outcome:
-        """Log a visitor without a pass; the decision still follows the temperature policy."""
+                         temperature_c: float | None, details: dict[str, Any] | None = None) -> Outcome:
+        """Log a visitor without a pass; the decision still follows the temperature policy. ``details``: the form's
+        optional answers (ID card's last 4, city, outside the city in the last 14 days)."""
+
+    def recent_visitor(self, guard_id: str, phone: str) -> dict[str, Any] | None:
+        """The latest visit at this gate of the visitor with ``phone`` (to register them again), or None."""
+
+    def visitors_inside(self) -> list[dict[str, Any]]:
+        """Visitors let in who have not left (:class:`edge.visitor_book.Visit` as JSON), longest inside first."""
+
+    def record_visitor_exit(self, guard_id: str, visit_uuid: str) -> dict[str, Any]:
+        """Record that the visitor of ``visit_uuid`` left (committed to the log before it returns)."""
 
     def start_shift(self, guard_id: str, pin: str) -> bool:
         """Sign a guard in with their PIN; False if the PIN is wrong."""

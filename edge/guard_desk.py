@@ -5,6 +5,10 @@ committed before the gate opens) with the id of the signed-in guard. An entry ca
 second override of the same entry is refused (a double click on the screen must not open the gate twice or
 log two entries); the same visitor registered again within :data:`VISITOR_REPEAT_S` is refused likewise.
 
+A visitor let in goes into the gate's visitor book (:mod:`edge.visitor_book`); the guard's one tap on "left" records
+the exit as an information entry linked to the visit (committed before the page answers; it reaches central like
+every entry) and takes them off the "now inside" list.
+
 The direction a guard chooses at a "both" gate is theirs (:class:`edge.direction.DirectionChoice`): it
 lasts until they change it or their shift ends (sign-out, or a new sign-in); the gate then infers the
 direction again.
@@ -15,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import sqlite3
 import uuid as uuidlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,6 +37,7 @@ from edge.pairing import Measurement, judge_temperature
 from edge.shifts import ShiftBook
 from edge.store import LocalStore
 from edge.temperatures import FeverMemory
+from edge.visitor_book import EXIT_EVENT, Visit, VisitorBook
 from gatepass.clock import Clock
 from sync.locallog import LocalLog
 from sync.reasons import OVERRIDE_REASONS
@@ -59,6 +65,7 @@ class Visitor:
     phone: str
     host_household: str
     reason: str
+    details: dict[str, object] = dataclasses.field(default_factory=dict)  # the form's optional answers
 
     @property
     def person(self) -> str:
@@ -84,6 +91,7 @@ class GuardDesk:
         self.health = health or HealthCodeDesk()  # the scan held for the health code colour, if any
         self.history = history or FaultHistory()  # the faults of a shift, for its hand-over
         self._recent_visitors: dict[tuple[str, str], float] = {}  # (person, host) -> registered (monotonic)
+        self._book: VisitorBook | None = None  # made on first use, on the open store's database
 
     def _require_guard(self, guard_id: str) -> None:
         if self.profile.settings.gate.mode != "guarded":
@@ -148,8 +156,9 @@ class GuardDesk:
             return self.recorder.record(fields, decision, self.lists.now(), guard_id=guard_id)
 
     def register_visitor(self, guard_id: str, name: str, phone: str, host_household: str, reason: str,
-                         temperature_c: float | None) -> Outcome:
-        """Log a visitor without a pass (guarded mode); the temperature policy still decides."""
+                         temperature_c: float | None, details: dict[str, object] | None = None) -> Outcome:
+        """Log a visitor without a pass (guarded mode); the temperature policy still decides. ``details``: the form's
+        optional answers (``id_last4``, ``from_city``, ``outside_14d``), kept with the visit."""
         self._require_guard(guard_id)
         if not name.strip() or not phone.strip() or not host_household.strip():
             raise CheckpointError("name, phone and host household are required")
@@ -158,7 +167,7 @@ class GuardDesk:
             temperature_c, temps = m.temp_c, list(m.temps)
         else:
             temps = [float(temperature_c)]
-        visitor = Visitor(name.strip(), phone.strip(), host_household.strip(), reason.strip())
+        visitor = Visitor(name.strip(), phone.strip(), host_household.strip(), reason.strip(), dict(details or {}))
         with self.store.lock:  # held across the check and the commit: a double click logs one entry
             self._refuse_repeated_visitor(visitor)
             outcome = self._register(guard_id, visitor, temperature_c, temps)
@@ -187,11 +196,76 @@ class GuardDesk:
         fields = EntryFields(event="visitor", household=visitor.host_household, pass_kind="visitor",
                              visitor_ref=uuidlib.uuid4().hex[:12], temp_c=temperature_c, temps=temps,
                              ref_uuid=ref.entry_uuid if ref else None, direction=self._visitor_direction(),
-                             extra={"name": visitor.name, "phone": visitor.phone,
+                             extra={**visitor.details, "name": visitor.name, "phone": visitor.phone,
                                     "host_household": visitor.host_household, "reason": visitor.reason})
         outcome = self.recorder.record(fields, decision, now, guard_id=guard_id)
         self.fevers.remember(person, status, outcome.seq, outcome.uuid, temperature_c)
+        if outcome.seq > 0 and outcome.decision == "pass":
+            self._note_inside(Visit(outcome.uuid, fields.get("visitor_ref"), visitor.name, visitor.phone,
+                                    visitor.host_household, visitor.reason, now.t, None,
+                                    json.dumps(visitor.details, ensure_ascii=False) if visitor.details else None),
+                              now.trusted)
         return outcome
+
+    def _note_inside(self, visit: Visit, clock_trusted: bool) -> None:
+        """Put a visitor let in on the "now inside" list (the entry is already logged: a failure here is logged)."""
+        try:
+            book = self.visitor_book()
+            book.add(visit)
+            if clock_trusted:
+                book.purge(visit.in_ts)
+        except (sqlite3.Error, CheckpointError) as exc:
+            log.error("visitor %s is logged but not on the now-inside list: %s", visit.uuid, exc)
+
+    def visitor_book(self) -> VisitorBook:
+        """The gate's visitor book (the store must be open)."""
+        db = self.store.db
+        if db is None:
+            raise CheckpointError("the checkpoint is not started")
+        if self._book is None or self._book.db is not db:
+            self._book = VisitorBook(db)
+        return self._book
+
+    def recent_visitor(self, guard_id: str, phone: str) -> dict[str, object] | None:
+        """The latest visit of the visitor with ``phone`` in the gate's book (name, host household, reason and the
+        optional answers), for registering them again; None when unknown."""
+        self._require_guard(guard_id)
+        with self.store.lock:
+            typed = "".join(ch for ch in phone if ch.isascii() and (ch.isdigit() or ch == "+"))
+            visit = self.visitor_book().latest(typed)
+        if visit is None:
+            return None
+        return {k: v for k, v in visit.as_json(visit.in_ts).items() if k not in ("uuid", "minutes_in")}
+
+    def visitors_inside(self) -> list[dict[str, object]]:
+        """Visitors let in today-ish (:data:`edge.visitor_book.INSIDE_HOURS`) with no exit yet, longest in first."""
+        now = self.lists.now()
+        with self.store.lock:
+            book = self.visitor_book()
+            if now.trusted:  # the book keeps visits 28 days, by a trusted clock only (never by 1970 or 2038)
+                book.purge(now.t)
+            return [v.as_json(now.t) for v in book.inside(now.t)]
+
+    def record_visitor_exit(self, guard_id: str, visit_uuid: str) -> dict[str, object]:
+        """Record that the visitor of ``visit_uuid`` left (signed-in guard): an information entry ``visitor_exit``
+        linked to the visit, committed to the local log before this returns; a second exit is refused."""
+        self._require_guard(guard_id)
+        with self.store.lock:  # held across check and commit: a double tap records one exit
+            book = self.visitor_book()
+            visit = book.get(visit_uuid)
+            if visit is None:
+                raise CheckpointError("no such visitor on the now-inside list")
+            if visit.out_ts is not None or book.has_left(visit_uuid):
+                raise CheckpointError("this visitor has already left")
+            now = self.lists.now()
+            fields = EntryFields(event=EXIT_EVENT, direction="out", household=visit.household, pass_kind="visitor",
+                                 visitor_ref=visit.visitor_ref, ref_uuid=visit_uuid)
+            seq = self.recorder.record_info(fields, EXIT_EVENT, now, guard_id)
+            if seq is None:
+                raise CheckpointError("the exit could not be saved", "the local log cannot be written: see the fault")
+            book.left(visit_uuid, now.t)
+        log.info("visitor %s left (entry %d)", visit.visitor_ref, seq)
+        return {"seq": seq, "uuid": visit_uuid, "out_ts": now.t, "minutes_in": int((now.t - visit.in_ts) // 60)}
 
     def _host_quarantined(self, household: str, t: float) -> bool:
         """Whether the household a visitor comes to is under home quarantine now (the gate's lists)."""

@@ -8,6 +8,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from edge.visitor_fields import FieldError, parse_city, parse_id_last4, parse_reason
+
 OverrideReason = Literal["emergency", "medical", "staff", "other"]
 HealthCodeColour = Literal["green", "yellow", "red"]
 
@@ -33,6 +35,9 @@ FIELD_NAMES = {
     "note": {"zh-CN": "备注", "en": "Note"},
     "confirmed": {"zh-CN": "确认", "en": "Confirmation"},
     "colour": {"zh-CN": "健康码颜色", "en": "Health code colour"},
+    "id_last4": {"zh-CN": "身份证后四位", "en": "ID card's last 4"},
+    "from_city": {"zh-CN": "来自城市", "en": "Coming from (city)"},
+    "outside_14d": {"zh-CN": "14天内是否离开本市", "en": "Outside the city in the last 14 days"},
 }
 
 #: Sentences for a field whose own check failed (instead of "<field> is wrong").
@@ -126,8 +131,16 @@ class VisitorForm(_Form):
     name: Text
     phone: Annotated[str, Field(max_length=30), AfterValidator(_phone)]
     host_household: Text
-    reason: Text
+    reason: Annotated[Text, AfterValidator(parse_reason)]
     temperature_c: float | None = Field(None, ge=30.0, le=45.0)
+    id_last4: Annotated[str, Field(max_length=10), AfterValidator(parse_id_last4)] = ""
+    from_city: Annotated[str, Field(max_length=40), AfterValidator(parse_city)] = ""
+    outside_14d: bool | None = None  # None: not asked
+
+    def details(self) -> dict[str, object]:
+        """The optional answers that were given (for the visit's record)."""
+        given = {"id_last4": self.id_last4, "from_city": self.from_city, "outside_14d": self.outside_14d}
+        return {k: v for k, v in given.items() if v not in ("", None)}
 
 
 class MuteForm(_Form):
@@ -150,6 +163,11 @@ def describe_errors(exc: ValidationError) -> dict[str, str]:
         if field in FIELD_PROBLEMS and (not err["loc"] or err["type"] == "string_too_long"):
             zh.append(FIELD_PROBLEMS[field]["zh-CN"])
             en.append(FIELD_PROBLEMS[field]["en"])
+            continue
+        cause = (err.get("ctx") or {}).get("error")
+        if isinstance(cause, FieldError):  # a field parser's own reason (edge.visitor_fields)
+            zh.append(cause.zh)
+            en.append(cause.en)
             continue
         names = FIELD_NAMES.get(field, {"zh-CN": field, "en": field})
         zh.append(f"{names['zh-CN']}填写有误")

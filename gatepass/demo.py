@@ -19,6 +19,7 @@ import secrets
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -126,7 +127,7 @@ def _start_sync(data_dir: Path, logs: Path, central_url: str) -> Child:
     db = open_central_db(central_dir / "central.db")
     try:
         try:
-            token = ingest.add_device(db, "demo-gate-1", name="演示门岗", community="幸福里社区",
+            token = ingest.add_device(db, "demo-gate-1", name="东门", community="幸福里社区",
                                       gate_id="gate-1")
         except ingest.DeviceExistsError:
             token = ingest.rotate_token(db, "demo-gate-1")
@@ -152,9 +153,41 @@ def _demo_guard(data_dir: Path) -> None:
         book = ShiftBook(db)
         if not book.verify(DEMO_GUARD, DEMO_PIN):
             book.set_pin(DEMO_GUARD, DEMO_PIN)
+        _demo_visitors(db, time.time())
     finally:
         db.conn.close()
         make_db_private(path)
+
+
+#: The demo's visitors (name, phone, host household, reason, hours ago, hours inside; None: still inside).
+DEMO_VISITORS = (("王小明", "13800138000", "3-2-401", "探亲访友", 26.0, 2.0),
+                 ("李秀英", "13912345678", "5-1-101", "维修服务", 3.0, 1.0),
+                 ("王小明", "138 0013 8000", "3-2-401", "探亲访友", 1.0, None),
+                 ("张师傅", "13700001111", "6-2-302", "快递外卖", 0.3, None))
+
+
+def _demo_visitors(db: Any, now: float) -> None:
+    """A few visitors in the gate's log (once): the ledger at central and the guard's "now inside" list show them."""
+    from edge.visitor_book import EXIT_EVENT, Visit, VisitorBook
+    from sync.locallog import LocalLog
+
+    if db.execute("SELECT 1 FROM entries WHERE event = 'visitor' LIMIT 1").fetchone():
+        return
+    locallog, book = LocalLog(db), VisitorBook(db)
+    common = {"device_id": "demo-gate-1", "gate_id": "gate-1", "mono_ts": 0.0, "boot_id": "demo-seed",
+              "clock_trusted": True, "guard_id": DEMO_GUARD, "pass_kind": "visitor"}
+    for n, (name, phone, host, reason, ago_h, stay_h) in enumerate(DEMO_VISITORS, 1):
+        t_in = now - ago_h * 3600
+        visit = locallog.append(**common, wall_ts=t_in, sys_ts=t_in, event="visitor", household=host,
+                                visitor_ref=f"demo{n}", direction="in", temp_c=36.5, temps=[36.5], decision="pass",
+                                reason="visitor_ok", extra={"name": name, "phone": phone, "host_household": host,
+                                                            "reason": reason})
+        t_out = None if stay_h is None else t_in + stay_h * 3600
+        book.add(Visit(visit["uuid"], f"demo{n}", name, phone, host, reason, t_in, t_out))
+        if t_out is not None:
+            locallog.append(**common, wall_ts=t_out, sys_ts=t_out, event=EXIT_EVENT, household=host,
+                            visitor_ref=f"demo{n}", direction="out", decision="info", reason=EXIT_EVENT,
+                            ref_uuid=visit["uuid"])
 
 
 def _make_private(data_dir: Path) -> None:

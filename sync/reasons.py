@@ -27,6 +27,7 @@ MESSAGES: Mapping[str, Mapping[str, str]] = MappingProxyType({
     "rescan": {"zh": "已扫码，请勿重复扫码", "en": "Already scanned"},
     "shift_end": {"zh": "交接班", "en": "Shift hand-over"},
     "shift_start": {"zh": "上岗签到", "en": "Shift sign-in"},
+    "visitor_exit": {"zh": "访客离开", "en": "Visitor left"},
     "host_quarantined": {"zh": "被访住户正在居家隔离，访客不得进入",
                          "en": "The household visited is under home quarantine: no visitors"},
     "health_code_check": {"zh": "请出示城市健康码，保安核验颜色",

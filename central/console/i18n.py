@@ -166,6 +166,26 @@ TEXTS: dict[str, tuple[str, str]] = {
     "duty.copy_week": ("复制上周排班到本周", "Copy last week's roster to this week"),
     "duty.kind.patrol": ("巡逻岗", "patrol"), "duty.kind.point": ("收货点", "delivery point"),
     "duty.kind.building": ("隔离楼栋", "quarantine building"),
+    # -- the visitor ledger (issue 14) --
+    "nav.visitors": ("访客登记", "Visitors"), "visitor.name": ("姓名", "Name"), "visitor.phone": ("电话", "Phone"),
+    "visitor.in": ("来访时间", "Time in"), "visitor.out": ("离开时间", "Time out"),
+    "visitor.host": ("被访住户", "Host household"), "visitor.reason": ("来访事由", "Reason"),
+    "visitor.day_from": ("开始日期", "From day"), "visitor.day_to": ("结束日期", "To day"),
+    "visitor.inside_only": ("只看未离开的", "Still inside only"),
+    "visitor.inside": ("尚未离开（无离开记录）", "Still inside (no exit recorded)"),
+    "visitor.visits": ("来访记录", "Visits"), "visitor.masked": ("只读账号看不到访客的完整姓名和电话",
+                                                                 "Viewers do not see visitors' full names and phones"),
+    "visitor.limit": ("只显示最新的 {n} 条，请缩小查询范围", "Only the newest {n} are shown: narrow the search"),
+    "visitor.people": ("需联系的访客（每人一行）", "Visitors to call (one row per person)"),
+    "visitor.passages": ("通行记录", "Passages"), "visitor_phone": ("访客电话", "Visitor's phone"),
+    "visitor.closest": ("最近相隔（分钟）", "Closest (min)"), "visitor.kind.visitor": ("访客", "Visitor"),
+    "visitor.kind.pass": ("通行证", "Pass"), "visitor.kind.visitor_ref": ("访客（无电话）", "Visitor (no phone)"),
+    "visitor.kind.household": ("住户", "Household"), "visitor.id4": ("身份证后4位", "ID card, last 4"),
+    "visitor.bad_day": ("日期格式应为 年-月-日，如 2026-11-20", "A day is written YYYY-MM-DD, e.g. 2026-11-20"),
+    "visitor.bad_period": ("结束日期早于开始日期，请重新选择", "The last day is before the first: choose again"),
+    "visitor.too_long": ("一次最多查询 {n} 天，请缩短时间范围", "At most {n} days at a time: choose a shorter period"),
+    "ev.visitor_exit": ("访客离开", "visitor left"), "visitor.city": ("来自城市", "From (city)"),
+    "visitor.outside": ("14天内离开过本市", "Outside the city in 14 days"),
 }
 
 

@@ -4,6 +4,9 @@ Passages are entries of the subject that were not refused within the window (``d
 nor ``info``: a record such as a shift hand-over is no passage).
 Contacts are other people's non-refused entries at the same gate within plus/minus ``minutes`` of each
 passage (index ``(gate_id, wall_ts)``). A contact seen near several passages appears once per passage.
+:attr:`Trace.people` groups the contacts into one row per person to call (a visitor by their phone,
+:mod:`central.visitors`, with name and phone; a resident by pass and person), their passages under them; a visitor
+can also be traced by phone (``visitor_phone``).
 Times are ``wall_ts``: central's best date of each entry (a row stamped on a gate's untrusted clock is re-dated in
 place once a trusted time of its boot arrives, :mod:`central.redating`; the gate's own stamp is in ``corrections``).
 """
@@ -11,14 +14,16 @@ place once a trusted time of its boot arrives, :mod:`central.redating`; the gate
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
+from central import visitors
 from central.console import exports
 from central.console.errors import ConsoleError
 from central.console.exports import DECIMAL, TIME, Column
 from central.store import CentralDB
 
-SUBJECT_KINDS = ("pass_id", "household", "visitor_ref")
+SUBJECT_KINDS = ("pass_id", "household", "visitor_ref", "visitor_phone")
 MAX_PASSAGES = 2000
 MAX_CONTACTS = 50_000
 MAX_MINUTES = 24 * 60
@@ -83,10 +88,12 @@ class Trace:
     passages: list[dict]
     contacts: list[dict]
     truncated: bool
+    people: list[dict] = field(default_factory=list)  # the contacts, one per person (:func:`group_people`)
 
 
 def trace(db: CentralDB, kind: str, value: str, since: float, until: float, minutes: int) -> Trace:
-    """Trace ``kind`` (pass_id | household | visitor_ref) = ``value`` between ``since`` and ``until``."""
+    """Trace ``kind`` (pass_id | household | visitor_ref | visitor_phone) = ``value`` between ``since`` and
+    ``until``."""
     if kind not in SUBJECT_KINDS:
         raise ConsoleError(f"cannot trace by {kind!r}", f"use one of {', '.join(SUBJECT_KINDS)}")
     value = (value or "").strip()
@@ -96,27 +103,75 @@ def trace(db: CentralDB, kind: str, value: str, since: float, until: float, minu
         raise ConsoleError("the end of the time window is before its start")
     if not 0 <= minutes <= MAX_MINUTES:
         raise ConsoleError("the time margin must be 0-1440 minutes")
+    kind, match = ("visitor_key", visitors.visitor_key(visitors.secret(db), value)) if kind == "visitor_phone" \
+        else (kind, value)
     passages = list(db.query(
         f"SELECT {', '.join(PASSAGE_COLUMNS)} FROM entries WHERE {kind} = ? AND wall_ts >= ? AND wall_ts < ? "
-        "AND decision NOT IN ('refuse', 'info') ORDER BY wall_ts LIMIT ?", [value, since, until, MAX_PASSAGES + 1]))
+        "AND decision NOT IN ('refuse', 'info') ORDER BY wall_ts LIMIT ?", [match, since, until, MAX_PASSAGES + 1]))
     truncated = len(passages) > MAX_PASSAGES
     passages = passages[:MAX_PASSAGES]
+    contacts, cut = _contacts(db, passages, kind, match, minutes * 60.0)
+    kind = "visitor_phone" if kind == "visitor_key" else kind
+    return Trace(kind, value, since, until, minutes, passages, contacts, truncated or cut,
+                 group_people(db, contacts))
+
+
+def _contacts(db: CentralDB, passages: list[dict], column: str, match: str,
+              margin: float) -> tuple[list[dict], bool]:
+    """Other people's passages at the same gate within ``margin`` seconds of each passage; whether cut short at
+    :data:`MAX_CONTACTS`."""
     contacts: list[dict] = []
-    margin = minutes * 60.0
     for p in passages:
         rows = db.query(
-            "SELECT wall_ts, direction, pass_id, household, person, pass_kind, visitor_ref, temp_c, fever, uuid "
-            f"FROM entries WHERE gate_id = ? AND wall_ts >= ? AND wall_ts <= ? AND decision NOT IN ('refuse', 'info') "
-            f"AND uuid != ? AND ({kind} IS NULL OR {kind} != ?) ORDER BY wall_ts",
-            [p["gate_id"], p["wall_ts"] - margin, p["wall_ts"] + margin, p["uuid"], value])
+            "SELECT wall_ts, direction, pass_id, household, person, pass_kind, visitor_ref, temp_c, fever, uuid, "
+            "visitor_key FROM entries WHERE gate_id = ? AND wall_ts >= ? AND wall_ts <= ? "
+            f"AND decision NOT IN ('refuse', 'info') AND uuid != ? AND ({column} IS NULL OR {column} != ?) "
+            "ORDER BY wall_ts", [p["gate_id"], p["wall_ts"] - margin, p["wall_ts"] + margin, p["uuid"], match])
         for r in rows:
             r["passage_ts"] = p["wall_ts"]
             r["gate_id"] = p["gate_id"]
             r["delta_min"] = round((r["wall_ts"] - p["wall_ts"]) / 60.0, 1)
             contacts.append(r)
             if len(contacts) > MAX_CONTACTS:
-                return Trace(kind, value, since, until, minutes, passages, contacts[:MAX_CONTACTS], True)
-    return Trace(kind, value, since, until, minutes, passages, contacts, truncated)
+                return contacts[:MAX_CONTACTS], True
+    return contacts, False
+
+
+def _person_of(c: dict) -> tuple[Any, ...] | None:
+    """Who a contact is: a visitor (by key, else reference), a pass holder, or a household member."""
+    if c.get("visitor_key"):
+        return ("visitor", c["visitor_key"])
+    if c.get("pass_id"):
+        return ("pass", c["pass_id"], c.get("person"))
+    if c.get("visitor_ref"):
+        return ("visitor_ref", c["visitor_ref"])
+    if c.get("household"):
+        return ("household", c["household"], c.get("person"))
+    return None
+
+
+def group_people(db: CentralDB, contacts: list[dict]) -> list[dict]:
+    """The contacts as people to call, closest in time first: ``kind`` (visitor | pass | visitor_ref | household),
+    visitor's ``name`` and ``phone``, ``pass_id``, ``household``, ``person``, and their ``passages`` (the contact
+    rows, oldest first, each with the ``gate_name`` people know the gate by)."""
+    groups: dict[tuple[Any, ...], list[dict]] = {}
+    for c in contacts:
+        key = _person_of(c)
+        if key is not None:
+            groups.setdefault(key, []).append(c)
+    known = visitors.people(db, [k[1] for k in groups if k[0] == "visitor"])
+    names = visitors.gate_names(db)
+    out = []
+    for key, rows in groups.items():
+        rows = sorted(rows, key=lambda r: r["wall_ts"])
+        for r in rows:
+            r["gate_name"] = names.get(r["gate_id"]) or r["gate_id"]
+        who = known.get(key[1], {}) if key[0] == "visitor" else {}
+        out.append({"kind": key[0], "name": who.get("name", ""), "phone": who.get("phone", ""),
+                    "pass_id": rows[0].get("pass_id"), "household": rows[-1].get("household"),
+                    "person": rows[0].get("person"), "visitor_ref": rows[-1].get("visitor_ref"), "passages": rows,
+                    "closest_min": min(abs(r["delta_min"]) for r in rows)})
+    return sorted(out, key=lambda p: (p["closest_min"], p["passages"][0]["wall_ts"]))
 
 
 def title(result: Trace, lang: str, fmt_day: Callable[[float], str]) -> str:

@@ -95,7 +95,7 @@ async def health_code(guard_id: GuardId, body: HealthCode, checkpoint: Checkpoin
 async def visitor(guard_id: GuardId, body: Visitor, checkpoint: Checkpoint) -> dict:
     """Register a visitor without a pass."""
     outcome = await run_action(checkpoint.register_visitor, guard_id, body.name, body.phone,
-                               body.host_household, body.reason, body.temperature_c)
+                               body.host_household, body.reason, body.temperature_c, body.details())
     return {"ok": True, "outcome": outcome.to_json()}
 
 

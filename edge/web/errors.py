@@ -39,6 +39,11 @@ REFUSALS: tuple[tuple[str, str, str, str], ...] = (
      "This visitor was registered a moment ago: wait a few seconds"),
     ("name, phone and host household are required", "fill_all", "请填写姓名、电话和被访住户",
      "Fill in name, phone and host household"),
+    ("this visitor has already left", "already_left", "该访客已登记离开", "This visitor has already left"),
+    ("no such visitor on the now-inside list", "not_inside", "在场访客名单中没有这位访客，请刷新",
+     "This visitor is not on the now-inside list: refresh it"),
+    ("the exit could not be saved", "exit_not_saved", "离开记录未能保存（本地存储故障），请稍后重试",
+     "The exit could not be saved (local storage fault): try again shortly"),
 )
 
 

@@ -21,6 +21,8 @@
     hcAnswered: false,      // the guard tapped a colour for the scan held now
     statusAt: 0,            // performance.now() when the newest /status was asked for
     visitorReason: null,
+    visitorOutside: null,
+    lookedUp: "",
     focused: null,
     notice: null,           // newest re-scan notice shown
     noticeAt: 0,            // performance.now() at which it arrived
@@ -550,26 +552,114 @@
   }
 
   function openVisitor() {
-    ["in-v-name", "in-v-phone", "in-v-host", "in-v-temp"].forEach((id) => { $(id).value = ""; });
+    ["in-v-name", "in-v-phone", "in-v-host", "in-v-temp", "in-v-id4", "in-v-city", "in-v-other"].forEach((id) => {
+      $(id).value = "";
+    });
+    $("in-v-other").hidden = true;
     state.visitorReason = null;
+    state.visitorOutside = null;
+    state.lookedUp = "";
+    $("visitor-hint").textContent = "";
+    document.querySelectorAll("#visitor-outside .choice").forEach((b) => b.classList.remove("picked"));
     document.querySelectorAll("#visitor-reasons .choice").forEach((b) => b.classList.remove("picked"));
     $("visitor-msg").textContent = "";
     openDialog("dlg-visitor");
   }
+  // A visitor who came before (same phone, this gate's book): name, host and reason filled in, no extra tap.
+  async function lookUpVisitor() {
+    const phone = $("in-v-phone").value.replace(/[^0-9+]/g, "");
+    if (phone.length < 11 || phone === state.lookedUp) return;
+    state.lookedUp = phone;
+    try {
+      const v = (await post("/api/visitors/recent", {phone: phone})).visitor;
+      if (!v || $("in-v-phone").value.replace(/[^0-9+]/g, "") !== phone) return;
+      if (!$("in-v-name").value.trim()) $("in-v-name").value = v.name;
+      if (!$("in-v-host").value.trim()) $("in-v-host").value = v.household;
+      if (!$("in-v-city").value.trim() && v.details && v.details.from_city) $("in-v-city").value = v.details.from_city;
+      document.querySelectorAll("#visitor-reasons .choice").forEach((b) => {
+        const other = b.dataset.i18n === "vr_other" && v.reason.startsWith(b.textContent + "：");
+        if (state.visitorReason || (b.textContent !== v.reason && !other)) return;
+        b.click();
+        if (other) $("in-v-other").value = v.reason.slice(b.textContent.length + 1);
+      });
+      $("visitor-hint").textContent = T("last_visit", {d: mmddhhmm(v.in_ts), h: v.household});
+    } catch (e) { state.lookedUp = ""; }
+  }
+
+  // -- visitors now inside: one tap on "left" records the exit --------------------------------
+  function renderInside(list) {
+    const ul = $("inside-list");
+    ul.textContent = "";
+    if (!list.length) {
+      const li = document.createElement("li");
+      li.className = "empty";
+      li.textContent = T("inside_none");
+      ul.appendChild(li);
+      return;
+    }
+    list.forEach((v) => {
+      const li = document.createElement("li");
+      li.dataset.uuid = v.uuid;
+      const who = document.createElement("span");
+      who.className = "who";
+      who.textContent = v.name + " " + v.phone;
+      const more = document.createElement("small");
+      more.textContent = T("inside_for", {h: v.household, m: v.minutes_in});
+      who.appendChild(more);
+      const btn = document.createElement("button");
+      btn.type = "button";
+      btn.className = "action ok left";
+      btn.textContent = T("left_button");
+      btn.addEventListener("click", () => doLeft(v, btn));
+      li.append(who, btn);
+      ul.appendChild(li);
+    });
+  }
+  async function openInside() {
+    $("inside-msg").textContent = "";
+    $("inside-list").textContent = "";
+    openDialog("dlg-inside");
+    try { renderInside((await post("/api/visitors/inside", {})).inside); }
+    catch (e) { $("inside-msg").textContent = e.message; }
+  }
+  async function doLeft(v, btn) {
+    btn.disabled = true;
+    try {
+      const r = await post("/api/visitors/exit", {visit_uuid: v.uuid});
+      renderInside(r.inside);
+      toast(T("left_done", {n: v.name}), false);
+    } catch (e) {
+      btn.disabled = false;
+      $("inside-msg").textContent = e.message;
+    }
+  }
+
   async function doVisitor() {
     const name = $("in-v-name").value.trim();
     const phone = $("in-v-phone").value.trim();
     const host = $("in-v-host").value.trim();
     const tempText = $("in-v-temp").value.trim();
     if (!name || !phone || !host || !state.visitorReason) { $("visitor-msg").textContent = T("fill_all"); return; }
+    let reason = state.visitorReason;
+    if (!$("in-v-other").hidden) {
+      const what = $("in-v-other").value.trim();
+      if (!what) { $("visitor-msg").textContent = T("other_reason"); $("in-v-other").focus(); return; }
+      reason = reason + "：" + what;
+    }
+    const id4 = $("in-v-id4").value.trim().toUpperCase();
+    if (id4 && !/^[0-9]{3}[0-9X]$/.test(id4)) {
+      $("visitor-msg").textContent = T("bad_id4");
+      $("in-v-id4").focus();
+      return;
+    }
     let temp = null;
     if (tempText) {
       temp = Number(tempText);
       if (!(temp >= 30 && temp <= 45)) { $("visitor-msg").textContent = T("bad_temp"); return; }
     }
     try {
-      await post("/api/visitor", {name: name, phone: phone, host_household: host, reason: state.visitorReason,
-        temperature_c: temp});
+      await post("/api/visitor", {name: name, phone: phone, host_household: host, reason: reason,
+        temperature_c: temp, id_last4: id4, from_city: $("in-v-city").value.trim(), outside_14d: state.visitorOutside});
       closeDialogs();
     } catch (e) {
       $("visitor-msg").textContent = e.message;
@@ -667,6 +757,13 @@
     }
     $("btn-override").addEventListener("click", () => needShift(openOverride));
     $("btn-visitor").addEventListener("click", () => needShift(openVisitor));
+    $("btn-inside").addEventListener("click", () => needShift(openInside));
+    $("in-v-phone").addEventListener("input", lookUpVisitor);
+    document.querySelectorAll("#visitor-outside .choice").forEach((b) => b.addEventListener("click", () => {
+      document.querySelectorAll("#visitor-outside .choice").forEach((x) => x.classList.remove("picked"));
+      b.classList.add("picked");
+      state.visitorOutside = b.dataset.outside === "yes";
+    }));
     $("btn-shift").addEventListener("click", () => { if (state.shift) openHandover(); else openSignin(null); });
     document.querySelectorAll("[data-close]").forEach((b) => b.addEventListener("click", closeDialogs));
     $("signin-ok").addEventListener("click", doSignin);
@@ -695,6 +792,9 @@
       document.querySelectorAll("#visitor-reasons .choice").forEach((x) => x.classList.remove("picked"));
       b.classList.add("picked");
       state.visitorReason = b.textContent;
+      const other = b.dataset.i18n === "vr_other";
+      $("in-v-other").hidden = !other;
+      if (other) { $("in-v-other").placeholder = T("other_reason"); $("in-v-other").focus(); }
     }));
     setInterval(renderActions, 1000);
   }

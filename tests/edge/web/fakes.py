@@ -160,8 +160,9 @@ class FakeCheckpoint:
                                          temperature_c=ref.temperature_c, household=ref.household))
 
     def register_visitor(self, guard_id: str, name: str, phone: str, host_household: str, reason: str,
-                         temperature_c: float | None) -> Outcome:
-        self.calls.append(("visitor", guard_id, name, phone, host_household, reason, temperature_c))
+                         temperature_c: float | None, details: dict | None = None) -> Outcome:
+        self.calls.append(("visitor", guard_id, name, phone, host_household, reason, temperature_c)
+                          + ((details,) if details else ()))
         self.counts["visitors"] += 1
         if host_household in self.quarantined:  # as the core: refused, the household named
             return self.publish(make_outcome(self.next_seq(), "refuse", "host_quarantined", event="visitor",
@@ -173,6 +174,15 @@ class FakeCheckpoint:
                                          message_zh=f"访客 {name} 拜访 {host_household}",
                                          message_en=f"Visitor {name} for {host_household}",
                                          temperature_c=temperature_c, pass_kind="visitor", valid_to=None))
+
+    def visitors_inside(self) -> list[dict]:
+        return []
+
+    def record_visitor_exit(self, guard_id: str, visit_uuid: str) -> dict:
+        raise LookupError("no such visitor on the now-inside list")
+
+    def recent_visitor(self, guard_id: str, phone: str) -> dict | None:
+        return None
 
     def start_shift(self, guard_id: str, pin: str) -> bool:
         self.calls.append(("start_shift", guard_id))
