@@ -130,6 +130,16 @@ TEXTS: dict[str, tuple[str, str]] = {
     "rt.generated_at": ("生成时间", "Generated at"), "rt.by": ("生成人", "By"), "rt.columns": ("列", "Columns"),
     "rt.again": ("重新生成", "Generate again"), "rt.updated": ("最后修改", "Last changed"),
     "rt.whole_only": ("仅合计", "total only"), "rt.layout": ("排列方式", "Layout"),
+    # -- issue 16: the trend on the daily report (central/console/reports.py) --
+    "trend.title": ("疫情期间主要指标走势", "Key figures over the outbreak"),
+    "trend.days": ("最近天数", "Days"), "trend.n_days": ("天", "days"),
+    "trend.last": ("当日", "That day"), "trend.total": ("合计", "Total"),
+    "trend.table": ("走势数据（每日）", "The trend's numbers (per day)"),
+    "trend.note": ("每张小图为一个指标，横轴为日期（截至所选日期），纵轴为当日数量；鼠标停在圆点上可看当日数值。"
+                   "隔离户数按全部住户统计（住户不分社区）。",
+                   "One small chart per figure: days along the bottom (up to the chosen day), the day's count "
+                   "up the side; hover a dot for its number. Households in quarantine are counted over all "
+                   "households (households carry no community)."),
 }
 
 

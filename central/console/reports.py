@@ -21,6 +21,8 @@ from datetime import date
 from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
+from central import figures
+from central.console.errors import ConsoleError
 from central.console.exports import COUNT, DATE, Column, Table, Words
 from central.console.timeutil import day_bounds
 from central.store import CentralDB
@@ -159,3 +161,103 @@ def entries_chart(report: Report, title: str, width: int = 760, height: int = 30
         parts.append(f'<text x="{left + pw / 2}" y="{top + ph / 2}" text-anchor="middle" class="tick">—</text>')
     parts.append("</svg>")
     return "".join(parts)
+
+
+# -- the trend over the outbreak -----------------------------------------------------------------
+
+TREND_FIGURES = ("passages_in", "passages_out", "refusals", "fevers", "visitors", "quarantine_households",
+                 "quarantine_new", "quarantine_ended")
+TREND_DAYS = (14, 30)
+
+
+@dataclass
+class Trend:
+    """Key figures of :mod:`central.figures` for each day of a span ending with the report's day."""
+
+    days: list[date]
+    values: dict[str, list[int]]      # figure key -> one count per day, oldest first
+    community: str | None = None
+
+    def rows(self) -> list[tuple[date, list[int]]]:
+        """Each day with its counts in :data:`TREND_FIGURES` order (the table under the charts)."""
+        return [(d, [self.values[k][i] for k in TREND_FIGURES]) for i, d in enumerate(self.days)]
+
+
+def trend_days(text: str) -> int:
+    """The trend's span from the query (``14`` or ``30``; 14 when empty); ConsoleError (400) otherwise."""
+    if not text.strip():
+        return TREND_DAYS[0]
+    if text.strip() not in {str(n) for n in TREND_DAYS}:
+        raise ConsoleError(f"趋势只能看 14 天或 30 天 / the trend covers 14 or 30 days, not {text.strip()[:10]!r}")
+    return int(text.strip())
+
+
+def trend(db: CentralDB, last_day: date, days: int, tz: ZoneInfo, community: str | None = None) -> Trend:
+    """The :data:`TREND_FIGURES` for the ``days`` local days ending with ``last_day``."""
+    series = figures.daily_series(db, TREND_FIGURES, last_day, days, tz, community)
+    return Trend([d for d, _ in series], {k: [v[k] for _, v in series] for k in TREND_FIGURES}, community)
+
+
+def _nice_step(peak: int) -> int:
+    """The smallest 1, 2 or 5 times a power of ten that is at least half of ``peak`` (two gridlines above 0)."""
+    half, magnitude = max(1, -(-peak // 2)), 1
+    while True:
+        for m in (1, 2, 5):
+            if m * magnitude >= half:
+                return m * magnitude
+        magnitude *= 10
+
+
+def trend_chart(days: list[date], values: list[int], title: str, color: str = PALETTE[0]) -> str:
+    """A small SVG line chart of one figure per day (scales to its box: readable on a phone as on a desktop);
+    each point carries its date and count as a tooltip. Self-contained markup, no scripts."""
+    width, height, left, right, top, bottom = 320, 150, 34, 10, 10, 24
+    pw, ph = width - left - right, height - top - bottom
+    step = _nice_step(max(values, default=0))
+    n = max(1, len(values) - 1)
+    xs = [left + pw * i / n for i in range(len(values))]
+    ys = [top + ph - ph * v / (2 * step) for v in values]
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart trend" role="img" viewBox="0 0 {width} {height}" '
+             f'preserveAspectRatio="xMidYMid meet" aria-label="{escape(title)}"><title>{escape(title)}</title>']
+    for i in range(3):
+        y = top + ph - ph * i / 2
+        kind = "axis" if i == 0 else "grid"
+        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + pw}" y2="{y:.1f}" class="{kind}"/>')
+        parts.append(f'<text x="{left - 5}" y="{y + 4:.1f}" text-anchor="end" class="tick">{step * i}</text>')
+    for i in sorted({0, len(days) // 2, len(days) - 1}) if days else []:
+        anchor = "start" if i == 0 else "end" if i == len(days) - 1 else "middle"
+        parts.append(f'<text x="{xs[i]:.1f}" y="{height - 6}" text-anchor="{anchor}" class="tick">'
+                     f'{days[i]:%m-%d}</text>')
+    pts = " ".join(f"{x:.1f},{y:.1f}" for x, y in zip(xs, ys, strict=True))
+    parts.append(f'<polyline points="{pts}" fill="none" stroke="{color}" stroke-width="2"/>')
+    for d, v, x, y in zip(days, values, xs, ys, strict=True):
+        parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{color}" data-day="{d.isoformat()}" '
+                     f'data-value="{v}"><title>{d.isoformat()}: {v}</title></circle>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+@dataclass
+class TrendPanel:
+    """One figure's chart of the trend, with what its caption shows."""
+
+    key: str
+    name: str
+    last: int
+    total: int
+    svg: str
+
+
+def trend_panels(tr: Trend, lang: str) -> list[TrendPanel]:
+    """A chart per figure of the trend, named in ``lang``; a figure counted for every community (households carry
+    none) says so when the report is for one community."""
+    out = []
+    for n, key in enumerate(TREND_FIGURES):
+        fig = figures.figure(key)
+        name = fig.name(lang)
+        if tr.community and not fig.groupable:
+            name += " (all communities)" if lang == "en" else "（全部社区）"
+        values = tr.values[key]
+        out.append(TrendPanel(key, name, values[-1] if values else 0, sum(values),
+                              trend_chart(tr.days, values, name, PALETTE[n % len(PALETTE)])))
+    return out
