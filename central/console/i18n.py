@@ -134,6 +134,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "trend.title": ("疫情期间主要指标走势", "Key figures over the outbreak"),
     "trend.days": ("最近天数", "Days"), "trend.n_days": ("天", "days"),
     "trend.last": ("当日", "That day"), "trend.total": ("合计", "Total"),
+    "trend.peak": ("最多", "Peak"),
     "trend.table": ("走势数据（每日）", "The trend's numbers (per day)"),
     "trend.note": ("每张小图为一个指标，横轴为日期（截至所选日期），纵轴为当日数量；鼠标停在圆点上可看当日数值。"
                    "隔离户数按全部住户统计（住户不分社区）。",

@@ -168,6 +168,7 @@ def entries_chart(report: Report, title: str, width: int = 760, height: int = 30
 TREND_FIGURES = ("passages_in", "passages_out", "refusals", "fevers", "visitors", "quarantine_households",
                  "quarantine_new", "quarantine_ended")
 TREND_DAYS = (14, 30)
+TREND_STATES = frozenset({"quarantine_households"})  # a state each day: its peak over the span, not a sum
 
 
 @dataclass
@@ -244,7 +245,8 @@ class TrendPanel:
     key: str
     name: str
     last: int
-    total: int
+    total: int      # the sum over the span; for a state (households in quarantine) its peak
+    peak: bool      # ``total`` is the peak
     svg: str
 
 
@@ -258,6 +260,7 @@ def trend_panels(tr: Trend, lang: str) -> list[TrendPanel]:
         if tr.community and not fig.groupable:
             name += " (all communities)" if lang == "en" else "（全部社区）"
         values = tr.values[key]
-        out.append(TrendPanel(key, name, values[-1] if values else 0, sum(values),
-                              trend_chart(tr.days, values, name, PALETTE[n % len(PALETTE)])))
+        peak = key in TREND_STATES
+        out.append(TrendPanel(key, name, values[-1] if values else 0, max(values, default=0) if peak else sum(values),
+                              peak, trend_chart(tr.days, values, name, PALETTE[n % len(PALETTE)])))
     return out

@@ -268,6 +268,7 @@ def test_trend_matches_the_raw_rows_day_by_day(world):
     panels = {p.key: p for p in reports.trend_panels(tr, "zh")}
     dots = re.findall(r'data-day="([0-9-]+)" data-value="(\d+)"', panels["passages_in"].svg)
     assert dots == [(d.isoformat(), str(v)) for d, v in zip(tr.days, tr.values["passages_in"], strict=True)]
+    assert panels["quarantine_households"].total == max(tr.values["quarantine_households"])
     assert panels["passages_in"].total == sum(tr.values["passages_in"]) and panels["passages_in"].name == "进入人次"
     assert "全部社区" in {p.key: p for p in reports.trend_panels(garden, "zh")}["quarantine_new"].name
     with pytest.raises(ConsoleError):
