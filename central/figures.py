@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 from central.console import alerts
@@ -377,12 +378,35 @@ def compute_many(db: CentralDB, keys: list[str], window: Window, group: str = "a
 def daily_series(db: CentralDB, keys: tuple[str, ...] | list[str], last_day: date, days: int, tz: ZoneInfo,
                  community: str | None = None) -> list[tuple[date, dict[str, int]]]:
     """Figures ``keys`` for each of the ``days`` local days ending with ``last_day`` (oldest first), each for the
-    whole scope (one community, or all), as :func:`compute_many` answers them day by day."""
+    whole scope (one community, or all), as :func:`compute` answers them day by day. The plain entry counts come
+    from one pass over the span's entries when its days are all 24 hours long (no clock change in ``tz``)."""
     if not 1 <= days <= MAX_DAYS:
         raise FigureError(f"between 1 and {MAX_DAYS} days")
+    span = [last_day - timedelta(days=back) for back in range(days - 1, -1, -1)]
+    plain = {k: q for k in keys if isinstance(q := figure(k).query, EntriesCount) and q.distinct is None}
+    by_day = _entries_by_day(db, plain, span, tz, community) if len(plain) > 1 else None
+    rest = [k for k in keys if by_day is None or k not in by_day]
     out = []
-    for back in range(days - 1, -1, -1):
-        day = last_day - timedelta(days=back)
-        results = compute_many(db, list(keys), Window.day(day, tz, community))
-        out.append((day, {k: results[k][()] for k in keys}))
+    for i, day in enumerate(span):
+        results = compute_many(db, rest, Window.day(day, tz, community)) if rest else {}
+        out.append((day, {k: by_day[k][i] if by_day is not None and k in by_day else results[k][()] for k in keys}))
+    return out
+
+
+def _entries_by_day(db: CentralDB, counts: dict[str, EntriesCount], span: list[date], tz: ZoneInfo,
+                    community: str | None) -> dict[str, list[int]] | None:
+    """Plain entry counts per day of ``span`` in one pass; None when a day of the span is not 24 hours long."""
+    bounds = [Window.day(d, tz).since for d in span] + [Window.day(span[-1], tz).until]
+    if any(b - a != 86400 for a, b in pairwise(bounds)):
+        return None
+    keys = list(counts)
+    scope, args = _scope(Window.day(span[0], tz, community))
+    selects = ", ".join(f"COUNT(*) FILTER (WHERE {counts[k].cond})" for k in keys)
+    sql = (f"SELECT {db.trunc_int('(wall_ts - ?) / 86400')}, {selects} FROM entries "
+           f"WHERE wall_ts >= ? AND wall_ts < ?{scope} GROUP BY 1")
+    out = {k: [0] * len(span) for k in keys}
+    for day_index, *ns in db.execute(sql, [bounds[0], bounds[0], bounds[-1], *args]).fetchall():
+        i = min(len(span) - 1, max(0, int(day_index)))
+        for k, n in zip(keys, ns, strict=True):
+            out[k][i] += int(n or 0)
     return out

@@ -274,3 +274,19 @@ def test_trend_matches_the_raw_rows_day_by_day(world):
     with pytest.raises(ConsoleError):
         reports.trend_days("7")
     assert reports.trend_days("") == 14 and reports.trend_days("30") == 30
+
+
+def test_trend_across_a_clock_change_counts_each_local_day(world):
+    """Berlin's clocks went back on 2026-10-25 (a 25-hour day): the series falls back to a day at a time and still
+    answers what each day's own window answers."""
+    from zoneinfo import ZoneInfo
+
+    db, rows = world
+    berlin = ZoneInfo("Europe/Berlin")
+    series = figures.daily_series(db, ["passages_in", "refusals", "quarantine_new"], DAYS[-1], 40, berlin)
+    assert series[0][0] == DAYS[-1] - timedelta(days=39) < date(2026, 10, 25) < DAYS[0]
+    for day, values in series:
+        for key in ("passages_in", "refusals"):
+            assert values[key] == figures.compute(db, key, figures.Window.day(day, berlin))[()]
+    for day, values in figures.daily_series(db, ["passages_in", "refusals"], DAYS[-1], 5, TZ):
+        assert values["passages_in"] == _expect_entries(rows, day, ENTRY_FIGURES["passages_in"][0])[()]
