@@ -10,6 +10,11 @@ registrations), 拒绝 (decision refuse), 发热 (fever flag set), 保安放行 
 Sheet "按原因" / "By reason" (CSV ``part=reasons``), refusals by reason: 日期, 社区, 门岗, 门岗编号, 原因 (the
 words the gate showed), 原因代码 (the code, for machines), 拒绝次数; then 合计.
 
+Under the day's chart, the trend over the outbreak (:func:`trend`, 14 or 30 days ending with the report's day): entries,
+exits, refusals, fever events, visitors, households in quarantine, new and ended quarantines, each day as
+:mod:`central.figures` counts it, one small inline SVG per figure (:func:`trend_chart`) that scales to a phone, and
+the numbers in a table.
+
 Entries are placed by ``wall_ts``, central's best date (re-dated by a trusted time of the gate's boot when the
 gate's clock was untrusted: :mod:`central.redating`).
 """
