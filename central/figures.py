@@ -284,8 +284,8 @@ FIGURES: tuple[Figure, ...] = (
        entries_figure("decision = 'refuse'")),
     *(_f(f"refusals.{code}", zh, en,
          (f"因“{zh}”拒绝通行的次数", f"Refusals counted as “{en}”"),
-         (f"结果为“拒绝”且原因为“{reason_text(code)}”的记录数",
-          f"entries with decision refuse and reason “{reason_text(code, 'en')}”"),
+         (f"结果为“拒绝”且门岗显示的原因为“{reason_text(code)}”的记录数",
+          f"entries with decision refuse where the gate showed “{reason_text(code, 'en')}”"),
          entries_figure(f"decision = 'refuse' AND reason = '{code}'"))
       for code, (zh, en) in _REFUSAL_REASONS.items()),
     _f("fevers", "发热事件", "Fever events",
