@@ -84,6 +84,10 @@ class Report:
         return [(self.day, r["community"], words.gate(r["gate_id"]), r["gate_id"], words.reason(r["reason"]),
                  r["reason"], r["refusals"]) for r in self.reasons]
 
+    def legend(self) -> list[tuple[str, GateDay]]:
+        """Each gate with the colour of its line in :func:`entries_chart` (the legend under the chart on a phone)."""
+        return [(PALETTE[n % len(PALETTE)], g) for n, g in enumerate(self.gates)]
+
     def title(self, lang: str) -> str:
         """"日报 2026-11-20" (and the community)."""
         text = f"{TITLE[1] if lang == 'en' else TITLE[0]} {self.day.isoformat()}"

@@ -101,6 +101,7 @@ def test_trend_on_a_desktop_draws_the_raw_counts(browser, outbreak):  # noqa: F8
     panels = page.locator("#trend figure.trend-panel").all()
     assert len({round(p.bounding_box()["y"]) for p in panels}) <= 2  # side by side: 4 to a row at 1366
     assert page.locator("script[src^=http], link[href^=http], img[src^=http]").count() == 0
+    assert not page.locator("ul.chart-legend").is_visible()  # the chart has its own legend on a desktop
     page.locator("#trend").screenshot(path=str(SHOTS / "trend-1366-14d.png"))
     page.screenshot(path=str(SHOTS / "trend-1366-page.png"), full_page=True)
 
@@ -134,9 +135,13 @@ def test_trend_fits_a_phone(browser, outbreak):  # noqa: F811
     assert min(t.bounding_box()["height"] for t in ticks) >= 10  # the labels stay readable (CSS pixels)
     page.locator("#trend").screenshot(path=str(SHOTS / "trend-390-30d.png"))
     page.screenshot(path=str(SHOTS / "trend-390-page.png"), full_page=True)
+    legend = page.locator("ul.chart-legend li")  # the hourly chart scrolls sideways: its colours are listed under it
+    assert legend.count() == page.locator("figure.chart-box polyline").count() >= 4 and legend.first.is_visible()
     page.evaluate("window.scrollTo(0, 0)")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390  # wide tables scroll in their own box
     page.screenshot(path=str(SHOTS / "trend-390-top.png"))
+    page.locator("ul.chart-legend").scroll_into_view_if_needed()
+    page.screenshot(path=str(SHOTS / "trend-390-hourly.png"))
     page.goto(f"/report?day={DAY.isoformat()}&lang=zh")
     page.locator("#trend").screenshot(path=str(SHOTS / "trend-390-14d-zh.png"))
     ctx.close()
