@@ -7,7 +7,14 @@ home quarantine spread over the 90 days. The template holds 20 figures of :mod:`
 
 - the whole generation, against the bare ``SELECT`` of its slowest figure (the figure whose own query took
   longest, timed alone) run directly on the connection: what the catalogue, grouping and XLSX add;
-- each figure alone (the slowest few), for orientation.
+- each figure alone (the slowest few), for orientation;
+- the daily report page's trend (8 figures for each of 30 days, :func:`central.console.reports.trend`) against the
+  20-figure template for one day.
+
+The database is built once per scale by ``bench_console.database`` (one ``INSERT ... WITH RECURSIVE`` in a single
+transaction, indexes after) and kept as ``/tmp/gatepass-bench-console-<rows>.db``: a rerun reuses it. Full run
+(10M entries; about 9 minutes on 2 shared cores the first time, a minute or two after):
+``nice -n 10 .venv/bin/python -m bench figures``.
 """
 
 from __future__ import annotations
@@ -87,6 +94,11 @@ def measure(rows: int, repeat: int) -> list[Result]:
     t_bare = _median(lambda: db.execute(sql, args).fetchall(), repeat)
     results = [Result(f"20-figure template by gate, 1 day @ {rows:,} entries, {HOUSEHOLDS:,} households (XLSX)",
                       t_all * 1e3, "ms", f"bare SQL of its slowest figure ({slowest})", t_bare * 1e3)]
+    from central.console import reports
+
+    t_trend = _median(lambda: reports.trend(db, day, 30, tz), repeat)
+    results.append(Result("daily report trend: 8 figures x 30 days", t_trend * 1e3, "ms",
+                          "the 20-figure template for one day", t_all * 1e3))
     for key in sorted(FIGURES, key=lambda k: -alone[k])[:5]:
         results.append(Result(f"figure {key} alone, by gate", alone[key] * 1e3, "ms"))
     db.close()

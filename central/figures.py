@@ -18,9 +18,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 from central.console import alerts
+from central.console.i18n import reason_text
 from central.errors import CentralError
 from central.store import CentralDB
 
@@ -38,7 +40,7 @@ class FigureError(CentralError):
 @dataclass(frozen=True)
 class Window:
     """What a figure is asked for: local days ``first_day`` to ``last_day`` (both included) in ``tz``, optionally
-    one community or one gate; ``now`` for figures that are a state (open alerts, devices offline)."""
+    one community or one gate; ``now`` for figures that are a state (open alerts; devices offline, always now)."""
 
     first_day: date
     last_day: date
@@ -230,7 +232,9 @@ def _open_alerts(db: CentralDB, window: Window, group: str) -> Counts:
 
 
 def _devices_offline(db: CentralDB, window: Window, group: str) -> Counts:
-    as_of = window.as_of
+    """Devices silent now, whatever the window: central keeps only each device's last report (``last_seen_at``),
+    no history of heartbeats, so it cannot tell which were offline at the end of a past day."""
+    as_of = time.time() if window.now is None else window.now
     scope, args = _scope(window)
     where = ("FROM devices WHERE created_at < ? AND (revoked_at IS NULL OR revoked_at > ?) "
              f"AND (last_seen_at IS NULL OR last_seen_at < ?){scope}")
@@ -279,8 +283,9 @@ FIGURES: tuple[Figure, ...] = (
        ("结果为“拒绝”的记录数", "entries with decision refuse"),
        entries_figure("decision = 'refuse'")),
     *(_f(f"refusals.{code}", zh, en,
-         (f"因“{zh}”拒绝通行的次数", f"Refusals with reason {code}"),
-         (f"结果为“拒绝”且原因代码为 {code} 的记录数", f"entries with decision refuse and reason {code}"),
+         (f"因“{zh}”拒绝通行的次数", f"Refusals counted as “{en}”"),
+         (f"结果为“拒绝”且门岗显示的原因为“{reason_text(code)}”的记录数",
+          f"entries with decision refuse where the gate showed “{reason_text(code, 'en')}”"),
          entries_figure(f"decision = 'refuse' AND reason = '{code}'"))
       for code, (zh, en) in _REFUSAL_REASONS.items()),
     _f("fevers", "发热事件", "Fever events",
@@ -321,10 +326,13 @@ FIGURES: tuple[Figure, ...] = (
        ("当日产生、至今未确认的告警数", "Alerts raised that day and not acknowledged yet"),
        ("告警页当日的告警中未被确认的条数", "the day's alerts on the alerts page without an acknowledgement"),
        _open_alerts),
-    _f("devices_offline", "离线设备", "Devices offline",
-       ("在用门岗设备中失去联系的台数", "Gate devices in use that lost contact"),
-       ("截至当日结束（当天为此刻）超过15分钟未上报的在用设备数；往日以最后一次上报判断",
-        "devices in use silent for over 15 min at the end of the day (now for today), judged by their last report"),
+    _f("devices_offline", "现在离线的设备", "Devices offline now",
+       ("此刻失去联系的在用门岗设备台数（往日报表中也是生成报表时的状态）",
+        "Gate devices in use that are out of contact now (for a past day too: the state when the report is made)"),
+       ("生成报表时超过15分钟未上报的在用设备数。中心只保存每台设备最后一次上报的时间，不保存每天的心跳记录，"
+        "因此无法得知往日某一时刻哪些设备离线",
+        "devices in use silent for over 15 min when the report is made. Central keeps only each device's last "
+        "report, no daily record of heartbeats, so it cannot tell which devices were offline at a past moment"),
        _devices_offline),
     _f("devices_faulty", "故障设备", "Devices with faults",
        ("当日出现过故障（摄像头、体温计、闸门等）的设备台数", "Devices with a fault (camera, thermometer, relay ...) "
@@ -364,4 +372,41 @@ def compute_many(db: CentralDB, keys: list[str], window: Window, group: str = "a
     for k, f in figs.items():
         if k not in out:
             out[k] = f.query(db, window, group if f.groupable else "all")
+    return out
+
+
+def daily_series(db: CentralDB, keys: tuple[str, ...] | list[str], last_day: date, days: int, tz: ZoneInfo,
+                 community: str | None = None) -> list[tuple[date, dict[str, int]]]:
+    """Figures ``keys`` for each of the ``days`` local days ending with ``last_day`` (oldest first), each for the
+    whole scope (one community, or all), as :func:`compute` answers them day by day. The plain entry counts come
+    from one pass over the span's entries when its days are all 24 hours long (no clock change in ``tz``)."""
+    if not 1 <= days <= MAX_DAYS:
+        raise FigureError(f"between 1 and {MAX_DAYS} days")
+    span = [last_day - timedelta(days=back) for back in range(days - 1, -1, -1)]
+    plain = {k: q for k in keys if isinstance(q := figure(k).query, EntriesCount) and q.distinct is None}
+    by_day = _entries_by_day(db, plain, span, tz, community) if len(plain) > 1 else None
+    rest = [k for k in keys if by_day is None or k not in by_day]
+    out = []
+    for i, day in enumerate(span):
+        results = compute_many(db, rest, Window.day(day, tz, community)) if rest else {}
+        out.append((day, {k: by_day[k][i] if by_day is not None and k in by_day else results[k][()] for k in keys}))
+    return out
+
+
+def _entries_by_day(db: CentralDB, counts: dict[str, EntriesCount], span: list[date], tz: ZoneInfo,
+                    community: str | None) -> dict[str, list[int]] | None:
+    """Plain entry counts per day of ``span`` in one pass; None when a day of the span is not 24 hours long."""
+    bounds = [Window.day(d, tz).since for d in span] + [Window.day(span[-1], tz).until]
+    if any(b - a != 86400 for a, b in pairwise(bounds)):
+        return None
+    keys = list(counts)
+    scope, args = _scope(Window.day(span[0], tz, community))
+    selects = ", ".join(f"COUNT(*) FILTER (WHERE {counts[k].cond})" for k in keys)
+    sql = (f"SELECT {db.trunc_int('(wall_ts - ?) / 86400')}, {selects} FROM entries "
+           f"WHERE wall_ts >= ? AND wall_ts < ?{scope} GROUP BY 1")
+    out = {k: [0] * len(span) for k in keys}
+    for day_index, *ns in db.execute(sql, [bounds[0], bounds[0], bounds[-1], *args]).fetchall():
+        i = min(len(span) - 1, max(0, int(day_index)))
+        for k, n in zip(keys, ns, strict=True):
+            out[k][i] += int(n or 0)
     return out

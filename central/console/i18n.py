@@ -186,6 +186,17 @@ TEXTS: dict[str, tuple[str, str]] = {
     "visitor.too_long": ("一次最多查询 {n} 天，请缩短时间范围", "At most {n} days at a time: choose a shorter period"),
     "ev.visitor_exit": ("访客离开", "visitor left"), "visitor.city": ("来自城市", "From (city)"),
     "visitor.outside": ("14天内离开过本市", "Outside the city in 14 days"),
+    # -- issue 16: the trend on the daily report (central/console/reports.py) --
+    "trend.title": ("疫情期间主要指标走势", "Key figures over the outbreak"),
+    "trend.days": ("最近天数", "Days"), "trend.n_days": ("天", "days"),
+    "trend.last": ("当日", "That day"), "trend.total": ("合计", "Total"),
+    "trend.peak": ("最多", "Peak"),
+    "trend.table": ("走势数据（每日）", "The trend's numbers (per day)"),
+    "trend.note": ("每张小图为一个指标，横轴为日期（截至所选日期），纵轴为当日数量；鼠标停在圆点上可看当日数值。"
+                   "隔离户数按全部住户统计（住户不分社区）。",
+                   "One small chart per figure: days along the bottom (up to the chosen day), the day's count "
+                   "up the side; hover a dot for its number. Households in quarantine are counted over all "
+                   "households (households carry no community)."),
 }
 
 

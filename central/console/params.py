@@ -62,6 +62,7 @@ class ReportQuery(BaseModel):
 
     day: Text = ""
     community: Text = ""
+    trend: Text = ""  # the trend's span: 14 or 30 days (central.console.reports.trend_days)
 
 
 def whole_number(text: str, name: str, lo: int, hi: int, default: int) -> int:

@@ -10,6 +10,11 @@ registrations), 拒绝 (decision refuse), 发热 (fever flag set), 保安放行 
 Sheet "按原因" / "By reason" (CSV ``part=reasons``), refusals by reason: 日期, 社区, 门岗, 门岗编号, 原因 (the
 words the gate showed), 原因代码 (the code, for machines), 拒绝次数; then 合计.
 
+Under the day's chart, the trend over the outbreak (:func:`trend`, 14 or 30 days ending with the report's day): entries,
+exits, refusals, fever events, visitors, households in quarantine, new and ended quarantines, each day as
+:mod:`central.figures` counts it, one small inline SVG per figure (:func:`trend_chart`) that scales to a phone, and
+the numbers in a table.
+
 Entries are placed by ``wall_ts``, central's best date (re-dated by a trusted time of the gate's boot when the
 gate's clock was untrusted: :mod:`central.redating`).
 """
@@ -21,6 +26,8 @@ from datetime import date
 from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
+from central import figures
+from central.console.errors import ConsoleError
 from central.console.exports import COUNT, DATE, Column, Table, Words
 from central.console.timeutil import day_bounds
 from central.store import CentralDB
@@ -76,6 +83,10 @@ class Report:
         words = words or Words("zh")
         return [(self.day, r["community"], words.gate(r["gate_id"]), r["gate_id"], words.reason(r["reason"]),
                  r["reason"], r["refusals"]) for r in self.reasons]
+
+    def legend(self) -> list[tuple[str, GateDay]]:
+        """Each gate with the colour of its line in :func:`entries_chart` (the legend under the chart on a phone)."""
+        return [(PALETTE[n % len(PALETTE)], g) for n, g in enumerate(self.gates)]
 
     def title(self, lang: str) -> str:
         """"日报 2026-11-20" (and the community)."""
@@ -159,3 +170,106 @@ def entries_chart(report: Report, title: str, width: int = 760, height: int = 30
         parts.append(f'<text x="{left + pw / 2}" y="{top + ph / 2}" text-anchor="middle" class="tick">—</text>')
     parts.append("</svg>")
     return "".join(parts)
+
+
+# -- the trend over the outbreak -----------------------------------------------------------------
+
+TREND_FIGURES = ("passages_in", "passages_out", "refusals", "fevers", "visitors", "quarantine_households",
+                 "quarantine_new", "quarantine_ended")
+TREND_DAYS = (14, 30)
+TREND_STATES = frozenset({"quarantine_households"})  # a state each day: its peak over the span, not a sum
+
+
+@dataclass
+class Trend:
+    """Key figures of :mod:`central.figures` for each day of a span ending with the report's day."""
+
+    days: list[date]
+    values: dict[str, list[int]]      # figure key -> one count per day, oldest first
+    community: str | None = None
+
+    def rows(self) -> list[tuple[date, list[int]]]:
+        """Each day with its counts in :data:`TREND_FIGURES` order (the table under the charts)."""
+        return [(d, [self.values[k][i] for k in TREND_FIGURES]) for i, d in enumerate(self.days)]
+
+
+def trend_days(text: str) -> int:
+    """The trend's span from the query (``14`` or ``30``; 14 when empty); ConsoleError (400) otherwise."""
+    if not text.strip():
+        return TREND_DAYS[0]
+    if text.strip() not in {str(n) for n in TREND_DAYS}:
+        raise ConsoleError(f"趋势只能看 14 天或 30 天 / the trend covers 14 or 30 days, not {text.strip()[:10]!r}")
+    return int(text.strip())
+
+
+def trend(db: CentralDB, last_day: date, days: int, tz: ZoneInfo, community: str | None = None) -> Trend:
+    """The :data:`TREND_FIGURES` for the ``days`` local days ending with ``last_day``."""
+    series = figures.daily_series(db, TREND_FIGURES, last_day, days, tz, community)
+    return Trend([d for d, _ in series], {k: [v[k] for _, v in series] for k in TREND_FIGURES}, community)
+
+
+def _nice_step(peak: int) -> int:
+    """The smallest 1, 2 or 5 times a power of ten that is at least half of ``peak`` (two gridlines above 0)."""
+    half, magnitude = max(1, -(-peak // 2)), 1
+    while True:
+        for m in (1, 2, 5):
+            if m * magnitude >= half:
+                return m * magnitude
+        magnitude *= 10
+
+
+def trend_chart(days: list[date], values: list[int], title: str, color: str = PALETTE[0]) -> str:
+    """A small SVG line chart of one figure per day (scales to its box: readable on a phone as on a desktop);
+    each point carries its date and count as a tooltip. Self-contained markup, no scripts."""
+    width, height, left, right, top, bottom = 320, 150, 34, 10, 10, 24
+    pw, ph = width - left - right, height - top - bottom
+    step = _nice_step(max(values, default=0))
+    n = max(1, len(values) - 1)
+    xs = [left + pw * i / n for i in range(len(values))]
+    ys = [top + ph - ph * v / (2 * step) for v in values]
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart trend" role="img" viewBox="0 0 {width} {height}" '
+             f'preserveAspectRatio="xMidYMid meet" aria-label="{escape(title)}"><title>{escape(title)}</title>']
+    for i in range(3):
+        y = top + ph - ph * i / 2
+        kind = "axis" if i == 0 else "grid"
+        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + pw}" y2="{y:.1f}" class="{kind}"/>')
+        parts.append(f'<text x="{left - 5}" y="{y + 4:.1f}" text-anchor="end" class="tick">{step * i}</text>')
+    for i in sorted({0, len(days) // 2, len(days) - 1}) if days else []:
+        anchor = "start" if i == 0 else "end" if i == len(days) - 1 else "middle"
+        parts.append(f'<text x="{xs[i]:.1f}" y="{height - 6}" text-anchor="{anchor}" class="tick">'
+                     f'{days[i]:%m-%d}</text>')
+    pts = " ".join(f"{x:.1f},{y:.1f}" for x, y in zip(xs, ys, strict=True))
+    parts.append(f'<polyline points="{pts}" fill="none" stroke="{color}" stroke-width="2"/>')
+    for d, v, x, y in zip(days, values, xs, ys, strict=True):
+        parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{color}" data-day="{d.isoformat()}" '
+                     f'data-value="{v}"><title>{d.isoformat()}: {v}</title></circle>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+@dataclass
+class TrendPanel:
+    """One figure's chart of the trend, with what its caption shows."""
+
+    key: str
+    name: str
+    last: int
+    total: int      # the sum over the span; for a state (households in quarantine) its peak
+    peak: bool      # ``total`` is the peak
+    svg: str
+
+
+def trend_panels(tr: Trend, lang: str) -> list[TrendPanel]:
+    """A chart per figure of the trend, named in ``lang``; a figure counted for every community (households carry
+    none) says so when the report is for one community."""
+    out = []
+    for n, key in enumerate(TREND_FIGURES):
+        fig = figures.figure(key)
+        name = fig.name(lang)
+        if tr.community and not fig.groupable:
+            name += " (all communities)" if lang == "en" else "（全部社区）"
+        values = tr.values[key]
+        peak = key in TREND_STATES
+        out.append(TrendPanel(key, name, values[-1] if values else 0, max(values, default=0) if peak else sum(values),
+                              peak, trend_chart(tr.days, values, name, PALETTE[n % len(PALETTE)])))
+    return out

@@ -180,13 +180,16 @@ def report_page(request: Request, ctx: ConsoleCtx, staff: Viewer,
     """The daily report of one day (and community): totals, hourly counts, refusal reasons, a chart."""
     try:
         rep = _report(ctx, query)
+        span = reports.trend_days(query.trend)
     except ConsoleError as exc:
         return ctx.render(request, "report.html", staff, status_code=400, error=str(exc), rep=None,
                           q=dict(request.query_params), **_choices(ctx))
+    trend = reports.trend(ctx.db, rep.day, span, ctx.tz, rep.community)
     chart = reports.entries_chart(rep, translator(staff.lang)("report.chart") + f" {rep.day.isoformat()}")
     qs = urlencode({"day": rep.day.isoformat(), **({"community": rep.community} if rep.community else {})})
     return ctx.render(request, "report.html", staff, rep=rep, chart=chart, q=dict(request.query_params),
-                      export_qs=qs, counts=reports.COUNTS,
+                      trend=trend, panels=reports.trend_panels(trend, staff.lang), span=span,
+                      spans=reports.TREND_DAYS, export_qs=qs, counts=reports.COUNTS,
                       hourly_cols=[c.header(staff.lang) for c in reports.HOURLY_COLUMNS],
                       reason_cols=[c.header(staff.lang) for c in reports.REASON_COLUMNS], sheets=reports.SHEETS,
                       today=datetime.now(ctx.tz).date().isoformat(),

@@ -5,12 +5,14 @@ PostgreSQL."""
 from __future__ import annotations
 
 import random
+import re
 from collections import Counter
 from datetime import date, timedelta
 
 import pytest
 
 from central import figures
+from central.console.errors import ConsoleError
 from central.console.timeutil import day_bounds, zone
 from central.db import open_db
 from tests.central.console.data import entry, ingest_entries
@@ -163,12 +165,18 @@ def test_passes_alerts_and_devices(world):
     window = figures.Window.day(d, TZ, now=until + 7200)
     assert figures.compute(db, "passes_issued", window)[()] == sum(1 for ts in issued if since <= ts < until) == 3
 
-    # devices: north heard from just before the end of the day, south long before, east never
-    db.execute("UPDATE devices SET last_seen_at = ? WHERE device_id = 'dev-n'", [until - 60])
-    db.execute("UPDATE devices SET last_seen_at = ? WHERE device_id = 'dev-s'", [until - 3 * 3600])
+    # devices, for a past day: central keeps only each device's last report, so the figure is the state now and
+    # says so. North was heard from a minute ago (after the day), south just before the end of the day and not
+    # since (offline now), east never.
+    now = until + 7200
+    db.execute("UPDATE devices SET last_seen_at = ? WHERE device_id = 'dev-n'", [now - 60])
+    db.execute("UPDATE devices SET last_seen_at = ? WHERE device_id = 'dev-s'", [until - 60])
     db.execute("UPDATE devices SET last_seen_at = NULL WHERE device_id = 'dev-e'")
     offline = figures.compute(db, "devices_offline", window, "gate")
     assert offline == {(): 2, ("Garden", "south"): 1, ("Riverside", "east"): 1}
+    fig = figures.figure("devices_offline")
+    assert "现在" in fig.zh and "now" in fig.en
+    assert "最后一次上报" in fig.counting[0] and "last report" in fig.counting[1]
     db.execute("INSERT INTO device_faults (device_id, code, since, started_at, seen_at, until) VALUES "
                "('dev-n', 'thermometer', 0, ?, ?, ?), ('dev-e', 'camera', 0, ?, ?, NULL), "
                "('dev-s', 'relay', 0, ?, ?, ?)",
@@ -218,3 +226,67 @@ def test_many_figures_at_once_answer_as_each_alone(world, group):
             alone = figures.compute(db, key, window, group)
             assert {k: v for k, v in many[key].items() if v} == {k: v for k, v in alone.items() if v}, key
             assert many[key][()] == alone[()]
+
+
+def test_meaning_texts_name_reasons_in_words_not_codes():
+    from central.console.i18n import reason_text
+
+    for fig in figures.catalogue():
+        for zh in (fig.meaning[0], fig.counting[0], fig.zh):  # no code at all in the Chinese texts
+            assert not re.search(r"[a-z_]{3,}", zh), zh
+        for en in (fig.meaning[1], fig.counting[1], fig.en):  # words, not temp_high or health_code_yellow
+            assert "_" not in en and not re.search(r"reason [a-z]", en), en
+    quarantined = figures.figure("refusals.quarantined")
+    assert reason_text("quarantined") in quarantined.counting[0]
+    assert reason_text("quarantined", "en") in quarantined.counting[1]
+
+
+def test_trend_matches_the_raw_rows_day_by_day(world):
+    from central.console import reports
+
+    db, rows = world
+    last = DAYS[-1] + timedelta(days=1)
+    spans = {"T1": (DAYS[0], DAYS[1]), "T2": (DAYS[1], DAYS[1] + timedelta(days=13)),
+             "T3": (DAYS[0] - timedelta(days=20), DAYS[0] - timedelta(days=7))}  # T3 ends inside the 14 days
+    for hh, (first, end) in spans.items():
+        _insert_quarantine(db, hh, first, end)
+    tr = reports.trend(db, last, 14, TZ)
+    assert tr.days == [last - timedelta(days=13 - i) for i in range(14)]
+    preds = {k: ENTRY_FIGURES[k][0] for k in ("passages_in", "passages_out", "refusals", "fevers", "visitors")}
+    for i, day in enumerate(tr.days):
+        for key, pred in preds.items():
+            assert tr.values[key][i] == _expect_entries(rows, day, pred)[()], (key, day)
+        assert tr.values["quarantine_households"][i] == sum(f <= day <= e for f, e in spans.values())
+        assert tr.values["quarantine_new"][i] == sum(f == day for f, _ in spans.values())
+        assert tr.values["quarantine_ended"][i] == sum(e == day for _, e in spans.values())
+    assert sum(tr.values["passages_in"]) == sum(_expect_entries(rows, d, preds["passages_in"])[()] for d in tr.days) > 0
+    garden = reports.trend(db, last, 30, TZ, "Garden")
+    assert len(garden.days) == 30 and garden.days[-1] == last
+    for i, day in enumerate(garden.days):
+        assert garden.values["refusals"][i] == _expect_entries(rows, day, preds["refusals"])[("Garden",)]
+    # the chart draws exactly those numbers, one dot per day
+    panels = {p.key: p for p in reports.trend_panels(tr, "zh")}
+    dots = re.findall(r'data-day="([0-9-]+)" data-value="(\d+)"', panels["passages_in"].svg)
+    assert dots == [(d.isoformat(), str(v)) for d, v in zip(tr.days, tr.values["passages_in"], strict=True)]
+    assert panels["quarantine_households"].total == max(tr.values["quarantine_households"])
+    assert panels["passages_in"].total == sum(tr.values["passages_in"]) and panels["passages_in"].name == "进入人次"
+    assert "全部社区" in {p.key: p for p in reports.trend_panels(garden, "zh")}["quarantine_new"].name
+    with pytest.raises(ConsoleError):
+        reports.trend_days("7")
+    assert reports.trend_days("") == 14 and reports.trend_days("30") == 30
+
+
+def test_trend_across_a_clock_change_counts_each_local_day(world):
+    """Berlin's clocks went back on 2026-10-25 (a 25-hour day): the series falls back to a day at a time and still
+    answers what each day's own window answers."""
+    from zoneinfo import ZoneInfo
+
+    db, rows = world
+    berlin = ZoneInfo("Europe/Berlin")
+    series = figures.daily_series(db, ["passages_in", "refusals", "quarantine_new"], DAYS[-1], 40, berlin)
+    assert series[0][0] == DAYS[-1] - timedelta(days=39) < date(2026, 10, 25) < DAYS[0]
+    for day, values in series:
+        for key in ("passages_in", "refusals"):
+            assert values[key] == figures.compute(db, key, figures.Window.day(day, berlin))[()]
+    for day, values in figures.daily_series(db, ["passages_in", "refusals"], DAYS[-1], 5, TZ):
+        assert values["passages_in"] == _expect_entries(rows, day, ENTRY_FIGURES["passages_in"][0])[()]
