@@ -114,15 +114,20 @@ class PostNow:
 
 
 def sync_gate_posts(db: CentralDB) -> None:
-    """Make a post for every gate with a registered device (kept when the device goes)."""
-    missing = db.execute("SELECT DISTINCT gate_id FROM devices WHERE gate_id <> '' "
-                         "AND gate_id NOT IN (SELECT gate_id FROM duty_posts WHERE gate_id IS NOT NULL)").fetchall()
+    """Make a post for every gate with a registered device (kept when the device goes), named as staff named the
+    gate's device (东门), else by the gate id; "东门 (gate-7)" when that name is already a post's."""
+    missing = db.execute("SELECT gate_id, MAX(name) FROM devices WHERE gate_id <> '' "
+                         "AND gate_id NOT IN (SELECT gate_id FROM duty_posts WHERE gate_id IS NOT NULL) "
+                         "GROUP BY gate_id").fetchall()
     if not missing:
         return  # the usual case: no write transaction for a page view
     with db.transaction():
-        for (gate_id,) in missing:
+        for gate_id, device_name in missing:
+            name = " ".join((device_name or "").split())[:MAX_NAME] or gate_id
+            if db.execute("SELECT 1 FROM duty_posts WHERE name = ?", [name]).fetchone():
+                name = f"{name} ({gate_id})"
             db.execute("INSERT INTO duty_posts (name, kind, gate_id, created_at) VALUES (?, 'gate', ?, ?) "
-                       "ON CONFLICT DO NOTHING", [gate_id, gate_id, time.time()])
+                       "ON CONFLICT DO NOTHING", [name, gate_id, time.time()])
 
 
 def posts(db: CentralDB) -> list[Post]:

@@ -7,7 +7,7 @@ import json
 import re
 import time
 
-from central import duty, people
+from central import duty, ingest, people
 from central.console import audit
 from tests.central.console.conftest import csrf_of
 from tests.central.console.data import entry, ingest_entries
@@ -97,3 +97,13 @@ def test_copy_last_week_repeats_each_slot_a_week_later_once(central):
     assert mine[0].end_ts - mine[0].start_ts == 12 * 3600
     assert "12-08 20:00" in html and "12-09 08:00" in html
     assert audit.recent(central.db, 5, username="staff", action="copy_duty_week")
+
+
+def test_a_gate_post_is_named_as_staff_named_the_gate(central):
+    ingest.add_device(central.db, "dev-east", name="东门", community="Garden", gate_id="gate-e")
+    ingest.add_device(central.db, "dev-east2", name="东门", community="Other", gate_id="gate-e2")
+    ingest.add_device(central.db, "dev-plain", community="Garden", gate_id="gate-p")
+    duty.sync_gate_posts(central.db)
+    names = {p.gate_id: p.name for p in duty.posts(central.db) if p.gate_id}
+    assert names["gate-p"] == "gate-p"
+    assert sorted([names["gate-e"], names["gate-e2"]]) in (["东门", "东门 (gate-e2)"], ["东门 (gate-e)", "东门"])
