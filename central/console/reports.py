@@ -21,6 +21,7 @@ gate's clock was untrusted: :mod:`central.redating`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from xml.sax.saxutils import escape
@@ -138,8 +139,10 @@ PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e
            "#bcbd22")
 
 
-def entries_chart(report: Report, title: str, width: int = 760, height: int = 300) -> str:
-    """An SVG line chart of entries per hour per gate (self-contained markup, no scripts)."""
+def entries_chart(report: Report, title: str, width: int = 760, height: int = 300,
+                  gate_names: Mapping[str, str] | None = None) -> str:
+    """An SVG line chart of entries per hour per gate (self-contained markup, no scripts); gates are labelled by
+    ``gate_names`` (东门) where given, else by their ids."""
     left, right, top, bottom = 44, 170, 28, 34
     pw, ph = width - left - right, height - top - bottom
     peak = max([1] + [c["entries"] for g in report.gates for c in g.hours.values()])
@@ -163,7 +166,8 @@ def entries_chart(report: Report, title: str, width: int = 760, height: int = 30
         pts = " ".join(f"{left + pw * (h + 0.5) / 24:.1f},{y:.1f}" for h, y in enumerate(ys))
         parts.append(f'<polyline points="{pts}" fill="none" stroke="{color}" stroke-width="2"/>')
         ly = top + 14 + 18 * n
-        label = f"{g.community} / {g.gate_id}" if g.community else g.gate_id
+        gate = (gate_names or {}).get(g.gate_id) or g.gate_id
+        label = f"{g.community} / {gate}" if g.community else gate
         parts.append(f'<rect x="{left + pw + 12}" y="{ly - 9}" width="12" height="12" fill="{color}"/>')
         parts.append(f'<text x="{left + pw + 30}" y="{ly + 1}" class="legend">{escape(label)}</text>')
     if not report.gates:

@@ -185,7 +185,8 @@ def report_page(request: Request, ctx: ConsoleCtx, staff: Viewer,
         return ctx.render(request, "report.html", staff, status_code=400, error=str(exc), rep=None,
                           q=dict(request.query_params), **_choices(ctx))
     trend = reports.trend(ctx.db, rep.day, span, ctx.tz, rep.community)
-    chart = reports.entries_chart(rep, translator(staff.lang)("report.chart") + f" {rep.day.isoformat()}")
+    chart = reports.entries_chart(rep, translator(staff.lang)("report.chart") + f" {rep.day.isoformat()}",
+                                  gate_names=exports.gate_names(ctx.db))
     qs = urlencode({"day": rep.day.isoformat(), **({"community": rep.community} if rep.community else {})})
     return ctx.render(request, "report.html", staff, rep=rep, chart=chart, q=dict(request.query_params),
                       trend=trend, panels=reports.trend_panels(trend, staff.lang), span=span,

@@ -179,6 +179,7 @@ def test_daily_report_counts(db):
     assert all(len(r) == len(reports.HOURLY_COLUMNS) for r in rows) and len(rows) == 3 * 24  # quiet hours too
     svg = reports.entries_chart(rep, "entries <per> hour")
     assert svg.startswith("<svg") and svg.count("<polyline") == 3 and "&lt;per&gt;" in svg and "<script" not in svg
+    assert "/ north<" in svg and "北门" in reports.entries_chart(rep, "t", gate_names={"north": "北门"})
 
 
 def test_alerts_and_pass_sharing_anomalies(db):
