@@ -57,6 +57,17 @@ def m002_shift_index(db: CentralDB) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS entries_event_wall ON entries (event, wall_ts)")
 
 
+@migrations()
+def m003_stand_ins(db: CentralDB) -> None:
+    """Stand-ins ("顶岗、补岗"): a slot keeps the person first rostered; each change says who approved it and why."""
+    db.execute("ALTER TABLE duty_slots ADD COLUMN original_guard_id TEXT NOT NULL DEFAULT ''")
+    db.execute("CREATE TABLE duty_changes (id INTEGER PRIMARY KEY AUTOINCREMENT, "
+               "slot_id INTEGER NOT NULL REFERENCES duty_slots(id) ON DELETE CASCADE, "
+               "old_guard_id TEXT NOT NULL, new_guard_id TEXT NOT NULL, reason TEXT NOT NULL, "
+               "approved_by TEXT NOT NULL, created_at REAL NOT NULL)")
+    db.execute("CREATE INDEX duty_changes_time ON duty_changes (created_at)")
+
+
 def migrate(db: CentralDB) -> None:
     """Create or upgrade the duty tables."""
     migrations.apply(db)
@@ -82,6 +93,26 @@ class Slot:
     name: str
     start_ts: float
     end_ts: float
+    original: str = ""  # the guard id first rostered, when someone stands in ("" otherwise)
+    original_name: str = ""
+
+
+@dataclass(frozen=True)
+class Change:
+    """A stand-in: who replaced whom on a slot, who approved it and why."""
+
+    id: int
+    slot_id: int
+    post_id: int
+    start_ts: float
+    end_ts: float
+    old_guard_id: str
+    old_name: str
+    new_guard_id: str
+    new_name: str
+    reason: str
+    approved_by: str
+    created_at: float
 
 
 @dataclass(frozen=True)
@@ -170,10 +201,11 @@ def add_slot(db: CentralDB, post_id: int, guard_id: str, start_ts: float, end_ts
 
 def copy_week(db: CentralDB, first: float, *, by: str = "") -> int:
     """Copy the roster of the 7 days before ``first`` (an instant, e.g. a local midnight) to the 7 days from it,
-    each slot a week later; slots already there (same post, person and times) are not doubled. Returns how many
-    were added."""
+    each slot a week later with the person first rostered (a stand-in is for that week only); slots already
+    there (same post, person and times) are not doubled. Returns how many were added."""
     week = 7 * 86400
-    source = db.execute("SELECT post_id, guard_id, start_ts, end_ts FROM duty_slots WHERE start_ts >= ? "
+    source = db.execute("SELECT post_id, CASE WHEN original_guard_id <> '' THEN original_guard_id "
+                        "ELSE guard_id END, start_ts, end_ts FROM duty_slots WHERE start_ts >= ? "
                         "AND start_ts < ? ORDER BY start_ts LIMIT 5000", [first - week, first]).fetchall()
     added = 0
     with db.transaction():
@@ -189,18 +221,88 @@ def copy_week(db: CentralDB, first: float, *, by: str = "") -> int:
 
 
 def remove_slot(db: CentralDB, slot_id: int) -> bool:
-    """Take a slot off the roster; False when there was none."""
+    """Take a slot off the roster (and its stand-in records); False when there was none."""
     with db.transaction():
+        db.execute("DELETE FROM duty_changes WHERE slot_id = ?", [slot_id])
         return db.execute("DELETE FROM duty_slots WHERE id = ? RETURNING id", [slot_id]).fetchone() is not None
 
 
 def slots(db: CentralDB, since: float, until: float) -> list[Slot]:
     """The roster slots overlapping ``since``..``until``, by start."""
-    rows = db.execute("SELECT s.id, s.post_id, s.guard_id, COALESCE(p.name, ''), s.start_ts, s.end_ts "
+    rows = db.execute("SELECT s.id, s.post_id, s.guard_id, COALESCE(p.name, ''), s.start_ts, s.end_ts, "
+                      "s.original_guard_id, COALESCE(o.name, '') "
                       "FROM duty_slots s LEFT JOIN people p ON p.guard_id = s.guard_id "
+                      "LEFT JOIN people o ON o.guard_id = s.original_guard_id "
                       "WHERE s.start_ts < ? AND s.end_ts > ? ORDER BY s.start_ts, s.id LIMIT 5000",
                       [until, since]).fetchall()
-    return [Slot(int(r[0]), int(r[1]), r[2], r[3], float(r[4]), float(r[5])) for r in rows]
+    return [Slot(int(r[0]), int(r[1]), r[2], r[3], float(r[4]), float(r[5]), r[6], r[7]) for r in rows]
+
+
+MAX_REASON = 100
+
+
+def stand_in(db: CentralDB, slot_id: int, guard_id: str, reason: str, *, approved_by: str,
+             now: float | None = None) -> int:
+    """Put ``guard_id`` on a slot in place of the person rostered ("顶岗、补岗"), approved by the signed-in
+    member ``approved_by`` for ``reason``; the slot keeps the person first rostered. Returns the change's id."""
+    reason = " ".join((reason or "").split())
+    if not reason or len(reason) > MAX_REASON:
+        raise DutyError(f"请填写顶岗原因（1-{MAX_REASON} 字）/ give a reason (1-{MAX_REASON} characters)")
+    person = people.by_guard(db, guard_id)
+    if person is None or not person.enabled or person.status != "active":
+        raise DutyError(f"工号 {guard_id} 不是在岗的值班人员 / {guard_id} is no active person on duty")
+    with db.transaction():
+        row = db.execute("SELECT guard_id, original_guard_id FROM duty_slots WHERE id = ?", [slot_id]).fetchone()
+        if row is None:
+            raise DutyError("没有这个班次 / no such slot")
+        if row[0] == guard_id:
+            raise DutyError(f"{guard_id} 已在这个班次 / {guard_id} is on this slot already")
+        original = row[1] or row[0]
+        db.execute("UPDATE duty_slots SET guard_id = ?, original_guard_id = ? WHERE id = ?",
+                   [guard_id, "" if original == guard_id else original, slot_id])
+        made = db.execute("INSERT INTO duty_changes (slot_id, old_guard_id, new_guard_id, reason, approved_by, "
+                          "created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+                          [slot_id, row[0], guard_id, reason, approved_by,
+                           time.time() if now is None else now]).fetchone()
+    return int(made[0])
+
+
+def changes(db: CentralDB, since: float, until: float, limit: int = 500) -> list[Change]:
+    """The stand-ins on slots overlapping ``since``..``until``, newest first."""
+    rows = db.execute("SELECT c.id, c.slot_id, s.post_id, s.start_ts, s.end_ts, c.old_guard_id, "
+                      "COALESCE(a.name, ''), c.new_guard_id, COALESCE(b.name, ''), c.reason, c.approved_by, "
+                      "c.created_at FROM duty_changes c JOIN duty_slots s ON s.id = c.slot_id "
+                      "LEFT JOIN people a ON a.guard_id = c.old_guard_id "
+                      "LEFT JOIN people b ON b.guard_id = c.new_guard_id "
+                      "WHERE s.start_ts < ? AND s.end_ts > ? ORDER BY c.created_at DESC, c.id DESC LIMIT ?",
+                      [until, since, limit]).fetchall()
+    return [Change(int(r[0]), int(r[1]), int(r[2]), float(r[3]), float(r[4]), r[5], r[6], r[7], r[8], r[9], r[10],
+                   float(r[11])) for r in rows]
+
+
+@dataclass
+class RosterRow:
+    """One post of a week's printed roster: the slots starting on each of the 7 days."""
+
+    post: Post
+    days: list[list[Slot]]
+
+
+def week_grid(all_posts: list[Post], week: list[Slot], day_starts: list[float]) -> list[RosterRow]:
+    """The week's roster as posts x days (pure): a slot goes under the day it starts on (``day_starts``: the
+    local midnights of the days, plus the end of the last); posts without any slot that week are left out."""
+    first = day_starts[0]
+    rows = []
+    for post in all_posts:
+        days: list[list[Slot]] = [[] for _ in range(len(day_starts) - 1)]
+        for s in week:
+            if s.post_id != post.id or not first <= s.start_ts < day_starts[-1]:
+                continue
+            i = max(k for k in range(len(days)) if day_starts[k] <= s.start_ts)
+            days[i].append(s)
+        if any(days):
+            rows.append(RosterRow(post, days))
+    return rows
 
 
 def _started_at(extra: str | None, wall_ts: float) -> float:

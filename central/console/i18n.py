@@ -166,6 +166,18 @@ TEXTS: dict[str, tuple[str, str]] = {
     "duty.copy_week": ("复制上周排班到本周", "Copy last week's roster to this week"),
     "duty.kind.patrol": ("巡逻岗", "patrol"), "duty.kind.point": ("收货点", "delivery point"),
     "duty.kind.building": ("隔离楼栋", "quarantine building"),
+    # -- issue 17: roster print, stand-ins --
+    "duty.roster_title": ("值班排班表", "Duty roster"), "duty.week": ("周次", "Week"), "duty.to": ("至", "to"),
+    "duty.printed": ("打印日期", "Printed"), "duty.in_charge": ("负责人签字", "Person in charge (signature)"),
+    "duty.sign_date": ("日期", "Date"), "duty.print": ("打印排班表", "Print the roster"),
+    "duty.xlsx": ("导出排班表 Excel", "Export the roster (Excel)"),
+    "duty.wd.0": ("星期一", "Monday"), "duty.wd.1": ("星期二", "Tuesday"), "duty.wd.2": ("星期三", "Wednesday"),
+    "duty.wd.3": ("星期四", "Thursday"), "duty.wd.4": ("星期五", "Friday"), "duty.wd.5": ("星期六", "Saturday"),
+    "duty.wd.6": ("星期日", "Sunday"),
+    "duty.stand_in": ("顶岗、补岗", "Stand-in"), "duty.stand_in_for": ("顶替", "standing in for"),
+    "duty.reason": ("原因", "Reason"), "duty.changes": ("顶岗、补岗记录", "Stand-ins"),
+    "duty.approved_by": ("批准人", "Approved by"), "duty.original": ("原排班", "Rostered first"),
+    "duty.replacement": ("顶岗人员", "Standing in"), "duty.changed_at": ("记录时间", "Recorded"),
     # -- the visitor ledger (issue 14) --
     "nav.visitors": ("访客登记", "Visitors"), "visitor.name": ("姓名", "Name"), "visitor.phone": ("电话", "Phone"),
     "visitor.in": ("来访时间", "Time in"), "visitor.out": ("离开时间", "Time out"),
