@@ -183,3 +183,21 @@ def test_a_normal_week_prints_on_one_a4_page(central, week):
     subprocess.run(["pdftoppm", "-png", "-r", "80", str(pdf_path), str(OUT / "roster")], check=True)
     pngs = sorted(OUT.glob("roster*.png"))
     assert pngs and pngs[0].stat().st_size > 10_000
+
+
+def test_week_grid_puts_each_slot_under_the_day_it_starts_and_leaves_out_idle_posts():
+    gate, idle = duty.Post(1, "东门", "gate", "g1"), duty.Post(2, "巡逻", "patrol", None)
+    days = [1000.0 + i * 86400 for i in range(8)]
+    night = duty.Slot(1, 1, "4700", "孙刚", days[6] + 20 * 3600, days[7] + 8 * 3600)  # Sunday night, to Monday
+    early = duty.Slot(2, 1, "4701", "周敏", days[0], days[0] + 3600)
+    before = duty.Slot(3, 1, "4702", "吴涛", days[0] - 3600, days[0] + 3600)  # started the week before
+    grid = duty.week_grid([gate, idle], [early, night, before], days)
+    assert len(grid) == 1 and grid[0].post is gate
+    assert grid[0].days[0] == [early] and grid[0].days[6] == [night] and not any(grid[0].days[1:6])
+
+
+def test_the_print_page_in_english_has_no_bare_keys(central, week):
+    with central.client("admin") as c:
+        html = c.get("/duty/roster/print", params={"day": MONDAY, "lang": "en"}).text
+    assert not re.findall(r">\s*((?:duty|nav)\.[a-z_.0-9]+)\s*<", html)
+    assert "Duty roster" in html and "Person in charge" in html and "Monday" in html
