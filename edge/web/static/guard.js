@@ -803,6 +803,7 @@
     $("summary-ok").addEventListener("click", doHandover);
     $("note-ok").addEventListener("click", doSignout);
     $("summary-note").addEventListener("click", openNote);
+    $("note-text").addEventListener("input", () => { $("note-msg").textContent = ""; });
     document.querySelectorAll("#dir-control button.seg").forEach((b) => b.addEventListener("click",
       () => chooseDirection(b.dataset.dir)));
     ["in-guard", "in-pin"].forEach((id) => $(id).addEventListener("focus", () => { state.focused = $(id); }));
