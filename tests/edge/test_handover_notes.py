@@ -9,7 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from edge.guard_desk import CheckpointError
 from edge.handover import NOTE_MAX, PHRASES, NoteError, clean_note
+from edge.web.errors import refusal_error
 from tests.edge.test_guard_desk import make
 
 
@@ -74,3 +76,13 @@ def test_a_refused_note_leaves_the_shift_open(opened_store):
         "SELECT count(*) FROM entries WHERE event = 'shift_end'").fetchone()[0] == 0
     desk.end_shift()
     assert "handover_note" not in _shift_end(store)[1]  # no note: no key
+
+
+def test_a_hand_over_the_log_could_not_save_is_refused_not_lost_silently(opened_store):
+    desk, store, *_ = make(opened_store)
+    assert desk.start_shift("g7", "246810")
+    store.db.execute("CREATE TRIGGER full BEFORE INSERT ON entries BEGIN SELECT RAISE(ABORT, 'disk is full'); END")
+    with pytest.raises(CheckpointError, match="the hand-over could not be saved"):
+        desk.end_shift("体温计电量低")
+    words = refusal_error(CheckpointError("the hand-over could not be saved"))
+    assert "未能保存" in words.zh and "could not be saved" in words.en
