@@ -5,20 +5,24 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from pathlib import Path
 
 import pytest
 
+from central.console import shifts
 from drivers.camera import SimCamera
 from drivers.gate import FakeGate
 from drivers.thermometer import Thermometer
 from edge.checkpoint import Checkpoint
 from edge.handover import NOTE_MAX
 from edge.shifts import ShiftBook
+from sync import client as sync_client
 from sync.devicedb import open_db
 from tests.edge.conftest import edge_settings
 from tests.edge.web.conftest import Server, shot
 from tests.edge.web.test_api import post, sign_in
+from tests.sync.helpers import Central, sync_settings
 
 OUT = Path("/tmp/h11")
 
@@ -117,3 +121,31 @@ def test_the_next_guard_sees_the_note_after_signing_in(page, real):
     page.click("#dlg-handover-in [data-close]")
     page.wait_for_selector("#dlg-handover-in", state="hidden")
     assert "1002" in page.inner_text("#shift-info")
+
+
+def test_the_note_syncs_to_central_with_the_shift_summary(tmp_path, pty_thermometer):
+    central = Central(tmp_path / "central").start_thread()
+    token = central.add_device("pi-east", gate_id="east")
+    settings = edge_settings(tmp_path, thermometer={"url": str(pty_thermometer.link)}, voice={"enabled": False},
+                             gate={"mode": "guarded"})
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = open_db(settings.db_path)
+    ShiftBook(db).set_pin("1001", "246810")
+    db.conn.close()
+    client = sync_client.SyncClient(sync_settings(central.url, token, central.public_pem(), settings.data_dir))
+    cp = Checkpoint(settings, frame_source=SimCamera(settings.camera), thermometer=Thermometer(settings.thermometer),
+                    gate=FakeGate())
+    cp.start()
+    try:
+        assert cp.start_shift("1001", "246810")
+        cp.end_shift("3-2-401 隔离户需送菜\n东侧围挡松动已报修")
+        for _ in range(10):
+            if client.upload_once() == 0:
+                break
+        got = shifts.hand_overs(central.db, time.time() - 3600, time.time() + 60)
+        note = "3-2-401 隔离户需送菜\n东侧围挡松动已报修"
+        assert [(h.gate_id, h.guard_id, h.note) for h in got] == [("east", "1001", note)]
+    finally:
+        cp.stop()
+        client.close()
+        central.stop()
