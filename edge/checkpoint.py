@@ -46,6 +46,7 @@ from edge.fault_history import FaultHistory
 from edge.faults import OUTSIDE_FAULTS, FaultBoard
 from edge.gate_profile import GateProfile
 from edge.guard_desk import OVERRIDE_REASONS, CheckpointError, GuardDesk
+from edge.handover import HandOverNote
 from edge.health_code import HealthCodeDesk
 from edge.indicators import Indicators, NoIndicators
 from edge.lists_policy import POLICY_KEYS, ListsAndPolicy
@@ -208,9 +209,13 @@ class Checkpoint:
         """Sign a guard in with their PIN; False if the PIN is wrong."""
         return self.desk.start_shift(guard_id, pin)
 
-    def end_shift(self) -> ShiftSummary | None:
-        """Sign the current guard out and return the hand-over summary."""
-        return self.desk.end_shift()
+    def end_shift(self, note: str = "") -> ShiftSummary | None:
+        """Sign the current guard out with a hand-over note; the hand-over summary."""
+        return self.desk.end_shift(note)
+
+    def last_hand_over(self) -> HandOverNote | None:
+        """The latest hand-over at this gate, with its note (for the guard who signs in next)."""
+        return self.desk.last_hand_over()
 
     def shift_summary(self) -> ShiftSummary | None:
         """The running summary of the current shift."""

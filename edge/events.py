@@ -10,7 +10,10 @@ from __future__ import annotations
 import queue
 import threading
 from dataclasses import dataclass
-from typing import Any, Generic, Literal, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar
+
+if TYPE_CHECKING:
+    from edge.handover import HandOverNote
 
 Decision = Literal["pass", "refuse", "guard"]  # green, red, amber (the guard decides)
 NoticeKind = Literal["rescan", "direction"]
@@ -275,8 +278,11 @@ class CheckpointAPI(Protocol):
     def start_shift(self, guard_id: str, pin: str) -> bool:
         """Sign a guard in with their PIN; False if the PIN is wrong."""
 
-    def end_shift(self) -> ShiftSummary | None:
-        """Sign the current guard out and return the hand-over summary."""
+    def end_shift(self, note: str = "") -> ShiftSummary | None:
+        """Sign the current guard out with a hand-over note; the hand-over summary."""
+
+    def last_hand_over(self) -> HandOverNote | None:
+        """The latest hand-over at this gate, with its note (for the guard who signs in next)."""
 
     def shift_summary(self) -> ShiftSummary | None:
         """The running summary of the current shift."""

@@ -24,6 +24,7 @@ import uuid as uuidlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from edge import handover
 from edge.decision import Decision, decide
 from edge.direction import DirectionChoice
 from edge.entry_recorder import EntryFields, EntryRecorder
@@ -298,22 +299,34 @@ class GuardDesk:
                              extra={"started_at": started_at})
         self.recorder.record_info(fields, "shift_start", self.lists.now(), guard_id)
 
-    def end_shift(self) -> ShiftSummary | None:
-        """Sign the current guard out and return the hand-over summary (also logged, for central)."""
+    def end_shift(self, note: str = "") -> ShiftSummary | None:
+        """Sign the current guard out and return the hand-over summary (also logged, for central), with the
+        guard's hand-over ``note`` for the next guard (:func:`edge.handover.clean_note`; refused before anything
+        changes). Raises when the hand-over entry could not be saved in the local log."""
+        note = handover.clean_note(note)
         shifts, locallog = self._books()
         with self.store.lock:
             summary = self._with_faults(shifts.end(locallog.last_seq()))
         self.choice.drop("the shift ended")
-        self._hand_over(summary)
+        if not self._hand_over(summary, note):
+            raise CheckpointError("the hand-over could not be saved", "tell the next guard in person; call support")
         return summary
 
-    def _hand_over(self, summary: ShiftSummary | None) -> None:
-        """Log the hand-over summary as an ``info`` entry: it reaches central like every entry (exactly once)."""
+    def _hand_over(self, summary: ShiftSummary | None, note: str = "") -> bool:
+        """Log the hand-over summary (and note) as an ``info`` entry: it reaches central like every entry (exactly
+        once). False when it could not be saved."""
         if summary is None:
-            return
+            return True
         gate = self.profile.settings.gate
-        fields = EntryFields(event="shift_end", direction=gate.direction, extra=_summary_extra(summary))
-        self.recorder.record_info(fields, "shift_end", self.lists.now(), summary.guard_id)
+        extra = _summary_extra(summary) | ({"handover_note": note} if note else {})
+        fields = EntryFields(event="shift_end", direction=gate.direction, extra=extra)
+        return self.recorder.record_info(fields, "shift_end", self.lists.now(), summary.guard_id) is not None
+
+    def last_hand_over(self) -> handover.HandOverNote | None:
+        """The latest hand-over logged at this gate, with its note (for the guard who signs in next)."""
+        _, locallog = self._books()
+        with self.store.lock:
+            return handover.last_hand_over(locallog.db)
 
     def shift_summary(self) -> ShiftSummary | None:
         """The running summary of the current shift."""

@@ -7,7 +7,9 @@
   normal re-measure of the same pass (or visitor) at that gate, nor by a fever entry;
 - ``let_through``: a guard's override of a quarantine, fever, high-temperature or health-code refusal (or one the
   gate marked priority): the person was let through, by whom and why;
-- ``thermometer_down``: a gate's heartbeat reported its thermometer faulted for more than 5 minutes.
+- ``thermometer_down``: a gate's heartbeat reported its thermometer faulted for more than 5 minutes;
+- ``empty_post``: a gate post with nobody signed in for more than N minutes (policy ``empty_post_minutes``,
+  default 30) while a roster slot for that post is running (:func:`empty_posts`, pure, over plain data).
 """
 
 from __future__ import annotations
@@ -16,12 +18,13 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from central import faults
+from central import duty, faults
 from central.store import CentralDB
 
 MAX_ALERTS = 500
 REMEASURE_WINDOW_S = 180.0  # the gates' default; central's policy ``remeasure_window_s`` wins when set
 THERMOMETER_DOWN_S = 300.0
+EMPTY_POST_MINUTES = 30.0
 
 #: Refusal reasons raising an alert of their own, by alert kind.
 REFUSAL_KINDS: dict[str, str] = {"quarantined": "quarantine", "host_quarantined": "host_quarantined",
@@ -170,3 +173,85 @@ def thermometer_down(db: CentralDB, since: float, until: float, now: float) -> l
     if not db.table_exists("device_faults"):
         return []
     return faults.episodes(db, "thermometer", THERMOMETER_DOWN_S, since, until, now)
+
+
+@dataclass(frozen=True)
+class RosterSlot:
+    """A running roster slot of a gate post (plain data for :func:`empty_posts`)."""
+
+    post_id: int
+    post_name: str
+    gate_id: str
+    start_ts: float
+    end_ts: float
+
+
+@dataclass(frozen=True)
+class EmptyPost:
+    """A gate post nobody has been signed in at since ``since`` while rostered."""
+
+    post_id: int
+    post_name: str
+    gate_id: str
+    since: float
+
+
+def signed_in_spans(events: Iterable[tuple[str, str, float]]) -> dict[str, list[tuple[float, float | None]]]:
+    """Per gate, the spans someone was signed in, from ``(gate_id, event, wall_ts)`` in time order: a
+    ``shift_start`` opens a span (closing an open one), a ``shift_end`` closes it (``None``: still open)."""
+    spans: dict[str, list[tuple[float, float | None]]] = {}
+    for gate_id, event, ts in events:
+        gate = spans.setdefault(gate_id, [])
+        if gate and gate[-1][1] is None:
+            gate[-1] = (gate[-1][0], ts)
+        if event == "shift_start":
+            gate.append((ts, None))
+    return spans
+
+
+def empty_posts(slots: Iterable[RosterSlot], spans: dict[str, list[tuple[float, float | None]]], now: float,
+                minutes: float = EMPTY_POST_MINUTES) -> list[EmptyPost]:
+    """Gate posts with a running slot and nobody signed in for more than ``minutes``: empty since the later of
+    the running slots' start and the last sign-out there."""
+    first: dict[int, RosterSlot] = {}
+    for s in slots:
+        if s.start_ts <= now < s.end_ts and (s.post_id not in first or s.start_ts < first[s.post_id].start_ts):
+            first[s.post_id] = s
+    out = []
+    for s in first.values():
+        gate = spans.get(s.gate_id, [])
+        if any(start <= now and (end is None or end > now) for start, end in gate):
+            continue
+        ended = [end for _, end in gate if end is not None and end <= now]
+        since = max([s.start_ts, *ended])
+        if now - since > minutes * 60.0:
+            out.append(EmptyPost(s.post_id, s.post_name, s.gate_id, since))
+    return out
+
+
+def empty_post_minutes(db: CentralDB) -> float:
+    """Minutes a rostered gate post may stay empty: the policy ``empty_post_minutes`` when set, else 30."""
+    if not db.table_exists("pass_policy"):
+        return EMPTY_POST_MINUTES
+    row = db.execute("SELECT value FROM pass_policy WHERE key = 'empty_post_minutes'").fetchone()
+    try:
+        value = float(json.loads(row[0])) if row else EMPTY_POST_MINUTES
+    except (TypeError, ValueError):
+        return EMPTY_POST_MINUTES
+    return value if 0 < value < 1440 else EMPTY_POST_MINUTES
+
+
+def rostered_empty_posts(db: CentralDB, now: float) -> list[EmptyPost]:
+    """The empty gate posts now, read from the roster and the synced sign-ins and hand-overs."""
+    if not db.table_exists("duty_slots"):
+        return []
+    gates = {p.id: p for p in duty.posts(db) if p.gate_id is not None}
+    running = [RosterSlot(s.post_id, gates[s.post_id].name, gates[s.post_id].gate_id or "", s.start_ts, s.end_ts)
+               for s in duty.slots(db, now, now + 1e-6) if s.post_id in gates]
+    if not running:
+        return []
+    events = db.execute("SELECT gate_id, event, wall_ts FROM entries WHERE event IN ('shift_start', 'shift_end') "
+                        "AND wall_ts >= ? AND wall_ts <= ? ORDER BY wall_ts, seq LIMIT ?",
+                        [now - duty.LOOKBACK_S, now, duty.MAX_SHIFT_ROWS]).fetchall()
+    return empty_posts(running, signed_in_spans((g, e, float(t)) for g, e, t in events), now,
+                       empty_post_minutes(db))

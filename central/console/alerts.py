@@ -2,15 +2,17 @@
 
 Kinds (the rules are in :mod:`.alert_rules`): ``let_through`` (a guard let a refused person through: quarantine,
 fever, high temperature, health code), ``fever``, ``suspected_fever``, ``quarantine``, ``host_quarantined``,
-``health_code``, ``thermometer_down``, and the pass-sharing anomalies (:func:`anomalies`):
+``health_code``, ``thermometer_down``, ``empty_post`` (a rostered gate post nobody is signed in at), and the
+pass-sharing anomalies (:func:`anomalies`):
 
 - ``double_entry``: a pass let in twice with no exit in between (the pass may be lent to someone else);
 - ``two_gates``: a pass let through two different gates less than ``two_gate_minutes`` apart.
 
 Each alert has a stable key (``<kind>:<uuid>``, the uuid of the entry that raised it; ``thermometer_down:<device
-id>:<episode>``), so an acknowledgement with its note sticks to the alert however often the list is rebuilt. A
-refusal's alert carries the override that followed it (:attr:`Alert.override`), so nobody takes a person let
-through for one who was stopped; a let-through alert carries the refusal it overrode (:attr:`Alert.refused_key`).
+id>:<episode>``; ``empty_post:<post id>:<empty since>``), so an acknowledgement with its note sticks to the
+alert however often the list is rebuilt. A refusal's alert carries the override that followed it
+(:attr:`Alert.override`), so nobody takes a person let through for one who was stopped; a let-through alert carries
+the refusal it overrode (:attr:`Alert.refused_key`).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ QUARANTINE_REASON = "quarantined"
 DEFAULT_TWO_GATE_MINUTES = 3.0
 MAX_ALERTS = rules.MAX_ALERTS
 KINDS = ("let_through", "fever", "suspected_fever", "quarantine", "host_quarantined", "health_code",
-         "thermometer_down", "double_entry", "two_gates")
+         "thermometer_down", "empty_post", "double_entry", "two_gates")
 #: Kinds shown as priority (red) rows.
 PRIORITY_KINDS = frozenset({"let_through", "fever", "quarantine", "host_quarantined", "health_code"})
 
@@ -128,7 +130,16 @@ def _devices(db: CentralDB, since: float, until: float, now: float) -> list[Aler
                   ep["community"], ep["gate_id"] or ep["device_id"], None, None, None, None, ep["code"],
                   gap_min=None if end is None or start is None else (end - start) / 60.0, until=ep["until"])
         out.append(a)
-    return out
+    return out + _empty_posts(db, since, until, now)
+
+
+def _empty_posts(db: CentralDB, since: float, until: float, now: float) -> list[Alert]:
+    """Rostered gate posts empty now (``detail`` is the post's name; keyed by post and since when)."""
+    if not since <= now < until:
+        return []
+    return [Alert(f"empty_post:{e.post_id}:{int(e.since)}", "empty_post", e.since, None, e.gate_id, None, None,
+                  None, None, e.post_name, gap_min=(now - e.since) / 60.0, priority=True)
+            for e in rules.rostered_empty_posts(db, now)]
 
 
 def anomalies(db: CentralDB, since: float, until: float,

@@ -209,6 +209,11 @@ TEXTS: dict[str, tuple[str, str]] = {
                    "One small chart per figure: days along the bottom (up to the chosen day), the day's count "
                    "up the side; hover a dot for its number. Households in quarantine are counted over all "
                    "households (households carry no community)."),
+    # issue 17: hand-over notes, empty posts
+    "alerts.empty_post": ("岗位无人值守", "Post unmanned"),
+    "empty.detail": ("排班中但无人签到", "rostered but nobody signed in"),
+    "empty.since": ("自", "since"), "empty.for": ("已持续", "for"),
+    "handover.notes": ("交接事项", "Hand-over notes"), "handover.none": ("（无交接事项）", "(no notes)"),
 }
 
 

@@ -2,7 +2,8 @@
 
 The gate's summary (JSON in the entry's ``extra``): ``started_at``, ``ended_at`` (unix s), ``entries``,
 ``refusals`` ({reason: n}), ``high_readings``, ``fever_events``, ``overrides`` ([{reason, note, at}]),
-``visitors``, ``faults`` ([{code, since, until}]). Anything malformed is read as absent, never as an error.
+``visitors``, ``faults`` ([{code, since, until}]), ``handover_note`` (what the guard left for the next one,
+:mod:`edge.handover`). Anything malformed is read as absent, never as an error.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from central.console import values
 from central.store import CentralDB
 
 MAX_SHIFTS = 200
+NOTE_MAX = 300  # the gate's limit (edge.handover.NOTE_MAX)
 
 
 @dataclass
@@ -35,6 +37,7 @@ class HandOver:
     overrides: list[dict[str, Any]] = field(default_factory=list)
     visitors: int = 0
     faults: list[dict[str, Any]] = field(default_factory=list)
+    note: str = ""  # the hand-over note for the next guard
 
 
 def _count(value: object) -> int:
@@ -49,6 +52,14 @@ def _text(value: object, limit: int = 200) -> str:
     return value.strip()[:limit] if isinstance(value, str) else ""
 
 
+def _note(value: object) -> str:
+    """The hand-over note as shown: printable characters and line breaks only, at most :data:`NOTE_MAX`."""
+    if not isinstance(value, str):
+        return ""
+    text = "".join(c for c in value[:NOTE_MAX] if c == "\n" or c.isprintable())
+    return "\n".join(line.strip() for line in text.split("\n") if line.strip())
+
+
 def _summary(h: HandOver, extra: str | None) -> HandOver:
     try:
         data = json.loads(extra) if extra else {}
@@ -57,6 +68,7 @@ def _summary(h: HandOver, extra: str | None) -> HandOver:
     if not isinstance(data, dict):
         return h
     h.started_at, h.ended_at = _time(data.get("started_at")), _time(data.get("ended_at"))
+    h.note = _note(data.get("handover_note"))
     h.entries, h.visitors = _count(data.get("entries")), _count(data.get("visitors"))
     h.high_readings, h.fever_events = _count(data.get("high_readings")), _count(data.get("fever_events"))
     refusals = data.get("refusals")

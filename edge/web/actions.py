@@ -19,9 +19,11 @@ from typing import Annotated, Any, TypeVar
 import anyio.to_thread
 from fastapi import APIRouter, Depends, Request
 
+from edge.handover import NoteError, clean_note
 from edge.screen_forms import DirectionForm, HealthCodeForm, MuteForm, OverrideForm, SignInForm, VisitorForm
 from edge.web.deps import Checkpoint, GuardId, Page, Settings, Voice, check_action, json_form
 from edge.web.errors import ScreenError, refusal_error
+from edge.web.handover import HandOverForm
 from gatepass.errors import GatepassError
 
 log = logging.getLogger(__name__)
@@ -35,6 +37,7 @@ Visitor = Annotated[VisitorForm, Depends(json_form(VisitorForm))]
 Direction = Annotated[DirectionForm, Depends(json_form(DirectionForm))]
 Mute = Annotated[MuteForm, Depends(json_form(MuteForm))]
 HealthCode = Annotated[HealthCodeForm, Depends(json_form(HealthCodeForm))]
+HandOver = Annotated[HandOverForm, Depends(json_form(HandOverForm))]
 
 
 async def run_action(fn: Callable[..., T], *args: Any) -> T:
@@ -58,15 +61,21 @@ async def shift_start(request: Request, body: SignIn, page: Page, checkpoint: Ch
         raise ScreenError(401, "bad_pin", "工号或PIN码错误", "Wrong guard ID or PIN")
     page.pins.succeeded(attempt)
     log.info("guard %s signed in", body.guard_id)
-    return {"ok": True, "guard_id": body.guard_id}
+    last = await run_action(checkpoint.last_hand_over)
+    handover = asdict(last) if last is not None and last.note and last.guard_id != body.guard_id else None
+    return {"ok": True, "guard_id": body.guard_id, "handover": handover}
 
 
 @router.post("/shift/end")
-async def shift_end(guard_id: GuardId, checkpoint: Checkpoint) -> dict:
-    """Sign the guard out; the hand-over summary."""
-    summary = await run_action(checkpoint.end_shift)
+async def shift_end(guard_id: GuardId, body: HandOver, checkpoint: Checkpoint) -> dict:
+    """Sign the guard out with their hand-over note (saved in the local log before this answers); the summary."""
+    try:
+        note = clean_note(body.note)
+    except NoteError as exc:
+        raise ScreenError(422, "bad_note", exc.zh, exc.en) from None
+    summary = await run_action(checkpoint.end_shift, note)
     log.info("guard %s signed out", guard_id)
-    return {"ok": True, "summary": asdict(summary) if summary is not None else None}
+    return {"ok": True, "summary": asdict(summary) if summary is not None else None, "note": note}
 
 
 @router.post("/override")

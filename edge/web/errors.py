@@ -42,6 +42,8 @@ REFUSALS: tuple[tuple[str, str, str, str], ...] = (
     ("this visitor has already left", "already_left", "该访客已登记离开", "This visitor has already left"),
     ("no such visitor on the now-inside list", "not_inside", "在场访客名单中没有这位访客，请刷新",
      "This visitor is not on the now-inside list: refresh it"),
+    ("the hand-over could not be saved", "handover_not_saved", "交班记录未能保存（本地存储故障），请当面向下一班交接",
+     "The hand-over could not be saved (local storage fault): hand over in person"),
     ("the exit could not be saved", "exit_not_saved", "离开记录未能保存（本地存储故障），请稍后重试",
      "The exit could not be saved (local storage fault): try again shortly"),
 )

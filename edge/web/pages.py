@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from edge.guard_desk import CONFIRM_CODES
+from edge.handover import NOTE_MAX, PHRASES
 from edge.health_code import HOLD_S
 from edge.web.context import GuardPage
 from edge.web.deps import Checkpoint, Page, Paired, Settings, Templates, Voice
@@ -30,7 +31,8 @@ def page_config(page: GuardPage) -> dict[str, Any]:
             "poll_s": screen.status_poll_s, "preview": screen.preview,
             "preview_interval_s": screen.preview_interval_s, "gate_name": gate.name,
             "direction": gate.direction, "voice": page.voice is not None,
-            "confirm_codes": sorted(CONFIRM_CODES), "health_hold_s": HOLD_S}
+            "confirm_codes": sorted(CONFIRM_CODES), "health_hold_s": HOLD_S,
+            "handover_phrases": list(PHRASES), "handover_note_max": NOTE_MAX}
 
 
 @router.get("/favicon.ico")

@@ -476,7 +476,7 @@
     const guard = $("in-guard").value.trim();
     const pin = $("in-pin").value.trim();
     try {
-      await post("/api/shift/start", {guard_id: guard, pin: pin});
+      const signed = await post("/api/shift/start", {guard_id: guard, pin: pin});
       closeDialogs();
       if (!afterSignin) toast(T("signed_in", {g: guard}));
       state.shift = {guard_id: guard, since: Date.now() / 1000};
@@ -485,7 +485,8 @@
       renderDirection();
       const then = afterSignin;
       afterSignin = null;
-      if (then) then();
+      if (signed.handover) showHandoverIn(signed.handover);  // the previous guard's note first
+      else if (then) then();
     } catch (e) {
       $("signin-msg").textContent = e.message;
       $("in-pin").value = "";
@@ -715,16 +716,44 @@
     } catch (e) { /* show what we have */ }
     const s = state.status && state.status.shift_summary;
     summaryFinal = false;
+    $("note-text").value = "";  // a new hand-over: no note yet
+    $("summary-note").hidden = false;
     $("dlg-summary").querySelector("h2").textContent = T("summary_running");
     if (s) summaryRows(s); else { $("summary-table").replaceChildren(); $("summary-lists").replaceChildren(); }
     $("summary-ok").textContent = T("confirm_handover");
     $("dlg-summary").querySelector("[data-close]").hidden = false;
     openDialog("dlg-summary");
   }
+  function showHandoverIn(h) {
+    $("handover-in-who").textContent = T("handover_in_who", {g: h.guard_id, t: mmddhhmm(h.ended_at)});
+    $("handover-in-note").textContent = h.note;
+    openDialog("dlg-handover-in");
+  }
+  function openNote() {
+    $("note-msg").textContent = "";
+    $("note-text").maxLength = CFG.handover_note_max || 300;
+    $("note-text").placeholder = T("note_placeholder");
+    $("note-phrases").replaceChildren(...(CFG.handover_phrases || []).map((p) => {
+      const b = document.createElement("button");
+      b.type = "button";
+      b.className = "choice phrase";
+      b.textContent = p;
+      b.addEventListener("click", () => {
+        const t = $("note-text");
+        if (!t.value.split("\n").includes(p)) t.value = (t.value.trim() ? t.value.trim() + "\n" : "") + p;
+        b.classList.add("picked");
+      });
+      return b;
+    }));
+    openDialog("dlg-note");
+  }
   async function doHandover() {
     if (summaryFinal) { closeDialogs(); return; }
+    await doSignout();
+  }
+  async function doSignout() {
     try {
-      const data = await post("/api/shift/end", {});
+      const data = await post("/api/shift/end", {note: $("note-text").value});
       state.shift = null;
       renderActions();
       renderStatus();
@@ -734,8 +763,10 @@
       if (data.summary) summaryRows(data.summary);
       $("summary-ok").textContent = T("done");
       $("dlg-summary").querySelector("[data-close]").hidden = true;
+      $("summary-note").hidden = true;
+      openDialog("dlg-summary");
     } catch (e) {
-      toast(e.message, true);
+      if (!$("dlg-note").hidden) $("note-msg").textContent = e.message; else toast(e.message, true);
     }
   }
 
@@ -770,6 +801,9 @@
     $("override-ok").addEventListener("click", doOverride);
     $("visitor-ok").addEventListener("click", doVisitor);
     $("summary-ok").addEventListener("click", doHandover);
+    $("note-ok").addEventListener("click", doSignout);
+    $("summary-note").addEventListener("click", openNote);
+    $("note-text").addEventListener("input", () => { $("note-msg").textContent = ""; });
     document.querySelectorAll("#dir-control button.seg").forEach((b) => b.addEventListener("click",
       () => chooseDirection(b.dataset.dir)));
     ["in-guard", "in-pin"].forEach((id) => $(id).addEventListener("focus", () => { state.focused = $(id); }));

@@ -13,6 +13,7 @@ import numpy as np
 
 from edge.events import Fanout, Notice, Outcome, ShiftSummary
 from edge.guard_desk import CONFIRM_CODES
+from edge.handover import HandOverNote
 
 
 def make_outcome(seq: int, decision: str = "pass", code: str = "ok", **kw: Any) -> Outcome:
@@ -191,8 +192,9 @@ class FakeCheckpoint:
         self.shift = {"guard_id": guard_id, "since": time.time()}
         return True
 
-    def end_shift(self) -> ShiftSummary | None:
+    def end_shift(self, note: str = "") -> ShiftSummary | None:
         self.calls.append(("end_shift",))
+        self.handover = None if self.shift is None else HandOverNote(self.shift["guard_id"], time.time(), note, 1)
         summary = self.shift_summary()
         self.shift = None
         if self.chosen_direction is not None:  # as the core: the choice ends with the shift
@@ -201,6 +203,9 @@ class FakeCheckpoint:
         if summary is not None:
             summary = ShiftSummary(**{**summary.__dict__, "ended_ts": time.time()})
         return summary
+
+    def last_hand_over(self) -> HandOverNote | None:
+        return getattr(self, "handover", None)
 
     def shift_summary(self) -> ShiftSummary | None:
         if self.shift is None:
