@@ -214,6 +214,26 @@ TEXTS: dict[str, tuple[str, str]] = {
     "empty.detail": ("排班中但无人签到", "rostered but nobody signed in"),
     "empty.since": ("自", "since"), "empty.for": ("已持续", "for"),
     "handover.notes": ("交接事项", "Hand-over notes"), "handover.none": ("（无交接事项）", "(no notes)"),
+    # -- issue 17: patrol log (central/patrol.py, central/console/routes_patrol.py) --
+    "nav.patrol": ("巡查记录", "Patrol log"),
+    "patrol.post": ("巡查岗位", "Patrol post"), "patrol.area": ("路线或区域", "Route or area"),
+    "patrol.area_hint": ("如：巡查围挡安全", "e.g. check the fences"),
+    "patrol.start": ("开始巡查", "Start the round"), "patrol.finish": ("结束巡查", "Finish the round"),
+    "patrol.under_way": ("巡查进行中", "Round under way"), "patrol.since": ("开始于", "Started"),
+    "patrol.add": ("记录问题（点按常见问题即可）", "Record a defect (tap a common one)"),
+    "patrol.place": ("位置", "Place"), "patrol.detail": ("补充说明", "Details"),
+    "patrol.fixed": ("已当场处理", "Fixed on the spot"), "patrol.not_fixed": ("未处理", "Not fixed"),
+    "patrol.add_other": ("记录", "Record"), "patrol.recent": ("最近的巡查", "Recent rounds"),
+    "patrol.walker": ("巡查人", "Walker"), "patrol.time": ("时间", "Time"),
+    "patrol.defects": ("发现的问题", "Defects found"), "patrol.no_defects": ("未发现问题", "No defects"),
+    "patrol.none": ("还没有巡查记录", "No rounds yet"),
+    "patrol.no_posts": ("还没有巡查岗位：请在“值班”页添加类型为“巡查”的岗位",
+                        "No patrol post yet: add a post of kind patrol on the duty page"),
+    "patrol.open": ("进行中", "under way"), "patrol.read_only": ("只读：查看者不能记录巡查",
+                                                              "Read only: viewers cannot record rounds"),
+    "patrol.d.围挡松动": ("围挡松动", "Loose fence"), "patrol.d.门锁损坏": ("门锁损坏", "Broken lock"),
+    "patrol.d.照明故障": ("照明故障", "Lighting fault"), "patrol.d.积水": ("积水", "Standing water"),
+    "patrol.d.其他": ("其他", "Other"),
 }
 
 
