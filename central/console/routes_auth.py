@@ -46,6 +46,12 @@ def css() -> Response:
     return _static("console.css", "text/css")
 
 
+@router.get("/static/patrol.css")
+def patrol_css() -> Response:
+    """The patrol page's phone-first style sheet."""
+    return _static("patrol.css", "text/css")
+
+
 @router.get("/static/alerts.js")
 def alerts_js() -> Response:
     """The script that reloads the live alert list."""

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 import time
-from importlib import resources
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -32,13 +31,6 @@ def _page(ctx: Console, request: Request, staff: auth.Staff, status_code: int = 
     return ctx.render(request, "patrol.html", staff, status_code=status_code, error=error, mine=mine,
                       posts=patrol.patrol_posts(ctx.db), recent=patrol.rounds(ctx.db, 50),
                       common=patrol.COMMON_DEFECTS)
-
-
-@router.get("/static/patrol.css")
-def patrol_css() -> Response:
-    """The patrol page's phone-first style sheet."""
-    text = resources.files("central.console").joinpath("static/patrol.css").read_text(encoding="utf-8")
-    return Response(text, media_type="text/css", headers={"Cache-Control": "max-age=300"})
 
 
 @router.get("/patrol")
