@@ -129,7 +129,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "rt.runs_none": ("还没有生成过报表", "Nothing generated yet"),
     "rt.generated_at": ("生成时间", "Generated at"), "rt.by": ("生成人", "By"), "rt.columns": ("列", "Columns"),
     "rt.again": ("重新生成", "Generate again"), "rt.updated": ("最后修改", "Last changed"),
-    "rt.whole_only": ("仅合计", "total only"), "rt.layout": ("排列方式", "Layout"),
+    "rt.whole_only": ("仅合计", "total only"),
+    "rt.grid_only": ("仅合计或按网格", "total or by grid only"), "rt.layout": ("排列方式", "Layout"),
     # -- people on duty and the duty board (issue 17) --
     "nav.people": ("值班人员", "People on duty"), "nav.duty": ("在岗看板", "On-duty board"),
     "ppl.guard_id": ("工号", "Guard id"), "ppl.name": ("姓名", "Name"), "ppl.phone": ("电话", "Phone"),
