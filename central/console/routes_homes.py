@@ -291,6 +291,9 @@ def household_page(request: Request, ctx: ConsoleCtx, household: str, staff: Vie
     events = timeline.household_timeline(ctx.db, household)
     now = time.time()
     record("view_household", household=household, passes=len(passes), members=len(members), events=len(events))
+    holders = {p.info.person for p in passes if p.info.pass_id not in revoked and p.info.valid_to > time.time()}
+    without = [m.person for m in members if m.person not in holders]
+    next_person = without[0] if without else max([*holders, *(m.person for m in members), -1]) + 1
     today = datetime.now(ctx.tz).date()
     return ctx.render(request, "household.html", staff, household=household, passes=passes, revoked=revoked,
                       records=records, active=[r for r in records if r.status == "active" and r.end_ts > now],
@@ -299,7 +302,7 @@ def household_page(request: Request, ctx: ConsoleCtx, household: str, staff: Vie
                       preset_days=quarantines.DEFAULT_DAYS, preset_last=quarantines.last_day_of(today).isoformat(),
                       file=_file(ctx, household), members=members, by_person={m.person: m for m in members},
                       events=events, may_see=may_see, FLAGS=homes.FLAGS, TENURES=homes.TENURES,
-                      mask_name=(lambda s: s) if may_see else mask_name)
+                      mask_name=(lambda s: s) if may_see else mask_name, next_person=min(next_person, 999))
 
 
 def _back(household: str, msg: str = "saved") -> Response:
