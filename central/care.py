@@ -18,10 +18,16 @@ readings (a household without members in its file is read as person 0).
 
 from __future__ import annotations
 
+import json
 import logging
+import re
+import secrets
 import time
+import unicodedata
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from zoneinfo import ZoneInfo
 
 from central import homes
 from central.errors import CentralError
@@ -29,6 +35,7 @@ from central.passes import quarantine
 from central.passes.errors import PassAdminError
 from central.store import CentralDB
 from central.store.migrations import Migrations
+from central.timeline import TimelineEvent
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +108,7 @@ class CareRecord:
     source: str
     origin_city: str
     created_by: str
+    placed_at: float
     reduced_at: float | None = None
 
     @property
@@ -168,12 +176,12 @@ def record(db: CentralDB, quarantine_id: int) -> CareRecord | None:
     row = db.execute(f"SELECT {quarantine._COLS} FROM quarantines WHERE id = ?", [quarantine_id]).fetchone()
     if row is None:
         return None
-    care = db.execute("SELECT source, origin_city, created_by, reduced_at FROM care_quarantines "
+    care = db.execute("SELECT source, origin_city, created_by, created_at, reduced_at FROM care_quarantines "
                       "WHERE quarantine_id = ?", [quarantine_id]).fetchone()
     q = quarantine.QuarantineRecord(*row)
     if care is None:
-        return CareRecord(q, "other", "", q.set_by)
-    return CareRecord(q, care[0], care[1], care[2], care[3])
+        return CareRecord(q, "other", "", q.set_by, q.set_at)
+    return CareRecord(q, care[0], care[1], care[2], float(care[3]), care[4])
 
 
 def persons(db: CentralDB, q: quarantine.QuarantineRecord) -> list[int]:
@@ -181,3 +189,502 @@ def persons(db: CentralDB, q: quarantine.QuarantineRecord) -> list[int]:
     if q.person is not None:
         return [q.person]
     return [m.person for m in homes.members(db, q.household)] or [0]
+
+
+# -- the care policy ------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Policy:
+    """When the temperature slots end (minutes after local midnight) and the fever threshold (°C)."""
+
+    am_end: int = 12 * 60
+    pm_end: int = 20 * 60
+    fever_c: float = 37.3
+
+    def slot_end(self, day: date, slot: str, tz: str = quarantine.DEFAULT_TZ) -> float:
+        """Unix seconds when ``slot`` of ``day`` is over."""
+        return quarantine.local_midnight(day, tz) + 60.0 * (self.am_end if slot == "am" else self.pm_end)
+
+    def slot_at(self, minutes: int) -> str:
+        """The slot a reading taken ``minutes`` after local midnight belongs to (after the afternoon's end: late)."""
+        return "am" if minutes < self.am_end else "pm"
+
+
+DEFAULT_POLICY = Policy()
+
+
+def parse_hhmm(text: str) -> int:
+    """Minutes after midnight of ``HH:MM`` (00:00-23:59); :class:`CareError` otherwise."""
+    hh, sep, mm = text.strip().partition(":")
+    if not (sep and hh.isascii() and mm.isascii() and hh.isdigit() and mm.isdigit() and len(mm) == 2
+            and len(hh) <= 2 and int(hh) < 24 and int(mm) < 60):
+        raise CareError(f"时间须为 时:分，如 12:00 / a time is HH:MM, e.g. 12:00 (got {text[:20]!r})")
+    return int(hh) * 60 + int(mm)
+
+
+def hhmm(minutes: int) -> str:
+    """``HH:MM`` of minutes after midnight."""
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def _setting(db: CentralDB, name: str) -> str | None:
+    row = db.execute("SELECT value FROM care_settings WHERE name = ?", [name]).fetchone()
+    return None if row is None else str(row[0])
+
+
+def _put_setting(db: CentralDB, name: str, value: str) -> None:
+    db.execute("INSERT INTO care_settings (name, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (name) "
+               "DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at", [name, value, time.time()])
+
+
+def fever_threshold(db: CentralDB) -> float:
+    """The fever threshold: central's policy ``fever_c`` (the one the gates hold) when set, else 37.3 °C."""
+    if not db.table_exists("pass_policy"):
+        return DEFAULT_POLICY.fever_c
+    row = db.execute("SELECT value FROM pass_policy WHERE key = 'fever_c'").fetchone()
+    try:
+        value = float(json.loads(row[0])) if row else DEFAULT_POLICY.fever_c
+    except (TypeError, ValueError):
+        return DEFAULT_POLICY.fever_c
+    return value if 35.0 <= value <= 42.0 else DEFAULT_POLICY.fever_c
+
+
+def policy(db: CentralDB) -> Policy:
+    """The care policy in force (slot ends set on the care page, the gates' fever threshold)."""
+    am, pm = _setting(db, "am_end"), _setting(db, "pm_end")
+    try:
+        am_end = parse_hhmm(am) if am else DEFAULT_POLICY.am_end
+        pm_end = parse_hhmm(pm) if pm else DEFAULT_POLICY.pm_end
+    except CareError:
+        am_end, pm_end = DEFAULT_POLICY.am_end, DEFAULT_POLICY.pm_end
+    return Policy(am_end, pm_end, fever_threshold(db))
+
+
+def set_slot_ends(db: CentralDB, am_end: str, pm_end: str) -> Policy:
+    """Set when the morning and afternoon slots end (``HH:MM``; the morning's first)."""
+    am, pm = parse_hhmm(am_end), parse_hhmm(pm_end)
+    if not 0 < am < pm:
+        raise CareError("上午时段须在下午时段之前结束 / the morning slot ends before the afternoon slot")
+    with db.transaction():
+        _put_setting(db, "am_end", hhmm(am))
+        _put_setting(db, "pm_end", hhmm(pm))
+    return policy(db)
+
+
+def secret(db: CentralDB) -> bytes:
+    """The self-report links' signing secret (made once, 32 random bytes, kept in ``care_settings``)."""
+    value = _setting(db, "selfreport_key")
+    if value is None:
+        with db.transaction():
+            db.execute("INSERT INTO care_settings (name, value, updated_at) VALUES (?, ?, ?) "
+                       "ON CONFLICT (name) DO NOTHING", ["selfreport_key", secrets.token_hex(32), time.time()])
+        value = _setting(db, "selfreport_key")
+    return bytes.fromhex(value or "")
+
+
+# -- temperatures ---------------------------------------------------------------------------------------------
+
+MIN_C, MAX_C = 34.0, 43.0
+MAX_SELF_CORRECTIONS = 3
+_TEMP_TEXT = re.compile(r"\d{2}(?:\.\d{1,2})?")
+
+
+def parse_temp(text: str) -> float:
+    """A body temperature as typed ("36.5", "３６．５", "36.5℃", "36,5 度"), rounded to 0.1 °C; a :class:`CareError`
+    with the reason (zh-CN / English) for anything else or outside 34.0-43.0 °C."""
+    s = unicodedata.normalize("NFKC", text or "").strip().replace(",", ".").replace("。", ".")
+    for unit in ("°C", "°c", "℃", "度", "°", "C", "c"):
+        s = s.removesuffix(unit).rstrip()
+    if len(s) > 8 or not _TEMP_TEXT.fullmatch(s):
+        raise CareError("请输入体温数字，如 36.5 / enter the temperature as a number, e.g. 36.5")
+    value = float(Decimal(s).quantize(Decimal("0.1"), ROUND_HALF_UP))
+    if not MIN_C <= value <= MAX_C:
+        raise CareError(f"体温须在 {MIN_C:.1f}–{MAX_C:.1f} ℃ 之间，请重新测量 / a body temperature is "
+                        f"{MIN_C:.1f}-{MAX_C:.1f} °C: measure again")
+    return value
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One temperature of a person in a slot."""
+
+    id: int
+    quarantine_id: int
+    person: int
+    day: str
+    slot: str
+    temp_c: float
+    via: str
+    recorded_at: float
+    recorded_by: str
+    previous_c: float | None
+    corrections: int
+
+
+_READING_COLS = ("id, quarantine_id, person, day, slot, temp_c, via, recorded_at, recorded_by, previous_c, "
+                 "corrections")
+
+
+def readings(db: CentralDB, quarantine_id: int) -> list[Reading]:
+    """A quarantine's temperatures by day, slot and person."""
+    rows = db.execute(f"SELECT {_READING_COLS} FROM care_readings WHERE quarantine_id = ? "
+                      "ORDER BY day, slot, person", [quarantine_id]).fetchall()
+    return [Reading(*r) for r in rows]
+
+
+def check_reading(rec: CareRecord | None, person: int, day: date, slot: str, covered: list[int],
+                  today: date, via: str) -> CareRecord:
+    """Refuse a reading the record cannot take (pure): unknown or ended quarantine, a person it does not cover,
+    a day outside it or in the future, an unknown slot."""
+    if rec is None:
+        raise CareError("没有这条隔离记录 / no such quarantine")
+    if via == "self" and not rec.active:
+        raise CareError("隔离已解除，无需再上报体温 / the quarantine was released: no more readings")
+    if person not in covered:
+        raise CareError("此人不在这条隔离记录中 / this person is not under this quarantine")
+    if slot not in SLOTS:
+        raise CareError("请选择上午或下午 / choose morning or afternoon")
+    first, last = date.fromisoformat(rec.q.first_day), date.fromisoformat(rec.q.last_day)
+    if not first <= day <= last:
+        raise CareError(f"日期须在隔离期 {first} 至 {last} 之内 / the day is within the quarantine")
+    if day > today:
+        raise CareError("不能记录未来的体温 / no readings for days to come")
+    return rec
+
+
+def record_reading(db: CentralDB, quarantine_id: int, person: int, day: date, slot: str, temp_c: float, *,
+                   via: str, by: str, now: float, tz: str = quarantine.DEFAULT_TZ) -> Reading:
+    """Record ``person``'s temperature for ``slot`` of ``day`` (a second one corrects the first: the value before
+    is kept in ``previous_c``; a resident corrects a slot at most :data:`MAX_SELF_CORRECTIONS` times)."""
+    if not MIN_C <= temp_c <= MAX_C:
+        raise CareError(f"体温须在 {MIN_C:.1f}–{MAX_C:.1f} ℃ 之间 / a body temperature is {MIN_C}-{MAX_C} °C")
+    today = datetime.fromtimestamp(now, ZoneInfo(tz)).date()
+    with db.transaction():
+        rec = record(db, quarantine_id)
+        check_reading(rec, person, day, slot, persons(db, rec.q) if rec else [], today, via)
+        held = db.execute("SELECT temp_c, corrections FROM care_readings WHERE quarantine_id = ? AND person = ? "
+                          "AND day = ? AND slot = ?", [quarantine_id, person, day.isoformat(), slot]).fetchone()
+        if held is None:
+            db.execute("INSERT INTO care_readings (quarantine_id, person, day, slot, temp_c, via, recorded_at, "
+                       "recorded_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                       [quarantine_id, person, day.isoformat(), slot, temp_c, via, now, by])
+        else:
+            if via == "self" and held[1] >= MAX_SELF_CORRECTIONS:
+                raise CareError("这次体温已修改多次，请联系社区工作人员 / corrected too often: call the staff")
+            db.execute("UPDATE care_readings SET temp_c = ?, via = ?, recorded_at = ?, recorded_by = ?, "
+                       "previous_c = ?, corrections = corrections + 1 WHERE quarantine_id = ? AND person = ? "
+                       "AND day = ? AND slot = ?",
+                       [temp_c, via, now, by, held[0], quarantine_id, person, day.isoformat(), slot])
+        row = db.execute(f"SELECT {_READING_COLS} FROM care_readings WHERE quarantine_id = ? AND person = ? "
+                         "AND day = ? AND slot = ?", [quarantine_id, person, day.isoformat(), slot]).fetchone()
+    return Reading(*row)
+
+
+# -- missed readings, the worklist ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Due:
+    """A slot a person of a quarantine has no reading for: ``over`` once the slot has ended (then: missed)."""
+
+    quarantine_id: int
+    household: str
+    person: int
+    day: str
+    slot: str
+    ends_at: float
+    over: bool
+
+    @property
+    def key(self) -> str:
+        """The missed-reading alert's stable key."""
+        return f"care_missed:{self.quarantine_id}:{self.person}:{self.day}:{self.slot}"
+
+
+def due_slots(q: quarantine.QuarantineRecord, covered: list[int], have: set[tuple[int, str, str]], pol: Policy,
+              now: float, since: float, placed_at: float, tz: str = quarantine.DEFAULT_TZ) -> list[Due]:
+    """The slots of ``q`` ending from ``since`` until the end of today with no reading in ``have`` (``(person, day,
+    slot)``): each slot ending after the quarantine was placed (``placed_at``) and before it ended or was
+    released (pure)."""
+    zone = ZoneInfo(tz)
+    stop = q.end_ts if q.released_at is None else min(q.end_ts, q.released_at)
+    day = max(date.fromisoformat(q.first_day), datetime.fromtimestamp(max(since, q.start_ts), zone).date())
+    last = min(date.fromisoformat(q.last_day), datetime.fromtimestamp(now, zone).date())
+    out: list[Due] = []
+    while day <= last:
+        for slot in SLOTS:
+            ends = pol.slot_end(day, slot, tz)
+            if placed_at < ends <= stop and ends >= since:
+                out.extend(Due(q.id, q.household, p, day.isoformat(), slot, ends, ends <= now)
+                           for p in covered if (p, day.isoformat(), slot) not in have)
+        day += timedelta(days=1)
+    return out
+
+
+def care_records(db: CentralDB, *, active: bool = True, limit: int = 500) -> list[CareRecord]:
+    """Quarantines with their care details: the active ones (by last day), or the released and ended ones
+    (newest first)."""
+    where = "q.status = 'active'" if active else "q.status <> 'active'"
+    order = "q.last_day, q.household, q.person" if active else "q.released_at DESC, q.id DESC"
+    cols = ", ".join(f"q.{c.strip()}" for c in quarantine._COLS.split(","))
+    rows = db.execute(f"SELECT {cols}, c.source, c.origin_city, c.created_by, c.created_at, c.reduced_at "
+                      f"FROM quarantines q LEFT JOIN care_quarantines c ON c.quarantine_id = q.id WHERE {where} "
+                      f"ORDER BY {order} LIMIT ?", [limit]).fetchall()
+    out = []
+    for r in rows:
+        q = quarantine.QuarantineRecord(*r[:14])
+        source, city, by, at, reduced = r[14:]
+        out.append(CareRecord(q, source or "other", city or "", by if source else q.set_by,
+                              float(at) if at is not None else q.set_at, reduced))
+    return out
+
+
+def _have(db: CentralDB, quarantine_id: int) -> set[tuple[int, str, str]]:
+    return {(int(p), d, s) for p, d, s in db.execute(
+        "SELECT person, day, slot FROM care_readings WHERE quarantine_id = ?", [quarantine_id])}
+
+
+def worklist(db: CentralDB, now: float, tz: str = quarantine.DEFAULT_TZ) -> list[Due]:
+    """Today's readings still missing for every active quarantine (the staff's phone round), by slot, household
+    and person."""
+    pol = policy(db)
+    midnight = quarantine.local_midnight(datetime.fromtimestamp(now, ZoneInfo(tz)).date(), tz)
+    out: list[Due] = []
+    for rec in care_records(db):
+        out += due_slots(rec.q, persons(db, rec.q), _have(db, rec.id), pol, now, midnight, rec.placed_at, tz)
+    out.sort(key=lambda d: (d.slot, d.household, d.person))
+    return out
+
+
+@dataclass(frozen=True)
+class CareAlert:
+    """A care alert for the console's alert list: ``care_missed`` (a slot over with no reading) or
+    ``care_fever`` (a reading at or above the fever threshold)."""
+
+    key: str
+    kind: str
+    at: float
+    household: str
+    person: int
+    temp_c: float | None
+    detail: str      # the day and slot ("2026-11-27 am")
+    quarantine_id: int
+
+
+LOOKBACK_DAYS = MAX_DAYS + 1
+
+
+def alerts(db: CentralDB, since: float, until: float, now: float, tz: str = quarantine.DEFAULT_TZ) -> list[CareAlert]:
+    """Missed readings (slots ended between ``since`` and ``until``, before ``now``) and fever readings recorded
+    in that window, with stable keys."""
+    if not db.table_exists("care_readings"):
+        return []
+    pol = policy(db)
+    out = [CareAlert(f"care_fever:{r[0]}", "care_fever", float(r[4]), r[5], int(r[1]), float(r[6]),
+                     f"{r[2]} {r[3]}", int(r[7]))
+           for r in db.execute(
+               "SELECT r.id, r.person, r.day, r.slot, r.recorded_at, q.household, r.temp_c, q.id FROM care_readings r "
+               "JOIN quarantines q ON q.id = r.quarantine_id WHERE r.temp_c >= ? AND r.recorded_at >= ? "
+               "AND r.recorded_at < ? ORDER BY r.recorded_at DESC LIMIT 500", [pol.fever_c, since, until])]
+    start = max(since, now - LOOKBACK_DAYS * 86400.0)
+    for rec in _overlapping(db, start, min(until, now)):
+        for d in due_slots(rec.q, persons(db, rec.q), _have(db, rec.id), pol, min(until, now), start,
+                           rec.placed_at, tz):
+            if d.over:
+                out.append(CareAlert(d.key, "care_missed", d.ends_at, d.household, d.person, None,
+                                     f"{d.day} {d.slot}", d.quarantine_id))
+    return out[:500]
+
+
+def _overlapping(db: CentralDB, since: float, until: float) -> list[CareRecord]:
+    ids = [int(r[0]) for r in db.execute(
+        "SELECT id FROM quarantines WHERE start_ts < ? AND end_ts > ? AND (released_at IS NULL OR released_at > ?) "
+        "ORDER BY id LIMIT 1000", [until, since, since])]
+    return [rec for rec in (record(db, i) for i in ids) if rec is not None and rec.reduced_at is None]
+
+
+# -- needs and notes ----------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Need:
+    """Something a quarantined household asked for, and who saw to it."""
+
+    id: int
+    quarantine_id: int
+    household: str
+    person: int | None
+    kind: str
+    detail: str
+    asked_at: float
+    recorded_by: str
+    handled_by: str
+    done_at: float | None
+    done_by: str
+
+    @property
+    def open(self) -> bool:
+        return self.done_at is None
+
+
+_NEED_COLS = ("id, quarantine_id, household, person, kind, detail, asked_at, recorded_by, handled_by, done_at, "
+              "done_by")
+
+
+def add_need(db: CentralDB, quarantine_id: int, kind: str, detail: str, *, by: str, now: float,
+             person: int | None = None, handled_by: str = "") -> int:
+    """Log a need of a quarantine's household (``kind`` one of :data:`NEED_KINDS`); returns its id."""
+    detail, handled_by = " ".join(detail.split()), " ".join(handled_by.split())
+    if kind not in NEED_KINDS:
+        raise CareError("请选择需求类型：买菜、买药、倒垃圾、就医或其他 / choose the kind of need")
+    if len(detail) > MAX_NOTE or len(handled_by) > MAX_NAME:
+        raise CareError(f"说明最多 {MAX_NOTE} 字，经办人最多 {MAX_NAME} 字 / details up to {MAX_NOTE}, "
+                        f"handler up to {MAX_NAME} characters")
+    with db.transaction():
+        rec = record(db, quarantine_id)
+        if rec is None:
+            raise CareError("没有这条隔离记录 / no such quarantine")
+        if person is not None and person not in persons(db, rec.q):
+            raise CareError("此人不在这条隔离记录中 / this person is not under this quarantine")
+        db.execute("INSERT INTO care_needs (quarantine_id, household, person, kind, detail, asked_at, recorded_by, "
+                   "handled_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                   [quarantine_id, rec.q.household, person, kind, detail, now, by, handled_by])
+        return int(db.execute("SELECT MAX(id) FROM care_needs WHERE quarantine_id = ?", [quarantine_id]).fetchone()[0])
+
+
+def finish_need(db: CentralDB, need_id: int, *, handled_by: str, by: str, now: float) -> Need:
+    """Mark a need done: who handled it (default: ``by``) and when."""
+    handled_by = " ".join(handled_by.split()) or by
+    if len(handled_by) > MAX_NAME:
+        raise CareError(f"经办人最多 {MAX_NAME} 字 / the handler has up to {MAX_NAME} characters")
+    with db.transaction():
+        n = need(db, need_id)
+        if n is None:
+            raise CareError("没有这条需求 / no such need")
+        if n.open:
+            db.execute("UPDATE care_needs SET handled_by = ?, done_at = ?, done_by = ? WHERE id = ?",
+                       [handled_by, now, by, need_id])
+    return need(db, need_id) or n
+
+
+def need(db: CentralDB, need_id: int) -> Need | None:
+    """One need (None: no such need)."""
+    row = db.execute(f"SELECT {_NEED_COLS} FROM care_needs WHERE id = ?", [need_id]).fetchone()
+    return Need(*row) if row else None
+
+
+def needs(db: CentralDB, quarantine_id: int | None = None, *, open_only: bool = False) -> list[Need]:
+    """A quarantine's needs (None: every quarantine's), open ones first, newest first."""
+    where, args = ("quarantine_id = ?", [quarantine_id]) if quarantine_id is not None else ("1 = 1", [])
+    if open_only:
+        where += " AND done_at IS NULL"
+    rows = db.execute(f"SELECT {_NEED_COLS} FROM care_needs WHERE {where} "
+                      "ORDER BY CASE WHEN done_at IS NULL THEN 0 ELSE 1 END, asked_at DESC LIMIT 500", args)
+    return [Need(*r) for r in rows.fetchall()]
+
+
+@dataclass(frozen=True)
+class Note:
+    """A care note by the staff."""
+
+    id: int
+    quarantine_id: int
+    household: str
+    at: float
+    noted_by: str
+    note: str
+
+
+def add_note(db: CentralDB, quarantine_id: int, note: str, *, by: str, now: float) -> int:
+    """Add a care note to a quarantine; returns its id."""
+    note = note.strip()
+    if not note or len(note) > MAX_NOTE:
+        raise CareError(f"备注为 1-{MAX_NOTE} 字 / a note has 1-{MAX_NOTE} characters")
+    with db.transaction():
+        rec = record(db, quarantine_id)
+        if rec is None:
+            raise CareError("没有这条隔离记录 / no such quarantine")
+        db.execute("INSERT INTO care_notes (quarantine_id, household, at, noted_by, note) VALUES (?, ?, ?, ?, ?)",
+                   [quarantine_id, rec.q.household, now, by, note])
+        return int(db.execute("SELECT MAX(id) FROM care_notes WHERE quarantine_id = ?", [quarantine_id]).fetchone()[0])
+
+
+def notes(db: CentralDB, quarantine_id: int) -> list[Note]:
+    """A quarantine's care notes, newest first."""
+    rows = db.execute("SELECT id, quarantine_id, household, at, noted_by, note FROM care_notes "
+                      "WHERE quarantine_id = ? ORDER BY at DESC, id DESC", [quarantine_id]).fetchall()
+    return [Note(*r) for r in rows]
+
+
+def release(db: CentralDB, quarantine_id: int, *, by: str, note: str = "") -> CareRecord:
+    """Release a quarantine now (gates get the change); the record, temperatures and needs stay."""
+    note = note.strip()
+    if len(note) > MAX_NOTE:
+        raise CareError(f"备注最多 {MAX_NOTE} 字 / a note has up to {MAX_NOTE} characters")
+    with db.transaction():
+        rec = record(db, quarantine_id)
+        if rec is None or not rec.active:
+            raise CareError("这条隔离记录不在隔离中 / this quarantine is not active")
+        quarantine.release(db, rec.q.household, rec.q.person, by=by, note=note)
+    released = record(db, quarantine_id)
+    assert released is not None
+    return released
+
+
+# -- the household timeline --------------------------------------------------------------------------------------
+
+def timeline_events(db: CentralDB, household: str, since: float) -> list[TimelineEvent]:
+    """Temperatures, needs and care notes of ``household`` since ``since`` (a :mod:`central.timeline` source)."""
+    fever_c = fever_threshold(db)
+    out = [TimelineEvent(float(at), "temperature", f"{temp:.1f}", int(person), f"/care/{qid}", temp >= fever_c,
+                         {"day": day, "slot": slot, "via": via})
+           for qid, person, day, slot, temp, via, at in db.execute(
+               "SELECT r.quarantine_id, r.person, r.day, r.slot, r.temp_c, r.via, r.recorded_at FROM care_readings r "
+               "JOIN quarantines q ON q.id = r.quarantine_id WHERE q.household = ? AND r.recorded_at >= ? "
+               "LIMIT 1000", [household, since])]
+    out += [TimelineEvent(n.asked_at, "need", n.detail, n.person, f"/care/{n.quarantine_id}", False,
+                          {"kind": n.kind, "handled_by": n.handled_by, "done": "1" if n.done_at else ""})
+            for n in (Need(*r) for r in db.execute(
+                f"SELECT {_NEED_COLS} FROM care_needs WHERE household = ? AND asked_at >= ? LIMIT 1000",
+                [household, since]))]
+    out += [TimelineEvent(float(at), "care_note", note, None, f"/care/{qid}", False, {"by": by})
+            for qid, at, by, note in db.execute(
+                "SELECT quarantine_id, at, noted_by, note FROM care_notes WHERE household = ? AND at >= ? LIMIT 1000",
+                [household, since])]
+    return out
+
+
+# -- retention ---------------------------------------------------------------------------------------------------
+
+def reduce_before(db: CentralDB, cutoff: float) -> int:
+    """Reduce the health data of quarantines over or released before ``cutoff`` to counts: their temperatures,
+    needs and care notes are deleted, ``care_quarantines`` keeps how many readings (and fevers) and needs there
+    were. Returns how many quarantines were reduced."""
+    fever_c = fever_threshold(db)
+    ids = [int(r[0]) for r in db.execute(
+        "SELECT id FROM quarantines WHERE (end_ts < ? OR released_at < ?) AND id NOT IN "
+        "(SELECT quarantine_id FROM care_quarantines WHERE reduced_at IS NOT NULL)", [cutoff, cutoff])]
+    now = time.time()
+    for qid in ids:
+        with db.transaction():
+            readings_n, fevers_n = db.execute(
+                "SELECT COUNT(*), COALESCE(SUM(CASE WHEN temp_c >= ? THEN 1 ELSE 0 END), 0) FROM care_readings "
+                "WHERE quarantine_id = ?", [fever_c, qid]).fetchone()
+            needs_n = db.execute("SELECT COUNT(*) FROM care_needs WHERE quarantine_id = ?", [qid]).fetchone()[0]
+            db.execute("INSERT INTO care_quarantines (quarantine_id, source, created_at) VALUES (?, 'other', ?) "
+                       "ON CONFLICT (quarantine_id) DO NOTHING", [qid, now])
+            db.execute("UPDATE care_quarantines SET origin_city = '', reduced_at = ?, readings_count = ?, "
+                       "fever_count = ?, needs_count = ? WHERE quarantine_id = ?",
+                       [now, int(readings_n), int(fevers_n), int(needs_n), qid])
+            _delete_health_data(db, qid)
+    return len(ids)
+
+
+def _delete_health_data(db: CentralDB, quarantine_id: int) -> None:
+    for table in ("care_readings", "care_needs", "care_notes"):
+        db.execute(f"DELETE FROM {table} WHERE quarantine_id = ?", [quarantine_id])
+
+
+def forget_quarantines(db: CentralDB, ids: list[int]) -> None:
+    """Delete every care row of the quarantines ``ids`` (before retention deletes the quarantines themselves)."""
+    for qid in ids:
+        _delete_health_data(db, qid)
+        db.execute("DELETE FROM care_quarantines WHERE quarantine_id = ?", [qid])

@@ -50,3 +50,114 @@ def test_start_quarantine_refuses_bad_values_in_chinese(db, kwargs, words) -> No
     with pytest.raises(care.CareError, match=words):
         care.start_quarantine(db, **args)
     assert db.execute("SELECT COUNT(*) FROM quarantines").fetchone()[0] == 0
+
+
+TZ = quarantine.DEFAULT_TZ
+DAY1 = date(2026, 11, 27)
+
+
+def _at(day: date, hh: int, mm: int = 0) -> float:
+    return quarantine.local_midnight(day, TZ) + hh * 3600 + mm * 60
+
+
+def _quarantine(db, person=1, first=DAY1, placed_at=None) -> int:
+    with transaction(db):
+        homes.save_member(db, homes.Member("3-2-401", 0, name="张三"))
+        homes.save_member(db, homes.Member("3-2-401", 1, name="李四"))
+    qid = care.start_quarantine(db, household="3-2-401", person=person, first_day=first,
+                                last_day=quarantine.last_day_of(first), source="close_contact", by="s1")
+    if placed_at is not None:
+        with transaction(db):
+            db.execute("UPDATE care_quarantines SET created_at = ? WHERE quarantine_id = ?", [placed_at, qid])
+    return qid
+
+
+def test_readings_are_recorded_corrected_and_checked(db) -> None:
+    qid = _quarantine(db, placed_at=_at(DAY1, 8))
+    r = care.record_reading(db, qid, 1, DAY1, "am", 36.5, via="self", by="", now=_at(DAY1, 9))
+    assert (r.temp_c, r.via, r.corrections, r.previous_c) == (36.5, "self", 0, None)
+    r = care.record_reading(db, qid, 1, DAY1, "am", 36.7, via="staff", by="s1", now=_at(DAY1, 9, 5))
+    assert (r.temp_c, r.via, r.corrections, r.previous_c) == (36.7, "staff", 1, 36.5)
+    assert [x.temp_c for x in care.readings(db, qid)] == [36.7]
+    with pytest.raises(care.CareError, match="不在这条隔离记录"):
+        care.record_reading(db, qid, 0, DAY1, "am", 36.5, via="staff", by="s1", now=_at(DAY1, 9))
+    with pytest.raises(care.CareError, match="未来"):
+        care.record_reading(db, qid, 1, date(2026, 11, 28), "am", 36.5, via="staff", by="s1", now=_at(DAY1, 9))
+    with pytest.raises(care.CareError, match="隔离期"):
+        care.record_reading(db, qid, 1, date(2026, 11, 26), "am", 36.5, via="staff", by="s1", now=_at(DAY1, 9))
+
+
+def test_a_household_quarantine_covers_every_member(db) -> None:
+    qid = _quarantine(db, person=None, placed_at=_at(DAY1, 8))
+    work = care.worklist(db, _at(DAY1, 13), TZ)
+    assert [(d.person, d.slot, d.over) for d in work] == [(0, "am", True), (1, "am", True), (0, "pm", False),
+                                                           (1, "pm", False)]
+    care.record_reading(db, qid, 0, DAY1, "pm", 36.4, via="staff", by="s1", now=_at(DAY1, 13))
+    assert [(d.person, d.slot) for d in care.worklist(db, _at(DAY1, 13), TZ)] == [(0, "am"), (1, "am"), (1, "pm")]
+
+
+def test_missed_slots_and_fevers_raise_alerts_with_stable_keys(db) -> None:
+    qid = _quarantine(db, placed_at=_at(DAY1, 8))
+    care.record_reading(db, qid, 1, DAY1, "am", 36.5, via="self", by="", now=_at(DAY1, 9))
+    care.record_reading(db, qid, 1, date(2026, 11, 28), "am", 38.2, via="self", by="", now=_at(date(2026, 11, 28), 9))
+    now = _at(date(2026, 11, 28), 21)
+    found = care.alerts(db, now - 7 * 86400, now + 1, now, TZ)
+    assert sorted(a.key for a in found) == sorted([
+        f"care_missed:{qid}:1:2026-11-27:pm", f"care_missed:{qid}:1:2026-11-28:pm",
+        f"care_fever:{care.readings(db, qid)[1].id}"])
+    fever = next(a for a in found if a.kind == "care_fever")
+    assert (fever.temp_c, fever.household, fever.person) == (38.2, "3-2-401", 1)
+    # the slot ends are a setting
+    care.set_slot_ends(db, "10:00", "22:00")
+    assert f"care_missed:{qid}:1:2026-11-28:pm" not in {a.key for a in care.alerts(db, 0, now + 1, now, TZ)}
+    with pytest.raises(care.CareError):
+        care.set_slot_ends(db, "20:00", "12:00")
+
+
+def test_needs_notes_and_release_keep_the_record(db) -> None:
+    qid = _quarantine(db)
+    nid = care.add_need(db, qid, "medicine", "降压药 两盒", by="s1", now=100.0)
+    assert [n.kind for n in care.needs(db, open_only=True)] == ["medicine"]
+    done = care.finish_need(db, nid, handled_by="王网格员", by="s1", now=200.0)
+    assert (done.handled_by, done.done_at, done.open) == ("王网格员", 200.0, False)
+    assert care.needs(db, open_only=True) == []
+    with pytest.raises(care.CareError, match="需求类型"):
+        care.add_need(db, qid, "haircut", "", by="s1", now=1.0)
+    care.add_note(db, qid, "电话已联系，情况良好", by="s1", now=300.0)
+    care.record_reading(db, qid, 1, DAY1, "am", 36.5, via="staff", by="s1", now=_at(DAY1, 9))
+    rec = care.release(db, qid, by="admin", note="期满")
+    assert (rec.q.status, rec.q.released_by) == ("released", "admin")
+    assert len(care.readings(db, qid)) == 1 and len(care.needs(db, qid)) == 1 and len(care.notes(db, qid)) == 1
+    kinds = sorted(e.kind for e in care.timeline_events(db, "3-2-401", 0.0))
+    assert kinds == ["care_note", "need", "temperature"]
+    with pytest.raises(care.CareError):
+        care.release(db, qid, by="admin")
+
+
+def test_retention_reduces_health_data_to_counts_then_forgets(db) -> None:
+    from central import retention
+    from central.settings import RetentionSection
+    qid = _quarantine(db)
+    care.record_reading(db, qid, 1, DAY1, "am", 38.0, via="staff", by="s1", now=_at(DAY1, 9))
+    care.add_need(db, qid, "groceries", "", by="s1", now=_at(DAY1, 10))
+    care.release(db, qid, by="s1")
+    later = _at(DAY1, 9) + 40 * 86400
+    report = retention.purge_expired(db, RetentionSection(care_days=30, identity_days=180), later)
+    assert report.care_reduced == 1
+    assert care.readings(db, qid) == [] and care.needs(db, qid) == []
+    assert db.execute("SELECT readings_count, fever_count, needs_count FROM care_quarantines WHERE quarantine_id = ?",
+                      [qid]).fetchone() == (1, 1, 1)
+    report = retention.purge_expired(db, RetentionSection(care_days=30, identity_days=180), later + 200 * 86400)
+    assert report.quarantine_records == 1 and care.record(db, qid) is None
+
+
+@pytest.mark.parametrize("text, value", [("36.5", 36.5), ("３６．５", 36.5), ("36.5℃", 36.5), ("36,5 度", 36.5),
+                                         (" 37 ", 37.0), ("36.55", 36.6)])
+def test_parse_temp_reads_what_people_type(text, value) -> None:
+    assert care.parse_temp(text) == value
+
+
+@pytest.mark.parametrize("text", ["", "abc", "3.65", "365", "33.9", "43.1", "nan", "inf", "-36.5", "1e2", "36.5.1"])
+def test_parse_temp_refuses_in_chinese(text) -> None:
+    with pytest.raises(care.CareError, match="体温"):
+        care.parse_temp(text)
