@@ -113,8 +113,8 @@ class Limits:
     def admit(self, address: str, token: str) -> float | None:
         """Count a request; the seconds to wait when it is over a limit (None: go ahead)."""
         bad = self.bad.locked_for(address)
-        if bad > 0:
-            return max(1.0, bad)
+        if bad > 0 or self.bad.failures(address) >= self.bad.limit:
+            return max(1.0, bad or WINDOW_S)
         try:
             self.addresses.begin(address)
             self.tokens.begin(token[:MAX_TOKEN])
@@ -128,4 +128,4 @@ class Limits:
             self.bad.begin(address)
         except Locked as exc:
             return max(1.0, exc.retry_after_s)
-        return None
+        return WINDOW_S if self.bad.failures(address) >= self.bad.limit else None
