@@ -134,7 +134,8 @@ def test_the_care_walk(central):
             page.screenshot(path=str(OUT / "care-record-1366.png"), full_page=True)
             page.goto(f"/care/{qid}/notice/1/quarantine")
             notice = _pdf_text(page, OUT / "notice-quarantine.pdf")
-            assert "居家隔离告知书" in notice and "王小河" in notice and yesterday in notice
+            for words in ("居家隔离告知书", "王小河", yesterday, "扫码上报体温", "签字"):
+                assert words in notice, words
             page.emulate_media(media="screen")
             page.goto(f"/care/{qid}/notice/1/release")
             text = _pdf_text(page, OUT / "notice-release.pdf")
