@@ -161,3 +161,28 @@ def test_parse_temp_reads_what_people_type(text, value) -> None:
 def test_parse_temp_refuses_in_chinese(text) -> None:
     with pytest.raises(care.CareError, match="体温"):
         care.parse_temp(text)
+
+
+def test_the_household_timeline_holds_care_events(db) -> None:
+    from central import timeline
+    qid = _quarantine(db)
+    care.record_reading(db, qid, 1, DAY1, "am", 38.1, via="self", by="", now=_at(DAY1, 9))
+    care.add_need(db, qid, "rubbish", "", by="s1", now=_at(DAY1, 10))
+    events = timeline.household_timeline(db, "3-2-401")
+    assert [e.kind for e in events] == ["need", "temperature"]
+    fever = events[1]
+    assert (fever.summary, fever.person, fever.alert, fever.link) == ("38.1", 1, True, f"/care/{qid}")
+    assert care.timeline_events(db, "3-2-401", _at(DAY1, 9, 30))[0].kind == "need"
+
+
+def test_the_outbreak_end_purge_takes_care_rows_with_their_quarantines(db) -> None:
+    from central import retention
+    qid = _quarantine(db)
+    care.record_reading(db, qid, 1, DAY1, "am", 36.5, via="staff", by="s1", now=_at(DAY1, 9))
+    care.add_note(db, qid, "ok", by="s1", now=1.0)
+    care.release(db, qid, by="s1")
+    kept = _quarantine(db, person=0)  # still under quarantine: the purge keeps it
+    report = retention.purge_outbreak_end(db, "admin", _at(DAY1, 12))
+    assert report.quarantine_records == 1
+    assert care.record(db, qid) is None and care.readings(db, qid) == [] and care.notes(db, qid) == []
+    assert care.record(db, kept) is not None

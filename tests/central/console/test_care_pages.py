@@ -159,3 +159,37 @@ def test_notices_print_name_dates_qr_and_signature_lines(central):
 def test_bad_ids_are_refused_without_a_crash(central, qid):
     with central.client("staff") as c:
         assert c.get(f"/care/{qid}").status_code in (404, 422)
+
+
+def test_care_pages_in_english_have_no_bare_keys(central):
+    _member(central, "16-1-101", 0, "吴六")
+    qid = care.start_quarantine(central.db, household="16-1-101", person=None, first_day=_today(),
+                                last_day=_today() + timedelta(days=13), source="returnee", origin_city="上海",
+                                by="staff")
+    care.add_need(central.db, qid, "groceries", "米", by="staff", now=datetime.now(TZ).timestamp())
+    token = selfreport.token_for(central.db, qid, 0)
+    with central.client("staff") as c:
+        c.get("/lang/en", params={"next": "/care"})
+        pages = [c.get(p).text for p in ("/care", f"/care/{qid}", "/care/round", "/alerts")]
+        pages.append(c.get(f"/r/{token}", params={"lang": "en"}).text)
+    for html in pages:
+        assert not re.findall(r"\b((?:care|alerts|nav)\.[a-z_.0-9]+)\b(?![^<]*>)", _text(html)), _text(html)[:300]
+    assert "Home-quarantine care" in pages[0] and "Returnee" in pages[0] and "Groceries" in pages[1]
+    assert "Temperature report" in pages[-1]
+
+
+def test_care_alerts_are_acknowledged_with_their_stable_key(central):
+    _member(central, "17-1-101", 0, "郑七")
+    day = _today() - timedelta(days=1)
+    qid = care.start_quarantine(central.db, household="17-1-101", person=0, first_day=day,
+                                last_day=day + timedelta(days=13), source="other", by="staff")
+    with transaction(central.db):
+        central.db.execute("UPDATE care_quarantines SET created_at = 0 WHERE quarantine_id = ?", [qid])
+    key = f"care_missed:{qid}:0:{day.isoformat()}:pm"
+    with central.client("staff") as c:
+        listing = c.get("/console/api/alerts", params={"hours": 72}).json()["alerts"]
+        assert key in {a["key"] for a in listing}
+        token = csrf_of(c.get("/alerts").text)
+        assert c.post("/alerts/ack", data={"csrf": token, "key": key, "note": "已联系"}).status_code == 303
+        [acked] = [a for a in c.get("/console/api/alerts", params={"hours": 72}).json()["alerts"] if a["key"] == key]
+        assert acked["acked_by"] == "staff" and acked["note"] == "已联系" and acked["link"] == f"/care/{qid}"
