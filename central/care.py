@@ -95,6 +95,12 @@ def m001_care(db: CentralDB) -> None:
     db.execute("CREATE TABLE care_settings (name TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at REAL NOT NULL)")
 
 
+@migrations()
+def m002_reading_time(db: CentralDB) -> None:
+    """Fever alerts read the readings of a time window."""
+    db.execute("CREATE INDEX care_readings_time ON care_readings (recorded_at)")
+
+
 def migrate(db: CentralDB) -> None:
     """Apply pending ``central-care`` migrations."""
     migrations.apply(db)
@@ -425,10 +431,14 @@ def care_records(db: CentralDB, *, active: bool = True, limit: int = 500) -> lis
     (newest first)."""
     where = "q.status = 'active'" if active else "q.status <> 'active'"
     order = "q.last_day, q.household, q.person" if active else "q.released_at DESC, q.id DESC"
+    return _care_query(db, where, [], order, limit)
+
+
+def _care_query(db: CentralDB, where: str, args: list, order: str, limit: int) -> list[CareRecord]:
     cols = ", ".join(f"q.{c.strip()}" for c in quarantine._COLS.split(","))
     rows = db.execute(f"SELECT {cols}, c.source, c.origin_city, c.created_by, c.created_at, c.reduced_at "
                       f"FROM quarantines q LEFT JOIN care_quarantines c ON c.quarantine_id = q.id WHERE {where} "
-                      f"ORDER BY {order} LIMIT ?", [limit]).fetchall()
+                      f"ORDER BY {order} LIMIT ?", [*args, limit]).fetchall()
     out = []
     for r in rows:
         q = quarantine.QuarantineRecord(*r[:14])
@@ -438,9 +448,38 @@ def care_records(db: CentralDB, *, active: bool = True, limit: int = 500) -> lis
     return out
 
 
-def _have(db: CentralDB, quarantine_id: int) -> set[tuple[int, str, str]]:
-    return {(int(p), d, s) for p, d, s in db.execute(
-        "SELECT person, day, slot FROM care_readings WHERE quarantine_id = ?", [quarantine_id])}
+def _covered(db: CentralDB, recs: list[CareRecord]) -> dict[int, list[int]]:
+    """The people each quarantine covers (as :func:`persons`), read in one query per 500 households."""
+    households = sorted({r.q.household for r in recs if r.q.person is None})
+    members: dict[str, list[int]] = {}
+    for start in range(0, len(households), 500):
+        part = households[start:start + 500]
+        for hh, person in db.execute("SELECT household, person FROM household_members WHERE household IN "
+                                     f"({', '.join('?' * len(part))}) ORDER BY household, person", part):
+            members.setdefault(hh, []).append(int(person))
+    return {r.id: [r.q.person] if r.q.person is not None else members.get(r.q.household, [0]) for r in recs}
+
+
+def _have_all(db: CentralDB, ids: list[int], since_day: str) -> dict[int, set[tuple[int, str, str]]]:
+    """The (person, day, slot) with a reading of each quarantine ``ids``, from ``since_day``."""
+    have: dict[int, set[tuple[int, str, str]]] = {i: set() for i in ids}
+    for start in range(0, len(ids), 500):
+        part = ids[start:start + 500]
+        for qid, p, d, sl in db.execute(
+                f"SELECT quarantine_id, person, day, slot FROM care_readings WHERE quarantine_id IN "
+                f"({', '.join('?' * len(part))}) AND day >= ?", [*part, since_day]):
+            have[int(qid)].add((int(p), d, sl))
+    return have
+
+
+def _due(db: CentralDB, recs: list[CareRecord], pol: Policy, now: float, since: float, tz: str) -> list[Due]:
+    """The slots of ``recs`` from ``since`` with no reading (a few queries whatever the number of records)."""
+    covered = _covered(db, recs)
+    have = _have_all(db, [r.id for r in recs], datetime.fromtimestamp(since, ZoneInfo(tz)).date().isoformat())
+    out: list[Due] = []
+    for rec in recs:
+        out += due_slots(rec.q, covered[rec.id], have[rec.id], pol, now, since, rec.placed_at, tz)
+    return out
 
 
 def worklist(db: CentralDB, now: float, tz: str = quarantine.DEFAULT_TZ) -> list[Due]:
@@ -448,9 +487,7 @@ def worklist(db: CentralDB, now: float, tz: str = quarantine.DEFAULT_TZ) -> list
     and person."""
     pol = policy(db)
     midnight = quarantine.local_midnight(datetime.fromtimestamp(now, ZoneInfo(tz)).date(), tz)
-    out: list[Due] = []
-    for rec in care_records(db):
-        out += due_slots(rec.q, persons(db, rec.q), _have(db, rec.id), pol, now, midnight, rec.placed_at, tz)
+    out = _due(db, care_records(db), pol, now, midnight, tz)
     out.sort(key=lambda d: (d.slot, d.household, d.person))
     return out
 
@@ -485,21 +522,17 @@ def alerts(db: CentralDB, since: float, until: float, now: float, tz: str = quar
                "SELECT r.id, r.person, r.day, r.slot, r.recorded_at, q.household, r.temp_c, q.id FROM care_readings r "
                "JOIN quarantines q ON q.id = r.quarantine_id WHERE r.temp_c >= ? AND r.recorded_at >= ? "
                "AND r.recorded_at < ? ORDER BY r.recorded_at DESC LIMIT 500", [pol.fever_c, since, until])]
-    start = max(since, now - LOOKBACK_DAYS * 86400.0)
-    for rec in _overlapping(db, start, min(until, now)):
-        for d in due_slots(rec.q, persons(db, rec.q), _have(db, rec.id), pol, min(until, now), start,
-                           rec.placed_at, tz):
-            if d.over:
-                out.append(CareAlert(d.key, "care_missed", d.ends_at, d.household, d.person, None,
-                                     f"{d.day} {d.slot}", d.quarantine_id))
+    start, stop = max(since, now - LOOKBACK_DAYS * 86400.0), min(until, now)
+    out += [CareAlert(d.key, "care_missed", d.ends_at, d.household, d.person, None, f"{d.day} {d.slot}",
+                      d.quarantine_id)
+            for d in _due(db, _overlapping(db, start, stop), pol, stop, start, tz) if d.over]
     return out[:500]
 
 
 def _overlapping(db: CentralDB, since: float, until: float) -> list[CareRecord]:
-    ids = [int(r[0]) for r in db.execute(
-        "SELECT id FROM quarantines WHERE start_ts < ? AND end_ts > ? AND (released_at IS NULL OR released_at > ?) "
-        "ORDER BY id LIMIT 1000", [until, since, since])]
-    return [rec for rec in (record(db, i) for i in ids) if rec is not None and rec.reduced_at is None]
+    """The quarantines holding at some time between ``since`` and ``until`` whose care data is still there."""
+    return _care_query(db, "q.start_ts < ? AND q.end_ts > ? AND (q.released_at IS NULL OR q.released_at > ?) "
+                       "AND c.reduced_at IS NULL", [until, since, since], "q.id", 2000)
 
 
 # -- needs and notes ----------------------------------------------------------------------------------------------
