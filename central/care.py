@@ -508,6 +508,9 @@ class CareAlert:
 
 
 LOOKBACK_DAYS = MAX_DAYS + 1
+#: At most this many fever readings and missed slots (the newest) go to the alert list, so a large quarantine
+#: roster never crowds the gates' alerts out of it (the list keeps 500).
+MAX_FEVERS, MAX_MISSED = 200, 200
 
 
 def alerts(db: CentralDB, since: float, until: float, now: float, tz: str = quarantine.DEFAULT_TZ) -> list[CareAlert]:
@@ -521,12 +524,13 @@ def alerts(db: CentralDB, since: float, until: float, now: float, tz: str = quar
            for r in db.execute(
                "SELECT r.id, r.person, r.day, r.slot, r.recorded_at, q.household, r.temp_c, q.id FROM care_readings r "
                "JOIN quarantines q ON q.id = r.quarantine_id WHERE r.temp_c >= ? AND r.recorded_at >= ? "
-               "AND r.recorded_at < ? ORDER BY r.recorded_at DESC LIMIT 500", [pol.fever_c, since, until])]
+               "AND r.recorded_at < ? ORDER BY r.recorded_at DESC LIMIT ?", [pol.fever_c, since, until, MAX_FEVERS])]
     start, stop = max(since, now - LOOKBACK_DAYS * 86400.0), min(until, now)
+    missed = sorted((d for d in _due(db, _overlapping(db, start, stop), pol, stop, start, tz) if d.over),
+                    key=lambda d: d.ends_at, reverse=True)[:MAX_MISSED]
     out += [CareAlert(d.key, "care_missed", d.ends_at, d.household, d.person, None, f"{d.day} {d.slot}",
-                      d.quarantine_id)
-            for d in _due(db, _overlapping(db, start, stop), pol, stop, start, tz) if d.over]
-    return out[:500]
+                      d.quarantine_id) for d in missed]
+    return out
 
 
 def _overlapping(db: CentralDB, since: float, until: float) -> list[CareRecord]:

@@ -186,3 +186,12 @@ def test_the_outbreak_end_purge_takes_care_rows_with_their_quarantines(db) -> No
     assert report.quarantine_records == 1
     assert care.record(db, qid) is None and care.readings(db, qid) == [] and care.notes(db, qid) == []
     assert care.record(db, kept) is not None
+
+
+def test_missed_slots_are_capped_so_gate_alerts_keep_their_place(db, monkeypatch) -> None:
+    monkeypatch.setattr(care, "MAX_MISSED", 3)
+    qid = _quarantine(db, person=None, placed_at=_at(DAY1, 0, 1))  # two members, four slots a day
+    now = _at(date(2026, 11, 29), 21)
+    found = [a for a in care.alerts(db, 0, now + 1, now, TZ) if a.kind == "care_missed"]
+    assert len(found) == 3 and all(a.quarantine_id == qid for a in found)
+    assert [a.detail for a in found] == ["2026-11-29 pm", "2026-11-29 pm", "2026-11-29 am"]  # the newest
