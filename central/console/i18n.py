@@ -267,7 +267,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "care.over": ("已期满", "over"),
     "care.print_notice": ("打印居家隔离告知书", "Print the quarantine notice"),
     "care.print_release": ("打印解除隔离通知书", "Print the release notice"),
-    "care.selfreport_link": ("自助上报链接", "Self-report link"),
+    "care.selfreport_link": ("自助上报链接", "Self-report link"), "care.link": ("上报链接", "Link"),
     "care.settings": ("测温时段", "Reading slots"), "care.am_end": ("上午截止", "Morning ends"),
     "care.pm_end": ("下午截止", "Afternoon ends"), "care.fever_c": ("发热阈值", "Fever threshold"),
     "care.set": ("保存", "Save"), "care.open": ("查看", "Open"), "care.none": ("目前没有居家隔离", "Nobody is under "
