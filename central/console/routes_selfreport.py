@@ -65,15 +65,23 @@ def _open(ctx: Console, request: Request, token: str) -> tuple[care.CareRecord, 
         return _refused(ctx, request, str(exc), 403 if "结束" not in str(exc) else 410)
 
 
+def _slots(ctx: Console, rec: care.CareRecord, person: int) -> tuple[datetime, str, list[str], dict]:
+    """Now, the slot now, the slots of today the resident may still report (the slot now, and the morning
+    when it is afternoon and the morning has no reading), and today's readings by slot."""
+    now = datetime.now(ctx.tz)
+    slot = care.policy(ctx.db).slot_at(now.hour * 60 + now.minute)
+    today = {r.slot: r for r in care.readings(ctx.db, rec.id) if r.person == person and r.day == now.date().isoformat()}
+    late = ["am"] if slot == "pm" and "am" not in today else []
+    return now, slot, [*late, slot], today
+
+
 def _page(ctx: Console, request: Request, rec: care.CareRecord, person: int, status_code: int = 200,
           error: str | None = None, saved: str = "") -> Response:
-    now = datetime.now(ctx.tz)
-    pol = care.policy(ctx.db)
-    slot = pol.slot_at(now.hour * 60 + now.minute)
-    today = {r.slot: r for r in care.readings(ctx.db, rec.id) if r.person == person and r.day == now.date().isoformat()}
+    now, slot, open_slots, today = _slots(ctx, rec, person)
     return ctx.render(request, "selfreport.html", None, status_code=status_code, lang=_lang(request), rec=rec,
-                      person=person, slot=slot, today=today, day=now.date().isoformat(), error=error, saved=saved,
-                      refused=None, fever_c=pol.fever_c)
+                      person=person, slot=slot, open_slots=open_slots, today=today, day=now.date().isoformat(),
+                      error=error, saved=saved if saved in care.SLOTS else "", refused=None,
+                      fever_c=care.fever_threshold(ctx.db))
 
 
 @router.get("/r/{token}")
@@ -82,27 +90,30 @@ def selfreport_page(request: Request, ctx: ConsoleCtx, token: Token) -> Response
     opened = _open(ctx, request, token)
     if isinstance(opened, Response):
         return opened
-    return _page(ctx, request, *opened, saved=request.query_params.get("saved", "")[:2])
+    return _page(ctx, request, *opened, saved=request.query_params.get("saved", ""))
 
 
 @router.post("/r/{token}")
-def selfreport_post(request: Request, ctx: ConsoleCtx, token: Token,
-                    temp: Annotated[str, Form(max_length=20)] = "") -> Response:
-    """Record the temperature of the slot now (a second one in the same slot corrects it)."""
+def selfreport_post(request: Request, ctx: ConsoleCtx, token: Token, temp: Annotated[str, Form(max_length=20)] = "",
+                    slot: Annotated[str, Form(max_length=4)] = "") -> Response:
+    """Record the temperature of the slot now, or of this morning when it was not reported (a second one in the
+    same slot corrects it)."""
     opened = _open(ctx, request, token)
     if isinstance(opened, Response):
         return opened
     rec, person = opened
-    now = datetime.now(ctx.tz)
-    slot = care.policy(ctx.db).slot_at(now.hour * 60 + now.minute)
+    now, current, _, _ = _slots(ctx, rec, person)
+    chosen = slot or current
     try:
+        if chosen not in (("am", "pm") if current == "pm" else ("am",)):  # a slot of today so far
+            raise care.CareError("只能上报今天已到的时段 / only today's slots so far can be reported")
         value = care.parse_temp(temp)
-        care.record_reading(ctx.db, rec.id, person, now.date(), slot, value, via="self", by="self-report",
+        care.record_reading(ctx.db, rec.id, person, now.date(), chosen, value, via="self", by="self-report",
                             now=time.time(), tz=ctx.tz_name)
     except care.CareError as exc:
         return _page(ctx, request, rec, person, 400, str(exc))
-    log.info("self-report: quarantine %s person %s %s %s", rec.id, person, now.date(), slot)
-    return RedirectResponse(f"/r/{token}?saved={slot}", 303)
+    log.info("self-report: quarantine %s person %s %s %s", rec.id, person, now.date(), chosen)
+    return RedirectResponse(f"/r/{token}?saved={chosen}", 303)
 
 
 @router.get("/static/care.css")

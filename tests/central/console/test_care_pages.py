@@ -193,3 +193,27 @@ def test_care_alerts_are_acknowledged_with_their_stable_key(central):
         assert c.post("/alerts/ack", data={"csrf": token, "key": key, "note": "已联系"}).status_code == 303
         [acked] = [a for a in c.get("/console/api/alerts", params={"hours": 72}).json()["alerts"] if a["key"] == key]
         assert acked["acked_by"] == "staff" and acked["note"] == "已联系" and acked["link"] == f"/care/{qid}"
+
+
+def test_the_resident_reports_a_missed_morning_late_but_no_slot_ahead(central):
+    _member(central, "18-1-101", 0, "冯八")
+    qid = care.start_quarantine(central.db, household="18-1-101", person=0, first_day=_today(),
+                                last_day=_today() + timedelta(days=13), source="other", by="staff")
+    token = selfreport.token_for(central.db, qid, 0)
+    try:
+        care.set_slot_ends(central.db, "23:58", "23:59")  # morning now
+        with central.client() as anon:
+            ahead = anon.post(f"/r/{token}", data={"temp": "36.5", "slot": "pm"})
+            assert ahead.status_code == 400 and "只能上报今天已到的时段" in ahead.text
+            assert 'name="slot" value="am"' in anon.get(f"/r/{token}").text
+        care.set_slot_ends(central.db, "00:01", "23:59")  # afternoon now: the morning may be reported late
+        with central.client() as anon:
+            page = anon.get(f"/r/{token}").text
+            assert "补报" in page and 'type="radio" name="slot" value="am"' in page
+            assert anon.post(f"/r/{token}", data={"temp": "36.4", "slot": "am"}).status_code == 303
+            assert anon.post(f"/r/{token}", data={"temp": "36.7"}).status_code == 303  # the slot now
+            assert "补报" not in anon.get(f"/r/{token}").text
+    finally:
+        care.set_slot_ends(central.db, "12:00", "20:00")
+    got = {r.slot: r.temp_c for r in care.readings(central.db, qid)}
+    assert got == {"am": 36.4, "pm": 36.7}
