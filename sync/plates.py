@@ -91,7 +91,8 @@ def _checked_number(plate: str) -> str:
     if len(number) == 6:
         if _SMALL_NEV.fullmatch(plate) or _LARGE_NEV.fullmatch(plate):
             return plate
-        raise PlateError("新能源车牌（8位）：小型车号码以D或F等能源字母开头、后四位为数字；大型车为五位数字加能源字母结尾",
+        raise PlateError("新能源车牌（8位）：小型车号码以D或F等能源字母开头、后四位为数字；"
+                         "大型车为五位数字加能源字母结尾",
                          "a new-energy plate (8 characters): a small car's number starts with D, F... and ends with "
                          "4 digits; a large vehicle's is 5 digits then D, F...")
     if len(number) == 5:
