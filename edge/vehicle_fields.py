@@ -151,5 +151,5 @@ def purpose_refusal(purpose: str, allowed: frozenset[str]) -> tuple[str, str] | 
     if purpose in allowed:
         return None
     names = "、".join(PURPOSES[p]["zh-CN"] for p in PURPOSES if p in allowed) or "无"
-    return (f"本车道不允许“{PURPOSES[purpose]['zh-CN']}”车辆进入（允许：{names}）",
-            f"'{PURPOSES[purpose]['en']}' vehicles may not enter at this lane")
+    return (f"不允许{PURPOSES[purpose]['zh-CN']}车辆；只允许{names}",
+            f"no '{PURPOSES[purpose]['en']}' vehicles at this lane")
