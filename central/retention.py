@@ -70,9 +70,8 @@ class PurgeReport:
 
     def lines(self) -> list[str]:
         """What was removed, for staff (zh-CN / English)."""
-        return [f"访客及车辆驾驶人个人信息（姓名、电话、事由、车牌）已删除：{self.visitor_details} 条 / visitor and "
-                f"driver details erased: "
-                f"{self.visitor_details} entries",
+        return [f"访客个人信息（姓名、电话、事由）已删除：{self.visitor_details} 条（含车辆的车牌和驾驶人）/ visitor "
+                f"details erased: {self.visitor_details} entries (vehicles' plates and drivers included)",
                 f"访客档案（姓名、电话）已删除：{self.visitor_records} 人 / visitors deleted: {self.visitor_records}",
                 f"出入记录已匿名（只保留统计所需字段）：{self.anonymised_entries} 条 / entries made anonymous: "
                 f"{self.anonymised_entries}",
