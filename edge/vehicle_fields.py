@@ -40,8 +40,8 @@ _MOBILE = re.compile(r"1[3-9][0-9]{9}")
 _LANDLINE = re.compile(r"0[1-9][0-9]{1,2}[0-9]{7,8}")
 _PHONE_SEPARATORS = re.compile(r"[\s\-()（）\u3000]")
 
-FIELD_NAMES = {"plate": "车牌号", "purpose": "用途", "driver": "驾驶人", "driver_ref": "驾驶人", "name": "驾驶人姓名",
-               "phone": "驾驶人电话", "note": "备注"}
+FIELD_NAMES = {"form": "表单", "plate": "车牌号", "purpose": "用途", "driver": "驾驶人", "driver_ref": "驾驶人",
+               "name": "驾驶人姓名", "phone": "驾驶人电话", "note": "备注"}
 
 
 def plate_field(text: str) -> str:

@@ -12,7 +12,6 @@
     vh_no_visitor: "目前没有在场访客", vh_pick_visitor: "请点选一位在场访客",
     vh_in: "车辆已登记：{p}", vh_tag: "车辆",
     vh_inside_for: "{k} · {d} · 已进入 {m} 分钟", vh_left_done: "已登记 {p} 离开", vh_inside_none: "目前没有未离开的车辆",
-    inside: "在场人车", inside_title: "在场访客和车辆（点“离开”登记离开）",
   });
   Object.assign(window.GP_TEXTS.en, {
     vh_button: "Vehicle", vh_title: "Register a vehicle", vh_plate: "Plate (new-energy: 8)", vh_driver: "Driver",
@@ -24,8 +23,10 @@
     vh_no_visitor: "No visitor is inside", vh_pick_visitor: "Tap a visitor inside",
     vh_in: "Vehicle registered: {p}", vh_tag: "Vehicle",
     vh_inside_for: "{k} · {d} · in for {m} min", vh_left_done: "{p} has left", vh_inside_none: "No vehicle is inside",
-    inside: "Inside", inside_title: "Visitors and vehicles inside (tap \u201cLeft\u201d when they leave)",
   });
+  // At a vehicle lane the "now inside" list holds vehicles too (loadLane puts these words in).
+  const LANE_TEXTS = {"zh-CN": {inside: "在场人车", inside_title: "在场访客和车辆（点“离开”登记离开）"},
+    en: {inside: "Inside", inside_title: "Visitors and vehicles inside (tap \u201cLeft\u201d when they leave)"}};
   const RESIDENT_S = 30 * 60;  // a resident driver's scan is at most this old (edge.vehicle_book.RESIDENT_SCAN_S)
   const RESIDENT_KINDS = ["resident", "tenant", "staff", "temporary"];
   const $ = (id) => document.getElementById(id);
@@ -51,6 +52,13 @@
       st.purposes = r.purposes;
     } catch (e) { st.lane = false; }
     $("btn-vehicle").hidden = !st.lane;
+    if (st.lane) {
+      Object.assign(window.GP_TEXTS["zh-CN"], LANE_TEXTS["zh-CN"]);
+      Object.assign(window.GP_TEXTS.en, LANE_TEXTS.en);
+      document.querySelectorAll("[data-i18n='inside'], [data-i18n='inside_title']").forEach((el) => {
+        el.textContent = GP.T(el.dataset.i18n);
+      });
+    }
     renderPurposes();
   }
   function renderPurposes() {

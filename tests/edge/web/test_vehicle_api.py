@@ -127,3 +127,21 @@ def test_the_driver_can_be_a_resident_just_scanned_or_a_visitor_inside(real):  #
     with pytest.raises(CheckpointError, match="no recent resident scan"):
         cp.register_vehicle("1001", VehicleForm(plate="京A12345", purpose="resident", driver="resident",
                                                 driver_ref=visit.uuid))
+
+
+@pytest.mark.parametrize("real", [LANE], indirect=True)
+def test_hostile_bodies_get_a_4xx_in_chinese_and_nothing_is_recorded(real):  # noqa: F811
+    cp, _camera, _therm, srv = real
+    assert cp.start_shift("1001", "246810")
+    headers = {"X-Gatepass-Token": srv.token(), "Origin": srv.url, "Content-Type": "application/json"}
+    bodies = [b"[]", b'"x"', b"{", b"\xff\xfe", json.dumps({"plate": 5, "purpose": "delivery"}).encode(),
+              json.dumps({"plate": "京A12345", "purpose": "delivery", "name": "张三", "phone": "13800138000",
+                          "admin": True}).encode(),
+              json.dumps({"plate": "京" * 100_000, "purpose": "delivery"}).encode(),
+              json.dumps({"plate": "京A12345", "purpose": "delivery", "driver": "resident",
+                          "driver_ref": "x' OR 1=1 --"}).encode()]
+    for body in bodies:
+        r = httpx.post(srv.url + "/api/vehicles/register", content=body, headers=headers)
+        assert 400 <= r.status_code < 500, (body[:40], r.status_code, r.text)
+        assert any("\u4e00" <= ch <= "\u9fff" for ch in r.json()["message_zh"]), r.text
+    assert not _log(cp)
