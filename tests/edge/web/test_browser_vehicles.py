@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from tests.edge.conftest import make_pass
 from tests.edge.web.conftest import shot
 from tests.edge.web.test_browser import open_page
 from tests.edge.web.test_real_checkpoint import real  # noqa: F401 - the real checkpoint fixture
@@ -110,3 +111,27 @@ def test_the_vehicle_button_stays_hidden_at_a_gate_that_is_no_vehicle_lane(page,
     open_page(page, srv)
     page.wait_for_timeout(500)
     assert page.locator("#btn-vehicle").is_hidden()
+
+
+@pytest.mark.parametrize("real", [LANE], indirect=True)
+def test_the_driver_is_the_resident_whose_pass_was_just_scanned(page, real, key):  # noqa: F811
+    cp, camera, therm, srv = real
+    open_page(page, srv)
+    _sign_in(page)
+    page.wait_for_selector("#btn-vehicle:not([hidden])")
+    therm.temperature = 36.4
+    camera.present(make_pass(key), seconds=0.5)
+    page.wait_for_function("document.getElementById('result').dataset.state === 'pass'", timeout=15000)
+    tap = Taps(page)
+    tap("#btn-vehicle")
+    page.fill("#in-vh-plate", "京AF12345")
+    tap("#vh-purposes [data-purpose='resident']")
+    tap("#vh-driver [data-driver='resident']")
+    assert "3-2-401" in page.inner_text("#vh-resident") and page.locator("#in-vh-name").is_hidden()
+    shot(page, "45-vehicle-resident-driver")
+    tap("#vehicle-ok")
+    page.wait_for_selector("#dlg-vehicle", state="hidden")
+    assert tap.count == 4
+    entry = _log(cp)[0]
+    assert (entry["pass_id"], entry["household"], entry["decision"]) == ("1001", "3-2-401", "pass")
+    assert json.loads(entry["extra"]) == {"plate": "京AF12345", "purpose": "resident", "driver_kind": "resident"}
