@@ -27,9 +27,9 @@ Purpose = Literal["resident", "delivery", "medical", "works", "other"]
 DriverKind = Literal["resident", "visitor", "person"]
 #: The purposes a vehicle comes for, with their names on the page and in the ledger.
 PURPOSES: dict[str, dict[str, str]] = {
-    "resident": {"zh-CN": "业主车辆", "en": "Resident's car"},
+    "resident": {"zh-CN": "业主车辆", "en": "Resident"},
     "delivery": {"zh-CN": "配送", "en": "Delivery"},
-    "medical": {"zh-CN": "医疗/急救", "en": "Medical / ambulance"},
+    "medical": {"zh-CN": "医疗/急救", "en": "Medical"},
     "works": {"zh-CN": "工程", "en": "Works"},
     "other": {"zh-CN": "其他", "en": "Other"},
 }

@@ -15,7 +15,7 @@
   });
   Object.assign(window.GP_TEXTS.en, {
     vh_button: "Vehicle", vh_title: "Register a vehicle", vh_plate: "Plate (new-energy: 8)", vh_driver: "Driver",
-    vh_d_person: "Type", vh_d_resident: "Resident scanned", vh_d_visitor: "Visitor inside",
+    vh_d_person: "Type", vh_d_resident: "Scanned", vh_d_visitor: "Visitor",
     vh_name: "Driver's name", vh_phone: "Driver's phone", vh_note: "Note (needed for Other)", vh_confirm: "Register",
     vh_not_allowed: "not at this lane", vh_need_purpose: "Choose the purpose",
     vh_resident: "Home {h} (scanned at {t})", vh_no_resident: "No resident scanned in the last 30 min: scan the "

@@ -135,3 +135,20 @@ def test_the_driver_is_the_resident_whose_pass_was_just_scanned(page, real, key)
     entry = _log(cp)[0]
     assert (entry["pass_id"], entry["household"], entry["decision"]) == ("1001", "3-2-401", "pass")
     assert json.loads(entry["extra"]) == {"plate": "京AF12345", "purpose": "resident", "driver_kind": "resident"}
+
+
+@pytest.mark.parametrize("real", [LANE], indirect=True)
+def test_the_vehicle_dialog_in_english(page, real):  # noqa: F811
+    _cp, _camera, _therm, srv = real
+    open_page(page, srv, lang="en")
+    _sign_in(page)
+    page.click("#btn-vehicle")
+    page.wait_for_selector("#dlg-vehicle:not([hidden])")
+    assert page.inner_text("#dlg-vehicle h2") == "Register a vehicle"
+    assert "not at this lane" in page.inner_text("#vh-purposes [data-purpose='works']")
+    page.fill("#in-vh-plate", "京A1234")
+    page.click("#vh-purposes [data-purpose='delivery']")
+    page.click("#vehicle-ok")
+    page.wait_for_function("document.querySelector('.fmsg[data-for=plate]').textContent.length > 0")
+    assert "ordinary plates have 7 characters" in page.inner_text(".fmsg[data-for=plate]")
+    shot(page, "46-vehicle-form-en")

@@ -145,3 +145,22 @@ def test_hostile_bodies_get_a_4xx_in_chinese_and_nothing_is_recorded(real):  # n
         assert 400 <= r.status_code < 500, (body[:40], r.status_code, r.text)
         assert any("\u4e00" <= ch <= "\u9fff" for ch in r.json()["message_zh"]), r.text
     assert not _log(cp)
+
+
+@pytest.mark.parametrize("real", [LANE], indirect=True)
+def test_the_gate_keeps_its_vehicle_book_28_days_and_the_log_drops_synced_details(real):  # noqa: F811
+    from edge.vehicle_book import VehicleVisit
+
+    cp, *_ = real
+    assert cp.start_shift("1001", "246810")
+    car = cp.register_vehicle("1001", VehicleForm(plate="京AD12345", purpose="delivery", name="刘师傅",
+                                                  phone="13600001234"))
+    book = cp.vehicles.book()
+    book.add(VehicleVisit("old", "京A11111", "works", "person", "旧", "13000000000", None, car.wall_ts - 29 * 86400,
+                          None))
+    db = cp.store.require_db()
+    db.execute("UPDATE entries SET synced = 1")
+    cp.store.locallog.erase_synced_personal_data()
+    assert _log(cp)[0]["extra"] is None  # central holds it: the log keeps no plate or driver
+    assert [v["plate"] for v in cp.vehicles_inside()] == ["京AD12345"]  # the book still lists it
+    assert book.get("old") is None  # kept 28 days (the clock is trusted here)
