@@ -88,7 +88,7 @@ async def register(request: Request, guard_id: GuardId, checkpoint: Checkpoint) 
         return JSONResponse({"error": "invalid", "message_zh": zh, "message_en": en, "fields": fields},
                             status_code=422)
     outcome = await _run(checkpoint.register_vehicle, guard_id, form)
-    return {"ok": True, "outcome": outcome.to_json()}
+    return {"ok": True, "outcome": outcome.to_json(), "plate": form.plate}  # the plate as written (京AD12345)
 
 
 @router.post("/inside")

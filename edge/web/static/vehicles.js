@@ -137,9 +137,10 @@
       phone: st.driver === "person" ? $("in-vh-phone").value : ""};
     $("vehicle-ok").disabled = true;
     try {
-      const o = (await GP.post("/api/vehicles/register", body)).outcome;
+      const r = await GP.post("/api/vehicles/register", body);
+      const o = r.outcome;
       GP.closeDialogs();
-      if (o.decision === "pass") GP.toast(GP.T("vh_in", {p: o.plate || body.plate.toUpperCase()}), false);
+      if (o.decision === "pass") GP.toast(GP.T("vh_in", {p: r.plate}), false);
       // a refusal shows in the result panel with its reason (the outcome), like every refusal
     } catch (e) {
       if (e.fields) showFields(e.fields); else $("vehicle-msg").textContent = e.message;

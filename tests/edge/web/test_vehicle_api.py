@@ -36,6 +36,7 @@ def test_a_vehicle_is_logged_before_the_answer_listed_inside_and_its_exit_record
                                                 "name": "张师傅", "phone": "138 0013 8000"})
     assert r.status_code == 200, r.text
     outcome = r.json()["outcome"]
+    assert r.json()["plate"] == "粤BD12345"
     assert outcome["decision"] == "pass" and outcome["event"] == "vehicle" and outcome["code"] == "vehicle_ok"
     entry = _log(cp)[0]
     assert entry["uuid"] == outcome["uuid"] and entry["guard_id"] == "1001" and entry["synced"] == 0
