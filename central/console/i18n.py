@@ -329,6 +329,17 @@ TEXTS: dict[str, tuple[str, str]] = {
     "care.back": ("返回", "Back"), "care.household_file": ("户档案", "Household file"),
     "timeline_temperature": ("体温", "Temperature"), "timeline_need": ("生活需求", "Need"),
     "timeline_care_note": ("关怀记录", "Care note"),
+    # -- issue 14, vehicles: the vehicle ledger (central/console/routes_vehicles.py) and drivers in traces --
+    "nav.vehicles": ("车辆登记", "Vehicles"), "vehicle.plate": ("车牌号", "Plate"),
+    "vehicle.purpose": ("用途", "Purpose"), "vehicle.in": ("进入时间", "Time in"),
+    "vehicle.out": ("离开时间", "Time out"), "vehicle.driver": ("驾驶人", "Driver"),
+    "vehicle.driver_kind": ("驾驶人类别", "Driver is"), "vehicle.phone": ("驾驶人电话", "Driver's phone"),
+    "vehicle.note": ("备注", "Note"), "vehicle.guard": ("登记保安", "Guard"), "vehicle.pass": ("通行证", "pass"),
+    "vehicle.inside": ("尚未离开的车辆（无离开记录）", "Vehicles still inside (no exit recorded)"),
+    "vehicle.all": ("车辆进出记录", "Vehicles"),
+    "vehicle.masked": ("只读账号看不到驾驶人的完整姓名和电话", "Viewers do not see drivers' full names and phones"),
+    "ev.vehicle": ("车辆登记", "vehicle"), "ev.vehicle_exit": ("车辆离开", "vehicle left"),
+    "visitor.kind.driver": ("车辆驾驶人", "Driver"),
 }
 
 
