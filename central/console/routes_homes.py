@@ -45,6 +45,7 @@ PASS_KINDS = ("resident", "temporary", "visitor", "staff", "delivery")
 MAX_LIST = 500
 PREVIEW_ROWS = 20
 JobId = Annotated[str, PathParam(min_length=8, max_length=40, pattern=r"^[A-Za-z0-9_-]+$")]
+Token = Annotated[str, PathParam(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 
 
 def _like(text: str) -> str:
@@ -163,22 +164,32 @@ def roster_template(staff: StaffMember) -> Response:
 @router.post("/roster/map")
 async def roster_map(request: Request, ctx: ConsoleCtx, staff: StaffForm, record: Audit,
                      file: Annotated[UploadFile, File()]) -> Response:
-    """Step 2: read the upload (bounded), keep it, show the guessed mapping to correct."""
+    """Step 2: keep the upload and read it in the background (bounded), then show the guessed mapping."""
     name = file.filename or "roster.csv"
     if Path(name).suffix.lower() not in (".csv", ".xlsx", ".xlsm"):
         return _roster_page(ctx, request, staff, 400, problems=["请上传 .xlsx 或 .csv 文件"])
     data = await file.read(MAX_UPLOAD_BYTES + 1)
-    try:
-        if len(data) > MAX_UPLOAD_BYTES:
-            raise tabular.TabularError("文件超过 20 MB", "the file is larger than 20 MB")
-        table = await run_in_threadpool(tabular.read_table, data, name)
-    except tabular.TabularError as exc:
-        return _roster_page(ctx, request, staff, 400, problems=[exc.zh if staff.lang != "en" else exc.en])
+    if len(data) > MAX_UPLOAD_BYTES:
+        return _roster_page(ctx, request, staff, 413, problems=["文件超过 20 MB"])
+    token = await run_in_threadpool(tabular.start_reading, ctx.db, ctx.db_target, data, name, owner=staff.username,
+                                    purpose=roster_import.PURPOSE)
+    await run_in_threadpool(record, "upload_roster", file=name, bytes=len(data))
+    return RedirectResponse(f"/roster/read/{token}", 303)
+
+
+@router.get("/roster/read/{token}")
+def roster_read(request: Request, ctx: ConsoleCtx, token: Token, staff: StaffMember) -> Response:
+    """The upload being read (a progress bar; the page reloads itself), then the mapping step."""
+    status = tabular.upload_status(ctx.db, token, owner=staff.username, purpose=roster_import.PURPOSE)
+    if status is None:
+        raise HTTPException(404, "上传的文件已过期或不存在，请重新上传 / the upload expired: upload it again")
+    if status.state == "failed":
+        return _roster_page(ctx, request, staff, 400, problems=[status.error])
+    if status.state == "reading":
+        return _roster_page(ctx, request, staff, step="reading", reading=status)
+    table = _kept(ctx, staff, token)
     if not table.rows:
         return _roster_page(ctx, request, staff, 400, problems=["文件只有标题行，没有数据"])
-    token = await run_in_threadpool(tabular.keep_upload, ctx.db, table, owner=staff.username,
-                                    purpose=roster_import.PURPOSE)
-    await run_in_threadpool(record, "upload_roster", file=name, rows=len(table.rows))
     mapping = tabular.guess_mapping(table.headers, roster_import.FIELDS)
     return _roster_page(ctx, request, staff, step="map", table=table, mapping=mapping, token=token)
 

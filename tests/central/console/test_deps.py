@@ -76,7 +76,8 @@ def test_every_route_needs_a_session_or_a_device_token(central):
             url = path.replace("{household:path}", "3-2-401").replace("{device_id:path}", "dev-n")
             url = url.replace("{username:path}", "admin").replace("{fmt_}", "csv").replace("{pass_id}", "1")
             url = (url.replace("{template_id}", "1").replace("{pid}", "1").replace("{slot_id}", "1")
-                   .replace("{round_id}", "1").replace("{job}", "job-12345678"))
+                   .replace("{round_id}", "1").replace("{job}", "job-12345678")
+                   .replace("{token}", "token-12345678"))
             assert "{" not in url, path
             for method in route.methods - {"HEAD"}:
                 r = c.request(method, url, data={"csrf": "x"} if method == "POST" else None)
