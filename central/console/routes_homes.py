@@ -105,8 +105,12 @@ def households_page(request: Request, ctx: ConsoleCtx, staff: Viewer, record: Au
     grids = [r[0] for r in ctx.db.execute("SELECT DISTINCT grid FROM household_files WHERE grid != '' "
                                           "ORDER BY grid").fetchall()]
     record("view_households", q=q, grid=grid, flag=flag, rows=len(rows))
+    text = q.strip().lower()  # a household id not on file yet (not a name, phone or grid that matched): offer it
+    offer_new = bool(text) and all(r["household"].lower().startswith(text) for r in rows) and \
+        not any(r["household"].lower() == text for r in rows)
     return ctx.render(request, "households.html", staff, rows=rows, q=q, grid=grid, flag=flag, grids=grids,
-                      flags=flags, FLAGS=homes.FLAGS, may_see=may_see, report=None, limit=MAX_LIST)
+                      flags=flags, FLAGS=homes.FLAGS, may_see=may_see, report=None, limit=MAX_LIST,
+                      offer_new=offer_new)
 
 
 @router.post("/households/import")

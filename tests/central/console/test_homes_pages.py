@@ -181,6 +181,7 @@ def test_the_list_searches_by_name_phone_grid_and_filters_by_flag(central, famil
         body = html.split('id="households"', 1)[1]
         assert f'data-household="{family}"' in body and "东区网格" in body
     assert f'data-household="{family}"' not in other_flag
+    assert 'id="new-household"' not in by_name + by_phone  # a name is no new household id
     assert "孕妇" in by_flag and "独居老人" in by_flag
 
 
