@@ -282,6 +282,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "timeline_passage": ("通行", "Passage"), "timeline_alert": ("告警", "Alert"),
     "timeline_quarantine_set": ("居家隔离", "Quarantine"), "timeline_quarantine_released": ("解除隔离", "Released"),
     "timeline.override": ("保安放行", "let through by the guard"),
+    "timeline_source_failed": ("部分记录暂时无法显示（已记入日志）", "Some records cannot be shown (logged)"),
 }
 
 
