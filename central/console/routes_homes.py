@@ -231,21 +231,19 @@ async def roster_run(request: Request, ctx: ConsoleCtx, staff: StaffForm, record
         chosen = tabular.parse_mapping(mapping, table.headers, roster_import.FIELDS)
     except tabular.TabularError as exc:
         return _roster_page(ctx, request, staff, 400, problems=[exc.zh])
-    plan = await run_in_threadpool(roster_import.check, ctx.db, table.rows, chosen)
-    job = await run_in_threadpool(roster_import.start_job, ctx.db, staff.username, table.filename, len(plan.rows),
-                                  time.time())
-    threading.Thread(target=_run_job, args=(ctx.db_target, job, plan, staff.username, token), daemon=True,
+    job = await run_in_threadpool(roster_import.start_job, ctx.db, staff.username, table.filename, len(table.rows),
+                                  time.time(), "check")
+    threading.Thread(target=_run_job, args=(ctx.db_target, job, table, chosen, staff.username, token), daemon=True,
                      name=f"roster-{job}").start()
-    await run_in_threadpool(record, "import_roster", file=table.filename, job=job, rows=len(plan.rows),
-                            skipped=len(plan.bad))
+    await run_in_threadpool(record, "import_roster", file=table.filename, job=job, rows=len(table.rows))
     return RedirectResponse(f"/roster/jobs/{job}", 303)
 
 
-def _run_job(target: str, job: str, plan: roster_import.Plan, by: str, token: str) -> None:
+def _run_job(target: str, job: str, table: tabular.Table, mapping: dict[int, str], by: str, token: str) -> None:
     """The import thread: its own connection; the upload is forgotten once the import is done."""
     db = connect(target)
     try:
-        done = roster_import.run_import(db, job, plan, by)
+        done = roster_import.check_and_run(db, job, table.rows, mapping, by)
         if done.state == "done":
             tabular.drop_upload(db, token, owner=by)
     finally:
