@@ -150,6 +150,11 @@ def test_notices_print_name_dates_qr_and_signature_lines(central):
         release = c.get(f"/care/{qid}/notice/0/release")
         assert release.status_code == 200 and "解除隔离通知书" in release.text and "手印" in release.text
         assert c.get(f"/care/{qid}/notice/5/release").status_code == 404
+        c.get("/lang/en", params={"next": "/care"})
+        english = _text(c.get(f"/care/{qid}/notice/0/quarantine").text)
+        assert "Home Quarantine Notice" in english and "周五" in english and "close contact" in english
+        assert "Thumbprint" in _text(c.get(f"/care/{qid}/notice/0/release").text)
+        c.get("/lang/zh", params={"next": "/care"})
         assert c.get(f"/care/{qid}/notice/0/other").status_code == 404
     printed = [r for r in audit.recent(central.db, 20, username="staff", action="print_care_notice")]
     assert len(printed) >= 2
@@ -172,6 +177,7 @@ def test_care_pages_in_english_have_no_bare_keys(central):
         c.get("/lang/en", params={"next": "/care"})
         pages = [c.get(p).text for p in ("/care", f"/care/{qid}", "/care/round", "/alerts")]
         pages.append(c.get(f"/r/{token}", params={"lang": "en"}).text)
+        c.get("/lang/zh", params={"next": "/care"})
     for html in pages:
         assert not re.findall(r"\b((?:care|alerts|nav)\.[a-z_.0-9]+)\b(?![^<]*>)", _text(html)), _text(html)[:300]
     assert "Home-quarantine care" in pages[0] and "Returnee" in pages[0] and "Groceries" in pages[1]
