@@ -19,12 +19,13 @@ from central.console import (
     routes_care,
     routes_data,
     routes_duty,
+    routes_homes,
     routes_people,
     routes_selfreport,
 )
 
 CONSOLE_ROUTERS = (routes_auth.router, routes_data.router, routes_admin.router, routes_people.router,
-                   routes_duty.router, routes_care.router, routes_selfreport.router)
+                   routes_duty.router, routes_homes.router, routes_care.router, routes_selfreport.router)
 
 
 def _calls(dependant: Any) -> Iterator[Callable[..., Any]]:
@@ -86,7 +87,8 @@ def test_every_route_needs_a_session_or_a_device_token(central):
             url = path.replace("{household:path}", "3-2-401").replace("{device_id:path}", "dev-n")
             url = url.replace("{username:path}", "admin").replace("{fmt_}", "csv").replace("{pass_id}", "1")
             url = (url.replace("{template_id}", "1").replace("{pid}", "1").replace("{slot_id}", "1")
-                   .replace("{round_id}", "1").replace("{quarantine_id}", "1").replace("{need_id}", "1")
+                   .replace("{round_id}", "1").replace("{job}", "job-12345678")
+                   .replace("{quarantine_id}", "1").replace("{need_id}", "1")
                    .replace("{person}", "0").replace("{notice}", "release"))
             assert "{" not in url, path
             for method in route.methods - {"HEAD"}:
