@@ -223,3 +223,24 @@ def test_the_resident_reports_a_missed_morning_late_but_no_slot_ahead(central):
         care.set_slot_ends(central.db, "12:00", "20:00")
     got = {r.slot: r.temp_c for r in care.readings(central.db, qid)}
     assert got == {"am": 36.4, "pm": 36.7}
+
+
+def test_a_changed_period_voids_the_old_link_and_far_future_starts_are_refused(central):
+    _member(central, "19-1-101", 0, "陈九")
+    first = _today()
+    qid = care.start_quarantine(central.db, household="19-1-101", person=0, first_day=first,
+                                last_day=first + timedelta(days=13), source="other", by="staff")
+    old = selfreport.token_for(central.db, qid, 0)
+    again = care.start_quarantine(central.db, household="19-1-101", person=0, first_day=first,
+                                  last_day=first + timedelta(days=20), source="other", by="staff")
+    assert again == qid
+    new = selfreport.token_for(central.db, qid, 0)
+    with central.client() as anon:
+        assert anon.get(f"/r/{old}").status_code == 403
+        assert anon.get(f"/r/{new}").status_code == 200
+    with central.client("staff") as c:
+        token = csrf_of(c.get("/care").text)
+        far = _start(c, token, "19-1-101", "0", first_day=(first + timedelta(days=100)).isoformat())
+        assert far.status_code == 400 and "首日最多" in far.text
+        odd = _start(c, token, "19-1-101", "甲")
+        assert odd.status_code == 400 and "人员编号" in odd.text
