@@ -244,3 +244,24 @@ def test_a_changed_period_voids_the_old_link_and_far_future_starts_are_refused(c
         assert far.status_code == 400 and "首日最多" in far.text
         odd = _start(c, token, "19-1-101", "甲")
         assert odd.status_code == 400 and "人员编号" in odd.text
+
+
+def test_concurrent_reports_of_one_slot_never_fail_with_a_server_error(central):
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
+
+    _member(central, "20-1-101", 0, "褚十")
+    qid = care.start_quarantine(central.db, household="20-1-101", person=0, first_day=_today(),
+                                last_day=_today() + timedelta(days=13), source="other", by="staff")
+    token = selfreport.token_for(central.db, qid, 0)
+
+    def send(i: int) -> int:
+        with httpx.Client(base_url=central.url, timeout=20) as c:
+            return c.post(f"/r/{token}", data={"temp": f"36.{i}"}).status_code
+
+    with ThreadPoolExecutor(6) as pool:
+        codes = list(pool.map(send, range(6)))
+    assert set(codes) <= {303, 400} and 303 in codes, codes
+    [reading] = care.readings(central.db, qid)
+    assert reading.corrections == codes.count(303) - 1
