@@ -585,10 +585,10 @@ def add_need(db: CentralDB, quarantine_id: int, kind: str, detail: str, *, by: s
             raise CareError("没有这条隔离记录 / no such quarantine")
         if person is not None and person not in persons(db, rec.q):
             raise CareError("此人不在这条隔离记录中 / this person is not under this quarantine")
-        db.execute("INSERT INTO care_needs (quarantine_id, household, person, kind, detail, asked_at, recorded_by, "
-                   "handled_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                   [quarantine_id, rec.q.household, person, kind, detail, now, by, handled_by])
-        return int(db.execute("SELECT MAX(id) FROM care_needs WHERE quarantine_id = ?", [quarantine_id]).fetchone()[0])
+        return int(db.execute("INSERT INTO care_needs (quarantine_id, household, person, kind, detail, asked_at, "
+                              "recorded_by, handled_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                              [quarantine_id, rec.q.household, person, kind, detail, now, by, handled_by]
+                              ).fetchone()[0])
 
 
 def finish_need(db: CentralDB, need_id: int, *, handled_by: str, by: str, now: float) -> Need:
@@ -643,9 +643,9 @@ def add_note(db: CentralDB, quarantine_id: int, note: str, *, by: str, now: floa
         rec = record(db, quarantine_id)
         if rec is None:
             raise CareError("没有这条隔离记录 / no such quarantine")
-        db.execute("INSERT INTO care_notes (quarantine_id, household, at, noted_by, note) VALUES (?, ?, ?, ?, ?)",
-                   [quarantine_id, rec.q.household, now, by, note])
-        return int(db.execute("SELECT MAX(id) FROM care_notes WHERE quarantine_id = ?", [quarantine_id]).fetchone()[0])
+        return int(db.execute("INSERT INTO care_notes (quarantine_id, household, at, noted_by, note) "
+                              "VALUES (?, ?, ?, ?, ?) RETURNING id",
+                              [quarantine_id, rec.q.household, now, by, note]).fetchone()[0])
 
 
 def notes(db: CentralDB, quarantine_id: int) -> list[Note]:
