@@ -34,6 +34,7 @@ from datetime import date
 from typing import Any
 
 from central import homes
+from central.errors import CentralError
 from central.passes import quarantine
 from central.screening_parse import CATEGORIES, household_candidates, severest
 from central.store import CentralDB
@@ -62,10 +63,11 @@ OUTCOMES: dict[str, tuple[str, str]] = {
 CLOSED = ("reached", "empty", "left")
 RETRY_S = 2 * 3600.0  # a failed call is due again this long after it
 LIST_LIMIT = 500  # people one register or worklist page shows at most
+EXPORT_LIMIT = 200_000  # people one export holds at most
 _RANK = ("CASE {} WHEN 'close_contact' THEN 1 WHEN 'secondary_contact' THEN 2 WHEN 'returnee' THEN 3 ELSE 4 END")
 
 
-class ScreeningError(Exception):
+class ScreeningError(CentralError):
     """A screening action refused; the message is for staff (zh-CN / English)."""
 
 

@@ -12,10 +12,10 @@ from fastapi.routing import APIRoute
 
 from central import api
 from central import deps as central_deps
-from central.console import deps, routes_admin, routes_auth, routes_data, routes_duty, routes_people
+from central.console import deps, routes_admin, routes_auth, routes_data, routes_duty, routes_people, routes_screening
 
 CONSOLE_ROUTERS = (routes_auth.router, routes_data.router, routes_admin.router, routes_people.router,
-                   routes_duty.router)
+                   routes_duty.router, routes_screening.router)
 
 
 def _calls(dependant: Any) -> Iterator[Callable[..., Any]]:
@@ -61,7 +61,8 @@ def _routes(routes, prefix=""):
             yield prefix, route
 
 
-PUBLIC = {"/login", "/lang/{code}", "/static/console.css", "/static/patrol.css", "/static/alerts.js", "/healthz"}
+PUBLIC = {"/login", "/lang/{code}", "/static/console.css", "/static/patrol.css", "/static/alerts.js", "/healthz",
+          "/static/screening.css"}
 
 
 def test_every_route_needs_a_session_or_a_device_token(central):
@@ -76,7 +77,7 @@ def test_every_route_needs_a_session_or_a_device_token(central):
             url = path.replace("{household:path}", "3-2-401").replace("{device_id:path}", "dev-n")
             url = url.replace("{username:path}", "admin").replace("{fmt_}", "csv").replace("{pass_id}", "1")
             url = (url.replace("{template_id}", "1").replace("{pid}", "1").replace("{slot_id}", "1")
-                   .replace("{round_id}", "1"))
+                   .replace("{round_id}", "1").replace("{person_id}", "1"))
             assert "{" not in url, path
             for method in route.methods - {"HEAD"}:
                 r = c.request(method, url, data={"csrf": "x"} if method == "POST" else None)

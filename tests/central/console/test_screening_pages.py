@@ -1,0 +1,140 @@
+"""The screening register's pages (central.console.routes_screening) on a real server, both backends: staff see
+names, phones and health data, viewers see them masked; the worklist; recording a call; one click to a quarantine;
+exports with Chinese headers; every view and export audited."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import time
+
+import pytest
+from openpyxl import load_workbook
+
+from central import homes, screening
+from central.db import transaction
+from central.screening import ScreenRow
+from tests.central.console.conftest import csrf_of
+
+
+@pytest.fixture(scope="module")
+def listed(central):
+    """Three people from a questionnaire and a street-office list (张三 on both), two household files."""
+    db = central.db
+    with transaction(db):
+        for hh, grid in (("11-1-101", "一网格"), ("12-1-101", "二网格")):
+            db.execute("INSERT INTO household_files (household, grid, updated_at) VALUES (?, ?, 0) "
+                       "ON CONFLICT (household) DO NOTHING", [hh, grid])
+        homes.save_member(db, homes.Member("12-1-101", 0, name="赵六", phone="13900000016"), now=0)
+    today = time.strftime("%Y-%m-%d")
+    screening.import_rows(db, "questionnaire", "问卷星 返乡登记", [
+        ScreenRow("13800000011", name="张三", household="11号楼1单元101", origin_city="上海", return_date=today,
+                  travel="G1234", health="咳嗽", row_no=2),
+        ScreenRow("13800000012", name="李四", household="河边小区9栋", origin_city="武汉", row_no=3),
+        ScreenRow("13900000016", name="赵六", contact="同航班 CA1234", row_no=4)], by="staff", now=time.time())
+    screening.import_rows(db, "close_contact_list", "街道密接名单", [ScreenRow("13800000011", name="张三")],
+                          by="staff", now=time.time())
+    return {p["name"]: p["id"] for p in screening.people(db, screening.Filters(), now=time.time())[0]}
+
+
+def _audits(central, action: str) -> list[dict]:
+    return [json.loads(r[0]) for r in central.db.execute(
+        "SELECT detail FROM audit_log WHERE action = ? ORDER BY id", [action]).fetchall()]
+
+
+def test_staff_see_the_register_with_names_phones_health_and_lists(central, listed):
+    before = len(_audits(central, "view_screening"))
+    with central.client("staff") as c:
+        r = c.get("/screening")
+        person = c.get(f"/screening/people/{listed['张三']}")
+    assert r.status_code == 200 and person.status_code == 200
+    table = r.text.split('id="register"', 1)[1]
+    assert "张三" in table and "13800000011" in table and "咳嗽" in table and "密接" in table
+    assert "河边小区9栋" in table  # kept as written: no household file
+    assert "问卷星 返乡登记" in person.text and "街道密接名单" in person.text and 'href="tel:13800000011"' in person.text
+    assert len(_audits(central, "view_screening")) == before + 1
+    assert _audits(central, "view_screening_person")[-1]["person"] == listed["张三"]
+
+
+def test_viewers_see_masks_no_health_and_cannot_act(central, listed):
+    with central.client("viewer") as c:
+        r = c.get("/screening")
+        work = c.get("/screening/worklist")
+        person = c.get(f"/screening/people/{listed['张三']}")
+        export = c.get("/screening/export.csv")
+        call = c.post(f"/screening/people/{listed['张三']}/calls", data={"csrf": csrf_of(person.text),
+                                                                         "outcome": "reached"})
+    for page in (r.text, work.text, person.text):
+        assert "13800000011" not in page and "张三" not in page and "咳嗽" not in page
+    assert "138****0011" in r.text and "张*" in r.text and "tel:" not in work.text
+    assert export.status_code == 403 and call.status_code == 403
+    assert _audits(central, "view_screening")[-1]["names_shown"] is False
+
+
+def test_the_worklist_filters_and_a_call_from_it(central, listed):
+    with central.client("staff") as c:
+        page = c.get("/screening/worklist", params={"grid": "二网格"})
+        assert "赵六" in page.text and "张三" not in page.text and 'href="tel:13900000016"' in page.text
+        r = c.post(f"/screening/people/{listed['赵六']}/calls",
+                   data={"csrf": csrf_of(page.text), "outcome": "no_answer", "note": "晚上再打",
+                         "back": "/screening/worklist?grid=二网格"})
+        assert r.status_code == 303 and r.headers["location"].startswith("/screening/worklist?grid=")
+        after = c.get(r.headers["location"])
+        bad = c.post(f"/screening/people/{listed['赵六']}/calls",
+                     data={"csrf": csrf_of(page.text), "outcome": "maybe", "back": "https://evil.example/"})
+    assert "call-saved" in after.text and "赵六" not in after.text.split('id="worklist"', 1)[1]
+    assert bad.status_code == 303 and "error=" in bad.headers["location"]
+    assert bad.headers["location"].startswith("/screening/people/")
+    call = screening.calls(central.db, listed["赵六"])[0]
+    assert (call["outcome"], call["note"], call["called_by"]) == ("no_answer", "晚上再打", "staff")
+    assert _audits(central, "screening_call")[-1]["outcome"] == "no_answer"
+
+
+def test_one_click_turns_a_row_into_a_quarantine(central, listed):
+    with central.client("staff") as c:
+        page = c.get("/screening")
+        row = page.text.split(f'data-person="{listed["张三"]}"', 1)[1].split("</tr>", 1)[0]
+        first = row.split('name="first_day" value="', 1)[1].split('"', 1)[0]
+        last = row.split('name="last_day" value="', 1)[1].split('"', 1)[0]
+        r = c.post(f"/screening/people/{listed['张三']}/quarantine",
+                   data={"csrf": csrf_of(page.text), "household": "11-1-101", "first_day": first,
+                         "last_day": last, "scope": "person", "back": "/screening"})
+        assert r.status_code == 303
+        after = c.get("/screening").text
+        unknown = c.post(f"/screening/people/{listed['李四']}/quarantine",
+                         data={"csrf": csrf_of(page.text), "household": "99-9-999", "first_day": first,
+                               "last_day": last})
+    assert first == time.strftime("%Y-%m-%d")
+    row = after.split(f'data-person="{listed["张三"]}"', 1)[1].split("</tr>", 1)[0]
+    assert f"已转居家隔离：{first} 至 {last}" in row
+    q = central.db.execute("SELECT household, person, first_day, last_day, status FROM quarantines WHERE id = ?",
+                           [screening.person(central.db, listed["张三"])["quarantine_id"]]).fetchone()
+    assert tuple(q) == ("11-1-101", 1, first, last, "active")
+    assert unknown.status_code == 303 and "error=" in unknown.headers["location"]
+    assert _audits(central, "screening_quarantine")[-1]["household"] == "11-1-101"
+
+
+def test_exports_have_chinese_headers_and_are_audited(central, listed):
+    with central.client("staff") as c:
+        text = c.get("/screening/export.csv").content.decode("utf-8-sig")
+        book = load_workbook(io.BytesIO(c.get("/screening/worklist/export.xlsx").content))
+        assert c.get("/screening/export.pdf").status_code == 404
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0][:4] == ["姓名", "电话", "人员类别", "户号"]
+    assert any(r[0] == "李四" and r[1] == "13800000012" and r[4] == "河边小区9栋" for r in rows)
+    sheet = book.worksheets[0]
+    values = [[c for c in r] for r in sheet.iter_rows(values_only=True)]
+    assert "姓名" in values[1] and any("李四" in r for r in values[2:])
+    assert _audits(central, "export_screening")[-1]["format"] == "csv"
+    assert _audits(central, "export_screening_worklist")[-1]["format"] == "xlsx"
+
+
+def test_bad_ids_and_filters_are_clear_errors(central, listed):
+    with central.client("staff") as c:
+        assert c.get("/screening/people/999999").status_code == 404
+        assert c.get("/screening/people/0").status_code == 422
+        assert c.get("/screening", params={"source": "x" * 500}).status_code == 422
+        assert c.get("/screening", params={"source": "9" * 30, "day_from": "not-a-day",
+                                           "status": "nonsense"}).status_code == 200
+        assert c.get("/screening", params={"q": "a\x00b"}).status_code == 400
