@@ -10,6 +10,9 @@ What is personal at central, and its limit (``[retention]`` in ``central.toml``,
   direction, decision, reason, event, fever flag), and so does the shift hand-over summary;
 - **quarantine records** whose last day ended ``identity_days`` ago are deleted, and so are the **names on passes**
   expired or revoked that long ago (the gates never had the names);
+- **the screening register** (:mod:`central.screening`): a person not imported, called or quarantined for
+  ``screening_days`` (default 28) is deleted with what each list said and their calls; counts by category and last
+  call outcome stay (``screening_tally``);
 - expired **console sessions** are deleted.
 
 Kept: staff accounts, the audit log (who looked at what, from which address: the accountability record of the
@@ -30,7 +33,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
-from central import visitors
+from central import screening, visitors
 from central.console import audit
 from central.db import transaction
 from central.settings import RetentionSection
@@ -61,6 +64,7 @@ class PurgeReport:
     quarantine_records: int = 0
     pass_names: int = 0
     sessions: int = 0
+    screening_people: int = 0
 
     @property
     def total(self) -> int:
@@ -76,7 +80,9 @@ class PurgeReport:
                 f"{self.anonymised_entries}",
                 f"隔离记录已删除：{self.quarantine_records} 条 / quarantine records deleted: {self.quarantine_records}",
                 f"通行证上的姓名已删除：{self.pass_names} 张 / names erased from passes: {self.pass_names}",
-                f"过期的登录会话已删除：{self.sessions} 个 / expired sessions deleted: {self.sessions}"]
+                f"过期的登录会话已删除：{self.sessions} 个 / expired sessions deleted: {self.sessions}",
+                f"排查登记人员已删除（只保留统计数）：{self.screening_people} 人 / screening register people deleted "
+                f"(counts kept): {self.screening_people}"]
 
 
 def _visitor_key(extra: str | None, device_id: str, seq: int, key: str | None = None) -> str:
@@ -153,6 +159,7 @@ def purge_expired(db: CentralDB, limits: RetentionSection, now: float) -> PurgeR
     report.anonymised_entries = _anonymise_entries(db, identity_cutoff)
     report.quarantine_records, report.pass_names = _drop_old_records(db, identity_cutoff)
     report.sessions = db.execute("DELETE FROM staff_sessions WHERE expires_at < ?", [now]).rowcount
+    report.screening_people = screening.purge_before(db, now - limits.screening_days * DAY_S)
     if report.total:
         audit.record(db, "system", "system", "retention_purge", "", **asdict(report))
         log.info("retention: %s", asdict(report))
@@ -174,6 +181,7 @@ def purge_outbreak_end(db: CentralDB, by: str, now: float) -> PurgeReport:
         report.visitor_records = visitors.erase_before(db, None)
     report.anonymised_entries = _anonymise_entries(db, None)
     report.quarantine_records, report.pass_names = _drop_old_records(db, now, everything=True)
+    report.screening_people = screening.purge_before(db, None)
     audit.record(db, by, "cli", "outbreak_purge", "", **asdict(report))
     log.warning("outbreak-end purge by %s: %s", by, asdict(report))
     return report

@@ -20,6 +20,9 @@ class RetentionSection(Section):
                                  "person, visitor ref., guard, temperatures, notes) and keep only what the reports "
                                  "count; ended quarantine records and the names on expired or revoked passes go too "
                                  "(days).", gt=0, le=3650)
+    screening_days: float = Field(28.0, description="People on the screening register (names, phones, health, "
+                                  "calls) not imported, called or quarantined for this long are deleted; counts by "
+                                  "category and last call outcome stay (days).", gt=0, le=3650)
     interval_h: float = Field(1.0, description="How often the server applies these limits (hours).", gt=0, le=168)
 
 

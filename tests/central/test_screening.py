@@ -140,3 +140,28 @@ def test_retention_reduces_old_people_to_counts(db) -> None:
     assert db.execute("SELECT count(*) FROM screening_rows").fetchone()[0] == 0
     assert db.execute("SELECT count(*) FROM screening_calls").fetchone()[0] == 0
     assert {(t["outcome"], t["people"]) for t in screening.tally(db)} == {("none", 2), ("reached", 1)}
+
+
+def test_the_retention_job_and_the_outbreak_purge_include_the_register(db) -> None:
+    from central import retention
+    from central.settings import RetentionSection
+
+    screening.import_rows(db, "questionnaire", "问卷", _rows(), by="staff", now=NOW)
+    kept = retention.purge_expired(db, RetentionSection(screening_days=28), NOW + 27 * 86400)
+    assert kept.screening_people == 0
+    report = retention.purge_expired(db, RetentionSection(screening_days=28), NOW + 29 * 86400)
+    assert report.screening_people == 3 and "排查登记人员已删除" in report.lines()[-1]
+    assert db.execute("SELECT count(*) FROM screening_people").fetchone()[0] == 0
+    screening.import_rows(db, "questionnaire", "问卷", _rows(), by="staff", now=NOW)
+    assert retention.purge_outbreak_end(db, "admin", NOW).screening_people == 3
+    assert sum(t["people"] for t in screening.tally(db)) == 6
+
+
+def test_the_household_timeline_lists_the_register_as_a_source(db) -> None:
+    from central.timeline import SOURCES, household_timeline
+
+    assert "central.screening:timeline_events" in SOURCES
+    screening.import_rows(db, "close_contact_list", "街道密接名单", _rows(), by="staff", now=NOW)
+    events = household_timeline(db, "3-2-401", sources=("central.screening:timeline_events",))
+    assert [(e.kind, e.alert) for e in events] == [("screening_row", True)]
+    assert events[0].summary == "张三 · 街道密接名单" and events[0].link.startswith("/screening/people/")
