@@ -288,7 +288,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "scr.open_household": ("住户档案", "Household file"), "scr.read_only": ("只读：查看者不能记录通话",
                                                                       "Read only: viewers cannot record calls"),
     "timeline_screening_call": ("排查电话", "Screening call"), "timeline_screening_row": ("排查名单", "Screening list"),
-    "scr.src": ("来源", "Source"),
+    "scr.src": ("来源", "Source"), "scr.call_log": ("通话记录", "Calls"),
 }
 
 
