@@ -436,7 +436,7 @@ def to_quarantine(db: CentralDB, person_id: int, order: QuarantineOrder, *, by: 
         number = _subject(db, p, order)
         qid = _start_quarantine(db, household=household, person=number, first_day=order.first_day,
                                 last_day=order.last_day, source=care_source(p["category"]),
-                                origin_city=p["origin_city"], note=f"排查登记 #{person_id}", by=by)
+                                origin_city=p["origin_city"][:40], note=f"排查登记 #{person_id}", by=by)
         db.execute("UPDATE screening_people SET quarantine_id = ?, quarantine_first = ?, quarantine_last = ?, "
                    "household = ?, person = ?, updated_at = ? WHERE id = ?",
                    [qid, order.first_day.isoformat(), order.last_day.isoformat(), household, number, now,

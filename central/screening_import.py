@@ -55,7 +55,7 @@ def fields(today: date) -> tuple[tabular.Field, ...]:
             parse=_field_parser(parse_travel)),
         tabular.Field("health", "健康状况", "Health", ("健康状况", "健康", "症状", "身体状况", "体温", "health"),
                       parse=text),
-        tabular.Field("contact", "接触史", "Contact history", ("接触史", "接触", "旅居史", "风险", "contact"),
+        tabular.Field("contact", "接触史", "Contact history", ("接触史", "接触", "密接", "旅居史", "风险", "contact"),
                       parse=text),
         tabular.Field("category", "人员类别", "Category", ("人员类别", "类别", "人员类型", "类型", "category"),
                       parse=_field_parser(parse_category)),

@@ -8,8 +8,16 @@ from datetime import date, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from central.screening_parse import (household_candidates, parse_category, parse_date, parse_phone, parse_text,
-                                     parse_travel, severest, travel_kind)
+from central.screening_parse import (
+    household_candidates,
+    parse_category,
+    parse_date,
+    parse_phone,
+    parse_text,
+    parse_travel,
+    severest,
+    travel_kind,
+)
 
 TODAY = date(2022, 4, 20)
 days = st.dates(min_value=date(2019, 1, 1), max_value=TODAY)
@@ -49,8 +57,8 @@ def test_any_text_gives_a_day_or_a_chinese_reason(text: str) -> None:
 
 
 def test_impossible_far_and_early_dates_are_refused_with_reasons() -> None:
-    for text, word in (("2022/2/30", "没有这一天"), ("2030-01-01", "将来"), ("2001-01-01", "太早"), ("昨天", "无法识别"),
-                       ("13月3日", "没有这一天")):
+    for text, word in (("2022/2/30", "没有这一天"), ("2030-01-01", "将来"), ("2001-01-01", "太早"),
+                       ("昨天", "无法识别"), ("13月3日", "没有这一天")):
         value, why = parse_date(text, TODAY)
         assert value is None and why is not None and word in why, text
     assert parse_date("", TODAY) == ("", None) and parse_date(None, TODAY) == ("", None)

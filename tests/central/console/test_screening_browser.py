@@ -74,3 +74,66 @@ def test_the_phone_round_at_390x844(central, chromium_ok):
         b.close()
     call = screening.calls(central.db, pid)[0]
     assert (call["outcome"], call["called_by"]) == ("reached", "staff")
+
+
+def _questionnaire(path: Path, people: int) -> None:
+    """A 问卷星-style export: metadata columns, question headers, one bad row (no such day, bad phone)."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["序号", "提交答卷时间", "来自IP", "1、您的姓名", "2、联系电话", "3、现居住地址（楼号单元房号）",
+                  "4、返回地", "5、返京日期", "6、车次/航班号", "7、目前健康状况", "8、是否有密接史"])
+    for i in range(people):
+        sheet.append([i + 1, "2022/4/5 10:00:00", "10.0.0.1", f"居民{i}", f"1360000{i:04d}", f"31号楼1单元{101 + i}",
+                      "上海", time.strftime("%Y/%m/%d"), "G1234" if i % 2 else "CA1234", "正常", "无"])
+    sheet.append([people + 1, "2022/4/5 10:00:00", "10.0.0.1", "坏行", "12345", "", "", "2022/2/30", "", "", ""])
+    sheet.append([people + 2, "2022/4/5 10:00:00", "10.0.0.1", "居民0", "136 0000 0000", "", "", "", "", "发热", ""])
+    book.save(path)
+
+
+def test_import_mapping_preview_then_one_click_to_quarantine_at_1366(central, chromium_ok, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    with transaction(central.db):
+        for room in (101, 102, 103):
+            central.db.execute("INSERT INTO household_files (household, grid, updated_at) VALUES (?, '四网格', 0) "
+                               "ON CONFLICT (household) DO NOTHING", [f"31-1-{room}"])
+    upload = tmp_path / "问卷星导出.xlsx"
+    _questionnaire(upload, 30)
+    name = central.db.__class__.__name__
+    with sync_playwright() as p:
+        b = _browser(p)
+        page = b.new_context(base_url=central.url, viewport={"width": 1366, "height": 768}, locale="zh-CN").new_page()
+        _sign_in(page, central)
+        page.goto("/screening/import")
+        page.select_option("select[name=kind]", "questionnaire")
+        page.fill("input[name=label]", "问卷星 返京登记")
+        page.set_input_files("input[name=file]", str(upload))
+        page.click("#upload-form button[type=submit]")
+        page.wait_for_selector("#mapping-form")
+        assert page.input_value("#col4") == "phone" and page.input_value("#col2") == ""  # 来自IP: not a city
+        page.select_option("#col6", "origin_city")  # 返回地: the city, which the guess left out
+        page.screenshot(path=str(SHOTS / f"import-mapping-1366-{name}.png"), full_page=True)
+        page.click("#mapping-submit")
+        page.wait_for_selector("#commit-form")
+        assert "可导入 31 行（30 人）" in page.inner_text("#good-count")
+        assert "没有这一天" in page.inner_text("#bad-rows") and "电话号码无效" in page.inner_text("#bad-rows")
+        page.screenshot(path=str(SHOTS / f"import-preview-1366-{name}.png"), full_page=True)
+        page.click("#commit-form button[type=submit]")
+        page.wait_for_selector("#imported")
+        assert "新增 30 人" in page.inner_text("#imported")
+        row = page.locator("#register tr", has_text="居民1").first
+        assert "31-1-102" in row.inner_text() and "上海" in row.inner_text()
+        row.locator("form.one-click button").click()
+        page.wait_for_load_state()
+        row = page.locator("#register tr", has_text="居民1").first
+        assert "已转居家隔离" in row.inner_text()
+        page.screenshot(path=str(SHOTS / f"register-1366-{name}.png"), full_page=False)
+        b.close()
+    pid = screening.people(central.db, screening.Filters(text="13600000001"), now=time.time())[0][0]
+    q = central.db.execute("SELECT household, first_day, last_day, status FROM quarantines WHERE id = ?",
+                           [pid["quarantine_id"]]).fetchone()
+    assert q[0] == "31-1-102" and q[1] == time.strftime("%Y-%m-%d") and q[3] == "active"
+    zero = screening.people(central.db, screening.Filters(text="13600000000"), now=time.time())[0][0]
+    assert zero["health"] == "发热"  # the repeated row merged into the same person
