@@ -64,6 +64,7 @@ CLOSED = ("reached", "empty", "left")
 RETRY_S = 2 * 3600.0  # a failed call is due again this long after it
 LIST_LIMIT = 500  # people one register or worklist page shows at most
 EXPORT_LIMIT = 200_000  # people one export holds at most
+BATCH = 500  # people written per statement by an import
 _RANK = ("CASE {} WHEN 'close_contact' THEN 1 WHEN 'secondary_contact' THEN 2 WHEN 'returnee' THEN 3 ELSE 4 END")
 
 
@@ -190,7 +191,7 @@ class _Links:
 
 _PERSON_UPSERT = (
     "INSERT INTO screening_people (phone, name, household, person, address, origin_city, return_date, travel, "
-    "health, contact, category, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "health, contact, category, created_at, updated_at) VALUES {values} "
     "ON CONFLICT (phone) DO UPDATE SET "
     + ", ".join(f"{c} = CASE WHEN excluded.{c} <> '' THEN excluded.{c} ELSE screening_people.{c} END"
                 for c in ("name", "address", "origin_city", "return_date", "travel", "health", "contact"))
@@ -198,14 +199,40 @@ _PERSON_UPSERT = (
     "person = CASE WHEN excluded.household IS NULL THEN screening_people.person ELSE excluded.person END, "
     f"category = CASE WHEN {_RANK.format('excluded.category')} < {_RANK.format('screening_people.category')} "
     "THEN excluded.category ELSE screening_people.category END, updated_at = excluded.updated_at "
-    "RETURNING id, created_at")
+    "RETURNING id, phone, created_at")
 _ROW_UPSERT = (
     "INSERT INTO screening_rows (source_id, person_id, row_no, name, household, address, origin_city, return_date, "
-    "travel, health, contact, category, imported_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "travel, health, contact, category, imported_at) VALUES {values} "
     "ON CONFLICT (source_id, person_id) DO UPDATE SET row_no = excluded.row_no, name = excluded.name, "
     "household = excluded.household, address = excluded.address, origin_city = excluded.origin_city, "
     "return_date = excluded.return_date, travel = excluded.travel, health = excluded.health, "
     "contact = excluded.contact, category = excluded.category, imported_at = excluded.imported_at")
+
+
+def _values(statement: str, rows: int, width: int) -> str:
+    """``statement`` with ``rows`` tuples of ``width`` parameters (a multi-row insert: one round trip)."""
+    return statement.format(values=", ".join(["(" + ", ".join("?" * width) + ")"] * rows))
+
+
+def _import_batch(db: CentralDB, links: _Links, kind: str, batch: list[ScreenRow], result: ImportResult,
+                  now: float) -> None:
+    """Upsert a batch of people (phones unique within it) and their rows of this list, two statements."""
+    people: list[Any] = []
+    rows: list[list[Any]] = []
+    for row in batch:
+        row = row if row.category else replace(row, category=SOURCE_KINDS[kind][2])
+        household, person = links.link(row)
+        values = [row.name, household, "" if household else row.household, row.origin_city, row.return_date,
+                  row.travel, row.health, row.contact, row.category]
+        people += [row.phone, row.name, household, person, *values[2:], now, now]
+        rows.append([row.phone, row.row_no, *values])
+        result.linked_households += household is not None
+    ids: dict[str, int] = {}
+    for pid, phone, created in db.execute(_values(_PERSON_UPSERT, len(batch), 13), people).fetchall():
+        ids[str(phone)] = int(pid)
+        result.new_people += created == now
+    params = [v for phone, *rest in rows for v in (result.source_id, ids[phone], *rest, now)]
+    db.execute(_values(_ROW_UPSERT, len(batch), 13), params)
 
 
 def import_rows(db: CentralDB, kind: str, label: str, rows: Iterable[ScreenRow], *, by: str,
@@ -223,17 +250,8 @@ def import_rows(db: CentralDB, kind: str, label: str, rows: Iterable[ScreenRow],
     with db.transaction():
         links = _Links.load(db)
         result.source_id = _source(db, kind, label, by, now, len(merged))
-        for row in merged:
-            row = row if row.category else replace(row, category=SOURCE_KINDS[kind][2])
-            household, person = links.link(row)
-            address = "" if household else row.household
-            values = [row.name, household, address, row.origin_city, row.return_date, row.travel, row.health,
-                      row.contact, row.category]
-            pid, created = db.execute(_PERSON_UPSERT, [row.phone, row.name, household, person, *values[2:], now,
-                                                       now]).fetchone()
-            db.execute(_ROW_UPSERT, [result.source_id, pid, row.row_no, *values, now])
-            result.new_people += created == now
-            result.linked_households += household is not None
+        for start in range(0, len(merged), BATCH):
+            _import_batch(db, links, kind, merged[start:start + BATCH], result, now)
         result.merged_people = result.rows - result.new_people
     log.info("screening import %s/%s by %s: %s", kind, label, by, result)
     return result
