@@ -289,6 +289,8 @@ TEXTS: dict[str, tuple[str, str]] = {
                                                                       "Read only: viewers cannot record calls"),
     "timeline_screening_call": ("排查电话", "Screening call"), "timeline_screening_row": ("排查名单", "Screening list"),
     "scr.src": ("来源", "Source"), "scr.call_log": ("通话记录", "Calls"),
+    "scr.lists": ("已导入的名单", "Lists imported"), "scr.count_rows": ("人数", "People"),
+    "scr.imported_by": ("导入人", "Imported by"),
 }
 
 

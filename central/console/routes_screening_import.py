@@ -32,6 +32,7 @@ def _today(ctx: Console) -> date:
 
 def _import_page(ctx: Console, request: Request, staff: Any, status_code: int = 200, **values: Any) -> Response:
     values.setdefault("stage", "upload")
+    values.setdefault("sources", screening.sources(ctx.db) if values["stage"] == "upload" else [])
     return ctx.render(request, "screening_import.html", staff, status_code=status_code,
                       kinds=screening.SOURCE_KINDS, categories=CATEGORIES,
                       fields=screening_import.fields(_today(ctx)), **values)

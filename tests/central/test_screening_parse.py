@@ -124,3 +124,20 @@ def test_categories_texts_and_households() -> None:
     assert household_candidates("3号楼2单元401室") == ["3号楼2单元401室", "3-2-401"]
     assert household_candidates("3-2-401") == ["3-2-401", "3-2-401"]
     assert household_candidates("") == []
+
+
+@given(st.lists(st.tuples(st.sampled_from(["13800000001", "13800000002", "13800000003"]),
+                          st.sampled_from(["", "张三", "李四"]), st.sampled_from(["", "returnee", "close_contact"])),
+                max_size=12))
+def test_merge_by_phone_keeps_one_row_per_phone_with_the_latest_values(items) -> None:
+    from central.screening import ScreenRow, merge_by_phone
+
+    rows = [ScreenRow(phone, name=name, category=cat, row_no=i) for i, (phone, name, cat) in enumerate(items)]
+    merged = merge_by_phone(rows)
+    assert [m.phone for m in merged] == list(dict.fromkeys(r.phone for r in rows))
+    for m in merged:
+        mine = [r for r in rows if r.phone == m.phone]
+        assert m.row_no == mine[0].row_no
+        assert m.name == next((r.name for r in reversed(mine) if r.name), "")
+        cats = [r.category for r in mine if r.category]
+        assert m.category == (severest(cats) if cats else "")
