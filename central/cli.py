@@ -174,6 +174,15 @@ def _register_pass_commands() -> None:
 _register_pass_commands()
 
 
+def _register_homes_commands() -> None:
+    from central.homes_cli import register
+
+    register(central_group)
+
+
+_register_homes_commands()
+
+
 def _register_console_commands() -> None:
     from central.console.cli import user_group
 

@@ -24,7 +24,8 @@ DIR_MODE = 0o750
 # Modules exposing ``migrate(db)``, applied in this order.
 MIGRATION_MODULES = ("central.passes.store", "central.ingest", "central.console.store", "central.console.signin",
                      "central.console.report_templates", "central.people", "central.duty",
-                     "central.patrol", "central.homes", "central.screening")
+                     "central.patrol", "central.homes", "central.tabular", "central.roster_import",
+                     "central.screening")
 
 
 def open_db(target) -> CentralDB:

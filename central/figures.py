@@ -2,11 +2,14 @@
 
 Each :class:`Figure` has its name in Chinese and English, what it means, how it is counted, and one query
 function answering it for a :class:`Window` (a local day or a range of days, optionally one community or gate),
-grouped by community or gate where the data allows (:attr:`Figure.groupable`; households and passes carry no
-community, so their figures are answered for the whole scope only).
+grouped by community, gate or grid (网格) where the data allows (:attr:`Figure.groups`): entries by their gate's
+community and gate, and by the grid of their household (the household file's ``grid``, :mod:`central.homes`; ``''``
+for entries with no household or a household without a grid); households (quarantine, passes) carry no community or
+gate, so their figures are grouped by grid only.
 
 Results are ``{group: count}``: the group ``()`` for the whole scope, ``(community,)`` grouped by community,
-``(community, gate_id)`` grouped by gate. :func:`compute` answers one figure; :func:`catalogue` lists them.
+``(community, gate_id)`` grouped by gate, ``(grid,)`` grouped by grid. :func:`compute` answers one figure;
+:func:`catalogue` lists them.
 
 Entries are placed by ``wall_ts``, central's best (re-dated) time; the window is local midnight to local midnight in
 the console's time zone.
@@ -26,7 +29,10 @@ from central.console.i18n import reason_text
 from central.errors import CentralError
 from central.store import CentralDB
 
-GROUPS = ("all", "community", "gate")
+GROUPS = ("all", "community", "gate", "grid")
+ALL_GROUPS = frozenset(GROUPS)
+HOUSEHOLD_GROUPS = frozenset({"all", "grid"})
+PLACE_GROUPS = frozenset({"all", "community", "gate"})
 OFFLINE_AFTER_S = 15 * 60.0  # a gate not heard from for this long is offline (it reports every minute)
 MAX_DAYS = 366
 
@@ -91,16 +97,28 @@ class Figure:
     meaning: tuple[str, str]    # zh, en
     counting: tuple[str, str]   # zh, en: how it is counted, in words staff can check
     query: Query
-    groupable: bool = True
+    groups: frozenset[str] = ALL_GROUPS
 
     def name(self, lang: str) -> str:
         """The figure's name in ``lang``."""
         return self.en if lang == "en" else self.zh
 
+    def can_group(self, group: str) -> bool:
+        """Whether the figure can be answered per ``group`` ("all" always)."""
+        return group in self.groups
+
+    @property
+    def groupable(self) -> bool:
+        """Whether the figure can be answered per community (and gate)."""
+        return "community" in self.groups
+
 
 # -- entries -------------------------------------------------------------------------------------
 
-_GROUP_COLS = {"all": (), "community": ("community",), "gate": ("community", "gate_id")}
+#: The grid of an entries row (or a quarantines / passes row): its household's, '' when it has none.
+GRID_OF = "COALESCE((SELECT hf.grid FROM household_files hf WHERE hf.household = {table}.household), '')"
+_GROUP_COLS = {"all": (), "community": ("community",), "gate": ("community", "gate_id"),
+               "grid": (GRID_OF.format(table="entries"),)}
 
 
 def _scope(window: Window, prefix: str = "") -> tuple[str, list]:
@@ -193,24 +211,29 @@ def _entries_at_once(db: CentralDB, counts: dict[str, EntriesCount], window: Win
 
 # -- households: quarantine, passes ----------------------------------------------------------------
 
-def _households(sql_where: str, args_of: Callable[[Window], list]) -> Query:
-    """A figure counting distinct households of ``quarantines`` / ``passes`` rows (no grouping: households
-    carry no community)."""
+def _households(table: str, where: str, args_of: Callable[[Window], list],
+                select: str = "COUNT(DISTINCT household)") -> Query:
+    """A figure counting ``select`` over the ``table`` rows (``quarantines`` / ``passes``) meeting ``where``, for
+    the whole scope or per grid (households carry no community or gate)."""
 
     def query(db: CentralDB, window: Window, group: str) -> Counts:
-        _group(group)
-        n = db.execute(sql_where, args_of(window)).fetchone()[0]
-        return {(): int(n or 0)}
+        args = args_of(window)
+        total = db.execute(f"SELECT {select} FROM {table} WHERE {where}", args).fetchone()[0]
+        out: Counts = {(): int(total or 0)}
+        if _group(group) == "grid":
+            grid = GRID_OF.format(table=table)
+            for key, n in db.execute(f"SELECT {grid}, {select} FROM {table} WHERE {where} GROUP BY 1", args):
+                out[(key or "",)] = int(n or 0)
+        return out
 
     return query
 
 
-_Q_ACTIVE = ("SELECT COUNT(DISTINCT household) FROM quarantines WHERE start_ts < ? AND end_ts > ? "
-             "AND (status = 'active' OR released_at > ?)")
-_Q_NEW = "SELECT COUNT(DISTINCT household) FROM quarantines WHERE start_ts >= ? AND start_ts < ?"
-_Q_ENDED = ("SELECT COUNT(DISTINCT household) FROM quarantines WHERE (status = 'released' AND released_at >= ? "
-            "AND released_at < ?) OR (status = 'active' AND end_ts > ? AND end_ts <= ?)")
-_PASSES = "SELECT COUNT(*) FROM passes WHERE issued_at >= ? AND issued_at < ?"
+_Q_ACTIVE = "start_ts < ? AND end_ts > ? AND (status = 'active' OR released_at > ?)"
+_Q_NEW = "start_ts >= ? AND start_ts < ?"
+_Q_ENDED = ("(status = 'released' AND released_at >= ? AND released_at < ?) OR "
+            "(status = 'active' AND end_ts > ? AND end_ts <= ?)")
+_PASSES = "issued_at >= ? AND issued_at < ?"
 
 
 # -- states: alerts, devices ----------------------------------------------------------------------
@@ -218,9 +241,10 @@ _PASSES = "SELECT COUNT(*) FROM passes WHERE issued_at >= ? AND issued_at < ?"
 def _open_alerts(db: CentralDB, window: Window, group: str) -> Counts:
     items = alerts.alerts(db, window.since, window.until, include_acked=False, now=window.as_of)
     out: Counts = {(): 0}
-    cols = _GROUP_COLS[_group(group)]
+    cols = {"all": (), "community": ("community",), "gate": ("community", "gate_id"), "grid": ("grid",)}[_group(group)]
+    grids = _grids(db, {a.household for a in items if a.household}) if group == "grid" else {}
     for a in items:
-        row = {"community": a.community or "", "gate_id": a.gate_id or ""}
+        row = {"community": a.community or "", "gate_id": a.gate_id or "", "grid": grids.get(a.household or "", "")}
         if (window.community and row["community"] != window.community) or \
                 (window.gate_id and row["gate_id"] != window.gate_id):
             continue
@@ -228,6 +252,17 @@ def _open_alerts(db: CentralDB, window: Window, group: str) -> Counts:
         if cols:
             key = tuple(row[c] for c in cols)
             out[key] = out.get(key, 0) + 1
+    return out
+
+
+def _grids(db: CentralDB, households: set[str]) -> dict[str, str]:
+    """The grid of each of ``households`` that has one in its file."""
+    out: dict[str, str] = {}
+    ordered = sorted(households)
+    for i in range(0, len(ordered), 500):
+        chunk = ordered[i:i + 500]
+        marks = ", ".join("?" * len(chunk))
+        out.update(db.execute(f"SELECT household, grid FROM household_files WHERE household IN ({marks})", chunk))
     return out
 
 
@@ -251,8 +286,8 @@ def _device_faults(db: CentralDB, window: Window, group: str) -> Counts:
 # -- the catalogue --------------------------------------------------------------------------------
 
 def _f(key: str, zh: str, en: str, meaning: tuple[str, str], counting: tuple[str, str], query: Query,
-       groupable: bool = True) -> Figure:
-    return Figure(key, zh, en, meaning, counting, query, groupable)
+       groups: frozenset[str] = ALL_GROUPS) -> Figure:
+    return Figure(key, zh, en, meaning, counting, query, groups)
 
 
 _REFUSAL_REASONS = {
@@ -308,20 +343,21 @@ FIGURES: tuple[Figure, ...] = (
        ("当日处于居家隔离中的户数（整户或户内个人）", "Households with anyone under home quarantine that day"),
        ("隔离期与当日有重叠、且当日开始前未解除的不同户号数", "distinct households with a quarantine overlapping the "
         "day and not released before it began"),
-       _households(_Q_ACTIVE, lambda w: [w.until, w.since, w.since]), groupable=False),
+       _households("quarantines", _Q_ACTIVE, lambda w: [w.until, w.since, w.since]), HOUSEHOLD_GROUPS),
     _f("quarantine_new", "新增隔离户数", "New quarantines",
        ("当日开始居家隔离的户数", "Households whose home quarantine began that day"),
        ("隔离第一天为当日的不同户号数", "distinct households with a quarantine whose first day is that day"),
-       _households(_Q_NEW, lambda w: [w.since, w.until]), groupable=False),
+       _households("quarantines", _Q_NEW, lambda w: [w.since, w.until]), HOUSEHOLD_GROUPS),
     _f("quarantine_ended", "解除隔离户数", "Quarantines ended",
        ("当日解除或期满的居家隔离户数", "Households whose home quarantine was released or ran out that day"),
        ("当日被提前解除的，加上隔离最后一天为当日的不同户号数", "distinct households released early that day or whose "
         "last quarantine day was that day"),
-       _households(_Q_ENDED, lambda w: [w.since, w.until, w.since, w.until]), groupable=False),
+       _households("quarantines", _Q_ENDED, lambda w: [w.since, w.until, w.since, w.until]),
+       HOUSEHOLD_GROUPS),
     _f("passes_issued", "新发通行证", "Passes issued",
        ("当日签发的通行证张数", "Passes issued that day"),
        ("签发时间在当日的通行证数（含后来注销的）", "passes with an issue time that day (revoked ones included)"),
-       _households(_PASSES, lambda w: [w.since, w.until]), groupable=False),
+       _households("passes", _PASSES, lambda w: [w.since, w.until], "COUNT(*)"), HOUSEHOLD_GROUPS),
     _f("alerts_open", "未处理告警", "Open alerts",
        ("当日产生、至今未确认的告警数", "Alerts raised that day and not acknowledged yet"),
        ("告警页当日的告警中未被确认的条数", "the day's alerts on the alerts page without an acknowledgement"),
@@ -333,12 +369,12 @@ FIGURES: tuple[Figure, ...] = (
         "因此无法得知往日某一时刻哪些设备离线",
         "devices in use silent for over 15 min when the report is made. Central keeps only each device's last "
         "report, no daily record of heartbeats, so it cannot tell which devices were offline at a past moment"),
-       _devices_offline),
+       _devices_offline, PLACE_GROUPS),
     _f("devices_faulty", "故障设备", "Devices with faults",
        ("当日出现过故障（摄像头、体温计、闸门等）的设备台数", "Devices with a fault (camera, thermometer, relay ...) "
         "during the day"),
        ("故障时段与当日有重叠的设备数", "devices with a fault episode overlapping the day"),
-       _device_faults),
+       _device_faults, PLACE_GROUPS),
 )
 _BY_KEY = {f.key: f for f in FIGURES}
 
@@ -358,9 +394,9 @@ def figure(key: str) -> Figure:
 
 def compute(db: CentralDB, key: str, window: Window, group: str = "all") -> Counts:
     """Figure ``key`` for ``window``, grouped by ``group`` ("all", "community", "gate"); the whole scope under
-    ``()``. A figure that cannot be grouped answers only ``()``."""
+    ``()``. A figure that cannot be grouped so answers only ``()``."""
     fig = figure(key)
-    return fig.query(db, window, group if fig.groupable else "all")
+    return fig.query(db, window, group if fig.can_group(_group(group)) else "all")
 
 
 def compute_many(db: CentralDB, keys: list[str], window: Window, group: str = "all") -> dict[str, Counts]:
@@ -371,7 +407,7 @@ def compute_many(db: CentralDB, keys: list[str], window: Window, group: str = "a
     out = _entries_at_once(db, plain, window, _group(group)) if len(plain) > 1 else {}
     for k, f in figs.items():
         if k not in out:
-            out[k] = f.query(db, window, group if f.groupable else "all")
+            out[k] = f.query(db, window, group if f.can_group(group) else "all")
     return out
 
 

@@ -36,9 +36,10 @@ migrations = Migrations("central-reports")
 
 MAX_NAME, MAX_TEXT, MAX_LABEL, MAX_ROWS = 60, 200, 40, 40
 GROUPINGS = {"all": ("不分组（只有合计）", "No groups (totals only)"), "community": ("按社区", "By community"),
-             "gate": ("按门岗", "By gate")}
-LAYOUTS = {"columns": ("指标为列（每个社区/门岗一行）", "Figures as columns (a row per group)"),
-           "rows": ("指标为行（每个社区/门岗一列）", "Figures as rows (a column per group)")}
+             "gate": ("按门岗", "By gate"), "grid": ("按网格", "By grid")}
+LAYOUTS = {"columns": ("指标为列（每个社区/门岗/网格一行）", "Figures as columns (a row per group)"),
+           "rows": ("指标为行（每个社区/门岗/网格一列）", "Figures as rows (a column per group)")}
+NO_GRID = ("（未分网格）", "(no grid)")
 
 
 @migrations()
@@ -169,8 +170,12 @@ def _groups(db: CentralDB, grouping: str, results: dict[str, figures.Counts]) ->
     """The rows of a report: every community or gate of a registered device, and any other the figures name."""
     if grouping == "all":
         return [()]
-    cols = "community" if grouping == "community" else "community, gate_id"
-    keys = {tuple(r) for r in db.execute(f"SELECT DISTINCT {cols} FROM devices WHERE revoked_at IS NULL").fetchall()}
+    if grouping == "grid":
+        sql = "SELECT DISTINCT grid FROM household_files WHERE grid <> ''"
+    else:
+        cols = "community" if grouping == "community" else "community, gate_id"
+        sql = f"SELECT DISTINCT {cols} FROM devices WHERE revoked_at IS NULL"
+    keys = {tuple(r) for r in db.execute(sql).fetchall()}
     for counts in results.values():
         keys |= {k for k in counts if k}
     return sorted(keys)
@@ -192,21 +197,24 @@ def generate(db: CentralDB, template: Template, day: date, tz: ZoneInfo, lang: s
     groups = _groups(db, template.grouping, results)
     words = exports.Words(lang, exports.gate_names(db))
     totals = {r.figure: results[r.figure][()] for r in template.rows}
-    cells = {r.figure: [_cell(results[r.figure], r.figure, key) for key in groups] for r in template.rows}
+    cells = {r.figure: [_cell(results[r.figure], r.figure, template.grouping, key) for key in groups]
+             for r in template.rows}
     build = _by_rows if template.layout == "rows" else _by_columns
-    table = build(template, day, [_group_name(key, words) for key in groups], cells, totals, lang)
+    table = build(template, day, [_group_name(key, template.grouping, words) for key in groups], cells, totals, lang)
     table.title = f"{template.title or template.name} {day.isoformat()}"
     table.notes = [line for line in (_note("填报单位", "Unit", template.unit, lang),
                                      _note("联系人", "Contact", template.contact, lang)) if line]
     return Generated(table, totals)
 
 
-def _cell(counts: figures.Counts, key: str, group: tuple[str, ...]) -> int | None:
-    """A figure's count for ``group``; None (blank) for a figure answered only for the whole scope."""
-    return counts.get(group, 0) if figures.figure(key).groupable or not group else None
+def _cell(counts: figures.Counts, key: str, grouping: str, group: tuple[str, ...]) -> int | None:
+    """A figure's count for ``group``; None (blank) for a figure that cannot be answered per ``grouping``."""
+    return counts.get(group, 0) if figures.figure(key).can_group(grouping) or not group else None
 
 
-def _group_name(key: tuple[str, ...], words: exports.Words) -> tuple[str, ...]:
+def _group_name(key: tuple[str, ...], grouping: str, words: exports.Words) -> tuple[str, ...]:
+    if grouping == "grid":
+        return tuple(k or NO_GRID[words.lang == "en"] for k in key)
     return tuple(str(words.gate(k)) if i == 1 else k for i, k in enumerate(key))
 
 
@@ -214,7 +222,9 @@ def _by_columns(template: Template, day: date, groups: list[tuple[str, ...]], ce
                 totals: dict[str, int], lang: str) -> exports.Table:
     """A row per group (community / gate), a column per figure, then the totals row."""
     place = [exports.Column("日期", "Date", exports.DATE)]
-    if template.grouping != "all":
+    if template.grouping == "grid":
+        place.append(exports.Column("网格", "Grid", width=14))
+    elif template.grouping != "all":
         place.append(exports.Column("社区", "Community"))
     if template.grouping == "gate":
         place.append(exports.Column("门岗", "Gate", width=14))

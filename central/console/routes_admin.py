@@ -7,18 +7,14 @@ gates follow); device credentials through :mod:`central.ingest`. The console nev
 from __future__ import annotations
 
 import logging
-import tempfile
 import time
 from collections.abc import Callable
-from datetime import datetime
-from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi import Path as PathParam
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from starlette.concurrency import run_in_threadpool
+from fastapi.responses import RedirectResponse, Response
 
 from central import faults, ingest
 from central.console import audit, auth, params, signin
@@ -30,18 +26,15 @@ from central.console.deps import (
     CleanInput,
     ConsoleCtx,
     StaffForm,
-    StaffMember,
     Viewer,
 )
 from central.console.devices import device_rows
 from central.console.errors import ConsoleError
 from central.console.i18n import translator
 from central.console.timeutil import parse_day, parse_local
-from central.console.web import SECURITY_HEADERS, Console, blank, error_page
+from central.console.web import Console, blank, error_page
 from central.passes import issuance
 from central.passes import quarantine as quarantines
-from central.passes.bulk import BulkReport, issue_register
-from central.passes.cards import render_cards
 from central.signing import central_list_version, root_public_pem
 from gatepass.errors import GatepassError
 
@@ -168,82 +161,8 @@ def audit_page(request: Request, ctx: ConsoleCtx, staff: Admin, before: params.R
 
 # -- households, passes, quarantine ----------------------------------------------------------------
 
-@router.get("/households")
-def households_page(request: Request, ctx: ConsoleCtx, staff: StaffMember, record: Audit,
-                    q: params.QueryText = "") -> Response:
-    """Households whose id starts with ``q`` (any letter case), their valid passes and active quarantine."""
-    pattern = q.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    rows = list(ctx.db.query(
-        "SELECT h.household, (SELECT COUNT(*) FROM passes p WHERE p.household = h.household AND "
-        "p.revoked_at IS NULL AND p.valid_to > :now) AS valid_passes, "
-        "(SELECT MIN(first_day) FROM quarantines q WHERE q.household = h.household AND q.status = 'active' "
-        " AND q.end_ts > :now) AS q_start, "
-        "(SELECT MAX(last_day) FROM quarantines q WHERE q.household = h.household AND q.status = 'active' "
-        " AND q.end_ts > :now) AS q_end "
-        "FROM households h WHERE LOWER(h.household) LIKE LOWER(:pat) ESCAPE '\\' ORDER BY h.household LIMIT 500",
-        {"now": time.time(), "pat": pattern}))
-    record("view_households", q=q, rows=len(rows))
-    return ctx.render(request, "households.html", staff, rows=rows, q=q, report=None)
-
-
-@router.post("/households/import")
-async def households_import(request: Request, ctx: ConsoleCtx, staff: StaffForm, record: Audit,
-                            file: Annotated[UploadFile, File()],
-                            days: Annotated[int, Form(ge=1, le=MAX_DAYS)] = 30) -> Response:
-    """Issue passes for a household register (.csv or .xlsx)."""
-    suffix = Path(file.filename or "register.csv").suffix.lower()
-    if suffix not in (".csv", ".xlsx"):
-        return error_page(ctx, request, staff, "upload a .csv or .xlsx file / 请上传 .csv 或 .xlsx 文件")
-    data = await file.read(MAX_UPLOAD_BYTES + 1)
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise HTTPException(413, "file too large (20 MB at most)")
-    try:
-        report = await run_in_threadpool(_import_register, ctx, data, suffix, days)
-    except (GatepassError, ValueError, OSError) as exc:
-        return error_page(ctx, request, staff, f"登记表未导入 / register not imported: {exc}")
-    await run_in_threadpool(record, "import_register", file=file.filename, issued=len(report.issued),
-                            skipped=len(report.skipped), errors=len(report.errors))
-    return ctx.render(request, "households.html", staff, rows=[], q="", report=report)
-
-
-def _import_register(ctx: Console, data: bytes, suffix: str, days: int) -> BulkReport:
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / f"register{suffix}"
-        path.write_bytes(data)
-        return issue_register(ctx.db, ctx.data_dir, path, default_days=days, tz=ctx.tz_name)
-
-
-# Household ids may hold '/' (e.g. 3/2/401): the routes take the rest of the path, and the more
-# specific routes (.../cards) come before the household page that would match them too.
-@router.get("/households/{household:path}/cards")
-def hh_cards(ctx: ConsoleCtx, household: str, staff: StaffMember, record: Audit) -> Response:
-    """Printable pass cards of a household's valid passes."""
-    passes = issuance.find_passes(ctx.db, household=household, valid_at=time.time())
-    record("print_cards", household=household, passes=len(passes))
-    headers = {**SECURITY_HEADERS, "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
-               "style-src 'self' 'unsafe-inline'; script-src 'none'; frame-ancestors 'none'"}
-    return HTMLResponse(render_cards(passes, tz=ctx.tz_name), headers=headers)
-
-
-@router.get("/households/{household:path}")
-def household_page(request: Request, ctx: ConsoleCtx, household: str, staff: StaffMember, record: Audit,
-                   msg: params.QueryText = "") -> Response:
-    """A household: its passes (revoked too), its quarantine records, forms to issue, revoke and quarantine."""
-    if not household.strip("/"):
-        return RedirectResponse("/households", 303)
-    passes = issuance.find_passes(ctx.db, household=household, include_revoked=True)
-    revoked = {r[0]: r[1] for r in ctx.db.execute(
-        "SELECT pass_id, revoked_at FROM passes WHERE household = ? AND revoked_at IS NOT NULL", [household])}
-    records = quarantines.records(ctx.db, household)
-    now = time.time()
-    record("view_household", household=household, passes=len(passes))
-    today = datetime.now(ctx.tz).date()
-    return ctx.render(request, "household.html", staff, household=household, passes=passes, revoked=revoked,
-                      records=records, active=[r for r in records if r.status == "active" and r.end_ts > now],
-                      persons=sorted({p.info.person for p in passes}), kinds=PASS_KINDS, msg=msg, now=now,
-                      today=today.isoformat(), preset_days=quarantines.DEFAULT_DAYS,
-                      preset_last=quarantines.last_day_of(today).isoformat())
-
+# The households list, the household file page, its cards and the register/roster imports live in
+# central.console.routes_homes; the changes of passes and quarantine stay here.
 
 def _change(ctx: Console, request: Request, staff: auth.Staff, record: AuditTrail, household: str, action: str,
             fn: Callable[[], dict[str, Any]], **detail: Any) -> Response:

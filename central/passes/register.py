@@ -23,40 +23,40 @@ Chinese Windows). Line numbers in reports count the header as line 1.
 
 from __future__ import annotations
 
-import csv
-import io
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from central import tabular
 from central.passes.errors import PassAdminError
+from central.tabular import MAX_BLANK_RUN as MAX_BLANK_RUN  # re-exported: the limits live in central.tabular
+from central.tabular import MAX_COLUMNS as MAX_COLUMNS
+from central.tabular import ReadLimits, ReadStats, TabularError
 from gatepass.clock import SYSTEM, Clock
 from sync.passes.codec import MAX_GATE_CHARS, MAX_GATES, MAX_HOUSEHOLD_CHARS
 from sync.passes.model import KIND_NAMES_ZH, KINDS
 
 MAX_ROWS = 100_000            # register rows (good and bad)
-MAX_ROWS_READ = 150_000       # rows read, blank ones included
-MAX_BLANK_RUN = 1_000         # blank rows in a row that end the register
-MAX_COLUMNS = 32              # columns read per row
-MAX_FILE_BYTES = 20 * 2**20   # the file
-MAX_UNZIPPED_BYTES = 64 * 2**20  # an XLSX's parts, inflated
-MAX_ZIP_MEMBERS = 1_000
-MAX_READ_S = 60.0             # reading the file (issuing its passes is not counted)
 MAX_DAYS = 3660
 COLUMN_ALIASES = {
-    "household": "household", "户号": "household", "房号": "household", "unit": "household",
+    "household": "household", "户号": "household", "unit": "household",
+    "楼号": "building", "楼栋": "building", "栋": "building", "楼": "building", "单元": "unit_no",
+    "单元号": "unit_no", "房号": "room", "门牌": "room", "门牌号": "room", "房间号": "room", "室": "room",
     "person": "person", "序号": "person", "人员序号": "person",
-    "kind": "kind", "类型": "kind", "类别": "kind",
+    "kind": "kind", "类型": "kind", "类别": "kind", "通行证类型": "kind",
     "name": "name", "姓名": "name",
     "valid_from": "valid_from", "起始日期": "valid_from", "开始日期": "valid_from",
     "days": "days", "天数": "days", "有效天数": "days",
     "valid_to": "valid_to", "截止日期": "valid_to", "结束日期": "valid_to",
     "gates": "gates", "通行门": "gates", "门": "gates",
 }
-_KIND_BY_NAME = {**{k: k for k in KINDS}, **{zh: k for k, zh in KIND_NAMES_ZH.items()}}
+_ALIASES = {tabular.normalise_header(k): v for k, v in COLUMN_ALIASES.items()}
+#: what people write for a kind, beyond the codes and their Chinese names: owners and tenants are residents
+KIND_WORDS = {"租户": "resident", "业主": "resident", "住户": "resident", "户主": "resident", "家属": "resident",
+              "tenant": "resident", "owner": "resident", "快递": "delivery", "外卖": "delivery", "物业": "staff"}
+_KIND_BY_NAME = {**KIND_WORDS, **{k: k for k in KINDS}, **{zh: k for k, zh in KIND_NAMES_ZH.items()}}
 
 
 class RowError(PassAdminError):
@@ -86,6 +86,14 @@ def _cell(value: object) -> str:
     return str(value).strip()
 
 
+_ZH = {"household": "户号", "person": "序号", "kind": "类型", "name": "姓名", "valid_from": "起始日期",
+       "days": "天数", "valid_to": "截止日期", "gates": "通行门"}
+
+
+def _bad(column: str, zh: str, en: str) -> RowError:
+    return RowError(f"{_ZH.get(column, column)}{zh} / {column}: {en}")
+
+
 def _parse_time(value: object, column: str, tz: str) -> float:
     zone = ZoneInfo(tz)
     if isinstance(value, datetime):
@@ -98,7 +106,8 @@ def _parse_time(value: object, column: str, tz: str) -> float:
             return datetime.strptime(text, fmt).replace(tzinfo=zone).timestamp()
         except ValueError:
             continue
-    raise RowError(f"{column}: {text!r} is not a date (YYYY-MM-DD or YYYY-MM-DD HH:MM)")
+    raise _bad(column, f"「{text}」不是日期（应为 YYYY-MM-DD 或 YYYY-MM-DD HH:MM）",
+               f"{text!r} is not a date (YYYY-MM-DD or YYYY-MM-DD HH:MM)")
 
 
 def _int(value: object, column: str, lo: int, hi: int) -> int:
@@ -106,140 +115,62 @@ def _int(value: object, column: str, lo: int, hi: int) -> int:
     try:
         number = int(text)
     except ValueError:
-        raise RowError(f"{column}: {text!r} is not a whole number") from None
+        raise _bad(column, f"「{text}」不是整数", f"{text!r} is not a whole number") from None
     if not lo <= number <= hi:
-        raise RowError(f"{column}: {number} is not in {lo}..{hi}")
+        raise _bad(column, f" {number} 不在 {lo}–{hi} 之间", f"{number} is not in {lo}..{hi}")
     return number
 
 
 def parse_row(line: int, raw: dict[str, object], tz: str = "Asia/Shanghai") -> RegisterRow:
-    """Check one register row (keys: canonical column names); raises :class:`RowError`."""
+    """Check one register row (keys: canonical column names); raises :class:`RowError` (zh-CN / English)."""
     household = _cell(raw.get("household"))
     if not household:
-        raise RowError("household: empty")
+        raise _bad("household", "为空", "empty")
     if len(household) > MAX_HOUSEHOLD_CHARS or any(not ch.isprintable() for ch in household):
-        raise RowError(f"household: must be 1-{MAX_HOUSEHOLD_CHARS} printable characters")
+        raise _bad("household", f"应为 1–{MAX_HOUSEHOLD_CHARS} 个可打印字符",
+                   f"must be 1-{MAX_HOUSEHOLD_CHARS} printable characters")
     if _cell(raw.get("person")) == "":
-        raise RowError("person: empty")
+        raise _bad("person", "为空", "empty")
     person = _int(raw.get("person"), "person", 0, 999)
     kind_text = _cell(raw.get("kind")).lower()
     if kind_text not in _KIND_BY_NAME:
-        raise RowError(f"kind: {kind_text!r} is not one of {', '.join(KINDS)} / {', '.join(KIND_NAMES_ZH.values())}")
+        raise _bad("kind", f"「{kind_text}」不是{'/'.join(KIND_NAMES_ZH.values())}/业主/租户之一",
+                   f"{kind_text!r} is not one of {', '.join(KINDS)}")
     name = _cell(raw.get("name"))
     if len(name) > 64:
-        raise RowError("name: longer than 64 characters")
+        raise _bad("name", "超过 64 个字", "longer than 64 characters")
     valid_from = _parse_time(raw["valid_from"], "valid_from", tz) if _cell(raw.get("valid_from")) else None
     valid_to = _parse_time(raw["valid_to"], "valid_to", tz) if _cell(raw.get("valid_to")) else None
     days = _int(raw.get("days"), "days", 1, MAX_DAYS) if _cell(raw.get("days")) else None
     if valid_to is not None and days is not None:
-        raise RowError("give either days or valid_to, not both")
+        raise RowError("天数和截止日期只能填一个 / give either days or valid_to, not both")
     if valid_to is not None and valid_from is not None and valid_to <= valid_from:
-        raise RowError("valid_to is not after valid_from")
+        raise RowError("截止日期不晚于起始日期 / valid_to is not after valid_from")
     gates_text = _cell(raw.get("gates"))
     gates = None
     if gates_text and gates_text.lower() not in ("all", "全部"):
-        gates = tuple(g.strip() for g in gates_text.replace(",", ";").split(";") if g.strip())
+        gates = tuple(g.strip() for g in gates_text.replace(",", ";").replace("，", ";").split(";") if g.strip())
         if not 1 <= len(gates) <= MAX_GATES or any(len(g) > MAX_GATE_CHARS for g in gates):
-            raise RowError(f"gates: 1-{MAX_GATES} gate ids of at most {MAX_GATE_CHARS} characters")
+            raise _bad("gates", f"应为 1–{MAX_GATES} 个门岗编号，每个不超过 {MAX_GATE_CHARS} 个字符",
+                       f"1-{MAX_GATES} gate ids of at most {MAX_GATE_CHARS} characters")
     return RegisterRow(line, household, person, _KIND_BY_NAME[kind_text], name, valid_from, valid_to, days, gates)
 
 
 def _canonical_header(header: list[object]) -> list[str | None]:
-    names = [COLUMN_ALIASES.get(_cell(h).lower()) for h in header]
-    missing = {"household", "person", "kind"} - set(names)
-    if missing:
-        raise PassAdminError(f"the register lacks the column(s) {', '.join(sorted(missing))}",
-                             "the first row must name the columns: household, person, kind, ...")
+    names = [_ALIASES.get(tabular.normalise_header(_cell(h))) for h in header]
+    if "household" not in names and "room" not in names:
+        raise PassAdminError("登记表缺少「户号」列（或「楼号/单元/房号」列）；第一行应为列名，如 户号、姓名 / "
+                             "the register lacks the column household (or building/unit/room): the first row must "
+                             "name the columns")
     return names
 
 
-@dataclass(frozen=True)
-class ReadLimits:
-    """How much of a register file is read at most: a hostile file (an XLSX claiming 16,384 columns, a million
-    empty rows, a zip that inflates a thousandfold) is refused or cut short with the reason, in bounded time."""
-
-    file_bytes: int = MAX_FILE_BYTES          # the file as uploaded
-    unzipped_bytes: int = MAX_UNZIPPED_BYTES  # XLSX: all its parts inflated (zip headers bound what is inflated)
-    rows: int = MAX_ROWS_READ                 # rows read, blank ones included
-    blank_run: int = MAX_BLANK_RUN            # this many blank rows in a row end the register
-    columns: int = MAX_COLUMNS                # columns read per row (never the sheet's <dimension>)
-    seconds: float = MAX_READ_S               # reading stops, and the file is refused, after this long
-
-
-@dataclass
-class ReadStats:
-    """What reading a register took (for tests and logs): rows read (blank included), blank rows."""
-
-    rows_read: int = 0
-    blank_rows: int = 0
-
-
-def _refuse(zh: str, en: str) -> PassAdminError:
-    return PassAdminError(f"{zh} / {en}")
-
-
-def _read_csv_text(path: Path) -> str:
-    data = path.read_bytes()
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise _refuse("文件既不是 UTF-8 也不是 GB18030 文本", f"{path.name} is neither UTF-8 nor GB18030 text")
-
-
-def _check_zip(path: Path, limits: ReadLimits) -> None:
-    """Refuse an XLSX that is no zip or would inflate beyond ``limits.unzipped_bytes`` (before openpyxl reads it:
-    its shared strings and styles are read whole when the workbook is opened)."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            infos = archive.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
-        raise _refuse("不是可读取的 XLSX 文件", f"{path.name} is not a readable XLSX file") from None
-    if len(infos) > MAX_ZIP_MEMBERS or sum(i.file_size for i in infos) > limits.unzipped_bytes:
-        raise _refuse(f"XLSX 解压后超过 {limits.unzipped_bytes // 2**20} MB，请删除多余的工作表、空行或格式后重试",
-                      f"the XLSX inflates to more than {limits.unzipped_bytes // 2**20} MB")
-
-
-def _xlsx_rows(path: Path, limits: ReadLimits) -> Iterator[tuple[int, list[object]]]:
-    import openpyxl
-
-    _check_zip(path, limits)
-    try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception:  # noqa: BLE001 - openpyxl raises many kinds for a malformed file
-        raise _refuse("不是可读取的 XLSX 文件", f"{path.name} is not a readable XLSX file") from None
-    try:
-        sheet = book.worksheets[0]
-        sheet.reset_dimensions()  # never trust the file's <dimension ref="A1:XFD1048576">
-        rows = sheet.iter_rows(min_row=1, max_col=limits.columns, values_only=True)
-        for number, row in enumerate(rows, start=1):
-            yield number, list(row)
-    except PassAdminError:
-        raise
-    except Exception:  # noqa: BLE001 - a malformed sheet fails while it is read
-        raise _refuse("XLSX 文件内容已损坏", f"{path.name}: the XLSX sheet is malformed") from None
-    finally:
-        book.close()
-
-
-def _csv_rows(path: Path, limits: ReadLimits) -> Iterator[tuple[int, list[object]]]:
-    reader = csv.reader(io.StringIO(_read_csv_text(path), newline=""))
-    try:
-        for row in reader:
-            yield reader.line_num, list(row[:limits.columns])
-    except csv.Error as exc:
-        raise _refuse(f"CSV 格式错误（第 {reader.line_num} 行）", f"malformed CSV at line {reader.line_num}: {exc}") \
-            from None
-
-
 def _raw_rows(path: Path, limits: ReadLimits) -> Iterator[tuple[int, list[object]]]:
-    if path.stat().st_size > limits.file_bytes:
-        raise _refuse(f"文件超过 {limits.file_bytes // 2**20} MB", f"the file is larger than "
-                      f"{limits.file_bytes // 2**20} MB")
-    if path.suffix.lower() in (".xlsx", ".xlsm"):
-        return _xlsx_rows(path, limits)
-    return _csv_rows(path, limits)
+    """The file's rows as read (kept for tests; the reading lives in :mod:`central.tabular`)."""
+    try:
+        yield from tabular.raw_rows(path, path.name, limits)
+    except TabularError as exc:
+        raise PassAdminError(str(exc)) from None
 
 
 def read_register(path: Path, tz: str = "Asia/Shanghai", limits: ReadLimits | None = None,
@@ -249,48 +180,47 @@ def read_register(path: Path, tz: str = "Asia/Shanghai", limits: ReadLimits | No
 
     Blank rows are skipped, but count toward ``limits.rows``; ``limits.blank_run`` blank rows in a row end the
     register (noted as a bad line). A missing required column, a file over the limits or a read that takes longer
-    than ``limits.seconds`` (on ``clock``) is an error for the whole file (:class:`PassAdminError`).
+    than ``limits.seconds`` (on ``clock``) is an error for the whole file (:class:`PassAdminError`, zh-CN first).
+    A roster without 户号 but with 楼号/单元/房号 gets ``building-unit-room`` as household; without 序号 the people of
+    a household are numbered 0, 1, 2 … in the order of the file; without 类型 everybody is a resident.
     """
-    path, limits, stats = Path(path), limits or ReadLimits(), stats if stats is not None else ReadStats()
+    path = Path(path)
     if not path.exists():
-        raise PassAdminError(f"register file {path} does not exist")
-    deadline = clock.monotonic() + limits.seconds
+        raise PassAdminError(f"登记表文件 {path} 不存在 / register file {path} does not exist")
     rows: list[RegisterRow] = []
     errors: list[tuple[int, str]] = []
     header: list[str | None] | None = None
-    blank_run = 0
-    for line, values in _raw_rows(path, limits):
-        stats.rows_read += 1
-        _check_budget(stats, limits, deadline, clock)
-        if all(_cell(v) == "" for v in values):
-            stats.blank_rows += 1
-            blank_run += 1
-            if blank_run >= limits.blank_run:
-                errors.append((line, f"连续 {blank_run} 行空白，其后内容未读取 / {blank_run} blank rows in a row: "
-                                     "the rest was not read"))
+    numbering: dict[str, int] = {}
+    try:
+        for line, values in tabular.iter_rows(path, path.name, limits, clock, stats, errors):
+            if header is None:
+                header = _canonical_header(values)
+                continue
+            if len(rows) + len(errors) >= MAX_ROWS:
+                errors.append((line, f"超过 {MAX_ROWS} 行，其后内容未读取 / more than {MAX_ROWS} rows: the rest "
+                                     "was not read"))
                 break
-            continue
-        blank_run = 0
-        if header is None:
-            header = _canonical_header(values)
-            continue
-        if len(rows) + len(errors) >= MAX_ROWS:
-            errors.append((line, f"more than {MAX_ROWS} rows: the rest was not read"))
-            break
-        record = {name: value for name, value in zip(header, values, strict=False) if name}
-        try:
-            rows.append(parse_row(line, record, tz))
-        except RowError as exc:
-            errors.append((line, str(exc)))
+            record = _complete({name: value for name, value in zip(header, values, strict=False) if name}, numbering)
+            try:
+                rows.append(parse_row(line, record, tz))
+            except RowError as exc:
+                errors.append((line, str(exc)))
+    except TabularError as exc:
+        raise PassAdminError(str(exc)) from None
     if header is None:
-        raise PassAdminError(f"register file {path} is empty")
+        raise PassAdminError(f"登记表是空的 / register file {path} is empty")
     return rows, errors
 
 
-def _check_budget(stats: ReadStats, limits: ReadLimits, deadline: float, clock: Clock) -> None:
-    if stats.rows_read > limits.rows:
-        raise _refuse(f"读取超过 {limits.rows} 行（空行也计入），请删除多余的空行后重试",
-                      f"more than {limits.rows} rows read (blank rows count too)")
-    if stats.rows_read % 256 == 0 and clock.monotonic() > deadline:
-        raise _refuse(f"读取超过 {limits.seconds:g} 秒，文件过大或格式异常，请拆分或删除空行后重试",
-                      f"reading took longer than {limits.seconds:g} s")
+def _complete(record: dict[str, object], numbering: dict[str, int]) -> dict[str, object]:
+    """Fill what a roster leaves out: the household from building/unit/room, the person by order, the kind."""
+    if "household" not in record and "room" in record:
+        parts = [_cell(record.get(k)) for k in ("building", "unit_no", "room")]
+        record["household"] = "-".join(p for p in parts if p) if _cell(record.get("room")) else ""
+    if "person" not in record:
+        household = _cell(record.get("household"))
+        record["person"] = numbering.get(household, 0)
+        numbering[household] = int(record["person"]) + 1  # type: ignore[call-overload]
+    if "kind" not in record:
+        record["kind"] = "resident"
+    return record

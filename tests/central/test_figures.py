@@ -290,3 +290,52 @@ def test_trend_across_a_clock_change_counts_each_local_day(world):
             assert values[key] == figures.compute(db, key, figures.Window.day(day, berlin))[()]
     for day, values in figures.daily_series(db, ["passages_in", "refusals"], DAYS[-1], 5, TZ):
         assert values["passages_in"] == _expect_entries(rows, day, ENTRY_FIGURES["passages_in"][0])[()]
+
+
+GRIDS = {"1-1": "一网格", "1-2": "一网格", "2-1": "二网格"}  # 3-9 has no household file
+
+
+def _file_grids(db) -> None:
+    for hh, grid in GRIDS.items():
+        db.execute("INSERT INTO households (household, created_at) VALUES (?, 0) ON CONFLICT DO NOTHING", [hh])
+        db.execute("INSERT INTO household_files (household, grid, updated_at) VALUES (?, ?, 0)", [hh, grid])
+
+
+@pytest.mark.parametrize("key", ["passages_in", "households_passed", "refusals", "visitors"])
+def test_entry_figures_per_grid_follow_the_household_files(world, key):
+    db, rows = world
+    _file_grids(db)
+    pred, distinct = ENTRY_FIGURES[key]
+    since, until = day_bounds(DAYS[1], TZ)
+    expect: Counter = Counter()
+    seen: dict[str, set] = {}
+    for r in (r for dev_rows in rows.values() for r in dev_rows if since <= r["wall_ts"] < until and pred(r)):
+        grid = GRIDS.get(r["household"] or "", "")
+        if distinct:
+            seen.setdefault(grid, set()).add(r[distinct])
+        else:
+            expect[(grid,)] += 1
+    for grid, values in seen.items():
+        expect[(grid,)] = len(values)
+    got = figures.compute(db, key, figures.Window.day(DAYS[1], TZ), "grid")
+    assert {k: v for k, v in got.items() if k and v} == {k: v for k, v in expect.items() if v}
+    assert got[()] == figures.compute(db, key, figures.Window.day(DAYS[1], TZ))[()]
+    assert got.get(("一网格",), 0) > 0
+
+
+def test_household_figures_per_grid(world):
+    db, _ = world
+    _file_grids(db)
+    d = DAYS[1]
+    for hh in ("1-1", "1-2", "2-1", "3-9"):
+        _insert_quarantine(db, hh, d - timedelta(days=2), d + timedelta(days=11))
+    _insert_quarantine(db, "1-1", d, d + timedelta(days=13), person=1)  # same household again: counted once
+    window = figures.Window.day(d, TZ)
+    assert figures.compute(db, "quarantine_households", window, "grid") == {
+        (): 4, ("一网格",): 2, ("二网格",): 1, ("",): 1}
+    assert figures.compute(db, "quarantine_new", window, "grid") == {(): 1, ("一网格",): 1}
+    # a household figure asked per community answers the whole scope only (households carry no community)
+    assert figures.compute(db, "quarantine_households", window, "community") == {(): 4}
+    fig = figures.figure("quarantine_households")
+    assert fig.can_group("grid") and not fig.can_group("gate") and not fig.groupable
+    assert not figures.figure("devices_offline").can_group("grid")

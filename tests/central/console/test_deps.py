@@ -12,10 +12,20 @@ from fastapi.routing import APIRoute
 
 from central import api
 from central import deps as central_deps
-from central.console import deps, routes_admin, routes_auth, routes_data, routes_duty, routes_people, routes_screening
+from central.console import (
+    deps,
+    routes_admin,
+    routes_auth,
+    routes_data,
+    routes_duty,
+    routes_homes,
+    routes_people,
+    routes_screening,
+    routes_screening_import,
+)
 
 CONSOLE_ROUTERS = (routes_auth.router, routes_data.router, routes_admin.router, routes_people.router,
-                   routes_duty.router, routes_screening.router)
+                   routes_duty.router, routes_homes.router, routes_screening.router, routes_screening_import.router)
 
 
 def _calls(dependant: Any) -> Iterator[Callable[..., Any]]:
@@ -77,7 +87,7 @@ def test_every_route_needs_a_session_or_a_device_token(central):
             url = path.replace("{household:path}", "3-2-401").replace("{device_id:path}", "dev-n")
             url = url.replace("{username:path}", "admin").replace("{fmt_}", "csv").replace("{pass_id}", "1")
             url = (url.replace("{template_id}", "1").replace("{pid}", "1").replace("{slot_id}", "1")
-                   .replace("{round_id}", "1").replace("{person_id}", "1"))
+                   .replace("{round_id}", "1").replace("{job}", "job-12345678").replace("{person_id}", "1"))
             assert "{" not in url, path
             for method in route.methods - {"HEAD"}:
                 r = c.request(method, url, data={"csrf": "x"} if method == "POST" else None)

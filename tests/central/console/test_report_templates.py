@@ -174,3 +174,25 @@ def test_names_staff_type_cannot_become_formulas_in_the_file(central):
     texts = [v for ws in book.worksheets for row in ws.iter_rows(values_only=True) for v in row if isinstance(v, str)]
     assert "'=1+1" in texts and "'-2" in texts and "'+SUM(A1) 2026-11-20" in texts
     assert not any(v.startswith(("=", "+", "-", "@")) for v in texts)
+
+
+def test_a_row_per_grid_from_the_household_files(central):
+    db = central.db
+    for hh, grid in (("3-2-401", "一网格"), ("3-2-402", "一网格"), ("5-1-101", "二网格")):
+        db.execute("INSERT INTO households (household, created_at) VALUES (?, 0) ON CONFLICT DO NOTHING", [hh])
+        db.execute("INSERT INTO household_files (household, grid, updated_at) VALUES (?, ?, 0)", [hh, grid])
+    with central.client("staff") as c:
+        r = _save(c, {"name": "网格日报", "title": "各网格", "grouping": "grid"},
+                  [("passages_in", "1", "进入人次"), ("quarantine_households", "2", "隔离户")])
+        assert r.status_code == 303
+        gen = c.get(f"/report-templates/{_template_id(central, '网格日报')}/generate", params={"day": "2026-11-20"})
+    ws = load_workbook(io.BytesIO(gen.content)).active
+    rows = list(ws.iter_rows(min_row=2, values_only=True))
+    assert rows[0] == ("日期", "网格", "进入人次", "隔离户")
+    by_grid = {row[1]: row[2:] for row in rows[1:] if row[1] != "合计" and row[0] != "合计"}
+    grid_one = ("household IN ('3-2-401', '3-2-402') AND direction = 'in' AND decision = 'pass'")
+    assert by_grid["一网格"] == (_count(central, grid_one), 0)
+    assert by_grid["二网格"][0] == _count(central, "household = '5-1-101' AND direction = 'in' AND decision = 'pass'")
+    others = "(household IS NULL OR household NOT IN ('3-2-401', '3-2-402', '5-1-101'))"
+    assert by_grid["（未分网格）"][0] == _count(central, f"{others} AND direction = 'in' AND decision = 'pass'")
+    assert rows[-1][2] == _count(central, "direction = 'in' AND decision = 'pass'")

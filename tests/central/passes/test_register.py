@@ -63,9 +63,21 @@ def test_bad_rows_are_reported_by_line_and_the_rest_issued(tmp_path, make, centr
 
 def test_a_register_without_required_columns_is_refused(tmp_path):
     path = tmp_path / "reg.csv"
-    path.write_text("unit,who\n1,2\n")
-    with pytest.raises(PassAdminError, match="household"):
+    path.write_text("姓名,联系电话\n张三,13800000000\n", encoding="utf-8")
+    with pytest.raises(PassAdminError, match="household") as refused:
         read_register(path)
+    assert str(refused.value).startswith("登记表缺少「户号」列")
+
+
+def test_a_typical_roster_is_read_tenants_and_all(tmp_path):
+    """楼号/单元/房号/姓名/联系电话/身份 with 租户: households from the address, people numbered in order, residents."""
+    path = tmp_path / "roster.csv"
+    path.write_text("楼号,单元,房号,姓名,联系电话,类型\n3,2,401,张三,13800000000,业主\n3,2,401,李四,,租户\n"
+                    "5,1,102,王五,,租户\n5,1,102,赵六,,外星人\n", encoding="utf-8")
+    rows, errors = read_register(path)
+    assert [(r.household, r.person, r.kind, r.name) for r in rows] == [
+        ("3-2-401", 0, "resident", "张三"), ("3-2-401", 1, "resident", "李四"), ("5-1-102", 0, "resident", "王五")]
+    assert errors == [(5, errors[0][1])] and errors[0][1].startswith("类型「外星人」不是")
 
 
 def test_empty_and_missing_files(tmp_path):
