@@ -86,8 +86,8 @@ def parse_date(value: object, today: date) -> Parsed:
         if m := _SHORT.match(text):
             return _checked_day(_short_day(int(m[1]), int(m[2]), today), today)
     except ValueError:
-        return None, reason(f"没有这一天：{text[:20]}", f"no such day: {text[:20]}")
-    return None, reason(f"日期无法识别：{text[:20]}（应如 2022/4/3 或 4月3日）",
+        return None, reason("没有这一天", f"no such day: {text[:20]}")
+    return None, reason("日期无法识别（应如 2022/4/3 或 4月3日）",
                         f"unreadable date: {text[:20]} (write e.g. 2022/4/3)")
 
 
@@ -119,7 +119,7 @@ def parse_travel(value: object) -> Parsed:
     legs = [leg for leg in _LEG_SPLIT.split(text) if leg]
     parsed = [_leg(leg) for leg in legs]
     if not legs or any(p is None for p in parsed):
-        return None, reason(f"车次/航班号无法识别：{text[:30]}（应如 G1234、D12、CA1234）",
+        return None, reason("车次/航班号无法识别（应如 G1234、D12、CA1234）",
                             f"unreadable train/flight number: {text[:30]} (e.g. G1234, CA1234)")
     return " / ".join(p for p in parsed if p), None
 
@@ -134,7 +134,7 @@ def parse_phone(value: object) -> Parsed:
         return None, reason("缺少电话号码（按电话合并同一人，不能为空）", "no phone number (people are merged by it)")
     phone = normalise_phone(text)
     if phone is None or len(phone) < 7 or len(phone) > 12 or (phone.startswith("1") and len(phone) != 11):
-        return None, reason(f"电话号码无效：{text[:24]}（手机号应为11位）", f"invalid phone number: {text[:24]}")
+        return None, reason("电话号码无效（手机号应为11位）", f"invalid phone number: {text[:24]}")
     return phone, None
 
 
@@ -148,7 +148,7 @@ def parse_category(value: object) -> Parsed:
     for word, code in _CATEGORY_WORDS:
         if word in text:
             return code, None
-    return None, reason(f"人员类别无法识别：{text[:20]}（密接、次密接、返乡人员、其他）",
+    return None, reason("人员类别无法识别（应为密接、次密接、返乡人员或其他）",
                         f"unknown category: {text[:20]}")
 
 

@@ -338,7 +338,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "timeline_screening_call": ("排查电话", "Screening call"), "timeline_screening_row": ("排查名单", "Screening list"),
     "scr.src": ("来源", "Source"), "scr.call_log": ("通话记录", "Calls"),
     "scr.lists": ("已导入的名单", "Lists imported"), "scr.count_rows": ("人数", "People"),
-    "scr.imported_by": ("导入人", "Imported by"),
+    "scr.imported_by": ("导入人", "Imported by"), "scr.n_rows": ("共 {n} 行", "{n} rows"),
+    "scr.good_sample": ("可导入的行（前 {n} 行）", "Rows to import (first {n})"),
 }
 
 
