@@ -72,8 +72,8 @@ def _loaded(ctx: Console, staff: Any, token: str) -> tabular.Table:
 
 
 @router.post("/screening/import/preview")
-async def import_preview(request: Request, ctx: ConsoleCtx, staff: StaffForm, token: Form100, kind: Form100,
-                         label: Form100) -> Response:
+async def import_preview(request: Request, ctx: ConsoleCtx, staff: StaffForm, record: Audit, token: Form100,
+                         kind: Form100, label: Form100) -> Response:
     """Step 3: the rows checked under the chosen mapping: how many go in, which cannot and why."""
     form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
     table = await run_in_threadpool(_loaded, ctx, staff, token)
@@ -82,6 +82,8 @@ async def import_preview(request: Request, ctx: ConsoleCtx, staff: StaffForm, to
         return _import_page(ctx, request, staff, 400, stage="map", token=token, table=table, mapping=mapping,
                             problems=problems, kind=kind, label=label)
     checked = await run_in_threadpool(screening_import.check, table, mapping, _today(ctx))
+    await run_in_threadpool(record, "preview_screening", kind=kind, label=label, good=len(checked.good),
+                            refused=len(checked.bad))
     return _import_page(ctx, request, staff, stage="preview", token=token, table=table, mapping=mapping,
                         mapping_json=tabular.mapping_to_json(mapping), checked=checked, kind=kind, label=label,
                         bad=checked.bad[:screening_import.PREVIEW_BAD],
