@@ -10,6 +10,9 @@ What is personal at central, and its limit (``[retention]`` in ``central.toml``,
   direction, decision, reason, event, fever flag), and so does the shift hand-over summary;
 - **quarantine records** whose last day ended ``identity_days`` ago are deleted, and so are the **names on passes**
   expired or revoked that long ago (the gates never had the names);
+- **home-quarantine care** (:mod:`central.care`: temperatures, needs, care notes) of quarantines over or released
+  ``care_days`` (default 30) ago is reduced to counts (how many readings, fevers, needs); the care rows go with
+  their quarantine record;
 - **the screening register** (:mod:`central.screening`): a person not imported, called or quarantined for
   ``screening_days`` (default 28) is deleted with what each list said and their calls; counts by category and last
   call outcome stay (``screening_tally``);
@@ -33,7 +36,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
-from central import screening, visitors
+from central import care, screening, visitors
 from central.console import audit
 from central.db import transaction
 from central.settings import RetentionSection
@@ -64,6 +67,7 @@ class PurgeReport:
     quarantine_records: int = 0
     pass_names: int = 0
     sessions: int = 0
+    care_reduced: int = 0
     screening_people: int = 0
 
     @property
@@ -81,6 +85,8 @@ class PurgeReport:
                 f"隔离记录已删除：{self.quarantine_records} 条 / quarantine records deleted: {self.quarantine_records}",
                 f"通行证上的姓名已删除：{self.pass_names} 张 / names erased from passes: {self.pass_names}",
                 f"过期的登录会话已删除：{self.sessions} 个 / expired sessions deleted: {self.sessions}",
+                f"居家隔离健康记录已删除、只保留统计：{self.care_reduced} 条隔离 / quarantine care data reduced to "
+                f"counts: {self.care_reduced}",
                 f"排查登记人员已删除（只保留统计数）：{self.screening_people} 人 / screening register people deleted "
                 f"(counts kept): {self.screening_people}"]
 
@@ -139,10 +145,14 @@ def _drop_old_records(db: CentralDB, cutoff: float, everything: bool = False) ->
     it (``everything``: every record over or released by ``cutoff``, every pass name)."""
     with transaction(db):
         if everything:
+            care.forget_quarantines(db, [int(r[0]) for r in db.execute(
+                "SELECT id FROM quarantines WHERE status = 'released' OR end_ts <= ?", [cutoff])])
             quarantines = db.execute("DELETE FROM quarantines WHERE status = 'released' OR end_ts <= ?",
                                      [cutoff]).rowcount
             names = db.execute("UPDATE passes SET name = '' WHERE name <> ''").rowcount
         else:
+            care.forget_quarantines(db, [int(r[0]) for r in db.execute(
+                "SELECT id FROM quarantines WHERE end_ts < ?", [cutoff])])
             quarantines = db.execute("DELETE FROM quarantines WHERE end_ts < ?", [cutoff]).rowcount
             names = db.execute("UPDATE passes SET name = '' WHERE name <> '' AND (valid_to < ? OR revoked_at < ?)",
                                [cutoff, cutoff]).rowcount
@@ -155,6 +165,7 @@ def purge_expired(db: CentralDB, limits: RetentionSection, now: float) -> PurgeR
     report = PurgeReport(visitor_details=_erase_visitor_details(db, visitor_cutoff))
     with transaction(db):
         report.visitor_records = visitors.erase_before(db, visitor_cutoff)
+    report.care_reduced = care.reduce_before(db, now - limits.care_days * DAY_S)
     identity_cutoff = now - limits.identity_days * DAY_S
     report.anonymised_entries = _anonymise_entries(db, identity_cutoff)
     report.quarantine_records, report.pass_names = _drop_old_records(db, identity_cutoff)
@@ -179,6 +190,7 @@ def purge_outbreak_end(db: CentralDB, by: str, now: float) -> PurgeReport:
     report = PurgeReport(visitor_details=_erase_visitor_details(db, None))
     with transaction(db):
         report.visitor_records = visitors.erase_before(db, None)
+    report.care_reduced = care.reduce_before(db, now)
     report.anonymised_entries = _anonymise_entries(db, None)
     report.quarantine_records, report.pass_names = _drop_old_records(db, now, everything=True)
     report.screening_people = screening.purge_before(db, None)

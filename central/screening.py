@@ -26,14 +26,13 @@ Imports run in one transaction (:func:`import_rows`): every row of a file is in,
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields, replace
 from datetime import date
 from typing import Any
 
-from central import homes
+from central import care, homes
 from central.errors import CentralError
 from central.passes import quarantine
 from central.screening_parse import CATEGORIES, household_candidates, severest
@@ -392,24 +391,6 @@ def care_source(category: str) -> str:
             "returnee": "returnee"}.get(category, "other")
 
 
-def _start_quarantine(db: CentralDB, **kw: Any) -> int:
-    """``central.care.start_quarantine`` (issue 15's care module); until it is merged, the pass-level placement
-    it wraps. A private adapter: delete the fallback when care is on main."""
-    try:
-        care = importlib.import_module("central.care")
-    except ImportError:
-        care = None
-    if care is not None and hasattr(care, "start_quarantine"):
-        return int(care.start_quarantine(db, **kw))
-    household, person_no = kw["household"], kw["person"]
-    quarantine.place(db, household, kw["first_day"], kw["last_day"], kw.get("note", ""), person=person_no,
-                     by=kw["by"])
-    sql = "SELECT id FROM quarantines WHERE household = ? AND status = 'active' AND person "
-    sql += "IS NULL" if person_no is None else "= ?"
-    args = [household] if person_no is None else [household, person_no]
-    return int(db.execute(sql + " ORDER BY id DESC LIMIT 1", args).fetchone()[0])
-
-
 @dataclass(frozen=True)
 class QuarantineOrder:
     """What staff chose: the household, whom (``scope``: ``person`` the matched member, ``new_member`` the person
@@ -452,9 +433,9 @@ def to_quarantine(db: CentralDB, person_id: int, order: QuarantineOrder, *, by: 
         raise ScreeningError("结束日期早于开始日期 / the last day is before the first")
     with db.transaction():
         number = _subject(db, p, order)
-        qid = _start_quarantine(db, household=household, person=number, first_day=order.first_day,
-                                last_day=order.last_day, source=care_source(p["category"]),
-                                origin_city=p["origin_city"][:40], note=f"排查登记 #{person_id}", by=by)
+        qid = care.start_quarantine(db, household=household, person=number, first_day=order.first_day,
+                                  last_day=order.last_day, source=care_source(p["category"]),
+                                  origin_city=p["origin_city"][:40], note=f"排查登记 #{person_id}", by=by)
         db.execute("UPDATE screening_people SET quarantine_id = ?, quarantine_first = ?, quarantine_last = ?, "
                    "household = ?, person = ?, updated_at = ? WHERE id = ?",
                    [qid, order.first_day.isoformat(), order.last_day.isoformat(), household, number, now,

@@ -20,6 +20,9 @@ class RetentionSection(Section):
                                  "person, visitor ref., guard, temperatures, notes) and keep only what the reports "
                                  "count; ended quarantine records and the names on expired or revoked passes go too "
                                  "(days).", gt=0, le=3650)
+    care_days: float = Field(30.0, description="Temperatures, needs and care notes of a home quarantine are "
+                             "deleted this many days after it ended or was released; counts stay (days).", gt=0,
+                             le=3650)
     screening_days: float = Field(28.0, description="People on the screening register (names, phones, health, "
                                   "calls) not imported, called or quarantined for this long are deleted; counts by "
                                   "category and last call outcome stay (days).", gt=0, le=3650)

@@ -9,10 +9,10 @@ pass-sharing anomalies (:func:`anomalies`):
 - ``two_gates``: a pass let through two different gates less than ``two_gate_minutes`` apart.
 
 Each alert has a stable key (``<kind>:<uuid>``, the uuid of the entry that raised it; ``thermometer_down:<device
-id>:<episode>``; ``empty_post:<post id>:<empty since>``), so an acknowledgement with its note sticks to the
-alert however often the list is rebuilt. A refusal's alert carries the override that followed it
-(:attr:`Alert.override`), so nobody takes a person let through for one who was stopped; a let-through alert carries
-the refusal it overrode (:attr:`Alert.refused_key`).
+id>:<episode>``; ``empty_post:<post id>:<empty since>``; the care kinds ``care_missed`` and ``care_fever``, see
+:func:`_care`), so an acknowledgement with its note sticks to the alert however often the list is rebuilt. A
+refusal's alert carries the override that followed it (:attr:`Alert.override`), so nobody takes a person let through
+for one who was stopped; a let-through alert carries the refusal it overrode (:attr:`Alert.refused_key`).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import math
 import time
 from dataclasses import dataclass
 
+from central import care
 from central.console import alert_rules as rules
 from central.console import values
 from central.console.errors import ConsoleError
@@ -30,9 +31,11 @@ QUARANTINE_REASON = "quarantined"
 DEFAULT_TWO_GATE_MINUTES = 3.0
 MAX_ALERTS = rules.MAX_ALERTS
 KINDS = ("let_through", "fever", "suspected_fever", "quarantine", "host_quarantined", "health_code",
-         "thermometer_down", "empty_post", "double_entry", "two_gates")
+         "thermometer_down", "empty_post", "double_entry", "two_gates", "care_missed", "care_fever")
 #: Kinds shown as priority (red) rows.
-PRIORITY_KINDS = frozenset({"let_through", "fever", "quarantine", "host_quarantined", "health_code"})
+PRIORITY_KINDS = frozenset({"let_through", "fever", "quarantine", "host_quarantined", "health_code", "care_fever"})
+#: Home-quarantine care kinds (:mod:`central.care`): their temperatures are health data, for staff only.
+CARE_KINDS = frozenset({"care_missed", "care_fever"})
 
 
 @dataclass
@@ -71,6 +74,7 @@ class Alert:
     refused_at: float | None = None
     until: float | None = None           # thermometer_down: when it worked again (None: still down)
     priority: bool = False
+    link: str | None = None              # care alerts: the care page of the quarantine
 
 
 def _alert(kind: str, r: rules.Row, detail: str | None = None) -> Alert:
@@ -142,6 +146,22 @@ def _empty_posts(db: CentralDB, since: float, until: float, now: float) -> list[
             for e in rules.rostered_empty_posts(db, now)]
 
 
+def _care(db: CentralDB, since: float, until: float, now: float) -> list[Alert]:
+    """Home-quarantine care: a slot over with no temperature (``care_missed:<quarantine>:<person>:<day>:<slot>``)
+    and a reading at or above the fever threshold (``care_fever:<reading id>``); ``detail`` is "<day> <slot>"."""
+    return [Alert(c.key, c.kind, c.at, None, "", None, c.household, None, c.temp_c, c.detail, person=c.person,
+                  priority=c.kind in PRIORITY_KINDS, link=f"/care/{c.quarantine_id}")
+            for c in care.alerts(db, since, until, now)]
+
+
+def for_viewers(items: list[Alert]) -> list[Alert]:
+    """The alerts as a viewer may see them: no temperatures of home-quarantine care (health data)."""
+    for a in items:
+        if a.kind in CARE_KINDS:
+            a.temp_c = None
+    return items
+
+
 def anomalies(db: CentralDB, since: float, until: float,
               two_gate_minutes: float = DEFAULT_TWO_GATE_MINUTES) -> list[Alert]:
     """Pass-sharing anomalies among passes let through between ``since`` and ``until``.
@@ -181,7 +201,7 @@ def alerts(db: CentralDB, since: float, until: float, *, include_acked: bool = T
     """Every alert in the window, newest first, with its acknowledgement if any."""
     now = time.time() if now is None else now
     items = (_let_through(db, since, until) + _events(db, since, until, now) + _devices(db, since, until, now)
-             + anomalies(db, since, until, two_gate_minutes))
+             + anomalies(db, since, until, two_gate_minutes) + _care(db, since, until, now))
     items.sort(key=_newest_first, reverse=True)
     items = items[:MAX_ALERTS]
     if items:

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from central.console import alerts, audit, entries, exports, params, reports, shifts, tracing, values
+from central.console import alerts, audit, auth, entries, exports, params, reports, shifts, tracing, values
 from central.console.deps import Audit, CleanInput, ConsoleCtx, StaffForm, StaffMember, Viewer
 from central.console.errors import ConsoleError
 from central.console.i18n import reason_text, reason_texts, translator
@@ -218,16 +218,17 @@ def report_export(ctx: ConsoleCtx, fmt_: str, staff: Viewer, record: Audit,
 
 # -- alerts --------------------------------------------------------------------------------
 
-def _alerts(ctx: Console, hours: float, open_only: str) -> list[alerts.Alert]:
+def _alerts(ctx: Console, hours: float, open_only: str, staff: auth.Staff) -> list[alerts.Alert]:
     now = time.time()
-    return alerts.alerts(ctx.db, now - hours * 3600, now + 300, include_acked=open_only != "1")
+    items = alerts.alerts(ctx.db, now - hours * 3600, now + 300, include_acked=open_only != "1")
+    return items if staff.can("staff") else alerts.for_viewers(items)
 
 
 @router.get("/alerts")
 def alerts_page(request: Request, ctx: ConsoleCtx, staff: Viewer, record: Audit, hours: params.Hours = 24,
                 open: params.QueryText = "") -> Response:
     """Fever, refusal and device alerts of the last hours (``?hours=``, ``?open=1`` for unacknowledged)."""
-    items = _alerts(ctx, hours, open)
+    items = _alerts(ctx, hours, open, staff)
     record("view_alerts", rows=len(items))
     return ctx.render(request, "alerts.html", staff, items=items, q=dict(request.query_params))
 
@@ -236,7 +237,7 @@ def alerts_page(request: Request, ctx: ConsoleCtx, staff: Viewer, record: Audit,
 def alerts_table(request: Request, ctx: ConsoleCtx, staff: Viewer, record: Audit, hours: params.Hours = 24,
                  open: params.QueryText = "") -> Response:
     """The alert list alone, re-read every few seconds by the alerts page."""
-    items = _alerts(ctx, hours, open)
+    items = _alerts(ctx, hours, open, staff)
     # the live list re-reads every few seconds: one audit record per member per ALERTS_AUDIT_EVERY_S
     if not audit.seen_recently(ctx.db, staff.username, "view_alerts", ALERTS_AUDIT_EVERY_S):
         record("view_alerts", rows=len(items), live=True)
@@ -247,7 +248,7 @@ def alerts_table(request: Request, ctx: ConsoleCtx, staff: Viewer, record: Audit
 def alerts_api(ctx: ConsoleCtx, staff: Viewer, record: Audit, hours: params.Hours = 24,
                open: params.QueryText = "") -> dict:
     """The alerts as JSON."""
-    items = _alerts(ctx, hours, open)
+    items = _alerts(ctx, hours, open, staff)
     record("view_alerts", rows=len(items), api=True)
     return {"alerts": values.json_safe([asdict(a) for a in items])}
 

@@ -113,6 +113,8 @@ def test_one_step_to_a_quarantine_shows_on_the_row_and_the_timeline(db) -> None:
                      [qid]).fetchone()
     assert tuple(row) == ("3-2-401", 1, "2022-04-10", "2022-04-23", "active")
     assert homes.member(db, "3-2-401", 1).phone == "13800000001"  # added to the household file
+    care_row = db.execute("SELECT source, origin_city FROM care_quarantines WHERE quarantine_id = ?", [qid]).fetchone()
+    assert tuple(care_row) == ("returnee", "上海")  # through central.care.start_quarantine
     zhang = screening.person(db, people["张三"]["id"])
     assert (zhang["quarantine_id"], zhang["quarantine_first"], zhang["person"]) == (qid, "2022-04-10", 1)
     assert "张三" not in [p["name"] for p in screening.worklist(db, Filters(), now=NOW)[0]]

@@ -16,16 +16,19 @@ from central.console import (
     deps,
     routes_admin,
     routes_auth,
+    routes_care,
     routes_data,
     routes_duty,
     routes_homes,
     routes_people,
     routes_screening,
     routes_screening_import,
+    routes_selfreport,
 )
 
 CONSOLE_ROUTERS = (routes_auth.router, routes_data.router, routes_admin.router, routes_people.router,
-                   routes_duty.router, routes_homes.router, routes_screening.router, routes_screening_import.router)
+                   routes_duty.router, routes_homes.router, routes_care.router, routes_selfreport.router,
+                   routes_screening.router, routes_screening_import.router)
 
 
 def _calls(dependant: Any) -> Iterator[Callable[..., Any]]:
@@ -72,7 +75,8 @@ def _routes(routes, prefix=""):
 
 
 PUBLIC = {"/login", "/lang/{code}", "/static/console.css", "/static/patrol.css", "/static/alerts.js", "/healthz",
-          "/static/screening.css"}
+          "/r/{token}", "/static/care.css",
+          "/static/screening.css"}  # /r/{token}: the resident's self-report page (a signed token)
 
 
 def test_every_route_needs_a_session_or_a_device_token(central):
@@ -87,7 +91,10 @@ def test_every_route_needs_a_session_or_a_device_token(central):
             url = path.replace("{household:path}", "3-2-401").replace("{device_id:path}", "dev-n")
             url = url.replace("{username:path}", "admin").replace("{fmt_}", "csv").replace("{pass_id}", "1")
             url = (url.replace("{template_id}", "1").replace("{pid}", "1").replace("{slot_id}", "1")
-                   .replace("{round_id}", "1").replace("{job}", "job-12345678").replace("{person_id}", "1"))
+                   .replace("{round_id}", "1").replace("{job}", "job-12345678")
+                   .replace("{quarantine_id}", "1").replace("{need_id}", "1")
+                   .replace("{person}", "0").replace("{notice}", "release")
+                   .replace("{person_id}", "1"))
             assert "{" not in url, path
             for method in route.methods - {"HEAD"}:
                 r = c.request(method, url, data={"csrf": "x"} if method == "POST" else None)
