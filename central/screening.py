@@ -447,19 +447,21 @@ def to_quarantine(db: CentralDB, person_id: int, order: QuarantineOrder, *, by: 
 
 
 def timeline_events(db: CentralDB, household: str, since: float) -> list[TimelineEvent]:
-    """Screening events of a household (:mod:`central.timeline`): each call about a member of it (``detail``
-    ``outcome``: an :data:`OUTCOMES` code) and each list's row that named them."""
+    """Screening events of a household (:mod:`central.timeline`): each call about a member of it (kind
+    ``screening_call_<outcome>``, an :data:`OUTCOMES` code) and each list's row that named them (``screening_row``,
+    the list's name as summary). No names, phones or notes: the household page shows its member by number, masked
+    for viewers, and links to the register's person page."""
     events: list[TimelineEvent] = []
-    for r in db.query("SELECT c.at, c.outcome, c.note, c.called_by, p.id, p.name, p.person FROM screening_calls c "
+    for r in db.query("SELECT c.at, c.outcome, c.called_by, p.id, p.person FROM screening_calls c "
                       "JOIN screening_people p ON p.id = c.person_id WHERE p.household = ? AND c.at >= ?",
                       [household, since]):
-        events.append(TimelineEvent(at=r["at"], kind="screening_call", summary=" · ".join(
-            x for x in (r["name"], r["note"]) if x), person=r["person"], link=f"/screening/people/{r['id']}",
-            detail={"outcome": r["outcome"], "by": r["called_by"]}))
-    for r in db.query("SELECT r.imported_at, r.category, p.id, p.name, p.person, s.label FROM screening_rows r "
+        events.append(TimelineEvent(at=r["at"], kind=f"screening_call_{r['outcome']}", summary=r["called_by"],
+                                    person=r["person"], link=f"/screening/people/{r['id']}",
+                                    detail={"outcome": r["outcome"]}))
+    for r in db.query("SELECT r.imported_at, r.category, p.id, p.person, s.label FROM screening_rows r "
                       "JOIN screening_people p ON p.id = r.person_id JOIN screening_sources s ON s.id = r.source_id "
                       "WHERE p.household = ? AND r.imported_at >= ?", [household, since]):
-        events.append(TimelineEvent(at=r["imported_at"], kind="screening_row", summary=f"{r['name']} · {r['label']}",
+        events.append(TimelineEvent(at=r["imported_at"], kind="screening_row", summary=r["label"],
                                     person=r["person"], link=f"/screening/people/{r['id']}",
                                     alert=r["category"] in ("close_contact", "secondary_contact"),
                                     detail={"category": r["category"]}))

@@ -127,7 +127,8 @@ def test_one_step_to_a_quarantine_shows_on_the_row_and_the_timeline(db) -> None:
             screening.to_quarantine(db, people["李四"]["id"], bad, by="staff", now=NOW)
     screening.record_call(db, people["赵六"]["id"], "reached", "在家", by="staff", now=NOW + 9)
     events = screening.timeline_events(db, "5-1-101", 0)
-    assert {e.kind for e in events} == {"screening_call", "screening_row"}
+    assert {e.kind for e in events} == {"screening_call_reached", "screening_row"}
+    assert all("赵六" not in e.summary and "在家" not in e.summary for e in events)  # no names, no notes
     assert all(e.person == 1 for e in events) and screening.timeline_events(db, "5-1-101", NOW + 100) == []
 
 
@@ -166,4 +167,4 @@ def test_the_household_timeline_lists_the_register_as_a_source(db) -> None:
     screening.import_rows(db, "close_contact_list", "街道密接名单", _rows(), by="staff", now=NOW)
     events = household_timeline(db, "3-2-401", sources=("central.screening:timeline_events",))
     assert [(e.kind, e.alert) for e in events] == [("screening_row", True)]
-    assert events[0].summary == "张三 · 街道密接名单" and events[0].link.startswith("/screening/people/")
+    assert events[0].summary == "街道密接名单" and events[0].link.startswith("/screening/people/")

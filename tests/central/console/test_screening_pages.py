@@ -139,3 +139,17 @@ def test_bad_ids_and_filters_are_clear_errors(central, listed):
         assert c.get("/screening", params={"source": "9" * 30, "day_from": "not-a-day",
                                            "status": "nonsense"}).status_code == 200
         assert c.get("/screening", params={"q": "a\x00b"}).status_code == 400
+
+
+def test_the_household_timeline_shows_calls_and_lists_without_names_for_viewers(central, listed):
+    screening.record_call(central.db, listed["赵六"], "refused", "说在外地", by="staff", now=time.time())
+    with central.client("staff") as c:
+        staff_page = c.get("/households/12-1-101")
+    with central.client("viewer") as c:
+        viewer_page = c.get("/households/12-1-101")
+    assert staff_page.status_code == 200 and viewer_page.status_code == 200
+    timeline = staff_page.text.split('id="timeline"', 1)[1]
+    assert "排查电话：拒接" in timeline and "列入排查名单" in timeline and "问卷星 返乡登记" in timeline
+    assert f'href="/screening/people/{listed["赵六"]}"' in timeline
+    seen = viewer_page.text.split('id="timeline"', 1)[1]
+    assert "排查电话：拒接" in seen and "赵六" not in seen and "说在外地" not in seen
