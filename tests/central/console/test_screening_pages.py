@@ -153,3 +153,45 @@ def test_the_household_timeline_shows_calls_and_lists_without_names_for_viewers(
     assert f'href="/screening/people/{listed["赵六"]}"' in timeline
     seen = viewer_page.text.split('id="timeline"', 1)[1]
     assert "排查电话：拒接" in seen and "赵六" not in seen and "说在外地" not in seen
+
+
+def _upload(c, name: str, body: bytes, kind: str = "secondary_list", label: str = "次密接名单 甲"):
+    page = c.get("/screening/import")
+    return c.post("/screening/import", data={"csrf": csrf_of(page.text), "kind": kind, "label": label},
+                  files={"file": (name, body)})
+
+
+def _import_csv(c, body: bytes) -> tuple[str, str]:
+    mapping = _upload(c, "list.csv", body)
+    assert mapping.status_code == 200 and 'id="mapping-form"' in mapping.text
+    token = mapping.text.split('name="token" value="', 1)[1].split('"', 1)[0]
+    form = {"csrf": csrf_of(mapping.text), "token": token, "kind": "secondary_list", "label": "次密接名单 甲",
+            "col0": "name", "col1": "phone", "col2": "return_date", "col3": "travel"}
+    preview = c.post("/screening/import/preview", data=form)
+    assert preview.status_code == 200 and 'id="commit-form"' in preview.text
+    mapping_json = preview.text.split('name="mapping" value="', 1)[1].split('"', 1)[0].replace("&#34;", '"')
+    done = c.post("/screening/import/commit", data={"csrf": csrf_of(preview.text), "token": token,
+                                                    "kind": "secondary_list", "label": "次密接名单 甲",
+                                                    "mapping": mapping_json})
+    return preview.text, done.headers.get("location", str(done.status_code))
+
+
+def test_the_import_pages_with_a_csv_twice_and_hostile_uploads(central, listed):
+    body = "姓名,手机,到达日期,车次\n周九,13500000031,2022/4/3,D12\n吴十,13500000032,4月3日,K1\n坏,123,昨天,火车\n"
+    with central.client("staff") as c:
+        preview, first = _import_csv(c, body.encode("gb18030"))
+        _, again = _import_csv(c, body.encode("utf-8-sig"))
+        garbage = _upload(c, "list.xlsx", b"PK\x03\x04 not a zip")
+        bad_kind = _upload(c, "list.csv", body.encode(), kind="nonsense")
+        gone = c.post("/screening/import/commit", data={"csrf": csrf_of(c.get("/screening/import").text),
+                                                       "token": "no-such-token", "kind": "secondary_list",
+                                                       "label": "x", "mapping": "{}"})
+    with central.client("viewer") as v:
+        assert v.get("/screening/import").status_code == 403
+    assert "可导入 2 行" in preview and "电话号码无效" in preview and "日期无法识别" in preview
+    assert "new=2" in first and "refused=1" in first and "new=0" in again and "merged=2" in again
+    people = screening.people(central.db, screening.Filters(category="secondary_contact"), now=time.time())[0]
+    assert sorted(p["name"] for p in people) == ["吴十", "周九"] and people[0]["sources"] == 1
+    assert garbage.status_code == 400 and "XLSX" in garbage.text
+    assert bad_kind.status_code == 400 and gone.status_code == 410
+    assert _audits(central, "import_screening")[-1]["new_people"] == 0
