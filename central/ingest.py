@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from central import faults, intake, redating, visitors
+from central import faults, intake, redating, vehicles, visitors
 from central.db import transaction
 from central.errors import CentralError
 from central.store import CentralDB
@@ -450,6 +450,7 @@ def ingest(db: CentralDB, device: dict[str, Any], body: UploadBody,
         redating.note_points(db, device_id, trusted_points(body, now))
         redating.redate_device(db, device_id, now)
         visitors.link_uploaded(db, [e.uuid for e in body.entries if e.event == "visitor"])
+        vehicles.link_uploaded(db, [e.uuid for e in body.entries if e.event == vehicles.EVENT])
         stored_report = intake.clean_report(report.model_dump())
         faults.record(db, device_id, _faults(stored_report), report.wall_now, now)
         skew = report.wall_now - now

@@ -3,7 +3,8 @@
 What is personal at central, and its limit (``[retention]`` in ``central.toml``, :class:`RetentionSection`):
 
 - **visitors' details** (name, phone, reason: the ``extra`` of ``visitor`` entries) are erased
-  ``visitor_days`` (default 28) after the visitor's *last* entry (visitors are told apart by phone number), and so
+  ``visitor_days`` (default 28) after the visitor's *last* entry (visitors are told apart by phone number; vehicles'
+  plates and drivers, the ``extra`` of ``vehicle`` entries, likewise, :mod:`central.vehicles`), and so
   is their row in ``visitors`` (:mod:`central.visitors`) and the entries' link to it;
 - **who passed** (pass, household, person, visitor ref., guard, temperatures and notes of an entry) is erased from
   entries older than ``identity_days`` (default 180): what the daily reports count stays (time, gate, community,
@@ -77,8 +78,8 @@ class PurgeReport:
 
     def lines(self) -> list[str]:
         """What was removed, for staff (zh-CN / English)."""
-        return [f"访客个人信息（姓名、电话、事由）已删除：{self.visitor_details} 条 / visitor details erased: "
-                f"{self.visitor_details} entries",
+        return [f"访客个人信息（姓名、电话、事由）已删除：{self.visitor_details} 条（含车辆的车牌和驾驶人）/ visitor "
+                f"details erased: {self.visitor_details} entries (vehicles' plates and drivers included)",
                 f"访客档案（姓名、电话）已删除：{self.visitor_records} 人 / visitors deleted: {self.visitor_records}",
                 f"出入记录已匿名（只保留统计所需字段）：{self.anonymised_entries} 条 / entries made anonymous: "
                 f"{self.anonymised_entries}",
@@ -123,7 +124,7 @@ def _erase_visitor_details(db: CentralDB, cutoff: float | None) -> int:
     """Erase the details of visitors last seen before ``cutoff`` (None: of every visitor)."""
     rows: list[VisitorRow] = [(str(r[0]), int(r[1]), float(r[2]), r[3], r[4]) for r in db.execute(
         "SELECT device_id, seq, wall_ts, extra, visitor_key FROM entries "
-        "WHERE event = 'visitor' AND extra IS NOT NULL")]
+        "WHERE event IN ('visitor', 'vehicle') AND extra IS NOT NULL")]  # vehicles: plate and driver, like visitors
     targets = [(r[0], r[1]) for r in rows] if cutoff is None else expired_visitors(rows, cutoff)
     for start in range(0, len(targets), BATCH):
         with transaction(db):

@@ -28,6 +28,7 @@ from central.console import (
     routes_screening,
     routes_screening_import,
     routes_selfreport,
+    routes_vehicles,
     routes_visitors,
 )
 from central.console.errorpages import install_error_pages
@@ -75,9 +76,9 @@ def create_app(settings: CentralSettings) -> FastAPI:
     app.state.signin = SignInGuard()  # sign-in limits of this process (central.console.signin)
     app.include_router(api.router)
     for router in (routes_auth.router, routes_data.router, routes_admin.router, routes_reports.router,
-                   routes_people.router, routes_duty.router, routes_visitors.router, routes_patrol.router,
-                   routes_homes.router, routes_care.router, routes_selfreport.router, routes_screening.router,
-                   routes_screening_import.router):
+                   routes_people.router, routes_duty.router, routes_visitors.router, routes_vehicles.router,
+                   routes_patrol.router, routes_homes.router, routes_care.router, routes_selfreport.router,
+                   routes_screening.router, routes_screening_import.router):
         app.include_router(router)  # the staff console (pages at /, /login, /entries ...)
     install_error_pages(app)  # HTML errors on pages, JSON on the APIs
     app.add_api_route("/healthz", healthz, methods=["GET"])

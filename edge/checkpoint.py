@@ -59,6 +59,8 @@ from edge.settings import EdgeSettings
 from edge.store import LocalStore
 from edge.temperatures import FeverMemory, TemperatureBuffer
 from edge.upkeep import HealthLoop
+from edge.vehicle_book import VehicleDesk
+from edge.vehicle_fields import VehicleForm
 from gatepass.clock import SYSTEM, Clock
 
 log = logging.getLogger(__name__)
@@ -94,6 +96,7 @@ class Checkpoint:
         history = FaultHistory()  # when each fault started and ended (hand-over, central)
         self.desk = GuardDesk(profile, self.store, self.recorder, self.lists, fevers, choice, clock,
                               self.decider.measure, health, history)
+        self.vehicles = VehicleDesk(self.desk)  # the vehicle lane's register (edge.vehicle_book)
         self.inputs = InputLoops(QrDecoder(settings.scan.decoder, settings.scan.window), self.intake, self.readings,
                                  self.runner, clock)
         self.health = HealthLoop(settings.health, self.store, self.recorder, self.lists, self.runner, clock,
@@ -204,6 +207,22 @@ class Checkpoint:
     def record_visitor_exit(self, guard_id: str, visit_uuid: str) -> dict[str, Any]:
         """Record that the visitor of ``visit_uuid`` left (signed-in guard)."""
         return self.desk.record_visitor_exit(guard_id, visit_uuid)
+
+    def vehicle_lane(self) -> list[str]:
+        """The purposes vehicles may enter for at this gate (empty: no vehicle lane)."""
+        return sorted(self.vehicles.allowed_purposes())
+
+    def register_vehicle(self, guard_id: str, form: VehicleForm) -> Outcome:
+        """Log a vehicle at a vehicle lane (signed-in guard); refused when the lane does not allow its purpose."""
+        return self.vehicles.register(guard_id, form)
+
+    def vehicles_inside(self) -> list[dict[str, Any]]:
+        """Vehicles let in who have not left, longest inside first."""
+        return self.vehicles.inside()
+
+    def record_vehicle_exit(self, guard_id: str, vehicle_uuid: str) -> dict[str, Any]:
+        """Record that the vehicle of entry ``vehicle_uuid`` left (signed-in guard)."""
+        return self.vehicles.record_exit(guard_id, vehicle_uuid)
 
     def start_shift(self, guard_id: str, pin: str) -> bool:
         """Sign a guard in with their PIN; False if the PIN is wrong."""

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar
 
 if TYPE_CHECKING:
     from edge.handover import HandOverNote
+    from edge.vehicle_fields import VehicleForm
 
 Decision = Literal["pass", "refuse", "guard"]  # green, red, amber (the guard decides)
 NoticeKind = Literal["rescan", "direction"]
@@ -274,6 +275,20 @@ class CheckpointAPI(Protocol):
 
     def record_visitor_exit(self, guard_id: str, visit_uuid: str) -> dict[str, Any]:
         """Record that the visitor of ``visit_uuid`` left (committed to the log before it returns)."""
+
+    def vehicle_lane(self) -> list[str]:
+        """The purposes vehicles may enter for at this gate (``edge.vehicle_fields.PURPOSES`` keys; empty: this
+        gate is no vehicle lane)."""
+
+    def register_vehicle(self, guard_id: str, form: VehicleForm) -> Outcome:
+        """Log a vehicle (plate, driver, purpose) at a vehicle lane; a purpose the lane does not allow is refused
+        (and logged), with the reason in ``detail``. Committed to the local log before it returns."""
+
+    def vehicles_inside(self) -> list[dict[str, Any]]:
+        """Vehicles let in that have not left (:class:`edge.vehicle_book.VehicleVisit` as JSON), longest in first."""
+
+    def record_vehicle_exit(self, guard_id: str, vehicle_uuid: str) -> dict[str, Any]:
+        """Record that the vehicle of entry ``vehicle_uuid`` left (committed to the log before it returns)."""
 
     def start_shift(self, guard_id: str, pin: str) -> bool:
         """Sign a guard in with their PIN; False if the PIN is wrong."""

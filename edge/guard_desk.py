@@ -103,6 +103,14 @@ class GuardDesk:
         if self.store.shifts is not None and not self.store.shifts.allowed(guard_id):
             raise CheckpointError(f"guard {guard_id} was disabled at central", "sign in with another guard")
 
+    def require_guard(self, guard_id: str) -> None:
+        """Refuses (:class:`CheckpointError`) unless the gate is guarded and ``guard_id`` is the guard signed in."""
+        self._require_guard(guard_id)
+
+    def visitor_direction(self) -> str:
+        """The direction a visitor or vehicle registered now passes (see :meth:`_visitor_direction`)."""
+        return self._visitor_direction()
+
     def health_code_colour(self, colour: str, guard_id: str) -> None:
         """The colour the guard saw on the city health code of the scan being held (:mod:`edge.health_code`)."""
         self._require_guard(guard_id)

@@ -26,6 +26,11 @@ class GateSection(Section):
                                                "tells it (see edge/direction.py).")
     mode: Literal["guarded", "unattended"] = Field("guarded", description="guarded: a guard may override; "
                                                    "unattended: policy alone, lights and voice.")
+    vehicle_lane: bool = Field(False, description="A vehicle lane: the guard registers vehicles here (plate, "
+                               "driver, purpose); central's policy 'vehicle_lanes' wins when it names this gate.")
+    vehicle_purposes: list[Literal["resident", "delivery", "medical", "works", "other"]] = Field(
+        ["resident", "delivery", "medical", "works", "other"], description="At a vehicle lane, the purposes vehicles "
+        "may enter for (resident, delivery, medical, works, other); others are refused with the reason.")
 
 
 class ScanSection(Section):

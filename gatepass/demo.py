@@ -101,6 +101,7 @@ def _demo_passes(data_dir: Path) -> Path | None:
             today = date.today()
             issuance.quarantine(db, "2-3-401", today - timedelta(days=1), today + timedelta(days=13), "demo")
             _write(path, "\n".join([*texts, revoked.text, quarantined.text]) + "\n")
+        _demo_casework(db)
         page = changelog.snapshot(db)
         db.close()
         (data_dir / "edge").mkdir(parents=True, exist_ok=True)
@@ -115,6 +116,17 @@ def _demo_passes(data_dir: Path) -> Path | None:
     except Exception as exc:  # the demo still runs, only without scans
         log.warning("demo passes not issued: %s", exc)
         return None
+
+
+def _demo_casework(db: Any) -> None:
+    """The household files, a home quarantine and a screening list at central (once; the demo runs without them
+    if that fails)."""
+    try:
+        from central import demo_casework
+
+        demo_casework.seed(db)
+    except Exception as exc:
+        log.warning("demo casework not seeded: %s", exc)
 
 
 def _start_sync(data_dir: Path, logs: Path, central_url: str) -> Child:
@@ -154,6 +166,7 @@ def _demo_guard(data_dir: Path) -> None:
         if not book.verify(DEMO_GUARD, DEMO_PIN):
             book.set_pin(DEMO_GUARD, DEMO_PIN)
         _demo_visitors(db, time.time())
+        _demo_vehicles(db, time.time())
     finally:
         db.conn.close()
         make_db_private(path)
@@ -190,6 +203,35 @@ def _demo_visitors(db: Any, now: float) -> None:
                             ref_uuid=visit["uuid"])
 
 
+#: The demo's vehicles (plate, purpose, driver's name, phone, hours ago, hours inside; None: still inside).
+DEMO_VEHICLES = (("京AD12345", "delivery", "刘师傅", "13600001234", 5.0, 0.5),  # a new-energy van
+                 ("京A8B123", "works", "陈工", "13512340000", 2.0, None),
+                 ("京N12345", "medical", "急救中心", "01088881234", 0.5, None))
+
+
+def _demo_vehicles(db: Any, now: float) -> None:
+    """A few vehicles in the gate's log (once): the vehicle ledger at central and the guard's "now inside" list."""
+    from edge.vehicle_book import EVENT, EXIT_EVENT, VehicleBook, VehicleVisit
+    from sync.locallog import LocalLog
+
+    if db.execute("SELECT 1 FROM entries WHERE event = ? LIMIT 1", [EVENT]).fetchone():
+        return
+    locallog, book = LocalLog(db), VehicleBook(db)
+    common = {"device_id": "demo-gate-1", "gate_id": "gate-1", "mono_ts": 0.0, "boot_id": "demo-seed",
+              "clock_trusted": True, "guard_id": DEMO_GUARD}
+    for plate, purpose, name, phone, ago_h, stay_h in DEMO_VEHICLES:
+        t_in = now - ago_h * 3600
+        extra = {"plate": plate, "purpose": purpose, "driver_kind": "person", "driver_name": name,
+                 "driver_phone": phone}
+        car = locallog.append(**common, wall_ts=t_in, sys_ts=t_in, event=EVENT, direction="in", decision="pass",
+                              reason="vehicle_ok", extra=extra)
+        t_out = None if stay_h is None else t_in + stay_h * 3600
+        book.add(VehicleVisit(car["uuid"], plate, purpose, "person", name, phone, None, t_in, t_out))
+        if t_out is not None:
+            locallog.append(**common, wall_ts=t_out, sys_ts=t_out, event=EXIT_EVENT, direction="out",
+                            decision="info", reason=EXIT_EVENT, ref_uuid=car["uuid"])
+
+
 def _make_private(data_dir: Path) -> None:
     """The demo's folder and what an earlier run left in it: not readable by others."""
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -224,7 +266,7 @@ def _start_demo(data_dir: Path, central_port: int, guard_port: int) -> tuple[lis
         _demo_guard(data_dir)
         edge_cfg = _write(data_dir / "edge.toml", (
             f'device_id = "demo-gate-1"\ndata_dir = "{data_dir / "edge"}"\n'
-            '[gate]\nid = "gate-1"\ncommunity = "幸福里社区"\nname = "东门"\n'
+            '[gate]\nid = "gate-1"\ncommunity = "幸福里社区"\nname = "东门"\nvehicle_lane = true\n'
             f'[guard_page]\nport = {guard_port}\n'
             '[policy]\nhealth_code = "record"\nhealth_code_wait_s = 8\n'  # 绿/黄/红 on each valid pass, 8 s
             '[camera]\nsource = "sim://"\n[relay]\nkind = "fake"\n'

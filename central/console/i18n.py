@@ -8,6 +8,8 @@ LANGS = ("zh", "en")
 
 TEXTS: dict[str, tuple[str, str]] = {
     "app": ("门岗通行管理平台", "gatepass console"),
+    "nav.g.gates": ("门岗", "Gates"), "nav.g.homes": ("住户", "Households"), "nav.g.reports": ("报表", "Reports"),
+    "nav.g.duty": ("值守", "Duty"), "nav.g.admin": ("管理", "Admin"),
     "nav.home": ("首页", "Home"), "nav.entries": ("出入记录", "Entries"), "nav.trace": ("密接追踪", "Tracing"),
     "nav.report": ("日报", "Daily report"), "nav.alerts": ("告警", "Alerts"), "nav.devices": ("门岗设备", "Devices"),
     "nav.households": ("住户与通行证", "Households & passes"), "nav.users": ("工作人员", "Staff"),
@@ -329,6 +331,17 @@ TEXTS: dict[str, tuple[str, str]] = {
     "care.back": ("返回", "Back"), "care.household_file": ("户档案", "Household file"),
     "timeline_temperature": ("体温", "Temperature"), "timeline_need": ("生活需求", "Need"),
     "timeline_care_note": ("关怀记录", "Care note"),
+    # -- issue 14, vehicles: the vehicle ledger (central/console/routes_vehicles.py) and drivers in traces --
+    "nav.vehicles": ("车辆登记", "Vehicles"), "vehicle.plate": ("车牌号", "Plate"),
+    "vehicle.purpose": ("用途", "Purpose"), "vehicle.in": ("进入时间", "Time in"),
+    "vehicle.out": ("离开时间", "Time out"), "vehicle.driver": ("驾驶人", "Driver"),
+    "vehicle.driver_kind": ("驾驶人类别", "Driver is"), "vehicle.phone": ("驾驶人电话", "Driver's phone"),
+    "vehicle.note": ("备注", "Note"), "vehicle.guard": ("登记保安", "Guard"), "vehicle.pass": ("通行证", "pass"),
+    "vehicle.inside": ("尚未离开的车辆（无离开记录）", "Vehicles still inside (no exit recorded)"),
+    "vehicle.all": ("车辆进出记录", "Vehicles"),
+    "vehicle.masked": ("只读账号看不到驾驶人的完整姓名和电话", "Viewers do not see drivers' full names and phones"),
+    "ev.vehicle": ("车辆登记", "vehicle"), "ev.vehicle_exit": ("车辆离开", "vehicle left"),
+    "visitor.kind.driver": ("车辆驾驶人", "Driver"),
     # -- issue 15: screening and returnee register (central/screening.py, central/console/routes_screening.py) --
     "nav.screening": ("排查登记", "Screening"), "scr.worklist": ("电话排查", "Phone round"),
     "scr.register": ("排查人员登记表", "Screening register"), "scr.import": ("导入名单", "Import a list"),

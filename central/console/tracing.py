@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from central import visitors
+from central import vehicles, visitors
 from central.console import exports
 from central.console.errors import ConsoleError
 from central.console.exports import DECIMAL, TIME, Column
@@ -124,7 +124,7 @@ def _contacts(db: CentralDB, passages: list[dict], column: str, match: str,
     for p in passages:
         rows = db.query(
             "SELECT wall_ts, direction, pass_id, household, person, pass_kind, visitor_ref, temp_c, fever, uuid, "
-            "visitor_key FROM entries WHERE gate_id = ? AND wall_ts >= ? AND wall_ts <= ? "
+            "visitor_key, event FROM entries WHERE gate_id = ? AND wall_ts >= ? AND wall_ts <= ? "
             f"AND decision NOT IN ('refuse', 'info') AND uuid != ? AND ({column} IS NULL OR {column} != ?) "
             "ORDER BY wall_ts", [p["gate_id"], p["wall_ts"] - margin, p["wall_ts"] + margin, p["uuid"], match])
         for r in rows:
@@ -161,13 +161,17 @@ def group_people(db: CentralDB, contacts: list[dict]) -> list[dict]:
             groups.setdefault(key, []).append(c)
     known = visitors.people(db, [k[1] for k in groups if k[0] == "visitor"])
     names = visitors.gate_names(db)
+    plates = vehicles.plates(db, [c["uuid"] for c in contacts if c.get("event") == vehicles.EVENT])
     out = []
     for key, rows in groups.items():
         rows = sorted(rows, key=lambda r: r["wall_ts"])
         for r in rows:
             r["gate_name"] = names.get(r["gate_id"]) or r["gate_id"]
+            r["plate"] = plates.get(r["uuid"], "")  # a vehicle's passage: its plate (the driver is the person)
         who = known.get(key[1], {}) if key[0] == "visitor" else {}
-        out.append({"kind": key[0], "name": who.get("name", ""), "phone": who.get("phone", ""),
+        drives_only = key[0] == "visitor" and all(r.get("event") == vehicles.EVENT for r in rows)
+        out.append({"kind": "driver" if drives_only else key[0], "name": who.get("name", ""),
+                    "phone": who.get("phone", ""),
                     "pass_id": rows[0].get("pass_id"), "household": rows[-1].get("household"),
                     "person": rows[0].get("person"), "visitor_ref": rows[-1].get("visitor_ref"), "passages": rows,
                     "closest_min": min(abs(r["delta_min"]) for r in rows)})

@@ -57,6 +57,7 @@
     renderStatus();
     renderMute();
     renderDirection();
+    document.dispatchEvent(new CustomEvent("gp:texts"));  // other scripts (vehicles.js) re-render their words
   }
 
   // ---- result panel -------------------------------------------------------------------------
@@ -386,6 +387,7 @@
       const err = new Error(state.lang === "en" ? (data.message_en || T("error")) : (data.message_zh || T("error")));
       err.status = r.status;
       err.code = data.error;
+      err.fields = data.fields;  // a form's bad fields with their reasons (vehicles.js)
       throw err;
     }
     return data;
@@ -620,6 +622,7 @@
     $("inside-msg").textContent = "";
     $("inside-list").textContent = "";
     openDialog("dlg-inside");
+    document.dispatchEvent(new CustomEvent("gp:inside"));  // vehicles.js lists the vehicles inside too
     try { renderInside((await post("/api/visitors/inside", {})).inside); }
     catch (e) { $("inside-msg").textContent = e.message; }
   }
@@ -834,6 +837,10 @@
   }
 
   if (GUARDED) wireGuard();
+  // The guard page's other scripts (vehicles.js) use these helpers; they load before this file.
+  window.GP = {T: T, post: post, toast: toast, openDialog: openDialog, closeDialogs: closeDialogs, needShift: needShift,
+    hhmm: hhmm, lang: () => state.lang, outcome: () => state.outcome};
+  document.dispatchEvent(new CustomEvent("gp:ready", {detail: window.GP}));
   applyTexts();
   tick();
   setInterval(tick, 5000);

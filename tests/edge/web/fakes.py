@@ -185,6 +185,18 @@ class FakeCheckpoint:
     def recent_visitor(self, guard_id: str, phone: str) -> dict | None:
         return None
 
+    def vehicle_lane(self) -> list[str]:
+        return []  # no vehicle lane: the page hides its vehicle button
+
+    def register_vehicle(self, guard_id: str, form) -> Outcome:
+        raise LookupError("this gate is not a vehicle lane")
+
+    def vehicles_inside(self) -> list[dict]:
+        return []
+
+    def record_vehicle_exit(self, guard_id: str, vehicle_uuid: str) -> dict:
+        raise LookupError("no such vehicle on the now-inside list")
+
     def start_shift(self, guard_id: str, pin: str) -> bool:
         self.calls.append(("start_shift", guard_id))
         if self.pins.get(guard_id) != pin:
