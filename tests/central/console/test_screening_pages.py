@@ -195,3 +195,13 @@ def test_the_import_pages_with_a_csv_twice_and_hostile_uploads(central, listed):
     assert garbage.status_code == 400 and "XLSX" in garbage.text
     assert bad_kind.status_code == 400 and gone.status_code == 410
     assert _audits(central, "import_screening")[-1]["new_people"] == 0
+
+
+def test_english_pages_have_no_bare_keys(central, listed):
+    with central.client("staff") as c:
+        pages = [c.get(url, params={"lang": "en"}).text for url in
+                 ("/screening", "/screening/worklist", f"/screening/people/{listed['李四']}", "/screening/import")]
+        c.get("/screening", params={"lang": "zh"})
+    for html in pages:
+        assert "scr." not in html and "timeline_" not in html
+    assert "Screening register" in pages[0] and "Phone round" in pages[1] and "Record the call" in pages[2]
