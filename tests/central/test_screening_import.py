@@ -69,3 +69,41 @@ def test_any_cells_give_good_rows_or_reasons_never_an_error(rows: list[list[str]
     assert len(checked.good) + len(checked.bad) == len(rows)
     assert all(row.reasons for row in checked.bad)
     assert all(r.phone and r.phone.isdigit() for r in checked.good)
+
+
+def _cli(capsys, *argv):
+    from types import SimpleNamespace
+
+    from gatepass.cli import main
+
+    code = main(list(argv))
+    out = capsys.readouterr()
+    return SimpleNamespace(returncode=code, stdout=out.out, stderr=out.err)
+
+
+def test_the_import_command(capsys, tmp_path, central_url) -> None:
+    from central.db import open_db
+
+    cfg = tmp_path / "central.toml"
+    line = f'database_url = "{central_url}"\n' if central_url.startswith("postgresql") else ""
+    cfg.write_text(f'data_dir = "{tmp_path / "central"}"\nsession_secret = "{"s" * 40}"\n{line}', encoding="utf-8")
+    path = tmp_path / "密接名单.csv"
+    path.write_text("姓名,联系电话,返回地,抵达日期,车次\n周九,13500000031,上海,2022/4/3,D12\n吴十,13500000032,武汉,,\n"
+                    "坏,123,,2022/2/30,\n", encoding="utf-8")
+    cmd = ("central", "screening", "import", "--config", str(cfg), str(path), "--kind", "close_contact_list")
+    refused = _cli(capsys, *cmd, "--mapping", "返回地=来自城市")
+    assert refused.returncode == 1 and "返回地 → 来自城市" in refused.stdout and "第 4 行" in refused.stdout
+    assert "电话号码无效" in refused.stdout and "未写入" in refused.stdout
+    done = _cli(capsys, *cmd, "--mapping", "返回地=origin_city", "--skip-bad")
+    assert done.returncode == 1 and "新增 2 人" in done.stdout
+    again = _cli(capsys, *cmd, "--mapping", "2=origin_city", "--skip-bad", "--label", "密接名单.csv")
+    assert "新增 0 人，与已有人员合并 2 人" in again.stdout
+    db = open_db(central_url if central_url.startswith("postgresql") else tmp_path / "central" / "central.db")
+    from central import screening
+
+    people = screening.people(db, screening.Filters(), now=0)[0]
+    assert sorted((p["name"], p["origin_city"], p["category"]) for p in people) == [
+        ("吴十", "武汉", "close_contact"), ("周九", "上海", "close_contact")]
+    junk = tmp_path / "junk.xlsx"
+    junk.write_bytes(b"junk")
+    assert _cli(capsys, "central", "screening", "import", "--config", str(cfg), str(junk)).returncode == 1
