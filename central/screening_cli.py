@@ -49,8 +49,8 @@ def _report(table, mapping: dict[int, str], fields, checked) -> None:
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--kind", type=click.Choice(KINDS), default="questionnaire", show_default=True,
               help="名单类型 / kind of list.")
-@click.option("--label", default="", help="名单名称（默认：文件名；同名再次导入即更新） / the list's name (default: the "
-              "file name; importing it again updates it).")
+@click.option("--label", default="", help="名单名称（默认：文件名；同名再次导入即更新） / the list's name "
+              "(default: the file name; importing it again updates it).")
 @click.option("--mapping", "mapping_text", default=None,
               help="纠正列的对应关系，如 '返回地=origin_city'（列名或从 0 起的列号 = 字段名或中文名） / correct the "
                    "guessed mapping: 'header=field,...'.")
