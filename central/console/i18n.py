@@ -367,7 +367,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "scr.scope.household": ("全户", "The whole household"),
     "scr.quarantined": ("已转居家隔离：{first} 至 {last}", "Home quarantine: {first} to {last}"),
     "scr.call": ("拨打", "Call"), "scr.record_call": ("记录通话结果", "Record the call"),
-    "scr.note": ("备注", "Note"), "scr.by": ("联系人", "Called by"), "scr.at": ("时间", "Time"),
+    "scr.note": ("备注", "Note"), "scr.by": ("拨打人", "Called by"), "scr.at": ("时间", "Time"),
     "scr.outcome": ("通话结果", "Outcome"), "scr.no_calls": ("还没有通话记录", "No calls yet"),
     "scr.rows": ("各名单中的记录", "What each list said"), "scr.imported_at": ("导入时间", "Imported"),
     "scr.list_kind": ("名单类型", "Kind of list"), "scr.list_label": ("名单名称", "Name of the list"),
