@@ -23,6 +23,9 @@ class RetentionSection(Section):
     care_days: float = Field(30.0, description="Temperatures, needs and care notes of a home quarantine are "
                              "deleted this many days after it ended or was released; counts stay (days).", gt=0,
                              le=3650)
+    screening_days: float = Field(28.0, description="People on the screening register (names, phones, health, "
+                                  "calls) not imported, called or quarantined for this long are deleted; counts by "
+                                  "category and last call outcome stay (days).", gt=0, le=3650)
     interval_h: float = Field(1.0, description="How often the server applies these limits (hours).", gt=0, le=168)
 
 
