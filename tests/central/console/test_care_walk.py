@@ -1,7 +1,8 @@
 """The issue-15 walk for home-quarantine care, in chromium: a 300-household roster imported with Chinese headers in
-a new order (:mod:`central.roster_import`, as the console's import does) → open the household file → quarantine a member for 14 days → the
-resident's self-report page on a 390×844 phone records two temperatures → a missed reading raises an alert →
-print the release notice (PDF, checked with pdftotext) → release → the record stays. Screenshots go to /tmp/h22."""
+a new order (:mod:`central.roster_import`, as the console's import does) → open the household file → quarantine a
+member for 14 days → the resident's self-report page on a 390×844 phone records two temperatures → a missed
+reading raises an alert → print the release notice (PDF, checked with pdftotext) → release → the record stays.
+Screenshots go to /tmp/h22."""
 
 from __future__ import annotations
 
