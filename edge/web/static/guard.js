@@ -833,6 +833,9 @@
     setInterval(renderActions, 1000);
   }
 
+  // The screen's helpers for the dialogs in their own files (deliveries.js, ...).
+  window.gpGuard = {post: post, T: T, toast: toast, openDialog: openDialog, closeDialogs: closeDialogs,
+    needShift: needShift};
   if (GUARDED) wireGuard();
   applyTexts();
   tick();

@@ -1,0 +1,240 @@
+"""Drop-off mode on the real checkpoint and the real guard page: parcels recorded for households, what is waiting,
+pickups, quarantined households flagged in red, and bad input refused on its field with nothing recorded (HTTP on
+loopback and chromium at 800x480 in zh-CN)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+
+import httpx
+import pytest
+
+from drivers.camera import SimCamera
+from drivers.gate import FakeGate
+from drivers.thermometer import Thermometer
+from edge.checkpoint import Checkpoint
+from edge.shifts import ShiftBook
+from sync import lists
+from sync.devicedb import open_db
+from tests.edge.conftest import edge_settings, key_page, make_pass
+from tests.edge.web.conftest import Server, shot
+from tests.edge.web.test_browser import open_page
+from tests.edge.web.test_visitor_exit import Taps, _sign_in
+
+QUARANTINED = "9-9-909"
+
+
+def _quarantine(household: str) -> dict:
+    now = time.time()
+    return {"op": "quarantine", "household": household, "start": "2026-01-01", "end": "2099-01-01",
+            "start_ts": now - 86400, "end_ts": now + 86400 * 7}
+
+
+@pytest.fixture
+def gate(request, tmp_path, key, pty_thermometer):
+    """The real checkpoint (simulated camera, thermometer on a pty) whose lists put 9-9-909 under quarantine."""
+    extra = [_quarantine(QUARANTINED), *getattr(request, "param", [])]
+    settings = edge_settings(tmp_path, thermometer={"url": str(pty_thermometer.link)}, voice={"enabled": False},
+                             screen={"result_hold_s": 30})
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = open_db(settings.db_path)
+    lists.apply_page(db, key_page(key, extra=extra))
+    ShiftBook(db).set_pin("1001", "246810")
+    db.conn.close()
+    camera = SimCamera(settings.camera)
+    cp = Checkpoint(settings, frame_source=camera, thermometer=Thermometer(settings.thermometer), gate=FakeGate())
+    cp.start()
+    try:
+        with Server(cp, settings) as srv:
+            yield cp, camera, pty_thermometer, srv
+    finally:
+        cp.stop()
+
+
+def _scan_resident(cp, camera, therm, key, pass_id: int = 1001, household: str = "3-2-401") -> None:
+    """A resident of ``household`` shows their pass at the gate (it is logged; the gate now knows the household)."""
+    therm.temperature = 36.4
+    before = _count(cp, "scan")
+    camera.present(make_pass(key, pass_id=pass_id, household=household), seconds=0.5)
+    deadline = time.monotonic() + 15
+    while _count(cp, "scan") == before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _count(cp, "scan") == before + 1
+
+
+def _rows(cp, event: str) -> list[dict]:
+    conn = sqlite3.connect(cp.settings.db_path)
+    try:
+        cur = conn.execute("SELECT * FROM entries WHERE event = ? ORDER BY seq", [event])
+        return [dict(zip([d[0] for d in cur.description], r, strict=True)) for r in cur.fetchall()]
+    finally:
+        conn.close()
+
+
+def _count(cp, event: str) -> int:
+    return len(_rows(cp, event))
+
+
+class Api:
+    """The guard page's JSON actions as the kiosk posts them (with the page's token), signed in as 1001."""
+
+    def __init__(self, srv: Server) -> None:
+        self.srv, self.token = srv, srv.token()
+        assert self.post("/api/shift/start", {"guard_id": "1001", "pin": "246810"}).status_code == 200
+
+    def post(self, path: str, body: dict) -> httpx.Response:
+        return httpx.post(self.srv.url + path, json=body, headers={"X-Gatepass-Token": self.token}, timeout=10)
+
+
+GOOD = {"household": "3-2-401", "company": "顺丰", "count": 2, "courier_phone": "13800138000", "note": "生鲜"}
+
+
+@pytest.mark.parametrize(("change", "field", "words"), [
+    ({"household": "1-1-101"}, "household", "名单中没有这个住户"),
+    ({"household": ""}, "household", "请填写收件住户"),
+    ({"courier_phone": "12ab"}, "courier_phone", "快递员电话应为5到15位数字"),
+    ({"note": "药" * 31}, "note", "备注请写30字以内"),
+    ({"note": "生鲜\x1b[2J"}, "note", "不含控制字符"),
+    ({"company": "其他"}, "company", "写明公司名称"),
+    ({"company": "快递" * 11}, "company", "20字以内"),
+    ({"count": 0}, "count", "件数应为1到99之间的整数"),
+    ({"count": -3}, "count", "件数"),
+    ({"count": 5000}, "count", "件数"),
+    ({"count": "1e9"}, "count", "件数"),
+])
+def test_bad_input_is_refused_on_its_field_in_chinese_and_nothing_is_recorded(gate, key, change, field, words):
+    cp, camera, therm, srv = gate
+    _scan_resident(cp, camera, therm, key)
+    api = Api(srv)
+    r = api.post("/api/deliveries", {**GOOD, **change})
+    assert r.status_code == 422 and r.json()["error"] == f"bad_{field}", r.text
+    assert words in r.json()["message_zh"] and r.json()["message_en"]
+    assert _rows(cp, "delivery") == [] and api.post("/api/deliveries/waiting", {}).json()["waiting"] == []
+
+
+def test_record_wait_and_pick_up_over_http(gate, key):
+    cp, camera, therm, srv = gate
+    _scan_resident(cp, camera, therm, key, pass_id=1001)
+    api = Api(srv)
+    r = api.post("/api/deliveries", GOOD)
+    assert r.status_code == 200 and r.json()["delivery"]["quarantined"] is False
+    [entry] = _rows(cp, "delivery")  # committed to the local log before the answer
+    assert entry["uuid"] == r.json()["delivery"]["uuid"] and json.loads(entry["extra"])["courier_phone"]
+    assert [w["household"] for w in r.json()["waiting"]] == ["3-2-401"]
+    q = api.post("/api/deliveries", {"household": QUARANTINED, "company": "美团", "count": "1", "note": "药品"}).json()
+    assert q["delivery"]["quarantined"] is True and q["waiting"][0]["household"] == QUARANTINED  # flagged, first
+    bad = api.post("/api/deliveries/pickup", {"delivery_uuid": q["delivery"]["uuid"], "kind": "name", "name": "王\x00"})
+    assert bad.status_code == 422 and bad.json()["error"] == "bad_name"
+    done = api.post("/api/deliveries/pickup", {"delivery_uuid": entry["uuid"], "kind": "pass"})
+    assert done.status_code == 200 and [w["household"] for w in done.json()["waiting"]] == [QUARANTINED]
+    again = api.post("/api/deliveries/pickup", {"delivery_uuid": entry["uuid"], "kind": "staff"})
+    assert again.status_code == 409 and again.json()["message_zh"] == "这件快递已经取走了"
+    [pickup] = _rows(cp, "delivery_pickup")
+    assert (pickup["ref_uuid"], pickup["pass_id"], pickup["guard_id"]) == (entry["uuid"], "1001", "1001")
+
+
+@pytest.mark.parametrize("gate", [[{"op": "policy", "key": "courier_drop_off", "value": False}]], indirect=True)
+def test_a_gate_where_couriers_enter_refuses_drop_offs_in_chinese(gate, key):
+    cp, camera, therm, srv = gate
+    api = Api(srv)
+    assert api.post("/api/deliveries/waiting", {}).json()["drop_off"] is False
+    r = api.post("/api/deliveries", {**GOOD, "household": QUARANTINED})
+    assert r.status_code == 409 and "允许快递员进入" in r.json()["message_zh"] and _rows(cp, "delivery") == []
+
+
+def test_deliveries_need_a_signed_in_guard(gate):
+    cp, camera, therm, srv = gate
+    r = httpx.post(srv.url + "/api/deliveries", json=GOOD, headers={"X-Gatepass-Token": srv.token()})
+    assert r.status_code in (401, 403, 409) and r.json()["message_zh"] and _rows(cp, "delivery") == []
+
+
+@pytest.mark.browser
+def test_a_guard_records_a_parcel_in_few_taps_sees_it_waiting_and_records_the_pickup(page, gate, key):
+    cp, camera, therm, srv = gate
+    _scan_resident(cp, camera, therm, key, pass_id=1001)
+    open_page(page, srv)
+    _sign_in(page)
+    page.wait_for_function("document.getElementById('shift-info').textContent.includes('1001')")
+    box = page.locator("#btn-delivery").bounding_box()
+    assert box["height"] >= 56 and box["width"] >= 200 and box["y"] + box["height"] <= 480
+    for sel in ("#btn-override", "#btn-visitor", "#btn-shift"):  # the main buttons keep their glove size
+        assert page.locator(sel).bounding_box()["width"] >= 200
+
+    tap = Taps(page)
+    tap("#btn-delivery")
+    page.wait_for_selector("#dlg-delivery:not([hidden])")
+    assert page.get_attribute("#in-d-household", "data-kb") == "zh"
+    assert page.get_attribute("#in-d-phone", "data-kb") == "digits" == page.get_attribute("#in-d-count", "data-kb")
+    page.fill("#in-d-household", "3-2-401")
+    page.fill("#in-d-count", "2")
+    page.fill("#in-d-phone", "13800138000")
+    page.fill("#in-d-note", "生鲜")
+    tap("#delivery-companies .choice >> text=顺丰")
+    shot(page, "60-delivery-form")
+    tap("#delivery-ok")
+    page.wait_for_selector("#dlg-delivery", state="hidden")
+    assert tap.count <= 6, tap.count
+    [entry] = _rows(cp, "delivery")
+    assert json.loads(entry["extra"]) == {"company": "顺丰", "count": 2, "quarantined": False,
+                                          "courier_phone": "13800138000", "note": "生鲜"}
+    page.wait_for_function("document.getElementById('delivery-count').textContent === '1'")
+    shot(page, "63-delivery-side-button")
+
+    tap.count = 0  # to the quarantined household: recorded, flagged in red
+    tap("#btn-delivery")
+    page.fill("#in-d-household", QUARANTINED)
+    page.fill("#in-d-note", "药品")
+    tap("#delivery-companies .choice >> text=美团")
+    tap("#delivery-ok")
+    page.wait_for_selector("#dlg-delivery", state="hidden")
+    assert tap.count <= 6 and "需工作人员送上门" in page.inner_text("#toast")
+
+    tap.count = 0
+    tap("#btn-delivery")
+    tap("#delivery-tabs [data-view='list']")
+    page.wait_for_selector("#delivery-list li[data-uuid]")
+    rows = page.locator("#delivery-list li[data-uuid]")
+    assert rows.count() == 2
+    first = rows.nth(0)
+    assert QUARANTINED in first.inner_text() and "需工作人员送上门" in first.inner_text()
+    assert first.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(58, 13, 13)"  # red row
+    assert "顺丰 × 2" in rows.nth(1).inner_text() and "已等" in rows.nth(1).inner_text()
+    shot(page, "61-delivery-waiting")
+    tap(f"#delivery-list li[data-uuid='{entry['uuid']}'] [data-act='dl_picked']")  # one tap: the pass scanned
+    page.wait_for_function("document.querySelectorAll('#delivery-list li[data-uuid]').length === 1")
+    assert tap.count == 3
+    [pickup] = _rows(cp, "delivery_pickup")
+    assert pickup["ref_uuid"] == entry["uuid"] and pickup["pass_id"] == "1001"
+    tap("#delivery-list li[data-uuid] [data-act='dl_staff']")  # carried up by staff
+    page.wait_for_selector("#delivery-list li.empty")
+    assert json.loads(_rows(cp, "delivery_pickup")[1]["extra"]) == {"by": "staff"}
+
+
+@pytest.mark.browser
+def test_bad_fields_show_their_reason_on_the_field_and_record_nothing(page, gate):
+    cp, camera, therm, srv = gate
+    open_page(page, srv)
+    _sign_in(page)
+    page.click("#btn-delivery")
+    page.wait_for_selector("#dlg-delivery:not([hidden])")
+    page.fill("#in-d-household", "1-1-101")  # not in the gate's lists
+    page.click("#delivery-companies .choice >> text=京东")
+    page.click("#delivery-ok")
+    page.wait_for_function("document.querySelector(\"[data-err='household']\").textContent.length > 0")
+    assert "名单中没有这个住户" in page.inner_text("[data-err='household']")
+    page.fill("#in-d-household", QUARANTINED)
+    page.fill("#in-d-count", "0")
+    page.fill("#in-d-phone", "12a")
+    page.click("#delivery-ok")
+    assert "件数应为1到99" in page.inner_text("[data-err='count']")
+    assert "快递员电话" in page.inner_text("[data-err='courier_phone']")
+    page.fill("#in-d-count", "1")
+    page.fill("#in-d-phone", "")
+    page.fill("#in-d-note", "生鲜\u0007")
+    page.click("#delivery-ok")
+    page.wait_for_function("document.querySelector(\"[data-err='note']\").textContent.length > 0")
+    shot(page, "62-delivery-bad-fields")
+    assert page.evaluate("document.documentElement.scrollHeight <= 480 && document.documentElement.scrollWidth <= 800")
+    assert _rows(cp, "delivery") == []
