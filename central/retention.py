@@ -4,7 +4,8 @@ What is personal at central, and its limit (``[retention]`` in ``central.toml``,
 
 - **visitors' details** (name, phone, reason: the ``extra`` of ``visitor`` entries) are erased
   ``visitor_days`` (default 28) after the visitor's *last* entry (visitors are told apart by phone number), and so
-  is their row in ``visitors`` (:mod:`central.visitors`) and the entries' link to it;
+  is their row in ``visitors`` (:mod:`central.visitors`) and the entries' link to it; **couriers' phones** on
+  deliveries (:mod:`central.deliveries`) are erased ``visitor_days`` after the delivery;
 - **who passed** (pass, household, person, visitor ref., guard, temperatures and notes of an entry) is erased from
   entries older than ``identity_days`` (default 180): what the daily reports count stays (time, gate, community,
   direction, decision, reason, event, fever flag), and so does the shift hand-over summary;
@@ -30,7 +31,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
-from central import visitors
+from central import deliveries, visitors
 from central.console import audit
 from central.db import transaction
 from central.settings import RetentionSection
@@ -61,6 +62,7 @@ class PurgeReport:
     quarantine_records: int = 0
     pass_names: int = 0
     sessions: int = 0
+    courier_phones: int = 0  # deliveries whose courier's phone was erased (central.deliveries)
 
     @property
     def total(self) -> int:
@@ -76,7 +78,8 @@ class PurgeReport:
                 f"{self.anonymised_entries}",
                 f"隔离记录已删除：{self.quarantine_records} 条 / quarantine records deleted: {self.quarantine_records}",
                 f"通行证上的姓名已删除：{self.pass_names} 张 / names erased from passes: {self.pass_names}",
-                f"过期的登录会话已删除：{self.sessions} 个 / expired sessions deleted: {self.sessions}"]
+                f"过期的登录会话已删除：{self.sessions} 个 / expired sessions deleted: {self.sessions}",
+                f"快递员电话已删除：{self.courier_phones} 条 / courier phones erased: {self.courier_phones}"]
 
 
 def _visitor_key(extra: str | None, device_id: str, seq: int, key: str | None = None) -> str:
@@ -149,6 +152,7 @@ def purge_expired(db: CentralDB, limits: RetentionSection, now: float) -> PurgeR
     report = PurgeReport(visitor_details=_erase_visitor_details(db, visitor_cutoff))
     with transaction(db):
         report.visitor_records = visitors.erase_before(db, visitor_cutoff)
+        report.courier_phones = deliveries.erase_courier_phones(db, visitor_cutoff)  # kept like visitors' phones
     identity_cutoff = now - limits.identity_days * DAY_S
     report.anonymised_entries = _anonymise_entries(db, identity_cutoff)
     report.quarantine_records, report.pass_names = _drop_old_records(db, identity_cutoff)
@@ -172,6 +176,7 @@ def purge_outbreak_end(db: CentralDB, by: str, now: float) -> PurgeReport:
     report = PurgeReport(visitor_details=_erase_visitor_details(db, None))
     with transaction(db):
         report.visitor_records = visitors.erase_before(db, None)
+        report.courier_phones = deliveries.erase_courier_phones(db, None)
     report.anonymised_entries = _anonymise_entries(db, None)
     report.quarantine_records, report.pass_names = _drop_old_records(db, now, everything=True)
     audit.record(db, by, "cli", "outbreak_purge", "", **asdict(report))

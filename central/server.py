@@ -19,6 +19,7 @@ from central.console import (
     routes_admin,
     routes_auth,
     routes_data,
+    routes_deliveries,
     routes_duty,
     routes_patrol,
     routes_people,
@@ -70,7 +71,8 @@ def create_app(settings: CentralSettings) -> FastAPI:
     app.state.signin = SignInGuard()  # sign-in limits of this process (central.console.signin)
     app.include_router(api.router)
     for router in (routes_auth.router, routes_data.router, routes_admin.router, routes_reports.router,
-                   routes_people.router, routes_duty.router, routes_visitors.router, routes_patrol.router):
+                   routes_people.router, routes_duty.router, routes_visitors.router, routes_patrol.router,
+                   routes_deliveries.router):
         app.include_router(router)  # the staff console (pages at /, /login, /entries ...)
     install_error_pages(app)  # HTML errors on pages, JSON on the APIs
     app.add_api_route("/healthz", healthz, methods=["GET"])

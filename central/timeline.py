@@ -42,7 +42,9 @@ class TimelineEvent:
 Source = Callable[[CentralDB, str, float], list[TimelineEvent]]
 
 #: "module:function" of each source, in no particular order (events are merged by time).
-SOURCES: tuple[str, ...] = ()
+SOURCES: tuple[str, ...] = (
+    "central.deliveries:timeline_events",
+)
 
 
 def _load(spec: str) -> Source:
