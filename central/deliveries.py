@@ -106,8 +106,8 @@ def ledger(db: CentralDB, q: DeliveryQuery, limit: int = LEDGER_LIMIT) -> list[d
     if q.household:
         where.append("household = ?")
         args.append(q.household.strip())
-    rows = db.query(f"SELECT uuid, wall_ts, gate_id, community, household, guard_id, extra FROM entries "
-                    f"WHERE {' AND '.join(where)} ORDER BY wall_ts DESC LIMIT ?", [*args, SCAN_LIMIT])
+    rows = list(db.query(f"SELECT uuid, wall_ts, gate_id, community, household, guard_id, extra FROM entries "
+                         f"WHERE {' AND '.join(where)} ORDER BY wall_ts DESC LIMIT ?", [*args, SCAN_LIMIT]))
     pickups = _pickups(db, [r["uuid"] for r in rows])
     names = gate_names(db)
     out = []
