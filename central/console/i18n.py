@@ -247,6 +247,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "dl.needs_carry": ("需送上门", "carry up"), "dl.per_household": ("按住户统计（件）", "Per household (parcels)"),
     "dl.waiting": ("待取", "Waiting"), "dl.oldest": ("最早一件放下时间", "Oldest waiting since"),
     "dl.picked": ("已取", "Picked up"), "dl.ledger": ("快递记录", "Deliveries"),
+    "dl.search": ("查询快递记录", "Search the deliveries"),
     "dl.masked": ("只读账号看不到快递员的完整电话和取件人姓名", "Viewers see courier phones and names masked"),
     "dl.by_pass": ("住户扫码", "Resident's pass"), "dl.by_name": ("取件人", "Name"),
     "dl.by_staff": ("工作人员送上门", "Carried up by staff"), "dl.by_unknown": ("已取件", "Picked up"),

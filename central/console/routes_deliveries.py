@@ -133,6 +133,8 @@ def _pickup_text(r: dict[str, Any], lang: str) -> str:
     """Who picked it up, in words ("" while waiting)."""
     if r["pickup_ts"] is None:
         return ""
+    if r["pickup_kind"] == "name":
+        return str(r["pickup_by"])
     kind = translator(lang)(f"dl.by_{r['pickup_kind'] or 'unknown'}")
     return f"{kind} {r['pickup_by']}".strip()
 

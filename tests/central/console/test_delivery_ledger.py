@@ -7,6 +7,7 @@ import io
 import json
 import time
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
@@ -104,3 +105,32 @@ def test_exports_have_chinese_headers_plain_values_and_are_audited(central, parc
     shunfeng = next(row for row in cells[head + 1:] if row[company_col] == "顺丰")
     assert shunfeng[count_col] == 2 and isinstance(shunfeng[0], datetime)
     assert len(_audits(central, "export_deliveries")) == before + 2
+
+
+@pytest.mark.parametrize(("width", "height"), [(1366, 768), (390, 844)])
+def test_the_page_in_chromium(central, parcels, width, height):
+    if not Path("/usr/bin/chromium").exists():
+        pytest.skip("Debian's chromium is not installed")
+    from playwright.sync_api import sync_playwright
+
+    from tests.central.console.conftest import PASSWORDS
+    from tests.central.console.test_browser import ARGS, SHOTS
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+        ctx = b.new_context(base_url=central.url, viewport={"width": width, "height": height}, locale="zh-CN",
+                            is_mobile=width < 500, has_touch=width < 500)
+        page = ctx.new_page()
+        page.goto("/login")
+        page.fill("input[name=username]", "staff")
+        page.fill("input[name=password]", PASSWORDS["staff"])
+        page.click("button[type=submit]")
+        page.wait_for_url(central.url + "/")
+        page.goto(f"/deliveries?day_from={DAY}")
+        assert "需工作人员送上门" in page.inner_text("h2.carry") and "9-9-909" in page.inner_text("#carry")
+        if width > 1000:  # the menu keeps one line beside the others
+            heights = page.evaluate("[...document.querySelectorAll('nav a')].map(a => a.getBoundingClientRect().top)")
+            assert len(set(heights)) == 1, heights
+        page.screenshot(path=str(SHOTS / f"deliveries-{width}.png"), full_page=True)
+        b.close()
