@@ -4,24 +4,31 @@ loopback and chromium at 800x480 in zh-CN)."""
 
 from __future__ import annotations
 
+import io
 import json
 import sqlite3
 import time
 
 import httpx
 import pytest
+from openpyxl import load_workbook
 
+from central import deliveries, ingest
+from central.signing import root_public_pem
 from drivers.camera import SimCamera
 from drivers.gate import FakeGate
 from drivers.thermometer import Thermometer
 from edge.checkpoint import Checkpoint
 from edge.shifts import ShiftBook
+from sync import client as sync_client
 from sync import lists
 from sync.devicedb import open_db
+from tests.central.console.conftest import start_central, stop_central
 from tests.edge.conftest import edge_settings, key_page, make_pass
 from tests.edge.web.conftest import Server, shot
 from tests.edge.web.test_browser import open_page
 from tests.edge.web.test_visitor_exit import Taps, _sign_in
+from tests.sync.helpers import sync_settings
 
 QUARANTINED = "9-9-909"
 
@@ -238,3 +245,40 @@ def test_bad_fields_show_their_reason_on_the_field_and_record_nothing(page, gate
     shot(page, "62-delivery-bad-fields")
     assert page.evaluate("document.documentElement.scrollHeight <= 480 && document.documentElement.scrollWidth <= 800")
     assert _rows(cp, "delivery") == []
+
+
+def test_deliveries_sync_to_a_real_central_and_show_in_its_ledger_and_per_household(gate, key, tmp_path):
+
+    cp, camera, therm, srv = gate
+    central = start_central(tmp_path / "c", seed_data=False)
+    try:
+        token = ingest.add_device(central.db, "pi-east", name="东门", community="幸福里", gate_id=cp.settings.gate.id)
+        client = sync_client.SyncClient(sync_settings(central.url, token, root_public_pem(central.settings.data_dir),
+                                                      cp.settings.data_dir))
+        _scan_resident(cp, camera, therm, key, pass_id=1001)
+        api = Api(srv)
+        left = api.post("/api/deliveries", GOOD).json()["delivery"]
+        api.post("/api/deliveries", {"household": QUARANTINED, "company": "其他：邻里团", "count": 3})
+        assert api.post("/api/deliveries/pickup", {"delivery_uuid": left["uuid"], "kind": "name",
+                                                   "name": "王芳"}).status_code == 200
+        try:
+            for _ in range(10):
+                if client.upload_once() == 0:
+                    break
+        finally:
+            client.close()
+        with central.client("staff") as c:
+            page = c.get("/deliveries").text
+            per_household = c.get("/deliveries", params={"household": "3-2-401"}).text
+            xlsx = c.get("/deliveries/export.xlsx")
+        ledger = page.split('id="deliveries"', 1)[1]
+        assert "顺丰" in ledger and "13800138000" in ledger and "王芳" in ledger and "东门" in ledger
+        assert "其他：邻里团" in page.split('id="carry"', 1)[1].split("</table>", 1)[0]  # staff carry it up
+        per = per_household.split('id="per-household"', 1)[1].split("</table>", 1)[0]
+        assert "3-2-401" in per and QUARANTINED not in per
+        rows = list(load_workbook(io.BytesIO(xlsx.content)).active.iter_rows(values_only=True))
+        assert any("邻里团" in str(cell) for row in rows for cell in row if cell)
+        got = deliveries.ledger(central.db, deliveries.DeliveryQuery(time.time() - 3600, time.time() + 60))
+        assert sorted((r["household"], r["pickup_kind"]) for r in got) == [("3-2-401", "name"), (QUARANTINED, "")]
+    finally:
+        stop_central(central)
