@@ -282,3 +282,32 @@ def test_deliveries_sync_to_a_real_central_and_show_in_its_ledger_and_per_househ
         assert sorted((r["household"], r["pickup_kind"]) for r in got) == [("3-2-401", "name"), (QUARANTINED, "")]
     finally:
         stop_central(central)
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("lang", ["zh-CN", "en"])
+def test_the_dialog_fits_800x480_and_no_label_is_cut(page, gate, key, lang):
+    cp, camera, therm, srv = gate
+    _scan_resident(cp, camera, therm, key, pass_id=1001)
+    Api(srv).post("/api/deliveries", {**GOOD, "note": "生鲜水果一箱请尽快取走"})
+    Api(srv).post("/api/deliveries", {"household": QUARANTINED, "company": "社区团购", "count": 12, "note": "药品"})
+    open_page(page, srv, lang)  # 1001 signed in through the API
+    page.wait_for_function("document.getElementById('shift-info').textContent.includes('1001')")
+    page.click("#btn-delivery")
+    page.wait_for_selector("#dlg-delivery:not([hidden])")
+    cut = "e => e.scrollWidth > e.clientWidth + 1 || e.scrollHeight > e.clientHeight + 4"
+    for b in page.locator("#delivery-companies .choice, #delivery-tabs .choice, #dlg-delivery .row .action").all():
+        assert not b.evaluate(cut), b.inner_text()
+    panel = page.locator("#dlg-delivery .panel").bounding_box()
+    for field in page.locator("#dlg-delivery input:visible").all():
+        box = field.bounding_box()
+        assert box["x"] >= panel["x"] and box["x"] + box["width"] <= panel["x"] + panel["width"], field
+    shot(page, f"64-delivery-form-{lang}")
+    page.click("#delivery-tabs [data-view='list']")
+    page.wait_for_selector("#delivery-list li[data-uuid]")
+    for b in page.locator("#delivery-list button").all():
+        assert not b.evaluate(cut), b.inner_text()
+        box = b.bounding_box()
+        assert box["height"] >= 56 and box["width"] >= 110 and box["x"] + box["width"] <= 800
+    assert page.evaluate("document.documentElement.scrollHeight <= 480 && document.documentElement.scrollWidth <= 800")
+    shot(page, f"65-delivery-waiting-{lang}")
