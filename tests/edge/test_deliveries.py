@@ -10,7 +10,7 @@ import pytest
 
 from drivers.gate import FakeGate
 from edge.decision import Decision
-from edge.delivery_book import PICKUP_SCAN_S, DeliveryError, Parcel, drop_off_here
+from edge.delivery_book import KEEP_DAYS, PICKUP_SCAN_S, DeliveryError, Parcel, drop_off_here
 from edge.direction import DirectionChoice
 from edge.entry_recorder import EntryFields, EntryRecorder
 from edge.events import Fanout, Notice
@@ -130,3 +130,15 @@ def test_a_gate_where_couriers_may_enter_records_no_drop_off(opened_store):
     ({"courier_drop_off": "yes"}, "g1", True)])
 def test_drop_off_mode_follows_centrals_policy(policy, gate, expected):
     assert drop_off_here(policy, gate) is expected
+
+
+def test_the_gate_keeps_deliveries_28_days_and_its_log_drops_the_phone_once_central_holds_it(opened_store):
+    desk, store, clock = make(opened_store)
+    scan(desk, "3-2-401")
+    d = desk.deliveries.record("g7", Parcel("3-2-401", "顺丰", 1, "13800138000"))
+    book = desk.deliveries.book()
+    assert book.purge(clock.time() + (KEEP_DAYS - 1) * 86400) == 0 and book.get(d["uuid"]) is not None
+    assert book.purge(clock.time() + (KEEP_DAYS + 1) * 86400) == 1 and book.get(d["uuid"]) is None
+    store.db.execute("UPDATE entries SET synced = 1")
+    store.locallog.erase_synced_personal_data()  # as after an upload central accepted
+    assert logged(store, "delivery")[0]["extra"] is None
