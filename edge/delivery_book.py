@@ -12,8 +12,9 @@ The pickup is a ``delivery_pickup`` information entry whose ``ref_uuid`` is the 
 whose pass was scanned at this gate within :data:`PICKUP_SCAN_S` (its pass and person), by a name typed, or
 carried up by staff. A second pickup of the same delivery is refused.
 
-The household must be one the gate knows: named in its lists or seen on a resident's pass at this gate
-(:meth:`DeliveryBook.household_known`). Rows go :data:`KEEP_DAYS` after the drop-off.
+The household must be one the gate knows: one of the households its lists carry when central sends them (list
+format 4), else named in its lists or seen on a resident's pass at this gate (:meth:`DeliveryBook.household_known`).
+Rows go :data:`KEEP_DAYS` after the drop-off.
 """
 
 from __future__ import annotations
@@ -203,9 +204,16 @@ class DeliveryDesk:
         """Whether this gate is in drop-off mode now (central's policy)."""
         return drop_off_here(self.lists.current().policy, self.gate_id)
 
-    def _listed_households(self) -> frozenset[str]:
+    def _known(self, book: DeliveryBook, household: str) -> bool:
+        """Whether the gate knows ``household``: from the households its lists carry (list format 4, when central
+        sends them), else from its lists' quarantines and the passes scanned here."""
         lists = self.lists.current().lists
-        return frozenset(lists.quarantine) | frozenset(h for h, _ in lists.persons)
+        if hasattr(lists, "household_known"):  # lists that carry central's households (issue 14's visitor part)
+            known = lists.household_known(household)
+            if known is not None:
+                return bool(known)
+        listed = frozenset(lists.quarantine) | frozenset(h for h, _ in lists.persons)
+        return book.household_known(household, listed)
 
     def record(self, guard_id: str, parcel: Parcel) -> dict[str, object]:
         """Record a delivery left for a household (signed-in guard, drop-off mode): a ``delivery`` entry committed
@@ -217,7 +225,7 @@ class DeliveryDesk:
         quarantined = self.lists.current().lists.household_quarantined(parcel.household, now.t)
         with self.store.lock:
             book = self.book()
-            if not book.household_known(parcel.household, self._listed_households()):
+            if not self._known(book, parcel.household):
                 raise FieldError("household", "本闸口的名单中没有这个住户，请核对楼栋-单元-房号",
                                  "This household is not in the gate's lists: check the building-unit-room number")
             extra = {"company": parcel.company, "count": parcel.count, "quarantined": quarantined,
