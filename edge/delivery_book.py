@@ -43,6 +43,9 @@ KEEP_DAYS = 28.0  # the courier phones' retention at central (central.retention 
 WAITING_DAYS = 7.0  # a delivery older than this without a pickup is no longer listed as waiting (still logged)
 PICKUP_SCAN_S = 300.0  # a resident's pass scanned this long before the pickup tap counts as who picked it up
 PICKUP_KINDS = ("pass", "name", "staff")
+#: The same parcel (household, company, count, phone, note) recorded again within this many seconds is a repeated
+#: tap, refused (two parcels alike come minutes apart).
+REPEAT_S = 3.0
 
 
 @migrations()
@@ -190,6 +193,7 @@ class DeliveryDesk:
         self.store, self.recorder, self.lists, self.gate_id = store, recorder, lists, gate_id
         self.require_guard = require_guard
         self._book: DeliveryBook | None = None
+        self._last: tuple[Parcel, float] | None = None  # the parcel recorded last, when (monotonic)
 
     def book(self) -> DeliveryBook:
         """The gate's delivery book (the store must be open)."""
@@ -223,8 +227,11 @@ class DeliveryDesk:
             raise DeliveryError("couriers may enter at this gate: no drop-off here")
         now = self.lists.now()
         quarantined = self.lists.current().lists.household_quarantined(parcel.household, now.t)
-        with self.store.lock:
+        with self.store.lock:  # held across the checks and the commit: a double tap records one parcel
             book = self.book()
+            mono = self.recorder.clock.monotonic()
+            if self._last is not None and self._last[0] == parcel and mono - self._last[1] < REPEAT_S:
+                raise DeliveryError("this delivery was recorded a moment ago")
             if not self._known(book, parcel.household):
                 raise FieldError("household", "本闸口的名单中没有这个住户，请核对楼栋-单元-房号",
                                  "This household is not in the gate's lists: check the building-unit-room number")
@@ -236,6 +243,7 @@ class DeliveryDesk:
             outcome = self._commit(fields, EVENT, guard_id)
             book.add(Delivery(outcome[1], parcel.household, parcel.company, parcel.count, parcel.courier_phone,
                               parcel.note, quarantined, now.t))
+            self._last = (parcel, mono)
             if now.trusted:
                 book.purge(now.t)
         log.info("delivery for %s recorded (entry %d%s)", parcel.household, outcome[0],

@@ -33,6 +33,8 @@ router = APIRouter(prefix="/api/deliveries", dependencies=[Depends(check_action)
 REFUSALS = (
     ("couriers may enter at this gate", "not_drop_off", "本闸口允许快递员进入，无需代收登记",
      "Couriers may enter at this gate: no drop-off here"),
+    ("this delivery was recorded a moment ago", "repeated", "刚刚已登记过这件快递，请稍等几秒",
+     "This parcel was recorded a moment ago: wait a few seconds"),
     ("no such delivery waiting", "not_waiting", "待取件名单中没有这件快递，请刷新",
      "That delivery is not waiting: refresh"),
     ("this delivery was already picked up", "already_picked_up", "这件快递已经取走了",

@@ -10,7 +10,7 @@ import pytest
 
 from drivers.gate import FakeGate
 from edge.decision import Decision
-from edge.delivery_book import KEEP_DAYS, PICKUP_SCAN_S, DeliveryError, Parcel, drop_off_here
+from edge.delivery_book import KEEP_DAYS, PICKUP_SCAN_S, REPEAT_S, DeliveryError, Parcel, drop_off_here
 from edge.direction import DirectionChoice
 from edge.entry_recorder import EntryFields, EntryRecorder
 from edge.events import Fanout, Notice
@@ -142,3 +142,15 @@ def test_the_gate_keeps_deliveries_28_days_and_its_log_drops_the_phone_once_cent
     store.db.execute("UPDATE entries SET synced = 1")
     store.locallog.erase_synced_personal_data()  # as after an upload central accepted
     assert logged(store, "delivery")[0]["extra"] is None
+
+
+def test_a_double_tap_records_one_parcel_and_a_like_one_later_is_a_new_parcel(opened_store):
+    desk, store, clock = make(opened_store)
+    parcel = Parcel("9-9-909", "美团", 1, note="药品")
+    desk.deliveries.record("g7", parcel)
+    with pytest.raises(DeliveryError, match="a moment ago"):
+        desk.deliveries.record("g7", parcel)
+    desk.deliveries.record("g7", Parcel("9-9-909", "美团", 2, note="药品"))  # another parcel: recorded
+    clock.advance(REPEAT_S)
+    desk.deliveries.record("g7", parcel)  # the same again later: a new one
+    assert len(logged(store, "delivery")) == 3

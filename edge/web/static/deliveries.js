@@ -11,7 +11,7 @@
       dl_need_household: "请填写收件住户（如 3-2-401）", dl_bad_count: "件数应为1到99之间的整数",
       dl_bad_phone: "快递员电话应为5到15位数字", dl_other_needed: "选“其他”时请写明公司名称",
       dl_done: "已登记：{h} {c} {n}件", dl_done_q: "已登记：{h} 正在居家隔离，需工作人员送上门",
-      dl_none: "目前没有待取的快递", dl_waiting: "{c} × {n} · 已等 {m} 分钟", dl_carry: "需工作人员送上门",
+      dl_none: "目前没有待取的快递", dl_waiting: "{c} × {n} · 已等 {w}", dl_min: "{m} 分钟", dl_hours: "{h} 小时 {m} 分", dl_days: "{d} 天", dl_carry: "需工作人员送上门",
       dl_picker: "取件人姓名", dl_picked: "已取件", dl_staff: "已送上门", dl_pick_done: "{h} 的快递已取件",
       dl_not_here: "本闸口允许快递员进入，无需代收登记",
       companies: ["顺丰", "京东", "中通", "圆通", "韵达", "申通", "邮政", "美团", "饿了么", "盒马", "叮咚", "社区团购", "其他"],
@@ -24,7 +24,8 @@
       dl_bad_count: "The count is a whole number from 1 to 99", dl_bad_phone: "The courier's phone is 5 to 15 digits",
       dl_other_needed: "With 'Other', write the company's name",
       dl_done: "Recorded: {h} {c} ×{n}", dl_done_q: "Recorded: {h} is under home quarantine: staff carry it up",
-      dl_none: "Nothing is waiting", dl_waiting: "{c} × {n} · waiting {m} min", dl_carry: "Staff carry it up",
+      dl_none: "Nothing is waiting", dl_waiting: "{c} × {n} · waiting {w}", dl_min: "{m} min", dl_hours: "{h} h {m} min",
+      dl_days: "{d} days", dl_carry: "Staff carry it up",
       dl_picker: "Name", dl_picked: "Taken", dl_staff: "Delivered", dl_pick_done: "{h}: picked up",
       dl_not_here: "Couriers may enter at this gate: no drop-off here",
       companies: ["SF", "JD", "ZTO", "YTO", "Yunda", "STO", "EMS", "Meituan", "Ele.me", "Hema", "Dingdong",
@@ -36,6 +37,8 @@
   const OTHER = ZH_COMPANIES.length - 1;
   const $ = (id) => document.getElementById(id);
   const st = {company: null, view: "form", waiting: []};
+
+  const COUNT_POLL_MS = 60000;  // the side button's count, while a guard is signed in
 
   function g() { return window.gpGuard; }
   function T(key, vars) { return g().T(key, vars); }
@@ -105,6 +108,11 @@
     }
     list.forEach((d) => ul.appendChild(row(d)));
   }
+  function waited(m) {
+    if (m < 60) return T("dl_min", {m: m});
+    if (m < 1440) return T("dl_hours", {h: Math.floor(m / 60), m: m % 60});
+    return T("dl_days", {d: Math.floor(m / 1440)});
+  }
   function row(d) {
     const li = document.createElement("li");
     li.dataset.uuid = d.uuid;
@@ -113,7 +121,7 @@
     who.className = "who";
     who.textContent = d.household;
     const more = document.createElement("small");
-    more.textContent = T("dl_waiting", {c: d.company, n: d.count, m: d.minutes_waiting}) + (d.note ? " · " + d.note : "");
+    more.textContent = T("dl_waiting", {c: d.company, n: d.count, w: waited(d.minutes_waiting)}) + (d.note ? " · " + d.note : "");
     who.appendChild(more);
     const msg = document.createElement("small");
     msg.className = "row-msg";
@@ -212,6 +220,11 @@
     }
   }
 
+  // The count on the side button (nothing shown before a guard signs in: the list needs a shift).
+  async function refreshCount() {
+    try { renderCount((await g().post("/api/deliveries/waiting", {})).waiting); } catch (e) { /* no shift yet */ }
+  }
+
   function wire() {
     if (!$("dlg-delivery") || !window.gpGuard) return;
     $("btn-delivery").addEventListener("click", () => g().needShift(openDelivery));
@@ -220,6 +233,8 @@
       showView(b.dataset.view);
       if (b.dataset.view === "list") loadList();
     }));
+    setTimeout(refreshCount, 1500);
+    setInterval(refreshCount, COUNT_POLL_MS);
     $("btn-lang").addEventListener("click", () => {
       if ($("dlg-delivery").hidden) return;
       renderCompanies();

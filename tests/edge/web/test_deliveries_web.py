@@ -293,6 +293,8 @@ def test_the_dialog_fits_800x480_and_no_label_is_cut(page, gate, key, lang):
     Api(srv).post("/api/deliveries", {"household": QUARANTINED, "company": "社区团购", "count": 12, "note": "药品"})
     open_page(page, srv, lang)  # 1001 signed in through the API
     page.wait_for_function("document.getElementById('shift-info').textContent.includes('1001')")
+    page.wait_for_function("document.getElementById('delivery-count').textContent === '2'")  # shown unasked
+    assert "carry" in page.get_attribute("#btn-delivery", "class")  # red: a parcel for a quarantined home waits
     page.click("#btn-delivery")
     page.wait_for_selector("#dlg-delivery:not([hidden])")
     cut = "e => e.scrollWidth > e.clientWidth + 1 || e.scrollHeight > e.clientHeight + 4"
