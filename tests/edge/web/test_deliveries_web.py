@@ -295,6 +295,7 @@ def test_the_dialog_fits_800x480_and_no_label_is_cut(page, gate, key, lang):
     page.wait_for_function("document.getElementById('shift-info').textContent.includes('1001')")
     page.wait_for_function("document.getElementById('delivery-count').textContent === '2'")  # shown unasked
     assert "carry" in page.get_attribute("#btn-delivery", "class")  # red: a parcel for a quarantined home waits
+    shot(page, f"66-side-button-{lang}")
     page.click("#btn-delivery")
     page.wait_for_selector("#dlg-delivery:not([hidden])")
     cut = "e => e.scrollWidth > e.clientWidth + 1 || e.scrollHeight > e.clientHeight + 4"
