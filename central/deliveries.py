@@ -19,6 +19,7 @@ import json
 import logging
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from central.store import CentralDB
 from central.timeline import TimelineEvent
@@ -152,7 +153,7 @@ def timeline_events(db: CentralDB, household: str, since: float) -> list[Timelin
     for r in rows:
         summary = f"{r['company']} × {r['count']} · {r['gate_name']}" + (f" · {r['note']}" if r["note"] else "")
         events.append(TimelineEvent(at=float(r["wall_ts"]), kind="delivery", summary=summary,
-                                    link=f"/deliveries?household={household}",
+                                    link=f"/deliveries?household={quote(household)}",
                                     alert=r["quarantined"] and r["pickup_ts"] is None,
                                     detail={"company": r["company"], "count": str(r["count"]),
                                             "quarantined": "1" if r["quarantined"] else ""}))

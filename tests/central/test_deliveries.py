@@ -75,6 +75,10 @@ def test_the_household_timeline_has_its_deliveries_and_pickups(central_url):
     assert kinds == [("delivery", "京东 × 1"), ("delivery_pickup", "顺丰 × 2"), ("delivery", "顺丰 × 2")]
     flagged = deliveries.timeline_events(db, "9-9-909", now - DAY)
     assert len(flagged) == 1 and flagged[0].alert and "药品" in flagged[0].summary
+    assert flagged[0].link == "/deliveries?household=9-9-909"
+    ingest_entries(db, "dev-d", "Garden", [delivery(9, now - 60, "5栋1单元#302", "邮政", 1)])
+    [odd] = deliveries.timeline_events(db, "5栋1单元#302", now - DAY)
+    assert odd.link == "/deliveries?household=5%E6%A0%8B1%E5%8D%95%E5%85%83%23302"  # the # stays in the query
 
 
 def test_courier_phones_go_after_the_visitor_limit_and_the_rest_stays(central_url):
