@@ -11,6 +11,8 @@ import time
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from openpyxl import load_workbook
 
 from central import deliveries, ingest
@@ -314,3 +316,28 @@ def test_the_dialog_fits_800x480_and_no_label_is_cut(page, gate, key, lang):
         assert box["height"] >= 56 and box["width"] >= 110 and box["x"] + box["width"] <= 800
     assert page.evaluate("document.documentElement.scrollHeight <= 480 && document.documentElement.scrollWidth <= 800")
     shot(page, f"65-delivery-waiting-{lang}")
+
+
+SCALARS = (st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
+           | st.text(max_size=40))
+JSON = st.recursive(SCALARS,
+                    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+                    max_leaves=8)
+
+
+_SIGNED_IN: dict[str, Api] = {}
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=st.fixed_dictionaries({}, optional={"household": JSON | st.sampled_from(["3-2-401", QUARANTINED]),
+                                                "company": JSON | st.sampled_from(["顺丰", "其他：x"]),
+                                                "count": JSON, "courier_phone": JSON, "note": JSON, "extra": JSON}))
+def test_any_body_gets_an_answer_in_words_never_a_crash(gate, body):
+    cp, camera, therm, srv = gate
+    api = _SIGNED_IN.get(srv.url) or _SIGNED_IN.setdefault(srv.url, Api(srv))  # one sign-in for all examples
+    r = api.post("/api/deliveries", body)
+    assert r.status_code in (200, 409, 422), r.text
+    if r.status_code != 200:
+        assert r.json()["message_zh"] and r.json()["message_en"]
+    else:
+        assert _rows(cp, "delivery")[-1]["uuid"] == r.json()["delivery"]["uuid"]
