@@ -13,6 +13,7 @@ import pytest
 from openpyxl import load_workbook
 
 from central import ingest
+from central.console.i18n import TEXTS
 from tests.central.console.conftest import DAY0
 from tests.central.console.data import ingest_entries
 from tests.central.test_deliveries import delivery, pickup
@@ -134,3 +135,13 @@ def test_the_page_in_chromium(central, parcels, width, height):
             assert len(set(heights)) == 1, heights
         page.screenshot(path=str(SHOTS / f"deliveries-{width}.png"), full_page=True)
         b.close()
+
+
+def test_every_text_of_the_page_exists_in_both_languages(central, parcels):
+    with central.client("staff") as c:
+        zh = c.get("/deliveries", params={"day_from": DAY}).text
+        en = c.get("/deliveries", params={"day_from": DAY, "lang": "en"}).text
+    for html in (zh, en):
+        assert "dl." not in html and "nav.deliveries" not in html  # no key shown instead of its words
+    assert "需工作人员送上门" in zh and "To carry up" in en and "Courier phone" in en
+    assert TEXTS["timeline_delivery"][0] and TEXTS["timeline_delivery_pickup"][1]  # the household file's labels
