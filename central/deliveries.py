@@ -85,7 +85,7 @@ class DeliveryQuery:
 
 
 def _matches(row: dict[str, Any], q: DeliveryQuery) -> bool:
-    """The text and status filters (a pure rule over a ledger row)."""
+    """The text filters and "quarantined only" (a pure rule over a ledger row without its pickup)."""
     if q.company and q.company.strip() not in row["company"]:
         return False
     if q.phone:
@@ -93,33 +93,57 @@ def _matches(row: dict[str, Any], q: DeliveryQuery) -> bool:
         have = normalise_phone(row["courier_phone"]) or row["courier_phone"]
         if not typed or typed not in have:
             return False
-    if q.status == "waiting" and row["pickup_ts"] is not None:
-        return False
-    if q.status == "picked" and row["pickup_ts"] is None:
-        return False
     return not (q.quarantined_only and not row["quarantined"])
+
+
+def _status_ok(row: dict[str, Any], status: str) -> bool:
+    """Whether a row with its pickup has ``status`` ("" any, "waiting", "picked")."""
+    return not status or (status == "waiting") == (row["pickup_ts"] is None)
+
+
+_NO_PICKUP = {"pickup_ts": None, "pickup_kind": "", "pickup_by": "", "pickup_gate": ""}
+
+
+def _candidates(db: CentralDB, q: DeliveryQuery, stop_at: int) -> list[dict[str, Any]]:
+    """The delivery entries of the period (and household), newest first, as rows, that pass the text filters; at
+    most ``stop_at``. A typed phone narrows the read in SQL first (its digits appear in the entry's ``extra``)."""
+    where = ["wall_ts >= ?", "wall_ts < ?"]
+    args: list[object] = [q.since, q.until]
+    if q.household:  # the household's index, not the event's: "event || ''" is no indexed column
+        where += ["household = ?", "event || '' = ?"]
+        args += [q.household.strip(), EVENT]
+    else:
+        where.append("event = ?")
+        args.append(EVENT)
+    digits = "".join(ch for ch in q.phone or "" if ch.isdigit())
+    if digits:
+        where.append("extra LIKE ?")
+        args.append(f"%{digits}%")
+    rows = db.query(f"SELECT uuid, wall_ts, gate_id, community, household, guard_id, extra FROM entries "
+                    f"WHERE {' AND '.join(where)} ORDER BY wall_ts DESC LIMIT ?", [*args, SCAN_LIMIT])
+    out = []
+    for r in rows:
+        row = {**r, **parcel(r.pop("extra"))}
+        if _matches(row, q):
+            out.append(row)
+            if len(out) >= stop_at:
+                break
+    return out
 
 
 def ledger(db: CentralDB, q: DeliveryQuery, limit: int = LEDGER_LIMIT) -> list[dict[str, Any]]:
     """Deliveries matching ``q``, newest first: time, gate (its name), community, household, company, count,
-    courier phone, note, quarantined, the guard, and the pickup (time, kind, by whom; None: still waiting)."""
-    where, args = ["event = ?", "wall_ts >= ?", "wall_ts < ?"], [EVENT, q.since, q.until]
-    if q.household:
-        where.append("household = ?")
-        args.append(q.household.strip())
-    rows = list(db.query(f"SELECT uuid, wall_ts, gate_id, community, household, guard_id, extra FROM entries "
-                         f"WHERE {' AND '.join(where)} ORDER BY wall_ts DESC LIMIT ?", [*args, SCAN_LIMIT]))
+    courier phone, note, quarantined, the guard, and the pickup (time, kind, by whom; None: still waiting).
+    Pickups are looked up for the candidates only (all of them when the status filters, else the first ``limit``)."""
+    rows = _candidates(db, q, SCAN_LIMIT if q.status else limit)
     pickups = _pickups(db, [r["uuid"] for r in rows])
     names = gate_names(db)
     out = []
     for r in rows:
-        row = {**r, **parcel(r.pop("extra")), "gate_name": names.get(r["gate_id"]) or r["gate_id"],
-               **pickups.get(r["uuid"], {"pickup_ts": None, "pickup_kind": "", "pickup_by": "", "pickup_gate": ""})}
-        if _matches(row, q):
+        row = {**r, "gate_name": names.get(r["gate_id"]) or r["gate_id"], **pickups.get(r["uuid"], _NO_PICKUP)}
+        if _status_ok(row, q.status):
             out.append(row)
-            if len(out) >= limit:
-                break
-    return out
+    return out[:limit]
 
 
 def _pickups(db: CentralDB, uuids: list[str]) -> dict[str, dict[str, Any]]:
