@@ -251,6 +251,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "dl.masked": ("只读账号看不到快递员的完整电话和取件人姓名", "Viewers see courier phones and names masked"),
     "dl.by_pass": ("住户扫码", "Resident's pass"), "dl.by_name": ("取件人", "Name"),
     "dl.by_staff": ("工作人员送上门", "Carried up by staff"), "dl.by_unknown": ("已取件", "Picked up"),
+    "ev.delivery": ("快递代收", "parcel left"), "ev.delivery_pickup": ("快递取件", "parcel picked up"),
     "timeline_delivery": ("快递放在门岗", "Parcel left at the gate"),
     "timeline_delivery_pickup": ("快递已取件", "Parcel picked up"),
 }

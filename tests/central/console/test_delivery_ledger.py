@@ -145,3 +145,11 @@ def test_every_text_of_the_page_exists_in_both_languages(central, parcels):
         assert "dl." not in html and "nav.deliveries" not in html  # no key shown instead of its words
     assert "需工作人员送上门" in zh and "To carry up" in en and "Courier phone" in en
     assert TEXTS["timeline_delivery"][0] and TEXTS["timeline_delivery_pickup"][1]  # the household file's labels
+
+
+def test_the_entries_export_names_delivery_events_in_words(central, parcels):
+    with central.client("staff") as c:
+        r = c.get("/entries/export.csv", params={"household": "5-1-101"})
+    rows = [row for row in csv.reader(io.StringIO(r.content.decode("utf-8-sig"))) if row]
+    event = rows[0].index("事件")
+    assert "快递代收" in [row[event] for row in rows[1:]]  # a word, not the code "delivery"
