@@ -19,6 +19,7 @@ Rows go :data:`KEEP_DAYS` after the drop-off.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -259,13 +260,18 @@ class DeliveryDesk:
         return seq, str(row[0])
 
     def waiting(self) -> list[dict[str, object]]:
-        """What waits at this gate for its household, quarantined households first, with minutes waiting."""
+        """What waits at this gate for its household, quarantined households first, with minutes waiting. A
+        household put under quarantine after its parcel was left is flagged too (staff carry it up)."""
         now = self.lists.now()
+        lists = self.lists.current().lists
         with self.store.lock:
             book = self.book()
             if now.trusted:  # by a trusted clock only (never by 1970 or 2038)
                 book.purge(now.t)
-            return [d.as_json(now.t) for d in book.waiting(now.t)]
+            waiting = [dataclasses.replace(d, quarantined=d.quarantined or lists.household_quarantined(
+                d.household, now.t)) for d in book.waiting(now.t)]
+        waiting.sort(key=lambda d: (not d.quarantined, d.in_ts))
+        return [d.as_json(now.t) for d in waiting]
 
     def pickup(self, guard_id: str, uuid: str, kind: str, name: str = "") -> dict[str, object]:
         """Record the pickup of delivery ``uuid``: ``kind`` "pass" (the household's pass scanned here within

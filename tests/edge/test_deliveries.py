@@ -154,3 +154,19 @@ def test_a_double_tap_records_one_parcel_and_a_like_one_later_is_a_new_parcel(op
     clock.advance(REPEAT_S)
     desk.deliveries.record("g7", parcel)  # the same again later: a new one
     assert len(logged(store, "delivery")) == 3
+
+
+def test_a_household_put_under_quarantine_after_its_parcel_was_left_is_flagged_while_it_waits(opened_store, key):
+    from sync import lists as edgelists
+    from tests.edge.conftest import key_page
+
+    desk, store, clock = make(opened_store)
+    scan(desk, "3-2-401")
+    scan(desk, "4-1-101")
+    first = desk.deliveries.record("g7", Parcel("3-2-401", "顺丰", 1))
+    later = desk.deliveries.record("g7", Parcel("4-1-101", "京东", 1))
+    assert [w["quarantined"] for w in desk.deliveries.waiting()] == [False, False]
+    edgelists.apply_page(store.db, key_page(key, version=5, extra=[quarantine("9-9-909"), quarantine("4-1-101")]))
+    desk.lists.reload(force=True)
+    assert [(w["uuid"], w["quarantined"]) for w in desk.deliveries.waiting()] == [(later["uuid"], True),
+                                                                                (first["uuid"], False)]
