@@ -163,10 +163,20 @@ def _pickups(db: CentralDB, uuids: list[str]) -> dict[str, dict[str, Any]]:
 
 
 def to_carry(db: CentralDB, now: float, days: float = CARRY_DAYS) -> list[dict[str, Any]]:
-    """Deliveries to households under home quarantine, left within ``days`` and not yet carried up (oldest
-    first): staff's list."""
-    rows = ledger(db, DeliveryQuery(now - days * 86400, now + 86400, status="waiting", quarantined_only=True))
-    return sorted(rows, key=lambda r: r["wall_ts"])
+    """Deliveries to households under home quarantine (when left, or now: the whole household's quarantine
+    records), left within ``days`` and not yet carried up, oldest first: staff's list."""
+    rows = ledger(db, DeliveryQuery(now - days * 86400, now + 86400, status="waiting"), limit=SCAN_LIMIT)
+    now_quarantined = _quarantined_households(db, now) if any(not r["quarantined"] for r in rows) else set()
+    return sorted((r for r in rows if r["quarantined"] or r["household"] in now_quarantined),
+                  key=lambda r: r["wall_ts"])
+
+
+def _quarantined_households(db: CentralDB, now: float) -> set[str]:
+    """Households whose whole household is under home quarantine at ``now``."""
+    if not db.table_exists("quarantines"):
+        return set()
+    return {str(r[0]) for r in db.execute("SELECT DISTINCT household FROM quarantines WHERE status = 'active' "
+                                          "AND person IS NULL AND start_ts <= ? AND end_ts > ?", [now, now])}
 
 
 def timeline_events(db: CentralDB, household: str, since: float) -> list[TimelineEvent]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
@@ -12,11 +14,13 @@ from hypothesis import strategies as st
 
 from central import deliveries, retention
 from central.db import open_db
+from central.passes import issuance
 from central.settings import RetentionSection
 from central.timeline import SOURCES, household_timeline
 from tests.central.console.data import entry, ingest_entries
 
 DAY = 86400.0
+TZ = ZoneInfo("Asia/Shanghai")
 
 
 def delivery(seq: int, t: float, household: str, company: str, count: int, phone: str = "", note: str = "",
@@ -63,6 +67,9 @@ def test_ledger_to_carry_and_pickups(central_url):
     assert [r["uuid"] for r in deliveries.to_carry(db, now)] == [b["uuid"]]
     ingest_entries(db, "dev-d", "Garden", [pickup(5, now - 60, b, {"by": "staff"})])
     assert deliveries.to_carry(db, now) == []
+    today = datetime.fromtimestamp(now, TZ).date()  # 3-2-401 put under quarantine after 京东 was left
+    issuance.quarantine(db, "3-2-401", today, today + timedelta(days=13), "密接")
+    assert [r["uuid"] for r in deliveries.to_carry(db, now)] == [c["uuid"]]
 
 
 def test_the_household_timeline_has_its_deliveries_and_pickups(central_url):
