@@ -7,15 +7,15 @@ import io
 import json
 import time
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
 
 from central import ingest
 from central.console.i18n import TEXTS
-from tests.central.console.conftest import DAY0
+from tests.central.console.conftest import DAY0, PASSWORDS
 from tests.central.console.data import ingest_entries
+from tests.central.console.test_browser import SHOTS, browser  # noqa: F401 - the console's browser fixture
 from tests.central.test_deliveries import delivery, pickup
 
 DAY = "2026-11-20"
@@ -109,19 +109,10 @@ def test_exports_have_chinese_headers_plain_values_and_are_audited(central, parc
 
 
 @pytest.mark.parametrize(("width", "height"), [(1366, 768), (390, 844)])
-def test_the_page_in_chromium(central, parcels, width, height):
-    if not Path("/usr/bin/chromium").exists():
-        pytest.skip("Debian's chromium is not installed")
-    from playwright.sync_api import sync_playwright
-
-    from tests.central.console.conftest import PASSWORDS
-    from tests.central.console.test_browser import ARGS, SHOTS
-
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
-        ctx = b.new_context(base_url=central.url, viewport={"width": width, "height": height}, locale="zh-CN",
-                            is_mobile=width < 500, has_touch=width < 500)
+def test_the_page_in_chromium(browser, central, parcels, width, height):  # noqa: F811 - the console's browser
+    ctx = browser.new_context(base_url=central.url, viewport={"width": width, "height": height}, locale="zh-CN",
+                              is_mobile=width < 500, has_touch=width < 500)
+    try:
         page = ctx.new_page()
         page.goto("/login")
         page.fill("input[name=username]", "staff")
@@ -134,7 +125,8 @@ def test_the_page_in_chromium(central, parcels, width, height):
             heights = page.evaluate("[...document.querySelectorAll('nav a')].map(a => a.getBoundingClientRect().top)")
             assert len(set(heights)) == 1, heights
         page.screenshot(path=str(SHOTS / f"deliveries-{width}.png"), full_page=True)
-        b.close()
+    finally:
+        ctx.close()
 
 
 def test_every_text_of_the_page_exists_in_both_languages(central, parcels):
