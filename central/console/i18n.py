@@ -409,6 +409,26 @@ TEXTS: dict[str, tuple[str, str]] = {
     "scr.lists": ("已导入的名单", "Lists imported"), "scr.count_rows": ("人数", "People"),
     "scr.imported_by": ("导入人", "Imported by"), "scr.n_rows": ("共 {n} 行", "{n} rows"),
     "scr.good_sample": ("可导入的行（前 {n} 行）", "Rows to import (first {n})"),
+    # -- issue 14: deliveries left at the gates (central/deliveries.py, central/console/routes_deliveries.py) --
+    "nav.deliveries": ("快递", "Parcels"), "dl.time": ("登记时间", "Left at"), "dl.company": ("快递公司", "Company"),
+    "dl.count": ("件数", "Count"), "dl.phone": ("快递员电话", "Courier phone"), "dl.note": ("备注", "Note"),
+    "dl.quarantined": ("隔离户", "Quarantined home"), "dl.pickup_time": ("取件时间", "Picked up at"),
+    "dl.pickup_by": ("取件人", "Picked up by"), "dl.status": ("状态", "Status"), "dl.status_all": ("全部", "All"),
+    "dl.status_waiting": ("待取件", "Waiting"), "dl.status_picked": ("已取件", "Picked up"),
+    "dl.bad_status": ("状态只能是 全部、待取件 或 已取件", "The status is all, waiting or picked up"),
+    "dl.carry": ("需工作人员送上门（隔离户的快递，尚未送达）",
+                 "To carry up (parcels for quarantined homes, not yet delivered)"),
+    "dl.carry_none": ("目前没有需要送上门的快递", "Nothing to carry up now"),
+    "dl.needs_carry": ("需送上门", "carry up"), "dl.per_household": ("按住户统计（件）", "Per household (parcels)"),
+    "dl.waiting": ("待取", "Waiting"), "dl.oldest": ("最早一件放下时间", "Oldest waiting since"),
+    "dl.picked": ("已取", "Picked up"), "dl.ledger": ("快递记录", "Deliveries"),
+    "dl.search": ("查询快递记录", "Search the deliveries"),
+    "dl.masked": ("只读账号看不到快递员的完整电话和取件人姓名", "Viewers see courier phones and names masked"),
+    "dl.by_pass": ("住户扫码", "Resident's pass"), "dl.by_name": ("取件人", "Name"),
+    "dl.by_staff": ("工作人员送上门", "Carried up by staff"), "dl.by_unknown": ("已取件", "Picked up"),
+    "ev.delivery": ("快递代收", "parcel left"), "ev.delivery_pickup": ("快递取件", "parcel picked up"),
+    "timeline_delivery": ("快递放在门岗", "Parcel left at the gate"),
+    "timeline_delivery_pickup": ("快递已取件", "Parcel picked up"),
 }
 
 
