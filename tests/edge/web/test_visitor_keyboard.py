@@ -1,0 +1,79 @@
+"""Registering a visitor on the 800x480 kiosk with the on-screen keyboard only (no physical keyboard), on the real
+checkpoint in chromium, zh-CN: a Chinese name typed in pinyin, the phone on the digit pad; the taps are counted."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.edge.web.conftest import shot
+from tests.edge.web.test_browser import open_page
+from tests.edge.web.test_real_checkpoint import real  # noqa: F401 - the real checkpoint fixture
+from tests.edge.web.test_visitor_exit import _log, _sign_in
+
+pytestmark = pytest.mark.browser
+
+
+class Taps:
+    """The guard's taps: on the page (``count``) and on the keyboard's keys (``typed``: typing)."""
+
+    def __init__(self, page) -> None:
+        self.page, self.count, self.typed = page, 0, 0
+
+    def __call__(self, selector: str) -> None:
+        self.count += 1
+        self.page.click(selector)
+
+    def type(self, text: str) -> None:
+        for ch in text:
+            self.typed += 1
+            self.page.click(f"#kb button.kb-key[data-k='t:{ch}']")
+
+    def candidate(self, ch: str) -> None:
+        """Pick a character from the candidate bar (part of typing Chinese)."""
+        self.typed += 1
+        self.page.locator("#kb button.kb-cand", has_text=ch).first.click()
+
+
+def test_a_visitor_named_in_pinyin_in_six_taps_plus_typing_and_the_exit(page, real):  # noqa: F811
+    cp, _camera, therm, srv = real
+    therm.temperature = 36.5  # the thermometer reads the visitor: no temperature typed
+    open_page(page, srv)
+    _sign_in(page)
+    page.wait_for_function("document.getElementById('shift-info').textContent.includes('1001')")
+    tap = Taps(page)
+    tap("#btn-visitor")
+    page.wait_for_selector("#kb[data-kind='zh']:not([hidden])")  # the name field has the focus
+    tap.type("zhang")
+    tap.candidate("张")
+    tap.type("wei")
+    tap.candidate("伟")
+    assert page.input_value("#in-v-name") == "张伟"
+    tap("#in-v-phone")
+    page.wait_for_selector("#kb[data-kind='digits']")
+    tap.type("13800138000")
+    tap("#in-v-host")
+    tap.type("3-2-101")
+    shot(page, "kb5-visitor-typed-on-screen")
+    tap("#visitor-reasons .choice >> nth=0")
+    tap("#visitor-ok")
+    page.wait_for_selector("#dlg-visitor", state="hidden", timeout=15000)
+    page.wait_for_selector("#kb", state="hidden")
+    assert tap.count <= 6, tap.count
+    assert tap.count == 5 and tap.typed == 5 + 1 + 3 + 1 + 11 + 7
+
+    visit = [e for e in _log(cp) if e["event"] == "visitor"][0]
+    extra = json.loads(visit["extra"])
+    assert (extra["name"], extra["phone"], extra["host_household"]) == ("张伟", "13800138000", "3-2-101")
+    assert visit["decision"] == "pass" and visit["temp_c"] == pytest.approx(36.5, abs=0.3)
+
+    tap.count = 0
+    tap("#btn-inside")
+    page.wait_for_selector("#inside-list li[data-uuid]")
+    assert "张伟" in page.inner_text("#inside-list")
+    tap("#inside-list li[data-uuid] >> nth=0 >> button")
+    page.wait_for_selector("#inside-list li.empty")
+    assert tap.count == 2
+    exit_ = [e for e in _log(cp) if e["event"] == "visitor_exit"][0]
+    assert exit_["ref_uuid"] == visit["uuid"]
