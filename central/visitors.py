@@ -59,6 +59,12 @@ def m001_visitors(db: CentralDB) -> None:
     link_uploaded(db, rows)  # visitors recorded before this table existed
 
 
+@migrations()
+def m002_visit_refs(db: CentralDB) -> None:
+    """Entries by visit reference: the console names the visitor of an entry, an alert or a trace row by it."""
+    db.execute("CREATE INDEX entries_visitor_ref ON entries (visitor_ref) WHERE visitor_ref IS NOT NULL")
+
+
 def migrate(db: CentralDB) -> None:
     """Apply pending ``central-visitors`` migrations (after ``central-sync``: they extend ``entries``)."""
     migrations.apply(db)

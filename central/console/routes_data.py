@@ -12,6 +12,7 @@ from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from central.console import alerts, audit, entries, exports, params, reports, shifts, tracing, values
+from central.console.auth import Staff
 from central.console.deps import Audit, CleanInput, ConsoleCtx, StaffForm, StaffMember, Viewer
 from central.console.errors import ConsoleError
 from central.console.i18n import reason_text, reason_texts, translator
@@ -74,6 +75,7 @@ def entries_page(request: Request, ctx: ConsoleCtx, staff: Viewer, record: Audit
     try:
         flt = _filter(ctx, filters)
         page = entries.search(ctx.db, flt, cursor or None)
+        entries.with_visitor_names(ctx.db, page.rows, staff.can("staff"))  # masked for viewers
     except ConsoleError as exc:
         return ctx.render(request, "entries.html", staff, status_code=400, error=str(exc), rows=[], q=q,
                           next_url=None, reasons=reason_texts(staff.lang), **_choices(ctx))
@@ -97,7 +99,7 @@ def entries_export(ctx: ConsoleCtx, fmt_: str, staff: StaffMember, record: Audit
         flt = _filter(ctx, filters)
     except ConsoleError as exc:
         raise _bad_request(exc) from None
-    rows = entries.iter_all(ctx.db, flt)
+    rows = entries.with_visitor_names(ctx.db, entries.iter_all(ctx.db, flt), True)
     record("export_entries", format=fmt_, filters=flt.as_dict(), rows=len(rows))
     words = _words(ctx, staff.lang)
     table = exports.Table("出入记录" if staff.lang != "en" else "Entries", _entries_title(ctx, flt, staff.lang),
@@ -113,6 +115,7 @@ def entries_api(ctx: ConsoleCtx, staff: Viewer, record: Audit, filters: Annotate
     try:
         flt = _filter(ctx, filters)
         page = entries.search(ctx.db, flt, cursor or None, limit)
+        entries.with_visitor_names(ctx.db, page.rows, staff.can("staff"))
     except ConsoleError as exc:
         raise _bad_request(exc) from None
     record("view_entries", filters=flt.as_dict(), rows=len(page.rows), api=True)
@@ -218,16 +221,17 @@ def report_export(ctx: ConsoleCtx, fmt_: str, staff: Viewer, record: Audit,
 
 # -- alerts --------------------------------------------------------------------------------
 
-def _alerts(ctx: Console, hours: float, open_only: str) -> list[alerts.Alert]:
+def _alerts(ctx: Console, hours: float, open_only: str, staff: Staff) -> list[alerts.Alert]:
     now = time.time()
-    return alerts.alerts(ctx.db, now - hours * 3600, now + 300, include_acked=open_only != "1")
+    items = alerts.alerts(ctx.db, now - hours * 3600, now + 300, include_acked=open_only != "1")
+    return alerts.name_visitors(ctx.db, items, staff.can("staff"))  # masked for viewers
 
 
 @router.get("/alerts")
 def alerts_page(request: Request, ctx: ConsoleCtx, staff: Viewer, record: Audit, hours: params.Hours = 24,
                 open: params.QueryText = "") -> Response:
     """Fever, refusal and device alerts of the last hours (``?hours=``, ``?open=1`` for unacknowledged)."""
-    items = _alerts(ctx, hours, open)
+    items = _alerts(ctx, hours, open, staff)
     record("view_alerts", rows=len(items))
     return ctx.render(request, "alerts.html", staff, items=items, q=dict(request.query_params))
 
@@ -236,7 +240,7 @@ def alerts_page(request: Request, ctx: ConsoleCtx, staff: Viewer, record: Audit,
 def alerts_table(request: Request, ctx: ConsoleCtx, staff: Viewer, record: Audit, hours: params.Hours = 24,
                  open: params.QueryText = "") -> Response:
     """The alert list alone, re-read every few seconds by the alerts page."""
-    items = _alerts(ctx, hours, open)
+    items = _alerts(ctx, hours, open, staff)
     # the live list re-reads every few seconds: one audit record per member per ALERTS_AUDIT_EVERY_S
     if not audit.seen_recently(ctx.db, staff.username, "view_alerts", ALERTS_AUDIT_EVERY_S):
         record("view_alerts", rows=len(items), live=True)
@@ -247,7 +251,7 @@ def alerts_table(request: Request, ctx: ConsoleCtx, staff: Viewer, record: Audit
 def alerts_api(ctx: ConsoleCtx, staff: Viewer, record: Audit, hours: params.Hours = 24,
                open: params.QueryText = "") -> dict:
     """The alerts as JSON."""
-    items = _alerts(ctx, hours, open)
+    items = _alerts(ctx, hours, open, staff)
     record("view_alerts", rows=len(items), api=True)
     return {"alerts": values.json_safe([asdict(a) for a in items])}
 
