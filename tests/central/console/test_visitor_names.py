@@ -28,8 +28,8 @@ def _visit(seq: int, t: float, ref: str, name: str, phone: str, **fields) -> dic
 def named(central):
     t = DAY0 + 8 * 3600  # the seed's pass 101 passes the north gate at t and t + 1000
     rows = [_visit(1, t + 1100, REF, "张伟", "13800138000", reason="visitor_ok"),
-            _visit(2, time.time() - 600, REFUSED_REF, "李娜", "13900139000", decision="refuse", reason="host_quarantined",
-                   priority=1)]
+            _visit(2, time.time() - 600, REFUSED_REF, "李娜", "13900139000", decision="refuse",
+                   reason="host_quarantined", priority=1)]
     ingest_entries(central.db, "dev-vn", "Garden", rows)
     return rows
 
