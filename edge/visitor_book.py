@@ -78,7 +78,10 @@ _COLUMNS = "uuid, visitor_ref, name, phone, household, reason, in_ts, out_ts, de
 
 
 def _visit(row: tuple | None) -> Visit | None:
-    return None if row is None else Visit(*row[:-1], admitted=bool(row[-1]))
+    if row is None:
+        return None
+    uuid, ref, name, phone, household, reason, in_ts, out_ts, details, admitted = row
+    return Visit(uuid, ref, name, phone, household, reason, in_ts, out_ts, details, bool(admitted))
 
 
 class VisitorBook:
