@@ -39,6 +39,7 @@ from edge.shifts import ShiftBook
 from edge.store import LocalStore
 from edge.temperatures import FeverMemory
 from edge.visitor_book import EXIT_EVENT, Visit, VisitorBook
+from edge.visitor_fields import check_host
 from gatepass.clock import Clock
 from sync.locallog import LocalLog
 from sync.reasons import OVERRIDE_REASONS
@@ -167,6 +168,8 @@ class GuardDesk:
         self._require_guard(guard_id)
         if not name.strip() or not phone.strip() or not host_household.strip():
             raise CheckpointError("name, phone and host household are required")
+        self.lists.reload()  # the newest lists (as before every scan): a household central just added is known
+        check_host(host_household.strip(), self.lists.current().lists)  # before anything is measured or logged
         if temperature_c is None:
             m = self.measure(self.clock.monotonic())
             temperature_c, temps = m.temp_c, list(m.temps)

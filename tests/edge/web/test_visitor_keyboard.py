@@ -77,3 +77,45 @@ def test_a_visitor_named_in_pinyin_in_six_taps_plus_typing_and_the_exit(page, re
     assert tap.count == 2
     exit_ = [e for e in _log(cp) if e["event"] == "visitor_exit"][0]
     assert exit_["ref_uuid"] == visit["uuid"]
+
+
+def test_an_unknown_or_quarantined_host_is_refused_on_the_host_field(page, real):  # noqa: F811
+    import time
+
+    from sync import lists as edge_lists
+    from tests.edge.test_visitor_host import _households_page
+
+    cp, _camera, _therm, srv = real
+    with cp.store.lock:
+        db = cp.store.require_db()
+        edge_lists.apply_page(db, _households_page(edge_lists.meta(db).version, "3-2-101", "2-3-401",
+                                                   quarantined="2-3-401", now=time.time()))
+    open_page(page, srv)
+    _sign_in(page)
+    page.click("#btn-visitor")
+    page.fill("#in-v-name", "张伟")
+    page.fill("#in-v-phone", "13800138000")
+    page.fill("#in-v-host", "9-9-909")
+    page.fill("#in-v-temp", "36.5")
+    page.click("#visitor-reasons .choice >> nth=0")
+    page.click("#visitor-ok")
+    page.wait_for_selector("#dlg-visitor .field-msg[data-for='in-v-host']")
+    assert "9-9-909 不在本小区住户名单中" in page.inner_text("#dlg-visitor .field-msg")
+    assert "bad" in page.get_attribute("#in-v-host", "class") and not _log(cp)  # nothing recorded
+    shot(page, "kb6-visitor-unknown-host")
+
+    page.fill("#in-v-host", "2-3-401")  # typing clears the message
+    assert page.locator("#dlg-visitor .field-msg").count() == 0
+    page.click("#visitor-ok")
+    page.wait_for_function("(document.querySelector(\"#dlg-visitor .field-msg\") || {}).textContent"
+                           "?.includes('居家隔离')")
+    assert page.is_visible("#dlg-visitor")  # the dialog stays: the guard sees why on the field
+    shot(page, "kb7-visitor-host-quarantined")
+    refused = [e for e in _log(cp) if e["event"] == "visitor"]
+    assert [(e["decision"], e["reason"]) for e in refused] == [("refuse", "host_quarantined")]  # logged for staff
+
+    page.fill("#in-v-host", "3-2-101")
+    page.wait_for_timeout(3100)  # past the repeated-click guard
+    page.click("#visitor-ok")
+    page.wait_for_selector("#dlg-visitor", state="hidden")
+    assert [e["decision"] for e in _log(cp) if e["event"] == "visitor"] == ["refuse", "pass"]
