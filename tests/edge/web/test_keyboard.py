@@ -182,3 +182,16 @@ def test_the_table_loads_small_and_fast(page, server):
     assert 0 < size < 300_000
     assert page.evaluate("Object.keys(window.GP_PINYIN.syllables).length") > 400
     assert page.evaluate("window.GPPinyin.candidates('wang', '').list[0]") == "王"
+
+
+def test_the_keys_speak_english_on_an_english_page(page, server):
+    open_page(page, server, "en")
+    sign_in(page)
+    page.click("#btn-visitor")
+    page.wait_for_selector(KB)
+    assert page.inner_text("#kb [data-k='done']") == "Done" and page.inner_text("#kb [data-k='space']") == "Space"
+    tap_keys(page, "li")
+    shot(page, "kb8-keyboard-pinyin-en")
+    assert candidates(page)[0] == "李"
+    page.click("#in-v-id4")
+    assert page.inner_text("#kb [data-k='t:X']") == "X"

@@ -78,6 +78,13 @@ def test_a_visitor_named_in_pinyin_in_six_taps_plus_typing_and_the_exit(page, re
     exit_ = [e for e in _log(cp) if e["event"] == "visitor_exit"][0]
     assert exit_["ref_uuid"] == visit["uuid"]
 
+    # the same visitor again: the phone typed on the digit pad finds them, name and host filled in
+    page.click("#btn-visitor")
+    page.click("#in-v-phone")
+    tap.type("13800138000")
+    page.wait_for_function("document.getElementById('in-v-name').value === '张伟'")
+    assert page.input_value("#in-v-host") == "3-2-101" and "上次来访" in page.inner_text("#visitor-hint")
+
 
 def test_an_unknown_or_quarantined_host_is_refused_on_the_host_field(page, real):  # noqa: F811
     import time
