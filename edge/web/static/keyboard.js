@@ -232,7 +232,8 @@
 
   // ---- open, place, close -------------------------------------------------------------------------------
   function kindOf(el) {
-    return el && el.tagName === "INPUT" && ["zh", "digits", "plate"].includes(el.dataset.kb) ? el.dataset.kb : null;
+    const field = el && (el.tagName === "INPUT" || el.tagName === "TEXTAREA");
+    return field && ["zh", "digits", "plate"].includes(el.dataset.kb) ? el.dataset.kb : null;
   }
   function open(el) {
     const kind = kindOf(el);
