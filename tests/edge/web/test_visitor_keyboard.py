@@ -36,6 +36,14 @@ class Taps:
         self.page.locator("#kb button.kb-cand", has_text=ch).first.click()
 
 
+def in_view(page, sel: str) -> bool:
+    """Whether the element is wholly on the 800x480 screen as it is now (no scrolling), not under the keyboard."""
+    return page.locator(sel).evaluate("""el => { const r = el.getBoundingClientRect();
+        const kb = document.getElementById('kb'); const floor = kb && !kb.hidden ? kb.getBoundingClientRect().top
+            : window.innerHeight;
+        return r.top >= 0 && r.bottom <= floor && r.left >= 0 && r.right <= window.innerWidth; }""")
+
+
 def test_a_visitor_named_in_pinyin_in_six_taps_plus_typing_and_the_exit(page, real):  # noqa: F811
     cp, _camera, therm, srv = real
     therm.temperature = 36.5  # the thermometer reads the visitor: no temperature typed
@@ -50,18 +58,22 @@ def test_a_visitor_named_in_pinyin_in_six_taps_plus_typing_and_the_exit(page, re
     tap.type("wei")
     tap.candidate("伟")
     assert page.input_value("#in-v-name") == "张伟"
+    assert in_view(page, "#in-v-phone") and in_view(page, "#in-v-host")  # above the keyboard, no scrolling
     tap("#in-v-phone")
     page.wait_for_selector("#kb[data-kind='digits']")
     tap.type("13800138000")
     tap("#in-v-host")
     tap.type("3-2-101")
     shot(page, "kb5-visitor-typed-on-screen")
+    tap("#kb [data-k='done']")  # the keyboard goes: the reasons and the confirm button are on screen again
+    page.wait_for_selector("#kb", state="hidden")
+    for sel in ("#visitor-reasons .choice >> nth=0", "#visitor-ok"):  # reachable without scrolling
+        assert in_view(page, sel), sel
     tap("#visitor-reasons .choice >> nth=0")
     tap("#visitor-ok")
     page.wait_for_selector("#dlg-visitor", state="hidden", timeout=15000)
-    page.wait_for_selector("#kb", state="hidden")
     assert tap.count <= 6, tap.count
-    assert tap.count == 5 and tap.typed == 5 + 1 + 3 + 1 + 11 + 7
+    assert tap.count == 6 and tap.typed == 5 + 1 + 3 + 1 + 11 + 7
 
     visit = [e for e in _log(cp) if e["event"] == "visitor"][0]
     extra = json.loads(visit["extra"])
