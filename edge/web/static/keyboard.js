@@ -75,6 +75,9 @@
 
   // ---- the input ------------------------------------------------------------------------------------------
   function changed(el) { el.dispatchEvent(new Event("input", {bubbles: true})); }
+  function caret(el, at) {  // type="number" and the like have no selection: the caret stays at the end
+    try { el.setSelectionRange(at, at); } catch (e) { /* no selection API on this input type */ }
+  }
   function insert(text) {
     const el = kb.target;
     if (!el) return;
@@ -84,7 +87,7 @@
     const value = el.value.slice(0, start) + text + el.value.slice(end);
     if (value.length > max) { flash(); return; }
     el.value = value;
-    el.setSelectionRange(start + text.length, start + text.length);
+    caret(el, start + text.length);
     changed(el);
   }
   function backspace() {
@@ -96,7 +99,7 @@
     if (start === end) start = Math.max(0, start - 1);
     if (start === end) return;
     el.value = el.value.slice(0, start) + el.value.slice(end);
-    el.setSelectionRange(start, start);
+    caret(el, start);
     changed(el);
     render();  // the preference (surname or given name) follows the caret
   }

@@ -154,7 +154,8 @@ def test_plate_keyboard_attaches_to_any_input_marked_plate(page, server):
     open_page(page, server)
     page.evaluate("""() => {
         const d = document.createElement('div'); d.className = 'dialog'; d.id = 'dlg-test';
-        d.innerHTML = '<div class="panel"><input id="in-plate" maxlength="8" data-kb="plate"></div>';
+        d.innerHTML = '<div class="panel"><input id="in-plate" maxlength="8" data-kb="plate">'
+            + '<input id="in-num" type="number" data-kb="digits"></div>';
         document.body.appendChild(d);
     }""")
     page.click("#in-plate")
@@ -172,6 +173,10 @@ def test_plate_keyboard_attaches_to_any_input_marked_plate(page, server):
     page.wait_for_selector("#kb[data-mode='prov']")
     tap(page, "done")
     page.wait_for_selector("#kb", state="hidden")
+    page.click("#in-num")  # an input without a caret (type="number") takes digits too
+    tap_keys(page, "42")
+    tap(page, "back")
+    assert value(page, "#in-num") == "4"
 
 
 def test_the_table_loads_small_and_fast(page, server):
