@@ -79,3 +79,14 @@ def test_a_malformed_household_change_applies_nothing(tmp_path_factory, househol
         assert edge_lists.load(gate)[1].households == frozenset({household})
     finally:
         gate.close()
+
+
+def test_a_household_file_made_at_central_reaches_the_gate(central):
+    from central import homes
+
+    cdb, _ = central
+    with cdb.transaction():
+        homes.save_member(cdb, homes.Member("7-1-701", 1, name="王芳"))
+        homes.save_member(cdb, homes.Member("7-1-701", 2, name="张伟"))  # the same household: no second change
+    ops = [c for c in changelog.changes_since(cdb, 0, fmt=4)["changes"] if c["op"] == "household"]
+    assert [c["household"] for c in ops] == ["7-1-701"]
