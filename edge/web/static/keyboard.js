@@ -28,13 +28,38 @@
   const table = () => window.GP_PINYIN || null;
 
   // ---- pinyin: the syllable at the start of what was typed, and its candidates ----------------------------
-  function syllableAt(buf) {
-    const t = table();
-    if (!t) return null;
-    for (let n = Math.min(MAX_SYLLABLE, buf.length); n > 0; n--) {
-      if (Object.prototype.hasOwnProperty.call(t.syllables, buf.slice(0, n))) return buf.slice(0, n);
+  const isSyllable = (s) => Object.prototype.hasOwnProperty.call(table().syllables, s);
+  let prefixes = null;  // every start of a syllable ("z", "zh", "zha"...)
+  function isPrefix(s) {
+    if (!prefixes) {
+      prefixes = new Set();
+      Object.keys(table().syllables).forEach((k) => { for (let n = 1; n <= k.length; n++) prefixes.add(k.slice(0, n)); });
     }
-    return null;
+    return prefixes.has(s);
+  }
+  // Whether rest splits into syllables, the last of them perhaps unfinished (still being typed).
+  function splits(rest) {
+    const ok = new Array(rest.length + 1).fill(false);
+    ok[rest.length] = true;
+    for (let i = rest.length - 1; i >= 0; i--) {
+      for (let n = 1; n <= MAX_SYLLABLE && i + n <= rest.length && !ok[i]; n++) {
+        const piece = rest.slice(i, i + n);
+        ok[i] = (isSyllable(piece) && ok[i + n]) || (i + n === rest.length && isPrefix(piece));
+      }
+    }
+    return ok[0];
+  }
+  // The syllable typed first: the longest that leaves the rest splittable ("fangu" is fan'gu, "xian" is xian).
+  function syllableAt(buf) {
+    if (!table()) return null;
+    let longest = null;
+    for (let n = Math.min(MAX_SYLLABLE, buf.length); n > 0; n--) {
+      const s = buf.slice(0, n);
+      if (!isSyllable(s)) continue;
+      if (splits(buf.slice(n))) return s;
+      longest = longest || s;
+    }
+    return longest;
   }
   function mergeByRank(lists) {  // round robin: the first of each, then the second of each...
     const out = [];

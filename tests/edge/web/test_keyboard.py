@@ -200,3 +200,35 @@ def test_the_keys_speak_english_on_an_english_page(page, server):
     assert candidates(page)[0] == "李"
     page.click("#in-v-id4")
     assert page.inner_text("#kb [data-k='t:X']") == "X"
+
+
+def test_the_pinyin_parser_takes_any_letters_and_consumes_syllables(page, server):
+    """Property test of keyboard.js's pinyin parsing on its real table, in the page: for any typed letters it
+    answers without error and never consumes more than was typed; for typed syllables, taking the first
+    candidate again and again consumes everything (fan'gu is not taken as fang'u)."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    open_page(page, server)
+    syllables = page.evaluate("Object.keys(window.GP_PINYIN.syllables)")
+    assert page.evaluate("window.GPPinyin.syllableAt('fangu')") == "fan"  # "u" starts no syllable
+    assert page.evaluate("window.GPPinyin.syllableAt('fanga')") == "fang"
+    assert page.evaluate("window.GPPinyin.syllableAt('zhangw')") == "zhang"  # "w": still being typed
+    check = """(words) => words.map((w) => {
+        const first = window.GPPinyin.candidates(w, '');
+        if (first.used > w.length || first.used < 0) return 'bad used for ' + w;
+        let buf = w, steps = 0;
+        while (buf && steps++ < 40) { const c = window.GPPinyin.candidates(buf, ''); if (!c.used) break;
+                                      buf = buf.slice(c.used); }
+        return buf;
+    })"""
+
+    @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(st.lists(st.text(alphabet="abcdefghijklmnopqrstuvwxyz", max_size=14), min_size=1, max_size=20),
+           st.lists(st.lists(st.sampled_from(syllables), min_size=1, max_size=4), min_size=1, max_size=20))
+    def run(letters, spoken):
+        left = page.evaluate(check, letters)
+        assert not any(str(x).startswith("bad used") for x in left)
+        assert page.evaluate(check, ["".join(s) for s in spoken]) == [""] * len(spoken)
+
+    run()
