@@ -313,6 +313,11 @@
       else if (e.target.tagName === "INPUT" || e.target.tagName === "TEXTAREA") close();  // a field of its own
     });
     document.addEventListener("click", (e) => { if (kindOf(e.target)) open(e.target); });
+    // The focus leaving the input (a tap on a button of the form, say) takes the keyboard away; keys never do.
+    document.addEventListener("focusout", (e) => {
+      if (e.target !== kb.target) return;
+      setTimeout(() => { if (document.activeElement !== kb.target && !kindOf(document.activeElement)) close(); }, 0);
+    });
     // A dialog closing (hidden) takes its input away: the keyboard goes with it.
     new MutationObserver(() => { if (kb.target && !visible(kb.target)) close(); })
       .observe(document.body, {subtree: true, attributes: true, attributeFilter: ["hidden"]});

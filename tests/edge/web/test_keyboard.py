@@ -130,6 +130,9 @@ def test_the_input_stays_visible_above_the_keyboard(page, server):
     # the reason buttons and the confirm button can still be reached (the dialog scrolls above the keyboard)
     page.click("#visitor-reasons .choice >> nth=0")
     assert "picked" in page.get_attribute("#visitor-reasons .choice >> nth=0", "class")
+    page.wait_for_selector("#kb", state="hidden")  # the focus left the input: the keyboard went with it
+    page.click("#in-v-city")
+    page.wait_for_selector(KB)
 
 
 def test_the_physical_keyboard_still_types(page, server):
