@@ -121,9 +121,11 @@ def test_the_page_in_chromium(browser, central, parcels, width, height):  # noqa
         page.wait_for_url(central.url + "/")
         page.goto(f"/deliveries?day_from={DAY}")
         assert "需工作人员送上门" in page.inner_text("h2.carry") and "9-9-909" in page.inner_text("#carry")
-        if width > 1000:  # the menu keeps one line beside the others
-            heights = page.evaluate("[...document.querySelectorAll('nav a')].map(a => a.getBoundingClientRect().top)")
+        if width > 1000:  # the menu keeps one line, the page named beside its group
+            heights = page.evaluate("[...document.querySelectorAll('#menu > a, #menu > details > summary')]"
+                                    ".map(e => e.getBoundingClientRect().top)")
             assert len(set(heights)) == 1, heights
+            assert "快递" in page.inner_text("#menu details.on summary")
         page.screenshot(path=str(SHOTS / f"deliveries-{width}.png"), full_page=True)
     finally:
         ctx.close()
