@@ -145,7 +145,8 @@ def trace_page(request: Request, ctx: ConsoleCtx, staff: StaffMember, record: Au
         record("trace", kind=result.kind, value=result.value, since=result.since, until=result.until,
                minutes=result.minutes, passages=len(result.passages), contacts=len(result.contacts))
     qs = urlencode({k: v for k, v in q.items() if k != "lang"})
-    return ctx.render(request, "trace.html", staff, q=q, result=result, export_qs=qs)
+    return ctx.render(request, "trace.html", staff, q=q, result=result, export_qs=qs,
+                      gates=exports.gate_names(ctx.db))
 
 
 @router.get("/trace/export.{fmt_}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 import io
 
 
@@ -30,3 +31,13 @@ def test_trace_csv_holds_the_passages_and_the_contacts(central):
     assert all(x["相差(分钟)"] == "0.0" and x["对象通行时间"] == x["时间"] for x in passages)
     assert {x["通行证号"] or x["访客编号"] for x in contacts} == {"102", "103", "105", "V-0001"}
     assert passages[0]["时间"].startswith("2026-11-20 08:")  # local time (Asia/Shanghai)
+
+
+def test_the_trace_page_names_gates_not_ids(central):
+    names = dict(central.db.execute("SELECT gate_id, name FROM devices WHERE name <> ''").fetchall())
+    assert names.get("north")
+    with central.client("staff") as c:
+        page = c.get("/trace", params={"kind": "pass_id", "value": "101", "since": "2026-11-20T00:00",
+                                       "until": "2026-11-21T00:00", "minutes": "10"}).text
+    cells = re.findall(r"<td(?: title=\"[^\"]*\")?>([^<]*)</td>", page)
+    assert names["north"] in cells and "north" not in cells  # 东门, not its id (kept as the cell's title)
