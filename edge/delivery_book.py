@@ -213,10 +213,9 @@ class DeliveryDesk:
         """Whether the gate knows ``household``: from the households its lists carry (list format 4, when central
         sends them), else from its lists' quarantines and the passes scanned here."""
         lists = self.lists.current().lists
-        if hasattr(lists, "household_known"):  # lists that carry central's households (issue 14's visitor part)
-            known = lists.household_known(household)
-            if known is not None:
-                return bool(known)
+        known = lists.household_known(household)  # None: lists from a central that sends no households
+        if known is not None:
+            return known
         listed = frozenset(lists.quarantine) | frozenset(h for h, _ in lists.persons)
         return book.household_known(household, listed)
 

@@ -23,6 +23,7 @@ from edge.pairing import Measurement
 from edge.temperatures import FeverMemory
 from edge.visitor_fields import FieldError
 from gatepass.clock import ManualClock
+from sync import lists
 
 
 def quarantine(household: str) -> dict:
@@ -170,3 +171,22 @@ def test_a_household_put_under_quarantine_after_its_parcel_was_left_is_flagged_w
     desk.lists.reload(force=True)
     assert [(w["uuid"], w["quarantined"]) for w in desk.deliveries.waiting()] == [(later["uuid"], True),
                                                                                 (first["uuid"], False)]
+
+
+def test_lists_that_carry_central_households_decide_alone(opened_store):
+    """List format 4: the households central knows. One of them is taken before any pass of it was scanned here;
+    a household central does not know is refused even after a pass naming it was scanned."""
+    desk, store, clock = make(opened_store)
+    held = lists.meta(store.db).version
+    lists.apply_page(store.db, {"format": lists.PAGE_FORMAT_4, "version": held + 1, "since": held, "snapshot": False,
+                                "issued_at": time.time(),
+                                "changes": [{"v": held + 1, "op": "household", "household": "1-1-101"}]})
+    desk.lists.reload(force=True)
+    assert desk.lists.current().lists.household_known("1-1-101") is True
+    made = desk.deliveries.record("g7", Parcel("1-1-101", "顺丰", 1))  # no scan of 1-1-101 at this gate
+    assert made["seq"] > 0
+    scan(desk, "6-6-606")
+    with pytest.raises(FieldError) as unknown:
+        desk.deliveries.record("g7", Parcel("6-6-606", "京东", 1))
+    assert unknown.value.field == "household"
+    assert [e["household"] for e in logged(store, "delivery")] == ["1-1-101"]
