@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import csv
-import re
 import io
+import re
 
 
 def test_the_live_alert_list_is_audited_once_per_interval(central):
