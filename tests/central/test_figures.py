@@ -250,6 +250,11 @@ def test_trend_matches_the_raw_rows_day_by_day(world):
              "T3": (DAYS[0] - timedelta(days=20), DAYS[0] - timedelta(days=7))}  # T3 ends inside the 14 days
     for hh, (first, end) in spans.items():
         _insert_quarantine(db, hh, first, end)
+    t2 = db.execute("SELECT id FROM quarantines WHERE household = 'T2'").fetchone()[0]
+    at = day_bounds(spans["T2"][0], TZ)[0] + 9 * 3600
+    db.execute("INSERT INTO care_readings (quarantine_id, person, day, slot, temp_c, via, recorded_at) VALUES "
+               "(?, 0, ?, 'am', 38.2, 'self', ?), (?, 0, ?, 'pm', 36.6, 'staff', ?)",
+               [t2, spans["T2"][0].isoformat(), at, t2, spans["T2"][0].isoformat(), at + 6 * 3600])
     tr = reports.trend(db, last, 14, TZ)
     assert tr.days == [last - timedelta(days=13 - i) for i in range(14)]
     preds = {k: ENTRY_FIGURES[k][0] for k in ("passages_in", "passages_out", "refusals", "fevers", "visitors")}
@@ -257,6 +262,9 @@ def test_trend_matches_the_raw_rows_day_by_day(world):
         for key, pred in preds.items():
             assert tr.values[key][i] == _expect_entries(rows, day, pred)[()], (key, day)
         assert tr.values["quarantine_households"][i] == sum(f <= day <= e for f, e in spans.values())
+        # households without a file: one person each; T2 has a fever reading on its first day
+        assert tr.values["quarantine_people"][i] == tr.values["quarantine_households"][i]
+        assert tr.values["care_fevers"][i] == (day == spans["T2"][0])
         assert tr.values["quarantine_new"][i] == sum(f == day for f, _ in spans.values())
         assert tr.values["quarantine_ended"][i] == sum(e == day for _, e in spans.values())
     assert sum(tr.values["passages_in"]) == sum(_expect_entries(rows, d, preds["passages_in"])[()] for d in tr.days) > 0
