@@ -101,6 +101,7 @@ def _demo_passes(data_dir: Path) -> Path | None:
             today = date.today()
             issuance.quarantine(db, "2-3-401", today - timedelta(days=1), today + timedelta(days=13), "demo")
             _write(path, "\n".join([*texts, revoked.text, quarantined.text]) + "\n")
+        _demo_casework(db)
         page = changelog.snapshot(db)
         db.close()
         (data_dir / "edge").mkdir(parents=True, exist_ok=True)
@@ -115,6 +116,17 @@ def _demo_passes(data_dir: Path) -> Path | None:
     except Exception as exc:  # the demo still runs, only without scans
         log.warning("demo passes not issued: %s", exc)
         return None
+
+
+def _demo_casework(db: Any) -> None:
+    """The household files, a home quarantine and a screening list at central (once; the demo runs without them
+    if that fails)."""
+    try:
+        from central import demo_casework
+
+        demo_casework.seed(db)
+    except Exception as exc:
+        log.warning("demo casework not seeded: %s", exc)
 
 
 def _start_sync(data_dir: Path, logs: Path, central_url: str) -> Child:

@@ -8,6 +8,8 @@ LANGS = ("zh", "en")
 
 TEXTS: dict[str, tuple[str, str]] = {
     "app": ("门岗通行管理平台", "gatepass console"),
+    "nav.g.gates": ("门岗", "Gates"), "nav.g.homes": ("住户", "Households"), "nav.g.reports": ("报表", "Reports"),
+    "nav.g.duty": ("值守", "Duty"), "nav.g.admin": ("管理", "Admin"),
     "nav.home": ("首页", "Home"), "nav.entries": ("出入记录", "Entries"), "nav.trace": ("密接追踪", "Tracing"),
     "nav.report": ("日报", "Daily report"), "nav.alerts": ("告警", "Alerts"), "nav.devices": ("门岗设备", "Devices"),
     "nav.households": ("住户与通行证", "Households & passes"), "nav.users": ("工作人员", "Staff"),

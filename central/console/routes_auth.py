@@ -52,6 +52,12 @@ def patrol_css() -> Response:
     return _static("patrol.css", "text/css")
 
 
+@router.get("/static/menu.js")
+def menu_js() -> Response:
+    """The console menu's script (one group open at a time)."""
+    return _static("menu.js", "text/javascript")
+
+
 @router.get("/static/alerts.js")
 def alerts_js() -> Response:
     """The script that reloads the live alert list."""

@@ -273,3 +273,25 @@ def test_forbidden_page_is_a_readable_page_and_slash_households_open(browser, ce
         shot(page, "17-household-with-slash")
     finally:
         ctx.close()
+
+
+@pytest.mark.parametrize("role", ["admin", "viewer"])
+def test_the_menu_opens_one_group_at_a_time_and_keeps_one_line(browser, central, role):
+    ctx, page = open_as(browser, central, role)
+    page.set_viewport_size({"width": 1366, "height": 768})
+    page.goto("/care")
+    tops = page.evaluate("[...document.querySelectorAll('#menu > a, #menu > details > summary')]"
+                         ".map(e => e.getBoundingClientRect().top)")
+    assert len(tops) >= 5 and max(tops) - min(tops) < 4  # one line at 1366 px
+    homes = page.locator("#menu details.on")
+    expect(homes.locator("summary")).to_contain_text("居家隔离")  # the page is named beside its group
+    page.locator("#menu details summary", has_text="报表").click()
+    expect(page.locator("#menu a[href='/report-templates']")).to_be_visible()
+    page.locator("#menu details summary", has_text="值守").click()
+    expect(page.locator("#menu a[href='/report-templates']")).to_be_hidden()  # the other group closed
+    page.locator("#menu a[href='/duty']").click()
+    page.wait_for_url(central.url + "/duty")
+    assert (page.locator("#menu a[href='/users']").count() == 1) == (role == "admin")
+    page.locator("body").click(position={"x": 600, "y": 400})
+    expect(page.locator("#menu details[open]")).to_have_count(0)
+    ctx.close()

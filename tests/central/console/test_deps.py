@@ -72,6 +72,7 @@ def _routes(routes, prefix=""):
 
 
 PUBLIC = {"/login", "/lang/{code}", "/static/console.css", "/static/patrol.css", "/static/alerts.js", "/healthz",
+          "/static/menu.js",
           "/r/{token}", "/static/care.css"}  # /r/{token}: the resident's self-report page (a signed token)
 
 
