@@ -1,0 +1,142 @@
+"""Casework figures in report templates built in Debian's chromium at 1366x768: a daily sheet per grid (people in
+home quarantine, returnees, missed and fever readings, open needs, vehicles) and returnees per origin city, both
+generated for a past day, the XLSX files opened with openpyxl and checked against counts computed from the raw rows
+(household files, quarantines, readings, needs, vehicle entries) the test stored.
+
+Screenshots go to /tmp/gatepass-console-shots/ (rt-casework-*.png)."""
+
+from __future__ import annotations
+
+import io
+import random
+from collections import Counter
+from datetime import date
+
+import pytest
+from openpyxl import load_workbook
+
+from central.console.timeutil import day_bounds
+from tests.central.console.conftest import PASSWORDS
+from tests.central.console.data import ingest_entries
+from tests.central.console.test_browser import SHOTS, browser, download  # noqa: F401 - the browser fixture
+from tests.central.console.test_browser_reports import _build
+from tests.central.test_figures_casework import (
+    FEVER_C,
+    TZ,
+    _files,
+    _grid,
+    _missed,
+    _needs,
+    _quarantines,
+    _readings,
+    _vehicles,
+)
+
+pytestmark = pytest.mark.browser
+DAY = date(2026, 11, 20)
+GRID_FIGURES = [("quarantine_people", "1", "在隔离人数"), ("quarantine_people_new", "2", "新增隔离"),
+                ("quarantine_returnees", "3", "返乡人员"), ("care_missed", "4", "漏报体温"),
+                ("care_fevers", "5", "居家发热"), ("care_needs_open", "6", "待办需求"),
+                ("vehicles_in", "7", "车辆进入"), ("vehicles_inside", "8", "未离开车辆")]
+
+
+@pytest.fixture(scope="module")
+def casework(central):
+    rng = random.Random(2828)
+    _files(central.db)
+    qs = _quarantines(central.db, rng)
+    readings = _readings(central.db, rng, qs)
+    needs = _needs(central.db, rng, qs)
+    vehicle_rows = _vehicles(central.db, rng)
+    ingest_entries(central.db, "dev-v", "Garden", vehicle_rows)
+    return central, qs, readings, needs, vehicle_rows
+
+
+def _expected_per_grid(qs, readings, needs, rows) -> dict[str, Counter]:
+    """Each figure per grid ('' no grid) and in all (None), from the raw rows."""
+    since, until = day_bounds(DAY, TZ)
+
+    def people(counted) -> Counter:
+        found = {p for q in counted for p in q.people()}
+        return Counter({None: len(found), **Counter(_grid(hh) for hh, _ in found)})
+
+    def per_household(households: list[str]) -> Counter:
+        return Counter({None: len(households), **Counter(_grid(hh) for hh in households)})
+
+    exits = {r["ref_uuid"]: r["wall_ts"] for r in rows if r["event"] == "vehicle_exit"}
+    came = [r for r in rows if r["event"] == "vehicle" and r["decision"] == "pass" and since <= r["wall_ts"] < until]
+    missed = _missed(qs, readings, DAY, until, grid=True)
+    return {
+        "quarantine_people": people(q for q in qs if q.holds(since, until)),
+        "quarantine_people_new": people(q for q in qs if since <= q.start_ts < until),
+        "quarantine_returnees": people(q for q in qs if q.holds(since, until) and q.source == "returnee"),
+        "care_missed": Counter({None: missed[()], **{k[0]: n for k, n in missed.items() if k}}),
+        "care_fevers": per_household([r[1] for r in readings if r[5] >= FEVER_C and since <= r[6] < until]),
+        "care_needs_open": per_household([n[0] for n in needs if n[1] < until and (n[2] is None or n[2] >= until)]),
+        "vehicles_in": per_household([r["household"] or "" for r in came]),
+        "vehicles_inside": per_household([r["household"] or "" for r in came if exits.get(r["uuid"], until) >= until]),
+    }
+
+
+def _sign_in(browser, central):  # noqa: F811
+    ctx = browser.new_context(base_url=central.url, viewport={"width": 1366, "height": 768}, accept_downloads=True,
+                              locale="zh-CN")
+    page = ctx.new_page()
+    page.goto("/login")
+    page.fill("input[name=username]", "staff")
+    page.fill("input[name=password]", PASSWORDS["staff"])
+    page.click("button[type=submit]")
+    page.wait_for_url(central.url + "/")
+    return ctx, page
+
+
+def _generate(page, name: str):
+    row = f"#templates tr[data-name='{name}']"
+    page.locator(row).locator("input[name=day]").fill(DAY.isoformat())
+    return load_workbook(io.BytesIO(download(page, f"{row} button[type=submit]"))).active
+
+
+def test_casework_templates_per_grid_and_per_origin_for_a_past_day(browser, casework):  # noqa: F811
+    central, qs, readings, needs, rows = casework
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    ctx, page = _sign_in(browser, central)
+    page.goto("/report-templates/new")
+    returnees = page.locator("tr[data-figure='quarantine_returnees']")
+    assert "仅合计、按网格或按来源城市" in returnees.inner_text()
+    assert "仅合计或按网格" in page.inner_text("tr[data-figure='care_missed']")
+    page.locator("tr[data-figure='quarantine_people']").scroll_into_view_if_needed()
+    page.screenshot(path=str(SHOTS / "rt-casework-edit.png"), full_page=False)
+    _build(page, "网格防控日报", "居家隔离与车辆情况", "grid", GRID_FIGURES)
+    _build(page, "返乡人员来源", "返乡人员（按来源城市）", "origin",
+           [("quarantine_returnees", "1", "在隔离返乡人员"), ("quarantine_returnees_new", "2", "当日新增"),
+            ("vehicles_in", "3", "车辆进入")])
+    grid_sheet, origin_sheet = _generate(page, "网格防控日报"), _generate(page, "返乡人员来源")
+    page.goto("/report-templates")
+    page.screenshot(path=str(SHOTS / "rt-casework-list.png"), full_page=False)
+
+    expect = _expected_per_grid(qs, readings, needs, rows)
+    assert grid_sheet["A1"].value == f"居家隔离与车辆情况 {DAY.isoformat()}" and grid_sheet.freeze_panes == "A3"
+    assert [c.value for c in grid_sheet[2]] == ["日期", "网格", *(label for _, _, label in GRID_FIGURES)]
+    body = {r[1].value: [c.value for c in r[2:]] for r in grid_sheet.iter_rows(min_row=3) if r[0].is_date}
+    assert set(body) == {"一网格", "二网格", "（未分网格）"}
+    blank = {"一网格": "一网格", "二网格": "二网格", "（未分网格）": ""}
+    for i, (key, _, _) in enumerate(GRID_FIGURES):
+        assert {name: values[i] for name, values in body.items()} == {name: expect[key][grid]
+                                                                      for name, grid in blank.items()}, key
+    total = next(r for r in grid_sheet.iter_rows(min_row=3, values_only=True) if r[0] == "合计")
+    assert list(total[2:]) == [expect[key][None] for key, _, _ in GRID_FIGURES]
+    assert all(expect[key][None] > 0 for key in ("quarantine_people", "care_missed", "vehicles_in"))
+
+    since, until = day_bounds(DAY, TZ)
+    by_city = {r[1].value: r[2].value for r in origin_sheet.iter_rows(min_row=3) if r[0].is_date}
+    assert [c.value for c in origin_sheet[2]] == ["日期", "来源城市", "在隔离返乡人员", "当日新增", "车辆进入"]
+    found = {}
+    for q in qs:
+        if q.holds(since, until) and q.source == "returnee":
+            found.setdefault(q.city or "（未填城市）", set()).update(q.people())
+    assert by_city == {city: len(people) for city, people in found.items()} and len(by_city) >= 2
+    vehicles = [r[4].value for r in origin_sheet.iter_rows(min_row=3) if r[0].is_date]
+    assert vehicles == [None] * len(by_city)  # a figure without an origin: blank per city, in the totals only
+    total = next(r for r in origin_sheet.iter_rows(min_row=3, values_only=True) if r[0] == "合计")
+    assert total[4] == expect["vehicles_in"][None]
+    ctx.close()
