@@ -368,22 +368,26 @@ def record_reading(db: CentralDB, quarantine_id: int, person: int, day: date, sl
     with db.transaction():
         rec = record(db, quarantine_id)
         check_reading(rec, person, day, slot, persons(db, rec.q) if rec else [], today, via)
-        held = db.execute("SELECT temp_c, corrections FROM care_readings WHERE quarantine_id = ? AND person = ? "
-                          "AND day = ? AND slot = ?", [quarantine_id, person, day.isoformat(), slot]).fetchone()
-        if held is None:
-            db.execute("INSERT INTO care_readings (quarantine_id, person, day, slot, temp_c, via, recorded_at, "
-                       "recorded_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                       [quarantine_id, person, day.isoformat(), slot, temp_c, via, now, by])
-        else:
+        key = [quarantine_id, person, day.isoformat(), slot]
+        if not _insert_reading(db, key, temp_c, via, now, by):  # held already (also by a concurrent request)
+            held = db.execute("SELECT temp_c, corrections FROM care_readings WHERE quarantine_id = ? AND person = ? "
+                              "AND day = ? AND slot = ?", key).fetchone()
             if via == "self" and held[1] >= MAX_SELF_CORRECTIONS:
                 raise CareError("这次体温已修改多次，请联系社区工作人员 / corrected too often: call the staff")
             db.execute("UPDATE care_readings SET temp_c = ?, via = ?, recorded_at = ?, recorded_by = ?, "
                        "previous_c = ?, corrections = corrections + 1 WHERE quarantine_id = ? AND person = ? "
-                       "AND day = ? AND slot = ?",
-                       [temp_c, via, now, by, held[0], quarantine_id, person, day.isoformat(), slot])
+                       "AND day = ? AND slot = ?", [temp_c, via, now, by, held[0], *key])
         row = db.execute(f"SELECT {_READING_COLS} FROM care_readings WHERE quarantine_id = ? AND person = ? "
                          "AND day = ? AND slot = ?", [quarantine_id, person, day.isoformat(), slot]).fetchone()
     return Reading(*row)
+
+
+def _insert_reading(db: CentralDB, key: list, temp_c: float, via: str, now: float, by: str) -> bool:
+    """Insert the first reading of a slot; False when the slot has one (never a unique-key error)."""
+    return db.execute("INSERT INTO care_readings (quarantine_id, person, day, slot, temp_c, via, recorded_at, "
+                      "recorded_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                      "ON CONFLICT (quarantine_id, person, day, slot) DO NOTHING",
+                      [*key, temp_c, via, now, by]).rowcount > 0
 
 
 # -- missed readings, the worklist ------------------------------------------------------------------------------
@@ -581,10 +585,10 @@ def add_need(db: CentralDB, quarantine_id: int, kind: str, detail: str, *, by: s
             raise CareError("没有这条隔离记录 / no such quarantine")
         if person is not None and person not in persons(db, rec.q):
             raise CareError("此人不在这条隔离记录中 / this person is not under this quarantine")
-        db.execute("INSERT INTO care_needs (quarantine_id, household, person, kind, detail, asked_at, recorded_by, "
-                   "handled_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                   [quarantine_id, rec.q.household, person, kind, detail, now, by, handled_by])
-        return int(db.execute("SELECT MAX(id) FROM care_needs WHERE quarantine_id = ?", [quarantine_id]).fetchone()[0])
+        return int(db.execute("INSERT INTO care_needs (quarantine_id, household, person, kind, detail, asked_at, "
+                              "recorded_by, handled_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                              [quarantine_id, rec.q.household, person, kind, detail, now, by, handled_by]
+                              ).fetchone()[0])
 
 
 def finish_need(db: CentralDB, need_id: int, *, handled_by: str, by: str, now: float) -> Need:
@@ -639,9 +643,9 @@ def add_note(db: CentralDB, quarantine_id: int, note: str, *, by: str, now: floa
         rec = record(db, quarantine_id)
         if rec is None:
             raise CareError("没有这条隔离记录 / no such quarantine")
-        db.execute("INSERT INTO care_notes (quarantine_id, household, at, noted_by, note) VALUES (?, ?, ?, ?, ?)",
-                   [quarantine_id, rec.q.household, now, by, note])
-        return int(db.execute("SELECT MAX(id) FROM care_notes WHERE quarantine_id = ?", [quarantine_id]).fetchone()[0])
+        return int(db.execute("INSERT INTO care_notes (quarantine_id, household, at, noted_by, note) "
+                              "VALUES (?, ?, ?, ?, ?) RETURNING id",
+                              [quarantine_id, rec.q.household, now, by, note]).fetchone()[0])
 
 
 def notes(db: CentralDB, quarantine_id: int) -> list[Note]:

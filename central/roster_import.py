@@ -357,12 +357,30 @@ class Job:
         return min(99, int(100 * self.done / self.total)) if self.total else 0
 
 
-def start_job(db: CentralDB, owner: str, filename: str, total: int, now: float) -> str:
-    """Record a new running job; returns its id."""
+def start_job(db: CentralDB, owner: str, filename: str, total: int, now: float, phase: str = "stage") -> str:
+    """Record a new running job (``phase`` ``check`` for :func:`check_and_run`); returns its id."""
     job = secrets.token_urlsafe(12)
-    db.execute("INSERT INTO roster_jobs (job, owner, filename, total, created_at, updated_at) "
-               "VALUES (?, ?, ?, ?, ?, ?)", [job, owner, filename, total, now, now])
+    db.execute("INSERT INTO roster_jobs (job, owner, filename, total, phase, created_at, updated_at) "
+               "VALUES (?, ?, ?, ?, ?, ?, ?)", [job, owner, filename, total, phase, now, now])
     return job
+
+
+def check_and_run(db: CentralDB, job: str, rows: Sequence[tuple[int, Sequence[str]]], mapping: Mapping[int, str],
+                  by: str, on_progress: Callable[[int], None] = lambda n: None) -> Job:
+    """A whole import in the background: check and plan the rows (:func:`check`), then :func:`run_import` them
+    (bad rows skipped, their count in the result). A failure marks the job failed; nothing is written then."""
+    try:
+        result = check(db, rows, mapping)
+    except Exception as exc:
+        log.exception("roster import %s: checking failed", job)
+        db.execute("UPDATE roster_jobs SET state = 'failed', error = ?, updated_at = ? WHERE job = ?",
+                   [f"检查失败，未写入任何数据 / checking failed: {exc}"[:500], time.time(), job])
+        status = job_status(db, job, _owner(db, job))
+        assert status is not None
+        return status
+    db.execute("UPDATE roster_jobs SET total = ?, phase = 'stage', updated_at = ? WHERE job = ?",
+               [len(result.rows), time.time(), job])
+    return run_import(db, job, result, by, on_progress)
 
 
 def job_status(db: CentralDB, job: str, owner: str, now: float | None = None) -> Job | None:

@@ -25,7 +25,7 @@ from gatepass.clock import SYSTEM, Clock
 from gatepass.throttle import FailureCounter, Locked
 
 SIG_BYTES = 16
-_TOKEN = re.compile(r"(\d{1,12})-(\d{1,7})-([A-Za-z0-9_-]{22})")
+_TOKEN = re.compile(r"([1-9]\d{0,11})-(0|[1-9]\d{0,6})-([A-Za-z0-9_-]{22})")  # one spelling per token
 MAX_TOKEN = 48
 
 

@@ -18,6 +18,9 @@ goes through the same four steps; this module holds the generic parts:
    reasons it cannot be taken (``"第 7 行：联系电话「1380」不是有效的手机号"``).
 4. **Import** (your module): write the good rows in one transaction.
 
+A large upload is better read in the background: :func:`start_reading` keeps it and reads it in a thread, with
+progress (rows read of an estimate) in the database that any server worker can show (:func:`upload_status`).
+
 Between the upload and the import the table is kept in the database (:func:`keep_upload` → a token;
 :func:`load_upload` with the same owner and purpose; :func:`drop_upload` when done), so the mapping and preview
 pages work with several server workers; uploads expire after :data:`UPLOAD_TTL_S` and only the member who uploaded
@@ -37,8 +40,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import re
 import secrets
+import threading
 import time
 import unicodedata
 import zipfile
@@ -53,6 +58,7 @@ from central.store import CentralDB
 from central.store.migrations import Migrations
 from gatepass.clock import SYSTEM, Clock
 
+log = logging.getLogger(__name__)
 migrations = Migrations("central-tabular")
 
 MAX_ROWS_READ = 150_000       # rows read, blank ones included
@@ -65,6 +71,7 @@ MAX_READ_S = 60.0             # reading the file
 MAX_CELL_CHARS = 500          # longer cell texts are cut (a reason in check_rows for fields with max_chars)
 UPLOAD_TTL_S = 2 * 3600       # a kept upload expires after this
 SAMPLE_ROWS = 5
+PROGRESS_EVERY = 1_000        # rows between progress reports while reading
 
 
 class TabularError(CentralError):
@@ -256,15 +263,18 @@ def _check_budget(stats: ReadStats, limits: ReadLimits, deadline: float, clock: 
 
 
 def read_table(source: bytes | Path, name: str = "", limits: ReadLimits | None = None, clock: Clock = SYSTEM,
-               stats: ReadStats | None = None) -> Table:
+               stats: ReadStats | None = None, progress: Callable[[int], None] | None = None) -> Table:
     """Read a whole CSV/XLSX upload (``source``: its bytes, or a path; ``name`` its file name, whose suffix
     decides XLSX or CSV) into a :class:`Table`; the first non-blank row is the header. Raises
-    :class:`TabularError` for a file that cannot be read within ``limits`` or has no header row."""
+    :class:`TabularError` for a file that cannot be read within ``limits`` or has no header row.
+    ``progress(rows read)`` is called every :data:`PROGRESS_EVERY` rows."""
     name = name or (source.name if isinstance(source, Path) else "upload")
     notes: list[tuple[int, str]] = []
     headers: list[str] | None = None
     rows: list[tuple[int, list[str]]] = []
     for line, values in iter_rows(source, name, limits, clock, stats, notes):
+        if progress is not None and len(rows) % PROGRESS_EVERY == PROGRESS_EVERY - 1:
+            progress(len(rows) + 1)
         cells = [cell_text(v) for v in values]
         if headers is None:
             headers = _trim_headers(cells)
@@ -495,10 +505,10 @@ def keep_upload(db: CentralDB, table: Table, *, owner: str, purpose: str, now: f
 
 
 def load_upload(db: CentralDB, token: str, *, owner: str, purpose: str, now: float | None = None) -> Table | None:
-    """The table kept under ``token``, if it is ``owner``'s, for ``purpose`` and not expired (else None)."""
+    """The table kept under ``token``, if it is ``owner``'s, for ``purpose``, read and not expired (else None)."""
     at = time.time() if now is None else now
     row = db.execute("SELECT filename, body FROM tabular_uploads WHERE token = ? AND owner = ? AND purpose = ? "
-                     "AND expires_at >= ?", [token, owner, purpose, at]).fetchone()
+                     "AND expires_at >= ? AND state = 'ready'", [token, owner, purpose, at]).fetchone()
     if row is None:
         return None
     body = json.loads(row[1])
@@ -515,3 +525,110 @@ def purge_uploads(db: CentralDB, now: float | None = None) -> int:
     """Remove expired uploads; returns how many."""
     at = time.time() if now is None else now
     return db.execute("DELETE FROM tabular_uploads WHERE expires_at < ?", [at]).rowcount
+
+
+# -- reading a large upload in the background, with progress every server worker can see ---------------------------
+
+READ_STALE_S = 10 * 60   # a reading not heard of for this long was lost with its worker
+_DIMENSION = re.compile(rb'<(?:\w+:)?dimension ref="[A-Z]+\d+:[A-Z]+(\d+)"')
+
+
+@migrations()
+def m002_background_reading(db: CentralDB) -> None:
+    """Uploads read in the background: their state and progress (rows read of an estimate)."""
+    for column in ("state TEXT NOT NULL DEFAULT 'ready'", "done INTEGER NOT NULL DEFAULT 0",
+                   "total INTEGER NOT NULL DEFAULT 0", "error TEXT NOT NULL DEFAULT ''"):
+        db.execute(f"ALTER TABLE tabular_uploads ADD COLUMN {column}")
+
+
+def estimate_rows(data: bytes, name: str, limits: ReadLimits | None = None) -> int:
+    """A guess at an upload's rows, for a progress bar only (never trusted for reading): a CSV's line breaks; an
+    XLSX's first sheet's ``<dimension>`` (read from the first 4 KiB of the part); 0: unknown."""
+    limits = limits or ReadLimits()
+    if not is_xlsx(name):
+        return min(data.count(b"\n") + 1, limits.rows)
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            sheets = sorted(n for n in archive.namelist() if n.startswith("xl/worksheets/sheet"))
+            with archive.open(sheets[0]) as part:
+                head = part.read(4096)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, IndexError, KeyError, RuntimeError):
+        return 0
+    found = _DIMENSION.search(head)
+    rows = int(found.group(1)) if found else 0
+    return rows if rows <= limits.rows else 0
+
+
+@dataclass(frozen=True)
+class UploadStatus:
+    """Where the reading of an upload stands: ``state`` ``reading`` / ``ready`` / ``failed`` (``error``: why, zh-CN
+    first), ``done`` rows read of an estimated ``total`` (0: unknown)."""
+
+    token: str
+    filename: str
+    state: str
+    done: int
+    total: int
+    error: str
+
+    @property
+    def percent(self) -> int | None:
+        """0-100, or None while the total is unknown."""
+        if self.state == "ready":
+            return 100
+        return min(99, int(100 * self.done / self.total)) if self.total else None
+
+
+def upload_status(db: CentralDB, token: str, *, owner: str, purpose: str, now: float | None = None,
+                  ) -> UploadStatus | None:
+    """The upload's reading state, if it is ``owner``'s for ``purpose`` and not expired (a reading silent for
+    :data:`READ_STALE_S` is reported failed)."""
+    at = time.time() if now is None else now
+    row = db.execute("SELECT filename, state, done, total, error, created_at FROM tabular_uploads WHERE token = ? "
+                     "AND owner = ? AND purpose = ? AND expires_at >= ?", [token, owner, purpose, at]).fetchone()
+    if row is None:
+        return None
+    state, error = row[1], row[4]
+    if state == "reading" and at - row[5] > READ_STALE_S:
+        state, error = "failed", "读取中断（服务器重启？），请重新上传 / reading was interrupted: upload again"
+    return UploadStatus(token, row[0], state, int(row[2]), int(row[3]), error)
+
+
+def start_reading(db: CentralDB, target: str, data: bytes, name: str, *, owner: str, purpose: str,
+                  limits: ReadLimits | None = None, ttl_s: float = UPLOAD_TTL_S) -> str:
+    """Keep an upload for ``owner`` and read it in a background thread (its own connection to ``target``),
+    reporting progress in the database so any server worker can show it (:func:`upload_status`); returns the
+    token. When read, :func:`load_upload` gives the table; a refused file leaves the reason in ``error``."""
+    at = time.time()
+    token = secrets.token_urlsafe(18)
+    with db.transaction():
+        db.execute("DELETE FROM tabular_uploads WHERE expires_at < ?", [at])
+        db.execute("INSERT INTO tabular_uploads (token, owner, purpose, filename, created_at, expires_at, body, "
+                   "state, total) VALUES (?, ?, ?, ?, ?, ?, '{}', 'reading', ?)",
+                   [token, owner, purpose, name, at, at + ttl_s, estimate_rows(data, name, limits)])
+    threading.Thread(target=_read_in_background, args=(target, token, data, name, limits), daemon=True,
+                     name=f"read-{token[:8]}").start()
+    return token
+
+
+def _read_in_background(target: str, token: str, data: bytes, name: str, limits: ReadLimits | None) -> None:
+    from central.store import connect
+
+    db = connect(target)
+
+    def progress(rows: int) -> None:
+        db.execute("UPDATE tabular_uploads SET done = ?, created_at = ? WHERE token = ?", [rows, time.time(), token])
+
+    try:
+        table = read_table(data, name, limits, progress=progress)
+        body = json.dumps({"headers": table.headers, "rows": table.rows, "notes": table.notes}, ensure_ascii=False)
+        db.execute("UPDATE tabular_uploads SET body = ?, state = 'ready', done = ? WHERE token = ?",
+                   [body, len(table.rows), token])
+    except TabularError as exc:
+        db.execute("UPDATE tabular_uploads SET state = 'failed', error = ? WHERE token = ?", [str(exc), token])
+    except Exception:  # noqa: BLE001 - whatever went wrong, the page must say so rather than wait forever
+        log.exception("reading upload %s failed", name)
+        db.execute("UPDATE tabular_uploads SET state = 'failed', error = ? WHERE token = ?",
+                   ["读取文件时出错，请重试 / the file could not be read", token])
+    finally:
+        db.close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -60,10 +61,15 @@ def _load(spec: str) -> Source:
 
 def household_timeline(db: CentralDB, household: str, since: float = 0.0, *,
                        sources: tuple[str, ...] | None = None, limit: int = MAX_EVENTS) -> list[TimelineEvent]:
-    """The household's events from every source since ``since``, newest first, at most ``limit``."""
+    """The household's events from every source since ``since``, newest first, at most ``limit``. A source that
+    fails is logged and shown as one ``source_failed`` event (its module as summary) on top."""
     events: list[TimelineEvent] = []
     for spec in SOURCES if sources is None else sources:
-        events.extend(_load(spec)(db, household, since))
+        try:
+            events.extend(_load(spec)(db, household, since))
+        except Exception:  # noqa: BLE001 - one broken source must not hide the household's other records
+            log.exception("timeline source %s failed for %s", spec, household)
+            events.append(TimelineEvent(time.time(), "source_failed", spec.partition(":")[0], alert=True))
     events.sort(key=lambda e: e.at, reverse=True)
     return events[:limit]
 

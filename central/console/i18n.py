@@ -272,14 +272,16 @@ TEXTS: dict[str, tuple[str, str]] = {
                    "{n} rows have problems and will not be imported (fix the file and import again):"),
     "roster.run": ("开始导入", "Import"), "roster.back": ("返回修改对应关系", "Back to the columns"),
     "roster.sample": ("前 {n} 行预览", "First {n} rows"), "roster.rows": ("{n} 行数据", "{n} data rows"),
-    "roster.line": ("行号", "Line"),
+    "roster.line": ("行号", "Line"), "roster.reading": ("正在读取文件……", "Reading the file…"),
+    "roster.rows_read": ("已读取 {n} 行", "{n} rows read"),
     "roster.new": ("新增", "new"), "roster.update": ("更新", "update"),
     "roster.running": ("正在导入……", "Importing…"), "roster.done": ("导入完成", "Import finished"),
     "roster.failed": ("导入失败，未写入任何数据", "The import failed: nothing was written"),
     "roster.result": ("共 {rows} 行：新增 {new} 人，更新 {upd} 人，涉及 {hh} 户；跳过 {skipped} 行",
                       "{rows} rows: {new} new, {upd} updated, {hh} households; {skipped} rows skipped"),
     "roster.to_list": ("查看住户", "Go to the households"), "roster.again": ("再导入一个文件", "Import another file"),
-    "roster.phase.stage": ("写入暂存区", "staging"), "roster.phase.commit": ("提交", "committing"),
+    "roster.phase.check": ("检查", "checking"), "roster.phase.stage": ("写入暂存区", "staging"),
+    "roster.phase.commit": ("提交", "committing"),
     "roster.phase.done": ("完成", "done"),
     "timeline_pass_issued": ("发放通行证", "Pass issued"), "timeline_pass_revoked": ("注销通行证", "Pass revoked"),
     "timeline_passage": ("通行", "Passage"), "timeline_alert": ("告警", "Alert"),
@@ -343,6 +345,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "vehicle.masked": ("只读账号看不到驾驶人的完整姓名和电话", "Viewers do not see drivers' full names and phones"),
     "ev.vehicle": ("车辆登记", "vehicle"), "ev.vehicle_exit": ("车辆离开", "vehicle left"),
     "visitor.kind.driver": ("车辆驾驶人", "Driver"),
+    "timeline_source_failed": ("部分记录暂时无法显示（已记入日志）", "Some records cannot be shown (logged)"),
 }
 
 

@@ -270,6 +270,7 @@ def care_notice(request: Request, ctx: ConsoleCtx, staff: StaffMember, record: A
     record("print_care_notice", quarantine=quarantine_id, person=person, notice=notice)
     released = datetime.fromtimestamp(rec.q.released_at or time.time(), ctx.tz)  # printed on the day of release
     page = ctx.render(request, f"notice_{notice}.html", staff, rec=rec, who=who, qr=qr, released=released,
-                      printed=datetime.now(ctx.tz), source=care.SOURCES.get(rec.source, ("", ""))[0])
+                      printed=datetime.now(ctx.tz), source=care.SOURCES.get(rec.source, ("", ""))[0],
+                      source_en=care.SOURCES.get(rec.source, ("", ""))[1])
     page.headers["Content-Security-Policy"] = PRINT_CSP  # its print CSS is inline (as the roster's sheet)
     return page

@@ -45,6 +45,7 @@ PASS_KINDS = ("resident", "temporary", "visitor", "staff", "delivery")
 MAX_LIST = 500
 PREVIEW_ROWS = 20
 JobId = Annotated[str, PathParam(min_length=8, max_length=40, pattern=r"^[A-Za-z0-9_-]+$")]
+Token = Annotated[str, PathParam(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 
 
 def _like(text: str) -> str:
@@ -104,8 +105,12 @@ def households_page(request: Request, ctx: ConsoleCtx, staff: Viewer, record: Au
     grids = [r[0] for r in ctx.db.execute("SELECT DISTINCT grid FROM household_files WHERE grid != '' "
                                           "ORDER BY grid").fetchall()]
     record("view_households", q=q, grid=grid, flag=flag, rows=len(rows))
+    text = q.strip().lower()  # a household id not on file yet (not a name, phone or grid that matched): offer it
+    offer_new = bool(text) and all(r["household"].lower().startswith(text) for r in rows) and \
+        not any(r["household"].lower() == text for r in rows)
     return ctx.render(request, "households.html", staff, rows=rows, q=q, grid=grid, flag=flag, grids=grids,
-                      flags=flags, FLAGS=homes.FLAGS, may_see=may_see, report=None, limit=MAX_LIST)
+                      flags=flags, FLAGS=homes.FLAGS, may_see=may_see, report=None, limit=MAX_LIST,
+                      offer_new=offer_new)
 
 
 @router.post("/households/import")
@@ -163,22 +168,32 @@ def roster_template(staff: StaffMember) -> Response:
 @router.post("/roster/map")
 async def roster_map(request: Request, ctx: ConsoleCtx, staff: StaffForm, record: Audit,
                      file: Annotated[UploadFile, File()]) -> Response:
-    """Step 2: read the upload (bounded), keep it, show the guessed mapping to correct."""
+    """Step 2: keep the upload and read it in the background (bounded), then show the guessed mapping."""
     name = file.filename or "roster.csv"
     if Path(name).suffix.lower() not in (".csv", ".xlsx", ".xlsm"):
         return _roster_page(ctx, request, staff, 400, problems=["请上传 .xlsx 或 .csv 文件"])
     data = await file.read(MAX_UPLOAD_BYTES + 1)
-    try:
-        if len(data) > MAX_UPLOAD_BYTES:
-            raise tabular.TabularError("文件超过 20 MB", "the file is larger than 20 MB")
-        table = await run_in_threadpool(tabular.read_table, data, name)
-    except tabular.TabularError as exc:
-        return _roster_page(ctx, request, staff, 400, problems=[exc.zh if staff.lang != "en" else exc.en])
+    if len(data) > MAX_UPLOAD_BYTES:
+        return _roster_page(ctx, request, staff, 413, problems=["文件超过 20 MB"])
+    token = await run_in_threadpool(tabular.start_reading, ctx.db, ctx.db_target, data, name, owner=staff.username,
+                                    purpose=roster_import.PURPOSE)
+    await run_in_threadpool(record, "upload_roster", file=name, bytes=len(data))
+    return RedirectResponse(f"/roster/read/{token}", 303)
+
+
+@router.get("/roster/read/{token}")
+def roster_read(request: Request, ctx: ConsoleCtx, token: Token, staff: StaffMember) -> Response:
+    """The upload being read (a progress bar; the page reloads itself), then the mapping step."""
+    status = tabular.upload_status(ctx.db, token, owner=staff.username, purpose=roster_import.PURPOSE)
+    if status is None:
+        raise HTTPException(404, "上传的文件已过期或不存在，请重新上传 / the upload expired: upload it again")
+    if status.state == "failed":
+        return _roster_page(ctx, request, staff, 400, problems=[status.error])
+    if status.state == "reading":
+        return _roster_page(ctx, request, staff, step="reading", reading=status)
+    table = _kept(ctx, staff, token)
     if not table.rows:
         return _roster_page(ctx, request, staff, 400, problems=["文件只有标题行，没有数据"])
-    token = await run_in_threadpool(tabular.keep_upload, ctx.db, table, owner=staff.username,
-                                    purpose=roster_import.PURPOSE)
-    await run_in_threadpool(record, "upload_roster", file=name, rows=len(table.rows))
     mapping = tabular.guess_mapping(table.headers, roster_import.FIELDS)
     return _roster_page(ctx, request, staff, step="map", table=table, mapping=mapping, token=token)
 
@@ -216,21 +231,19 @@ async def roster_run(request: Request, ctx: ConsoleCtx, staff: StaffForm, record
         chosen = tabular.parse_mapping(mapping, table.headers, roster_import.FIELDS)
     except tabular.TabularError as exc:
         return _roster_page(ctx, request, staff, 400, problems=[exc.zh])
-    plan = await run_in_threadpool(roster_import.check, ctx.db, table.rows, chosen)
-    job = await run_in_threadpool(roster_import.start_job, ctx.db, staff.username, table.filename, len(plan.rows),
-                                  time.time())
-    threading.Thread(target=_run_job, args=(ctx.db_target, job, plan, staff.username, token), daemon=True,
+    job = await run_in_threadpool(roster_import.start_job, ctx.db, staff.username, table.filename, len(table.rows),
+                                  time.time(), "check")
+    threading.Thread(target=_run_job, args=(ctx.db_target, job, table, chosen, staff.username, token), daemon=True,
                      name=f"roster-{job}").start()
-    await run_in_threadpool(record, "import_roster", file=table.filename, job=job, rows=len(plan.rows),
-                            skipped=len(plan.bad))
+    await run_in_threadpool(record, "import_roster", file=table.filename, job=job, rows=len(table.rows))
     return RedirectResponse(f"/roster/jobs/{job}", 303)
 
 
-def _run_job(target: str, job: str, plan: roster_import.Plan, by: str, token: str) -> None:
+def _run_job(target: str, job: str, table: tabular.Table, mapping: dict[int, str], by: str, token: str) -> None:
     """The import thread: its own connection; the upload is forgotten once the import is done."""
     db = connect(target)
     try:
-        done = roster_import.run_import(db, job, plan, by)
+        done = roster_import.check_and_run(db, job, table.rows, mapping, by)
         if done.state == "done":
             tabular.drop_upload(db, token, owner=by)
     finally:

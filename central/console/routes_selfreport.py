@@ -60,9 +60,11 @@ def _open(ctx: Console, request: Request, token: str) -> tuple[care.CareRecord, 
     try:
         return selfreport.verify(ctx.db, token, time.time())
     except selfreport.TokenError as exc:
-        limits.failed(address)
+        ended = str(exc) == selfreport.ENDED  # a genuine link after the release: no guess, not counted
+        if not ended:
+            limits.failed(address)
         log.info("self-report link refused from %s: %s", address, exc)
-        return _refused(ctx, request, str(exc), 403 if "结束" not in str(exc) else 410)
+        return _refused(ctx, request, str(exc), 410 if ended else 403)
 
 
 def _slots(ctx: Console, rec: care.CareRecord, person: int) -> tuple[datetime, str, list[str], dict]:

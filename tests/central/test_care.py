@@ -168,7 +168,10 @@ def test_the_household_timeline_holds_care_events(db) -> None:
     qid = _quarantine(db)
     care.record_reading(db, qid, 1, DAY1, "am", 38.1, via="self", by="", now=_at(DAY1, 9))
     care.add_need(db, qid, "rubbish", "", by="s1", now=_at(DAY1, 10))
-    events = timeline.household_timeline(db, "3-2-401")
+    assert "central.care:timeline_events" in timeline.SOURCES
+    every = [e.kind for e in timeline.household_timeline(db, "3-2-401")]
+    assert "need" in every and "temperature" in every
+    events = timeline.household_timeline(db, "3-2-401", sources=("central.care:timeline_events",))
     assert [e.kind for e in events] == ["need", "temperature"]
     fever = events[1]
     assert (fever.summary, fever.person, fever.alert, fever.link) == ("38.1", 1, True, f"/care/{qid}")

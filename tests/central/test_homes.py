@@ -27,3 +27,16 @@ def test_member_saved_read_and_updated(db) -> None:
     assert [m.name for m in homes.members(db, "3-2-401")] == ["张三丰", "李四"]
     assert homes.member(db, "3-2-401", 5) is None
     assert db.execute("SELECT COUNT(*) FROM households WHERE household = '3-2-401'").fetchone()[0] == 1
+
+
+def test_a_failing_timeline_source_does_not_hide_the_others(central_url):
+    from central.db import open_db
+    from central.timeline import household_timeline
+
+    db = open_db(central_url)
+    db.execute("INSERT INTO quarantines (household, person, first_day, last_day, start_ts, end_ts, set_at) "
+               "VALUES ('3-2-401', NULL, '2026-11-20', '2026-12-03', 0, 1, 100)")
+    events = household_timeline(db, "3-2-401", sources=("central.timeline:quarantine_events",
+                                                        "central.timeline:no_such_source"))
+    assert [e.kind for e in events] == ["source_failed", "quarantine_set"]
+    assert events[0].alert and events[0].summary == "central.timeline"

@@ -193,3 +193,13 @@ def test_the_import_command(capsys, tmp_path, central_url):
     junk = tmp_path / "junk.xlsx"
     junk.write_bytes(b"junk")
     assert _cli(capsys, "central", "households", "import", "--config", str(cfg), str(junk)).returncode == 1
+
+
+def test_a_background_import_checks_then_imports_the_good_rows(central_url):
+    db = open_db(central_url)
+    rows = _rows(roster_rows(3)) + [(99, ["1", "1", "", "无房号", "", "", "", "", "", "", "", ""])]
+    job = roster_import.start_job(db, "ann", "r.csv", len(rows), 0.0, phase="check")
+    assert roster_import.job_status(db, job, "ann", now=1.0).phase == "check"
+    done = roster_import.check_and_run(db, job, rows, MAPPING, "ann")
+    assert done.state == "done" and done.total == len(rows) - 1 and done.result["skipped"] == 1
+    assert db.execute("SELECT COUNT(*) FROM household_members").fetchone()[0] == len(rows) - 1

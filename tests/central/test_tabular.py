@@ -184,3 +184,39 @@ def test_uploads_are_kept_for_their_owner_until_they_expire(central_url):
     token = tabular.keep_upload(db, table, owner="ann", purpose="roster", now=2000.0)
     tabular.drop_upload(db, token, owner="ann")
     assert tabular.load_upload(db, token, owner="ann", purpose="roster", now=2000.0) is None
+
+
+def test_a_large_upload_is_read_in_the_background_with_progress(central_url):
+    from tests.waiting import wait_until
+
+    db = open_db(central_url)
+    data = ("姓名,电话\n" + "张三,13800000000\n" * 5000).encode()
+    assert tabular.estimate_rows(data, "r.csv") == 5002
+    xlsx = _xlsx_bytes([["姓名"]] + [["张三"]] * 300)
+    assert tabular.estimate_rows(xlsx, "r.xlsx") == 301 and tabular.estimate_rows(b"junk", "r.xlsx") == 0
+    token = tabular.start_reading(db, central_url, data, "r.csv", owner="ann", purpose="roster")
+    seen = []
+
+    def read() -> bool:
+        status = tabular.upload_status(db, token, owner="ann", purpose="roster")
+        seen.append((status.state, status.done))
+        return status.state != "reading"
+
+    wait_until(read, timeout=30)
+    assert seen[-1] == ("ready", 5000) and tabular.upload_status(db, token, owner="bob", purpose="roster") is None
+    assert len(tabular.load_upload(db, token, owner="ann", purpose="roster").rows) == 5000
+    bad = tabular.start_reading(db, central_url, b"PK\x03\x04junk", "r.xlsx", owner="ann", purpose="roster")
+    wait_until(lambda: tabular.upload_status(db, bad, owner="ann", purpose="roster").state == "failed", timeout=30)
+    status = tabular.upload_status(db, bad, owner="ann", purpose="roster")
+    assert status.error.startswith("不是可读取的 XLSX 文件") and status.percent is None
+    assert tabular.load_upload(db, bad, owner="ann", purpose="roster") is None
+
+
+def test_a_sheet_claiming_a_huge_dimension_is_read_by_its_rows(tmp_path):
+    body = _inline_row(1, ["姓名", "电话"]) + _inline_row(2, ["张三", "13800000000"])
+    huge = _crafted_xlsx(tmp_path / "huge.xlsx", body)  # <dimension ref="A1:XFD1048576">
+    started = time.monotonic()
+    table = tabular.read_table(huge)
+    assert time.monotonic() - started < 5
+    assert table.headers == ["姓名", "电话"] and table.rows == [(2, ["张三", "13800000000"])]
+    assert tabular.estimate_rows(huge.read_bytes(), "huge.xlsx") == 0  # beyond the limits: no estimate, no trust

@@ -150,6 +150,11 @@ def test_notices_print_name_dates_qr_and_signature_lines(central):
         release = c.get(f"/care/{qid}/notice/0/release")
         assert release.status_code == 200 and "解除隔离通知书" in release.text and "手印" in release.text
         assert c.get(f"/care/{qid}/notice/5/release").status_code == 404
+        c.get("/lang/en", params={"next": "/care"})
+        english = _text(c.get(f"/care/{qid}/notice/0/quarantine").text)
+        assert "Home Quarantine Notice" in english and "周五" in english and "close contact" in english
+        assert "Thumbprint" in _text(c.get(f"/care/{qid}/notice/0/release").text)
+        c.get("/lang/zh", params={"next": "/care"})
         assert c.get(f"/care/{qid}/notice/0/other").status_code == 404
     printed = [r for r in audit.recent(central.db, 20, username="staff", action="print_care_notice")]
     assert len(printed) >= 2
@@ -172,6 +177,7 @@ def test_care_pages_in_english_have_no_bare_keys(central):
         c.get("/lang/en", params={"next": "/care"})
         pages = [c.get(p).text for p in ("/care", f"/care/{qid}", "/care/round", "/alerts")]
         pages.append(c.get(f"/r/{token}", params={"lang": "en"}).text)
+        c.get("/lang/zh", params={"next": "/care"})
     for html in pages:
         assert not re.findall(r"\b((?:care|alerts|nav)\.[a-z_.0-9]+)\b(?![^<]*>)", _text(html)), _text(html)[:300]
     assert "Home-quarantine care" in pages[0] and "Returnee" in pages[0] and "Groceries" in pages[1]
@@ -217,3 +223,45 @@ def test_the_resident_reports_a_missed_morning_late_but_no_slot_ahead(central):
         care.set_slot_ends(central.db, "12:00", "20:00")
     got = {r.slot: r.temp_c for r in care.readings(central.db, qid)}
     assert got == {"am": 36.4, "pm": 36.7}
+
+
+def test_a_changed_period_voids_the_old_link_and_far_future_starts_are_refused(central):
+    _member(central, "19-1-101", 0, "陈九")
+    first = _today()
+    qid = care.start_quarantine(central.db, household="19-1-101", person=0, first_day=first,
+                                last_day=first + timedelta(days=13), source="other", by="staff")
+    old = selfreport.token_for(central.db, qid, 0)
+    again = care.start_quarantine(central.db, household="19-1-101", person=0, first_day=first,
+                                  last_day=first + timedelta(days=20), source="other", by="staff")
+    assert again == qid
+    new = selfreport.token_for(central.db, qid, 0)
+    with central.client() as anon:
+        assert anon.get(f"/r/{old}").status_code == 403
+        assert anon.get(f"/r/{new}").status_code == 200
+    with central.client("staff") as c:
+        token = csrf_of(c.get("/care").text)
+        far = _start(c, token, "19-1-101", "0", first_day=(first + timedelta(days=100)).isoformat())
+        assert far.status_code == 400 and "首日最多" in far.text
+        odd = _start(c, token, "19-1-101", "甲")
+        assert odd.status_code == 400 and "人员编号" in odd.text
+
+
+def test_concurrent_reports_of_one_slot_never_fail_with_a_server_error(central):
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
+
+    _member(central, "20-1-101", 0, "褚十")
+    qid = care.start_quarantine(central.db, household="20-1-101", person=0, first_day=_today(),
+                                last_day=_today() + timedelta(days=13), source="other", by="staff")
+    token = selfreport.token_for(central.db, qid, 0)
+
+    def send(i: int) -> int:
+        with httpx.Client(base_url=central.url, timeout=20) as c:
+            return c.post(f"/r/{token}", data={"temp": f"36.{i}"}).status_code
+
+    with ThreadPoolExecutor(6) as pool:
+        codes = list(pool.map(send, range(6)))
+    assert set(codes) <= {303, 400} and 303 in codes, codes
+    [reading] = care.readings(central.db, qid)
+    assert reading.corrections == codes.count(303) - 1

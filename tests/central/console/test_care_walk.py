@@ -1,6 +1,7 @@
-"""The issue-15 walk for home-quarantine care, in chromium: quarantine a member for 14 days → the resident's
-self-report page on a 390×844 phone records two temperatures → a missed reading raises an alert → print the
-release notice (PDF, checked with pdftotext) → release → the record stays. Screenshots go to /tmp/h22."""
+"""The issue-15 walk for home-quarantine care, in chromium: a 300-household roster imported with Chinese headers in
+a new order (:mod:`central.roster_import`, as the console's import does) → quarantine a member for 14 days → the
+resident's self-report page on a 390×844 phone records two temperatures → a missed reading raises an alert →
+print the release notice (PDF, checked with pdftotext) → release → the record stays. Screenshots go to /tmp/h22."""
 
 from __future__ import annotations
 
@@ -12,15 +13,18 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from central import care, homes
+from central import care, homes, roster_import
 from central.db import transaction
+from central.tabular import guess_mapping
 from tests.central.console.conftest import PASSWORDS
+from tests.central.console.roster_fixture import HEADERS, household_id, roster_rows
 
 OUT = Path("/tmp/h22")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--no-first-run"]
 TZ = ZoneInfo("Asia/Shanghai")
-HH = "21-3-502"
+HH = household_id(124)  # 4-1-105: two members (head, spouse)
+ORDER = (*HEADERS[3:5], *HEADERS[:3], *HEADERS[5:])  # 姓名, 联系电话 first: not the template's order
 
 pytestmark = pytest.mark.browser
 
@@ -95,9 +99,14 @@ def test_the_care_walk(central):
     from playwright.sync_api import sync_playwright
 
     OUT.mkdir(parents=True, exist_ok=True)
-    with transaction(central.db):
-        homes.save_member(central.db, homes.Member(HH, 0, name="王大山", phone="13800138001"))
-        homes.save_member(central.db, homes.Member(HH, 1, name="王小河", phone="13800138002"))
+    people = roster_rows(300)
+    plan, job = roster_import.import_rows(central.db, [(i + 2, [p[h] for h in ORDER]) for i, p in enumerate(people)],
+                                          guess_mapping(ORDER, roster_import.FIELDS), by="staff",
+                                          filename="花名册.xlsx")
+    assert job is not None and not plan.bad
+    assert central.db.execute("SELECT COUNT(DISTINCT household) FROM household_members").fetchone()[0] >= 300
+    spouse = homes.member(central.db, HH, 1)
+    assert spouse is not None and spouse.name
     yesterday = (datetime.now(TZ).date() - timedelta(days=1)).isoformat()
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
@@ -138,12 +147,12 @@ def test_the_care_walk(central):
             page.screenshot(path=str(OUT / "care-record-1366.png"), full_page=True)
             page.goto(f"/care/{qid}/notice/1/quarantine")
             notice = _pdf_text(page, OUT / "notice-quarantine.pdf")
-            for words in ("居家隔离告知书", "王小河", yesterday, "扫码上报体温", "签字"):
+            for words in ("居家隔离告知书", spouse.name, yesterday, "扫码上报体温", "签字"):
                 assert words in notice, words
             page.emulate_media(media="screen")
             page.goto(f"/care/{qid}/notice/1/release")
             text = _pdf_text(page, OUT / "notice-release.pdf")
-            for words in ("解除隔离通知书", "王小河", HH, yesterday, rec.q.last_day, "手印", "签字"):
+            for words in ("解除隔离通知书", spouse.name, HH, yesterday, rec.q.last_day, "手印", "签字"):
                 assert words in text, words
             subprocess.run(["pdftoppm", "-png", "-r", "60", str(OUT / "notice-release.pdf"),
                             str(OUT / "notice-release")], check=True)

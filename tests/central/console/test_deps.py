@@ -90,7 +90,7 @@ def test_every_route_needs_a_session_or_a_device_token(central):
             url = (url.replace("{template_id}", "1").replace("{pid}", "1").replace("{slot_id}", "1")
                    .replace("{round_id}", "1").replace("{job}", "job-12345678")
                    .replace("{quarantine_id}", "1").replace("{need_id}", "1")
-                   .replace("{person}", "0").replace("{notice}", "release"))
+                   .replace("{person}", "0").replace("{notice}", "release").replace("{token}", "token-12345678"))
             assert "{" not in url, path
             for method in route.methods - {"HEAD"}:
                 r = c.request(method, url, data={"csrf": "x"} if method == "POST" else None)

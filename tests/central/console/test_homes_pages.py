@@ -17,10 +17,16 @@ from tests.waiting import wait_until
 
 
 def _upload(c, path, name=None):
+    """Upload, then follow the reading page until the file is read: the mapping page (or the refusal)."""
     page = c.get("/roster")
     assert page.status_code == 200
     with open(path, "rb") as fh:
-        return c.post("/roster/map", data={"csrf": csrf_of(page.text)}, files={"file": (name or path.name, fh)})
+        sent = c.post("/roster/map", data={"csrf": csrf_of(page.text)}, files={"file": (name or path.name, fh)})
+    if sent.status_code != 303:
+        return sent
+    read = sent.headers["location"]
+    wait_until(lambda: 'id="reading"' not in c.get(read).text, timeout=60)
+    return c.get(read)
 
 
 def _selected(html: str) -> dict[int, str]:
@@ -175,6 +181,7 @@ def test_the_list_searches_by_name_phone_grid_and_filters_by_flag(central, famil
         body = html.split('id="households"', 1)[1]
         assert f'data-household="{family}"' in body and "东区网格" in body
     assert f'data-household="{family}"' not in other_flag
+    assert 'id="new-household"' not in by_name + by_phone  # a name is no new household id
     assert "孕妇" in by_flag and "独居老人" in by_flag
 
 

@@ -61,7 +61,7 @@ def test_bulk_issue_reports_bad_lines_and_writes_cards(config, tmp_path):
     out = run_gatepass("central", "issue-bulk", "--config", config, str(register), "--cards", str(cards))
     assert out.returncode == 1, out.stderr
     assert "issued 2, skipped 0, refused 1" in out.stdout
-    assert "line 3: refused: person: 'x' is not a whole number" in out.stdout
+    assert "line 3: refused: 序号「x」不是整数 / person: 'x' is not a whole number" in out.stdout
     assert cards.read_text(encoding="utf-8").count('class="card"') == 2
     all_cards = tmp_path / "all.html"
     assert "2 card(s) on 1 A4 page(s)" in _ok("central", "cards", "--config", config, "--out", str(all_cards))
