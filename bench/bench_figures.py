@@ -94,7 +94,7 @@ def _casework(db, tz) -> None:
         db.execute("INSERT INTO care_quarantines (quarantine_id, source, origin_city, created_at) SELECT id, "
                    "CASE id % 3 WHEN 0 THEN 'returnee' WHEN 1 THEN 'close_contact' ELSE 'other' END, "
                    "CASE id % 3 WHEN 0 THEN '城市' || (id % 30) ELSE '' END, start_ts - 3600 FROM quarantines "
-                   "ON CONFLICT DO NOTHING")
+                   "WHERE true ON CONFLICT DO NOTHING")
         db.execute("WITH RECURSIVE d(k) AS (SELECT 0 UNION ALL SELECT k + 1 FROM d WHERE k < 27) "
                    "INSERT INTO care_readings (quarantine_id, person, day, slot, temp_c, via, recorded_at) "
                    "SELECT q.id, m.person, date(q.start_ts + 43200 + (d.k / 2) * 86400, 'unixepoch'), "
