@@ -30,6 +30,7 @@ the console's time zone.
 from __future__ import annotations
 
 import time
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -330,7 +331,7 @@ def _missed_readings(db: CentralDB, window: Window, group: str) -> Counts:
     tz = window.tz.key
     recs = _holding(db, window.since, stop)
     covered = _covered_people(db, [q for q, _ in recs])
-    have = _readings_had(db, [q.id for q, _ in recs], window.first_day.isoformat())
+    have = _readings_had(db, [q.id for q, _ in recs], window.first_day.isoformat(), window.last_day.isoformat())
     pol = care.policy(db)
     out: Counts = {(): 0}
     by_grid = _group(group) == "grid"
@@ -371,13 +372,14 @@ def _covered_people(db: CentralDB, recs: list[quarantine.QuarantineRecord]) -> d
     return {q.id: [q.person] if q.person is not None else members.get(q.household, [0]) for q in recs}
 
 
-def _readings_had(db: CentralDB, ids: list[int], since_day: str) -> dict[int, set[tuple[int, str, str]]]:
+def _readings_had(db: CentralDB, ids: list[int], first_day: str, last_day: str) -> dict[int, set[tuple[int, str, str]]]:
+    """The (person, day, slot) with a reading of each quarantine ``ids``, days ``first_day`` to ``last_day``."""
     have: dict[int, set[tuple[int, str, str]]] = {}
     for i in range(0, len(ids), 500):
         chunk = ids[i:i + 500]
         for qid, person, day, slot in db.execute(
                 "SELECT quarantine_id, person, day, slot FROM care_readings WHERE quarantine_id IN "
-                f"({', '.join('?' * len(chunk))}) AND day >= ?", [*chunk, since_day]):
+                f"({', '.join('?' * len(chunk))}) AND day >= ? AND day <= ?", [*chunk, first_day, last_day]):
             have.setdefault(int(qid), set()).add((int(person), day, slot))
     return have
 
@@ -656,13 +658,49 @@ def daily_series(db: CentralDB, keys: tuple[str, ...] | list[str], last_day: dat
         raise FigureError(f"between 1 and {MAX_DAYS} days")
     span = [last_day - timedelta(days=back) for back in range(days - 1, -1, -1)]
     plain = {k: q for k in keys if isinstance(q := figure(k).query, EntriesCount) and q.distinct is None}
-    by_day = _entries_by_day(db, plain, span, tz, community) if len(plain) > 1 else None
-    rest = [k for k in keys if by_day is None or k not in by_day]
+    by_day: dict[str, list[int]] = (_entries_by_day(db, plain, span, tz, community) or {}) if len(plain) > 1 else {}
+    bounds = [Window.day(d, tz).since for d in span] + [Window.day(span[-1], tz).until]
+    by_day.update({k: _SERIES[k](db, bounds) for k in keys if k in _SERIES})
+    rest = [k for k in keys if k not in by_day]
     out = []
     for i, day in enumerate(span):
         results = compute_many(db, rest, Window.day(day, tz, community)) if rest else {}
-        out.append((day, {k: by_day[k][i] if by_day is not None and k in by_day else results[k][()] for k in keys}))
+        out.append((day, {k: by_day[k][i] if k in by_day else results[k][()] for k in keys}))
     return out
+
+
+def _day_range(bounds: list[float], start: float, stop: float) -> range:
+    """The indexes of the days (``bounds[i]`` to ``bounds[i + 1]``) that the span ``start``-``stop`` overlaps."""
+    return range(max(0, bisect_right(bounds, start) - 1), min(len(bounds) - 1, bisect_left(bounds, stop)))
+
+
+def _people_series(db: CentralDB, bounds: list[float]) -> list[int]:
+    """People in home quarantine on each day of ``bounds`` (as ``quarantine_people`` counts them), in one query."""
+    where = _Q_ACTIVE.format(q="q.")
+    rows = db.execute(f"SELECT DISTINCT q.household, {_PERSON}, q.start_ts, q.end_ts, q.status, q.released_at "
+                      f"{_COVERED.format(where=where)}", [bounds[-1], bounds[0], bounds[0]]).fetchall()
+    days: list[set[tuple[str, int]]] = [set() for _ in bounds[1:]]
+    for household, person, start, end, status, released in rows:
+        stop = end if status == "active" or released is None else min(end, released)
+        for i in _day_range(bounds, start, stop):
+            days[i].add((household, person))
+    return [len(d) for d in days]
+
+
+def _care_fevers_series(db: CentralDB, bounds: list[float]) -> list[int]:
+    """Fever readings at home recorded on each day of ``bounds`` (as ``care_fevers`` counts them), in one query."""
+    out = [0] * (len(bounds) - 1)
+    for (at,) in db.execute("SELECT r.recorded_at FROM care_readings r JOIN quarantines q ON q.id = r.quarantine_id "
+                            "WHERE r.temp_c >= ? AND r.recorded_at >= ? AND r.recorded_at < ?",
+                            [care.fever_threshold(db), bounds[0], bounds[-1]]):
+        out[bisect_right(bounds, at) - 1] += 1
+    return out
+
+
+#: Figures with a whole-scope daily series of their own (one query for the span instead of one per day); they know
+#: no community, so the series is the same for every one.
+_SERIES: dict[str, Callable[[CentralDB, list[float]], list[int]]] = {
+    "quarantine_people": _people_series, "care_fevers": _care_fevers_series}
 
 
 def _entries_by_day(db: CentralDB, counts: dict[str, EntriesCount], span: list[date], tz: ZoneInfo,

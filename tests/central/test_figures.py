@@ -291,11 +291,25 @@ def test_trend_across_a_clock_change_counts_each_local_day(world):
 
     db, rows = world
     berlin = ZoneInfo("Europe/Berlin")
-    series = figures.daily_series(db, ["passages_in", "refusals", "quarantine_new"], DAYS[-1], 40, berlin)
+    change = day_bounds(date(2026, 10, 25), TZ)[0]
+    for n, (start, days) in enumerate([(-3.5, 5), (0.2, 2), (-30, 10), (1.6, 40), (-1, 1.04)]):
+        s = change + start * 86400
+        db.execute("INSERT INTO households (household, created_at) VALUES (?, 0)", [f"B{n}"])
+        qid = db.execute("INSERT INTO quarantines (household, person, first_day, last_day, start_ts, end_ts, set_at, "
+                         "status, released_at) VALUES (?, NULL, '2026-10-01', '2026-10-02', ?, ?, 0, ?, ?) "
+                         "RETURNING id", [f"B{n}", s, s + days * 86400, "released" if n == 3 else "active",
+                                          s + 86400 if n == 3 else None]).fetchone()[0]
+        for k in range(int(days * 2)):
+            db.execute("INSERT INTO care_readings (quarantine_id, person, day, slot, temp_c, via, recorded_at) "
+                       "VALUES (?, 0, ?, ?, ?, 'self', ?)", [qid, str(k // 2), "am" if k % 2 == 0 else "pm",
+                                                            37.0 + (k % 3) / 2, s + k * 43200 + 600])
+    keys = ["passages_in", "refusals", "quarantine_new", "quarantine_people", "care_fevers"]
+    series = figures.daily_series(db, keys, DAYS[-1], 40, berlin)
     assert series[0][0] == DAYS[-1] - timedelta(days=39) < date(2026, 10, 25) < DAYS[0]
     for day, values in series:
-        for key in ("passages_in", "refusals"):
-            assert values[key] == figures.compute(db, key, figures.Window.day(day, berlin))[()]
+        for key in keys:
+            assert values[key] == figures.compute(db, key, figures.Window.day(day, berlin))[()], (key, day)
+    assert sum(v["quarantine_people"] for _, v in series) > 0 and sum(v["care_fevers"] for _, v in series) > 0
     for day, values in figures.daily_series(db, ["passages_in", "refusals"], DAYS[-1], 5, TZ):
         assert values["passages_in"] == _expect_entries(rows, day, ENTRY_FIGURES["passages_in"][0])[()]
 
