@@ -305,9 +305,13 @@ def _by_household(db: CentralDB, select: str, where: str, args: list, group: str
     return out
 
 
+#: A reading's household (a subquery, so the readings of the window are read by their time, not each quarantine's).
+_READING_HOUSEHOLD = "(SELECT q.household FROM quarantines q WHERE q.id = r.quarantine_id)"
+
+
 def _care_fevers(db: CentralDB, window: Window, group: str) -> Counts:
     """Readings at or above the fever threshold recorded in the window (by staff or self-reported)."""
-    return _by_household(db, "SELECT q.household FROM care_readings r JOIN quarantines q ON q.id = r.quarantine_id",
+    return _by_household(db, f"SELECT {_READING_HOUSEHOLD} AS household FROM care_readings r",
                          "r.temp_c >= ? AND r.recorded_at >= ? AND r.recorded_at < ?",
                          [care.fever_threshold(db), window.since, window.until], group)
 
@@ -690,8 +694,8 @@ def _people_series(db: CentralDB, bounds: list[float]) -> list[int]:
 def _care_fevers_series(db: CentralDB, bounds: list[float]) -> list[int]:
     """Fever readings at home recorded on each day of ``bounds`` (as ``care_fevers`` counts them), in one query."""
     out = [0] * (len(bounds) - 1)
-    for (at,) in db.execute("SELECT r.recorded_at FROM care_readings r JOIN quarantines q ON q.id = r.quarantine_id "
-                            "WHERE r.temp_c >= ? AND r.recorded_at >= ? AND r.recorded_at < ?",
+    for (at,) in db.execute("SELECT recorded_at FROM care_readings WHERE temp_c >= ? AND recorded_at >= ? "
+                            "AND recorded_at < ?",
                             [care.fever_threshold(db), bounds[0], bounds[-1]]):
         out[bisect_right(bounds, at) - 1] += 1
     return out
