@@ -390,15 +390,29 @@ def _readings_had(db: CentralDB, ids: list[int], first_day: str, last_day: str) 
 
 # -- vehicles (central.vehicles) -----------------------------------------------------------------------------------
 
-def _vehicles_inside(db: CentralDB, window: Window, group: str) -> Counts:
-    """Vehicles let in during the window with no exit recorded before its end (or now): those the vehicle ledger
-    shows as still inside at the end of the day."""
-    scope, args = _scope(window)
-    where = (f"FROM entries WHERE wall_ts >= ? AND wall_ts < ? AND event = '{vehicles.EVENT}' AND decision = 'pass' "
-             f"AND NOT EXISTS (SELECT 1 FROM entries x WHERE x.ref_uuid = entries.uuid AND "
-             f"x.event = '{vehicles.EXIT_EVENT}' AND x.wall_ts < ?){scope}")
-    return _grouped(db, "COUNT(*)", where, [window.since, window.until, window.as_of, *args], group)
+def _still_open(cond: str, closing_event: str, days_before: int = 0) -> Query:
+    """A figure counting the entries meeting ``cond`` from ``days_before`` days before the window's first day to its
+    end with no ``closing_event`` entry referring to them (``ref_uuid``) before its end (or now)."""
 
+    def query(db: CentralDB, window: Window, group: str) -> Counts:
+        scope, args = _scope(window)
+        since = Window.day(window.first_day - timedelta(days=days_before), window.tz).since
+        where = (f"FROM entries WHERE wall_ts >= ? AND wall_ts < ? AND {cond} AND NOT EXISTS (SELECT 1 FROM entries x "
+                 f"WHERE x.ref_uuid = entries.uuid AND x.event = '{closing_event}' AND x.wall_ts < ?){scope}")
+        return _grouped(db, "COUNT(*)", where, [since, window.until, window.as_of, *args], group)
+
+    return query
+
+
+# -- deliveries (central.deliveries: entries ``delivery`` and ``delivery_pickup``) ----------------------------------
+
+DELIVERY, DELIVERY_PICKUP = "delivery", "delivery_pickup"
+WAITING_DAYS = 7  # a parcel waiting at the gate is counted for this many days (the day asked for and 6 before)
+#: A delivery entry to a household under home quarantine (anyone in it) when the parcel was left, by central's
+#: quarantine records.
+_TO_QUARANTINED = (f"event = '{DELIVERY}' AND EXISTS (SELECT 1 FROM quarantines q "
+                   "WHERE q.household = entries.household AND q.start_ts <= entries.wall_ts "
+                   "AND q.end_ts > entries.wall_ts AND (q.status = 'active' OR q.released_at > entries.wall_ts))")
 
 # -- states: alerts, devices ----------------------------------------------------------------------
 
@@ -598,7 +612,32 @@ FIGURES: tuple[Figure, ...] = (
        ("当日“车辆登记”且通行的记录中，当日结束前没有对应“车辆离开”记录的条数；与车辆登记页“仍在小区内”相同",
         "vehicle entries of the day that passed with no vehicle exit recorded before the day ended; as the vehicle "
         "ledger's still-inside list"),
-       _vehicles_inside),
+       _still_open(f"event = '{vehicles.EVENT}' AND decision = 'pass'", vehicles.EXIT_EVENT)),
+    # deliveries (central.deliveries)
+    _f("deliveries_received", "代收快递", "Parcels left at the gate",
+       ("门岗为住户代收、留待取件的快递（按登记次数）", "Parcels left at a gate for a household (by records)"),
+       ("事件为“快递代收”的记录数", "entries with event delivery"),
+       entries_figure(f"event = '{DELIVERY}'")),
+    _f("deliveries_picked_up", "快递已取件", "Parcels picked up",
+       ("住户取走或工作人员送上门的代收快递（按登记次数）",
+        "Parcels collected by the household or carried up by staff"),
+       ("事件为“快递取件”的记录数", "entries with event delivery pickup"),
+       entries_figure(f"event = '{DELIVERY_PICKUP}'")),
+    _f("deliveries_waiting", "待取快递", "Parcels still waiting",
+       (f"当日结束时（今天为此刻）仍在门岗等待取件的快递，只计最近{WAITING_DAYS}天内代收的",
+        f"Parcels still waiting at a gate at the end of the day (today: now), of those left in the last "
+        f"{WAITING_DAYS} days"),
+       (f"当日及之前{WAITING_DAYS - 1}天的“快递代收”记录中，当日结束前没有对应“快递取件”记录的条数",
+        f"delivery entries of the day and the {WAITING_DAYS - 1} days before with no delivery pickup recorded "
+        "before the day ended"),
+       _still_open(f"event = '{DELIVERY}'", DELIVERY_PICKUP, WAITING_DAYS - 1)),
+    _f("deliveries_quarantined", "隔离户快递", "Parcels for quarantined homes",
+       ("当日代收的、收件户正在居家隔离的快递（按登记次数）", "Parcels left that day for a household under home "
+        "quarantine"),
+       ("当日“快递代收”记录中，收件户在代收时有居家隔离（整户或户内个人，以中心的隔离记录为准）的条数",
+        "delivery entries of the day whose household had a home quarantine (whole or one person, by central's "
+        "records) when the parcel was left"),
+       entries_figure(_TO_QUARANTINED)),
     _f("alerts_open", "未处理告警", "Open alerts",
        ("当日产生、至今未确认的告警数", "Alerts raised that day and not acknowledged yet"),
        ("告警页当日的告警中未被确认的条数", "the day's alerts on the alerts page without an acknowledgement"),

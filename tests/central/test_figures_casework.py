@@ -135,6 +135,28 @@ def _vehicles(db, rng: random.Random) -> list[dict]:
     return rows
 
 
+def _deliveries(rng: random.Random, qs: list[Q]) -> list[dict]:
+    """Parcels left at the south gate over ten days up to the last day, most picked up within two days."""
+    rows, seq = [], 0
+    start = day_bounds(DAYS[0], TZ)[0]
+    for _ in range(120):
+        seq += 1
+        ts = start + rng.uniform(-8 * 86400, 3 * 86400)
+        # some to a household at a moment it is under quarantine
+        q = rng.choice(qs)
+        if rng.random() < 0.3 and q.start_ts < q.end_ts:
+            ts = rng.uniform(q.start_ts, q.end_ts)
+        row = entry(seq, "dev-d", "south", ts, event="delivery", decision="info", reason="temp_ok",
+                    household=q.household if rng.random() < 0.8 else rng.choice(HOUSEHOLDS),
+                    extra='{"company": "顺丰", "count": 1}')
+        rows.append(row)
+        if rng.random() < 0.7:
+            seq += 1
+            rows.append(entry(seq, "dev-d", "south", ts + rng.uniform(600, 2 * 86400), event="delivery_pickup",
+                              decision="info", reason="temp_ok", household=row["household"], ref_uuid=row["uuid"]))
+    return rows
+
+
 @pytest.fixture
 def world(central_url):
     db = open_db(central_url)
@@ -145,7 +167,9 @@ def world(central_url):
     needs = _needs(db, rng, qs)
     vehicle_rows = _vehicles(db, rng)
     ingest_entries(db, "dev-v", "Garden", vehicle_rows)
-    return db, qs, readings, needs, vehicle_rows
+    delivery_rows = _deliveries(rng, qs)
+    ingest_entries(db, "dev-d", "Garden", sorted(delivery_rows, key=lambda r: r["seq"]))
+    return db, qs, readings, needs, vehicle_rows + delivery_rows
 
 
 def _by(items, key) -> Counter:
@@ -304,9 +328,45 @@ def test_vehicles_in_out_and_still_inside(world):
 def test_every_casework_figure_is_in_the_catalogue_with_checkable_words():
     keys = {f.key for f in figures.catalogue()}
     assert {*PEOPLE, "care_missed", "care_fevers", "care_needs_new", "care_needs_open", "vehicles_in",
-            "vehicles_out", "vehicles_inside"} <= keys
+            "vehicles_out", "vehicles_inside", "deliveries_received", "deliveries_picked_up", "deliveries_waiting",
+            "deliveries_quarantined"} <= keys
     origin = {f.key for f in figures.catalogue() if f.can_group("origin")}
     assert origin == {"quarantine_returnees", "quarantine_returnees_new"}
     for key in PEOPLE:
         fig = figures.figure(key)
         assert "一户一档" in fig.counting[0] and "household file" in fig.counting[1] and fig.can_group("grid")
+
+
+def _under_quarantine(qs: list[Q], household: str | None, at: float) -> bool:
+    return any(q.household == household and q.start_ts <= at < q.end_ts and (q.released_at is None or
+                                                                              q.released_at > at) for q in qs)
+
+
+def test_deliveries_received_picked_up_waiting_and_to_quarantined_homes(world):
+    db, qs, *_, rows = world
+    pickups = {r["ref_uuid"]: r["wall_ts"] for r in rows if r["event"] == "delivery_pickup"}
+    parcels = [r for r in rows if r["event"] == "delivery"]
+    seen = Counter()
+    for day in DAYS:
+        since, until = day_bounds(day, TZ)
+        window = figures.Window.day(day, TZ)
+        left = [r for r in parcels if since <= r["wall_ts"] < until]
+        _compare(figures.compute(db, "deliveries_received", window, "grid"),
+                 Counter({(): len(left), **Counter((_grid(r["household"]),) for r in left)}))
+        picked = [r for r in rows if r["event"] == "delivery_pickup" and since <= r["wall_ts"] < until]
+        assert figures.compute(db, "deliveries_picked_up", window, "gate") == {
+            (): len(picked), **({("Garden", "south"): len(picked)} if picked else {})}
+        to_quarantined = [r for r in left if _under_quarantine(qs, r["household"], r["wall_ts"])]
+        _compare(figures.compute(db, "deliveries_quarantined", window, "grid"),
+                 Counter({(): len(to_quarantined), **Counter((_grid(r["household"]),) for r in to_quarantined)}))
+        week = day_bounds(day - timedelta(days=6), TZ)[0]
+        for now in (until + 86400, since + 10 * 3600):
+            as_of = min(until, now)
+            waiting = [r for r in parcels if week <= r["wall_ts"] < until and pickups.get(r["uuid"], as_of) >= as_of]
+            got = figures.compute(db, "deliveries_waiting", figures.Window.day(day, TZ, now=now), "grid")
+            _compare(got, Counter({(): len(waiting), **Counter((_grid(r["household"]),) for r in waiting)}))
+            seen["waiting"] += len(waiting)
+        seen["left"] += len(left)
+        seen["picked"] += len(picked)
+        seen["quarantined"] += len(to_quarantined)
+    assert all(seen[k] > 0 for k in ("left", "picked", "quarantined", "waiting")), seen
