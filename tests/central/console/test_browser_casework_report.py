@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import random
 from collections import Counter
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from openpyxl import load_workbook
@@ -23,12 +23,14 @@ from tests.central.console.test_browser_reports import _build
 from tests.central.test_figures_casework import (
     FEVER_C,
     TZ,
+    _deliveries,
     _files,
     _grid,
     _missed,
     _needs,
     _quarantines,
     _readings,
+    _under_quarantine,
     _vehicles,
 )
 
@@ -37,7 +39,9 @@ DAY = date(2026, 11, 20)
 GRID_FIGURES = [("quarantine_people", "1", "在隔离人数"), ("quarantine_people_new", "2", "新增隔离"),
                 ("quarantine_returnees", "3", "返乡人员"), ("care_missed", "4", "漏报体温"),
                 ("care_fevers", "5", "居家发热"), ("care_needs_open", "6", "待办需求"),
-                ("vehicles_in", "7", "车辆进入"), ("vehicles_inside", "8", "未离开车辆")]
+                ("vehicles_in", "7", "车辆进入"), ("vehicles_inside", "8", "未离开车辆"),
+                ("deliveries_received", "9", "代收快递"), ("deliveries_waiting", "10", "待取快递"),
+                ("deliveries_quarantined", "11", "隔离户快递")]
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +53,9 @@ def casework(central):
     needs = _needs(central.db, rng, qs)
     vehicle_rows = _vehicles(central.db, rng)
     ingest_entries(central.db, "dev-v", "Garden", vehicle_rows)
-    return central, qs, readings, needs, vehicle_rows
+    delivery_rows = _deliveries(rng, qs)
+    ingest_entries(central.db, "dev-d", "Garden", delivery_rows)
+    return central, qs, readings, needs, vehicle_rows + delivery_rows
 
 
 def _expected_per_grid(qs, readings, needs, rows) -> dict[str, Counter]:
@@ -66,6 +72,9 @@ def _expected_per_grid(qs, readings, needs, rows) -> dict[str, Counter]:
     exits = {r["ref_uuid"]: r["wall_ts"] for r in rows if r["event"] == "vehicle_exit"}
     came = [r for r in rows if r["event"] == "vehicle" and r["decision"] == "pass" and since <= r["wall_ts"] < until]
     missed = _missed(qs, readings, DAY, until, grid=True)
+    pickups = {r["ref_uuid"]: r["wall_ts"] for r in rows if r["event"] == "delivery_pickup"}
+    parcels = [r for r in rows if r["event"] == "delivery"]
+    week = day_bounds(DAY - timedelta(days=6), TZ)[0]
     return {
         "quarantine_people": people(q for q in qs if q.holds(since, until)),
         "quarantine_people_new": people(q for q in qs if since <= q.start_ts < until),
@@ -75,6 +84,11 @@ def _expected_per_grid(qs, readings, needs, rows) -> dict[str, Counter]:
         "care_needs_open": per_household([n[0] for n in needs if n[1] < until and (n[2] is None or n[2] >= until)]),
         "vehicles_in": per_household([r["household"] or "" for r in came]),
         "vehicles_inside": per_household([r["household"] or "" for r in came if exits.get(r["uuid"], until) >= until]),
+        "deliveries_received": per_household([r["household"] for r in parcels if since <= r["wall_ts"] < until]),
+        "deliveries_waiting": per_household([r["household"] for r in parcels if week <= r["wall_ts"] < until
+                                             and pickups.get(r["uuid"], until) >= until]),
+        "deliveries_quarantined": per_household([r["household"] for r in parcels if since <= r["wall_ts"] < until
+                                                 and _under_quarantine(qs, r["household"], r["wall_ts"])]),
     }
 
 
@@ -125,7 +139,8 @@ def test_casework_templates_per_grid_and_per_origin_for_a_past_day(browser, case
                                                                       for name, grid in blank.items()}, key
     total = next(r for r in grid_sheet.iter_rows(min_row=3, values_only=True) if r[0] == "合计")
     assert list(total[2:]) == [expect[key][None] for key, _, _ in GRID_FIGURES]
-    assert all(expect[key][None] > 0 for key in ("quarantine_people", "care_missed", "vehicles_in"))
+    assert all(expect[key][None] > 0 for key in ("quarantine_people", "care_missed", "vehicles_in",
+                                                 "deliveries_waiting", "deliveries_quarantined"))
 
     since, until = day_bounds(DAY, TZ)
     by_city = {r[1].value: r[2].value for r in origin_sheet.iter_rows(min_row=3) if r[0].is_date}
