@@ -7,12 +7,14 @@ community and gate, and by the grid of their household (the household file's ``g
 for entries with no household or a household without a grid); households (quarantine, passes) carry no community or
 gate, so their figures are grouped by grid only.
 
-Casework figures count people, not only households: a quarantine of one person counts that person, a household's
+The screening register's figures (:mod:`central.screening`: people merged by phone, their calls) describe the
+register as it stood at the end of the day (today: now): on it, reached so far, still to reach; they answer zero
+while the register's tables do not exist. Casework figures count people, not only households: a quarantine of one person counts that person, a household's
 quarantine every member of its household file (:func:`central.care.persons`); readings, needs and vehicles come from
 :mod:`central.care` and :mod:`central.vehicles`, grouped by their household's grid.
 
-**By origin** (``origin``, 来源城市): the figures about returnees can be grouped by the city they came back from, a
-row per city. It is a grouping of its own, usable only by the figures that know an origin (:data:`ORIGIN_GROUPS`),
+**By origin** (``origin``, 来源城市): the figures about people who have an origin city (returnees in home
+quarantine, the screening register's people) can be grouped by the city they came back from, a row per city. It is a grouping of its own, usable only by the figures that know an origin (:data:`ORIGIN_GROUPS`),
 rather than one figure per city in the catalogue, because the cities are data (whatever staff typed when placing the
 quarantine, a new one any day) and a recipient asks for "returnees by origin" as one table: a report template
 grouped by origin lists every city that has returnees, the figures that know no origin answer only the totals row.
@@ -414,6 +416,48 @@ _TO_QUARANTINED = (f"event = '{DELIVERY}' AND EXISTS (SELECT 1 FROM quarantines 
                    "WHERE q.household = entries.household AND q.start_ts <= entries.wall_ts "
                    "AND q.end_ts > entries.wall_ts AND (q.status = 'active' OR q.released_at > entries.wall_ts))")
 
+# -- the screening and returnee register (central.screening) ---------------------------------------------------------
+
+#: Outcomes after which the phone round is over for a person (``central.screening.CLOSED``: reached, a number not in
+#: use, has left the area).
+SCREENING_CLOSED = ("reached", "empty", "left")
+#: What a written contact history says when there is none.
+NO_CONTACT = ("", "无", "否", "没有", "无接触史", "无接触", "无密接史")
+_ON_REGISTER = "p.created_at < ?"
+_REACHED = ("EXISTS (SELECT 1 FROM screening_calls c WHERE c.person_id = p.id AND c.outcome = 'reached' "
+            "AND c.at >= ? AND c.at < ?)")
+_LAST_OUTCOME = ("COALESCE((SELECT c.outcome FROM screening_calls c WHERE c.person_id = p.id AND c.at < ? "
+                 "ORDER BY c.at DESC, c.id DESC LIMIT 1), '')")
+_SCREENING_GROUP_COLS = {"grid": GRID_OF.format(table="p"), "origin": "p.origin_city"}
+
+
+def _screened(where: str, args_of: Callable[[Window], list], select: str = "COUNT(*)") -> Query:
+    """A figure counting ``select`` over the register's people (``screening_people p``) meeting ``where``, the whole
+    scope and per grid of their household or per the city they came from. Zero while the register does not exist."""
+
+    def query(db: CentralDB, window: Window, group: str) -> Counts:
+        col = _SCREENING_GROUP_COLS.get(_group(group))
+        if not db.table_exists("screening_people"):
+            return {(): 0}
+        args = args_of(window)
+        table = f"FROM screening_people p WHERE {where}"
+        out: Counts = {(): int(db.execute(f"SELECT {select} {table}", args).fetchone()[0] or 0)}
+        if col is not None:
+            out.update({(key or "",): int(n or 0)
+                        for key, n in db.execute(f"SELECT {col}, {select} {table} GROUP BY 1", args)})
+        return out
+
+    return query
+
+
+def _as_of(n: int) -> Callable[[Window], list]:
+    return lambda w: [w.as_of] * n
+
+
+_NO_CONTACT_SQL = ", ".join(f"'{w}'" for w in NO_CONTACT)
+_CLOSED_SQL = ", ".join(f"'{w}'" for w in SCREENING_CLOSED)
+
+
 # -- states: alerts, devices ----------------------------------------------------------------------
 
 def _open_alerts(db: CentralDB, window: Window, group: str) -> Counts:
@@ -638,6 +682,63 @@ FIGURES: tuple[Figure, ...] = (
         "delivery entries of the day whose household had a home quarantine (whole or one person, by central's "
         "records) when the parcel was left"),
        entries_figure(_TO_QUARANTINED)),
+    # the screening and returnee register (central.screening): the register as it stood at the end of the day
+    _f("screening_people", "排查登记人数", "People on the screening register",
+       ("当日结束时（今天为此刻）排查登记表中的人数（按电话号码合并为一人），可按来源城市分组",
+        "People on the screening register by the end of the day (today: now), one per phone number; can be grouped "
+        "by the city they came from"),
+       ("当日结束前导入登记表的人数；各名单中电话号码相同的算一人", "people imported before the day ended; rows of "
+        "any list with the same phone number are one person"),
+       _screened(_ON_REGISTER, _as_of(1)), ORIGIN_GROUPS),
+    _f("screening_households", "排查登记户数", "Households on the screening register",
+       ("当日结束时排查登记表中已对应到住户档案的户数", "Households with someone on the screening register by the end "
+        "of the day"),
+       ("当日结束前导入、已对应到住户的登记人员中不同户号的个数",
+        "distinct households of the people imported before the "
+        "day ended that are linked to a household"),
+       _screened(f"{_ON_REGISTER} AND p.household IS NOT NULL", _as_of(1), "COUNT(DISTINCT p.household)"),
+       HOUSEHOLD_GROUPS),
+    _f("screening_new", "新增排查登记人数", "People newly on the register",
+       ("当日新导入排查登记表的人数，可按来源城市分组", "People first imported to the screening register that day; can "
+        "be grouped by the city they came from"),
+       ("首次导入时间在当日的登记人员数", "people whose first import was that day"),
+       _screened("p.created_at >= ? AND p.created_at < ?", lambda w: [w.since, w.until]), ORIGIN_GROUPS),
+    _f("screening_returnees", "登记返乡人员", "Returnees on the register",
+       ("当日结束时排查登记表中类别为返乡人员的人数，可按来源城市分组", "People on the register by the end of the day "
+        "whose category is returnee; can be grouped by the city they came from"),
+       ("当日结束前导入、类别为“返乡”的登记人员数（同一人在多份名单中取最严重的类别）",
+        "people imported before the day "
+        "ended with category returnee (a person on several lists has the most severe category)"),
+       _screened(f"{_ON_REGISTER} AND p.category = 'returnee'", _as_of(1)), ORIGIN_GROUPS),
+    _f("screening_contact", "有接触史人数", "People with contact history",
+       ("当日结束时排查登记表中有接触史的人数（密接、次密接，或接触史一栏写有内容），可按来源城市分组",
+        "People on the register by the end of the day with contact history (close or secondary contacts, or a "
+        "contact history written); can be grouped by the city they came from"),
+       ("当日结束前导入、类别为“密接”或“次密接”，或“接触史”一栏不是空白、“无”、“否”、“没有”的登记人员数",
+        "people imported before the day ended with category close or secondary contact, or whose contact history "
+        "is not blank or a written none"),
+       _screened(f"{_ON_REGISTER} AND (p.category IN ('close_contact', 'secondary_contact') OR "
+                 f"p.contact NOT IN ({_NO_CONTACT_SQL}))", _as_of(1)), ORIGIN_GROUPS),
+    _f("screening_reached", "当日电话联系上的人数", "People reached by phone that day",
+       ("排查电话当日打通、联系上本人的人数", "People on the register reached by phone that day"),
+       ("当日有结果为“已联系”的通话记录的登记人员数（一人当日多次只计一次）",
+        "people with a call of outcome reached that "
+        "day (once each however many calls)"),
+       _screened(_REACHED, lambda w: [w.since, w.until]), ORIGIN_GROUPS),
+    _f("screening_reached_total", "累计已联系人数", "People reached so far",
+       ("截至当日结束（今天为此刻）排查电话已联系上的人数",
+        "People on the register reached by phone by the end of the day"),
+       ("当日结束前导入、且当日结束前有过结果为“已联系”的通话记录的登记人员数", "people imported before the day ended "
+        "with a call of outcome reached before it ended"),
+       _screened(f"{_ON_REGISTER} AND {_REACHED}", lambda w: [w.as_of, 0.0, w.as_of]), ORIGIN_GROUPS),
+    _f("screening_to_reach", "仍待联系人数", "People still to reach",
+       ("当日结束时（今天为此刻）排查电话仍需再打的人数",
+        "People on the register the phone round still has to reach at "
+        "the end of the day (today: now)"),
+       ("当日结束前导入、且当日结束前最后一次通话的结果不是“已联系”“空号”“已离开本地”（含从未拨打）的登记人员数",
+        "people imported before the day ended whose last call before it ended was not reached, number not in use "
+        "or has left (never called included)"),
+       _screened(f"{_ON_REGISTER} AND {_LAST_OUTCOME} NOT IN ({_CLOSED_SQL})", _as_of(2)), ORIGIN_GROUPS),
     _f("alerts_open", "未处理告警", "Open alerts",
        ("当日产生、至今未确认的告警数", "Alerts raised that day and not acknowledged yet"),
        ("告警页当日的告警中未被确认的条数", "the day's alerts on the alerts page without an acknowledgement"),

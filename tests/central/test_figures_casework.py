@@ -331,7 +331,10 @@ def test_every_casework_figure_is_in_the_catalogue_with_checkable_words():
             "vehicles_out", "vehicles_inside", "deliveries_received", "deliveries_picked_up", "deliveries_waiting",
             "deliveries_quarantined"} <= keys
     origin = {f.key for f in figures.catalogue() if f.can_group("origin")}
-    assert origin == {"quarantine_returnees", "quarantine_returnees_new"}
+    assert origin == {"quarantine_returnees", "quarantine_returnees_new", "screening_people", "screening_new",
+                      "screening_returnees", "screening_contact", "screening_reached", "screening_reached_total",
+                      "screening_to_reach"}  # the figures about people with an origin city
+    assert not any(f.can_group("origin") for f in figures.catalogue() if f.can_group("community"))
     for key in PEOPLE:
         fig = figures.figure(key)
         assert "一户一档" in fig.counting[0] and "household file" in fig.counting[1] and fig.can_group("grid")
