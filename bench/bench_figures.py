@@ -14,8 +14,9 @@ home quarantine spread over the 90 days. The template holds 20 figures of :mod:`
   vehicles) in one template by grid, against the bare SQL of people in quarantine per grid, and against the
   20-figure template; the slowest few alone; returnees by origin city. For this the household files get 20 grids and
   2-3 members each, the quarantines care details and readings (about nine slots in ten) and three needs each,
-  added once. The benchmark's entries hold no vehicles, so the vehicle figures measure the scan of a day's
-  entries that finds none.
+  added once; when the screening register exists (:mod:`central.screening`), 50,000 people on it with 0-3 calls
+  each and its figures in the template too. The benchmark's entries hold no vehicles or deliveries, so those
+  figures measure the scan of a day's entries that finds none.
 
 The database is built once per scale by ``bench_console.database`` (one ``INSERT ... WITH RECURSIVE`` in a single
 transaction, indexes after) and kept as ``/tmp/gatepass-bench-console-<rows>.db``; this benchmark adds its
@@ -70,7 +71,12 @@ def _households(db) -> None:
 
 CASEWORK = ("quarantine_people", "quarantine_people_new", "quarantine_people_ended", "quarantine_returnees",
             "quarantine_returnees_new", "quarantine_close_contacts", "care_missed", "care_fevers", "care_needs_new",
-            "care_needs_open", "vehicles_in", "vehicles_out", "vehicles_inside")
+            "care_needs_open", "vehicles_in", "vehicles_out", "vehicles_inside", "deliveries_received",
+            "deliveries_picked_up", "deliveries_waiting", "deliveries_quarantined")
+#: The screening register's figures, measured when the register exists (``central.screening``).
+SCREENING = ("screening_people", "screening_households", "screening_new", "screening_returnees", "screening_contact",
+             "screening_reached", "screening_reached_total", "screening_to_reach")
+SCREENED = 50_000
 GRIDS = 20
 
 
@@ -107,6 +113,28 @@ def _casework(db, tz) -> None:
                    "SELECT q.id, q.household, 'groceries', q.start_ts + n.k * 4 * 86400 + 36000, "
                    "CASE WHEN (q.id + n.k) % 5 = 0 THEN NULL ELSE q.start_ts + n.k * 4 * 86400 + 50000 END "
                    "FROM quarantines q, n")
+
+
+def _screening(db) -> bool:
+    """50,000 people on the screening register, a fifth linked to a household, from 30 cities, with 0-3 calls each
+    (added once); False when the register does not exist."""
+    if not db.table_exists("screening_people"):
+        return False
+    if db.execute("SELECT COUNT(*) FROM screening_people").fetchone()[0] >= SCREENED:
+        return True
+    with db.transaction():
+        db.execute(f"WITH RECURSIVE n(k) AS (SELECT 0 UNION ALL SELECT k + 1 FROM n WHERE k < {SCREENED - 1}) "
+                   "INSERT INTO screening_people (phone, household, origin_city, contact, category, created_at, "
+                   "updated_at) SELECT '139' || printf('%08d', k), CASE WHEN k % 5 = 0 THEN "
+                   f"'H-' || printf('%05d', k % {HOUSEHOLDS}) END, '城市' || (k % 30), CASE WHEN k % 7 = 0 THEN "
+                   "'同乘列车' ELSE '无' END, CASE k % 3 WHEN 0 THEN 'returnee' WHEN 1 THEN 'close_contact' "
+                   f"ELSE 'secondary_contact' END, {START} + (k * 7919 % ({DAYS} * 86400)), 0 FROM n")
+        db.execute("WITH RECURSIVE c(k) AS (SELECT 0 UNION ALL SELECT k + 1 FROM c WHERE k < 2) "
+                   "INSERT INTO screening_calls (person_id, at, called_by, outcome) SELECT p.id, "
+                   "p.created_at + 3600 * (c.k + 1) * (1 + p.id % 5), 'bench', CASE (p.id + c.k) % 4 WHEN 0 THEN "
+                   "'reached' WHEN 1 THEN 'no_answer' WHEN 2 THEN 'empty' ELSE 'refused' END "
+                   "FROM screening_people p, c WHERE c.k < p.id % 4")
+    return True
 
 
 def _own_copy(rows: int) -> Path:
@@ -180,7 +208,8 @@ def _measure_casework(db, day, tz, repeat: int, t_twenty: float) -> list[Result]
     from central.console import report_templates as rt
 
     _casework(db, tz)
-    template = rt.Template("casework", rows=[rt.Row(k, figures.figure(k).zh) for k in CASEWORK], grouping="grid")
+    keys = CASEWORK + (SCREENING if _screening(db) else ())
+    template = rt.Template("casework", rows=[rt.Row(k, figures.figure(k).zh) for k in keys], grouping="grid")
     window = figures.Window.day(day, tz)
     t_all = _median(lambda: exports.to_xlsx([rt.generate(db, template, day, tz).table], "zh", tz), repeat)
     people = ("SELECT g, COUNT(*) FROM (SELECT DISTINCT f.grid AS g, q.household, COALESCE(q.person, m.person, 0) "
@@ -188,14 +217,16 @@ def _measure_casework(db, day, tz, repeat: int, t_twenty: float) -> list[Result]
               "LEFT JOIN household_files f ON f.household = q.household WHERE q.start_ts < ? AND q.end_ts > ? "
               "AND (q.status = 'active' OR q.released_at > ?)) s GROUP BY g")
     t_bare = _median(lambda: db.execute(people, [window.until, window.since, window.since]).fetchall(), repeat)
-    counts = figures.compute_many(db, list(CASEWORK), window, "grid")
+    counts = figures.compute_many(db, list(keys), window, "grid")
     shown = ", ".join(f"{k} {counts[k][()]:,}" for k in ("quarantine_people", "care_missed", "care_fevers"))
-    out = [Result(f"{len(CASEWORK)} casework figures by grid ({GRIDS} grids), 1 day (XLSX): {shown}", t_all * 1e3,
+    if "screening_people" in counts:
+        shown += f", screening_people {counts['screening_people'][()]:,} of {SCREENED:,}"
+    out = [Result(f"{len(keys)} casework figures by grid ({GRIDS} grids), 1 day (XLSX): {shown}", t_all * 1e3,
                   "ms", "bare SQL of people in quarantine per grid", t_bare * 1e3),
-           Result(f"{len(CASEWORK)} casework figures by grid", t_all * 1e3, "ms", "the 20-figure template by gate",
+           Result(f"{len(keys)} casework figures by grid", t_all * 1e3, "ms", "the 20-figure template by gate",
                   t_twenty * 1e3)]
-    alone = {k: _median(lambda k=k: figures.compute(db, k, window, "grid"), repeat) for k in CASEWORK}
-    for key in sorted(CASEWORK, key=lambda k: -alone[k])[:5]:
+    alone = {k: _median(lambda k=k: figures.compute(db, k, window, "grid"), repeat) for k in keys}
+    for key in sorted(keys, key=lambda k: -alone[k])[:6]:
         out.append(Result(f"figure {key} alone, by grid", alone[key] * 1e3, "ms"))
     t_origin = _median(lambda: figures.compute(db, "quarantine_returnees", window, "origin"), repeat)
     out.append(Result("returnees in quarantine by origin city (30 cities)", t_origin * 1e3, "ms"))
