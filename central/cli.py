@@ -183,6 +183,15 @@ def _register_homes_commands() -> None:
 _register_homes_commands()
 
 
+def _register_screening_commands() -> None:
+    from central.screening_cli import register
+
+    register(central_group)
+
+
+_register_screening_commands()
+
+
 def _register_console_commands() -> None:
     from central.console.cli import user_group
 

@@ -12,7 +12,7 @@ import time
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from central import care, roster_import
+from central import care, roster_import, screening
 from central.passes.quarantine import DEFAULT_TZ
 from central.store import CentralDB
 from central.tabular import guess_mapping
@@ -62,6 +62,7 @@ def seed(db: CentralDB, now: float | None = None, tz: str = DEFAULT_TZ) -> bool:
                                         filename="演示花名册.xlsx")
     log.info("demo roster: %d rows, %d bad", len(plan.rows), len(plan.bad))
     _seed_care(db, now, tz)
+    _seed_screening(db, now, tz)
     return True
 
 
@@ -82,3 +83,24 @@ def _seed_care(db: CentralDB, now: float, tz: str) -> None:
     care.finish_need(db, done, handled_by="志愿者 刘洋", by=BY, now=now - 80000)
     care.add_need(db, qid, "medicine", "降压药（硝苯地平）", by=BY, now=now - 3600)
 
+
+
+#: The street office's list of returnees (name, phone, household as written, origin, return day back, train).
+RETURNEES = (("杨强", "13900000042", "3号楼1单元201", "上海", 2, "G102"),
+             ("周敏", "13700001111", "2-1-101", "吉林", 1, "D28"),
+             ("何磊", "13700002222", "1号楼2单元103室", "西安", 3, "MU2105"),
+             ("罗静", "13700003333", "", "深圳", 0, "自驾"),
+             ("高洋", "13700004444", "2-2-102", "上海", 1, "G7"))
+
+
+def _seed_screening(db: CentralDB, now: float, tz: str) -> None:
+    """A returnee list from the street office: two already phoned (one reached, one no answer)."""
+    today = datetime.fromtimestamp(now, ZoneInfo(tz)).date()
+    rows = [screening.ScreenRow(phone=phone, name=name, household=home, origin_city=city,
+                                return_date=(today - timedelta(days=back)).isoformat(), travel=travel,
+                                health="健康", category="returnee", row_no=i + 2)
+            for i, (name, phone, home, city, back, travel) in enumerate(RETURNEES)]
+    screening.import_rows(db, "returnee_list", "街道下发返乡人员名单", rows, by=BY, now=now - 7200)
+    ids = dict(db.execute("SELECT phone, id FROM screening_people").fetchall())
+    screening.record_call(db, ids["13900000042"], "reached", "已居家隔离", by=BY, now=now - 5000)
+    screening.record_call(db, ids["13700001111"], "no_answer", "", by=BY, now=now - 4000)

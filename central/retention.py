@@ -5,7 +5,8 @@ What is personal at central, and its limit (``[retention]`` in ``central.toml``,
 - **visitors' details** (name, phone, reason: the ``extra`` of ``visitor`` entries) are erased
   ``visitor_days`` (default 28) after the visitor's *last* entry (visitors are told apart by phone number; vehicles'
   plates and drivers, the ``extra`` of ``vehicle`` entries, likewise, :mod:`central.vehicles`), and so
-  is their row in ``visitors`` (:mod:`central.visitors`) and the entries' link to it;
+  is their row in ``visitors`` (:mod:`central.visitors`) and the entries' link to it; **couriers' phones** on
+  deliveries (:mod:`central.deliveries`) are erased ``visitor_days`` after the delivery;
 - **who passed** (pass, household, person, visitor ref., guard, temperatures and notes of an entry) is erased from
   entries older than ``identity_days`` (default 180): what the daily reports count stays (time, gate, community,
   direction, decision, reason, event, fever flag), and so does the shift hand-over summary;
@@ -14,6 +15,9 @@ What is personal at central, and its limit (``[retention]`` in ``central.toml``,
 - **home-quarantine care** (:mod:`central.care`: temperatures, needs, care notes) of quarantines over or released
   ``care_days`` (default 30) ago is reduced to counts (how many readings, fevers, needs); the care rows go with
   their quarantine record;
+- **the screening register** (:mod:`central.screening`): a person not imported, called or quarantined for
+  ``screening_days`` (default 28) is deleted with what each list said and their calls; counts by category and last
+  call outcome stay (``screening_tally``);
 - expired **console sessions** are deleted.
 
 Kept: staff accounts, the audit log (who looked at what, from which address: the accountability record of the
@@ -34,7 +38,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
-from central import care, visitors
+from central import care, deliveries, screening, visitors
 from central.console import audit
 from central.db import transaction
 from central.settings import RetentionSection
@@ -66,6 +70,8 @@ class PurgeReport:
     pass_names: int = 0
     sessions: int = 0
     care_reduced: int = 0
+    screening_people: int = 0
+    courier_phones: int = 0  # deliveries whose courier's phone was erased (central.deliveries)
 
     @property
     def total(self) -> int:
@@ -83,7 +89,10 @@ class PurgeReport:
                 f"通行证上的姓名已删除：{self.pass_names} 张 / names erased from passes: {self.pass_names}",
                 f"过期的登录会话已删除：{self.sessions} 个 / expired sessions deleted: {self.sessions}",
                 f"居家隔离健康记录已删除、只保留统计：{self.care_reduced} 条隔离 / quarantine care data reduced to "
-                f"counts: {self.care_reduced}"]
+                f"counts: {self.care_reduced}",
+                f"排查登记人员已删除（只保留统计数）：{self.screening_people} 人 / screening register people deleted "
+                f"(counts kept): {self.screening_people}",
+                f"快递员电话已删除：{self.courier_phones} 条 / courier phones erased: {self.courier_phones}"]
 
 
 def _visitor_key(extra: str | None, device_id: str, seq: int, key: str | None = None) -> str:
@@ -160,11 +169,13 @@ def purge_expired(db: CentralDB, limits: RetentionSection, now: float) -> PurgeR
     report = PurgeReport(visitor_details=_erase_visitor_details(db, visitor_cutoff))
     with transaction(db):
         report.visitor_records = visitors.erase_before(db, visitor_cutoff)
+        report.courier_phones = deliveries.erase_courier_phones(db, visitor_cutoff)  # kept like visitors' phones
     report.care_reduced = care.reduce_before(db, now - limits.care_days * DAY_S)
     identity_cutoff = now - limits.identity_days * DAY_S
     report.anonymised_entries = _anonymise_entries(db, identity_cutoff)
     report.quarantine_records, report.pass_names = _drop_old_records(db, identity_cutoff)
     report.sessions = db.execute("DELETE FROM staff_sessions WHERE expires_at < ?", [now]).rowcount
+    report.screening_people = screening.purge_before(db, now - limits.screening_days * DAY_S)
     if report.total:
         audit.record(db, "system", "system", "retention_purge", "", **asdict(report))
         log.info("retention: %s", asdict(report))
@@ -184,9 +195,11 @@ def purge_outbreak_end(db: CentralDB, by: str, now: float) -> PurgeReport:
     report = PurgeReport(visitor_details=_erase_visitor_details(db, None))
     with transaction(db):
         report.visitor_records = visitors.erase_before(db, None)
+        report.courier_phones = deliveries.erase_courier_phones(db, None)
     report.care_reduced = care.reduce_before(db, now)
     report.anonymised_entries = _anonymise_entries(db, None)
     report.quarantine_records, report.pass_names = _drop_old_records(db, now, everything=True)
+    report.screening_people = screening.purge_before(db, None)
     audit.record(db, by, "cli", "outbreak_purge", "", **asdict(report))
     log.warning("outbreak-end purge by %s: %s", by, asdict(report))
     return report

@@ -20,11 +20,14 @@ from central.console import (
     routes_auth,
     routes_care,
     routes_data,
+    routes_deliveries,
     routes_duty,
     routes_homes,
     routes_patrol,
     routes_people,
     routes_reports,
+    routes_screening,
+    routes_screening_import,
     routes_selfreport,
     routes_vehicles,
     routes_visitors,
@@ -75,7 +78,8 @@ def create_app(settings: CentralSettings) -> FastAPI:
     app.include_router(api.router)
     for router in (routes_auth.router, routes_data.router, routes_admin.router, routes_reports.router,
                    routes_people.router, routes_duty.router, routes_visitors.router, routes_vehicles.router,
-                   routes_patrol.router, routes_homes.router, routes_care.router, routes_selfreport.router):
+                   routes_patrol.router, routes_homes.router, routes_care.router, routes_selfreport.router,
+                   routes_screening.router, routes_screening_import.router, routes_deliveries.router):
         app.include_router(router)  # the staff console (pages at /, /login, /entries ...)
     install_error_pages(app)  # HTML errors on pages, JSON on the APIs
     app.add_api_route("/healthz", healthz, methods=["GET"])

@@ -23,6 +23,9 @@ class RetentionSection(Section):
     care_days: float = Field(30.0, description="Temperatures, needs and care notes of a home quarantine are "
                              "deleted this many days after it ended or was released; counts stay (days).", gt=0,
                              le=3650)
+    screening_days: float = Field(28.0, description="People on the screening register (names, phones, health, "
+                                  "calls) not imported, called or quarantined for this long are deleted; counts by "
+                                  "category and last call outcome stay (days).", gt=0, le=3650)
     interval_h: float = Field(1.0, description="How often the server applies these limits (hours).", gt=0, le=168)
 
 
@@ -40,6 +43,10 @@ class CentralSettings(ServiceSettings):
                           "(the street office's, e.g. Asia/Shanghai); day reports run midnight to midnight here.")
     lists_max_age_h: float = Field(24.0, description="A gate whose lists are older than this is flagged "
                                    "'lists stale' on the devices page, even at the current version (hours).", gt=0)
+    public_url: str = Field("", description="The address residents reach the console at from their phones, e.g. "
+                            "https://jiankang.example.gov.cn (printed as the self-report QR code on quarantine "
+                            "notices). Empty: the address of the request that printed the notice.",
+                            max_length=200, pattern=r"^(https?://[^\s/?#]+(/[^\s?#]*)?)?$")
     workers: int = Field(1, description="Server processes sharing the listening port (processes). 1: one process, "
                          "as on a small site; for a city on PostgreSQL about one per CPU core. A process that dies "
                          "is replaced.", ge=1, le=64)

@@ -45,7 +45,8 @@ Source = Callable[[CentralDB, str, float], list[TimelineEvent]]
 #: "module:function" of each source, in no particular order (events are merged by time).
 SOURCES: tuple[str, ...] = ("central.timeline:pass_events", "central.timeline:passage_events",
                             "central.timeline:quarantine_events", "central.timeline:alert_events",
-                            "central.care:timeline_events")
+                            "central.care:timeline_events", "central.screening:timeline_events",
+                            "central.deliveries:timeline_events")
 
 #: Refusal reasons that make an entry an alert for the household (as the console's alert rules see them).
 ALERT_REASONS = ("quarantined", "host_quarantined", "health_code_yellow", "health_code_red", "fever", "temp_high")

@@ -38,6 +38,7 @@ from drivers.interfaces import FrameSourceDevice, GateOutput, ScannerDevice, The
 from edge.checkpoint_status import Sources, StatusView
 from edge.decode import QrDecoder
 from edge.dedupe import Deduper, Seen
+from edge.delivery_book import Parcel
 from edge.devices import Devices
 from edge.direction import DirectionChoice
 from edge.entry_recorder import EntryRecorder
@@ -223,6 +224,17 @@ class Checkpoint:
     def record_vehicle_exit(self, guard_id: str, vehicle_uuid: str) -> dict[str, Any]:
         """Record that the vehicle of entry ``vehicle_uuid`` left (signed-in guard)."""
         return self.vehicles.record_exit(guard_id, vehicle_uuid)
+    def record_delivery(self, guard_id: str, parcel: Parcel) -> dict[str, Any]:
+        """Record a delivery left at the gate for a household (drop-off mode, signed-in guard)."""
+        return self.desk.deliveries.record(guard_id, parcel)
+
+    def deliveries_waiting(self) -> dict[str, Any]:
+        """Whether this gate is in drop-off mode and the deliveries waiting here."""
+        return {"drop_off": self.desk.deliveries.drop_off(), "waiting": self.desk.deliveries.waiting()}
+
+    def record_pickup(self, guard_id: str, delivery_uuid: str, kind: str, name: str = "") -> dict[str, Any]:
+        """Record the pickup of a delivery (by the household's pass scanned, a name, or carried up by staff)."""
+        return self.desk.deliveries.pickup(guard_id, delivery_uuid, kind, name)
 
     def start_shift(self, guard_id: str, pin: str) -> bool:
         """Sign a guard in with their PIN; False if the PIN is wrong."""

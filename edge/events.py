@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar
 
 if TYPE_CHECKING:
+    from edge.delivery_book import Parcel
     from edge.handover import HandOverNote
     from edge.vehicle_fields import VehicleForm
 
@@ -289,6 +290,16 @@ class CheckpointAPI(Protocol):
 
     def record_vehicle_exit(self, guard_id: str, vehicle_uuid: str) -> dict[str, Any]:
         """Record that the vehicle of entry ``vehicle_uuid`` left (committed to the log before it returns)."""
+    def record_delivery(self, guard_id: str, parcel: Parcel) -> dict[str, Any]:
+        """Record a delivery left for a household (drop-off mode): ``{seq, uuid, quarantined}``, committed to the log
+        before it returns; an unknown household raises :class:`edge.visitor_fields.FieldError`."""
+
+    def deliveries_waiting(self) -> dict[str, Any]:
+        """``{"drop_off": bool, "waiting": [...]}``: :class:`edge.delivery_book.Delivery` as JSON, quarantined
+        households first, then the longest waiting."""
+
+    def record_pickup(self, guard_id: str, delivery_uuid: str, kind: str, name: str = "") -> dict[str, Any]:
+        """Record the pickup of a delivery: ``kind`` "pass", "name" (with ``name``) or "staff" (carried up)."""
 
     def start_shift(self, guard_id: str, pin: str) -> bool:
         """Sign a guard in with their PIN; False if the PIN is wrong."""

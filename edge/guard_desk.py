@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 from edge import handover
 from edge.decision import Decision, decide
+from edge.delivery_book import DeliveryDesk
 from edge.direction import DirectionChoice
 from edge.entry_recorder import EntryFields, EntryRecorder
 from edge.errors import EdgeError
@@ -93,6 +94,7 @@ class GuardDesk:
         self.history = history or FaultHistory()  # the faults of a shift, for its hand-over
         self._recent_visitors: dict[tuple[str, str], float] = {}  # (person, host) -> registered (monotonic)
         self._book: VisitorBook | None = None  # made on first use, on the open store's database
+        self.deliveries = DeliveryDesk(store, recorder, lists, profile.settings.gate.id, self._require_guard)
 
     def _require_guard(self, guard_id: str) -> None:
         if self.profile.settings.gate.mode != "guarded":

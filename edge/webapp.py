@@ -28,7 +28,7 @@ from fastapi.templating import Jinja2Templates
 from edge.events import CheckpointAPI
 from edge.settings import EdgeSettings, is_loopback
 from edge.voice import VoiceAnnouncer, make_voice
-from edge.web import actions, pages, pairing, stream, vehicles, visitors
+from edge.web import actions, deliveries, pages, pairing, stream, vehicles, visitors
 from edge.web.access import ClientRule, HostGate, allowed_hosts
 from edge.web.context import GuardPage
 from edge.web.errors import ScreenError, screen_error_response
@@ -56,7 +56,7 @@ def create_app(checkpoint: CheckpointAPI, settings: EdgeSettings, voice: VoiceAn
     app.exception_handler(ScreenError)(screen_error_response)
     app.state.page = GuardPage.build(checkpoint, settings, voice, Jinja2Templates(directory=WEB_DIR / "templates"))
     for router in (pages.router, pairing.router, stream.router, actions.router, visitors.router,
-                   vehicles.router):
+                   vehicles.router, deliveries.router):
         app.include_router(router)
     return app
 

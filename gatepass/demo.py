@@ -167,6 +167,7 @@ def _demo_guard(data_dir: Path) -> None:
             book.set_pin(DEMO_GUARD, DEMO_PIN)
         _demo_visitors(db, time.time())
         _demo_vehicles(db, time.time())
+        _demo_deliveries(db, time.time())
     finally:
         db.conn.close()
         make_db_private(path)
@@ -230,6 +231,40 @@ def _demo_vehicles(db: Any, now: float) -> None:
         if t_out is not None:
             locallog.append(**common, wall_ts=t_out, sys_ts=t_out, event=EXIT_EVENT, direction="out",
                             decision="info", reason=EXIT_EVENT, ref_uuid=car["uuid"])
+
+
+
+#: The demo's deliveries (household, company, count, courier phone, note, quarantined home, hours ago, picked up by
+#: the name, hours later; None: still waiting).
+DEMO_DELIVERIES = (("1-1-101", "顺丰", 2, "13500001234", "", False, 5.0, ("李阿姨", 1.0)),
+                   ("2-3-401", "美团", 1, "", "药品", True, 1.0, None),
+                   ("3-2-401", "京东", 1, "13600002222", "生鲜", False, 0.5, None))
+
+
+def _demo_deliveries(db: Any, now: float) -> None:
+    """A few parcels left at the gate (once): one to the quarantined household, one picked up."""
+    from edge.delivery_book import EVENT, PICKUP_EVENT, Delivery, DeliveryBook
+    from sync.locallog import LocalLog
+
+    if db.execute("SELECT 1 FROM entries WHERE event = ? LIMIT 1", [EVENT]).fetchone():
+        return
+    locallog, book = LocalLog(db), DeliveryBook(db)
+    common = {"device_id": "demo-gate-1", "gate_id": "gate-1", "mono_ts": 0.0, "boot_id": "demo-seed",
+              "clock_trusted": True, "guard_id": DEMO_GUARD, "pass_kind": "delivery", "decision": "info"}
+    for household, company, count, phone, note, quarantined, ago_h, pickup in DEMO_DELIVERIES:
+        t = now - ago_h * 3600
+        extra = {"company": company, "count": count, "quarantined": quarantined,
+                 **({"courier_phone": phone} if phone else {}), **({"note": note} if note else {})}
+        row = locallog.append(**common, wall_ts=t, sys_ts=t, event=EVENT, household=household, direction="in",
+                              reason=EVENT, extra=extra)
+        book.add(Delivery(row["uuid"], household, company, count, phone, note, quarantined, t))
+        if pickup is not None:
+            name, later_h = pickup
+            t_out = t + later_h * 3600
+            locallog.append(**common, wall_ts=t_out, sys_ts=t_out, event=PICKUP_EVENT, household=household,
+                            direction="out", reason=PICKUP_EVENT, ref_uuid=row["uuid"],
+                            extra={"by": "name", "name": name})
+            book.picked_up(row["uuid"], t_out, "name", name)
 
 
 def _make_private(data_dir: Path) -> None:

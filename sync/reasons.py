@@ -28,6 +28,8 @@ MESSAGES: Mapping[str, Mapping[str, str]] = MappingProxyType({
     "shift_end": {"zh": "交接班", "en": "Shift hand-over"},
     "shift_start": {"zh": "上岗签到", "en": "Shift sign-in"},
     "visitor_exit": {"zh": "访客离开", "en": "Visitor left"},
+    "delivery": {"zh": "快递代收登记", "en": "Delivery left at the gate"},
+    "delivery_pickup": {"zh": "快递已取件", "en": "Delivery picked up"},
     "host_quarantined": {"zh": "被访住户正在居家隔离，访客不得进入",
                          "en": "The household visited is under home quarantine: no visitors"},
     "vehicle_ok": {"zh": "车辆已登记，请通行", "en": "Vehicle registered, please go ahead"},

@@ -159,7 +159,8 @@ def _days(rec: care.CareRecord, today: date, ctx: Console) -> list[str]:
 
 def _link(request: Request, ctx: Console, rec: care.CareRecord, person: int) -> str:
     token = selfreport.make_token(care.secret(ctx.db), rec.id, person, rec.q.first_day, rec.q.last_day)
-    return f"{str(request.base_url).rstrip('/')}/r/{token}"
+    base = ctx.public_url or str(request.base_url).rstrip("/")
+    return f"{base}/r/{token}"
 
 
 def _found(ctx: Console, quarantine_id: int) -> care.CareRecord:

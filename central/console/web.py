@@ -44,7 +44,7 @@ class Console:
     alert_refresh_s = 10  # how often the alerts page reloads its list (seconds)
 
     def __init__(self, db_target: str | Path, session_secret: str, data_dir: Path, tz: str = DEFAULT_TZ,
-                 secure_cookies: bool = False, lists_max_age_s: float = 24 * 3600.0) -> None:
+                 secure_cookies: bool = False, lists_max_age_s: float = 24 * 3600.0, public_url: str = "") -> None:
         self.db_target = str(db_target)
         self.secret = session_secret.encode()
         self.data_dir = Path(data_dir)
@@ -52,6 +52,7 @@ class Console:
         self.tz_name = tz
         self.secure_cookies = secure_cookies
         self.lists_max_age_s = lists_max_age_s  # a gate's lists older than this are flagged on /devices
+        self.public_url = public_url.rstrip("/")  # links printed for residents (self-report QR); '' the request's
         self._local = threading.local()
         self.env = Environment(loader=PackageLoader("central.console", "templates"),
                                autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
@@ -76,7 +77,8 @@ class Console:
     def from_settings(cls, settings: CentralSettings) -> Console:
         """The console of a central server with ``settings``."""
         return cls(settings.db_target, settings.session_secret.get_secret_value(), settings.data_dir,
-                   tz=settings.timezone, lists_max_age_s=settings.lists_max_age_h * 3600)
+                   tz=settings.timezone, lists_max_age_s=settings.lists_max_age_h * 3600,
+                   public_url=settings.public_url)
 
     @property
     def db(self) -> CentralDB:

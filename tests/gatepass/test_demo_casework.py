@@ -33,3 +33,19 @@ def test_the_demo_seeds_household_files_and_a_quarantine_once(tmp_path):
         assert missed  # yesterday afternoon at least
     finally:
         db.close()
+
+
+def test_the_demo_seeds_a_screening_list_with_a_phone_round(tmp_path):
+    from central import screening
+
+    demo._demo_passes(tmp_path)
+    db = open_db(tmp_path / "central" / "central.db")
+    try:
+        people = db.execute("SELECT name, household, last_outcome FROM screening_people ORDER BY id").fetchall()
+        assert len(people) == 5
+        assert ("杨强", "3-1-201", "reached") in people  # the address as written, linked to the household file
+        due, _ = screening.worklist(db, screening.Filters(), now=time.time())
+        # the one reached is off the round, the one who did not answer comes back two hours after the call
+        assert sorted(p["name"] for p in due) == ["何磊", "罗静", "高洋"]
+    finally:
+        db.close()

@@ -836,6 +836,9 @@
     setInterval(renderActions, 1000);
   }
 
+  // The screen's helpers for the dialogs in their own files (deliveries.js, ...).
+  window.gpGuard = {post: post, T: T, toast: toast, openDialog: openDialog, closeDialogs: closeDialogs,
+    needShift: needShift};
   if (GUARDED) wireGuard();
   // The guard page's other scripts (vehicles.js) use these helpers; they load before this file.
   window.GP = {T: T, post: post, toast: toast, openDialog: openDialog, closeDialogs: closeDialogs, needShift: needShift,

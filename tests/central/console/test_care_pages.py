@@ -265,3 +265,27 @@ def test_concurrent_reports_of_one_slot_never_fail_with_a_server_error(central):
     assert set(codes) <= {303, 400} and 303 in codes, codes
     [reading] = care.readings(central.db, qid)
     assert reading.corrections == codes.count(303) - 1
+
+
+def test_printed_self_report_links_use_the_public_url_when_set(central):
+    from pydantic import ValidationError
+
+    from central.settings import CentralSettings
+
+    _member(central, "12-1-101", 0, "钱一")
+    qid = care.start_quarantine(central.db, household="12-1-101", person=0, first_day=_today(),
+                                last_day=_today() + timedelta(days=13), source="other", by="staff")
+    console = central.server.config.app.state.console
+    with central.client("staff") as c:
+        assert f"{central.url}/r/" in c.get(f"/care/{qid}").text  # no public address: the request's
+        console.public_url = "https://jk.example.cn"
+        try:
+            notice = c.get(f"/care/{qid}/notice/0/quarantine").text
+            page = c.get(f"/care/{qid}").text
+        finally:
+            console.public_url = ""
+    assert "https://jk.example.cn/r/" in page and "https://jk.example.cn/r/" in notice
+    for bad in ("jk.example.cn", "ftp://x", "https://a b", "https://x/?q=1"):
+        with pytest.raises(ValidationError):
+            CentralSettings(session_secret="x" * 32, public_url=bad)
+    assert CentralSettings(session_secret="x" * 32, public_url="https://jk.example.cn/gp").public_url

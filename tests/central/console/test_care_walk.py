@@ -1,7 +1,8 @@
 """The issue-15 walk for home-quarantine care, in chromium: a 300-household roster imported with Chinese headers in
-a new order (:mod:`central.roster_import`, as the console's import does) → quarantine a member for 14 days → the
-resident's self-report page on a 390×844 phone records two temperatures → a missed reading raises an alert →
-print the release notice (PDF, checked with pdftotext) → release → the record stays. Screenshots go to /tmp/h22."""
+a new order (:mod:`central.roster_import`, as the console's import does) → open the household file → quarantine a
+member for 14 days → the resident's self-report page on a 390×844 phone records two temperatures → a missed
+reading raises an alert → print the release notice (PDF, checked with pdftotext) → release → the record stays.
+Screenshots go to /tmp/h22."""
 
 from __future__ import annotations
 
@@ -112,7 +113,13 @@ def test_the_care_walk(central):
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
         try:
             page = _signed_in(browser, central, {"width": 1366, "height": 768})
+            page.goto(f"/households/{HH}")  # the household file of the imported roster
+            assert spouse.name in page.locator("main").inner_text()
             qid = _start_quarantine(page, yesterday)
+            page.goto(f"/households/{HH}")  # its timeline holds the quarantine now
+            assert "居家隔离" in page.locator("main").inner_text()
+            page.screenshot(path=str(OUT / "household-file-1366.png"), full_page=True)
+            page.goto(f"/care/{qid}")
             rec = care.record(central.db, qid)
             assert rec and rec.q.person == 1 and rec.q.first_day == yesterday
             assert (datetime.fromisoformat(rec.q.last_day) - datetime.fromisoformat(yesterday)).days == 13

@@ -21,11 +21,14 @@ from central.console import (
     routes_duty,
     routes_homes,
     routes_people,
+    routes_screening,
+    routes_screening_import,
     routes_selfreport,
 )
 
 CONSOLE_ROUTERS = (routes_auth.router, routes_data.router, routes_admin.router, routes_people.router,
-                   routes_duty.router, routes_homes.router, routes_care.router, routes_selfreport.router)
+                   routes_duty.router, routes_homes.router, routes_care.router, routes_selfreport.router,
+                   routes_screening.router, routes_screening_import.router)
 
 
 def _calls(dependant: Any) -> Iterator[Callable[..., Any]]:
@@ -73,7 +76,8 @@ def _routes(routes, prefix=""):
 
 PUBLIC = {"/login", "/lang/{code}", "/static/console.css", "/static/patrol.css", "/static/alerts.js", "/healthz",
           "/static/menu.js",
-          "/r/{token}", "/static/care.css"}  # /r/{token}: the resident's self-report page (a signed token)
+          "/r/{token}", "/static/care.css",
+          "/static/screening.css"}  # /r/{token}: the resident's self-report page (a signed token)
 
 
 def test_every_route_needs_a_session_or_a_device_token(central):
@@ -90,7 +94,8 @@ def test_every_route_needs_a_session_or_a_device_token(central):
             url = (url.replace("{template_id}", "1").replace("{pid}", "1").replace("{slot_id}", "1")
                    .replace("{round_id}", "1").replace("{job}", "job-12345678")
                    .replace("{quarantine_id}", "1").replace("{need_id}", "1")
-                   .replace("{person}", "0").replace("{notice}", "release").replace("{token}", "token-12345678"))
+                   .replace("{person}", "0").replace("{notice}", "release").replace("{token}", "token-12345678")
+                   .replace("{person_id}", "1"))
             assert "{" not in url, path
             for method in route.methods - {"HEAD"}:
                 r = c.request(method, url, data={"csrf": "x"} if method == "POST" else None)

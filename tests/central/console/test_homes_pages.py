@@ -224,3 +224,22 @@ def test_the_timeline_lists_passes_quarantine_and_alerts(central):
     assert all(e.alert for e in alerts) and len(alerts) == 2  # the fever refusal and the guard's override
     assert [e.at for e in events] == sorted((e.at for e in events), reverse=True)
     assert ingest  # the seeded devices came through central.ingest
+
+
+def test_a_quarantined_member_is_named_masked_for_viewers(central):
+    from datetime import date, timedelta
+
+    from central import care
+
+    homes.save_member(central.db, homes.Member("5-5-505", 0, "欧阳修", "13711112222"))
+    care.start_quarantine(central.db, household="5-5-505", person=0, first_day=date.today(),
+                          last_day=date.today() + timedelta(days=13), source="returnee", origin_city="上海",
+                          by="staff")
+    with central.client("staff") as c:
+        staff_view = c.get("/households/5-5-505").text
+    with central.client("viewer") as c:
+        viewer_view = c.get("/households/5-5-505").text
+    status = staff_view.split('id="q-status"', 1)[1].split("</p>", 1)[0]
+    assert "欧阳修" in status and "#0" not in status
+    hidden = viewer_view.split('id="q-status"', 1)[1].split("</p>", 1)[0]
+    assert "欧**" in hidden and "欧阳修" not in viewer_view
