@@ -7,23 +7,24 @@ community and gate, and by the grid of their household (the household file's ``g
 for entries with no household or a household without a grid); households (quarantine, passes) carry no community or
 gate, so their figures are grouped by grid only.
 
-The screening register's figures (:mod:`central.screening`: people merged by phone, their calls) describe the
-register as it stood at the end of the day (today: now): on it, reached so far, still to reach; they answer zero
-while the register's tables do not exist. Casework figures count people, not only households: a quarantine of one person counts that person, a household's
-quarantine every member of its household file (:func:`central.care.persons`); readings, needs and vehicles come from
-:mod:`central.care` and :mod:`central.vehicles`, grouped by their household's grid.
+Casework figures count people, not only households: a quarantine of one person counts that person, a household's
+quarantine every member of its household file (:func:`central.care.persons`); readings and needs come from
+:mod:`central.care`, vehicles and parcels from their entries (:mod:`central.vehicles`, :mod:`central.deliveries`),
+grouped by their household's grid. The screening register's figures (:mod:`central.screening`: people merged by
+phone, their calls) describe the register as it stood at the end of the day (today: now): on it, reached so far,
+still to reach.
 
 **By origin** (``origin``, 来源城市): the figures about people who have an origin city (returnees in home
-quarantine, the screening register's people) can be grouped by the city they came back from, a row per city. It is a grouping of its own, usable only by the figures that know an origin (:data:`ORIGIN_GROUPS`),
-rather than one figure per city in the catalogue, because the cities are data (whatever staff typed when placing the
-quarantine, a new one any day) and a recipient asks for "returnees by origin" as one table: a report template
-grouped by origin lists every city that has returnees, the figures that know no origin answer only the totals row.
-A person with quarantines recorded under two cities counts once in the total and under each city.
+quarantine, the screening register's people) can be grouped by the city they came back from, a row per city. It is
+a grouping of its own, usable only by the figures that know an origin (:data:`ORIGIN_GROUPS`), rather than one
+figure per city in the catalogue, because the cities are data (whatever a list or the staff wrote, a new one any
+day) and a recipient asks for "returnees by origin" as one table: a report template grouped by origin lists every
+city the day's figures name, and the figures that know no origin answer only the totals row. A person recorded
+under two cities counts once in the total and under each city.
 
 Results are ``{group: count}``: the group ``()`` for the whole scope, ``(community,)`` grouped by community,
 ``(community, gate_id)`` grouped by gate, ``(grid,)`` grouped by grid, ``(city,)`` grouped by origin (``''``: the
-city was not given). :func:`compute` answers one figure;
-:func:`catalogue` lists them.
+city was not given). :func:`compute` answers one figure; :func:`catalogue` lists them.
 
 Entries are placed by ``wall_ts``, central's best (re-dated) time; the window is local midnight to local midnight in
 the console's time zone.
@@ -39,7 +40,7 @@ from datetime import date, datetime, timedelta
 from itertools import pairwise
 from zoneinfo import ZoneInfo
 
-from central import care, vehicles
+from central import care, deliveries, screening, vehicles
 from central.console import alerts
 from central.console.i18n import reason_text
 from central.errors import CentralError
@@ -408,8 +409,10 @@ def _still_open(cond: str, closing_event: str, days_before: int = 0) -> Query:
 
 # -- deliveries (central.deliveries: entries ``delivery`` and ``delivery_pickup``) ----------------------------------
 
-DELIVERY, DELIVERY_PICKUP = "delivery", "delivery_pickup"
-WAITING_DAYS = 7  # a parcel waiting at the gate is counted for this many days (the day asked for and 6 before)
+DELIVERY, DELIVERY_PICKUP = deliveries.EVENT, deliveries.PICKUP_EVENT
+#: A parcel waiting at the gate is counted for this many days (the day asked for and those before), as long as the
+#: staff's to-carry list keeps it.
+WAITING_DAYS = int(deliveries.CARRY_DAYS)
 #: A delivery entry to a household under home quarantine (anyone in it) when the parcel was left, by central's
 #: quarantine records.
 _TO_QUARANTINED = (f"event = '{DELIVERY}' AND EXISTS (SELECT 1 FROM quarantines q "
@@ -418,9 +421,8 @@ _TO_QUARANTINED = (f"event = '{DELIVERY}' AND EXISTS (SELECT 1 FROM quarantines 
 
 # -- the screening and returnee register (central.screening) ---------------------------------------------------------
 
-#: Outcomes after which the phone round is over for a person (``central.screening.CLOSED``: reached, a number not in
-#: use, has left the area).
-SCREENING_CLOSED = ("reached", "empty", "left")
+#: Outcomes after which the phone round is over for a person (reached, a number not in use, has left the area).
+SCREENING_CLOSED = screening.CLOSED
 #: What a written contact history says when there is none.
 NO_CONTACT = ("", "无", "否", "没有", "无接触史", "无接触", "无密接史")
 _ON_REGISTER = "p.created_at < ?"
@@ -433,12 +435,10 @@ _SCREENING_GROUP_COLS = {"grid": GRID_OF.format(table="p"), "origin": "p.origin_
 
 def _screened(where: str, args_of: Callable[[Window], list], select: str = "COUNT(*)") -> Query:
     """A figure counting ``select`` over the register's people (``screening_people p``) meeting ``where``, the whole
-    scope and per grid of their household or per the city they came from. Zero while the register does not exist."""
+    scope and per grid of their household or per the city they came from."""
 
     def query(db: CentralDB, window: Window, group: str) -> Counts:
         col = _SCREENING_GROUP_COLS.get(_group(group))
-        if not db.table_exists("screening_people"):
-            return {(): 0}
         args = args_of(window)
         table = f"FROM screening_people p WHERE {where}"
         out: Counts = {(): int(db.execute(f"SELECT {select} {table}", args).fetchone()[0] or 0)}

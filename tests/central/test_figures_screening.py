@@ -1,8 +1,6 @@
 """The screening register's figures (people and households on the register, new, returnees by origin city, contact
 history, reached that day / so far, still to reach), checked against counts computed here from the rows the test
-imported through :mod:`central.screening` and the calls it recorded, on SQLite and PostgreSQL.
-
-Needs the screening register (``central.screening``); until it is on the branch these tests are skipped."""
+imported through :mod:`central.screening` and the calls it recorded, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -13,11 +11,9 @@ from datetime import date
 
 import pytest
 
-from central import figures
+from central import figures, screening
 from central.console.timeutil import day_bounds, zone
 from central.db import open_db
-
-screening = pytest.importorskip("central.screening")
 
 TZ = zone()
 DAYS = [date(2026, 11, 19), date(2026, 11, 20), date(2026, 11, 21)]
