@@ -15,6 +15,7 @@ from datetime import date, timedelta
 import pytest
 from openpyxl import load_workbook
 
+from central import screening
 from central.console.timeutil import day_bounds
 from tests.central.console.conftest import PASSWORDS
 from tests.central.console.data import ingest_entries
@@ -55,7 +56,21 @@ def casework(central):
     ingest_entries(central.db, "dev-v", "Garden", vehicle_rows)
     delivery_rows = _deliveries(rng, qs)
     ingest_entries(central.db, "dev-d", "Garden", delivery_rows)
+    _register(central.db, rng)
     return central, qs, readings, needs, vehicle_rows + delivery_rows
+
+
+def _register(db, rng: random.Random) -> None:
+    """Two lists on the screening register before DAY (returnees from three cities, close contacts), some called."""
+    since = day_bounds(DAY, TZ)[0]
+    for n, (kind, at) in enumerate((("returnee_list", since - 86400), ("close_contact_list", since + 3600))):
+        rows = [screening.ScreenRow(phone=f"1380000{n}{i:03d}", name=f"人{i}", household=rng.choice(["H1", "H4", ""]),
+                                    origin_city=rng.choice(["武汉", "上海", "北京"])) for i in range(12)]
+        screening.import_rows(db, kind, f"名单{n}", rows, by="staff", now=at)
+    for pid, in db.execute("SELECT id FROM screening_people").fetchall():
+        if pid % 3:
+            screening.record_call(db, pid, rng.choice(["reached", "no_answer"]), "", by="staff",
+                                  now=since + rng.uniform(2 * 3600, 30 * 3600))
 
 
 def _expected_per_grid(qs, readings, needs, rows) -> dict[str, Counter]:
@@ -123,7 +138,8 @@ def test_casework_templates_per_grid_and_per_origin_for_a_past_day(browser, case
     _build(page, "网格防控日报", "居家隔离与车辆情况", "grid", GRID_FIGURES)
     _build(page, "返乡人员来源", "返乡人员（按来源城市）", "origin",
            [("quarantine_returnees", "1", "在隔离返乡人员"), ("quarantine_returnees_new", "2", "当日新增"),
-            ("vehicles_in", "3", "车辆进入")])
+            ("vehicles_in", "3", "车辆进入"), ("screening_returnees", "4", "登记返乡人员"),
+            ("screening_to_reach", "5", "仍待联系")])
     grid_sheet, origin_sheet = _generate(page, "网格防控日报"), _generate(page, "返乡人员来源")
     page.goto("/report-templates")
     page.screenshot(path=str(SHOTS / "rt-casework-list.png"), full_page=False)
@@ -143,15 +159,29 @@ def test_casework_templates_per_grid_and_per_origin_for_a_past_day(browser, case
                                                  "deliveries_waiting", "deliveries_quarantined"))
 
     since, until = day_bounds(DAY, TZ)
-    by_city = {r[1].value: r[2].value for r in origin_sheet.iter_rows(min_row=3) if r[0].is_date}
-    assert [c.value for c in origin_sheet[2]] == ["日期", "来源城市", "在隔离返乡人员", "当日新增", "车辆进入"]
+    by_city = {r[1].value: r[2].value for r in origin_sheet.iter_rows(min_row=3) if r[0].is_date and r[2].value}
+    assert [c.value for c in origin_sheet[2]] == ["日期", "来源城市", "在隔离返乡人员", "当日新增", "车辆进入",
+                                                  "登记返乡人员", "仍待联系"]
     found = {}
     for q in qs:
         if q.holds(since, until) and q.source == "returnee":
             found.setdefault(q.city or "（未填城市）", set()).update(q.people())
     assert by_city == {city: len(people) for city, people in found.items()} and len(by_city) >= 2
-    vehicles = [r[4].value for r in origin_sheet.iter_rows(min_row=3) if r[0].is_date]
-    assert vehicles == [None] * len(by_city)  # a figure without an origin: blank per city, in the totals only
+    cells = [[c.value for c in r[1:]] for r in origin_sheet.iter_rows(min_row=3) if r[0].is_date]
+    assert all(r[3] is None for r in cells)  # a figure without an origin: blank per city, in the totals only
     total = next(r for r in origin_sheet.iter_rows(min_row=3, values_only=True) if r[0] == "合计")
     assert total[4] == expect["vehicles_in"][None]
+    # the register, from its raw tables: returnees by city, and who the phone round still has to reach by the end
+    # of the day (no call yet, or the last call before the end of the day not answered)
+    db = central.db
+    returnees = Counter(city for city, in db.execute("SELECT origin_city FROM screening_people WHERE "
+                                                     "category = 'returnee' AND created_at < ?", [until]))
+    assert {r[0]: r[4] for r in cells if r[4]} == dict(returnees) and sum(returnees.values()) == 12
+    last = {}
+    for pid, at, outcome in db.execute("SELECT person_id, at, outcome FROM screening_calls ORDER BY at"):
+        if at < until:
+            last[pid] = outcome
+    people = db.execute("SELECT id, origin_city FROM screening_people WHERE created_at < ?", [until]).fetchall()
+    to_reach = Counter(city for pid, city in people if last.get(pid, "") != "reached")
+    assert {r[0]: r[5] for r in cells if r[5]} == dict(to_reach) and total[6] == sum(to_reach.values()) > 0
     ctx.close()
