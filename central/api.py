@@ -87,9 +87,10 @@ def _changes(state: CentralState, since: int, limit: int, fmt: int) -> dict[str,
 @router.get("/changes")
 async def changes(dev: Device, state: State, since: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
                   limit: Annotated[int, Query(ge=1, le=5000)] = 500,
-                  fmt: Annotated[int, Query(alias="format", ge=1, le=3)] = 1) -> dict[str, Any]:
+                  fmt: Annotated[int, Query(alias="format", ge=1, le=4)] = 1) -> dict[str, Any]:
     """The signed list page after version ``since`` (a snapshot when the device is too far behind), in list format
-    ``format``: 1 (the default, for gates that do not ask), 2 (quarantine of persons too) or 3 (guards too)."""
+    ``format``: 1 (the default, for gates that do not ask), 2 (quarantine of persons too), 3 (guards too) or 4
+    (the households central knows too)."""
     return await asyncio.to_thread(_changes, state, since, limit, fmt)
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from central.passes.store import note_household
 from central.store import CentralDB
 from central.store.migrations import Migrations
 
@@ -98,9 +99,9 @@ def members(db: CentralDB, household: str) -> list[Member]:
 
 
 def ensure_household(db: CentralDB, household: str, now: float | None = None) -> None:
-    """Make sure ``household`` exists (``households``, the table passes refer to)."""
-    db.execute("INSERT INTO households (household, created_at) VALUES (?, ?) ON CONFLICT (household) DO NOTHING",
-               [household, time.time() if now is None else now])
+    """Make sure ``household`` exists (``households``, the table passes refer to); a new one reaches the gates
+    (list format 4), which check a visitor's host against them."""
+    note_household(db, household, time.time() if now is None else now)
 
 
 def save_member(db: CentralDB, m: Member, now: float | None = None) -> None:

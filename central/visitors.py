@@ -59,6 +59,12 @@ def m001_visitors(db: CentralDB) -> None:
     link_uploaded(db, rows)  # visitors recorded before this table existed
 
 
+@migrations()
+def m002_visit_refs(db: CentralDB) -> None:
+    """Entries by visit reference: the console names the visitor of an entry, an alert or a trace row by it."""
+    db.execute("CREATE INDEX entries_visitor_ref ON entries (visitor_ref) WHERE visitor_ref IS NOT NULL")
+
+
 def migrate(db: CentralDB) -> None:
     """Apply pending ``central-visitors`` migrations (after ``central-sync``: they extend ``entries``)."""
     migrations.apply(db)
@@ -216,7 +222,9 @@ def ledger(db: CentralDB, q: LedgerQuery, limit: int = LEDGER_LIMIT) -> list[dic
         args.append(q.household.strip())
     out_ts = (f"(SELECT MIN(x.wall_ts) FROM entries x WHERE x.ref_uuid = e.uuid AND x.event = '{EXIT_EVENT}')")
     if q.inside_only:
-        where.append(f"e.decision = 'pass' AND {out_ts} IS NULL")
+        let_in = ("(e.decision = 'pass' OR EXISTS "
+                  "(SELECT 1 FROM entries o WHERE o.ref_uuid = e.uuid AND o.event = 'override'))")
+        where.append(f"{let_in} AND {out_ts} IS NULL")  # a refused visitor the guard let in is inside too
     rows = db.query(
         f"SELECT e.uuid, e.wall_ts, e.gate_id, e.community, e.household, e.temp_c, e.fever, e.decision, e.reason, "
         f"e.guard_id, e.extra, e.visitor_key, v.name, v.phone, {out_ts} AS out_ts "

@@ -40,6 +40,7 @@ from edge.shifts import ShiftBook
 from edge.store import LocalStore
 from edge.temperatures import FeverMemory
 from edge.visitor_book import EXIT_EVENT, Visit, VisitorBook
+from edge.visitor_fields import check_host
 from gatepass.clock import Clock
 from sync.locallog import LocalLog
 from sync.reasons import OVERRIDE_REASONS
@@ -164,7 +165,11 @@ class GuardDesk:
                                  ref_uuid=ref_uuid, temps=_json_list(ref.temps),
                                  extra={"note": note, "overrode": ref.reason} if note else {"overrode": ref.reason})
             decision = Decision("pass", "override", fever=ref.fever, priority=serious)
-            return self.recorder.record(fields, decision, self.lists.now(), guard_id=guard_id)
+            now = self.lists.now()
+            outcome = self.recorder.record(fields, decision, now, guard_id=guard_id)
+            if ref.pass_kind == "visitor" and outcome.seq > 0:  # the refused visitor is inside now
+                self._admit_visitor(ref_uuid, now.t)
+            return outcome
 
     def register_visitor(self, guard_id: str, name: str, phone: str, host_household: str, reason: str,
                          temperature_c: float | None, details: dict[str, object] | None = None) -> Outcome:
@@ -173,6 +178,8 @@ class GuardDesk:
         self._require_guard(guard_id)
         if not name.strip() or not phone.strip() or not host_household.strip():
             raise CheckpointError("name, phone and host household are required")
+        self.lists.reload()  # the newest lists (as before every scan): a household central just added is known
+        check_host(host_household.strip(), self.lists.current().lists)  # before anything is measured or logged
         if temperature_c is None:
             m = self.measure(self.clock.monotonic())
             temperature_c, temps = m.temp_c, list(m.temps)
@@ -211,12 +218,21 @@ class GuardDesk:
                                     "host_household": visitor.host_household, "reason": visitor.reason})
         outcome = self.recorder.record(fields, decision, now, guard_id=guard_id)
         self.fevers.remember(person, status, outcome.seq, outcome.uuid, temperature_c)
-        if outcome.seq > 0 and outcome.decision == "pass":
+        if outcome.seq > 0:  # a refused visit too: an override may admit it
             self._note_inside(Visit(outcome.uuid, fields.get("visitor_ref"), visitor.name, visitor.phone,
                                     visitor.host_household, visitor.reason, now.t, None,
-                                    json.dumps(visitor.details, ensure_ascii=False) if visitor.details else None),
+                                    json.dumps(visitor.details, ensure_ascii=False) if visitor.details else None,
+                                    admitted=outcome.decision == "pass"),
                               now.trusted)
         return outcome
+
+    def _admit_visitor(self, visit_uuid: str, t: float) -> None:
+        """Put a visitor let in by an override on the "now inside" list (the override is already logged)."""
+        try:
+            if not self.visitor_book().admit(visit_uuid, t):
+                log.warning("visitor %s was let in by an override but is not in the visitor book", visit_uuid)
+        except (sqlite3.Error, CheckpointError) as exc:
+            log.error("visitor %s is let in but not on the now-inside list: %s", visit_uuid, exc)
 
     def _note_inside(self, visit: Visit, clock_trusted: bool) -> None:
         """Put a visitor let in on the "now inside" list (the entry is already logged: a failure here is logged)."""

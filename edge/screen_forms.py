@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from edge.visitor_fields import FieldError, parse_city, parse_id_last4, parse_reason
+from edge.visitor_fields import FieldError, parse_city, parse_household, parse_id_last4, parse_reason
 
 OverrideReason = Literal["emergency", "medical", "staff", "other"]
 HealthCodeColour = Literal["green", "yellow", "red"]
@@ -130,7 +130,7 @@ class VisitorForm(_Form):
 
     name: Text
     phone: Annotated[str, Field(max_length=30), AfterValidator(_phone)]
-    host_household: Text
+    host_household: Annotated[str, Field(max_length=60), AfterValidator(parse_household)]
     reason: Annotated[Text, AfterValidator(parse_reason)]
     temperature_c: float | None = Field(None, ge=30.0, le=45.0)
     id_last4: Annotated[str, Field(max_length=10), AfterValidator(parse_id_last4)] = ""
@@ -156,10 +156,12 @@ class DirectionForm(_Form):
 
 
 def describe_errors(exc: ValidationError) -> dict[str, str]:
-    """One sentence per bad field, in zh-CN and English, for showing on the guard page."""
-    zh, en = [], []
+    """One sentence per bad field, in zh-CN and English, for showing on the guard page; ``field``: the first bad
+    field (the page shows the sentence there)."""
+    zh, en, bad = [], [], []
     for err in exc.errors():
         field = str(err["loc"][0]) if err["loc"] else (_problem_field(dict(err)) or "")
+        bad.append(field)
         if field in FIELD_PROBLEMS and (not err["loc"] or err["type"] == "string_too_long"):
             zh.append(FIELD_PROBLEMS[field]["zh-CN"])
             en.append(FIELD_PROBLEMS[field]["en"])
@@ -172,4 +174,5 @@ def describe_errors(exc: ValidationError) -> dict[str, str]:
         names = FIELD_NAMES.get(field, {"zh-CN": field, "en": field})
         zh.append(f"{names['zh-CN']}填写有误")
         en.append(f"{names['en']}: {err['msg']}")
-    return {"message_zh": "；".join(dict.fromkeys(zh)) or "输入有误", "message_en": "; ".join(en) or "invalid input"}
+    return {"message_zh": "；".join(dict.fromkeys(zh)) or "输入有误", "message_en": "; ".join(en) or "invalid input",
+            "field": next((f for f in bad if f), "")}

@@ -9,8 +9,12 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from sync.passes.model import Lists
+
 _ID_LAST4 = re.compile(r"[0-9]{3}[0-9X]")
 CITY_MAX = 20  # characters of a city name
+HOUSEHOLD_MAX = 32  # characters of a household id on the form (e.g. 3-2-401; central allows longer ids)
+_HOUSEHOLD_SYMBOLS = "-#/._"
 
 
 class FieldError(ValueError):
@@ -53,3 +57,25 @@ def parse_reason(text: str) -> str:
     if value.lower() in OTHER_REASONS:
         raise FieldError("reason", "选择“其他”时请写明来访事由", "with 'Other', write the reason for the visit")
     return value
+
+
+def parse_household(text: str) -> str:
+    """A host household as typed (e.g. ``3-2-401``; full-width digits and dashes folded to ASCII): letters, digits,
+    Chinese characters and ``- # / . _``, no spaces, at most :data:`HOUSEHOLD_MAX` characters."""
+    value = unicodedata.normalize("NFKC", text or "").strip()
+    if not value:
+        raise FieldError("host_household", "请填写被访住户（户号，如 3-2-401）",
+                         "fill in the host household (e.g. 3-2-401)")
+    if len(value) > HOUSEHOLD_MAX or not all(ch.isalnum() or ch in _HOUSEHOLD_SYMBOLS for ch in value):
+        raise FieldError("host_household", f"被访住户请填写户号，如 3-2-401（{HOUSEHOLD_MAX}字以内，不含空格）",
+                         f"the host household is a household number such as 3-2-401 ({HOUSEHOLD_MAX} characters "
+                         "at most, no spaces)")
+    return value
+
+
+def check_host(household: str, lists: Lists) -> None:
+    """Refuse a host household the gate's lists say central does not know (lists without households, from an older
+    central, cannot tell: then any household is taken). Quarantine is the checkpoint's decision, logged."""
+    if lists.household_known(household) is False:
+        raise FieldError("host_household", f"住户 {household} 不在本小区住户名单中，请核对户号",
+                         f"household {household} is not on this community's list: check the number")

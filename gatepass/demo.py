@@ -84,6 +84,7 @@ def _demo_passes(data_dir: Path) -> Path | None:
 
         from central.db import open_db as open_central_db
         from central.passes import changelog, issuance
+        from central.passes.store import note_household
         from sync.devicedb import open_db as open_edge_db
         from sync.lists import ListError, apply_page
 
@@ -100,6 +101,9 @@ def _demo_passes(data_dir: Path) -> Path | None:
             quarantined = issuance.issue(db, central_dir, household="2-3-401", person=1, kind="resident", days=30)
             today = date.today()
             issuance.quarantine(db, "2-3-401", today - timedelta(days=1), today + timedelta(days=13), "demo")
+            with db.transaction():  # the demo visitors' hosts are households central knows (a gate checks them)
+                for host in sorted({v[2] for v in DEMO_VISITORS}):
+                    note_household(db, host, now)
             _write(path, "\n".join([*texts, revoked.text, quarantined.text]) + "\n")
         _demo_casework(db)
         page = changelog.snapshot(db)

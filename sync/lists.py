@@ -39,11 +39,16 @@ issued it (argon2id of the PIN, never the PIN), or that the guard may not sign i
        {"v": 14, "op": "guard", "guard_id": "1001", "pin_hash": "$argon2id$v=19$m=65536,t=3,p=1$..."},
        {"v": 15, "op": "guard_off", "guard_id": "1001"}     # disabled, called back or no PIN: refused
 
-Gates on formats 1 and 2 never see these changes (central leaves them out of their pages; the version still
-advances). A gate that held an older format asks for a snapshot once (:func:`ask_since`), so changes made
-before it was updated reach it too.
+Format 4 (``format=4``) adds the households central knows (every household a pass was issued to), so that a gate
+can tell a visitor's host household exists; central never takes one back::
 
-A gate reads all three formats (a format-1 quarantine is a household's). A page older than the held version is
+       {"v": 16, "op": "household", "household": "3-2-401"}
+
+Gates on formats 1 and 2 never see the guard changes, nor formats 1-3 the household ones (central leaves them
+out of their pages; the version still advances). A gate that held an older format asks for a snapshot once
+(:func:`ask_since`), so changes made before it was updated reach it too.
+
+A gate reads all four formats (a format-1 quarantine is a household's). A page older than the held version is
 refused (:class:`StaleListError`); one
 that starts after the held version leaves a gap and is refused too
 (:class:`ListGapError`); changes already held are skipped, so re-applying a
@@ -74,12 +79,17 @@ log = logging.getLogger(__name__)
 PAGE_FORMAT = "gatepass-lists/1"
 PAGE_FORMAT_2 = "gatepass-lists/2"
 PAGE_FORMAT_3 = "gatepass-lists/3"
-PAGE_FORMATS = (PAGE_FORMAT, PAGE_FORMAT_2, PAGE_FORMAT_3)
-#: The ``format`` query value a gate sends to ``/api/v1/changes`` to get format-3 pages.
-FORMAT_QUERY = 3
-OPS = ("revoke", "unrevoke", "quarantine", "release", "key_add", "key_retire", "policy", "guard", "guard_off")
-#: The ops only format 3 carries.
+PAGE_FORMAT_4 = "gatepass-lists/4"
+PAGE_FORMATS = (PAGE_FORMAT, PAGE_FORMAT_2, PAGE_FORMAT_3, PAGE_FORMAT_4)
+#: The ``format`` query value a gate sends to ``/api/v1/changes`` to get format-4 pages.
+FORMAT_QUERY = 4
+OPS = ("revoke", "unrevoke", "quarantine", "release", "key_add", "key_retire", "policy", "guard", "guard_off",
+       "household")
+#: The ops only format 3 (and later) carries.
 GUARD_OPS = ("guard", "guard_off")
+#: The ops only format 4 carries.
+HOUSEHOLD_OPS = ("household",)
+MAX_HOUSEHOLD = 64  # characters of a household id (central's own limit is lower)
 MAX_PIN_HASH = 512
 
 migrations = Migrations("edge-lists")
@@ -111,8 +121,14 @@ def m003_guards(db: Database) -> None:
     db.execute("CREATE TABLE list_guards (guard_id TEXT PRIMARY KEY, pin_hash TEXT, v INTEGER NOT NULL)")
 
 
+@migrations()
+def m004_households(db: Database) -> None:
+    """The households central knows (list format 4)."""
+    db.execute("CREATE TABLE list_households (household TEXT PRIMARY KEY, v INTEGER NOT NULL)")
+
+
 LIST_TABLES = ("list_revoked", "list_quarantine", "list_quarantine_person", "list_trust_keys", "list_policy",
-               "list_guards")
+               "list_guards", "list_households")
 
 
 class ListError(SyncError):
@@ -239,6 +255,11 @@ def _apply_change(db: Database, change: dict) -> None:
     op, v = change.get("op"), _need(change, "v", int)
     if op in GUARD_OPS:
         _apply_guard(db, change, v)
+    elif op == "household":
+        household = _need(change, "household", str)
+        if not 0 < len(household) <= MAX_HOUSEHOLD:
+            raise ListError(f"change v{v}: household id of 1-{MAX_HOUSEHOLD} characters")
+        db.execute("INSERT OR REPLACE INTO list_households (household, v) VALUES (?, ?)", [household, v])
     elif op == "revoke":
         db.execute("INSERT OR REPLACE INTO list_revoked (pass_id, reason, v) VALUES (?, ?, ?)",
                    [_need(change, "pass_id", int), str(change.get("reason", "")), v])
@@ -273,7 +294,7 @@ def apply_page(db: Database, page: dict) -> int:
     are missing, :class:`ListError` for a malformed page (nothing applied).
     """
     if not isinstance(page, dict) or page.get("format", PAGE_FORMAT) not in PAGE_FORMATS:
-        raise ListError("not a gatepass-lists/1, /2 or /3 page")
+        raise ListError("not a gatepass-lists/1, /2, /3 or /4 page")
     version = _need(page, "version", int)
     changes = _need(page, "changes", list)
     snapshot = bool(page.get("snapshot", False))
@@ -339,4 +360,7 @@ def load(db: Database) -> tuple[TrustList, Lists, dict[str, Any], ListMeta]:
     persons = {(hh, p): (s, e) for hh, p, s, e in db.execute(
         "SELECT household, person, start_ts, end_ts FROM list_quarantine_person")}
     policy = {k: json.loads(v) for k, v in db.execute("SELECT key, value FROM list_policy")}
-    return TrustList.of(keys), Lists.of(revoked, quarantine, persons), policy, meta(db)
+    held_format = _meta_get(db, "format")
+    households = {row[0] for row in db.execute("SELECT household FROM list_households")} \
+        if isinstance(held_format, int) and held_format >= 4 else None  # older formats carry no households
+    return TrustList.of(keys), Lists.of(revoked, quarantine, persons, households), policy, meta(db)

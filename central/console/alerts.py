@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from central import care
 from central.console import alert_rules as rules
-from central.console import values
+from central.console import entries, values
 from central.console.errors import ConsoleError
 from central.store import CentralDB
 
@@ -75,6 +75,7 @@ class Alert:
     until: float | None = None           # thermometer_down: when it worked again (None: still down)
     priority: bool = False
     link: str | None = None              # care alerts: the care page of the quarantine
+    visitor_name: str = ""               # the visitor of visitor_ref (masked for viewers: name_visitors)
 
 
 def _alert(kind: str, r: rules.Row, detail: str | None = None) -> Alert:
@@ -225,3 +226,12 @@ def acknowledge(db: CentralDB, key: str, username: str, note: str) -> None:
     db.execute("INSERT INTO alert_acks (alert_key, acked_by, acked_at, note) VALUES (?, ?, ?, ?) "
                "ON CONFLICT(alert_key) DO UPDATE SET acked_by = excluded.acked_by, acked_at = excluded.acked_at, "
                "note = excluded.note", [key, username, time.time(), note.strip()[:500]])
+
+
+def name_visitors(db: CentralDB, items: list[Alert], full: bool) -> list[Alert]:
+    """The alerts with the name of each one's visitor (:func:`central.console.entries.visitor_names`; masked
+    unless ``full``), so that staff see 张伟 rather than a visit reference."""
+    names = entries.visitor_names(db, (a.visitor_ref for a in items), full)
+    for a in items:
+        a.visitor_name = names.get(a.visitor_ref or "", "")
+    return items

@@ -12,8 +12,10 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields
 
+from central import visitors
 from central.console.errors import ConsoleError
 from central.store import CentralDB
 
@@ -176,3 +178,32 @@ def distinct_values(db: CentralDB, column: str, limit: int = 200) -> list[str]:
         if rows:
             return [r[0] for r in rows]
     return []
+
+
+VISITOR_NAME_BATCH = 500  # visit references looked up per query
+
+
+def visitor_names(db: CentralDB, refs: Iterable[str | None], full: bool) -> dict[str, str]:
+    """The visitor's name for each visit reference (``visitor_ref``, e.g. ``d70d76f70b99``): the name of the
+    visitor their phone links the visit to (:mod:`central.visitors`), else the name on the visit entry; masked
+    (张**) unless ``full``. A reference whose details retention erased has no name (the hash stays)."""
+    wanted = sorted({r for r in refs if r})
+    names: dict[str, str] = {}
+    for i in range(0, len(wanted), VISITOR_NAME_BATCH):
+        part = wanted[i:i + VISITOR_NAME_BATCH]
+        marks = ", ".join("?" * len(part))
+        for ref, linked, extra in db.execute(
+                "SELECT e.visitor_ref, v.name, e.extra FROM entries e LEFT JOIN visitors v "
+                f"ON v.visitor_key = e.visitor_key WHERE e.event = 'visitor' AND e.visitor_ref IN ({marks})", part):
+            name = linked or str(visitors.visit_details(extra).get("name") or "")
+            if name:
+                names[ref] = name if full else visitors.mask_name(name)
+    return names
+
+
+def with_visitor_names(db: CentralDB, rows: list[dict], full: bool) -> list[dict]:
+    """``rows`` (with ``visitor_ref``) each given ``visitor_name`` ("" for none; masked unless ``full``)."""
+    names = visitor_names(db, (r.get("visitor_ref") for r in rows), full)
+    for r in rows:
+        r["visitor_name"] = names.get(r.get("visitor_ref") or "", "")
+    return rows

@@ -341,6 +341,7 @@ ENTRY_COLUMNS: Spec = (
     ("household", Column("户号", "Household"), None),
     ("person", Column("人员", "Person", width=6), None),
     ("pass_kind", Column("通行证类型", "Pass kind"), Words.pass_kind),
+    ("visitor_name", Column("访客姓名", "Visitor name", width=10), None),
     ("visitor_ref", Column("访客编号", "Visitor ref."), None),
     ("guard_id", Column("保安", "Guard", width=8), None),
     ("override_reason", Column("放行原因", "Override reason"), Words.override),

@@ -74,6 +74,7 @@ def entries_page(request: Request, ctx: ConsoleCtx, staff: Viewer, record: Audit
     try:
         flt = _filter(ctx, filters)
         page = entries.search(ctx.db, flt, cursor or None)
+        entries.with_visitor_names(ctx.db, page.rows, staff.can("staff"))  # masked for viewers
     except ConsoleError as exc:
         return ctx.render(request, "entries.html", staff, status_code=400, error=str(exc), rows=[], q=q,
                           next_url=None, reasons=reason_texts(staff.lang), **_choices(ctx))
@@ -97,7 +98,7 @@ def entries_export(ctx: ConsoleCtx, fmt_: str, staff: StaffMember, record: Audit
         flt = _filter(ctx, filters)
     except ConsoleError as exc:
         raise _bad_request(exc) from None
-    rows = entries.iter_all(ctx.db, flt)
+    rows = entries.with_visitor_names(ctx.db, entries.iter_all(ctx.db, flt), True)
     record("export_entries", format=fmt_, filters=flt.as_dict(), rows=len(rows))
     words = _words(ctx, staff.lang)
     table = exports.Table("出入记录" if staff.lang != "en" else "Entries", _entries_title(ctx, flt, staff.lang),
@@ -113,6 +114,7 @@ def entries_api(ctx: ConsoleCtx, staff: Viewer, record: Audit, filters: Annotate
     try:
         flt = _filter(ctx, filters)
         page = entries.search(ctx.db, flt, cursor or None, limit)
+        entries.with_visitor_names(ctx.db, page.rows, staff.can("staff"))
     except ConsoleError as exc:
         raise _bad_request(exc) from None
     record("view_entries", filters=flt.as_dict(), rows=len(page.rows), api=True)
@@ -221,7 +223,8 @@ def report_export(ctx: ConsoleCtx, fmt_: str, staff: Viewer, record: Audit,
 def _alerts(ctx: Console, hours: float, open_only: str, staff: auth.Staff) -> list[alerts.Alert]:
     now = time.time()
     items = alerts.alerts(ctx.db, now - hours * 3600, now + 300, include_acked=open_only != "1")
-    return items if staff.can("staff") else alerts.for_viewers(items)
+    items = items if staff.can("staff") else alerts.for_viewers(items)
+    return alerts.name_visitors(ctx.db, items, staff.can("staff"))  # masked for viewers
 
 
 @router.get("/alerts")

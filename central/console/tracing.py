@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from central import vehicles, visitors
-from central.console import exports
+from central.console import entries, exports
 from central.console.errors import ConsoleError
 from central.console.exports import DECIMAL, TIME, Column
 from central.store import CentralDB
@@ -48,6 +48,7 @@ PASSAGE_EXPORT: exports.Spec = (
     ("pass_id", Column("通行证号", "Pass no."), None),
     ("household", Column("户号", "Household"), None),
     ("person", Column("人员", "Person", width=6), None),
+    ("visitor_name", Column("访客姓名", "Visitor name", width=10), None),
     ("visitor_ref", Column("访客编号", "Visitor ref."), None),
     ("temp_c", Column("体温(℃)", "Temp. (°C)", DECIMAL), None),
     ("fever", Column("发热", "Fever", width=6), _W.fever),
@@ -64,6 +65,7 @@ CONTACT_EXPORT: exports.Spec = (
     ("household", Column("户号", "Household"), None),
     ("person", Column("人员", "Person", width=6), None),
     ("pass_kind", Column("通行证类型", "Pass kind"), _W.pass_kind),
+    ("visitor_name", Column("访客姓名", "Visitor name", width=10), None),
     ("visitor_ref", Column("访客编号", "Visitor ref."), None),
     ("temp_c", Column("体温(℃)", "Temp. (°C)", DECIMAL), None),
     ("fever", Column("发热", "Fever", width=6), _W.fever),
@@ -111,6 +113,7 @@ def trace(db: CentralDB, kind: str, value: str, since: float, until: float, minu
     truncated = len(passages) > MAX_PASSAGES
     passages = passages[:MAX_PASSAGES]
     contacts, cut = _contacts(db, passages, kind, match, minutes * 60.0)
+    entries.with_visitor_names(db, passages + contacts, True)  # tracing is for staff: names in full
     kind = "visitor_phone" if kind == "visitor_key" else kind
     return Trace(kind, value, since, until, minutes, passages, contacts, truncated or cut,
                  group_people(db, contacts))
@@ -170,7 +173,8 @@ def group_people(db: CentralDB, contacts: list[dict]) -> list[dict]:
             r["plate"] = plates.get(r["uuid"], "")  # a vehicle's passage: its plate (the driver is the person)
         who = known.get(key[1], {}) if key[0] == "visitor" else {}
         drives_only = key[0] == "visitor" and all(r.get("event") == vehicles.EVENT for r in rows)
-        out.append({"kind": "driver" if drives_only else key[0], "name": who.get("name", ""),
+        out.append({"kind": "driver" if drives_only else key[0],
+                    "name": who.get("name") or rows[-1].get("visitor_name", ""),
                     "phone": who.get("phone", ""),
                     "pass_id": rows[0].get("pass_id"), "household": rows[-1].get("household"),
                     "person": rows[0].get("person"), "visitor_ref": rows[-1].get("visitor_ref"), "passages": rows,

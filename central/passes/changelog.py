@@ -11,14 +11,14 @@ from central import people
 from central.passes import quarantine
 from central.passes.store import current_version
 from central.store import CentralDB
-from sync.lists import GUARD_OPS, PAGE_FORMATS
+from sync.lists import GUARD_OPS, HOUSEHOLD_OPS, PAGE_FORMATS
 
 log = logging.getLogger(__name__)
 
 DEFAULT_LIMIT = 500
 
 
-FORMATS = (1, 2, 3)
+FORMATS = (1, 2, 3, 4)
 
 
 def _page(version: int, since: int, snapshot: bool, more: bool, changes: list[dict], fmt: int) -> dict[str, Any]:
@@ -30,7 +30,7 @@ def _page(version: int, since: int, snapshot: bool, more: bool, changes: list[di
 def _for_format(v: int, op: str, data: dict[str, Any], fmt: int) -> dict[str, Any] | None:
     """A logged change as a gate reading list format ``fmt`` gets it (format 1: the household form ``v1``); None
     for a change that format does not carry (guards before format 3)."""
-    if op in GUARD_OPS and fmt < 3:
+    if op in GUARD_OPS and fmt < 3 or op in HOUSEHOLD_OPS and fmt < 4:
         return None
     legacy = data.pop("v1", None)
     if fmt == 1 and isinstance(legacy, dict):
@@ -40,7 +40,8 @@ def _for_format(v: int, op: str, data: dict[str, Any], fmt: int) -> dict[str, An
 
 def changes_since(db: CentralDB, since: int, limit: int = DEFAULT_LIMIT, fmt: int = 1) -> dict[str, Any]:
     """The page of at most ``limit`` changes after version ``since`` (``more`` says whether others wait), in list
-    format ``fmt`` (1: households only, for gates not yet updated; 2: households and persons; 3: and guards)."""
+    format ``fmt`` (1: households only, for gates not yet updated; 2: households and persons; 3: and guards;
+    4: and the households central knows)."""
     limit = max(1, int(limit))
     rows = db.execute("SELECT v, op, data FROM pass_changes WHERE v > ? ORDER BY v LIMIT ?",
                       [int(since), limit + 1]).fetchall()
@@ -74,6 +75,9 @@ def snapshot(db: CentralDB, fmt: int = 1) -> dict[str, Any]:
         changes += quarantine.gate_ops(db, now) if fmt >= 2 else quarantine.legacy_ops(db, now)
         if fmt >= 3:
             changes += people.gate_ops(db)
+        if fmt >= 4:
+            changes += [{"op": "household", "household": h}
+                        for (h,) in db.execute("SELECT household FROM households ORDER BY household")]
         for key, value in db.execute("SELECT key, value FROM pass_policy ORDER BY key"):
             changes.append({"op": "policy", "key": key, "value": json.loads(value)})
     for change in changes:

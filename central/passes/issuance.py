@@ -18,7 +18,7 @@ import segno
 from central.passes import quarantine as quarantines
 from central.passes.errors import PassAdminError
 from central.passes.keys import active_key
-from central.passes.store import append_change
+from central.passes.store import append_change, note_household
 from central.store import CentralDB
 from sync.passes.codec import MAX_GATE_CHARS, MAX_GATES, MAX_HOUSEHOLD_CHARS, sign_pass
 from sync.passes.model import KINDS, PassInfo
@@ -96,8 +96,7 @@ def issue(db: CentralDB, data_dir: Path, *, household: str, person: int, kind: s
         raise PassAdminError("the pass would end before it starts")
     kid, key = active_key(db, data_dir)
     with db.transaction():
-        db.execute("INSERT INTO households (household, created_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
-                   [household, now])
+        note_household(db, household, now)
         cur = db.execute("INSERT INTO passes (household, person, kind, name, valid_from, valid_to, issued_at, gates, "
                          "kid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING pass_id",
                          [household, person, kind, name, start, start + 60 * minutes, now,

@@ -17,7 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from central.passes.errors import PassAdminError
-from central.passes.store import append_change
+from central.passes.store import append_change, note_household
 from central.store import CentralDB
 from sync.passes.codec import MAX_HOUSEHOLD_CHARS
 
@@ -109,8 +109,7 @@ def place(db: CentralDB, household: str, first_day: date, last_day: date, note: 
     _check(household, person, first_day, last_day)
     start_ts, end_ts = local_midnight(first_day, tz), local_midnight(last_day + timedelta(days=1), tz)
     with db.transaction():
-        db.execute("INSERT INTO households (household, created_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
-                   [household, time.time()])
+        note_household(db, household, time.time())
         held = _active(db, household, person)
         values = [first_day.isoformat(), last_day.isoformat(), start_ts, end_ts, time.time(), by, note]
         if held is None:

@@ -79,6 +79,14 @@ def append_change(db: CentralDB, op: str, **data: Any) -> int:
     return int(cur.fetchone()[0])
 
 
+def note_household(db: CentralDB, household: str, at: float) -> None:
+    """Keep ``household`` in ``households`` (inside the caller's transaction); a household new to central is a
+    change too (``household``, list format 4: gates check a visitor's host against them)."""
+    if db.execute("INSERT INTO households (household, created_at) VALUES (?, ?) ON CONFLICT DO NOTHING "
+                  "RETURNING household", [household, at]).fetchone() is not None:
+        append_change(db, "household", household=household)
+
+
 def current_version(db: CentralDB) -> int:
     """The latest change version (0 before the first change)."""
     return int(db.execute("SELECT COALESCE(MAX(v), 0) FROM pass_changes").fetchone()[0])

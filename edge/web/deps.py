@@ -111,6 +111,6 @@ def json_form(model: type[FormT]) -> Callable[[Request], Awaitable[FormT]]:
             return model.model_validate(body)
         except ValidationError as exc:
             words = describe_errors(exc)
-            raise ScreenError(422, "invalid", words["message_zh"], words["message_en"]) from None
+            raise ScreenError(422, "invalid", words["message_zh"], words["message_en"], words["field"]) from None
 
     return parse

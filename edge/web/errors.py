@@ -6,19 +6,22 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 
 from edge.errors import EdgeError
+from edge.visitor_fields import FieldError
 
 
 class ScreenError(EdgeError):
     """A guard action the page must refuse, with the words to show."""
 
-    def __init__(self, status: int, code: str, zh: str, en: str) -> None:
+    def __init__(self, status: int, code: str, zh: str, en: str, field: str = "") -> None:
         super().__init__(en)
-        self.status, self.code, self.zh, self.en = status, code, zh, en
+        self.status, self.code, self.zh, self.en, self.field = status, code, zh, en, field
 
 
 async def screen_error_response(_request: Request, exc: ScreenError) -> JSONResponse:
-    """The app's handler for :class:`ScreenError`: ``{"error", "message_zh", "message_en"}`` with its status."""
-    return JSONResponse({"error": exc.code, "message_zh": exc.zh, "message_en": exc.en}, status_code=exc.status)
+    """The app's handler for :class:`ScreenError`: ``{"error", "message_zh", "message_en"}`` (and the form
+    ``field`` it is about, when one) with its status."""
+    body = {"error": exc.code, "message_zh": exc.zh, "message_en": exc.en} | ({"field": exc.field} if exc.field else {})
+    return JSONResponse(body, status_code=exc.status)
 
 
 #: The checkpoint's refusals of a guard action (by the start of their message) in the page's words:
@@ -51,6 +54,8 @@ REFUSALS: tuple[tuple[str, str, str, str], ...] = (
 
 def refusal_error(exc: Exception) -> ScreenError:
     """A 409 :class:`ScreenError` for the checkpoint's refusal ``exc``, in plain words when it is a known one."""
+    if isinstance(exc, FieldError):  # a form field the checkpoint refused (e.g. an unknown host household)
+        return ScreenError(409, "bad_field", exc.zh, exc.en, exc.field)
     text = str(exc)
     for start, code, zh, en in REFUSALS:
         if text.startswith(start):

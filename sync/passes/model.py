@@ -139,12 +139,20 @@ class Lists:
     revoked: frozenset[int] = frozenset()
     quarantine: Mapping[str, Period] = field(default_factory=lambda: MappingProxyType({}))
     persons: Mapping[tuple[str, int], Period] = field(default_factory=lambda: MappingProxyType({}))
+    #: The households central knows (list format 4); None when the lists carry none (an older central).
+    households: frozenset[str] | None = None
 
     @classmethod
     def of(cls, revoked: set[int] | frozenset[int] = frozenset(), quarantine: dict[str, Period] | None = None,
-           persons: dict[tuple[str, int], Period] | None = None) -> Lists:
+           persons: dict[tuple[str, int], Period] | None = None,
+           households: set[str] | frozenset[str] | None = None) -> Lists:
         """Build lists from plain collections."""
-        return cls(frozenset(revoked), MappingProxyType(dict(quarantine or {})), MappingProxyType(dict(persons or {})))
+        return cls(frozenset(revoked), MappingProxyType(dict(quarantine or {})), MappingProxyType(dict(persons or {})),
+                   None if households is None else frozenset(households))
+
+    def household_known(self, household: str) -> bool | None:
+        """Whether central knows ``household`` (None: these lists carry no households to tell)."""
+        return None if self.households is None else household in self.households
 
     def household_quarantined(self, household: str, t: float) -> bool:
         """Whether the whole household is under home quarantine at ``t`` (e.g. to refuse its visitors)."""

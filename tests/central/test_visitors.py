@@ -114,3 +114,17 @@ def test_every_writing_of_a_mobile_number_is_the_same_number(number, prefix, sep
     written = prefix + number[:3] + sep + number[3:7] + sep + number[7:]
     assert visitors.normalise_phone(written) == number
     assert visitors.visitor_key("s", written) == visitors.visitor_key("s", number)
+
+
+def test_a_refused_visitor_let_in_by_an_override_is_still_inside(central_url):
+    db = open_db(central_url)
+    now = time.time()
+    refused = visit(1, now - 600, "13800000001", "张三", decision="refuse", reason="temp_high")
+    over = entry(2, "dev-v", "north", now - 550, event="override", reason="override", visitor_ref="V1",
+                 household="3-2-401", pass_kind="visitor", ref_uuid=refused["uuid"], override_reason="medical")
+    also_refused = visit(3, now - 500, "13900000002", "李四", decision="refuse", reason="host_quarantined")
+    ingest_entries(db, "dev-v", "Garden", [refused, over, also_refused])
+    inside = visitors.ledger(db, visitors.LedgerQuery(now - DAY, now + 60, inside_only=True))
+    assert [r["name"] for r in inside] == ["张三"]
+    ingest_entries(db, "dev-v", "Garden", [exit_of(4, now - 60, refused)])
+    assert visitors.ledger(db, visitors.LedgerQuery(now - DAY, now + 60, inside_only=True)) == []

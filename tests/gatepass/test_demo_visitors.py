@@ -22,3 +22,16 @@ def test_the_demo_seeds_a_few_visitors_once(tmp_path):
         assert sorted(v.name for v in inside) == ["张师傅", "王小明"]
     finally:
         db.conn.close()
+
+
+def test_the_demo_visitors_hosts_are_households_central_sends_the_gate(tmp_path):
+    from central.db import open_db as open_central_db
+    from central.passes import changelog
+
+    demo._demo_passes(tmp_path)
+    db = open_central_db(tmp_path / "central" / "central.db")
+    try:
+        sent = {c["household"] for c in changelog.snapshot(db, fmt=4)["changes"] if c["op"] == "household"}
+    finally:
+        db.close()
+    assert {v[2] for v in demo.DEMO_VISITORS} <= sent and "2-3-401" in sent

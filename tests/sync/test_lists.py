@@ -48,18 +48,18 @@ def test_central_changes_reach_the_verifier(central, edge_db):
     issuance.set_policy(cdb, "fever_c", 37.3)
     page = changelog.changes_since(cdb, 0)
     assert [c["op"] for c in page["changes"]] == ["key_add", "quarantine", "revoke", "policy"]
-    assert edge_lists.apply_page(edge_db, page) == page["version"] == 4
+    assert edge_lists.apply_page(edge_db, page) == page["version"] == 6  # and the two new households (format 4)
 
     trust, lists, policy, meta = edge_lists.load(edge_db)
     now = Now(time.time(), True)
-    assert policy == {"fever_c": 37.3} and meta.version == 4 and meta.server_time == page["issued_at"]
+    assert policy == {"fever_c": 37.3} and meta.version == 6 and meta.server_time == page["issued_at"]
     assert verify(resident.text, trust, lists, GateContext("east", "in"), now).ok
     assert verify(resident.text, trust, lists, GateContext("east", "out"), now).code == "quarantined"
     assert verify(lost.text, trust, lists, GateContext("east", "in"), now).code == "revoked"
 
     issuance.release(cdb, "3-2-401")
     issuance.unrevoke(cdb, lost.info.pass_id)
-    edge_lists.apply_page(edge_db, changelog.changes_since(cdb, 4))
+    edge_lists.apply_page(edge_db, changelog.changes_since(cdb, 6))
     trust, lists, _, _ = edge_lists.load(edge_db)
     assert verify(resident.text, trust, lists, GateContext("east", "out"), now).ok
     assert verify(lost.text, trust, lists, GateContext("east", "in"), now).ok
@@ -99,17 +99,17 @@ def test_paging_snapshot_stale_and_gap(central, edge_db):
         since = edge_lists.apply_page(edge_db, page)
         if not page["more"]:
             break
-    assert since == 6
+    assert since == 11  # the key, 5 new households (list format 4 only), 5 revocations
     held = _dump(edge_db)
     with pytest.raises(edge_lists.StaleListError):
         edge_lists.apply_page(edge_db, first)
     issuance.quarantine(cdb, "2-1-0", date(2026, 11, 20), date(2026, 12, 4))
     issuance.quarantine(cdb, "2-1-1", date(2026, 11, 20), date(2026, 12, 4))
     with pytest.raises(edge_lists.ListGapError):
-        edge_lists.apply_page(edge_db, changelog.changes_since(cdb, 7))
+        edge_lists.apply_page(edge_db, changelog.changes_since(cdb, 12))
     assert _dump(edge_db) == held
-    edge_lists.apply_page(edge_db, changelog.changes_since(cdb, 6))
-    again = changelog.changes_since(cdb, 5)  # overlaps what is held: re-applying is harmless
+    edge_lists.apply_page(edge_db, changelog.changes_since(cdb, 11))
+    again = changelog.changes_since(cdb, 10)  # overlaps what is held: re-applying is harmless
     edge_lists.apply_page(edge_db, again)
     incremental = _dump(edge_db)
 
@@ -119,7 +119,7 @@ def test_paging_snapshot_stale_and_gap(central, edge_db):
     snap_trust, snap_lists, _, _ = edge_lists.load(fresh)
     inc_trust, inc_lists, _, _ = edge_lists.load(edge_db)
     assert snap_lists == inc_lists and set(snap_trust.keys) == set(inc_trust.keys)
-    assert incremental["list_meta"][-1][1] == "8"
+    assert incremental["list_meta"][-1][1] == "13"
     fresh.close()
     assert edge_db_path.exists()
 
@@ -134,7 +134,7 @@ def test_a_bad_change_applies_nothing(edge_db, central):
     with pytest.raises(edge_lists.ListError):
         edge_lists.apply_page(edge_db, broken)
     assert edge_lists.meta(edge_db).version == 0 and _dump(edge_db)["list_trust_keys"] == []
-    assert edge_lists.apply_page(edge_db, page) == 1
+    assert edge_lists.apply_page(edge_db, page) == 2  # the key, and the household (not in format 1)
 
 
 def test_non_finite_times_are_refused(edge_db):
@@ -210,7 +210,7 @@ def test_a_device_ahead_of_the_change_log_is_reported(central, caplog):
     with caplog.at_level("ERROR", logger="central.passes.changelog"):
         page = changelog.changes_since(cdb, 50)
     assert page["changes"] == [] and page["version"] == 50
-    assert "change log ends at 1" in caplog.text
+    assert "change log ends at 2" in caplog.text
 
 
 def test_a_persons_quarantine_reaches_the_verifier_in_format_2_and_the_whole_household_in_format_1(central, tmp_path):

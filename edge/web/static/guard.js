@@ -388,6 +388,7 @@
       err.status = r.status;
       err.code = data.error;
       err.fields = data.fields;  // a form's bad fields with their reasons (vehicles.js)
+      err.field = data.field || "";  // the form field it is about (shown there)
       throw err;
     }
     return data;
@@ -566,7 +567,33 @@
     document.querySelectorAll("#visitor-outside .choice").forEach((b) => b.classList.remove("picked"));
     document.querySelectorAll("#visitor-reasons .choice").forEach((b) => b.classList.remove("picked"));
     $("visitor-msg").textContent = "";
+    clearFieldErrors();
     openDialog("dlg-visitor");
+  }
+  // A refusal about one field of the visitor form is shown on that field (red frame, the reason under it).
+  const VISITOR_FIELDS = {name: "in-v-name", phone: "in-v-phone", host_household: "in-v-host",
+    temperature_c: "in-v-temp", id_last4: "in-v-id4", from_city: "in-v-city", reason: "in-v-other"};
+  function fieldError(field, text) {
+    const input = $(VISITOR_FIELDS[field] || "");
+    if (!input || input.hidden) return false;
+    const label = input.closest("label") || input.parentElement;
+    let msg = label.querySelector(".field-msg");
+    if (!msg) {
+      msg = document.createElement("span");
+      msg.className = "field-msg";
+      msg.dataset.for = input.id;
+      input.after(msg);
+    }
+    msg.textContent = text;
+    input.classList.add("bad");
+    input.focus();
+    return true;
+  }
+  function clearFieldErrors(input) {
+    document.querySelectorAll("#dlg-visitor .field-msg").forEach((m) => {
+      if (!input || m.dataset.for === input.id) m.remove();
+    });
+    document.querySelectorAll("#dlg-visitor input.bad").forEach((i) => { if (!input || i === input) i.classList.remove("bad"); });
   }
   // A visitor who came before (same phone, this gate's book): name, host and reason filled in, no extra tap.
   async function lookUpVisitor() {
@@ -662,11 +689,16 @@
       if (!(temp >= 30 && temp <= 45)) { $("visitor-msg").textContent = T("bad_temp"); return; }
     }
     try {
-      await post("/api/visitor", {name: name, phone: phone, host_household: host, reason: reason,
+      const r = await post("/api/visitor", {name: name, phone: phone, host_household: host, reason: reason,
         temperature_c: temp, id_last4: id4, from_city: $("in-v-city").value.trim(), outside_14d: state.visitorOutside});
+      const o = r.outcome || {};
+      if (o.code === "host_quarantined") {  // refused and logged (staff alerted): the reason on the host field
+        fieldError("host_household", state.lang === "en" ? o.message_en : o.message_zh);
+        return;
+      }
       closeDialogs();
     } catch (e) {
-      $("visitor-msg").textContent = e.message;
+      if (!(e.field && fieldError(e.field, e.message))) $("visitor-msg").textContent = e.message;
     }
   }
 
@@ -793,6 +825,7 @@
     $("btn-visitor").addEventListener("click", () => needShift(openVisitor));
     $("btn-inside").addEventListener("click", () => needShift(openInside));
     $("in-v-phone").addEventListener("input", lookUpVisitor);
+    Object.values(VISITOR_FIELDS).forEach((id) => $(id).addEventListener("input", () => clearFieldErrors($(id))));
     document.querySelectorAll("#visitor-outside .choice").forEach((b) => b.addEventListener("click", () => {
       document.querySelectorAll("#visitor-outside .choice").forEach((x) => x.classList.remove("picked"));
       b.classList.add("picked");

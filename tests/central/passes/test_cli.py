@@ -30,8 +30,8 @@ def test_issue_revoke_quarantine_release_and_keys(config, tmp_path):
     assert "pass 1: 3-2-401 #1 resident" in out.stdout and "QR version 7-M" in out.stdout
     assert out.stdout.splitlines()[1].startswith("GP1:") and png.read_bytes().startswith(b"\x89PNG")
 
-    assert "pass 1 revoked (list version 2)" in _ok("central", "revoke", "--config", config, "1", "--reason", "lost")
-    assert "list version 3" in _ok("central", "quarantine", "--config", config, "3-2-401",
+    assert "pass 1 revoked (list version 3)" in _ok("central", "revoke", "--config", config, "1", "--reason", "lost")
+    assert "list version 4" in _ok("central", "quarantine", "--config", config, "3-2-401",
                                    "--start", "2026-11-20", "--end", "2026-12-04")
     assert "released" in _ok("central", "release", "--config", config, "3-2-401")
     out = _ok("central", "quarantine", "--config", config, "5-1-101", "--person", "2", "--first-day", "2026-11-20")

@@ -72,8 +72,8 @@ def test_bad_issue_requests_are_refused_with_a_reason(central, kwargs):
 def test_every_list_change_is_logged_in_its_transaction(central):
     db, data_dir = central
     p = issuance.issue(db, data_dir, household="3-2-401", person=1, kind="resident", days=30)
-    assert issuance.revoke(db, p.info.pass_id, "lost") == 2
-    assert issuance.revoke(db, p.info.pass_id, "again") == 2  # idempotent: no second change
+    assert issuance.revoke(db, p.info.pass_id, "lost") == 3  # after the key and the new household
+    assert issuance.revoke(db, p.info.pass_id, "again") == 3  # idempotent: no second change
     v = issuance.quarantine(db, "3-2-401", date(2026, 11, 20), date(2026, 12, 3))  # 14 days, both included
     change = changelog.changes_since(db, v - 1)["changes"][0]
     assert change["start_ts"] == issuance.local_midnight(date(2026, 11, 20))

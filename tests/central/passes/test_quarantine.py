@@ -42,7 +42,7 @@ def test_the_last_day_is_inclusive_and_14_days_end_at_local_midnight_after_day_1
     assert quarantine.last_day_of(date(2026, 11, 20)) == date(2026, 12, 3)
     quarantine.place(db, "3-2-401", date(2026, 11, 20), date(2026, 12, 3), tz="Asia/Shanghai")
     change = _changes(db, 0, 2)[0]
-    assert change == {"op": "quarantine", "household": "3-2-401", "v": 1,
+    assert change == {"op": "quarantine", "household": "3-2-401", "v": 2,  # v1: the new household (format 4)
                       "start_ts": quarantine.local_midnight(date(2026, 11, 20)),
                       "end_ts": quarantine.local_midnight(date(2026, 12, 4))}  # nothing more: no note, no days
     quarantine.place(db, "5-1-101", date(2026, 11, 20), date(2026, 11, 20))  # one day is a quarantine too

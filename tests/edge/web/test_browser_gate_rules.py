@@ -135,6 +135,9 @@ def test_visitor_to_a_quarantined_household_names_the_household(page, srv, fake,
     page.click("#visitor-reasons .choice >> nth=1")
     page.click("#visitor-ok")
     page.wait_for_selector("#result[data-seq='101']")
+    # the form stays open with the reason on the host field; closing it shows the refusal behind it
+    assert "居家隔离" in text(page, "#dlg-visitor .field-msg") or "quarantine" in text(page, "#dlg-visitor .field-msg")
+    page.click("#dlg-visitor [data-close]")
     assert page.get_attribute("#result", "data-state") == "refuse"
     assert "2-3-401" in text(page, "#unit")
     assert ("被访住户" in text(page, "#unit")) if lang == "zh-CN" else ("Visiting" in text(page, "#unit"))
