@@ -374,7 +374,7 @@ def _covered_people(db: CentralDB, recs: list[quarantine.QuarantineRecord]) -> d
     for i in range(0, len(households), 500):
         chunk = households[i:i + 500]
         for hh, person in db.execute("SELECT household, person FROM household_members WHERE household IN "
-                                     f"({', '.join('?' * len(chunk))}) ORDER BY person", chunk):
+                                     f"({', '.join('?' * len(chunk))})", chunk):
             members.setdefault(hh, []).append(int(person))
     return {q.id: [q.person] if q.person is not None else members.get(q.household, [0]) for q in recs}
 
