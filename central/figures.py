@@ -821,7 +821,7 @@ def _day_range(bounds: list[float], start: float, stop: float) -> range:
 def _people_series(db: CentralDB, bounds: list[float]) -> list[int]:
     """People in home quarantine on each day of ``bounds`` (as ``quarantine_people`` counts them), in one query."""
     where = _Q_ACTIVE.format(q="q.")
-    rows = db.execute(f"SELECT DISTINCT q.household, {_PERSON}, q.start_ts, q.end_ts, q.status, q.released_at "
+    rows = db.execute(f"SELECT q.household, {_PERSON}, q.start_ts, q.end_ts, q.status, q.released_at "
                       f"{_COVERED.format(where=where)}", [bounds[-1], bounds[0], bounds[0]]).fetchall()
     days: list[set[tuple[str, int]]] = [set() for _ in bounds[1:]]
     for household, person, start, end, status, released in rows:
