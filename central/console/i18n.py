@@ -132,6 +132,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "rt.generated_at": ("生成时间", "Generated at"), "rt.by": ("生成人", "By"), "rt.columns": ("列", "Columns"),
     "rt.again": ("重新生成", "Generate again"), "rt.updated": ("最后修改", "Last changed"),
     "rt.whole_only": ("仅合计", "total only"),
+    "rt.origin_ok": ("仅合计、按网格或按来源城市", "total, by grid or by origin city only"),
     "rt.grid_only": ("仅合计或按网格", "total or by grid only"), "rt.layout": ("排列方式", "Layout"),
     # -- people on duty and the duty board (issue 17) --
     "nav.people": ("值班人员", "People on duty"), "nav.duty": ("在岗看板", "On-duty board"),

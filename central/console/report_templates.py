@@ -11,7 +11,8 @@ Every generation is kept in ``report_runs`` (who, when, which day, the totals), 
 
 Tables:
 
-- ``report_templates``: id, name (unique), title, unit, contact, grouping (all | community | gate), layout
+- ``report_templates``: id, name (unique), title, unit, contact, grouping (all | community | gate | grid | origin:
+  a row per city returnees came from, for the figures that know one, see :mod:`central.figures`), layout
   (columns: figures as columns, a row per group | rows: figures as rows, a column per group), rows (JSON list of
   ``{"figure": key, "label": column name}``), created/updated by and at.
 - ``report_runs``: id, template_id, template_name, day (YYYY-MM-DD), generated_by, generated_at, totals (JSON
@@ -36,10 +37,14 @@ migrations = Migrations("central-reports")
 
 MAX_NAME, MAX_TEXT, MAX_LABEL, MAX_ROWS = 60, 200, 40, 40
 GROUPINGS = {"all": ("不分组（只有合计）", "No groups (totals only)"), "community": ("按社区", "By community"),
-             "gate": ("按门岗", "By gate"), "grid": ("按网格", "By grid")}
+             "gate": ("按门岗", "By gate"), "grid": ("按网格", "By grid"),
+             "origin": ("按来源城市（仅返乡人员指标）", "By origin city (returnee figures only)")}
 LAYOUTS = {"columns": ("指标为列（每个社区/门岗/网格一行）", "Figures as columns (a row per group)"),
            "rows": ("指标为行（每个社区/门岗/网格一列）", "Figures as rows (a column per group)")}
 NO_GRID = ("（未分网格）", "(no grid)")
+NO_ORIGIN = ("（未填城市）", "(city not given)")
+#: The first column of a row per group: the group's words (zh-CN, English, width).
+GROUP_COLUMNS = {"grid": ("网格", "Grid", 14), "origin": ("来源城市", "Origin city", 14)}
 
 
 @migrations()
@@ -167,15 +172,17 @@ def copy_name(db: CentralDB, name: str) -> str:
 # -- generating ------------------------------------------------------------------------------------
 
 def _groups(db: CentralDB, grouping: str, results: dict[str, figures.Counts]) -> list[tuple[str, ...]]:
-    """The rows of a report: every community or gate of a registered device, and any other the figures name."""
+    """The rows of a report: every community or gate of a registered device, every grid of the household files, and
+    any other the figures name (by origin: the cities the day's figures name; any city ever typed would be a long
+    list of zeros)."""
     if grouping == "all":
         return [()]
+    keys: set[tuple[str, ...]] = set()
     if grouping == "grid":
-        sql = "SELECT DISTINCT grid FROM household_files WHERE grid <> ''"
-    else:
+        keys = {tuple(r) for r in db.execute("SELECT DISTINCT grid FROM household_files WHERE grid <> ''")}
+    elif grouping in ("community", "gate"):
         cols = "community" if grouping == "community" else "community, gate_id"
-        sql = f"SELECT DISTINCT {cols} FROM devices WHERE revoked_at IS NULL"
-    keys = {tuple(r) for r in db.execute(sql).fetchall()}
+        keys = {tuple(r) for r in db.execute(f"SELECT DISTINCT {cols} FROM devices WHERE revoked_at IS NULL")}
     for counts in results.values():
         keys |= {k for k in counts if k}
     return sorted(keys)
@@ -213,8 +220,9 @@ def _cell(counts: figures.Counts, key: str, grouping: str, group: tuple[str, ...
 
 
 def _group_name(key: tuple[str, ...], grouping: str, words: exports.Words) -> tuple[str, ...]:
-    if grouping == "grid":
-        return tuple(k or NO_GRID[words.lang == "en"] for k in key)
+    if grouping in ("grid", "origin"):
+        blank = NO_GRID if grouping == "grid" else NO_ORIGIN
+        return tuple(k or blank[words.lang == "en"] for k in key)
     return tuple(str(words.gate(k)) if i == 1 else k for i, k in enumerate(key))
 
 
@@ -222,8 +230,9 @@ def _by_columns(template: Template, day: date, groups: list[tuple[str, ...]], ce
                 totals: dict[str, int], lang: str) -> exports.Table:
     """A row per group (community / gate), a column per figure, then the totals row."""
     place = [exports.Column("日期", "Date", exports.DATE)]
-    if template.grouping == "grid":
-        place.append(exports.Column("网格", "Grid", width=14))
+    if template.grouping in GROUP_COLUMNS:
+        zh, en, width = GROUP_COLUMNS[template.grouping]
+        place.append(exports.Column(zh, en, width=width))
     elif template.grouping != "all":
         place.append(exports.Column("社区", "Community"))
     if template.grouping == "gate":

@@ -179,9 +179,10 @@ def entries_chart(report: Report, title: str, width: int = 760, height: int = 30
 # -- the trend over the outbreak -----------------------------------------------------------------
 
 TREND_FIGURES = ("passages_in", "passages_out", "refusals", "fevers", "visitors", "quarantine_households",
-                 "quarantine_new", "quarantine_ended")
+                 "quarantine_people", "quarantine_new", "quarantine_ended", "care_fevers")
 TREND_DAYS = (14, 30)
-TREND_STATES = frozenset({"quarantine_households"})  # a state each day: its peak over the span, not a sum
+#: A state each day: its peak over the span, not a sum.
+TREND_STATES = frozenset({"quarantine_households", "quarantine_people"})
 
 
 @dataclass

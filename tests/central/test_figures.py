@@ -250,6 +250,11 @@ def test_trend_matches_the_raw_rows_day_by_day(world):
              "T3": (DAYS[0] - timedelta(days=20), DAYS[0] - timedelta(days=7))}  # T3 ends inside the 14 days
     for hh, (first, end) in spans.items():
         _insert_quarantine(db, hh, first, end)
+    t2 = db.execute("SELECT id FROM quarantines WHERE household = 'T2'").fetchone()[0]
+    at = day_bounds(spans["T2"][0], TZ)[0] + 9 * 3600
+    db.execute("INSERT INTO care_readings (quarantine_id, person, day, slot, temp_c, via, recorded_at) VALUES "
+               "(?, 0, ?, 'am', 38.2, 'self', ?), (?, 0, ?, 'pm', 36.6, 'staff', ?)",
+               [t2, spans["T2"][0].isoformat(), at, t2, spans["T2"][0].isoformat(), at + 6 * 3600])
     tr = reports.trend(db, last, 14, TZ)
     assert tr.days == [last - timedelta(days=13 - i) for i in range(14)]
     preds = {k: ENTRY_FIGURES[k][0] for k in ("passages_in", "passages_out", "refusals", "fevers", "visitors")}
@@ -257,6 +262,9 @@ def test_trend_matches_the_raw_rows_day_by_day(world):
         for key, pred in preds.items():
             assert tr.values[key][i] == _expect_entries(rows, day, pred)[()], (key, day)
         assert tr.values["quarantine_households"][i] == sum(f <= day <= e for f, e in spans.values())
+        # households without a file: one person each; T2 has a fever reading on its first day
+        assert tr.values["quarantine_people"][i] == tr.values["quarantine_households"][i]
+        assert tr.values["care_fevers"][i] == (day == spans["T2"][0])
         assert tr.values["quarantine_new"][i] == sum(f == day for f, _ in spans.values())
         assert tr.values["quarantine_ended"][i] == sum(e == day for _, e in spans.values())
     assert sum(tr.values["passages_in"]) == sum(_expect_entries(rows, d, preds["passages_in"])[()] for d in tr.days) > 0
@@ -283,11 +291,25 @@ def test_trend_across_a_clock_change_counts_each_local_day(world):
 
     db, rows = world
     berlin = ZoneInfo("Europe/Berlin")
-    series = figures.daily_series(db, ["passages_in", "refusals", "quarantine_new"], DAYS[-1], 40, berlin)
+    change = day_bounds(date(2026, 10, 25), TZ)[0]
+    for n, (start, days) in enumerate([(-3.5, 5), (0.2, 2), (-30, 10), (1.6, 40), (-1, 1.04)]):
+        s = change + start * 86400
+        db.execute("INSERT INTO households (household, created_at) VALUES (?, 0)", [f"B{n}"])
+        qid = db.execute("INSERT INTO quarantines (household, person, first_day, last_day, start_ts, end_ts, set_at, "
+                         "status, released_at) VALUES (?, NULL, '2026-10-01', '2026-10-02', ?, ?, 0, ?, ?) "
+                         "RETURNING id", [f"B{n}", s, s + days * 86400, "released" if n == 3 else "active",
+                                          s + 86400 if n == 3 else None]).fetchone()[0]
+        for k in range(int(days * 2)):
+            db.execute("INSERT INTO care_readings (quarantine_id, person, day, slot, temp_c, via, recorded_at) "
+                       "VALUES (?, 0, ?, ?, ?, 'self', ?)", [qid, str(k // 2), "am" if k % 2 == 0 else "pm",
+                                                            37.0 + (k % 3) / 2, s + k * 43200 + 600])
+    keys = ["passages_in", "refusals", "quarantine_new", "quarantine_people", "care_fevers"]
+    series = figures.daily_series(db, keys, DAYS[-1], 40, berlin)
     assert series[0][0] == DAYS[-1] - timedelta(days=39) < date(2026, 10, 25) < DAYS[0]
     for day, values in series:
-        for key in ("passages_in", "refusals"):
-            assert values[key] == figures.compute(db, key, figures.Window.day(day, berlin))[()]
+        for key in keys:
+            assert values[key] == figures.compute(db, key, figures.Window.day(day, berlin))[()], (key, day)
+    assert sum(v["quarantine_people"] for _, v in series) > 0 and sum(v["care_fevers"] for _, v in series) > 0
     for day, values in figures.daily_series(db, ["passages_in", "refusals"], DAYS[-1], 5, TZ):
         assert values["passages_in"] == _expect_entries(rows, day, ENTRY_FIGURES["passages_in"][0])[()]
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from central.console import reports
 from central.console.timeutil import day_bounds, zone
 from tests.central.console.conftest import PASSWORDS
 from tests.central.console.data import entry, ingest_entries
@@ -89,17 +90,19 @@ def test_trend_on_a_desktop_draws_the_raw_counts(browser, outbreak):  # noqa: F8
     ctx, page = _page(browser, outbreak, 1366, 768)
     page.goto(f"/report?day={DAY.isoformat()}")
     days = [DAY - timedelta(days=13 - i) for i in range(14)]
-    assert page.locator("#trend figure.trend-panel").count() == 8
+    assert page.locator("#trend figure.trend-panel").count() == len(reports.TREND_FIGURES) == 10
     for key, cond in COUNTS.items():
         assert _dots(page, key) == [(d.isoformat(), _raw(outbreak, d, cond)) for d in days], key
     assert _dots(page, "quarantine_households") == [(d.isoformat(), _quarantined(outbreak, d)) for d in days]
+    # whole households without a household file: one person each
+    assert _dots(page, "quarantine_people") == [(d.isoformat(), _quarantined(outbreak, d)) for d in days]
     assert sum(v for _, v in _dots(page, "passages_in")) > 0 and max(v for _, v in _dots(page, "refusals")) > 0
     caption = page.inner_text("figure[data-figure='passages_in'] figcaption")
     assert "进入人次" in caption and str(_raw(outbreak, DAY, COUNTS["passages_in"])) in caption
     peak = max(_quarantined(outbreak, d) for d in days)
     assert f"最多 {peak}" in page.inner_text("figure[data-figure='quarantine_households'] figcaption")
     panels = page.locator("#trend figure.trend-panel").all()
-    assert len({round(p.bounding_box()["y"]) for p in panels}) <= 2  # side by side: 4 to a row at 1366
+    assert len({round(p.bounding_box()["y"]) for p in panels}) <= 3  # side by side: 4 to a row at 1366
     assert page.locator("script[src^=http], link[href^=http], img[src^=http]").count() == 0
     assert not page.locator("ul.chart-legend").is_visible()  # the chart has its own legend on a desktop
     page.locator("#trend").screenshot(path=str(SHOTS / "trend-1366-14d.png"))
