@@ -373,7 +373,7 @@ def _held_and_conflicting(db: CentralDB, device_id: str, want: dict[int, str]) -
     """Of the uploaded seqs (``want``: the gate's seq -> uuid), those whose entry central now holds for this device
     (by uuid, under whatever seq: intake is idempotent by uuid), and the others, which clash with an entry of
     another device under that uuid."""
-    known = resync.known_uuids(db, device_id, list(want.values()))
+    known = resync.held_at(db, device_id, list(want.values()))
     held = [s for s, u in want.items() if u in known]
     return held, [s for s, u in want.items() if u not in known]
 
@@ -441,10 +441,12 @@ def _store_rows(db: CentralDB, device_id: str, body: UploadBody, rows: list[list
                 now: float) -> tuple[resync.Numbering, int]:
     """Insert the rows under the device's current numbering (:mod:`central.resync`); the numbering and how many
     were new."""
-    numbering = resync.numbering(db, device_id, {e.seq: e.uuid for e in body.entries}, now)
+    want = {e.seq: e.uuid for e in body.entries}
+    numbering = resync.numbering(db, device_id, want, now)
     if numbering.offset:
         for row in rows:
             row[_SEQ_COLUMN] = numbering.stored(row[_SEQ_COLUMN])
+        resync.refile(db, device_id, numbering, want)
     return numbering, db.insert_ignore_many("entries", ENTRY_COLUMNS, rows)
 
 

@@ -24,7 +24,9 @@ gate until someone stepped in): the new log is filed *after* everything central 
 ``devices.seq_offset`` = the highest seq it held then, stores the gate's seq ``s`` as ``s + seq_offset`` and
 answers in the gate's numbering; the old log's entries stay as they were (its open gap alarms stay open: those
 entries went with the old card). Entries below the first clashing one that central already holds by uuid (an old
-SD image put back) count as held wherever they are stored. A later restart moves the offset again. Two gates
+SD image put back) count as held, and any entry of the current log central holds under an earlier numbering
+(sent before central noticed the restart) is moved to its place in the new one when it comes again
+(:func:`refile`), so no gap stays open for it. A later restart moves the offset again. Two gates
 sharing one token (a cloned card) would keep restarting each other: every entry is still stored once, each restart
 is logged at WARNING, and the device list shows ``log_reset_at``.
 """
@@ -70,15 +72,35 @@ def _clashing(db: CentralDB, device_id: str, offset: int, want: dict[int, str]) 
     return out
 
 
-def known_uuids(db: CentralDB, device_id: str, uuids: list[str]) -> set[str]:
-    """Of ``uuids``, those central holds for this device (under any seq)."""
-    found: set[str] = set()
+def held_at(db: CentralDB, device_id: str, uuids: list[str]) -> dict[str, int]:
+    """Of ``uuids``, those central holds for this device, with the seq each is stored under."""
+    found: dict[str, int] = {}
     for i in range(0, len(uuids), 500):
         chunk = uuids[i:i + 500]
         q = ",".join("?" * len(chunk))
-        found.update(u for (u,) in db.execute(f"SELECT uuid FROM entries WHERE device_id = ? AND uuid IN ({q})",
-                                              [device_id, *chunk]))
+        found.update((u, seq) for seq, u in db.execute(
+            f"SELECT seq, uuid FROM entries WHERE device_id = ? AND uuid IN ({q})", [device_id, *chunk]))
     return found
+
+
+def refile(db: CentralDB, device_id: str, numbering: Numbering, want: dict[int, str]) -> int:
+    """Move the uploaded entries central holds under an earlier numbering to their place in the current one (an
+    entry of the restarted log stored before central noticed the restart, e.g. a priority entry sent first), so
+    that no gap stays open for it; an entry whose place is taken stays where it is. Returns how many moved."""
+    if not numbering.offset or not want:
+        return 0
+    moved = 0
+    gate_seq = {u: s for s, u in want.items()}
+    for uuid, seq in held_at(db, device_id, list(gate_seq)).items():
+        target = numbering.stored(gate_seq[uuid])
+        if seq != target:
+            moved += db.execute("UPDATE entries SET seq = ? WHERE device_id = ? AND uuid = ? AND NOT EXISTS "
+                                "(SELECT 1 FROM entries AS e WHERE e.device_id = ? AND e.seq = ?)",
+                                [target, device_id, uuid, device_id, target]).rowcount
+    if moved:
+        log.warning("device %s: %d entries of its restarted log moved to their place after central's seq %d",
+                    device_id, moved, numbering.offset)
+    return moved
 
 
 def numbering(db: CentralDB, device_id: str, want: dict[int, str], now: float) -> Numbering:
@@ -88,7 +110,7 @@ def numbering(db: CentralDB, device_id: str, want: dict[int, str], now: float) -
     clashing = _clashing(db, device_id, offset, want) if want else []
     if not clashing:
         return Numbering(offset)
-    known = known_uuids(db, device_id, [want[s] for s in clashing])
+    known = held_at(db, device_id, [want[s] for s in clashing])
     restarted = sorted(s for s in clashing if want[s] not in known)
     if not restarted:
         return Numbering(offset)

@@ -162,6 +162,29 @@ def test_a_gate_whose_log_restarted_is_filed_after_its_old_entries_and_never_blo
     again.close()
 
 
+def test_a_restarted_logs_priority_entries_sent_before_the_restart_was_noticed_find_their_place(central,
+                                                                                                tmp_path):
+    """The new card's first batch holds its priority entries 8 and 9 only, numbers the old log never reached:
+    central stores them as they are. The next batch clashes (the restart is noticed: offset 9, the highest seq
+    central holds); 8 and 9 are then asked again and moved to their place (17, 18): no gap stays open and nothing
+    is asked for ever."""
+    old, token = _client(central, tmp_path)
+    fill(old.settings.db_path, 3)
+    assert _drain(old) == 3
+    old.close()
+    card, _ = _client(central, tmp_path, token=token, where="new-card", batch_rows=2, heartbeat_s=0.001)
+    rows = [*fill(card.settings.db_path, 7), *fill(card.settings.db_path, 2, start=7, priority=True),
+            *fill(card.settings.db_path, 1, start=9)]
+    for _ in range(10):
+        card.upload_once()
+    assert LocalLog(card.db).backlog() == 0
+    assert [r[1:3] for r in central.entries("gate-a")][3:] == [(r["seq"] + 9, r["uuid"]) for r in rows]
+    dev = ingest.list_devices(central.db)[0]
+    assert dev["seq_offset"] == 9 and dev["open_gaps"] == [] and dev["highest_contiguous_seq"] == 19
+    assert card.upload_once() == 0 and LocalLog(card.db).backlog() == 0  # nothing asked again
+    card.close()
+
+
 def _lose_at_central(central, device_id: str, first: int, last: int) -> None:
     """What a restore from an older backup does to one device: entries first..last gone, contiguity back."""
     with centraldb.transaction(central.db):
