@@ -64,7 +64,7 @@ class Outcome:
 
 def pins(constraints: Path) -> dict[str, str]:
     """``constraints.txt`` as {canonical name: version} (its ``name==version`` lines)."""
-    out = {}
+    out: dict[str, str] = {}
     for line in constraints.read_text().splitlines():
         line = line.split("#", 1)[0].strip()
         if "==" in line:
