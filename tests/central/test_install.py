@@ -40,7 +40,7 @@ def test_install_makes_user_dirs_config_secret_units_and_the_first_admin(tmp_pat
     assert stat.S_IMODE(config.st_mode) == 0o640 and config.st_gid == lookup_ids(root, "gatepass-central")[1]
     made = sorted((root / "var/lib/gatepass-central").glob("central.db*"))
     assert made and all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in made), made
-    assert stat.S_IMODE((root / "var/lib/gatepass-central").stat().st_mode) == 0o750
+    assert stat.S_IMODE((root / "var/lib/gatepass-central").stat().st_mode) == 0o700
     for unit in ("gatepass-central.service", "gatepass-central-backup.service", "gatepass-central-backup.timer"):
         text = (root / "etc/systemd/system" / unit).read_text()
         assert "/opt/gatepass/venv/bin/gatepass" not in text
