@@ -492,8 +492,8 @@ def ingest(db: CentralDB, device: dict[str, Any], body: UploadBody,
                    "highest_contiguous_seq = ? WHERE device_id = ?",
                    [now, json.dumps(last_report), skew, report.list_version, high, device_id])
     if conflicts:
-        log.error("device %s: %d uploaded entries clash with different entries central holds under the same "
-                  "numbers (was the device's log reset?) - kept on the device", device_id, len(conflicts))
+        log.error("device %s: %d uploaded entries have ids another device's entries hold at central (a copied "
+                  "log?) - kept on the device", device_id, len(conflicts))
     if abs(skew) > CLOCK_SKEW_LIMIT_S:
         log.warning("device %s: clock is off by %.0f s", device_id, skew)
     return IngestResult(device_id=device_id, highest_contiguous_seq=numbering.gate(high), held=to_ranges(held),
