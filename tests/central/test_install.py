@@ -47,6 +47,8 @@ def test_install_makes_user_dirs_config_secret_units_and_the_first_admin(tmp_pat
     assert f"ExecStart={VENV_BIN} central serve" in (root / "etc/systemd/system/gatepass-central.service").read_text()
     assert (root / "etc/systemd/system/multi-user.target.wants/gatepass-central.service").is_symlink()
     assert (root / "etc/systemd/system/timers.target.wants/gatepass-central-backup.timer").is_symlink()
+    assert "中心服务器已安装，管理后台：http://127.0.0.1:8100/" in out and "central installed" in out
+    assert "--admin" not in out.split("中心服务器已安装")[1]  # an admin was made: no reminder
     password = re.search(r"\(shown once\): (\S+)", out).group(1)
     db = open_db(str(root / "var/lib/gatepass-central/central.db"))
     try:
@@ -57,7 +59,8 @@ def test_install_makes_user_dirs_config_secret_units_and_the_first_admin(tmp_pat
     # a second run keeps the config and the secret
     before = secret.read_text()
     code, out, err = invoke(capsys, "central", "install", "--root", str(root), "--bin", str(VENV_BIN))
-    assert code == 0, err and secret.read_text() == before
+    assert code == 0, err
+    assert secret.read_text() == before and "如还没有管理员账号，请加 --admin 用户名 再运行一次" in out
 
 
 def test_a_32_bit_system_is_refused_in_one_line():
