@@ -88,6 +88,7 @@ case "${1:-}" in
         apt_install libzbar0 chromium socat espeak-ng sox fonts-noto-cjk poppler-utils postgresql fuse3 libfuse3-3  # tests/pgserver.py, lazyfs
         venv dev
         shift
+        "$PY" packaging/check_wheels.py           # every pinned runtime dependency has a wheel for 64-bit Pi OS
         "$VENV/bin/ruff" check .
         "$VENV/bin/lint-imports" --no-cache >&2   # the layer contracts in pyproject.toml
         "$VENV/bin/mypy"                          # types of the product packages

@@ -223,7 +223,11 @@ def central_install(root: Path, dry_run: bool, host: str, port: int, timezone: s
                           admin=admin, start=not no_start)
     carry_out(plan_central_install(opts), dry_run, click.echo)
     if not dry_run:
-        click.echo(f"central installed; console: http://{host}:{port}/ (put TLS in a reverse proxy in front)")
+        click.echo(f"中心服务器已安装，管理后台：http://{host}:{port}/（请在前面用反向代理提供 TLS）/ "
+                   f"central installed; console: http://{host}:{port}/ (put TLS in a reverse proxy in front)")
+    if not admin:
+        click.echo("如还没有管理员账号，请加 --admin 用户名 再运行一次 / without an admin account yet, run it again "
+                   "with --admin NAME")
 
 
 def _register_backup_commands() -> None:

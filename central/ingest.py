@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from central import faults, intake, redating, vehicles, visitors
+from central import faults, intake, redating, resync, vehicles, visitors
 from central.db import transaction
 from central.errors import CentralError
 from central.store import CentralDB
@@ -155,6 +155,14 @@ def m005_entry_time_source(db: CentralDB) -> None:
         )""")
 
 
+@migrations()
+def m006_device_log_restarts(db: CentralDB) -> None:
+    """How a device's seqs are stored after its log restarted its numbering (:mod:`central.resync`): central's
+    seq = the gate's + ``seq_offset``; ``log_reset_at``: when central last saw it restart (NULL: never)."""
+    db.execute("ALTER TABLE devices ADD COLUMN seq_offset INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE devices ADD COLUMN log_reset_at REAL")
+
+
 def migrate(db: CentralDB) -> None:
     """Apply pending ``central-sync`` migrations, then the visitors' (:mod:`central.visitors`) which extend them."""
     migrations.apply(db)
@@ -255,7 +263,8 @@ def list_devices(db: CentralDB, central_list_version: int | None = None,
     ``faults``: its devices' open faults from the last report (None when the gate does not report them)."""
     now = time.time() if now is None else now
     cur = db.execute("SELECT device_id, name, community, gate_id, created_at, revoked_at, last_seen_at, "
-                     "last_report, clock_skew_s, list_version, highest_contiguous_seq FROM devices ORDER BY device_id")
+                     "last_report, clock_skew_s, list_version, highest_contiguous_seq, seq_offset, log_reset_at "
+                     "FROM devices ORDER BY device_id")
     cols = [d[0] for d in cur.description]
     gaps: dict[str, list[list[int]]] = {}
     for dev, a, b in db.execute("SELECT device_id, from_seq, to_seq FROM seq_gaps WHERE resolved_at IS NULL "
@@ -343,10 +352,12 @@ def _missing_ranges(db: CentralDB, device_id: str, after: int, before: int) -> l
     return missing
 
 
-def _update_gaps(db: CentralDB, device_id: str, missing: list[list[int]], now: float) -> None:
-    """Open a gap alarm for each new missing range; resolve the ones no longer missing."""
+def _update_gaps(db: CentralDB, device_id: str, missing: list[list[int]], now: float, above: int = 0) -> None:
+    """Open a gap alarm for each new missing range; resolve the ones no longer missing. Only the alarms above
+    ``above`` (the device's current log, :mod:`central.resync`) are looked at: an earlier log's stay as they are."""
     held_open = {(a, b): gid for gid, a, b in db.execute(
-        "SELECT id, from_seq, to_seq FROM seq_gaps WHERE device_id = ? AND resolved_at IS NULL", [device_id])}
+        "SELECT id, from_seq, to_seq FROM seq_gaps WHERE device_id = ? AND resolved_at IS NULL AND from_seq > ?",
+        [device_id, above])}
     wanted = {(a, b) for a, b in missing}
     for key, gid in held_open.items():
         if key not in wanted:
@@ -359,19 +370,12 @@ def _update_gaps(db: CentralDB, device_id: str, missing: list[list[int]], now: f
 
 
 def _held_and_conflicting(db: CentralDB, device_id: str, want: dict[int, str]) -> tuple[list[int], list[int]]:
-    """Of the uploaded seqs (``want``: seq -> uuid), those central now holds with the same uuid, and those that
-    clash: held under that seq with another uuid, or whose uuid another (device, seq) took."""
-    seqs = list(want)
-    held: list[int] = []
-    conflicts: list[int] = []
-    for i in range(0, len(seqs), 500):
-        chunk = seqs[i:i + 500]
-        q = ",".join("?" * len(chunk))
-        for seq, uuid in db.execute(f"SELECT seq, uuid FROM entries WHERE device_id = ? AND seq IN ({q})",
-                                    [device_id, *chunk]):
-            (held if want[seq] == uuid else conflicts).append(seq)
-    conflicts.extend(set(seqs) - set(held) - set(conflicts))  # uuid taken by another (device, seq)
-    return held, conflicts
+    """Of the uploaded seqs (``want``: the gate's seq -> uuid), those whose entry central now holds for this device
+    (by uuid, under whatever seq: intake is idempotent by uuid), and the others, which clash with an entry of
+    another device under that uuid."""
+    known = resync.held_at(db, device_id, list(want.values()))
+    held = [s for s, u in want.items() if u in known]
+    return held, [s for s, u in want.items() if u not in known]
 
 
 def _rows(device: dict[str, Any], body: UploadBody, now: float) -> list[list[Any]]:
@@ -415,12 +419,55 @@ def _faults(report: dict[str, Any]) -> list[DeviceFault] | None:
     return None if found is None else [DeviceFault.model_construct(**f) for f in found]
 
 
+def _note_batch(db: CentralDB, device_id: str, body: UploadBody, rows: int, now: float) -> None:
+    """Record the batch in the ledger; :class:`BatchConflictError` if its id came before with other content."""
+    prior = db.execute("SELECT content_hash FROM upload_batches WHERE device_id = ? AND batch_id = ?",
+                       [device_id, body.batch_id]).fetchone()
+    if prior is not None and prior[0] != body.content_hash:
+        raise BatchConflictError(f"batch {body.batch_id} was received before with different content")
+    # a heartbeat (a report, no rows) has nothing to protect: no ledger row (one a minute per gate)
+    if rows and prior is None:
+        db.execute("INSERT INTO upload_batches (device_id, batch_id, content_hash, rows, first_received_at) "
+                   "VALUES (?, ?, ?, ?, ?)", [device_id, body.batch_id, body.content_hash, rows, now])
+    elif rows:
+        db.execute("UPDATE upload_batches SET times_received = times_received + 1 "
+                   "WHERE device_id = ? AND batch_id = ?", [device_id, body.batch_id])
+
+
+_SEQ_COLUMN = ENTRY_COLUMNS.index("seq")
+
+
+def _store_rows(db: CentralDB, device_id: str, body: UploadBody, rows: list[list[Any]],
+                now: float) -> tuple[resync.Numbering, int]:
+    """Insert the rows under the device's current numbering (:mod:`central.resync`); the numbering and how many
+    were new."""
+    want = {e.seq: e.uuid for e in body.entries}
+    numbering = resync.numbering(db, device_id, want, now)
+    if numbering.offset:
+        for row in rows:
+            row[_SEQ_COLUMN] = numbering.stored(row[_SEQ_COLUMN])
+        resync.refile(db, device_id, numbering, want)
+    return numbering, db.insert_ignore_many("entries", ENTRY_COLUMNS, rows)
+
+
+def _gaps(db: CentralDB, device_id: str, numbering: resync.Numbering, report: Any,
+          now: float) -> tuple[int, list[list[int]]]:
+    """Advance the device's contiguous seq, update its gap alarms; (central's highest contiguous seq, what to ask
+    the gate to send again in its own numbering)."""
+    start = db.execute("SELECT highest_contiguous_seq FROM devices WHERE device_id = ?", [device_id]).fetchone()[0]
+    high = _advance_contiguous(db, device_id, start)
+    missing = _missing_ranges(db, device_id, high, numbering.stored(report.pending_min_seq))
+    _update_gaps(db, device_id, missing, now, above=numbering.offset)
+    return high, resync.ask_ranges(missing, numbering, report.retained_from_seq)
+
+
 def ingest(db: CentralDB, device: dict[str, Any], body: UploadBody,
            received_at: float | None = None) -> IngestResult:
     """Store one upload for the authenticated ``device`` in one transaction; see the module docstring.
 
     The device id always comes from ``device`` (the credential) and the gate id from its registration; ids
-    inside the rows are ignored (a different gate id is kept in ``corrections``).
+    inside the rows are ignored (a different gate id is kept in ``corrections``). Seqs in the reply are the
+    gate's (``open_gaps``: what central asks again, :mod:`central.resync`).
     Raises :class:`BatchConflictError` if this batch id was seen before with other content.
     """
     now = time.time() if received_at is None else received_at
@@ -429,24 +476,10 @@ def ingest(db: CentralDB, device: dict[str, Any], body: UploadBody,
     report = body.report
     with transaction(db):
         db.lock(f"device:{device_id}")  # one upload per device at a time (PostgreSQL; SQLite has one writer)
-        prior = db.execute("SELECT content_hash FROM upload_batches WHERE device_id = ? AND batch_id = ?",
-                           [device_id, body.batch_id]).fetchone()
-        if prior is not None and prior[0] != body.content_hash:
-            raise BatchConflictError(f"batch {body.batch_id} was received before with different content")
-        # a heartbeat (a report, no rows) has nothing to protect: no ledger row (one a minute per gate)
-        if rows and prior is None:
-            db.execute("INSERT INTO upload_batches (device_id, batch_id, content_hash, rows, first_received_at) "
-                       "VALUES (?, ?, ?, ?, ?)", [device_id, body.batch_id, body.content_hash, len(rows), now])
-        elif rows:
-            db.execute("UPDATE upload_batches SET times_received = times_received + 1 "
-                       "WHERE device_id = ? AND batch_id = ?", [device_id, body.batch_id])
-        inserted = db.insert_ignore_many("entries", ENTRY_COLUMNS, rows)
+        _note_batch(db, device_id, body, len(rows), now)
+        numbering, inserted = _store_rows(db, device_id, body, rows, now)
         held, conflicts = _held_and_conflicting(db, device_id, {e.seq: e.uuid for e in body.entries})
-        start = db.execute("SELECT highest_contiguous_seq FROM devices WHERE device_id = ?",
-                           [device_id]).fetchone()[0]
-        high = _advance_contiguous(db, device_id, start)
-        missing = _missing_ranges(db, device_id, high, report.pending_min_seq)
-        _update_gaps(db, device_id, missing, now)
+        high, ask = _gaps(db, device_id, numbering, report, now)
         redating.note_points(db, device_id, trusted_points(body, now))
         redating.redate_device(db, device_id, now)
         visitors.link_uploaded(db, [e.uuid for e in body.entries if e.event == "visitor"])
@@ -460,10 +493,10 @@ def ingest(db: CentralDB, device: dict[str, Any], body: UploadBody,
                    "highest_contiguous_seq = ? WHERE device_id = ?",
                    [now, json.dumps(last_report), skew, report.list_version, high, device_id])
     if conflicts:
-        log.error("device %s: %d uploaded entries clash with different entries central holds under the same "
-                  "numbers (was the device's log reset?) - kept on the device", device_id, len(conflicts))
+        log.error("device %s: %d uploaded entries have ids another device's entries hold at central (a copied "
+                  "log?) - kept on the device", device_id, len(conflicts))
     if abs(skew) > CLOCK_SKEW_LIMIT_S:
         log.warning("device %s: clock is off by %.0f s", device_id, skew)
-    return IngestResult(device_id=device_id, highest_contiguous_seq=high, held=to_ranges(held),
+    return IngestResult(device_id=device_id, highest_contiguous_seq=numbering.gate(high), held=to_ranges(held),
                         conflicts=sorted(conflicts), inserted=inserted, duplicates=len(rows) - inserted,
-                        received_at=now, clock_skew_s=skew, open_gaps=missing)
+                        received_at=now, clock_skew_s=skew, open_gaps=ask)

@@ -7,9 +7,10 @@ Like ``gatepass edge install`` (:mod:`gatepass.installer`): every step is planne
 - ``/etc/gatepass-central/`` (0755) with ``central.toml`` (0640, group gatepass-central; never overwritten) and
   ``credentials/`` (0700) holding a new random ``session-secret`` (0600 from its first byte; kept if present;
   systemd hands it over as a credential, never in a config file)
-- ``/var/lib/gatepass-central`` (0750, owned by gatepass-central) with the database and, with ``--admin NAME``,
-  the first admin account (its password is generated and printed once); the database and its -wal/-shm files
-  are 0600
+- ``/var/lib/gatepass-central`` (0700, owned by gatepass-central: the database and its backups hold personal
+  data; the units keep that mode with ``StateDirectoryMode=0700``) with the database and, with ``--admin NAME``,
+  the first admin account (its password is generated, meets :mod:`central.console.passwords` and is printed
+  once); the database and its -wal/-shm files are 0600
 - ``gatepass-central.service``, ``gatepass-central-backup.service`` and ``.timer`` (ExecStart rewritten to this
   installation's ``gatepass``), the service and the nightly backup timer enabled (and started on a real system)
 """
@@ -102,7 +103,7 @@ def _create_user(opts: CentralOptions) -> None:
 
 
 def _make_dirs(opts: CentralOptions) -> None:
-    for path, mode in ((CONFIG_DIR, 0o755), (f"{CONFIG_DIR}/credentials", 0o700), (DATA_DIR, 0o750)):
+    for path, mode in ((CONFIG_DIR, 0o755), (f"{CONFIG_DIR}/credentials", 0o700), (DATA_DIR, 0o700)):
         opts.path(path).mkdir(parents=True, exist_ok=True)
         opts.path(path).chmod(mode)
     give_to(opts.root, opts.path(DATA_DIR), USER)
@@ -110,7 +111,7 @@ def _make_dirs(opts: CentralOptions) -> None:
 
 def _user_and_dir_steps(opts: CentralOptions) -> list[Step]:
     return [Step(f"create user {USER} from /usr/lib/sysusers.d/{SYSUSERS}", functools.partial(_create_user, opts)),
-            Step(f"create {opts.path(CONFIG_DIR)}, its credentials/ (0700) and {opts.path(DATA_DIR)} (0750)",
+            Step(f"create {opts.path(CONFIG_DIR)}, its credentials/ (0700) and {opts.path(DATA_DIR)} (0700)",
                  functools.partial(_make_dirs, opts))]
 
 

@@ -83,6 +83,7 @@ class Options:
     purge: bool = False
     discard_unsynced: bool = False
     machine: str | None = None  # platform.machine() when None (tests pretend to be a 32-bit Pi)
+    bits: int | None = None  # the running Python's pointer size when None (32 on a 32-bit OS with a 64-bit kernel)
 
     @property
     def real(self) -> bool:
@@ -124,7 +125,7 @@ def _toml_string(value: str) -> str:
 
 def plan_install(opts: Options) -> list[Step]:
     """Every step of an installation, in order (a 32-bit system is refused first)."""
-    check_machine(opts.machine)
+    check_machine(opts.machine, opts.bits)
     if not (opts.source / UNITS[0]).exists():
         raise InstallError(f"unit files not found in {opts.source}", "reinstall gatepass (its package data is missing)")
     if not opts.bin.exists():

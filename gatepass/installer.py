@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import platform
+import struct
 import subprocess
 import sys
 from collections.abc import Callable
@@ -51,12 +52,18 @@ def default_bin() -> Path:
     return Path(sys.executable).parent / "gatepass"
 
 
-def check_machine(machine: str | None = None) -> None:
-    """Refuse a 32-bit system in one clear line (the wheels gatepass needs exist for 64-bit systems only)."""
+def check_machine(machine: str | None = None, bits: int | None = None) -> None:
+    """Refuse a 32-bit system in one clear line, in Chinese and English (the wheels gatepass needs exist for 64-bit
+    systems only). ``bits``: the running Python's pointer size; 32 on a 32-bit OS even under a 64-bit kernel (the
+    32-bit Raspberry Pi OS boots one on a Pi 4 or 5, and ``machine`` then says aarch64)."""
     machine = (machine or platform.machine()).lower()
-    if machine not in SUPPORTED_MACHINES:
-        raise InstallError(f"this is a {machine} system: gatepass needs a 64-bit one",
-                           "flash Raspberry Pi OS Lite (64-bit, bookworm) and install again")
+    bits = bits or struct.calcsize("P") * 8
+    if machine not in SUPPORTED_MACHINES or bits != 64:
+        what = machine if bits == 64 or machine not in SUPPORTED_MACHINES else f"{bits}-bit on {machine}"
+        raise InstallError(f"这是 32 位系统（{what}），gatepass 需要 64 位系统 / this is a 32-bit system ({what}): "
+                           "gatepass needs a 64-bit one",
+                           "请刷写 Raspberry Pi OS Lite（64 位，bookworm）后重新安装 / flash Raspberry Pi OS Lite "
+                           "(64-bit, bookworm) and install again")
 
 
 def run_command(argv: list[str]) -> None:

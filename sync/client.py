@@ -131,6 +131,7 @@ class SyncClient:
         self.list_format = edge_lists.FORMAT_QUERY  # lowered once if central is older (answers 422 to it)
         self.last_report_mono = float("-inf")
         self.contacted = False  # set when central answered an upload (read and cleared by the loop)
+        self.report_retained = True  # report retained_from_seq (cleared for a central that refuses it with 422)
 
     def close(self) -> None:
         """Close the HTTP client and the database."""
@@ -186,10 +187,13 @@ class SyncClient:
         backlog = self.log.backlog()
         meta = edge_lists.meta(self.db)
         mono_now = time.monotonic()
-        report = {"boot_id": self.boot_id, "mono_now": mono_now, "wall_now": self.clock(),
-                  "list_version": meta.version, "backlog": backlog, "last_seq": last_seq,
-                  "pending_min_seq": pending_min if pending_min is not None else last_seq + 1,
-                  "software_version": __version__, "lists_issued_at": meta.issued_at}
+        pending_min = pending_min if pending_min is not None else last_seq + 1
+        report: dict[str, Any] = {
+            "boot_id": self.boot_id, "mono_now": mono_now, "wall_now": self.clock(), "list_version": meta.version,
+            "backlog": backlog, "last_seq": last_seq, "pending_min_seq": pending_min,
+            "software_version": __version__, "lists_issued_at": meta.issued_at}
+        if self.report_retained:  # after a central restore it asks again only what is retained (central.resync)
+            report["retained_from_seq"] = min(self.log.retained_from(), pending_min)
         trusted = self._trusted_now(mono_now)
         if trusted is not None:  # central re-dates this boot's untrusted rows by it (central.redating)
             report["trusted_now"] = trusted
@@ -280,6 +284,19 @@ class SyncClient:
         except httpx.HTTPError:
             return False
 
+    def _send(self, batch: Batch) -> dict[str, Any]:
+        """Post the batch with a fresh report. A central older than this gate refuses the report's
+        ``retained_from_seq`` with 422 naming it: the gate then stops reporting it and sends the same batch again
+        at once (as the list format falls back, :meth:`_get_page`); that central never asks for lost entries."""
+        try:
+            return self._post("api/v1/upload", encode_upload(batch.batch_id, batch.entries, self.report()))
+        except RejectedError as exc:
+            if exc.status != 422 or not self.report_retained or "retained_from_seq" not in str(exc):
+                raise
+        self.report_retained = False
+        log.warning("central refused the report field retained_from_seq (an older central?): leaving it out")
+        return self._post("api/v1/upload", encode_upload(batch.batch_id, batch.entries, self.report()))
+
     def upload_once(self) -> int:
         """Send one batch (or a heartbeat report when due); returns how many entries central confirmed.
 
@@ -293,7 +310,7 @@ class SyncClient:
             self.inflight = Batch(uuid.uuid4().hex, rows)
         batch = self.inflight
         try:
-            reply = self._post("api/v1/upload", encode_upload(batch.batch_id, batch.entries, self.report()))
+            reply = self._send(batch)
         except RejectedError as exc:
             if exc.status == 409:  # that id is spoiled; the rows go again in a new batch
                 self.inflight = None
@@ -314,8 +331,8 @@ class SyncClient:
         self.resend_what_central_lacks(reply.get("open_gaps"))
         missing = batch.seqs - held
         if missing:
-            raise RejectedError(f"central holds other entries under the numbers {sorted(missing)[:5]}... "
-                                "(was this device's log reset?); they stay here", code="seq_conflict")
+            raise RejectedError(f"central holds these entries' ids {sorted(missing)[:5]}... under another device "
+                                "(a copied log?); they stay here", code="seq_conflict")
         return len(held)
 
     # -- lists --------------------------------------------------------------------------------------

@@ -230,7 +230,11 @@ class LocalLog:
 
     def resend(self, ranges: Iterable[tuple[int, int]]) -> int:
         """Mark the retained entries in these seq ranges (inclusive) as not yet at central, so they go again (central
-        lost them: restored from an older backup); returns how many. Purged entries cannot go again."""
+        lost them: restored from an older backup); returns how many. Purged entries cannot go again (they are
+        below :meth:`retained_from`, which the gate reports, so central stops asking and shows them as lost); an
+        entry whose visitor details were erased after its first upload goes again without them (its
+        ``extra_hash`` still chained): central keeps the details it still holds (intake is by uuid, never an
+        update) and otherwise gets the entry without them."""
         changed = 0
         with transaction(self.db):
             for first, last in ranges:
@@ -256,6 +260,10 @@ class LocalLog:
     def backlog(self) -> int:
         """How many entries central does not hold yet."""
         return self.db.execute("SELECT count(*) FROM entries WHERE synced = 0").fetchone()[0]
+
+    def retained_from(self) -> int:
+        """The first seq this log still retains: everything below it was purged (one past the chain anchor)."""
+        return int(self.db.execute("SELECT seq FROM chain_anchor WHERE id = 1").fetchone()[0]) + 1
 
     def last_seq(self) -> int:
         """The highest seq ever given (0 if none)."""

@@ -18,8 +18,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
                        "call the administrator"),
     "upload_refused": ("中心拒收上传的记录，记录保存在本机，请联系管理员",
                        "Central refused the upload: entries are kept here; call the administrator"),
-    "seq_conflict": ("中心已有同编号的其他记录（本机记录被重置过？），本机记录已保留，请联系管理员",
-                     "Central holds other entries under the same numbers (was this device's log reset?): "
+    "seq_conflict": ("中心的另一台设备已有相同的记录（本机记录是复制来的？），本机记录已保留，请联系管理员",
+                     "Another device at central holds the same entries (was this device's log copied?): "
                      "entries are kept here; call the administrator"),
     "lists_refused": ("名单更新未通过校验（签名不符或版本过旧），继续使用现有名单，请联系管理员",
                       "A list update failed its check (bad signature or an old version): the current lists "

@@ -9,7 +9,8 @@ An upload is one gzip-compressed JSON object (``Content-Encoding: gzip``)::
                 "last_seq": n, "pending_min_seq": n, "software_version": "0.1.0",
                 "lists_issued_at": unix s | null,
                 "faults": [{"code": "thermometer", "since": unix s}, ...] | null,
-                "trusted_now": unix s | null},
+                "trusted_now": unix s | null,
+                "retained_from_seq": n},
      "entries": [<rows of the local log, as LocalLog.pending() returns them>]}
 
 ``pending_min_seq`` is the smallest seq the device has not yet seen confirmed (``last_seq + 1``
@@ -18,6 +19,10 @@ when nothing is pending): central raises a gap alarm only for seqs below it that
 device's wall time it began; an empty list means nothing is faulted. ``trusted_now`` (optional) is the gate's
 trusted time at ``mono_now`` (central's signed time carried on the monotonic clock of boot ``boot_id``): central
 re-dates that boot's untrusted rows by it even before a trusted row arrives.
+``retained_from_seq`` (optional: older gates leave it out, and a gate leaves it out for a central that refuses it
+with 422) is the first seq the gate still retains (at most ``pending_min_seq``): after a central restore, central
+asks the gate to send again only what it lacks from there on (``central.resync``); the reply's ``open_gaps``
+(gate seq ranges) are what central asks for.
 
 What central refuses before it stores anything (:func:`decode_upload`, each with a reason):
 
@@ -120,6 +125,8 @@ class Report(BaseModel):
     lists_issued_at: DeviceTime | None = None  # central's time of the last list page the device applied (unix s)
     faults: list[DeviceFault] | None = None  # None: not reported (older devices); []: nothing faulted
     trusted_now: DeviceTime | None = None  # central's signed time carried to mono_now (None: not anchored this boot)
+    # issue 19, after a central restore: the first seq the gate still retains (None: not reported, older gates)
+    retained_from_seq: Annotated[int, Field(ge=1, le=MAX_INT)] | None = None
 
     @field_validator("faults", mode="before")
     @classmethod
@@ -132,6 +139,9 @@ class Report(BaseModel):
         """The first seq still pending is at most one past the last seq written (else a false gap alarm)."""
         if self.pending_min_seq > self.last_seq + 1:
             raise ValueError(f"pending_min_seq {self.pending_min_seq} is above last_seq + 1 ({self.last_seq + 1})")
+        if self.retained_from_seq is not None and self.retained_from_seq > self.pending_min_seq:
+            raise ValueError(f"retained_from_seq {self.retained_from_seq} is above pending_min_seq "
+                             f"({self.pending_min_seq}): a gate never drops an entry central does not hold")
         return self
 
 

@@ -40,13 +40,15 @@ def test_install_makes_user_dirs_config_secret_units_and_the_first_admin(tmp_pat
     assert stat.S_IMODE(config.st_mode) == 0o640 and config.st_gid == lookup_ids(root, "gatepass-central")[1]
     made = sorted((root / "var/lib/gatepass-central").glob("central.db*"))
     assert made and all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in made), made
-    assert stat.S_IMODE((root / "var/lib/gatepass-central").stat().st_mode) == 0o750
+    assert stat.S_IMODE((root / "var/lib/gatepass-central").stat().st_mode) == 0o700
     for unit in ("gatepass-central.service", "gatepass-central-backup.service", "gatepass-central-backup.timer"):
         text = (root / "etc/systemd/system" / unit).read_text()
         assert "/opt/gatepass/venv/bin/gatepass" not in text
     assert f"ExecStart={VENV_BIN} central serve" in (root / "etc/systemd/system/gatepass-central.service").read_text()
     assert (root / "etc/systemd/system/multi-user.target.wants/gatepass-central.service").is_symlink()
     assert (root / "etc/systemd/system/timers.target.wants/gatepass-central-backup.timer").is_symlink()
+    assert "中心服务器已安装，管理后台：http://127.0.0.1:8100/" in out and "central installed" in out
+    assert "--admin" not in out.split("中心服务器已安装")[1]  # an admin was made: no reminder
     password = re.search(r"\(shown once\): (\S+)", out).group(1)
     db = open_db(str(root / "var/lib/gatepass-central/central.db"))
     try:
@@ -57,7 +59,8 @@ def test_install_makes_user_dirs_config_secret_units_and_the_first_admin(tmp_pat
     # a second run keeps the config and the secret
     before = secret.read_text()
     code, out, err = invoke(capsys, "central", "install", "--root", str(root), "--bin", str(VENV_BIN))
-    assert code == 0, err and secret.read_text() == before
+    assert code == 0, err
+    assert secret.read_text() == before and "如还没有管理员账号，请加 --admin 用户名 再运行一次" in out
 
 
 def test_a_32_bit_system_is_refused_in_one_line():

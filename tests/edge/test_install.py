@@ -192,3 +192,32 @@ def test_a_32_bit_pi_is_refused_in_one_line(tmp_path, capsys):
 
     with pytest.raises(InstallError, match="64-bit"):
         plan_install(Options(root=tmp_path / "root", bin=VENV_BIN, machine="armv7l"))
+
+
+@pytest.mark.parametrize(("machine", "bits", "what"), [("armv7l", 32, "armv7l"), ("armv6l", 32, "armv6l"),
+                                                      ("aarch64", 32, "32-bit on aarch64")])
+def test_edge_install_refuses_a_32_bit_system_in_one_line_in_chinese_and_english(tmp_path, capsys, monkeypatch,
+                                                                                 machine, bits, what):
+    """Issue 19: the 32-bit Raspberry Pi OS (armv7l/armv6l, or its 32-bit userland on a Pi 4/5's 64-bit kernel,
+    where the machine says aarch64) is refused before anything is done, dry run or not, in one line."""
+    import platform
+    import struct
+
+    monkeypatch.setattr(platform, "machine", lambda: machine)
+    real_calcsize = struct.calcsize
+    monkeypatch.setattr(struct, "calcsize", lambda fmt: bits // 8 if fmt == "P" else real_calcsize(fmt))
+    for dry in ([], ["--dry-run"]):
+        code, out, err = invoke(capsys, "edge", "install", "--root", str(tmp_path / "root"), "--bin", str(VENV_BIN),
+                                *dry)
+        assert code == 2 and out == ""
+        assert err.count("\n") == 1, err
+        assert f"这是 32 位系统（{what}），gatepass 需要 64 位系统" in err
+        assert f"this is a 32-bit system ({what}): gatepass needs a 64-bit one" in err
+        assert "Raspberry Pi OS Lite（64 位，bookworm）" in err and "(64-bit, bookworm)" in err
+        assert not (tmp_path / "root").exists()
+
+
+def test_a_64_bit_system_passes_the_machine_check(tmp_path):
+    from edge.install import Options, plan_install
+
+    assert plan_install(Options(root=tmp_path / "root", bin=VENV_BIN, machine="aarch64", bits=64))

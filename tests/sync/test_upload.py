@@ -374,20 +374,20 @@ def test_an_oversized_upload_without_length_is_refused_while_streaming(central, 
 
 
 def test_a_refused_upload_does_not_keep_lists_from_the_gate(central, tmp_path):
-    """Central refuses this device's rows (it holds other entries under seq 1), yet revocations and
-    quarantine must still reach the gate."""
+    """Central refuses this device's rows (another device holds entries with the same ids: a copied log), yet
+    revocations and quarantine must still reach the gate."""
     from datetime import date
 
     from central.passes import issuance
     from sync import lists as edge_lists
 
-    client, token = _client(central, tmp_path)
-    other = fill(tmp_path / "other.db", 1)  # another log's seq 1 reached central first
-    for r in other:
+    client, _ = _client(central, tmp_path)
+    copied = fill(client.settings.db_path, 1)  # the same entry reached central first from another device
+    for r in copied:
         r.pop("synced", None), r.pop("synced_at", None)
-    assert _post(central, token, encode_upload("batch-0003", other, _report())).status_code == 200
+    other = central.add_device("gate-b", community="c1")
+    assert _post(central, other, encode_upload("batch-0003", copied, _report())).status_code == 200
     issuance.quarantine(central.db, "3-2-401", date(2026, 11, 20), date(2026, 12, 4))
-    fill(client.settings.db_path, 1)
     settings = client.settings
     client.close()
     stop = threading.Event()
