@@ -36,8 +36,9 @@ def test_the_vehicle_ledger_on_a_desktop_and_a_phone(browser, central, cars, wid
         assert "京AD12345" in page.inner_text("#vehicles") and "沪B12345" in page.inner_text("#inside")
         page.screenshot(path=str(SHOTS / f"vehicles-{width}.png"), full_page=True)
         if width > 1000:
-            links = page.locator("nav a").all()
-            assert len({round(a.bounding_box()["y"]) for a in links}) == 1  # the menu on one line
+            tops = page.evaluate("[...document.querySelectorAll('#menu > a, #menu > details > summary')]"
+                                 ".map(e => Math.round(e.getBoundingClientRect().top))")
+            assert len(set(tops)) == 1, tops  # the menu on one line
         page.goto(f"/trace?kind=pass_id&value=501&since={DAY}T00:00&until={DAY}T23:59&minutes=15")
         assert "刘师傅" in page.inner_text("#people")
         page.screenshot(path=str(SHOTS / f"trace-driver-{width}.png"), full_page=True)
