@@ -32,6 +32,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+from starlette.responses import Response
 
 from central.console import values
 from central.console.i18n import reason_text, translator
@@ -250,6 +251,14 @@ def _styled(ws: WriteOnlyWorksheet, value: object, *, font: Font | None = None, 
     if wrap:
         cell.alignment = Alignment(wrap_text=True, vertical="center")
     return cell
+
+
+def download(tables: Sequence[Table], fmt_: str, name: str, lang: str, tz: ZoneInfo) -> Response:
+    """``tables`` as a download named ``name``: the first table as CSV when ``fmt_`` is ``"csv"``, else every table
+    as a sheet of one XLSX."""
+    if fmt_ == "csv":
+        return Response(to_csv(tables[0], lang, tz), media_type=CSV_TYPE, headers=download_headers(f"{name}.csv"))
+    return Response(to_xlsx(tables, lang, tz), media_type=XLSX_TYPE, headers=download_headers(f"{name}.xlsx"))
 
 
 def download_headers(filename: str) -> dict[str, str]:

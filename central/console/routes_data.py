@@ -40,15 +40,11 @@ def _bad_request(exc: ConsoleError) -> HTTPException:
 
 def _send(table: exports.Table, fmt_: str, name: str, ctx: Console, lang: str) -> Response:
     """One table as a CSV, or as a one-sheet XLSX."""
-    if fmt_ == "csv":
-        return Response(exports.to_csv(table, lang, ctx.tz), media_type=exports.CSV_TYPE,
-                        headers=exports.download_headers(f"{name}.csv"))
-    return _send_xlsx([table], name, ctx, lang)
+    return exports.download([table], fmt_, name, lang, ctx.tz)
 
 
 def _send_xlsx(tables: list[exports.Table], name: str, ctx: Console, lang: str) -> Response:
-    return Response(exports.to_xlsx(tables, lang, ctx.tz), media_type=exports.XLSX_TYPE,
-                    headers=exports.download_headers(f"{name}.xlsx"))
+    return exports.download(tables, "xlsx", name, lang, ctx.tz)
 
 
 def _words(ctx: Console, lang: str) -> exports.Words:

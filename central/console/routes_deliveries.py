@@ -152,8 +152,4 @@ def deliveries_export(ctx: ConsoleCtx, fmt_: str, staff: StaffMember, record: Au
     rows = deliveries.ledger(ctx.db, query)
     record("export_deliveries", format=fmt_, filters=_filters(query), rows=len(rows))
     table = export_table(rows, staff.lang, translator(staff.lang)("nav.deliveries"))
-    if fmt_ == "csv":
-        return Response(exports.to_csv(table, staff.lang, ctx.tz), media_type=exports.CSV_TYPE,
-                        headers=exports.download_headers("deliveries.csv"))
-    return Response(exports.to_xlsx([table], staff.lang, ctx.tz), media_type=exports.XLSX_TYPE,
-                    headers=exports.download_headers("deliveries.xlsx"))
+    return exports.download([table], fmt_, "deliveries", staff.lang, ctx.tz)

@@ -166,11 +166,7 @@ def export_table(rows: list[dict[str, Any]], lang: str, title: str, tz: Any) -> 
 
 def _export(ctx: Console, rows: list[dict[str, Any]], staff: Any, fmt_: str, name: str, title: str) -> Response:
     table = export_table(rows, staff.lang, title, ctx.tz)
-    if fmt_ == "csv":
-        return Response(exports.to_csv(table, staff.lang, ctx.tz), media_type=exports.CSV_TYPE,
-                        headers=exports.download_headers(f"{name}.csv"))
-    return Response(exports.to_xlsx([table], staff.lang, ctx.tz), media_type=exports.XLSX_TYPE,
-                    headers=exports.download_headers(f"{name}.xlsx"))
+    return exports.download([table], fmt_, name, staff.lang, ctx.tz)
 
 
 @router.get("/screening/export.{fmt_}")

@@ -128,8 +128,4 @@ def vehicles_export(ctx: ConsoleCtx, fmt_: str, staff: StaffMember, record: Audi
     rows = vehicles.ledger(ctx.db, query)
     record("export_vehicles", format=fmt_, filters=_filters(query), rows=len(rows))
     table = export_table(rows, staff.lang, translator(staff.lang)("nav.vehicles"))
-    if fmt_ == "csv":
-        return Response(exports.to_csv(table, staff.lang, ctx.tz), media_type=exports.CSV_TYPE,
-                        headers=exports.download_headers("vehicles.csv"))
-    return Response(exports.to_xlsx([table], staff.lang, ctx.tz), media_type=exports.XLSX_TYPE,
-                    headers=exports.download_headers("vehicles.xlsx"))
+    return exports.download([table], fmt_, "vehicles", staff.lang, ctx.tz)

@@ -122,8 +122,4 @@ def visitors_export(ctx: ConsoleCtx, fmt_: str, staff: StaffMember, record: Audi
     rows = visitors.ledger(ctx.db, query)
     record("export_visitors", format=fmt_, filters=_filters(query), rows=len(rows))
     table = export_table(rows, staff.lang, translator(staff.lang)("nav.visitors"))
-    if fmt_ == "csv":
-        return Response(exports.to_csv(table, staff.lang, ctx.tz), media_type=exports.CSV_TYPE,
-                        headers=exports.download_headers("visitors.csv"))
-    return Response(exports.to_xlsx([table], staff.lang, ctx.tz), media_type=exports.XLSX_TYPE,
-                    headers=exports.download_headers("visitors.xlsx"))
+    return exports.download([table], fmt_, "visitors", staff.lang, ctx.tz)
