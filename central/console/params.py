@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import re
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from fastapi import Query
 from pydantic import BaseModel, Field
 
 from central.console.errors import ConsoleError
+from central.console.i18n import translator
+from central.console.timeutil import day_bounds, parse_day
 
 MAX_TEXT = 200  # characters of any text field of a query
 INT64_MAX = 2**63 - 1  # ids and sequence numbers are 64-bit integers in both databases
@@ -74,3 +77,20 @@ def whole_number(text: str, name: str, lo: int, hi: int, default: int) -> int:
     if not _DIGITS.fullmatch(text) or not lo <= int(text) <= hi:
         raise ConsoleError(f"{name} 须为 {lo}–{hi} 的整数 / {name} must be a whole number {lo}-{hi}: {text[:20]!r}")
     return int(text)
+
+
+def ledger_days(day_from: str, day_to: str, tz: ZoneInfo, lang: str, max_days: int) -> tuple[float, float]:
+    """The span of a ledger's day filters (``YYYY-MM-DD`` local, both included; today when empty, the first day
+    when only it is given) as unix seconds from local midnight to local midnight; a :class:`ConsoleError` in the
+    member's language when a day is malformed, the last is before the first, or the span exceeds ``max_days``."""
+    t = translator(lang)
+    try:
+        first = parse_day(day_from, tz)
+        last = parse_day(day_to, tz, default=first) if day_to else first
+    except ConsoleError:
+        raise ConsoleError(t("visitor.bad_day")) from None
+    if last < first:
+        raise ConsoleError(t("visitor.bad_period"))
+    if (last - first).days >= max_days:
+        raise ConsoleError(t("visitor.too_long").replace("{n}", str(max_days)))
+    return day_bounds(first, tz)[0], day_bounds(last, tz)[1]

@@ -21,8 +21,7 @@ from central.console import exports
 from central.console.deps import Audit, CleanInput, ConsoleCtx, StaffMember, Viewer
 from central.console.errors import ConsoleError
 from central.console.i18n import translator
-from central.console.params import Text
-from central.console.timeutil import day_bounds, parse_day
+from central.console.params import Text, ledger_days
 from central.console.web import Console, blank
 from central.visitors import mask_name, mask_phone
 
@@ -53,19 +52,9 @@ class LedgerParams(BaseModel):
 def _query(ctx: Console, p: LedgerParams, lang: str) -> deliveries.DeliveryQuery:
     """The ledger query of the filters; a :class:`ConsoleError` in the member's language when they are wrong.
     Searching a household without days looks back :data:`MAX_DAYS` days (its deliveries, waiting and picked up)."""
-    t = translator(lang)
-    try:
-        first = parse_day(p.day_from, ctx.tz)
-        last = parse_day(p.day_to, ctx.tz, default=first) if p.day_to else first
-    except ConsoleError:
-        raise ConsoleError(t("visitor.bad_day")) from None
-    if last < first:
-        raise ConsoleError(t("visitor.bad_period"))
-    if (last - first).days >= MAX_DAYS:
-        raise ConsoleError(t("visitor.too_long").replace("{n}", str(MAX_DAYS)))
+    since, until = ledger_days(p.day_from, p.day_to, ctx.tz, lang, MAX_DAYS)
     if p.status not in STATUSES:
-        raise ConsoleError(t("dl.bad_status"))
-    since, until = day_bounds(first, ctx.tz)[0], day_bounds(last, ctx.tz)[1]
+        raise ConsoleError(translator(lang)("dl.bad_status"))
     if p.household.strip() and not p.day_from and not p.day_to:
         since = until - MAX_DAYS * 86400
     return deliveries.DeliveryQuery(since=since, until=until, household=blank(p.household),

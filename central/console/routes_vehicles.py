@@ -20,8 +20,7 @@ from central.console import exports
 from central.console.deps import Audit, CleanInput, ConsoleCtx, StaffMember, Viewer
 from central.console.errors import ConsoleError
 from central.console.i18n import reason_text, translator
-from central.console.params import Text
-from central.console.timeutil import day_bounds, parse_day
+from central.console.params import Text, ledger_days
 from central.console.web import Console, blank
 
 router = APIRouter(include_in_schema=False, dependencies=[CleanInput])  # no control characters in any field
@@ -51,17 +50,8 @@ class LedgerParams(BaseModel):
 
 def _query(ctx: Console, p: LedgerParams, lang: str) -> vehicles.LedgerQuery:
     """The ledger query of the filters; a :class:`ConsoleError` in the member's language when they are wrong."""
-    t = translator(lang)
-    try:
-        first = parse_day(p.day_from, ctx.tz)
-        last = parse_day(p.day_to, ctx.tz, default=first) if p.day_to else first
-    except ConsoleError:
-        raise ConsoleError(t("visitor.bad_day")) from None
-    if last < first:
-        raise ConsoleError(t("visitor.bad_period"))
-    if (last - first).days >= MAX_DAYS:
-        raise ConsoleError(t("visitor.too_long").replace("{n}", str(MAX_DAYS)))
-    return vehicles.LedgerQuery(since=day_bounds(first, ctx.tz)[0], until=day_bounds(last, ctx.tz)[1],
+    since, until = ledger_days(p.day_from, p.day_to, ctx.tz, lang, MAX_DAYS)
+    return vehicles.LedgerQuery(since=since, until=until,
                                 plate=blank(p.plate), name=blank(p.name), phone=blank(p.phone),
                                 household=blank(p.household), inside_only=p.inside == "1")
 
