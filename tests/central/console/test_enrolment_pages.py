@@ -8,8 +8,8 @@ import httpx
 import pytest
 
 from central import enrolment
-from tests.central.console.conftest import csrf_of
 from sync import enrolment as wire
+from tests.central.console.conftest import csrf_of
 
 
 def _gate_request(central, **over) -> tuple[str, str]:
