@@ -10,6 +10,7 @@ a device), or refuses it. The rules are :mod:`central.enrolment`.
 from __future__ import annotations
 
 import logging
+from importlib import resources
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
@@ -78,6 +79,13 @@ def _page(ctx: Console, request: Request, staff: auth.Staff, status_code: int = 
     return ctx.render(request, "enrol.html", staff, status_code=status_code, pending=enrolment.list_pending(
         ctx.db, now), code=code, found=found, form=form or {}, error=error,
         devices=[d for d in devices if not d["revoked_at"]], **extra)
+
+
+@router.get("/static/enrol.css")
+def enrol_css() -> Response:
+    """The enrolment page's style sheet (its phone layout)."""
+    text = resources.files("central.console").joinpath("static/enrol.css").read_text(encoding="utf-8")
+    return Response(text, media_type="text/css", headers={"Cache-Control": "max-age=300"})
 
 
 @router.get("/devices/enrol")
