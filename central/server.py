@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
-from central import api, signing
+from central import api, api_enrol, signing
 from central import db as centraldb
 from central.console import (
     routes_admin,
@@ -76,6 +76,7 @@ def create_app(settings: CentralSettings) -> FastAPI:
     app.state.console = Console.from_settings(settings)  # its own connection per worker thread
     app.state.signin = SignInGuard()  # sign-in limits of this process (central.console.signin)
     app.include_router(api.router)
+    app.include_router(api_enrol.router)  # enrolment of new gates (no device token)
     for router in (routes_auth.router, routes_data.router, routes_admin.router, routes_reports.router,
                    routes_people.router, routes_duty.router, routes_visitors.router, routes_vehicles.router,
                    routes_patrol.router, routes_homes.router, routes_care.router, routes_selfreport.router,
