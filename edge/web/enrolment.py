@@ -97,6 +97,11 @@ def _screen(request: Request) -> ScreenFile:
     return request.app.state.enrolment_screen
 
 
+def _now(request: Request) -> float:
+    """Wall time by the app's clock (``app.state.enrolment_clock`` when a test set one)."""
+    return getattr(request.app.state, "enrolment_clock", SYSTEM).time()
+
+
 def public_state(state: ScreenState | None, enrolling: bool, now: float) -> dict:
     """What the page gets: the code, approve URL, seconds left, fingerprint and words; ``done`` when enrolled."""
     if state is None or not enrolling:
@@ -113,7 +118,7 @@ def enrol_page(request: Request, templates: Templates, page: Page) -> Response:
     state = screen.current()
     if state is None or not screen.enrolling():
         return RedirectResponse("/", status_code=303, headers=NO_STORE)
-    data = public_state(state, screen.enrolling(), SYSTEM.time())
+    data = public_state(state, screen.enrolling(), _now(request))
     return templates.TemplateResponse(request, "enrol.html", {"state": data, "state_json": json.dumps(data),
                                                               "gate_name": page.settings.gate.name},
                                       headers=NO_STORE)
@@ -123,7 +128,7 @@ def enrol_page(request: Request, templates: Templates, page: Page) -> Response:
 def enrol_state(request: Request) -> JSONResponse:
     """The state as JSON, polled by the page every couple of seconds."""
     screen = _screen(request)
-    return JSONResponse(public_state(screen.current(), screen.enrolling(), SYSTEM.time()), headers=NO_STORE)
+    return JSONResponse(public_state(screen.current(), screen.enrolling(), _now(request)), headers=NO_STORE)
 
 
 @router.get("/enrol/qr.svg")

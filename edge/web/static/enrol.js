@@ -11,6 +11,7 @@
   function render() {
     var approved = state.status === "approved";
     $("enrol").dataset.status = state.status;
+    $("enrol").dataset.qr = state.code && !approved ? "yes" : "no";
     $("waiting").hidden = approved;
     $("approved").hidden = !approved;
     $("code").textContent = state.code || "……";
@@ -38,12 +39,13 @@
   function tick() {
     if (state.seconds_left === null || state.seconds_left === undefined || state.status === "approved") {
       $("left").textContent = "";
+      $("left-en").textContent = "";
       return;
     }
     var left = Math.max(0, state.seconds_left - Math.floor((Date.now() - shownAt) / 1000));
-    $("left").textContent = left > 0
-      ? "剩余 " + Math.floor(left / 60) + ":" + pad(left % 60) + "  ·  到期后自动换新码 / new code when it expires"
-      : "正在换新接入码… / getting a new code...";
+    var clock = Math.floor(left / 60) + ":" + pad(left % 60);
+    $("left").textContent = left > 0 ? "剩余 " + clock + " · 到期自动换新码" : "正在换新接入码…";
+    $("left-en").textContent = left > 0 ? clock + " left; a new code when it expires" : "getting a new code...";
   }
 
   function poll() {
