@@ -35,7 +35,7 @@ IMG = DOCS / "img"
 MANIFEST = "shots.json"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--no-first-run", "--disable-sync", "--font-render-hinting=none"]
+                 "--no-first-run", "--disable-sync", "--font-render-hinting=none", "--lang=zh-CN"]
 GUARD, CONSOLE, PHONE = (800, 480), (1366, 768), (390, 844)
 COLOURS = 48  # palette size: flat UI colours and anti-aliased CJK text stay legible, files stay small
 WAIT_MS = 20_000
@@ -81,6 +81,8 @@ SHOTS: tuple[Shot, ...] = (
     _console("console-trace", "main h1", "main form label", "main h2", "main .actions"),
     _console("console-households", "main h1", "main h2", "main table thead"),
     _console("console-household", "main h1", "main h2", "main table thead"),
+    _console("console-passes", "#passes thead", "#issue-form label"),
+    _console("console-cards", "body"),
     _console("console-care", "main h1", "main h2", "#care-active thead", "#round-link"),
     Shot("phone-care-round", PHONE, ("main h1",)),
     _console("console-roster", "main h1", "#roster-upload"),
@@ -131,7 +133,7 @@ class Camera:
                 raise RuntimeError(f"shot {name}: nothing matches {selector!r}")
             parts.append(" | ".join(normalise(t) for t in texts))
         self.manifest[name] = {"size": list(shot.viewport), "text": parts}
-        print(f"  {name}.png  {path.stat().st_size // 1024} KB", file=sys.stderr)
+        sys.stderr.write(f"  {name}.png  {path.stat().st_size // 1024} KB\n")
 
     def save_manifest(self) -> Path:
         """Write ``shots.json`` (the order of SHOTS)."""
@@ -221,6 +223,7 @@ def guard_shots(demo: Demo, page: Any, cam: Camera) -> None:
     demo.present(0)  # the valid pass: the gate asks for the health-code colour
     page.wait_for_selector("#hc-buttons:not([hidden])", timeout=WAIT_MS)
     demo.quiet()
+    page.wait_for_selector("#toast", state="hidden", timeout=WAIT_MS)  # "1001 已签到" covers the headline a moment
     cam.take(page, "guard-health-code")
     page.click("#hc-buttons [data-colour='green']")
     _state(page, "pass")
@@ -314,10 +317,16 @@ def console_shots(demo: Demo, page: Any, phone: Any, cam: Camera) -> None:
     cam.take(page, "console-home")
     for name, path in (("console-alerts", "/alerts"), ("console-entries", "/entries"),
                        ("console-trace", "/trace?kind=household&value=3-2-401&minutes=15"),
-                       ("console-households", "/households"), ("console-household", "/households/2-3-401"),
-                       ("console-care", "/care")):
+                       ("console-households", "/households"), ("console-household", "/households/2-3-401")):
         _goto(page, demo, path)
         cam.take(page, name)
+    _goto(page, demo, "/households/1-1-101")
+    page.evaluate("document.getElementById('passes').closest('.table-scroll').previousElementSibling.scrollIntoView()")
+    cam.take(page, "console-passes")
+    _goto(page, demo, "/households/1-1-101/cards")
+    cam.take(page, "console-cards")
+    _goto(page, demo, "/care")
+    cam.take(page, "console-care")
     _phone_round(demo, page, phone, cam)
     for name, path in (("console-roster", "/roster"), ("console-screening", "/screening"),
                        ("console-report", "/report"), ("console-visitors", "/visitors"),
@@ -371,11 +380,11 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="gatepass-shots-") as work:
         take_all(args.out, Path(work))
     total = sum(p.stat().st_size for p in args.out.glob("*.png"))
-    print(f"{len(SHOTS)} shots in {args.out} ({total // 1024} KB) in {time.monotonic() - started:.0f} s")
+    sys.stdout.write(f"{len(SHOTS)} shots in {args.out} ({total // 1024} KB) in {time.monotonic() - started:.0f} s\n")
     if args.pdf:
         from make_guide_pdf import render_guard_guide
 
-        print(render_guard_guide())
+        sys.stdout.write(f"{render_guard_guide()}\n")
     return 0
 
 
