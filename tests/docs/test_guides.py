@@ -38,6 +38,7 @@ def _load(name: str) -> ModuleType:
         spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / f"{name}.py")
         assert spec and spec.loader
         module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module  # dataclasses look their module up there
         spec.loader.exec_module(module)
         return module
     finally:
@@ -129,3 +130,13 @@ def test_the_printable_guard_guide_fits_on_one_sheet(tmp_path):
     assert "A4" in info
     committed = DOCS / "保安使用说明.pdf"
     assert committed.exists(), "run tools/make_guide_pdf.py"
+
+
+def test_the_demo_says_where_the_guides_are():
+    import inspect
+
+    from gatepass import demo
+
+    paths = demo.guides_location().split(", ")
+    assert [Path(p) for p in paths] == [GUARD_GUIDE, STAFF_GUIDE]
+    assert "guides_location()" in inspect.getsource(demo.demo_command.callback)
