@@ -115,8 +115,10 @@ def optimise_png(path: Path, colours: int = COLOURS) -> None:
 class Camera:
     """Takes the shots into ``out`` and keeps the manifest."""
 
-    def __init__(self, out: Path) -> None:
+    def __init__(self, out: Path, optimise: bool = True) -> None:
         self.out = out
+        self.optimise = optimise
+        self.started = time.monotonic()
         self.manifest: dict[str, dict[str, Any]] = {}
 
     def take(self, page: Any, name: str) -> None:
@@ -125,7 +127,8 @@ class Camera:
         page.wait_for_timeout(150)  # transitions and the last paint
         path = self.out / f"{name}.png"
         page.screenshot(path=str(path))
-        optimise_png(path)
+        if self.optimise:
+            optimise_png(path)
         parts = []
         for selector in shot.check:
             texts = page.locator(selector).all_inner_texts()
@@ -133,7 +136,7 @@ class Camera:
                 raise RuntimeError(f"shot {name}: nothing matches {selector!r}")
             parts.append(" | ".join(normalise(t) for t in texts))
         self.manifest[name] = {"size": list(shot.viewport), "text": parts}
-        sys.stderr.write(f"  {name}.png  {path.stat().st_size // 1024} KB\n")
+        sys.stderr.write(f"  {name}.png  {path.stat().st_size // 1024} KB  ({time.monotonic() - self.started:.1f} s)\n")
 
     def save_manifest(self) -> Path:
         """Write ``shots.json`` (the order of SHOTS)."""
@@ -171,18 +174,23 @@ class Demo:
 def running_demo(data_dir: Path) -> Iterator[Demo]:
     """``gatepass demo`` in ``data_dir`` (on free loopback ports) until the block ends."""
     from central.console.demo import demo_login
-    from gatepass.demo import start_demo, stop_all
+    from gatepass.demo import _demo_passes, start_demo, stop_all
 
+    started = time.monotonic()
+    data_dir = data_dir.resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    feeder = _demo_passes(data_dir)  # issued before the demo starts, as a second run of the demo finds them
+    if feeder is None:
+        raise RuntimeError("the demo's passes were not issued (see the warning above)")
+    passes = [line for line in feeder.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if len(passes) != 4:
+        raise RuntimeError(f"the demo issued {len(passes)} passes, expected 4")
+    feeder.write_text("", encoding="utf-8")  # the gate starts with nothing shown to its camera
     children, urls = start_demo(data_dir, 0, 0)
     try:
-        feeder = data_dir / "passes.txt"
-        passes = [line for line in feeder.read_text(encoding="utf-8").splitlines() if line.strip()]
-        if len(passes) != 4:
-            raise RuntimeError(f"the demo issued {len(passes)} passes, expected 4")
+        sys.stderr.write(f"demo started in {time.monotonic() - started:.1f} s\n")
         user, password = demo_login(data_dir.resolve() / "central").split(" / ", 1)
-        demo = Demo(data_dir, urls, (user, password), passes)
-        demo.quiet()
-        yield demo
+        yield Demo(data_dir, urls, (user, password), passes)
     finally:
         stop_all(children)
 
@@ -212,6 +220,7 @@ def guard_shots(demo: Demo, page: Any, cam: Camera) -> None:
     page.goto(demo.urls["guard"])
     page.wait_for_function("document.getElementById('headline').textContent !== ''", timeout=WAIT_MS)
     _state(page, "idle")
+    sys.stderr.write(f"guard page idle after {time.monotonic() - cam.started:.1f} s\n")
     cam.take(page, "guard-idle")
     _open(page, "#btn-shift", "#dlg-signin")
     page.fill("#in-guard", "1001")
@@ -346,12 +355,13 @@ def _phone_round(demo: Demo, page: Any, phone: Any, cam: Camera) -> None:
 # --- the whole run ----------------------------------------------------------------------------------------------
 
 
-def take_all(out: Path, work: Path) -> dict[str, dict[str, Any]]:
-    """Start the demo in ``work``, take every shot into ``out``; returns the manifest."""
+def take_all(out: Path, work: Path, optimise: bool = True) -> dict[str, dict[str, Any]]:
+    """Start the demo in ``work``, take every shot into ``out`` (as palette PNGs unless not ``optimise``); returns
+    the manifest."""
     from playwright.sync_api import sync_playwright
 
     out.mkdir(parents=True, exist_ok=True)
-    cam = Camera(out)
+    cam = Camera(out, optimise)
     with running_demo(work / "demo") as demo, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
