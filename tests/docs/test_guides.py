@@ -140,3 +140,31 @@ def test_the_demo_says_where_the_guides_are():
     paths = demo.guides_location().split(", ")
     assert [Path(p) for p in paths] == [GUARD_GUIDE, STAFF_GUIDE]
     assert "guides_location()" in inspect.getsource(demo.demo_command.callback)
+
+
+#: What the guides tell people to tap or click, as the pages say it (a renamed button makes the guide wrong).
+GUARD_LABELS = ("保安签到", "签到", "知道了", "绿码", "黄码", "红码", "放行", "确认放行", "再次确认放行",
+                "登记访客", "登记车辆", "快递", "待取件", "在场人车", "离开", "交班", "写交接事项", "确认交班",
+                "English")
+STAFF_LABELS = ("登录", "查询", "导出 CSV", "导出 Excel", "确认", "未处理告警", "开始追踪", "前后分钟数",
+                "查看", "保存", "添加成员", "签发通行证", "打印通行证卡片", "停用", "导入花名册",
+                "下载模板（Excel）", "上传并识别列", "设为居家隔离", "登记居家隔离", "今日测温工作单", "记录",
+                "办结", "打印居家隔离告知书", "解除隔离", "打印解除隔离通知书", "自助上报链接", "导入名单",
+                "电话排查", "拨打", "记录通话结果", "转居家隔离", "生成报表", "只看未离开的",
+                "需工作人员送上门", "添加排班", "复制上周排班到本周", "打印排班表", "导出排班表 Excel",
+                "顶岗、补岗", "在岗看板", "门岗设备", "排查登记", "居家隔离", "住户与通行证", "密接追踪",
+                "出入记录")
+
+
+def _texts(*patterns: str) -> str:
+    return "\n".join(p.read_text(encoding="utf-8") for pattern in patterns for p in sorted(ROOT.glob(pattern)))
+
+
+@pytest.mark.parametrize(("guide", "labels", "sources"), [
+    (GUARD_GUIDE, GUARD_LABELS, ("edge/web/static/*.js", "edge/web/templates/*.html")),
+    (STAFF_GUIDE, STAFF_LABELS, ("central/console/*.py", "central/console/templates/*.html")),
+], ids=["guard", "staff"])
+def test_the_buttons_a_guide_names_are_on_the_pages(guide, labels, sources):
+    text, pages = guide.read_text(encoding="utf-8"), _texts(*sources)
+    assert [w for w in labels if w not in text] == [], f"{guide.name} no longer names these"
+    assert [w for w in labels if w not in pages] == [], f"the pages no longer say these: update {guide.name}"
