@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import re
 import sys
 import tempfile
@@ -72,6 +73,7 @@ SHOTS: tuple[Shot, ...] = (
     _guard("guard-vehicle", "#dlg-vehicle h2", "#dlg-vehicle label", "#dlg-vehicle .row"),
     _guard("guard-parcel", "#dlg-delivery h2", "#delivery-tabs", "#dlg-delivery label", "#dlg-delivery .row"),
     _guard("guard-inside", "#dlg-inside h2", "#dlg-inside .row"),
+    _guard("guard-fault", "#headline", "#reason", "#faults"),
     _guard("guard-handover", "#dlg-summary h2", "#summary-table", "#dlg-summary .row"),
     _guard("guard-handover-note", "#dlg-note h2", "#note-phrases", "#dlg-note .row"),
     _console("console-login", "main h1", "main label", "main button"),
@@ -169,6 +171,35 @@ class Demo:
         """Have the feeder show nothing."""
         (self.data_dir / "passes.txt").write_text("", encoding="utf-8")
 
+    def unplug_speaker(self) -> None:
+        """From now on the stand-in player fails, as ``aplay`` does with the speaker's cable out."""
+        (self.data_dir / UNPLUGGED).touch()
+
+
+#: The demo's speaker: a stand-in for ``aplay`` on the PATH of the demo's processes (this machine may have no sound
+#: card): it takes the sound and succeeds, or fails once ``<data_dir>/speaker-unplugged`` exists.
+UNPLUGGED = "speaker-unplugged"
+STAND_IN_PLAYER = f"""#!/bin/sh
+cat > /dev/null
+[ ! -e "{{data_dir}}/{UNPLUGGED}" ]
+"""
+
+
+@contextlib.contextmanager
+def _speaker(data_dir: Path) -> Iterator[None]:
+    """The stand-in ``aplay`` first on PATH while the demo's processes start (they keep the environment)."""
+    folder = data_dir.parent / "bin"
+    folder.mkdir(parents=True, exist_ok=True)
+    player = folder / "aplay"
+    player.write_text(STAND_IN_PLAYER.replace("{data_dir}", str(data_dir)), encoding="utf-8")
+    player.chmod(0o755)
+    old = os.environ["PATH"]
+    os.environ["PATH"] = f"{folder}{os.pathsep}{old}"
+    try:
+        yield
+    finally:
+        os.environ["PATH"] = old
+
 
 @contextlib.contextmanager
 def running_demo(data_dir: Path) -> Iterator[Demo]:
@@ -186,7 +217,8 @@ def running_demo(data_dir: Path) -> Iterator[Demo]:
     if len(passes) != 4:
         raise RuntimeError(f"the demo issued {len(passes)} passes, expected 4")
     feeder.write_text("", encoding="utf-8")  # the gate starts with nothing shown to its camera
-    children, urls = start_demo(data_dir, 0, 0)
+    with _speaker(data_dir):
+        children, urls = start_demo(data_dir, 0, 0)
     try:
         sys.stderr.write(f"demo started in {time.monotonic() - started:.1f} s\n")
         user, password = demo_login(data_dir.resolve() / "central").split(" / ", 1)
@@ -244,6 +276,12 @@ def guard_shots(demo: Demo, page: Any, cam: Camera) -> None:
     cam.take(page, "guard-refuse")
     _override(page, cam)
     _forms(page, cam)
+    demo.unplug_speaker()
+    demo.present(1)  # the expired pass: refused, and its voice prompt fails
+    page.wait_for_selector("#faults:not([hidden])", timeout=WAIT_MS)
+    page.wait_for_function("document.getElementById('unit').textContent.includes('1-1-102')", timeout=WAIT_MS)
+    demo.quiet()
+    cam.take(page, "guard-fault")
     _handover(page, cam)
 
 
