@@ -130,6 +130,9 @@ def test_the_printable_guard_guide_fits_on_one_sheet(tmp_path):
     assert "A4" in info
     committed = DOCS / "保安使用说明.pdf"
     assert committed.exists(), "run tools/make_guide_pdf.py"
+    words = [subprocess.run(["pdftotext", str(p), "-"], capture_output=True, text=True, check=True).stdout
+             for p in (committed, pdf)]
+    assert words[0] == words[1], "docs/保安使用说明.pdf is not the current guide: run tools/make_guide_pdf.py"
 
 
 def test_the_demo_says_where_the_guides_are():
