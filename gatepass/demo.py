@@ -351,6 +351,18 @@ def stop_all(children: list[Child]) -> None:
 DEMO_GUARD, DEMO_PIN = "1001", "246810"
 
 
+#: The guides for people (docs/ of the source tree; a wheel does not carry them).
+GUIDES = ("保安使用说明.md", "社区工作人员使用说明.md")
+
+
+def guides_location() -> str:
+    """Where the guard's and the staff's guides are: their paths in this source tree, else where to find them."""
+    docs = Path(__file__).resolve().parents[1] / "docs"
+    if all((docs / name).exists() for name in GUIDES):
+        return ", ".join(str(docs / name) for name in GUIDES)
+    return ", ".join(f"docs/{name}" for name in GUIDES) + " in the gatepass source"
+
+
 @click.command("demo")
 @click.option("--data-dir", type=click.Path(file_okay=False), default="demo-data", show_default=True,
               help="Where the demo keeps its databases, configs and logs.")
@@ -368,6 +380,7 @@ def demo_command(data_dir: str, central_port: int, guard_port: int, duration: fl
         click.echo(f"central console: {urls['central']}")
         click.echo(f"console sign-in: {demo_login(Path(data_dir).resolve() / 'central')}")
         click.echo(f"guard sign-in:   {DEMO_GUARD} / PIN {DEMO_PIN} (household 2-3-401 is under home quarantine)")
+        click.echo(f"guides:          {guides_location()}")
         click.echo("press Ctrl-C to stop", err=True)
         while deadline is None or time.monotonic() < deadline:
             dead = [c for c in children if not c.alive()]
