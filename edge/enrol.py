@@ -56,6 +56,7 @@ from sync.settings import DEFAULT_PROFILE
 log = logging.getLogger(__name__)
 
 
+SERVICE_USER = "gatepass"  # the services' user and group (edge/install.py, systemd/sysusers.d)
 SCREEN_FILE = "enrolment.json"
 PENDING_FILE = "enrolment.json"
 RETRY_CAP_S = 60.0
@@ -220,10 +221,9 @@ def write_private(path: Path, text: str, mode: int = 0o600, group: int | None = 
 
 def service_group() -> int | None:
     """The gid of the ``gatepass`` service group on this machine (None when it does not exist)."""
-    from edge.install import USER
     from gatepass.installer import lookup_ids
 
-    ids = lookup_ids(Path("/"), USER)
+    ids = lookup_ids(Path("/"), SERVICE_USER)
     return ids[1] if ids else None
 
 
