@@ -38,11 +38,13 @@ def shipped(unit: str) -> str:
 def dropin(unit: str) -> str:
     text = systemdns.edge_env_dropin().replace("gatepass-edge.log", unit.replace(".service", ".log"))
     if unit == SYNC:
-        # In this namespace systemd cannot mount ramfs for the credentials and falls back to a root-only folder
-        # without ACLs, so the gatepass user could not read its LoadCredential= (on a Pi it can). Only here, the
-        # sync's ExecStart runs with full privileges ("+"): the credential is still handed over by systemd.
-        text += ("ExecStart=\nExecStart=+" + shipped(SYNC).split("ExecStart=", 1)[1].split("\n", 1)[0]
-                 + "\nEnvironment=GATEPASS_ALLOW_ROOT=1\n")
+        # In this namespace systemd cannot mount ramfs for credentials and falls back to a root-only folder without
+        # ACLs, so the gatepass user cannot read its LoadCredential= (on a Pi it can). Only here, a privileged
+        # ExecStartPre hands the same file over the same way: $CREDENTIALS_DIRECTORY/gatepass_sync_device_token.
+        creds = "/run/gptest-creds"
+        text += ("LoadCredential=\nEnvironment=CREDENTIALS_DIRECTORY=" + creds + "\n"
+                 f"ExecStartPre=+/bin/sh -c 'install -d -m 0500 -o gatepass {creds} && install -m 0400 -o gatepass "
+                 f"/etc/gatepass/credentials/device-token {creds}/gatepass_sync_device_token'\n")
     return text
 
 
