@@ -310,8 +310,8 @@ def previous_device_id(paths: EnrolPaths, edge_config: Path | None) -> str | Non
             value = None
         except Exception:  # noqa: BLE001 - a broken old file must not stop enrolment
             value = None
-        if isinstance(value, str) and value:
-            return value[:64]
+        if isinstance(value, str) and 0 < len(value) <= 64 and value.isprintable():
+            return value
     return None
 
 
