@@ -251,3 +251,13 @@ def test_revoking_the_new_device_before_the_gate_polls_refuses_the_poll(server):
     ingest.revoke_device(server.db, device_id)
     r = server.poll(secret)
     assert r.status_code == 410 and r.json() == {"status": "refused"}
+
+
+def test_ended_requests_are_forgotten_after_a_week_but_approved_ones_stay(server):
+    _, expired = server.request()
+    _, approved = server.request()
+    server.approve(approved.json()["code"])
+    server.clock.advance(enrolment.KEEP_ENDED_S + 1800)
+    server.request()  # a new request tidies up
+    codes = {wire.format_code(r["code"]) for r in server.db.query("SELECT code FROM enrolments")}
+    assert expired.json()["code"] not in codes and approved.json()["code"] in codes
