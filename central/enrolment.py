@@ -32,7 +32,8 @@ from sync import enrolment as wire
 log = logging.getLogger(__name__)
 
 MAX_PENDING = 200  # pending requests in all; beyond, a new one gets 429
-MAX_PENDING_PER_ADDRESS = 5  # pending requests from one client address
+MAX_PENDING_PER_ADDRESS = 20  # pending requests from one client address (the gates of a site share one NAT)
+KEEP_ENDED_S = 7 * 86400  # expired and refused requests are deleted after this (the console explains a code till then)
 CODE_ATTEMPTS = 20  # draws of a code before giving up (31^8 codes: a clash is already rare)
 
 #: Reasons a request or an approval is refused: code -> (zh-CN, English).
@@ -164,7 +165,10 @@ def by_code(db: CentralDB, code: str) -> dict[str, Any] | None:
 
 
 def _expire(db: CentralDB, now: float) -> None:
+    """Mark the requests whose time ran out; forget those that ended long ago and made no device (bounded table)."""
     db.execute("UPDATE enrolments SET status = 'expired' WHERE status = 'pending' AND expires_at <= ?", [now])
+    db.execute("DELETE FROM enrolments WHERE status IN ('expired', 'refused') AND expires_at <= ?",
+               [now - KEEP_ENDED_S])
 
 
 @dataclass(frozen=True)
@@ -181,7 +185,8 @@ def create(db: CentralDB, req: wire.EnrolmentRequest, address: str, now: float, 
     with transaction(db):
         db.lock("enrolments")
         _expire(db, now)
-        pending = [r["address"] for r in db.query("SELECT address FROM enrolments WHERE status = 'pending'")]
+        pending = [r["address"] for r in db.query("SELECT address FROM enrolments WHERE status = 'pending' "
+                                                  "AND claim != ?", [req.claim])]  # a gate asking again: not twice
         if len(pending) >= MAX_PENDING:
             raise EnrolmentRefused("too_many")
         if pending.count(address) >= MAX_PENDING_PER_ADDRESS:

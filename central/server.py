@@ -22,6 +22,7 @@ from central.console import (
     routes_data,
     routes_deliveries,
     routes_duty,
+    routes_enrolment,
     routes_homes,
     routes_patrol,
     routes_people,
@@ -80,7 +81,8 @@ def create_app(settings: CentralSettings) -> FastAPI:
     for router in (routes_auth.router, routes_data.router, routes_admin.router, routes_reports.router,
                    routes_people.router, routes_duty.router, routes_visitors.router, routes_vehicles.router,
                    routes_patrol.router, routes_homes.router, routes_care.router, routes_selfreport.router,
-                   routes_screening.router, routes_screening_import.router, routes_deliveries.router):
+                   routes_screening.router, routes_screening_import.router, routes_deliveries.router,
+                   routes_enrolment.router):
         app.include_router(router)  # the staff console (pages at /, /login, /entries ...)
     install_error_pages(app)  # HTML errors on pages, JSON on the APIs
     app.add_api_route("/healthz", healthz, methods=["GET"])

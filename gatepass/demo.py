@@ -23,6 +23,7 @@ from typing import Any
 
 import click
 
+import gatepass
 from gatepass.procs import Child, free_port, gatepass_command, wait_http
 
 log = logging.getLogger(__name__)
@@ -133,6 +134,21 @@ def _demo_casework(db: Any) -> None:
         log.warning("demo casework not seeded: %s", exc)
 
 
+def _demo_enrolment(db: Any) -> None:
+    """A new gate waiting for approval on the console's 接入新设备 page (its secret is dropped: approving it only
+    shows the page's flow)."""
+    try:
+        from central import enrolment
+        from sync import enrolment as wire
+
+        if not enrolment.list_pending(db, time.time()):
+            req = wire.EnrolmentRequest(claim=wire.claim_of(wire.new_secret()), hostname="gatepass-west",
+                                        software_version=gatepass.__version__, previous_device_id=None)
+            enrolment.create(db, req, "127.0.0.1", time.time(), 30)
+    except Exception as exc:  # the demo runs without it
+        log.warning("demo enrolment not created: %s", exc)
+
+
 def _start_sync(data_dir: Path, logs: Path, central_url: str) -> Child:
     """Register the demo gate at central (a new token each run), write ``sync.toml`` and start the sync."""
     from central import ingest
@@ -147,6 +163,7 @@ def _start_sync(data_dir: Path, logs: Path, central_url: str) -> Child:
                                       gate_id="gate-1")
         except ingest.DeviceExistsError:
             token = ingest.rotate_token(db, "demo-gate-1")
+        _demo_enrolment(db)
     finally:
         db.close()
     cfg = data_dir / "sync.toml"
