@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 MAX_PENDING = 200  # pending requests in all; beyond, a new one gets 429
 MAX_PENDING_PER_ADDRESS = 20  # pending requests from one client address (the gates of a site share one NAT)
+KEEP_ENDED_S = 7 * 86400  # expired and refused requests are deleted after this (the console explains a code till then)
 CODE_ATTEMPTS = 20  # draws of a code before giving up (31^8 codes: a clash is already rare)
 
 #: Reasons a request or an approval is refused: code -> (zh-CN, English).
@@ -164,7 +165,10 @@ def by_code(db: CentralDB, code: str) -> dict[str, Any] | None:
 
 
 def _expire(db: CentralDB, now: float) -> None:
+    """Mark the requests whose time ran out; forget those that ended long ago and made no device (bounded table)."""
     db.execute("UPDATE enrolments SET status = 'expired' WHERE status = 'pending' AND expires_at <= ?", [now])
+    db.execute("DELETE FROM enrolments WHERE status IN ('expired', 'refused') AND expires_at <= ?",
+               [now - KEEP_ENDED_S])
 
 
 @dataclass(frozen=True)

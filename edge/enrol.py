@@ -56,6 +56,7 @@ from sync.settings import DEFAULT_PROFILE
 log = logging.getLogger(__name__)
 
 
+SERVICE_USER = "gatepass"  # the services' user and group (edge/install.py, systemd/sysusers.d)
 SCREEN_FILE = "enrolment.json"
 PENDING_FILE = "enrolment.json"
 RETRY_CAP_S = 60.0
@@ -220,10 +221,9 @@ def write_private(path: Path, text: str, mode: int = 0o600, group: int | None = 
 
 def service_group() -> int | None:
     """The gid of the ``gatepass`` service group on this machine (None when it does not exist)."""
-    from edge.install import USER
     from gatepass.installer import lookup_ids
 
-    ids = lookup_ids(Path("/"), USER)
+    ids = lookup_ids(Path("/"), SERVICE_USER)
     return ids[1] if ids else None
 
 
@@ -310,8 +310,8 @@ def previous_device_id(paths: EnrolPaths, edge_config: Path | None) -> str | Non
             value = None
         except Exception:  # noqa: BLE001 - a broken old file must not stop enrolment
             value = None
-        if isinstance(value, str) and value:
-            return value[:64]
+        if isinstance(value, str) and 0 < len(value) <= 64 and value.isprintable():
+            return value
     return None
 
 

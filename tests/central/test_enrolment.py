@@ -251,3 +251,38 @@ def test_revoking_the_new_device_before_the_gate_polls_refuses_the_poll(server):
     ingest.revoke_device(server.db, device_id)
     r = server.poll(secret)
     assert r.status_code == 410 and r.json() == {"status": "refused"}
+
+
+def test_ended_requests_are_forgotten_after_a_week_but_approved_ones_stay(server):
+    _, expired = server.request()
+    _, approved = server.request()
+    server.approve(approved.json()["code"])
+    server.clock.advance(enrolment.KEEP_ENDED_S + 1800)
+    server.request()  # a new request tidies up
+    codes = {wire.format_code(r["code"]) for r in server.db.query("SELECT code FROM enrolments")}
+    assert expired.json()["code"] not in codes and approved.json()["code"] in codes
+
+
+def test_the_console_refuses_an_expired_code_with_the_reason(server):
+    from argon2 import PasswordHasher
+
+    from central.console import auth
+    from tests.central.console.conftest import csrf_of, login
+
+    auth.set_hasher(PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1))  # as the console tests do
+    try:
+        auth.add_user(server.db, "chief", "enrol-chief-pass-7", "admin")
+    finally:
+        auth.set_hasher(PasswordHasher())
+    _, r = server.request()
+    code = r.json()["code"]
+    with httpx.Client(base_url=server.central.url, timeout=30) as c:
+        login(c, "chief", "enrol-chief-pass-7")
+        page = c.get(f"/devices/enrol?code={code}")
+        assert 'id="enrol-approve"' in page.text and "30 分钟" in page.text
+        server.clock.advance(30 * 60)
+        page = c.get(f"/devices/enrol?code={code}")
+        assert "接入码已过期" in page.text and 'id="enrol-approve"' not in page.text
+        r = c.post("/devices/enrol/approve", data={"csrf": csrf_of(page.text), "code": code, "community": "c",
+                                                   "gate_id": "g", "gate_name": "n"})
+        assert r.status_code == 409 and "接入码已过期" in r.text

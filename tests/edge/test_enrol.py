@@ -12,6 +12,8 @@ import time
 import tomllib
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from edge.enrol import EnrolClient, Enroller, EnrolPaths, ScreenState, Stopped, install_result, read_screen
 from edge.settings import EdgeSettings
@@ -239,17 +241,24 @@ def test_a_new_sd_card_sends_no_previous_device(tmp_path, central):
     cli.wait()
 
 
-def test_profile_is_valid_toml_for_any_names(tmp_path):
+_NAME = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters=[chr(c) for c in
+                                                                               (*range(32), *range(127, 160))]),
+                min_size=1, max_size=40)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(community=_NAME, gate_id=_NAME, name=_NAME, url=st.text(max_size=60))
+def test_the_profile_is_valid_toml_and_round_trips_any_names(tmp_path, community, gate_id, name, url):
+    from edge.enrol import Offer
     from sync.enrolment import GateAssignment, PollApproved
 
     paths = EnrolPaths(tmp_path / "etc", tmp_path / "data", tmp_path / "etc/enrolled.toml")
-    from edge.enrol import Offer
-
-    offer = Offer("http://127.0.0.1:1/", "a" * 64, "ABCD-2345", 0, 5, None)
-    gate = GateAssignment(community='丽"景\\苑', gate_id="g 1", gate_name="东'门", direction="both", mode="guarded")
-    approved = PollApproved(status="approved", device_id="g 1-2", token="t" * 32, central_public_key="PEM",
+    gate = GateAssignment(community=community, gate_id=gate_id, gate_name=name, direction="both", mode="guarded")
+    approved = PollApproved(status="approved", device_id=gate_id, token="t" * 32, central_public_key="PEM",
                             central_key_fingerprint="abcd", gate=gate)
-    install_result(paths, offer, approved, 1.0)
+    install_result(paths, Offer(url, "a" * 64, "ABCD-2345", 0, 5, None), approved, 1.0)
     data = tomllib.loads(paths.profile.read_text())
-    assert data["edge"]["gate"]["community"] == '丽"景\\苑' and data["edge"]["gate"]["name"] == "东'门"
+    assert data["edge"]["gate"] == {"community": community, "id": gate_id, "name": name, "direction": "both",
+                                    "mode": "guarded"}
+    assert data["edge"]["device_id"] == gate_id and data["sync"]["central_url"] == url
     assert os.stat(paths.token).st_mode & 0o077 == 0

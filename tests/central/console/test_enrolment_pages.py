@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from central import enrolment
 from sync import enrolment as wire
@@ -110,3 +112,29 @@ def test_bad_gate_details_are_refused_with_the_fields(central):
                                                    "gate_name": "n", "direction": "sideways"})
         assert r.status_code == 409 and "门岗信息不完整" in r.text
     assert enrolment.approval_problem(enrolment.by_code(central.db, wire.parse_code(code)), 0) is None
+
+
+_ANY = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=120)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(fields=st.fixed_dictionaries({}, optional={
+    **{k: _ANY for k in ("community", "gate_id", "gate_name", "replaces", "alongside")},
+    "code": _ANY | st.just("PENDING"), "direction": _ANY | st.sampled_from(["in", "out", "both"]),
+    "mode": _ANY | st.sampled_from(["guarded", "unattended"])}))
+def test_any_form_gets_an_answer_never_a_5xx(admin_session, fields):
+    c, token, pending = admin_session
+    if fields.get("code") == "PENDING":
+        fields["code"] = pending
+    for path in ("/devices/enrol/approve", "/devices/enrol/refuse"):
+        r = c.post(path, data={"csrf": token, **fields})
+        assert r.status_code in (200, 303, 400, 409, 422), (path, fields, r.status_code)
+    r = c.get("/devices/enrol", params={"code": fields.get("code", "")})
+    assert r.status_code in (200, 400, 422)
+
+
+@pytest.fixture(scope="module")
+def admin_session(central):
+    _, code = _gate_request(central)  # a real pending code, so that some forms reach the approval itself
+    with central.client("admin") as c:
+        yield c, csrf_of(c.get("/devices").text), code

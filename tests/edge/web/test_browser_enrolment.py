@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import stat
 import threading
 import time
 
@@ -140,3 +141,47 @@ def test_central_unreachable_is_said_on_screen_in_plain_words(page, tmp_path, fa
         assert "Cannot reach central" in page.inner_text("#message-en")
         assert fits_the_screen(page)
         assert qr_text(shot(page, "63-enrol-unreachable")).endswith("code=ABCD-2345")
+
+
+def test_the_cli_enrols_through_the_console_in_chromium(browser, tmp_path):
+    """`gatepass edge enroll` against a real central; an administrator opens the printed approve URL (the QR's
+    link) in chromium, signs in and approves; the CLI writes the files and shows the fingerprint the console shows."""
+    from tests.central.console.conftest import PASSWORDS, stop_central
+    from tests.central.console.conftest import start_central as start_console_central
+    from tests.edge.enrol_helpers import Cli, gate_config
+
+    central = start_console_central(tmp_path / "c", seed_data=False)
+    central.settings.public_url = central.url  # the app reads this settings object
+    try:
+        config = gate_config(tmp_path / "gate")
+        cli = Cli("--central", central.url, "--config", str(config))
+        code = cli.wait_code()
+        approve_url = next(line.split("approve at:")[1].strip() for line in cli.lines if "approve at:" in line)
+        assert approve_url == f"{central.url}/devices/enrol?code={code}"
+        ctx = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
+        page = ctx.new_page()
+        page.goto(approve_url)
+        page.fill("input[name=username]", "admin")
+        page.fill("input[name=password]", PASSWORDS["admin"])
+        page.click("button[type=submit]")
+        page.wait_for_selector("#enrol-approve")
+        page.fill("input[name=community]", "丽景苑")
+        page.fill("input[name=gate_id]", "north")
+        page.fill("input[name=gate_name]", "北门")
+        page.select_option("select[name=direction]", "in")
+        page.click("#enrol-approve button[type=submit]")
+        page.wait_for_selector("#enrol-approved")
+        fingerprint = page.inner_text("#enrol-approved .fingerprint").strip()
+        ctx.close()
+        assert cli.wait() == 0, cli.text
+        assert fingerprint and fingerprint in cli.text
+        etc = config.parent
+        assert stat.S_IMODE((etc / "credentials/device-token").stat().st_mode) == 0o600
+        from edge.settings import EdgeSettings
+        from gatepass.config import load_settings
+
+        edge = load_settings(EdgeSettings, config)
+        gate = (edge.gate.id, edge.gate.name, edge.gate.community, edge.gate.direction)
+        assert gate == ("north", "北门", "丽景苑", "in")
+    finally:
+        stop_central(central)
