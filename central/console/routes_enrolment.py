@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from importlib import resources
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
@@ -89,9 +90,12 @@ def enrol_css() -> Response:
 
 
 @router.get("/devices/enrol")
-def enrol_page(request: Request, ctx: ConsoleCtx, staff: Admin,
-               code: Annotated[str, Query(max_length=64)] = "") -> Response:
-    """接入新设备: enter a code (or open the gate's QR link); see and approve or refuse its request."""
+def enrol_page(request: Request, ctx: ConsoleCtx, staff: Admin, code: Annotated[str, Query(max_length=64)] = "",
+               approved: Annotated[str, Query(max_length=64)] = "") -> Response:
+    """接入新设备: enter a code (or open the gate's QR link); see and approve or refuse its request. After an
+    approval (``approved``: the new device) the key fingerprint to compare with the gate's screen."""
+    if approved and enrolment.links(ctx.db).get(approved, {}).get("code"):
+        return _page(ctx, request, staff, approved=approved, fingerprint=_fingerprint(ctx))
     return _page(ctx, request, staff, code=code.strip())
 
 
@@ -116,7 +120,7 @@ def enrol_approve(request: Request, ctx: ConsoleCtx, staff: AdminForm, record: A
         return _page(ctx, request, staff, 409, code=code, form=form, error=_reason(exc, staff.lang))
     record("approve_enrolment", code=wire.format_code(bare), device_id=device_id, gate_id=gate.gate_id,
            community=gate.community, replaces=replaces.strip() or None)
-    return _page(ctx, request, staff, approved=device_id, fingerprint=_fingerprint(ctx))
+    return RedirectResponse(f"/devices/enrol?approved={quote(device_id, safe='')}", 303)  # a reload posts nothing
 
 
 def _fingerprint(ctx: Console) -> str:

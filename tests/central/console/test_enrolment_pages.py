@@ -51,7 +51,10 @@ def test_approve_in_the_console_then_the_gate_gets_its_token_once(central):
         r = c.post("/devices/enrol/approve", data={"csrf": token, "code": code.lower().replace("-", " "),
                                                    "community": "Garden", "gate_id": "west", "gate_name": "西门",
                                                    "direction": "in", "mode": "unattended"})
+        assert r.status_code == 303 and r.headers["location"] == "/devices/enrol?approved=west"  # reload: no post
+        r = c.get(r.headers["location"])
         assert r.status_code == 200 and "enrol-approved" in r.text and "west" in r.text
+        assert "enrol-approved" not in c.get("/devices/enrol?approved=dev-n").text  # only a device an enrolment made
         audit = list(central.db.query("SELECT username, detail FROM audit_log WHERE action = 'approve_enrolment'"))
         assert audit and audit[-1]["username"] == "admin" and code in audit[-1]["detail"]
         polled = httpx.post(central.url + wire.POLL_PATH, json={"secret": secret}, timeout=30)
@@ -99,7 +102,7 @@ def test_a_gate_with_a_device_asks_which_one_it_replaces(central):
         assert r.status_code == 409 and "这个门岗已有设备" in r.text
         assert '<option value="dev-e" selected>' in r.text  # pre-filled with the gate's device
         r = c.post("/devices/enrol/approve", data={**data, "alongside": "1"})
-        assert r.status_code == 200 and "east" in r.text
+        assert r.status_code == 303 and r.headers["location"].endswith("=east")
     row = central.db.execute("SELECT revoked_at FROM devices WHERE device_id = 'dev-e'").fetchone()
     assert row[0] is None  # alongside: the other device stays
 
