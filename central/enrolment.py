@@ -114,6 +114,20 @@ def poll_status(row: dict[str, Any] | None, now: float) -> str:
     return str(row["status"])
 
 
+#: A gate whose poll reply was lost (network cut, power cut before it wrote the token) polls again with its secret:
+#: within this many seconds of the first token, while the device has not been seen with it, it gets a new token
+#: (the first one stops working), so nobody has to start over with a new code.
+REISSUE_S = 15 * 60
+
+
+def may_reissue(row: dict[str, Any], device_seen: bool, now: float) -> bool:
+    """Whether a poll of a ``used`` request gets a fresh token: the reply of the first was lost (see
+    :data:`REISSUE_S`). Only the gate holding the secret can poll, so a new token goes to the same gate."""
+    issued = row.get("token_issued_at")
+    return (row["status"] == "used" and not device_seen and issued is not None
+            and 0 <= now - float(issued) <= REISSUE_S)
+
+
 def approval_problem(row: dict[str, Any] | None, now: float) -> str | None:
     """Why this request cannot be approved or refused now (a :data:`REASONS` code), or None."""
     status = poll_status(row, now)
@@ -270,14 +284,16 @@ def poll(db: CentralDB, secret: str, now: float, public_pem: str) -> tuple[int, 
             return 404, {"detail": EnrolmentRefused("unknown").detail()}
         if status == "pending":
             return 200, wire.PollPending(status="pending", expires_at=row["expires_at"]).model_dump()
-        if status != "approved":
+        device = db.execute("SELECT revoked_at, last_seen_at FROM devices WHERE device_id = ?",
+                            [row["device_id"]]).fetchone() if row["device_id"] else None
+        if status != "approved" and not (device is not None and may_reissue(row, device[1] is not None, now)):
             return 410, wire.PollClosed(status=status).model_dump()
-        revoked = db.execute("SELECT revoked_at FROM devices WHERE device_id = ?", [row["device_id"]]).fetchone()
-        if revoked is None or revoked[0] is not None:  # staff revoked the new device before the gate came
+        if device is None or device[0] is not None:  # staff revoked the new device before the gate came
             db.execute("UPDATE enrolments SET status = 'refused' WHERE claim = ?", [claim])
             return 410, wire.PollClosed(status="refused").model_dump()
-        token = ingest.rotate_token(db, row["device_id"])
-        db.execute("UPDATE enrolments SET status = 'used', token_issued_at = ? WHERE claim = ?", [now, claim])
+        token = ingest.rotate_token(db, row["device_id"])  # a re-issue: the lost first token stops working
+        if status == "approved":  # a re-issue keeps the first time: the grace does not grow with each poll
+            db.execute("UPDATE enrolments SET status = 'used', token_issued_at = ? WHERE claim = ?", [now, claim])
     log.info("enrolment %s: device %s fetched its token", wire.format_code(row["code"]), row["device_id"])
     gate = wire.GateAssignment(community=row["community"], gate_id=row["gate_id"], gate_name=row["gate_name"],
                                direction=row["direction"], mode=row["mode"])

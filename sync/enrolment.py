@@ -11,7 +11,9 @@ A gate without credentials enrols without anything copied by hand:
 3. The gate polls ``POST /api/v1/enrolments/poll`` with its secret (:class:`PollRequest`) every
    ``poll_after_s``. Until approval: 200 :class:`PollPending`. Once only: 200 :class:`PollApproved` with the new
    device id, its token (created at that poll; central keeps only its hash) and central's list-signing public key.
-   After that the same secret gets 410 ``{"status": "used"}``; an expired request 410 ``"expired"``; a refused
+   After that the same secret gets 410 ``{"status": "used"}`` (except a gate whose reply was lost: polling again
+   within 15 minutes, before the device was ever seen, it gets a fresh token and the lost one stops working);
+   an expired request 410 ``"expired"``; a refused
    one 410 ``"refused"`` (:class:`PollClosed`); an unknown secret 404.
 
 Who only read the code off the screen cannot get the token: the poll needs the secret behind the claim. Codes

@@ -135,6 +135,30 @@ def test_request_approve_poll_token_works_then_410(server):
     assert again.status_code == 410 and again.json() == {"status": "used"}
 
 
+def test_a_gate_whose_poll_reply_was_lost_polls_again_and_gets_a_new_token(server):
+    """The reply carrying the token was lost (network or power cut at the gate): the same secret polling again
+    within the grace, before the device was ever seen, gets a fresh token and the lost one stops working."""
+    secret, r = server.request()
+    server.approve(wire.read_created(r.json()).code)
+    lost = wire.read_poll_reply(server.poll(secret).json())
+    assert isinstance(lost, wire.PollApproved)
+    server.clock.advance(enrolment.REISSUE_S - 60)
+    again = wire.read_poll_reply(server.poll(secret).json())
+    assert isinstance(again, wire.PollApproved) and again.token != lost.token and again.device_id == lost.device_id
+    assert _upload_heartbeat(server, lost.token, "east", "east").status_code == 401
+    assert _upload_heartbeat(server, again.token, "east", "east").status_code == 200
+    third = server.poll(secret)  # the gate has used its token: nothing is issued any more
+    assert third.status_code == 410 and third.json() == {"status": "used"}
+
+
+def test_a_lost_token_is_not_reissued_after_the_grace():
+    row = {"status": "used", "token_issued_at": 1000.0}
+    assert enrolment.may_reissue(row, device_seen=False, now=1000.0 + enrolment.REISSUE_S)
+    assert not enrolment.may_reissue(row, device_seen=False, now=1001.0 + enrolment.REISSUE_S)
+    assert not enrolment.may_reissue(row, device_seen=True, now=1001.0)
+    assert not enrolment.may_reissue({"status": "refused", "token_issued_at": 1000.0}, device_seen=False, now=1001.0)
+
+
 def test_a_code_expires(server):
     secret, r = server.request()
     code = r.json()["code"]
