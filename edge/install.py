@@ -16,6 +16,9 @@ What it installs (paths relative to the root):
 - ``/etc/gatepass/edge.toml``, ``sync.toml`` from templates (never overwritten; mode 0640, group gatepass), the
   credentials directory (root only) and, when given, the device token and central's public key
 - ``/var/lib/gatepass`` owned by gatepass
+- with ``--kiosk``: the ``gatepass-kiosk`` user (``/usr/lib/sysusers.d/gatepass-kiosk.conf``; groups video, render,
+  input, audio, gatepass) and ``gatepass-kiosk.service`` (cage + chromium on the guard page, tty1; see
+  edge/kiosk_screen.py), enabled; refused in one line when cage or chromium is not installed
 
 ``uninstall`` stops, disables and removes the units, the udev rule and the sysusers file; the
 configuration, the data (entries perhaps not yet synced!) and the user stay unless ``purge``.
@@ -58,6 +61,10 @@ USER = "gatepass"
 UNITS = ("gatepass-edge.service", "gatepass-sync.service")
 UDEV_RULE = "99-gatepass.rules"
 SYSUSERS = "gatepass.conf"
+KIOSK_UNIT = "gatepass-kiosk.service"
+KIOSK_SYSUSERS = "gatepass-kiosk.conf"
+#: What the kiosk screen runs, as Debian packages them (the package is named like the program).
+KIOSK_PROGRAMS = ("cage", "chromium")
 
 
 def units_source() -> Path:
@@ -82,6 +89,7 @@ class Options:
     start: bool = True
     purge: bool = False
     discard_unsynced: bool = False
+    kiosk: bool = False  # also the guard screen on the Pi's own display (gatepass-kiosk.service)
     machine: str | None = None  # platform.machine() when None (tests pretend to be a 32-bit Pi)
     bits: int | None = None  # the running Python's pointer size when None (32 on a 32-bit OS with a 64-bit kernel)
 
@@ -130,7 +138,40 @@ def plan_install(opts: Options) -> list[Step]:
         raise InstallError(f"unit files not found in {opts.source}", "reinstall gatepass (its package data is missing)")
     if not opts.bin.exists():
         raise InstallError(f"{opts.bin} does not exist", "pass --bin with the installed gatepass executable")
-    return [*_user_and_dir_steps(opts), *_config_steps(opts), *_unit_steps(opts), *_service_steps(opts)]
+    if opts.kiosk:
+        check_kiosk_programs()
+    return [*_user_and_dir_steps(opts), *_config_steps(opts), *_unit_steps(opts), *_kiosk_steps(opts),
+            *_service_steps(opts)]
+
+
+def check_kiosk_programs(path: str | None = None) -> None:
+    """Refuse ``--kiosk`` in one line (zh-CN, then English) when cage or chromium is not installed."""
+    missing = [name for name in KIOSK_PROGRAMS if shutil.which(name, path=path) is None]
+    if missing:
+        apt = f"sudo apt-get install -y {' '.join(KIOSK_PROGRAMS)}"
+        raise InstallError(f"未安装 {'、'.join(missing)}，无法设置屏幕：请先运行 {apt} / {', '.join(missing)} "
+                           f"not installed, the screen cannot be set up: run {apt} first")
+
+
+def _enabled_units(opts: Options) -> tuple[str, ...]:
+    return (*UNITS, KIOSK_UNIT) if opts.kiosk else UNITS
+
+
+def _kiosk_steps(opts: Options) -> list[Step]:
+    """The kiosk user and the screen's unit (``--kiosk`` only)."""
+    if not opts.kiosk:
+        return []
+    sysusers = opts.path(f"/usr/lib/sysusers.d/{KIOSK_SYSUSERS}")
+
+    def create_user() -> None:
+        _write(sysusers, (opts.source / "sysusers.d" / KIOSK_SYSUSERS).read_text(), 0o644)
+        _run(["systemd-sysusers", *_root_arg(opts), str(sysusers)])
+
+    unit = opts.path("/etc/systemd/system") / KIOSK_UNIT
+    return [Step("create user gatepass-kiosk (groups video, render, input, audio, gatepass) from "
+                 f"{sysusers}", create_user),
+            Step(f"install {unit} (cage + chromium on tty1, ExecStart={opts.bin})",
+                 functools.partial(_write_unit, opts, KIOSK_UNIT))]
 
 
 def _user_and_dir_steps(opts: Options) -> list[Step]:
@@ -236,16 +277,20 @@ def _service_steps(opts: Options) -> list[Step]:
     if opts.real:
         steps.append(Step("reload udev rules", _reload_udev))
         steps.append(Step("reload systemd", functools.partial(_run, ["systemctl", "daemon-reload"])))
-    steps.append(Step(f"enable {', '.join(UNITS)}",
-                      functools.partial(_run, ["systemctl", *_root_arg(opts), "enable", *UNITS])))
+    enabled = _enabled_units(opts)
+    steps.append(Step(f"enable {', '.join(enabled)}",
+                      functools.partial(_run, ["systemctl", *_root_arg(opts), "enable", *enabled])))
     if opts.real and opts.start:
         token = opts.path("/etc/gatepass/credentials/device-token")
 
         def start() -> None:
             # the sync needs its token: without one it would only fail and retry
             _run(["systemctl", "restart", *(UNITS if token.exists() else UNITS[:1])])
+            if opts.kiosk:
+                _run(["systemctl", "restart", KIOSK_UNIT])
 
-        steps.append(Step(f"start {UNITS[0]} (and {UNITS[1]} once {token} exists)", start))
+        kiosk = f", {KIOSK_UNIT}" if opts.kiosk else ""
+        steps.append(Step(f"start {UNITS[0]}{kiosk} (and {UNITS[1]} once {token} exists)", start))
     return steps
 
 
@@ -295,7 +340,7 @@ def plan_uninstall(opts: Options) -> list[Step]:
         _check_purge_loses_nothing(opts)
     steps: list[Step] = []
     units_dir = opts.path("/etc/systemd/system")
-    installed = [u for u in UNITS if (units_dir / u).exists()]
+    installed = [u for u in (*UNITS, KIOSK_UNIT) if (units_dir / u).exists()]
 
     def stop_and_disable() -> None:
         if not installed:
@@ -306,8 +351,9 @@ def plan_uninstall(opts: Options) -> list[Step]:
 
     steps.append(Step(f"{'stop and ' if opts.real else ''}disable {', '.join(installed) or '(no units installed)'}",
                       stop_and_disable))
-    for path in [units_dir / u for u in UNITS] + [opts.path(f"/etc/udev/rules.d/{UDEV_RULE}"),
-                                                   opts.path(f"/usr/lib/sysusers.d/{SYSUSERS}")]:
+    for path in [units_dir / u for u in (*UNITS, KIOSK_UNIT)] + [
+            opts.path(f"/etc/udev/rules.d/{UDEV_RULE}"), opts.path(f"/usr/lib/sysusers.d/{SYSUSERS}"),
+            opts.path(f"/usr/lib/sysusers.d/{KIOSK_SYSUSERS}")]:
         steps.append(Step(f"remove {path}", functools.partial(_remove, path)))
     if opts.real:
         steps.append(Step("reload systemd", functools.partial(_run, ["systemctl", "daemon-reload"])))
@@ -358,14 +404,16 @@ _dry_run_option = click.option("--dry-run", is_flag=True, help="Only print what 
 @click.option("--bin", "bin_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="The gatepass executable the units run (default: this installation's).")
 @click.option("--no-start", is_flag=True, help="Enable the services but do not start them now.")
+@click.option("--kiosk", is_flag=True, help="Also show the guard page on the Pi's own screen (cage + chromium on "
+              "tty1, [kiosk] in edge.toml; needs: apt-get install cage chromium).")
 def install_command(root: Path, dry_run: bool, gate_id: str, device_id: str | None, gate_name: str, community: str,
                     central_url: str, device_token_file: Path | None, central_public_key_file: Path | None,
-                    bin_path: Path | None, no_start: bool) -> None:
+                    bin_path: Path | None, no_start: bool, kiosk: bool) -> None:
     """Install the gate's services: user, directories, config, udev rule, systemd units."""
     need_root_for_real(root, dry_run)
     opts = Options(root=root.absolute(), device_id=device_id or gate_id, gate_id=gate_id, gate_name=gate_name,
                    community=community, central_url=central_url, device_token_file=device_token_file,
-                   central_public_key_file=central_public_key_file, start=not no_start)
+                   central_public_key_file=central_public_key_file, start=not no_start, kiosk=kiosk)
     if bin_path is not None:
         opts.bin = bin_path
     carry_out(plan_install(opts), dry_run, click.echo)
