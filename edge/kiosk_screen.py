@@ -15,12 +15,14 @@ gatepass-kiosk`` applies it. The command line and environment are built by pure 
 on plain settings.
 
 Chromium is kept off the network but for loopback by its flags (:data:`CHROMIUM_FLAGS`: no background
-networking, component updates, sync, translation, safe-browsing downloads, cast discovery; every host name but
-``localhost`` resolves to nothing) and, on a cgroup-v2 system, by the unit's ``IPAddressDeny=any``.
+networking, component updates, sync, translation, safe-browsing downloads, cast discovery; every host and address
+but ``localhost`` and 127.0.0.1 resolves to nothing) and, on a cgroup-v2 system, by the unit's ``IPAddressDeny=any``.
+The browser profile is made fresh at every start (:func:`write_profile`): translation off, a clean exit recorded.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shlex
@@ -60,7 +62,7 @@ CHROMIUM_FLAGS = (
     "--disable-features=Translate,TranslateUI,MediaRouter,DialMediaRouteProvider,OptimizationHints,"
     "AutofillServerCommunication,CertificateTransparencyComponentUpdater,InterestFeedContentSuggestions,"
     "PrivacySandboxSettings4,OverscrollHistoryNavigation,PullToRefresh",
-    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost",
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1",  # IP literals too
     "--disable-pinch", "--overscroll-history-navigation=0", "--pull-to-refresh=0",
     "--disable-session-crashed-bubble", "--hide-crash-restore-bubble", "--disable-restore-session-state",
     "--autoplay-policy=no-user-gesture-required",
@@ -95,6 +97,22 @@ def environment(base: Mapping[str, str], runtime_dir: Path) -> dict[str, str]:
     env["WLR_LIBINPUT_NO_DEVICES"] = "1"
     env.pop("DISPLAY", None)
     return env
+
+
+def profile_preferences() -> dict[str, object]:
+    """The fresh profile's ``Default/Preferences``: chromium 156 still offers to translate the zh-CN page to the
+    system's language despite ``--disable-features=Translate``; this preference turns the offer off. A clean exit
+    recorded, so no "restore pages" bubble either."""
+    return {"translate": {"enabled": False}, "translate_blocked_languages": ["zh-CN", "zh", "en"],
+            "profile": {"exit_type": "Normal", "exited_cleanly": True},
+            "browser": {"check_default_browser": False}}
+
+
+def write_profile(profile: Path) -> None:
+    """A fresh chromium profile in ``profile`` holding only :func:`profile_preferences`."""
+    shutil.rmtree(profile, ignore_errors=True)
+    (profile / "Default").mkdir(parents=True, mode=0o700)
+    (profile / "Default" / "Preferences").write_text(json.dumps(profile_preferences()), encoding="utf-8")
 
 
 def touch_matrix(kiosk: KioskSection) -> tuple[float, ...]:
@@ -183,13 +201,19 @@ def prepare(settings: EdgeSettings, root: Path = Path("/")) -> None:
         os.write(0, NO_BLANK.encode())
 
 
-def launch(settings: EdgeSettings) -> None:
-    """Replace this process with cage running chromium (a fresh browser profile in the runtime directory)."""
-    runtime = Path(os.environ.get("RUNTIME_DIRECTORY", "/run/gatepass-kiosk").split(":")[0])
+def screen_process(settings: EdgeSettings, runtime: Path, base_env: Mapping[str, str]) -> tuple[list[str],
+                                                                                               dict[str, str]]:
+    """What the screen runs (argv, environment), with a fresh browser profile written in ``runtime``."""
     profile = runtime / "chromium"
-    shutil.rmtree(profile, ignore_errors=True)
-    argv = cage_command(settings, profile)
-    os.execve(argv[0], argv, environment(os.environ, runtime))
+    write_profile(profile)
+    return cage_command(settings, profile), environment(base_env, runtime)
+
+
+def launch(settings: EdgeSettings) -> None:
+    """Replace this process with cage running chromium (its runtime directory: the unit's RuntimeDirectory)."""
+    runtime = Path(os.environ.get("RUNTIME_DIRECTORY", "/run/gatepass-kiosk").split(":")[0])
+    argv, env = screen_process(settings, runtime, os.environ)
+    os.execve(argv[0], argv, env)
 
 
 @click.command("screen")

@@ -36,7 +36,7 @@ def test_chromium_stays_off_the_network_but_loopback_and_shows_no_bubbles():
                  "--disable-component-update", "--disable-sync", "--disable-translate", "--disable-pinch",
                  "--overscroll-history-navigation=0", "--hide-crash-restore-bubble",
                  "--disable-session-crashed-bubble", "--noerrdialogs", "--disable-infobars",
-                 "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost"):
+                 "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1"):
         assert flag in flags, flag
     features = next(f for f in flags if f.startswith("--disable-features=")).split("=", 1)[1].split(",")
     assert {"Translate", "MediaRouter", "OverscrollHistoryNavigation"} <= set(features)
@@ -141,3 +141,17 @@ def test_a_bad_kiosk_section_in_edge_toml_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError) as info:
         load_settings(EdgeSettings, str(path))
     assert "rotation" in str(info.value) and "270" in str(info.value)
+
+
+def test_a_fresh_profile_at_every_start_with_translation_off(tmp_path):
+    import json
+
+    profile = tmp_path / "chromium"
+    (profile / "Default").mkdir(parents=True)
+    (profile / "Default" / "Current Session").write_text("tabs of the last run")
+    argv, env = ks.screen_process(settings(), tmp_path, {"PATH": "/usr/bin"})
+    assert f"--user-data-dir={profile}" in argv and env["XDG_RUNTIME_DIR"] == str(tmp_path)
+    assert sorted(p.name for p in profile.rglob("*")) == ["Default", "Preferences"]  # nothing left to restore
+    prefs = json.loads((profile / "Default" / "Preferences").read_text())
+    assert prefs["translate"]["enabled"] is False  # chromium 156 offers to translate the zh-CN page otherwise
+    assert prefs["profile"]["exit_type"] == "Normal"
