@@ -89,7 +89,6 @@ class Options:
     start: bool = True
     purge: bool = False
     discard_unsynced: bool = False
-    kiosk: bool = False  # also the guard screen on the Pi's own display (gatepass-kiosk.service)
     machine: str | None = None  # platform.machine() when None (tests pretend to be a 32-bit Pi)
     bits: int | None = None  # the running Python's pointer size when None (32 on a 32-bit OS with a 64-bit kernel)
 
@@ -131,17 +130,18 @@ def _toml_string(value: str) -> str:
 # -- install -------------------------------------------------------------------------------------------
 
 
-def plan_install(opts: Options) -> list[Step]:
-    """Every step of an installation, in order (a 32-bit system is refused first)."""
+def plan_install(opts: Options, kiosk: bool = False) -> list[Step]:
+    """Every step of an installation, in order (a 32-bit system is refused first); with ``kiosk`` also the guard
+    screen on the Pi's own display (``gatepass-kiosk.service``), refused when cage or chromium is missing."""
     check_machine(opts.machine, opts.bits)
     if not (opts.source / UNITS[0]).exists():
         raise InstallError(f"unit files not found in {opts.source}", "reinstall gatepass (its package data is missing)")
     if not opts.bin.exists():
         raise InstallError(f"{opts.bin} does not exist", "pass --bin with the installed gatepass executable")
-    if opts.kiosk:
+    if kiosk:
         check_kiosk_programs()
-    return [*_user_and_dir_steps(opts), *_config_steps(opts), *_unit_steps(opts), *_kiosk_steps(opts),
-            *_service_steps(opts)]
+    return [*_user_and_dir_steps(opts), *_config_steps(opts), *_unit_steps(opts),
+            *(_kiosk_steps(opts) if kiosk else []), *_service_steps(opts, kiosk)]
 
 
 def check_kiosk_programs(path: str | None = None) -> None:
@@ -153,14 +153,8 @@ def check_kiosk_programs(path: str | None = None) -> None:
                            f"not installed, the screen cannot be set up: run {apt} first")
 
 
-def _enabled_units(opts: Options) -> tuple[str, ...]:
-    return (*UNITS, KIOSK_UNIT) if opts.kiosk else UNITS
-
-
 def _kiosk_steps(opts: Options) -> list[Step]:
     """The kiosk user and the screen's unit (``--kiosk`` only)."""
-    if not opts.kiosk:
-        return []
     sysusers = opts.path(f"/usr/lib/sysusers.d/{KIOSK_SYSUSERS}")
 
     def create_user() -> None:
@@ -271,13 +265,13 @@ def _reload_udev() -> None:
     _run(["udevadm", "trigger", "--action=add"])
 
 
-def _service_steps(opts: Options) -> list[Step]:
+def _service_steps(opts: Options, kiosk: bool = False) -> list[Step]:
     """Reload udev and systemd (on a real system), enable the units and, if asked, start them."""
     steps = []
     if opts.real:
         steps.append(Step("reload udev rules", _reload_udev))
         steps.append(Step("reload systemd", functools.partial(_run, ["systemctl", "daemon-reload"])))
-    enabled = _enabled_units(opts)
+    enabled = (*UNITS, KIOSK_UNIT) if kiosk else UNITS
     steps.append(Step(f"enable {', '.join(enabled)}",
                       functools.partial(_run, ["systemctl", *_root_arg(opts), "enable", *enabled])))
     if opts.real and opts.start:
@@ -286,11 +280,11 @@ def _service_steps(opts: Options) -> list[Step]:
         def start() -> None:
             # the sync needs its token: without one it would only fail and retry
             _run(["systemctl", "restart", *(UNITS if token.exists() else UNITS[:1])])
-            if opts.kiosk:
+            if kiosk:
                 _run(["systemctl", "restart", KIOSK_UNIT])
 
-        kiosk = f", {KIOSK_UNIT}" if opts.kiosk else ""
-        steps.append(Step(f"start {UNITS[0]}{kiosk} (and {UNITS[1]} once {token} exists)", start))
+        screen = f", {KIOSK_UNIT}" if kiosk else ""
+        steps.append(Step(f"start {UNITS[0]}{screen} (and {UNITS[1]} once {token} exists)", start))
     return steps
 
 
@@ -413,10 +407,10 @@ def install_command(root: Path, dry_run: bool, gate_id: str, device_id: str | No
     need_root_for_real(root, dry_run)
     opts = Options(root=root.absolute(), device_id=device_id or gate_id, gate_id=gate_id, gate_name=gate_name,
                    community=community, central_url=central_url, device_token_file=device_token_file,
-                   central_public_key_file=central_public_key_file, start=not no_start, kiosk=kiosk)
+                   central_public_key_file=central_public_key_file, start=not no_start)
     if bin_path is not None:
         opts.bin = bin_path
-    carry_out(plan_install(opts), dry_run, click.echo)
+    carry_out(plan_install(opts, kiosk), dry_run, click.echo)
     if not dry_run:
         click.echo(f"installed into {opts.root}; edit {opts.path('/etc/gatepass/edge.toml')} for your devices")
         if device_token_file is None:
