@@ -199,12 +199,12 @@ class KioskSection(Section):
                               "\"raspberrypi-ts\", see `libinput list-devices`); empty: every touchscreen.")
     touch_matrix: tuple[float, float, float, float, float, float] | None = Field(
         None, description="libinput calibration matrix (6 numbers, a b c d e f) for a touchscreen that is off or "
-        "mirrored; empty: follows rotation.")
+        "mirrored; left out: follows rotation.")
     audio_card: str = Field("", description="ALSA card the voice prompts play on (e.g. \"Headphones\" for the "
                             "3.5 mm jack, \"vc4hdmi0\" for HDMI; see `aplay -l`); empty: the system default.")
     mixer_control: str = Field("PCM", description="Mixer control of audio_card whose level is set (see "
                                "`amixer -c CARD scontrols`).")
-    volume: int | None = Field(None, description="Mixer level set at every start (percent); empty: left as is "
+    volume: int | None = Field(None, description="Mixer level set at every start (percent); left out: left as is "
                                "(the prompts' own loudness is [voice] volume).", ge=0, le=100)
 
     @field_validator("rotation")
