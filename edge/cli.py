@@ -205,6 +205,9 @@ def _register_install() -> None:
 
     edge_group.add_command(install_command)
     edge_group.add_command(uninstall_command)
+    from edge.kiosk_screen import screen_command
+
+    edge_group.add_command(screen_command)
 
 
 _register_install()

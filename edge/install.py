@@ -20,6 +20,9 @@ What it installs (paths relative to the root):
   (enabled always, a no-op once the token exists) asks central for a code, the guard screen shows it
   (``/var/lib/gatepass/enrolment.json``, written here so the screen shows it from the first start) and, once staff
   approve it in the console, writes the token, central's key and the profile and restarts the services
+- with ``--kiosk``: the ``gatepass-kiosk`` user (``/usr/lib/sysusers.d/gatepass-kiosk.conf``; groups video, render,
+  input, audio, gatepass) and ``gatepass-kiosk.service`` (cage + chromium on the guard page, tty1; see
+  edge/kiosk_screen.py), enabled; refused in one line when cage or chromium is not installed
 
 ``uninstall`` stops, disables and removes the units, the udev rule and the sysusers file; the
 configuration, the data (entries perhaps not yet synced!) and the user stay unless ``purge``.
@@ -64,6 +67,10 @@ ENROL_UNIT = "gatepass-enrol.service"  # enrols a gate installed without a token
 UNITS = ("gatepass-edge.service", "gatepass-sync.service", ENROL_UNIT)
 UDEV_RULE = "99-gatepass.rules"
 SYSUSERS = "gatepass.conf"
+KIOSK_UNIT = "gatepass-kiosk.service"
+KIOSK_SYSUSERS = "gatepass-kiosk.conf"
+#: What the kiosk screen runs, as Debian packages them (the package is named like the program).
+KIOSK_PROGRAMS = ("cage", "chromium")
 
 
 def units_source() -> Path:
@@ -129,14 +136,42 @@ def _toml_string(value: str) -> str:
 # -- install -------------------------------------------------------------------------------------------
 
 
-def plan_install(opts: Options) -> list[Step]:
-    """Every step of an installation, in order (a 32-bit system is refused first)."""
+def plan_install(opts: Options, kiosk: bool = False) -> list[Step]:
+    """Every step of an installation, in order (a 32-bit system is refused first); with ``kiosk`` also the guard
+    screen on the Pi's own display (``gatepass-kiosk.service``), refused when cage or chromium is missing."""
     check_machine(opts.machine, opts.bits)
     if not (opts.source / UNITS[0]).exists():
         raise InstallError(f"unit files not found in {opts.source}", "reinstall gatepass (its package data is missing)")
     if not opts.bin.exists():
         raise InstallError(f"{opts.bin} does not exist", "pass --bin with the installed gatepass executable")
-    return [*_user_and_dir_steps(opts), *_config_steps(opts), *_unit_steps(opts), *_service_steps(opts)]
+    if kiosk:
+        check_kiosk_programs()
+    return [*_user_and_dir_steps(opts), *_config_steps(opts), *_unit_steps(opts),
+            *(_kiosk_steps(opts) if kiosk else []), *_service_steps(opts, kiosk)]
+
+
+def check_kiosk_programs(path: str | None = None) -> None:
+    """Refuse ``--kiosk`` in one line (zh-CN, then English) when cage or chromium is not installed."""
+    missing = [name for name in KIOSK_PROGRAMS if shutil.which(name, path=path) is None]
+    if missing:
+        apt = f"sudo apt-get install -y {' '.join(KIOSK_PROGRAMS)}"
+        raise InstallError(f"未安装 {'、'.join(missing)}，无法设置屏幕：请先运行 {apt} / {', '.join(missing)} "
+                           f"not installed, the screen cannot be set up: run {apt} first")
+
+
+def _kiosk_steps(opts: Options) -> list[Step]:
+    """The kiosk user and the screen's unit (``--kiosk`` only)."""
+    sysusers = opts.path(f"/usr/lib/sysusers.d/{KIOSK_SYSUSERS}")
+
+    def create_user() -> None:
+        _write(sysusers, (opts.source / "sysusers.d" / KIOSK_SYSUSERS).read_text(), 0o644)
+        _run(["systemd-sysusers", *_root_arg(opts), str(sysusers)])
+
+    unit = opts.path("/etc/systemd/system") / KIOSK_UNIT
+    return [Step("create user gatepass-kiosk (groups video, render, input, audio, gatepass) from "
+                 f"{sysusers}", create_user),
+            Step(f"install {unit} (cage + chromium on tty1, ExecStart={opts.bin})",
+                 functools.partial(_write_unit, opts, KIOSK_UNIT))]
 
 
 def _user_and_dir_steps(opts: Options) -> list[Step]:
@@ -254,22 +289,27 @@ def _reload_udev() -> None:
     _run(["udevadm", "trigger", "--action=add"])
 
 
-def _service_steps(opts: Options) -> list[Step]:
+def _service_steps(opts: Options, kiosk: bool = False) -> list[Step]:
     """Reload udev and systemd (on a real system), enable the units and, if asked, start them."""
     steps = []
     if opts.real:
         steps.append(Step("reload udev rules", _reload_udev))
         steps.append(Step("reload systemd", functools.partial(_run, ["systemctl", "daemon-reload"])))
-    steps.append(Step(f"enable {', '.join(UNITS)}",
-                      functools.partial(_run, ["systemctl", *_root_arg(opts), "enable", *UNITS])))
+    enabled = (*UNITS, KIOSK_UNIT) if kiosk else UNITS
+    steps.append(Step(f"enable {', '.join(enabled)}",
+                      functools.partial(_run, ["systemctl", *_root_arg(opts), "enable", *enabled])))
     if opts.real and opts.start:
         token = opts.path(TOKEN)
 
         def start() -> None:
             # the sync needs its token: without one the gate enrols first (gatepass-enrol.service starts both)
             _run(["systemctl", "restart", *(UNITS[:2] if token.exists() else (UNITS[0], ENROL_UNIT))])
+            if kiosk:
+                _run(["systemctl", "restart", KIOSK_UNIT])
 
-        steps.append(Step(f"start {UNITS[0]} and {UNITS[1]} (or {ENROL_UNIT} while {token} is missing)", start))
+        screen = f", {KIOSK_UNIT}" if kiosk else ""
+        steps.append(Step(f"start {UNITS[0]}{screen} and {UNITS[1]} (or {ENROL_UNIT} while {token} is missing)",
+                          start))
     return steps
 
 
@@ -319,7 +359,7 @@ def plan_uninstall(opts: Options) -> list[Step]:
         _check_purge_loses_nothing(opts)
     steps: list[Step] = []
     units_dir = opts.path("/etc/systemd/system")
-    installed = [u for u in UNITS if (units_dir / u).exists()]
+    installed = [u for u in (*UNITS, KIOSK_UNIT) if (units_dir / u).exists()]
 
     def stop_and_disable() -> None:
         if not installed:
@@ -330,8 +370,9 @@ def plan_uninstall(opts: Options) -> list[Step]:
 
     steps.append(Step(f"{'stop and ' if opts.real else ''}disable {', '.join(installed) or '(no units installed)'}",
                       stop_and_disable))
-    for path in [units_dir / u for u in UNITS] + [opts.path(f"/etc/udev/rules.d/{UDEV_RULE}"),
-                                                   opts.path(f"/usr/lib/sysusers.d/{SYSUSERS}")]:
+    for path in [units_dir / u for u in (*UNITS, KIOSK_UNIT)] + [
+            opts.path(f"/etc/udev/rules.d/{UDEV_RULE}"), opts.path(f"/usr/lib/sysusers.d/{SYSUSERS}"),
+            opts.path(f"/usr/lib/sysusers.d/{KIOSK_SYSUSERS}")]:
         steps.append(Step(f"remove {path}", functools.partial(_remove, path)))
     if opts.real:
         steps.append(Step("reload systemd", functools.partial(_run, ["systemctl", "daemon-reload"])))
@@ -382,9 +423,11 @@ _dry_run_option = click.option("--dry-run", is_flag=True, help="Only print what 
 @click.option("--bin", "bin_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="The gatepass executable the units run (default: this installation's).")
 @click.option("--no-start", is_flag=True, help="Enable the services but do not start them now.")
+@click.option("--kiosk", is_flag=True, help="Also show the guard page on the Pi's own screen (cage + chromium on "
+              "tty1, [kiosk] in edge.toml; needs: apt-get install cage chromium).")
 def install_command(root: Path, dry_run: bool, gate_id: str, device_id: str | None, gate_name: str, community: str,
                     central_url: str, device_token_file: Path | None, central_public_key_file: Path | None,
-                    bin_path: Path | None, no_start: bool) -> None:
+                    bin_path: Path | None, no_start: bool, kiosk: bool) -> None:
     """Install the gate's services: user, directories, config, udev rule, systemd units."""
     need_root_for_real(root, dry_run)
     opts = Options(root=root.absolute(), device_id=device_id or gate_id, gate_id=gate_id, gate_name=gate_name,
@@ -392,7 +435,7 @@ def install_command(root: Path, dry_run: bool, gate_id: str, device_id: str | No
                    central_public_key_file=central_public_key_file, start=not no_start)
     if bin_path is not None:
         opts.bin = bin_path
-    carry_out(plan_install(opts), dry_run, click.echo)
+    carry_out(plan_install(opts, kiosk), dry_run, click.echo)
     if not dry_run:
         click.echo(f"installed into {opts.root}; edit {opts.path('/etc/gatepass/edge.toml')} for your devices")
         if device_token_file is None and not opts.path(TOKEN).exists():

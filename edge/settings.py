@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ipaddress
+import math
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -184,6 +186,53 @@ class GuardPageSection(Section):
         return self
 
 
+ROTATIONS = (0, 90, 180, 270)
+_SAFE_NAME = re.compile(r"[A-Za-z0-9_.:,+ -]{0,64}")  # goes into a udev rule / ALSA config / argv: no quotes
+
+
+class KioskSection(Section):
+    """The Pi's own touch screen (``gatepass edge install --kiosk``; edge/kiosk_screen.py): rotation, touch and the
+    sound of the voice prompts. Read at every start of ``gatepass-kiosk.service``: edit, then
+    ``sudo systemctl restart gatepass-kiosk``."""
+
+    rotation: int = Field(0, description="Turn the picture clockwise by this many degrees (0, 90, 180, 270).")
+    touch_device: str = Field("", description="Name of the touchscreen as the kernel reports it (e.g. "
+                              "\"raspberrypi-ts\", see `libinput list-devices`); empty: every touchscreen.")
+    touch_matrix: tuple[float, float, float, float, float, float] | None = Field(
+        None, description="libinput calibration matrix (6 numbers, a b c d e f) for a touchscreen that is off or "
+        "mirrored; left out: follows rotation.")
+    audio_card: str = Field("", description="ALSA card the voice prompts play on (e.g. \"Headphones\" for the "
+                            "3.5 mm jack, \"vc4hdmi0\" for HDMI; see `aplay -l`); empty: the system default.")
+    mixer_control: str = Field("PCM", description="Mixer control of audio_card whose level is set (see "
+                               "`amixer -c CARD scontrols`).")
+    volume: int | None = Field(None, description="Mixer level set at every start (percent); left out: left as is "
+                               "(the prompts' own loudness is [voice] volume).", ge=0, le=100)
+
+    @field_validator("rotation")
+    @classmethod
+    def _right_angle(cls, v: int) -> int:
+        if v not in ROTATIONS:
+            raise ValueError(f"rotation 只能是 0、90、180 或 270（不是 {v}） / rotation must be 0, 90, 180 or 270 "
+                             f"(not {v})")
+        return v
+
+    @field_validator("touch_device", "audio_card", "mixer_control")
+    @classmethod
+    def _plain_name(cls, v: str) -> str:
+        if not _SAFE_NAME.fullmatch(v):
+            raise ValueError("只能包含字母、数字、空格和 _ . : , + -（最多 64 个） / only letters, digits, spaces "
+                             "and _ . : , + - (up to 64)")
+        return v
+
+    @field_validator("touch_matrix")
+    @classmethod
+    def _finite(cls, v: tuple[float, ...] | None) -> tuple[float, ...] | None:
+        if v is not None and not all(math.isfinite(x) and abs(x) <= 100 for x in v):
+            raise ValueError("touch_matrix 须为 6 个有限数字（绝对值 ≤ 100） / touch_matrix needs 6 finite numbers "
+                             "(at most 100 in size)")
+        return v
+
+
 class EdgeSettings(ServiceSettings, DeviceSettings):
     """Everything ``gatepass edge run`` needs; file ``edge.toml``, variables ``GATEPASS_EDGE_*``.
 
@@ -206,6 +255,7 @@ class EdgeSettings(ServiceSettings, DeviceSettings):
     demo: DemoSection = Field(default_factory=DemoSection)
     screen: ScreenSection = Field(default_factory=ScreenSection)
     voice: VoiceSection = Field(default_factory=VoiceSection)
+    kiosk: KioskSection = Field(default_factory=KioskSection)
     enrolled_profile: Path = Field(DEFAULT_PROFILE, description=PROFILE_HELP)
 
     @classmethod
