@@ -100,8 +100,8 @@ class _Zxing:
 
 
 GATE_STEP = 4  # the texture test samples every 4th pixel of every 4th row
-GATE_LEVEL = 12  # grey levels between neighbouring samples that count as a module edge (noise sigma 3: ~2.8 sigma
-# for one difference; both at once by chance: ~3e-5 of samples, far under GATE_SHARE; 11 fired on no empty frame
+GATE_LEVEL = 16  # grey levels between neighbouring samples that count as a module edge (noise sigma 3: ~4 sigma;
+# both differences share their centre sample, so one noisy pixel makes both: 12 fired on noisy empty scenes)
 GATE_SHARE = 0.004  # share of samples that must be edges both across and down
 
 
