@@ -58,6 +58,8 @@ def to_gray(image: np.ndarray) -> np.ndarray:
     """A contiguous uint8 grayscale view of a gray or BGR(A) frame."""
     if not isinstance(image, np.ndarray) or image.dtype != np.uint8:
         raise DecodeError("a frame must be a uint8 numpy array")
+    if image.ndim in (2, 3) and 0 in image.shape[:2]:
+        raise DecodeError("empty frame")  # before OpenCV, whose colour conversion asserts on it
     if image.ndim == 2:
         gray = image
     elif image.ndim == 3 and image.shape[2] in (3, 4):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, arrays, scalar_dtypes
 
@@ -104,6 +104,8 @@ def test_a_hopeless_frame_at_1080p_retries_once_on_a_bounded_window():
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(arrays(scalar_dtypes(), array_shapes(min_dims=0, max_dims=4, min_side=0, max_side=24)))
+@example(np.zeros((0, 5, 3), np.uint8))  # an empty colour frame: OpenCV's conversion asserted on it
+@example(np.zeros((4, 0, 4), np.uint8))
 def test_decode_never_crashes_on_any_array(image):
     """Anything the camera might hand over: a list of texts, or DecodeError (the scan loop skips the frame)."""
     try:
