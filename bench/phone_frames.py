@@ -204,6 +204,8 @@ def _combined_shots(rng: np.random.Generator, base: Shot) -> dict[str, Shot]:
         "phone: moiré + out of focus": replace(base, moire=_u(rng, 0.2, 0.5), defocus=_u(rng, 1.0, 1.8)),
         "phone: glare + fast motion": replace(base, glare=_u(rng, 100, 180), motion=fast,
                                               motion_deg=_u(rng, 0, 180)),
+        "phone at 60 cm, out of focus": replace(base, code_px=int(rng.integers(85, 100)), defocus=_u(rng, 0.6, 1.2),
+                                                roll=_u(rng, -10, 10), tilt=0.0, jpeg=0),
         "phone at 60 cm, 1920x1080, out of focus, dark": replace(
             base, size=(1920, 1080), code_px=at_distance(_u(rng, 45, 60), 1920), dark=True,
             defocus=_u(rng, 2.0, 4.0), offset=(int(rng.integers(-200, 200)), int(rng.integers(-100, 100)))),

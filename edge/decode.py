@@ -13,7 +13,8 @@ or :func:`looks_like_code` (a texture test on a sparse sample grid, ~15 microsec
 list of :data:`VARIANTS` is tried on the window (area-downscaled to at most ``retry_side`` pixels, which
 bounds the cost whatever the camera), stopping at the first that reads: the inverted window (dark-mode
 screens), a strong unsharp mask and a 3x3 median each with zxing-cpp's fixed-threshold binarizer (defocus,
-motion, glare; screen moiré), a mild unsharp mask, and half size (large codes). zxing-cpp has no sharpening
+motion, glare; screen moiré), a mild unsharp mask, half size (large codes) and, on small windows only, double
+size with a strong unsharp mask (a phone held far away, out of focus). zxing-cpp has no sharpening
 or median option, hence those OpenCV filters; inversion and the binarizers are the library's. A frame never
 gets more than one second chance, so a noisy frame costs a few milliseconds at most (``./run.sh bench scan``
 prints the worst case against the 15 fps frame budget), and an empty frame pays only the texture test.
@@ -173,6 +174,7 @@ class Variant:
     prepare: Callable[[np.ndarray], np.ndarray]
     binarizer: str = "LocalAverage"
     try_invert: bool = True
+    up_to: int = 1 << 30  # tried only on windows whose longer side is at most this (bounds an enlarging filter)
 
 
 def _strong_unsharp(gray: np.ndarray) -> np.ndarray:
@@ -181,6 +183,14 @@ def _strong_unsharp(gray: np.ndarray) -> np.ndarray:
 
 def _half(gray: np.ndarray) -> np.ndarray:
     return area_downscale(gray, 2.0)
+
+
+def _double_sharp(gray: np.ndarray) -> np.ndarray:
+    """``gray`` at twice the size (cubic), then strongly unsharp-masked: a small, soft code's modules get the
+    pixels the detector needs (a phone held far from a 640x480 camera, ~2 px per module)."""
+    import cv2
+
+    return unsharp(cv2.resize(gray, None, fx=2.0, fy=2.0, interpolation=cv2.INTER_CUBIC), 3.0, 3.0)
 
 
 # Cheapest and most often useful first; chosen on the generated hard set (bench/phone_frames.py): a fixed
@@ -192,6 +202,7 @@ VARIANTS: tuple[Variant, ...] = (
     Variant("median 3x3, fixed threshold", median3, "FixedThreshold"),  # moiré, motion along the grid
     Variant("unsharp 1.5", unsharp),  # mild defocus of small codes
     Variant("half size", _half),  # large codes and the full-resolution moiré of a high-resolution window
+    Variant("double size, unsharp 3", _double_sharp, up_to=480),  # far phone, soft: only small windows
 )
 
 
@@ -209,12 +220,15 @@ class SecondChance:
 
     def variants(self, full: np.ndarray) -> list[Callable[[], list[str]]]:
         """The retries for the full-resolution window ``full``, in the order they are tried."""
-        return [lambda v=v, zx=zx: zx.texts(v.prepare(full)) for v, zx in self._variants]  # type: ignore[misc]
+        return [lambda v=v, zx=zx: zx.texts(v.prepare(full)) for v, zx in self._fitting(full)]  # type: ignore[misc]
+
+    def _fitting(self, full: np.ndarray) -> list[tuple[Variant, _Zxing]]:
+        return [(v, zx) for v, zx in self._variants if max(full.shape) <= v.up_to]
 
     def read(self, full: np.ndarray) -> list[str]:
         """Texts read by the first variant that reads any (none: ``[]``)."""
         self.last = ""
-        for (variant, _), attempt in zip(self._variants, self.variants(full), strict=True):
+        for (variant, _), attempt in zip(self._fitting(full), self.variants(full), strict=True):
             self.attempts += 1
             texts = attempt()
             if texts:
