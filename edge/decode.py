@@ -201,7 +201,7 @@ VARIANTS: tuple[Variant, ...] = (
     Variant("unsharp 2.5, fixed threshold", _strong_unsharp, "FixedThreshold"),  # defocus, motion, glare
     Variant("median 3x3, fixed threshold", median3, "FixedThreshold"),  # moiré, motion along the grid
     Variant("unsharp 1.5", unsharp),  # mild defocus of small codes
-    Variant("half size", _half),  # large codes and the full-resolution moiré of a high-resolution window
+    Variant("half size", _half),  # large, soft codes: half of the (at most retry_side) window
     Variant("double size, unsharp 3", _double_sharp, up_to=480),  # far phone, soft: only small windows
 )
 
