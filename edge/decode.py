@@ -23,6 +23,7 @@ prints the worst case against the 15 fps frame budget), and an empty frame pays 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
@@ -166,6 +167,9 @@ def median3(gray: np.ndarray) -> np.ndarray:
     return cv2.medianBlur(gray, 3)
 
 
+RETRY_BUDGET = 0.020  # seconds a second chance may start variants in: with the first pass, within one 15 fps frame
+
+
 @dataclass(frozen=True)
 class Variant:
     """One retry of the second chance: a filter on the window, then zxing-cpp with this binarizer."""
@@ -193,15 +197,16 @@ def _double_sharp(gray: np.ndarray) -> np.ndarray:
     return unsharp(cv2.resize(gray, None, fx=2.0, fy=2.0, interpolation=cv2.INTER_CUBIC), 3.0, 3.0)
 
 
-# Cheapest and most often useful first; chosen on the generated hard set (bench/phone_frames.py): a fixed
-# threshold after a strong unsharp mask reads most blurred, moiré and glared codes the local-average
-# binarizer gives up on, the median most of the rest.
+# Chosen on the generated hard set (bench/phone_frames.py): a fixed threshold after a strong unsharp mask
+# reads most blurred, moiré and glared codes the local-average binarizer gives up on, the median most of the
+# rest. Ordered cheapest first (an unsharp-masked screen grid makes zxing-cpp chase many false finder
+# patterns: milliseconds, where the others cost a fraction of one).
 VARIANTS: tuple[Variant, ...] = (
     Variant("inverted", inverted, try_invert=False),  # dark mode: light modules on a dark screen (one pass)
-    Variant("unsharp 2.5, fixed threshold", _strong_unsharp, "FixedThreshold"),  # defocus, motion, glare
     Variant("median 3x3, fixed threshold", median3, "FixedThreshold"),  # moiré, motion along the grid
-    Variant("unsharp 1.5", unsharp),  # mild defocus of small codes
     Variant("half size", _half),  # large, soft codes: half of the (at most retry_side) window
+    Variant("unsharp 2.5, fixed threshold", _strong_unsharp, "FixedThreshold"),  # defocus, motion, glare
+    Variant("unsharp 1.5", unsharp),  # mild defocus of small codes
     Variant("double size, unsharp 3", _double_sharp, up_to=480),  # far phone, soft: only small windows
 )
 
@@ -209,12 +214,18 @@ VARIANTS: tuple[Variant, ...] = (
 class SecondChance:
     """The bounded retry for a window where a code probably is but the first pass read nothing.
 
-    :meth:`read` tries each of :data:`VARIANTS` once, in order, and stops at the first that reads a code.
-    ``attempts`` counts the variants tried so far and ``last`` names the one that read (for tests and the bench).
+    :meth:`read` tries each of :data:`VARIANTS` once, in order, and stops at the first that reads a code or
+    once ``budget`` seconds of ``clock`` have gone, so a retried frame ends within the budget plus one variant.
+    The clock is the scan thread's CPU time: on a Pi that runs nothing else it is wall time, and on a loaded
+    machine other jobs' share of the core does not cut the retry short. ``attempts`` counts the variants tried
+    so far and ``last`` names the one that read.
     """
 
-    def __init__(self, variants: tuple[Variant, ...] = VARIANTS) -> None:
+    def __init__(self, variants: tuple[Variant, ...] = VARIANTS, *, budget: float = RETRY_BUDGET,
+                 clock: Callable[[], float] = time.thread_time) -> None:
         self._variants = [(v, _Zxing(v.try_invert, v.binarizer)) for v in variants]
+        self.budget = budget
+        self._clock = clock
         self.attempts = 0
         self.last = ""
 
@@ -228,7 +239,10 @@ class SecondChance:
     def read(self, full: np.ndarray) -> list[str]:
         """Texts read by the first variant that reads any (none: ``[]``)."""
         self.last = ""
+        start = self._clock()
         for (variant, _), attempt in zip(self._fitting(full), self.variants(full), strict=True):
+            if self._clock() - start > self.budget:
+                break
             self.attempts += 1
             texts = attempt()
             if texts:

@@ -11,7 +11,7 @@ from hypothesis.extra.numpy import array_shapes, arrays, scalar_dtypes
 
 from bench.bench_scan import code_frame
 from bench.phone_frames import Shot, at_distance, render, scene
-from edge.decode import VARIANTS, DecodeError, QrDecoder, looks_like_code
+from edge.decode import VARIANTS, DecodeError, QrDecoder, SecondChance, looks_like_code
 
 TEXT = "GP1:" + "6BFOXN*TS0BI$ZDFRH5:OWS1Z4E5" * 4  # as long as a real pass (QR version 7), as in the bench
 WINDOW = (0.2, 0.1, 0.6, 0.8)  # the bench's scan window
@@ -108,6 +108,7 @@ def test_a_hopeless_frame_at_1080p_retries_once_on_a_bounded_window():
     noise = np.random.default_rng(5).integers(0, 256, (1080, 1920), dtype=np.uint8)
     dec = QrDecoder("zxing", WINDOW)
     assert dec.second is not None
+    dec.second.budget = float("inf")  # every variant, however slow the machine
     assert dec.decode(noise) == []
     assert dec.second_chances == 1  # every variant that fits a window of retry_side ran once, nothing more:
     assert dec.second.attempts == len([v for v in VARIANTS if v.up_to >= dec.retry_side]) < len(VARIANTS)
@@ -133,3 +134,11 @@ def test_decode_never_raises_on_any_uint8_frame(image):
     dec = QrDecoder("zxing", WINDOW)
     assert dec.decode(image) == []
     assert QrDecoder("zxing").decode(np.ascontiguousarray(image[::-1, ::2])) == []
+
+
+def test_the_second_chance_stops_starting_variants_once_its_budget_is_spent():
+    ticks = iter(range(100))
+    noise = np.random.default_rng(6).integers(0, 256, (480, 640), dtype=np.uint8)
+    chance = SecondChance(budget=1.5, clock=lambda: float(next(ticks)))  # one second passes per look at the clock
+    assert chance.read(noise) == []
+    assert chance.attempts == 1  # the first variant starts at once; by the next look 2 s have gone
