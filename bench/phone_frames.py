@@ -170,6 +170,45 @@ def phone_shots(rng: np.random.Generator) -> dict[str, Shot]:
                                                     defocus=_u(rng, 0, 3.0), motion=_u(rng, 0, 10),
                                                     motion_deg=_u(rng, 0, 180), offset=(0, 0)),
         "phone photo (colour, mixed)": mixed,
+        **_far_shots(rng, base),
+        **_combined_shots(rng, base),
+    }
+
+
+def at_distance(cm: float, frame_width: int) -> int:
+    """Width in pixels of a phone's code (with its quiet zone) held ``cm`` from a camera ``frame_width`` wide.
+
+    A 640-wide gate camera sees the code ~82 px wide at 60 cm and ~165 px at 30 cm; wider sensors with the
+    same lens see it proportionally larger, in a proportionally larger frame.
+    """
+    return int(round(4900 / cm * frame_width / 640))
+
+
+def _far_shots(rng: np.random.Generator, base: Shot) -> dict[str, Shot]:
+    """A phone held 30-60 cm away in front of a 1280x720 and a 1920x1080 camera: a small code in a large frame."""
+    shots = {}
+    for w, h in ((1280, 720), (1920, 1080)):
+        cm = _u(rng, 30, 60)
+        shots[f"phone at 30-60 cm, {w}x{h}"] = replace(
+            base, size=(w, h), code_px=at_distance(cm, w), defocus=_u(rng, 0, 0.8) * w / 640,
+            offset=(int(rng.integers(-w // 8, w // 8)), int(rng.integers(-h // 10, h // 10))))
+    return shots
+
+
+def _combined_shots(rng: np.random.Generator, base: Shot) -> dict[str, Shot]:
+    """Conditions that come together on a real gate: dark mode in a hurry, a soft moiré screen, and so on."""
+    fast = _u(rng, 0.8, 1.6) * base.code_px / 53
+    return {
+        "phone: dark mode + fast motion": replace(base, dark=True, motion=fast, motion_deg=_u(rng, 0, 180)),
+        "phone: dark mode + glare": replace(base, dark=True, glare=_u(rng, 100, 180)),
+        "phone: moiré + out of focus": replace(base, moire=_u(rng, 0.2, 0.5), defocus=_u(rng, 1.0, 1.8)),
+        "phone: glare + fast motion": replace(base, glare=_u(rng, 100, 180), motion=fast,
+                                              motion_deg=_u(rng, 0, 180)),
+        "phone at 60 cm, out of focus": replace(base, code_px=int(rng.integers(85, 100)), defocus=_u(rng, 0.6, 1.2),
+                                                roll=_u(rng, -10, 10), tilt=0.0, jpeg=0),
+        "phone at 60 cm, 1920x1080, out of focus, dark": replace(
+            base, size=(1920, 1080), code_px=at_distance(_u(rng, 45, 60), 1920), dark=True,
+            defocus=_u(rng, 2.0, 4.0), offset=(int(rng.integers(-200, 200)), int(rng.integers(-100, 100)))),
     }
 
 
