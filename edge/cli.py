@@ -205,6 +205,9 @@ def _register_install() -> None:
 
     edge_group.add_command(install_command)
     edge_group.add_command(uninstall_command)
+    from edge.upgrade import upgrade_command
+
+    edge_group.add_command(upgrade_command)
 
 
 _register_install()
