@@ -367,7 +367,7 @@ def wait_ready(opts: UpgradeOptions, settle_s: float = 5.0) -> Verdict:
         props = show(EDGE, "ActiveState", "SubState", "NRestarts", "Result", "ExecMainStatus")
         now = opts.clock.monotonic()
         restarts = int(props.get("NRestarts") or 0)
-        if restarts or props.get("ActiveState") == "failed":
+        if restarts or props.get("ActiveState") == "failed" or props.get("SubState") == "auto-restart":
             return Verdict(False, ready_since is not None,
                            f"{EDGE} 启动后退出并被重启 {restarts} 次（Result={props.get('Result')}，退出码 "
                            f"{props.get('ExecMainStatus')}）/ exited after its start and was restarted {restarts} "
@@ -388,16 +388,25 @@ def wait_ready(opts: UpgradeOptions, settle_s: float = 5.0) -> Verdict:
 
 def start_services(opts: UpgradeOptions, with_sync: bool, say: Callable[[str], None]) -> Verdict:
     """Start the edge (its restart counter and start limit cleared first), wait for READY, then the sync."""
-    systemctl("reset-failed", EDGE)  # a restart loop may have hit StartLimitBurst; also zeroes NRestarts
+    _reset_failed(EDGE)  # a restart loop may have hit StartLimitBurst; also zeroes NRestarts
     systemctl("start", "--no-block", EDGE)
     verdict = wait_ready(opts)
     if verdict.ready:
         say(f"    {EDGE} 已就绪 / is READY")
         if with_sync:
-            systemctl("reset-failed", SYNC)
+            _reset_failed(SYNC)
             systemctl("start", SYNC)
             say(f"    {SYNC} 已启动 / started")
     return verdict
+
+
+def _reset_failed(unit: str) -> None:
+    """``systemctl reset-failed UNIT``; a unit systemd has unloaded meanwhile (stopped cleanly) has nothing to
+    reset."""
+    try:
+        systemctl("reset-failed", unit)
+    except UpgradeError as exc:
+        log.debug("%s", exc)
 
 
 def stop_services() -> None:
