@@ -333,11 +333,25 @@ def show(unit: str, *props: str) -> dict[str, str]:
     return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
 
 
+def unit_output_file(unit: str) -> str | None:
+    """The file the unit's ``StandardOutput=file:|append:|truncate:`` names (``systemctl show`` gives only the kind):
+    the last such line of ``systemctl cat``, drop-ins included. None: the journal."""
+    value = ""
+    for line in systemctl("cat", unit).splitlines():
+        if line.strip().startswith("StandardOutput="):
+            value = line.strip().split("=", 1)[1].strip()
+    kind, _, path = value.partition(":")
+    return path if kind in ("file", "append", "truncate") and path else None
+
+
 def unit_log_tail(opts: UpgradeOptions, unit: str = EDGE, lines: int = 12) -> str:
-    """The last lines the unit wrote: its output file when ``StandardOutput`` names one, else the journal."""
-    output = show(unit, "StandardOutput").get("StandardOutput", "")
-    kind, _, path = output.partition(":")
-    if kind in ("file", "append", "truncate") and path:
+    """The last lines the unit wrote: its output file when it has one, else its journal."""
+    try:
+        path = unit_output_file(unit)
+    except UpgradeError as exc:
+        log.debug("%s", exc)
+        path = None
+    if path:
         try:
             return "\n".join(opts.path(path).read_text(errors="replace").splitlines()[-lines:])
         except OSError as exc:
@@ -369,9 +383,9 @@ def wait_ready(opts: UpgradeOptions, settle_s: float = 5.0) -> Verdict:
         restarts = int(props.get("NRestarts") or 0)
         if restarts or props.get("ActiveState") == "failed" or props.get("SubState") == "auto-restart":
             return Verdict(False, ready_since is not None,
-                           f"{EDGE} 启动后退出并被重启 {restarts} 次（Result={props.get('Result')}，退出码 "
-                           f"{props.get('ExecMainStatus')}）/ exited after its start and was restarted {restarts} "
-                           f"time(s) (Result={props.get('Result')}, exit status {props.get('ExecMainStatus')})")
+                           f"{EDGE} 启动后退出（Result={props.get('Result')}，退出码 {props.get('ExecMainStatus')}，"
+                           f"已自动重启 {restarts} 次）/ exited after its start (Result={props.get('Result')}, exit "
+                           f"status {props.get('ExecMainStatus')}, restarted {restarts} time(s))")
         if props.get("ActiveState") == "active" and props.get("SubState") == "running":
             ready_since = now if ready_since is None else ready_since
             if now - ready_since >= settle_s:
