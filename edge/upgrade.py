@@ -209,7 +209,11 @@ def migrate_plain_venv(opts: UpgradeOptions) -> Path:
         dest = opts.venvs / f"{version}-old"
     opts.venvs.mkdir(parents=True, exist_ok=True)
     os.rename(opts.link, dest)
-    point(opts.link, dest)
+    try:
+        point(opts.link, dest)
+    except OSError:
+        os.rename(dest, opts.link)
+        raise
     return dest
 
 
@@ -461,13 +465,13 @@ def plan_upgrade(opts: UpgradeOptions, say: Callable[[str], None] = click.echo) 
     if opts.real:
         steps.append(Step(f"停止 {SYNC} 和 {EDGE} / stop {SYNC} and {EDGE}", lambda: _stop(run)))
     steps.append(Step(f"备份 {run.db_path} 到 {_backup_path(run)} / back up the edge database (SQLite backup)",
-                      lambda: _backup(run)))
+                      _while_stopped(opts, run, lambda: _backup(run), say)))
     if not opts.link.is_symlink():
         steps.append(Step(f"旧安装：把目录 {opts.link} 移到 {opts.venvs}/<版本> 并改为链接 / older install: move the "
                           f"plain directory {opts.link} to {opts.venvs}/<its version> and link it",
-                          lambda: setattr(run, "old", migrate_plain_venv(opts))))
+                          _while_stopped(opts, run, lambda: setattr(run, "old", migrate_plain_venv(opts)), say)))
     steps.append(Step(f"切换 {opts.link} -> {run.new}（原子替换）/ switch {opts.link} to {run.new} atomically",
-                      lambda: switch(opts, run.new, run.old)))
+                      _while_stopped(opts, run, lambda: switch(opts, run.new, run.old), say)))
     if opts.real:
         steps.append(Step(f"启动 {EDGE}，{opts.ready_timeout_s:g} 秒内须就绪，否则自动切回 / start {EDGE}: READY "
                           f"within {opts.ready_timeout_s:g} s or switch back by itself; then {SYNC}",
@@ -475,6 +479,24 @@ def plan_upgrade(opts: UpgradeOptions, say: Callable[[str], None] = click.echo) 
     steps.append(Step(f"只保留当前和上一个虚拟环境 / keep the current and the previous venv, delete older ones in "
                       f"{opts.venvs}", lambda: _prune(opts, say)))
     return steps
+
+
+def _while_stopped(opts: UpgradeOptions, run: _Run, action: Callable[[], None],
+                   say: Callable[[str], None]) -> Callable[[], None]:
+    """A step done while the services are stopped: if it fails, the link goes back to the old venv and the services
+    start again before the error is raised (the gate is never left stopped)."""
+    def guarded() -> None:
+        try:
+            action()
+        except Exception:
+            say("    出错：切回旧版本并重新启动服务 / failed: back to the old version, starting the services again")
+            if run.old != opts.link:  # the old venv is under venvs/ (not a plain directory left in place)
+                point(opts.link, run.old)
+            if opts.real:
+                start_services(opts, run.sync_was_active, say)
+            raise
+
+    return guarded
 
 
 def _install_steps(opts: UpgradeOptions, release: Release, run: _Run) -> list[Step]:

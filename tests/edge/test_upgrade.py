@@ -208,3 +208,20 @@ def test_what_cannot_be_done_is_refused_in_words(tmp_path, args, message):
 def test_nothing_installed_is_refused(tmp_path):
     with pytest.raises(UpgradeError, match="no gatepass installed"):
         upgrade.plan_upgrade(_opts(tmp_path, target="0.4.1"))
+
+
+def test_a_step_failing_while_the_services_are_stopped_puts_the_old_venv_back(tmp_path):
+    opts = _opts(tmp_path, target="0.4.1")
+    _fake_venv(opts.venvs / "0.4.0", "0.4.0")
+    upgrade.point(opts.link, opts.venvs / "0.4.0")
+    run = upgrade._Run(new=opts.venvs / "0.4.1", old=opts.venvs / "0.4.0", prior_previous=None,
+                       db_path=tmp_path / "edge.db")
+    said: list[str] = []
+
+    def half_done() -> None:
+        upgrade.point(opts.link, run.new)
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        upgrade._while_stopped(opts, run, half_done, said.append)()
+    assert os.readlink(opts.link) == "venvs/0.4.0" and "back to the old version" in said[0]
