@@ -467,8 +467,9 @@ def plan_upgrade(opts: UpgradeOptions, say: Callable[[str], None] = click.echo) 
     steps.append(Step(f"备份 {run.db_path} 到 {_backup_path(run)} / back up the edge database (SQLite backup)",
                       _while_stopped(opts, run, lambda: _backup(run), say)))
     if not opts.link.is_symlink():
-        steps.append(Step(f"旧安装：把目录 {opts.link} 移到 {opts.venvs}/<版本> 并改为链接 / older install: move the "
-                          f"plain directory {opts.link} to {opts.venvs}/<its version> and link it",
+        was = venv_version(opts.link) or "old"
+        steps.append(Step(f"旧安装：把目录 {opts.link} 移到 {opts.venvs / was} 并改为链接 / older install: move the "
+                          f"plain directory {opts.link} to {opts.venvs / was} and link it there",
                           _while_stopped(opts, run, lambda: setattr(run, "old", migrate_plain_venv(opts)), say)))
     steps.append(Step(f"切换 {opts.link} -> {run.new}（原子替换）/ switch {opts.link} to {run.new} atomically",
                       _while_stopped(opts, run, lambda: switch(opts, run.new, run.old), say)))
@@ -504,6 +505,8 @@ def _install_steps(opts: UpgradeOptions, release: Release, run: _Run) -> list[St
     new = run.new
     as_user = ["runuser", "-u", opts.user, "--"] if opts.real and os.geteuid() == 0 else []
     gatepass = [str(new / "bin" / "python"), str(new / "bin" / "gatepass")]  # not through the script's shebang
+    who = (f" {opts.user} 用户", f"the {opts.user} user") if as_user else ("当前用户", "the current user")
+    config = str(opts.path(EDGE_CONFIG))  # the installed config (in a staging root: the root's)
 
     def make_venv() -> None:
         if new.exists():  # a failed attempt's leftover, or an older copy of this version (not the current one)
@@ -525,7 +528,7 @@ def _install_steps(opts: UpgradeOptions, release: Release, run: _Run) -> list[St
             if said != release.version:
                 raise UpgradeError(f"新环境报告版本 {said}，应为 {release.version} / the new venv says version "
                                    f"{said}, not {release.version}")
-            _run([*as_user, *gatepass, "edge", "run", "--check-config", "--config", EDGE_CONFIG],
+            _run([*as_user, *gatepass, "edge", "run", "--check-config", "--config", config],
                  "配置检查 / edge run --check-config")
         except UpgradeError:
             shutil.rmtree(new, ignore_errors=True)
@@ -533,8 +536,8 @@ def _install_steps(opts: UpgradeOptions, release: Release, run: _Run) -> list[St
 
     return [Step(f"用 {opts.python} 创建新虚拟环境 {new} / create the venv {new} with {opts.python}", make_venv),
             Step(f"安装 / install: pip install {' '.join(release.pip_args)}", install),
-            Step(f"以 {opts.user if as_user else '当前用户 / this user'} 身份检查新版本：--version 与 "
-                 f"edge run --check-config --config {EDGE_CONFIG} / check it as that user", check)]
+            Step(f"以{who[0]}身份检查新版本（--version 与 edge run --check-config --config {config}）/ "
+                 f"check it as {who[1]}: --version and edge run --check-config", check)]
 
 
 def _backup_path(run: _Run) -> Path:
