@@ -15,9 +15,10 @@ the test's directory, never the host's /opt); the units are the SHIPPED ones ver
 upgrade reads the file the unit's ``StandardOutput`` names) and, for the sync, handing its token over as systemd does
 on a Pi (see ``CREDENTIALS_FIX`` in test_central_real.py: in this namespace systemd 252 gives credentials to root).
 
-Time: the three tests took 10 min of wall time with the 2-core machine at load 13 (eight engineers), for about
-2 min 10 s of CPU (user + sys): three wheel builds (in parallel), the wheelhouse, three venvs (two with pip's byte
-code, as on a Pi), five edge starts.
+Time (measured with --durations): 10-13 min of wall time on the 2-core machine at load 13-17 (eight engineers
+sharing it), for about 2 min 10 s of CPU in the test's own processes (user + sys; the services' CPU is systemd's):
+three wheel builds (in parallel), the wheelhouse, three venvs (two with pip's byte code, as on a Pi), five edge
+starts. Unloaded, the wall time is about that CPU time plus the edge starts.
 """
 
 from __future__ import annotations
