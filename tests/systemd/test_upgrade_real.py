@@ -15,10 +15,10 @@ the test's directory, never the host's /opt); the units are the SHIPPED ones ver
 upgrade reads the file the unit's ``StandardOutput`` names) and, for the sync, handing its token over as systemd does
 on a Pi (see ``CREDENTIALS_FIX`` in test_central_real.py: in this namespace systemd 252 gives credentials to root).
 
-Time (measured with --durations): 10-13 min of wall time on the 2-core machine at load 13-17 (eight engineers
-sharing it), for about 2 min 10 s of CPU in the test's own processes (user + sys; the services' CPU is systemd's):
-three wheel builds (in parallel), the wheelhouse, three venvs (two with pip's byte code, as on a Pi), five edge
-starts. Unloaded, the wall time is about that CPU time plus the edge starts.
+Time (measured with --durations on the 2-core machine): 3 min 25 s at load 2-4 (setup 42 s, upgrade 54 s,
+rollback 85 s, rollback by hand 21 s); 10-13 min at load 13-17 (eight engineers sharing it). About 1.5-2 min of CPU
+in the test's own processes: three wheel builds (in parallel), the wheelhouse, three venvs (two with pip's byte code,
+as on a Pi), five edge starts.
 """
 
 from __future__ import annotations
