@@ -208,6 +208,9 @@ def _register_install() -> None:
     from edge.kiosk_screen import screen_command
 
     edge_group.add_command(screen_command)
+    from edge.upgrade import upgrade_command
+
+    edge_group.add_command(upgrade_command)
 
 
 _register_install()

@@ -121,8 +121,10 @@ class SystemdNamespace:
     """
 
     def __init__(self, work: Path, units: dict[str, str], dropins: dict[str, dict[str, str]] | None = None,
-                 passwd: list[str] = (), group: list[str] = ()) -> None:
+                 passwd: list[str] = (), group: list[str] = (), overlays: tuple[str, ...] = ()) -> None:
         self.work = Path(work)
+        #: further top-level directories overlaid like /etc and /var (e.g. ``("opt",)`` for /opt/gatepass)
+        self.overlays = tuple(overlays)
         self.units = units
         self.dropins = dropins or {}
         self.passwd, self.group = list(passwd), list(group)
@@ -133,6 +135,10 @@ class SystemdNamespace:
         self.pid: int | None = None  # systemd, as seen from outside
         self._launcher: subprocess.Popen | None = None
         self._cgroups: list[Path] = []
+
+    def upper(self, name: str) -> Path:
+        """The upper layer of the overlay on ``/name`` (``etc``, ``var`` or one of :attr:`overlays`)."""
+        return self.work / f"{name}-upper"
 
     # -- set-up -----------------------------------------------------------------------------------------
     def _write_units(self) -> None:
@@ -176,7 +182,8 @@ class SystemdNamespace:
         lines = ["set -e"]
         for mount_point, sub in pairs:
             lines.append(f"mount --bind {q(str(sub))} {q(str(mount_point))}")
-        for name, upper in (("etc", self.etc_upper), ("var", self.var_upper)):
+        for name, upper in (("etc", self.etc_upper), ("var", self.var_upper),
+                            *((o, self.upper(o)) for o in self.overlays)):
             wdir = self.work / f"{name}-work"
             lines.append(f"mount -t overlay overlay -o lowerdir=/{name},upperdir={q(str(upper))},"
                          f"workdir={q(str(wdir))} /{name}")
@@ -195,7 +202,8 @@ class SystemdNamespace:
         ok, why = available()
         if not ok:
             raise RuntimeError(f"systemd namespace unavailable: {why}")
-        for d in (self.etc_upper, self.var_upper, self.work / "etc-work", self.work / "var-work"):
+        for d in (self.etc_upper, self.var_upper, self.work / "etc-work", self.work / "var-work",
+                  *(self.upper(o) for o in self.overlays), *(self.work / f"{o}-work" for o in self.overlays)):
             d.mkdir(parents=True, exist_ok=True)
         self.console_path.touch()
         self._write_units()
