@@ -92,10 +92,11 @@ def fevers(db: CentralDB, since: float, until: float) -> list[Row]:
 
 
 def refusals(db: CentralDB, since: float, until: float, reasons: Iterable[str]) -> list[Row]:
-    """Refusals (not fever-flagged) with one of ``reasons``, newest first (read through the console's index)."""
+    """Refusals (not fever-flagged) with one of ``reasons``, newest first (read through the index of refusals,
+    :mod:`central.passage_flags`)."""
     codes = sorted(reasons)
     keys = db.execute(
-        "SELECT device_id, seq FROM entries INDEXED BY console_entries_scan WHERE wall_ts >= ? AND wall_ts < ? "
+        "SELECT device_id, seq FROM entries INDEXED BY entries_refused_wall WHERE wall_ts >= ? AND wall_ts < ? "
         f"AND reason IN ({', '.join('?' * len(codes))}) AND decision = 'refuse' AND fever = 0 "
         "ORDER BY wall_ts DESC LIMIT ?", [since, until, *codes, MAX_ALERTS]).fetchall()
     return _by_keys(db, keys)
@@ -104,7 +105,7 @@ def refusals(db: CentralDB, since: float, until: float, reasons: Iterable[str]) 
 def overrides(db: CentralDB, since: float, until: float) -> list[Row]:
     """The guards' overrides in the window, newest first."""
     keys = db.execute(
-        "SELECT device_id, seq FROM entries INDEXED BY console_entries_scan WHERE wall_ts >= ? AND wall_ts < ? "
+        "SELECT device_id, seq FROM entries INDEXED BY entries_override_wall WHERE wall_ts >= ? AND wall_ts < ? "
         "AND event = 'override' ORDER BY wall_ts DESC LIMIT ?", [since, until, MAX_ALERTS]).fetchall()
     return _by_keys(db, keys)
 

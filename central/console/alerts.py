@@ -21,7 +21,7 @@ import math
 import time
 from dataclasses import dataclass
 
-from central import care
+from central import care, passage_flags
 from central.console import alert_rules as rules
 from central.console import entries, values
 from central.console.errors import ConsoleError
@@ -165,20 +165,42 @@ def for_viewers(items: list[Alert]) -> list[Alert]:
 
 def anomalies(db: CentralDB, since: float, until: float,
               two_gate_minutes: float = DEFAULT_TWO_GATE_MINUTES) -> list[Alert]:
-    """Pass-sharing anomalies among passes let through between ``since`` and ``until``.
+    """Pass-sharing anomalies among passes let through between ``since`` and ``until``: each passage compared with
+    the previous passage of its pass in the window (ordered by time, then device and seq).
 
-    The scan reads only the console's covering index; table rows are fetched for the flagged entries only.
+    Read from the flags kept by :mod:`central.passage_flags` (brought up to date first), which answer for
+    ``two_gate_minutes`` up to an hour; beyond, :func:`anomalies_from_entries`. Table rows are fetched for the
+    flagged entries only.
     """
+    if two_gate_minutes * 60.0 > passage_flags.MAX_GAP_S:
+        return anomalies_from_entries(db, since, until, two_gate_minutes)
+    passage_flags.refresh(db)
+    flagged = db.execute(
+        "SELECT device_id, seq, direction, prev_dir, gate_id, prev_gate, wall_ts - prev_ts FROM passage_flags "
+        "WHERE wall_ts >= ? AND wall_ts < ? AND prev_ts >= ? AND ((direction = 'in' AND prev_dir = 'in') "
+        " OR (gate_id != prev_gate AND wall_ts - prev_ts < ?)) ORDER BY wall_ts DESC, device_id DESC, seq DESC "
+        "LIMIT ?", [since, until, since, two_gate_minutes * 60.0, MAX_ALERTS]).fetchall()
+    return _anomaly_alerts(db, flagged)
+
+
+def anomalies_from_entries(db: CentralDB, since: float, until: float,
+                           two_gate_minutes: float = DEFAULT_TWO_GATE_MINUTES) -> list[Alert]:
+    """:func:`anomalies` computed from the entries of the window (every passage of the window ordered by pass:
+    the reference the flags are tested against, and the way for a threshold beyond an hour)."""
     flagged = db.execute(
         "SELECT device_id, seq, direction, prev_dir, gate_id, prev_gate, wall_ts - prev_ts FROM ("
         " SELECT device_id, seq, wall_ts, gate_id, direction, LAG(direction) OVER w AS prev_dir,"
         "  LAG(gate_id) OVER w AS prev_gate, LAG(wall_ts) OVER w AS prev_ts"
         " FROM entries INDEXED BY console_entries_scan"
         " WHERE wall_ts >= ? AND wall_ts < ? AND pass_id IS NOT NULL AND decision NOT IN ('refuse', 'info')"
-        " WINDOW w AS (PARTITION BY pass_id ORDER BY wall_ts)) AS passages "
+        " WINDOW w AS (PARTITION BY pass_id ORDER BY wall_ts, device_id, seq)) AS passages "
         "WHERE prev_ts IS NOT NULL AND ((direction = 'in' AND prev_dir = 'in') "
-        " OR (gate_id != prev_gate AND wall_ts - prev_ts < ?)) ORDER BY wall_ts DESC LIMIT ?",
-        [since, until, two_gate_minutes * 60.0, MAX_ALERTS]).fetchall()
+        " OR (gate_id != prev_gate AND wall_ts - prev_ts < ?)) ORDER BY wall_ts DESC, device_id DESC, seq DESC "
+        "LIMIT ?", [since, until, two_gate_minutes * 60.0, MAX_ALERTS]).fetchall()
+    return _anomaly_alerts(db, flagged)
+
+
+def _anomaly_alerts(db: CentralDB, flagged: list) -> list[Alert]:
     out = []
     for device_id, seq, direction, prev_dir, gate, prev_gate, gap in flagged:
         r = db.execute("SELECT uuid, wall_ts, community, gate_id, pass_id, household FROM entries "
