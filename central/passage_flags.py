@@ -10,7 +10,8 @@ then ``device_id``, ``seq``) makes it an anomaly candidate: in after in (``doubl
 Exact however rows arrive: a trigger notes the pass and time of every passage inserted, deleted or changed (a
 re-dated row, an anonymised one, a refiled seq) in ``passage_dirty`` (append-only: concurrent uploads never wait on
 each other there); :func:`refresh` (run by the alerts before they read, and by the retention purge) takes those
-notes and recomputes the flags of each noted pass from its earliest noted time, in one transaction.
+notes and recomputes the flags of each noted pass from its earliest noted time to the first passage after its
+latest, in one transaction.
 """
 
 from __future__ import annotations
@@ -87,22 +88,28 @@ def migrate(db: CentralDB) -> None:
     migrations.apply(db)
 
 
-def _recompute(db: CentralDB, noted: dict[str, float]) -> None:
-    """Recompute the flags of the passages of each noted pass at or after its noted time."""
+def _recompute(db: CentralDB, noted: dict[str, tuple[float, float]]) -> None:
+    """Recompute the flags of each noted pass's passages from its earliest noted time to the first passage after
+    its latest (whose previous passage may have changed); the passages outside keep the same previous one."""
     items = list(noted.items())
     for i in range(0, len(items), _CHUNK):
         chunk = items[i:i + _CHUNK]
-        values = ", ".join("(?, CAST(? AS REAL))" for _ in chunk)
-        args = [v for pair in chunk for v in pair]
-        noted_cte = f"WITH d (pass_id, m) AS (VALUES {values}) "
-        db.execute(noted_cte + "DELETE FROM passage_flags WHERE EXISTS (SELECT 1 FROM d WHERE "
-                   "d.pass_id = passage_flags.pass_id AND passage_flags.wall_ts >= d.m)", args)
-        lower = (f"COALESCE((SELECT MAX(p.wall_ts) FROM entries AS p WHERE p.pass_id = d.pass_id AND "
-                 f"{PASSAGE.format(r='p')} AND p.wall_ts < d.m), d.m)")
+        values = ", ".join("(?, CAST(? AS REAL), CAST(? AS REAL))" for _ in chunk)
+        args = [v for pass_id, (low, high) in chunk for v in (pass_id, low, high)]
+        passage = PASSAGE.format(r="p")
+        noted_cte = (f"WITH n (pass_id, m, mx) AS (VALUES {values}), d AS (SELECT pass_id, m, COALESCE((SELECT "
+                     f"MIN(p.wall_ts) FROM entries AS p WHERE p.pass_id = n.pass_id AND {passage} AND p.wall_ts > "
+                     "n.mx), n.mx) AS upper FROM n) ")
+        db.execute(noted_cte + "DELETE FROM passage_flags WHERE EXISTS (SELECT 1 FROM d WHERE d.pass_id = "
+                   "passage_flags.pass_id AND passage_flags.wall_ts >= d.m AND passage_flags.wall_ts <= d.upper)",
+                   args)
+        lower = (f"COALESCE((SELECT MAX(p.wall_ts) FROM entries AS p WHERE p.pass_id = d.pass_id AND {passage} "
+                 "AND p.wall_ts < d.m), d.m)")
         db.execute(noted_cte + f"INSERT INTO passage_flags ({_FLAG_COLS}) SELECT {_FLAG_COLS} FROM ("
                    f"SELECT e.device_id, e.seq, e.pass_id, e.wall_ts, e.direction, e.gate_id, {_WINDOW}, d.m "
                    f"FROM d JOIN entries AS e ON e.pass_id = d.pass_id WHERE {PASSAGE.format(r='e')} "
-                   f"AND e.wall_ts >= {lower} {_ORDER}) AS x WHERE x.wall_ts >= x.m AND {_FLAGGED}" + _UPSERT, args)
+                   f"AND e.wall_ts >= {lower} AND e.wall_ts <= d.upper {_ORDER}) AS x "
+                   f"WHERE x.wall_ts >= x.m AND {_FLAGGED}" + _UPSERT, args)
 
 
 def refresh(db: CentralDB) -> int:
@@ -113,9 +120,10 @@ def refresh(db: CentralDB) -> int:
         taken = db.execute("DELETE FROM passage_dirty RETURNING pass_id, wall_ts").fetchall()
         if not taken:
             return 0
-        noted: dict[str, float] = {}
+        noted: dict[str, tuple[float, float]] = {}
         for pass_id, ts in taken:
-            noted[pass_id] = min(ts, noted.get(pass_id, ts))
+            low, high = noted.get(pass_id, (ts, ts))
+            noted[pass_id] = (min(low, ts), max(high, ts))
         _recompute(db, noted)
     log.debug("passage flags: %d notes of %d passes", len(taken), len(noted))
     return len(taken)
