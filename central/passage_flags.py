@@ -7,8 +7,9 @@ A passage is an entry of a pass that was not refused (``pass_id`` set, ``decisio
 then ``device_id``, ``seq``) makes it an anomaly candidate: in after in (``double_entry``), or another gate less than
 :data:`MAX_GAP_S` later (``two_gates``, for any threshold up to that), with what that previous passage was.
 
-Exact however rows arrive: a trigger notes the pass and time of every passage inserted, deleted or changed (a
-re-dated row, an anonymised one, a refiled seq) in ``passage_dirty`` (append-only: concurrent uploads never wait on
+Exact however rows arrive: each upload notes the pass and time of the passages it inserted
+(:func:`note_uploaded`), and triggers those of every passage deleted or changed (a re-dated row, an anonymised one,
+a refiled seq), in ``passage_dirty`` (append-only: concurrent uploads never wait on
 each other there); :func:`refresh` (run by the alerts before they read, and by the retention purge) takes those
 notes and recomputes the flags of each noted pass from its earliest noted time to the first passage after its
 latest, in one transaction.
@@ -46,8 +47,7 @@ def _note(r: str) -> str:
 
 
 def _create_triggers(db: CentralDB) -> None:
-    triggers = {"passage_flags_insert": ("INSERT", [_note("NEW")]),
-                "passage_flags_delete": ("DELETE", [_note("OLD")]),
+    triggers = {"passage_flags_delete": ("DELETE", [_note("OLD")]),
                 "passage_flags_update": (f"UPDATE OF {', '.join(WATCHED)}", [_note("OLD"), _note("NEW")])}
     for name, (event, statements) in triggers.items():
         body = "; ".join(statements)
@@ -59,6 +59,23 @@ def _create_triggers(db: CentralDB) -> None:
         db.execute(f"CREATE TRIGGER {name} AFTER {event} ON entries FOR EACH ROW EXECUTE FUNCTION {name}()")
 
 
+def _backfill(db: CentralDB) -> None:
+    """Flag the passages already stored: one pass over the console's covering index (every column the flags need,
+    :mod:`central.console.store`) and one sort, rather than a table lookup per passage in pass order."""
+    sqlite = db.dialect == "sqlite"
+    if sqlite:
+        cache = db.execute("PRAGMA cache_size").fetchone()[0]
+        db.execute("PRAGMA cache_size = -262144")  # 256 MB for the sort (SQLite's default spills it at 2 MB)
+    try:
+        db.execute(f"INSERT INTO passage_flags ({_FLAG_COLS}) SELECT {_FLAG_COLS} FROM ("
+                   f"SELECT e.device_id, e.seq, e.pass_id, e.wall_ts, e.direction, e.gate_id, {_WINDOW} "
+                   f"FROM entries AS e INDEXED BY console_entries_scan WHERE {PASSAGE.format(r='e')} {_ORDER}) AS x "
+                   f"WHERE {_FLAGGED}")
+    finally:
+        if sqlite:
+            db.execute(f"PRAGMA cache_size = {int(cache)}")
+
+
 @migrations()
 def m001_passage_flags(db: CentralDB) -> None:
     """The flags, the notes, their triggers, and the flags of the passages already stored."""
@@ -68,9 +85,7 @@ def m001_passage_flags(db: CentralDB) -> None:
     db.execute("CREATE INDEX passage_flags_wall ON passage_flags (wall_ts)")
     db.execute("CREATE INDEX passage_flags_pass ON passage_flags (pass_id, wall_ts)")
     db.execute("CREATE TABLE passage_dirty (pass_id TEXT NOT NULL, wall_ts REAL NOT NULL)")
-    db.execute(f"INSERT INTO passage_flags ({_FLAG_COLS}) SELECT {_FLAG_COLS} FROM ("
-               f"SELECT e.device_id, e.seq, e.pass_id, e.wall_ts, e.direction, e.gate_id, {_WINDOW} "
-               f"FROM entries AS e WHERE {PASSAGE.format(r='e')} {_ORDER}) AS x WHERE {_FLAGGED}")
+    _backfill(db)
     _create_triggers(db)
 
 
@@ -81,6 +96,13 @@ def m002_alert_indexes(db: CentralDB) -> None:
     db.execute("CREATE INDEX entries_refused_wall ON entries (wall_ts, reason, fever, device_id, seq) "
                "WHERE decision = 'refuse'")
     db.execute("CREATE INDEX entries_override_wall ON entries (wall_ts, device_id, seq) WHERE event = 'override'")
+
+
+def note_uploaded(db: CentralDB, where: str, args: list) -> None:
+    """Note the passages among the entries matching ``where`` (the rows an upload just inserted:
+    :func:`central.daily_counts.count_uploaded`)."""
+    db.execute(f"INSERT INTO passage_dirty (pass_id, wall_ts) SELECT pass_id, wall_ts FROM entries WHERE {where} "
+               f"AND {PASSAGE.format(r='entries')}", args)
 
 
 def migrate(db: CentralDB) -> None:
@@ -114,7 +136,10 @@ def _recompute(db: CentralDB, noted: dict[str, tuple[float, float]]) -> None:
 
 def refresh(db: CentralDB) -> int:
     """Bring the flags up to date with every passage noted since the last refresh (committed ones: an upload still
-    in its transaction is taken by the next refresh); returns how many notes it took."""
+    in its transaction is taken by the next refresh); returns how many notes it took. With nothing noted it
+    only reads (no write lock)."""
+    if db.execute("SELECT 1 FROM passage_dirty LIMIT 1").fetchone() is None:
+        return 0
     with db.transaction():
         db.lock("passage-flags")  # one refresh at a time (PostgreSQL; SQLite has one writer)
         taken = db.execute("DELETE FROM passage_dirty RETURNING pass_id, wall_ts").fetchall()

@@ -135,7 +135,7 @@ def test_the_migration_counts_entries_stored_before_it(central_url):
     db.execute("DELETE FROM entry_counts")
     db.execute("DELETE FROM refusal_counts")
     db.execute("DELETE FROM gatepass_migrations WHERE migration_set = 'central-counts'")
-    for name in ("entry_counts_insert", "entry_counts_delete", "entry_counts_update"):
+    for name in ("entry_counts_delete", "entry_counts_update"):
         db.execute(f"DROP TRIGGER {name}" + (" ON entries" if db.dialect != "sqlite" else ""))
     db.execute("DROP TABLE entry_counts")
     db.execute("DROP TABLE refusal_counts")
