@@ -131,7 +131,7 @@ _COUNTED = ", ".join(f"SUM({k})" for k in COUNTS)
 def _from_counts(db: CentralDB, hours: tuple[int, int], community: str | None) -> tuple[list, list[dict]]:
     """The day's rows (hour of the day, community, gate, :data:`COUNTS`) and refusals by reason, from the hourly
     counts: a few rows per gate and hour, however many entries the day had."""
-    cond, args = "hour >= ? AND hour < ?", [*hours]
+    cond, args = "hour >= ? AND hour < ?", list[int | str](hours)
     if community:
         cond, args = cond + " AND community = ?", [*args, community]
     rows = db.execute(f"SELECT hour - ?, community, gate_id, {_COUNTED} FROM entry_counts WHERE {cond} "
