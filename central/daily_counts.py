@@ -135,10 +135,10 @@ def m001_hourly_counts(db: CentralDB) -> None:
     """The hourly counts, their triggers, and the counts of the entries already stored."""
     figures = ", ".join(f"{f} INTEGER NOT NULL DEFAULT 0" for f in FIGURES)
     db.execute(f"CREATE TABLE entry_counts (hour INTEGER NOT NULL, device_id TEXT NOT NULL, community TEXT NOT NULL, "
-               f"gate_id TEXT NOT NULL, {figures}, PRIMARY KEY ({', '.join(_KEY)}))")
+               f"gate_id TEXT NOT NULL, {figures}, PRIMARY KEY ({', '.join(_KEY)})) WITHOUT ROWID")
     db.execute("CREATE TABLE refusal_counts (hour INTEGER NOT NULL, device_id TEXT NOT NULL, community TEXT NOT "
                "NULL, gate_id TEXT NOT NULL, reason TEXT NOT NULL, refusals INTEGER NOT NULL DEFAULT 0, "
-               f"PRIMARY KEY ({', '.join(_KEY)}, reason))")
+               f"PRIMARY KEY ({', '.join(_KEY)}, reason)) WITHOUT ROWID")  # SQLite: a day's rows side by side
     db.execute("CREATE INDEX entry_counts_community ON entry_counts (community, hour)")
     _backfill(db)
     _create_triggers(db)
