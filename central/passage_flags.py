@@ -93,9 +93,11 @@ def m001_passage_flags(db: CentralDB) -> None:
 def m002_alert_indexes(db: CentralDB) -> None:
     """A day's refusals and a day's overrides, each read from an index holding only them (a few percent of the
     entries) rather than from one holding the whole day."""
-    db.execute("CREATE INDEX entries_refused_wall ON entries (wall_ts, reason, fever, device_id, seq) "
+    # the condition's column too: SQLite (3.40) reads the table for a column of the condition it is not given
+    db.execute("CREATE INDEX entries_refused_wall ON entries (wall_ts, reason, fever, decision, device_id, seq) "
                "WHERE decision = 'refuse'")
-    db.execute("CREATE INDEX entries_override_wall ON entries (wall_ts, device_id, seq) WHERE event = 'override'")
+    db.execute("CREATE INDEX entries_override_wall ON entries (wall_ts, event, device_id, seq) "
+               "WHERE event = 'override'")
 
 
 def note_uploaded(db: CentralDB, where: str, args: list) -> None:

@@ -76,8 +76,8 @@ def extra_field(extra: str | None, key: str) -> str:
     return value.strip()[:200] if isinstance(value, str) else ""
 
 
-def _rows(db: CentralDB, where: str, args: list) -> list[Row]:
-    cur = db.execute(f"SELECT {_COLS} FROM entries WHERE {where}", args)
+def _rows(db: CentralDB, where: str, args: list, hint: str = "") -> list[Row]:
+    cur = db.execute(f"SELECT {_COLS} FROM entries {hint} WHERE {where}", args)
     return [Row(*r) for r in cur.fetchall()]
 
 
@@ -126,8 +126,9 @@ def overrides_of(db: CentralDB, uuids: Iterable[str]) -> dict[str, Row]:
     out: dict[str, Row] = {}
     for i in range(0, len(wanted), 500):
         chunk = wanted[i:i + 500]
-        for r in _rows(db, f"event = 'override' AND ref_uuid IN ({', '.join('?' * len(chunk))}) "
-                           "ORDER BY wall_ts", chunk):
+        # through the index of references (a planner left alone may walk every override ever made)
+        for r in _rows(db, f"event = 'override' AND ref_uuid IS NOT NULL AND ref_uuid IN "
+                           f"({', '.join('?' * len(chunk))}) ORDER BY wall_ts", chunk, "INDEXED BY entries_ref"):
             out[r.ref_uuid or ""] = r
     return out
 
@@ -151,7 +152,8 @@ def remeasure_window(db: CentralDB) -> float:
 
 def _settled(db: CentralDB, high: Row, window: float) -> bool:
     """Whether a normal re-measure of the same person at that gate, or a fever entry, followed ``high``."""
-    if db.execute("SELECT 1 FROM entries WHERE ref_uuid = ? AND fever = 1", [high.uuid]).fetchone():
+    if db.execute("SELECT 1 FROM entries INDEXED BY entries_ref WHERE ref_uuid IS NOT NULL AND ref_uuid = ? "
+                  "AND fever = 1", [high.uuid]).fetchone():
         return True
     who, value = ("pass_id", high.pass_id) if high.pass_id is not None else ("visitor_ref", high.visitor_ref)
     if value is None:

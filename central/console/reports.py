@@ -113,32 +113,43 @@ def daily_report(db: CentralDB, day: date, tz: ZoneInfo, community: str | None =
     else:
         rows, reasons = _from_counts(db, hours, community)
     gates: dict[tuple[str, str], GateDay] = {}
-    totals = dict.fromkeys(COUNTS, 0)
     for hour, comm, gate, *counts in sorted(rows, key=lambda r: (r[1], r[2], r[0])):
-        g = gates.setdefault((comm, gate), GateDay(comm, gate))
+        g = gates.get((comm, gate))
+        if g is None:
+            g = gates[(comm, gate)] = GateDay(comm, gate)
         hour = max(0, min(23, int(hour)))
-        slot = g.hours.setdefault(hour, dict.fromkeys(COUNTS, 0))
-        for key, n in zip(COUNTS, counts, strict=True):
-            slot[key] += int(n or 0)
-            g.totals[key] += int(n or 0)
-            totals[key] += int(n or 0)
+        slot = g.hours.get(hour)
+        if slot is None:
+            g.hours[hour] = dict(zip(COUNTS, map(int, counts), strict=True))
+        else:  # several devices at one gate, or a day of 25 hours
+            for key, n in zip(COUNTS, counts, strict=True):
+                slot[key] += int(n)
+    totals = dict.fromkeys(COUNTS, 0)
+    for g in gates.values():
+        for key in COUNTS:
+            g.totals[key] = n = sum(slot[key] for slot in g.hours.values())
+            totals[key] += n
     return Report(day, community, list(gates.values()), reasons, totals)
 
 
-_COUNTED = ", ".join(f"SUM({k})" for k in COUNTS)
+_COUNTED = ", ".join(COUNTS)
 
 
 def _from_counts(db: CentralDB, hours: tuple[int, int], community: str | None) -> tuple[list, list[dict]]:
-    """The day's rows (hour of the day, community, gate, :data:`COUNTS`) and refusals by reason, from the hourly
-    counts: a few rows per gate and hour, however many entries the day had."""
+    """The day's rows (hour of the day, community, gate, :data:`COUNTS`; a gate with several devices has a row for
+    each) and refusals by reason, from the hourly counts: read in their stored order, a few rows per gate and hour
+    however many entries the day had."""
     cond, args = "hour >= ? AND hour < ?", list[int | str](hours)
     if community:
         cond, args = cond + " AND community = ?", [*args, community]
-    rows = db.execute(f"SELECT hour - ?, community, gate_id, {_COUNTED} FROM entry_counts WHERE {cond} "
-                      "GROUP BY 1, 2, 3 HAVING SUM(total) > 0", [hours[0], *args]).fetchall()
-    reasons = list(db.query(
-        "SELECT community, gate_id, reason, SUM(refusals) AS refusals FROM refusal_counts "
-        f"WHERE {cond} GROUP BY 1, 2, 3 HAVING SUM(refusals) > 0 ORDER BY 1, 2, refusals DESC, 3", args))
+    rows = db.execute(f"SELECT hour - ?, community, gate_id, {_COUNTED} FROM entry_counts WHERE {cond} AND total > 0",
+                      [hours[0], *args]).fetchall()
+    refused: dict[tuple[str, str, str], int] = {}
+    for comm, gate, reason, n in db.execute("SELECT community, gate_id, reason, refusals FROM refusal_counts "
+                                            f"WHERE {cond} AND refusals > 0", args).fetchall():
+        refused[(comm, gate, reason)] = refused.get((comm, gate, reason), 0) + int(n)
+    ordered = sorted(refused.items(), key=lambda kv: (kv[0][0], kv[0][1], -kv[1], kv[0][2]))
+    reasons = [{"community": c, "gate_id": g, "reason": r, "refusals": n} for (c, g, r), n in ordered]
     return rows, reasons
 
 
