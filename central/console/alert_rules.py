@@ -81,8 +81,10 @@ def _rows(db: CentralDB, where: str, args: list, hint: str = "") -> list[Row]:
     return [Row(*r) for r in cur.fetchall()]
 
 
-def _by_keys(db: CentralDB, keys: Iterable[tuple[str, int]]) -> list[Row]:
-    return [r for k in keys for r in _rows(db, "device_id = ? AND seq = ?", list(k))]
+def _keyed(db: CentralDB, keys_sql: str, args: list) -> list[Row]:
+    """The rows whose keys ``keys_sql`` (a query of ``device_id, seq``) selects, newest first, in one statement
+    (one round trip to PostgreSQL rather than one per row)."""
+    return _rows(db, f"(device_id, seq) IN ({keys_sql}) ORDER BY wall_ts DESC", args)
 
 
 def fevers(db: CentralDB, since: float, until: float) -> list[Row]:
@@ -95,19 +97,15 @@ def refusals(db: CentralDB, since: float, until: float, reasons: Iterable[str]) 
     """Refusals (not fever-flagged) with one of ``reasons``, newest first (read through the index of refusals,
     :mod:`central.passage_flags`)."""
     codes = sorted(reasons)
-    keys = db.execute(
-        "SELECT device_id, seq FROM entries INDEXED BY entries_refused_wall WHERE wall_ts >= ? AND wall_ts < ? "
-        f"AND reason IN ({', '.join('?' * len(codes))}) AND decision = 'refuse' AND fever = 0 "
-        "ORDER BY wall_ts DESC LIMIT ?", [since, until, *codes, MAX_ALERTS]).fetchall()
-    return _by_keys(db, keys)
+    return _keyed(db, "SELECT device_id, seq FROM entries INDEXED BY entries_refused_wall WHERE wall_ts >= ? "
+                  f"AND wall_ts < ? AND reason IN ({', '.join('?' * len(codes))}) AND decision = 'refuse' "
+                  "AND fever = 0 ORDER BY wall_ts DESC LIMIT ?", [since, until, *codes, MAX_ALERTS])
 
 
 def overrides(db: CentralDB, since: float, until: float) -> list[Row]:
     """The guards' overrides in the window, newest first."""
-    keys = db.execute(
-        "SELECT device_id, seq FROM entries INDEXED BY entries_override_wall WHERE wall_ts >= ? AND wall_ts < ? "
-        "AND event = 'override' ORDER BY wall_ts DESC LIMIT ?", [since, until, MAX_ALERTS]).fetchall()
-    return _by_keys(db, keys)
+    return _keyed(db, "SELECT device_id, seq FROM entries INDEXED BY entries_override_wall WHERE wall_ts >= ? "
+                  "AND wall_ts < ? AND event = 'override' ORDER BY wall_ts DESC LIMIT ?", [since, until, MAX_ALERTS])
 
 
 def by_uuid(db: CentralDB, uuids: Iterable[str]) -> dict[str, Row]:

@@ -175,12 +175,16 @@ def anomalies(db: CentralDB, since: float, until: float,
     if two_gate_minutes * 60.0 > passage_flags.MAX_GAP_S:
         return anomalies_from_entries(db, since, until, two_gate_minutes)
     passage_flags.refresh(db)
-    flagged = db.execute(
-        "SELECT device_id, seq, direction, prev_dir, gate_id, prev_gate, wall_ts - prev_ts FROM passage_flags "
-        "WHERE wall_ts >= ? AND wall_ts < ? AND prev_ts >= ? AND ((direction = 'in' AND prev_dir = 'in') "
+    found = db.execute(
+        "SELECT f.direction, f.prev_dir, f.prev_gate, f.gap, e.uuid, e.wall_ts, e.community, e.gate_id, e.pass_id, "
+        "e.household FROM (SELECT device_id, seq, wall_ts, direction, prev_dir, gate_id, prev_gate, "
+        " wall_ts - prev_ts AS gap FROM passage_flags "
+        " WHERE wall_ts >= ? AND wall_ts < ? AND prev_ts >= ? AND ((direction = 'in' AND prev_dir = 'in') "
         " OR (gate_id != prev_gate AND wall_ts - prev_ts < ?)) ORDER BY wall_ts DESC, device_id DESC, seq DESC "
-        "LIMIT ?", [since, until, since, two_gate_minutes * 60.0, MAX_ALERTS]).fetchall()
-    return _anomaly_alerts(db, flagged)
+        " LIMIT ?) AS f JOIN entries AS e ON e.device_id = f.device_id AND e.seq = f.seq "
+        "ORDER BY f.wall_ts DESC, f.device_id DESC, f.seq DESC",
+        [since, until, since, two_gate_minutes * 60.0, MAX_ALERTS]).fetchall()
+    return [_anomaly(direction, prev_dir, prev_gate, gap, r) for direction, prev_dir, prev_gate, gap, *r in found]
 
 
 def anomalies_from_entries(db: CentralDB, since: float, until: float,
@@ -202,13 +206,18 @@ def anomalies_from_entries(db: CentralDB, since: float, until: float,
 
 def _anomaly_alerts(db: CentralDB, flagged: list) -> list[Alert]:
     out = []
-    for device_id, seq, direction, prev_dir, gate, prev_gate, gap in flagged:
+    for device_id, seq, direction, prev_dir, _gate, prev_gate, gap in flagged:
         r = db.execute("SELECT uuid, wall_ts, community, gate_id, pass_id, household FROM entries "
                        "WHERE device_id = ? AND seq = ?", [device_id, seq]).fetchone()
-        kind = "double_entry" if direction == "in" and prev_dir == "in" else "two_gates"
-        out.append(Alert(f"{kind}:{r[0]}", kind, r[1], r[2], r[3], r[4], r[5], None, None,
-                         f"{prev_gate} → {gate}", round(gap / 60.0, 1)))
+        out.append(_anomaly(direction, prev_dir, prev_gate, gap, r))
     return out
+
+
+def _anomaly(direction: str, prev_dir: str, prev_gate: str, gap: float, r) -> Alert:
+    """The alert of a flagged passage ``r`` (uuid, wall_ts, community, gate_id, pass_id, household)."""
+    kind = "double_entry" if direction == "in" and prev_dir == "in" else "two_gates"
+    return Alert(f"{kind}:{r[0]}", kind, r[1], r[2], r[3], r[4], r[5], None, None, f"{prev_gate} → {r[3]}",
+                 round(gap / 60.0, 1))
 
 
 def _newest_first(a: Alert) -> float:
