@@ -113,23 +113,23 @@ def daily_report(db: CentralDB, day: date, tz: ZoneInfo, community: str | None =
     else:
         rows, reasons = _from_counts(db, hours, community)
     gates: dict[tuple[str, str], GateDay] = {}
-    for hour, comm, gate, *counts in sorted(rows, key=lambda r: (r[1], r[2], r[0])):
-        g = gates.get((comm, gate))
+    for row in rows:  # in hour order: each gate's hours fill in order
+        g = gates.get((row[1], row[2]))
         if g is None:
-            g = gates[(comm, gate)] = GateDay(comm, gate)
-        hour = max(0, min(23, int(hour)))
+            g = gates[(row[1], row[2])] = GateDay(row[1], row[2])
+        hour = row[0] if 0 <= row[0] <= 23 else max(0, min(23, int(row[0])))
         slot = g.hours.get(hour)
         if slot is None:
-            g.hours[hour] = dict(zip(COUNTS, map(int, counts), strict=True))
+            g.hours[hour] = dict(zip(COUNTS, row[3:], strict=True))
         else:  # several devices at one gate, or a day of 25 hours
-            for key, n in zip(COUNTS, counts, strict=True):
-                slot[key] += int(n)
+            for key, n in zip(COUNTS, row[3:], strict=True):
+                slot[key] += n
     totals = dict.fromkeys(COUNTS, 0)
     for g in gates.values():
         for key in COUNTS:
             g.totals[key] = n = sum(slot[key] for slot in g.hours.values())
             totals[key] += n
-    return Report(day, community, list(gates.values()), reasons, totals)
+    return Report(day, community, [gates[k] for k in sorted(gates)], reasons, totals)
 
 
 _COUNTED = ", ".join(COUNTS)
@@ -142,8 +142,8 @@ def _from_counts(db: CentralDB, hours: tuple[int, int], community: str | None) -
     cond, args = "hour >= ? AND hour < ?", list[int | str](hours)
     if community:
         cond, args = cond + " AND community = ?", [*args, community]
-    rows = db.execute(f"SELECT hour - ?, community, gate_id, {_COUNTED} FROM entry_counts WHERE {cond} AND total > 0",
-                      [hours[0], *args]).fetchall()
+    rows = db.execute(f"SELECT hour - ?, community, gate_id, {_COUNTED} FROM entry_counts WHERE {cond} AND total > 0 "
+                      "ORDER BY hour", [hours[0], *args]).fetchall()  # the key's order: no sort
     refused: dict[tuple[str, str, str], int] = {}
     for comm, gate, reason, n in db.execute("SELECT community, gate_id, reason, refusals FROM refusal_counts "
                                             f"WHERE {cond} AND refusals > 0", args).fetchall():
@@ -167,7 +167,7 @@ def _from_entries(db: CentralDB, start: float, end: float, community: str | None
         "COUNT(*) FILTER (WHERE direction = 'out' AND decision = 'pass'), COUNT(*) FILTER (WHERE event = 'visitor'), "
         "COUNT(*) FILTER (WHERE decision = 'refuse'), COUNT(*) FILTER (WHERE fever = 1), "
         "COUNT(*) FILTER (WHERE event = 'override') "
-        f"FROM entries WHERE {cond} GROUP BY 1, 2, 3", [start, *args]).fetchall()
+        f"FROM entries WHERE {cond} GROUP BY 1, 2, 3 ORDER BY 1", [start, *args]).fetchall()
     reasons = list(db.query(
         "SELECT COALESCE(community, '') AS community, gate_id, reason, COUNT(*) AS refusals FROM entries "
         f"WHERE {cond} AND decision = 'refuse' GROUP BY 1, 2, 3 ORDER BY 1, 2, refusals DESC, 3", args))
