@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from central import faults, intake, redating, resync, vehicles, visitors
+from central import daily_counts, faults, intake, redating, resync, vehicles, visitors
 from central.db import transaction
 from central.errors import CentralError
 from central.store import CentralDB
@@ -478,6 +478,8 @@ def ingest(db: CentralDB, device: dict[str, Any], body: UploadBody,
         db.lock(f"device:{device_id}")  # one upload per device at a time (PostgreSQL; SQLite has one writer)
         _note_batch(db, device_id, body, len(rows), now)
         numbering, inserted = _store_rows(db, device_id, body, rows, now)
+        # the console's hourly counts and pass-sharing notes: the rows inserted just now, before re-dating moves any
+        daily_counts.count_uploaded(db, device_id, (r[_SEQ_COLUMN] for r in rows), now)
         held, conflicts = _held_and_conflicting(db, device_id, {e.seq: e.uuid for e in body.entries})
         high, ask = _gaps(db, device_id, numbering, report, now)
         redating.note_points(db, device_id, trusted_points(body, now))

@@ -38,7 +38,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
-from central import care, deliveries, screening, tabular, visitors
+from central import care, deliveries, passage_flags, screening, tabular, visitors
 from central.console import audit
 from central.db import transaction
 from central.settings import RetentionSection
@@ -144,7 +144,9 @@ def _anonymise_entries(db: CentralDB, cutoff: float | None) -> int:
     """Erase who passed from entries before ``cutoff`` (None: from every entry)."""
     where, args = (f"wall_ts < ? AND {_HAS_IDENTITY}", [cutoff]) if cutoff is not None else (_HAS_IDENTITY, [])
     with transaction(db):
-        return db.execute(f"UPDATE entries SET {_IDENTITY_SET} WHERE {where}", args).rowcount
+        done = db.execute(f"UPDATE entries SET {_IDENTITY_SET} WHERE {where}", args).rowcount
+    passage_flags.refresh(db)  # the anonymised passages leave the pass-sharing flags here, not in a console request
+    return done
 
 
 def _drop_old_records(db: CentralDB, cutoff: float, everything: bool = False) -> tuple[int, int]:

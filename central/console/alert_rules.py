@@ -76,13 +76,15 @@ def extra_field(extra: str | None, key: str) -> str:
     return value.strip()[:200] if isinstance(value, str) else ""
 
 
-def _rows(db: CentralDB, where: str, args: list) -> list[Row]:
-    cur = db.execute(f"SELECT {_COLS} FROM entries WHERE {where}", args)
+def _rows(db: CentralDB, where: str, args: list, hint: str = "") -> list[Row]:
+    cur = db.execute(f"SELECT {_COLS} FROM entries {hint} WHERE {where}", args)
     return [Row(*r) for r in cur.fetchall()]
 
 
-def _by_keys(db: CentralDB, keys: Iterable[tuple[str, int]]) -> list[Row]:
-    return [r for k in keys for r in _rows(db, "device_id = ? AND seq = ?", list(k))]
+def _keyed(db: CentralDB, keys_sql: str, args: list) -> list[Row]:
+    """The rows whose keys ``keys_sql`` (a query of ``device_id, seq``) selects, newest first, in one statement
+    (one round trip to PostgreSQL rather than one per row)."""
+    return _rows(db, f"(device_id, seq) IN ({keys_sql}) ORDER BY wall_ts DESC", args)
 
 
 def fevers(db: CentralDB, since: float, until: float) -> list[Row]:
@@ -92,21 +94,18 @@ def fevers(db: CentralDB, since: float, until: float) -> list[Row]:
 
 
 def refusals(db: CentralDB, since: float, until: float, reasons: Iterable[str]) -> list[Row]:
-    """Refusals (not fever-flagged) with one of ``reasons``, newest first (read through the console's index)."""
+    """Refusals (not fever-flagged) with one of ``reasons``, newest first (read through the index of refusals,
+    :mod:`central.passage_flags`)."""
     codes = sorted(reasons)
-    keys = db.execute(
-        "SELECT device_id, seq FROM entries INDEXED BY console_entries_scan WHERE wall_ts >= ? AND wall_ts < ? "
-        f"AND reason IN ({', '.join('?' * len(codes))}) AND decision = 'refuse' AND fever = 0 "
-        "ORDER BY wall_ts DESC LIMIT ?", [since, until, *codes, MAX_ALERTS]).fetchall()
-    return _by_keys(db, keys)
+    return _keyed(db, "SELECT device_id, seq FROM entries INDEXED BY entries_refused_wall WHERE wall_ts >= ? "
+                  f"AND wall_ts < ? AND reason IN ({', '.join('?' * len(codes))}) AND decision = 'refuse' "
+                  "AND fever = 0 ORDER BY wall_ts DESC LIMIT ?", [since, until, *codes, MAX_ALERTS])
 
 
 def overrides(db: CentralDB, since: float, until: float) -> list[Row]:
     """The guards' overrides in the window, newest first."""
-    keys = db.execute(
-        "SELECT device_id, seq FROM entries INDEXED BY console_entries_scan WHERE wall_ts >= ? AND wall_ts < ? "
-        "AND event = 'override' ORDER BY wall_ts DESC LIMIT ?", [since, until, MAX_ALERTS]).fetchall()
-    return _by_keys(db, keys)
+    return _keyed(db, "SELECT device_id, seq FROM entries INDEXED BY entries_override_wall WHERE wall_ts >= ? "
+                  "AND wall_ts < ? AND event = 'override' ORDER BY wall_ts DESC LIMIT ?", [since, until, MAX_ALERTS])
 
 
 def by_uuid(db: CentralDB, uuids: Iterable[str]) -> dict[str, Row]:
@@ -125,8 +124,9 @@ def overrides_of(db: CentralDB, uuids: Iterable[str]) -> dict[str, Row]:
     out: dict[str, Row] = {}
     for i in range(0, len(wanted), 500):
         chunk = wanted[i:i + 500]
-        for r in _rows(db, f"event = 'override' AND ref_uuid IN ({', '.join('?' * len(chunk))}) "
-                           "ORDER BY wall_ts", chunk):
+        # through the index of references (a planner left alone may walk every override ever made)
+        for r in _rows(db, f"event = 'override' AND ref_uuid IS NOT NULL AND ref_uuid IN "
+                           f"({', '.join('?' * len(chunk))}) ORDER BY wall_ts", chunk, "INDEXED BY entries_ref"):
             out[r.ref_uuid or ""] = r
     return out
 
@@ -150,7 +150,8 @@ def remeasure_window(db: CentralDB) -> float:
 
 def _settled(db: CentralDB, high: Row, window: float) -> bool:
     """Whether a normal re-measure of the same person at that gate, or a fever entry, followed ``high``."""
-    if db.execute("SELECT 1 FROM entries WHERE ref_uuid = ? AND fever = 1", [high.uuid]).fetchone():
+    if db.execute("SELECT 1 FROM entries INDEXED BY entries_ref WHERE ref_uuid IS NOT NULL AND ref_uuid = ? "
+                  "AND fever = 1", [high.uuid]).fetchone():
         return True
     who, value = ("pass_id", high.pass_id) if high.pass_id is not None else ("visitor_ref", high.visitor_ref)
     if value is None:

@@ -21,7 +21,7 @@ import math
 import time
 from dataclasses import dataclass
 
-from central import care
+from central import care, passage_flags
 from central.console import alert_rules as rules
 from central.console import entries, values
 from central.console.errors import ConsoleError
@@ -165,28 +165,59 @@ def for_viewers(items: list[Alert]) -> list[Alert]:
 
 def anomalies(db: CentralDB, since: float, until: float,
               two_gate_minutes: float = DEFAULT_TWO_GATE_MINUTES) -> list[Alert]:
-    """Pass-sharing anomalies among passes let through between ``since`` and ``until``.
+    """Pass-sharing anomalies among passes let through between ``since`` and ``until``: each passage compared with
+    the previous passage of its pass in the window (ordered by time, then device and seq).
 
-    The scan reads only the console's covering index; table rows are fetched for the flagged entries only.
+    Read from the flags kept by :mod:`central.passage_flags` (brought up to date first), which answer for
+    ``two_gate_minutes`` up to an hour; beyond, :func:`anomalies_from_entries`. Table rows are fetched for the
+    flagged entries only.
     """
+    if two_gate_minutes * 60.0 > passage_flags.MAX_GAP_S:
+        return anomalies_from_entries(db, since, until, two_gate_minutes)
+    passage_flags.refresh(db)
+    found = db.execute(
+        "SELECT f.direction, f.prev_dir, f.prev_gate, f.gap, e.uuid, e.wall_ts, e.community, e.gate_id, e.pass_id, "
+        "e.household FROM (SELECT device_id, seq, wall_ts, direction, prev_dir, gate_id, prev_gate, "
+        " wall_ts - prev_ts AS gap FROM passage_flags "
+        " WHERE wall_ts >= ? AND wall_ts < ? AND prev_ts >= ? AND ((direction = 'in' AND prev_dir = 'in') "
+        " OR (gate_id != prev_gate AND wall_ts - prev_ts < ?)) ORDER BY wall_ts DESC, device_id DESC, seq DESC "
+        " LIMIT ?) AS f JOIN entries AS e ON e.device_id = f.device_id AND e.seq = f.seq "
+        "ORDER BY f.wall_ts DESC, f.device_id DESC, f.seq DESC",
+        [since, until, since, two_gate_minutes * 60.0, MAX_ALERTS]).fetchall()
+    return [_anomaly(direction, prev_dir, prev_gate, gap, r) for direction, prev_dir, prev_gate, gap, *r in found]
+
+
+def anomalies_from_entries(db: CentralDB, since: float, until: float,
+                           two_gate_minutes: float = DEFAULT_TWO_GATE_MINUTES) -> list[Alert]:
+    """:func:`anomalies` computed from the entries of the window (every passage of the window ordered by pass:
+    the reference the flags are tested against, and the way for a threshold beyond an hour)."""
     flagged = db.execute(
         "SELECT device_id, seq, direction, prev_dir, gate_id, prev_gate, wall_ts - prev_ts FROM ("
         " SELECT device_id, seq, wall_ts, gate_id, direction, LAG(direction) OVER w AS prev_dir,"
         "  LAG(gate_id) OVER w AS prev_gate, LAG(wall_ts) OVER w AS prev_ts"
         " FROM entries INDEXED BY console_entries_scan"
         " WHERE wall_ts >= ? AND wall_ts < ? AND pass_id IS NOT NULL AND decision NOT IN ('refuse', 'info')"
-        " WINDOW w AS (PARTITION BY pass_id ORDER BY wall_ts)) AS passages "
+        " WINDOW w AS (PARTITION BY pass_id ORDER BY wall_ts, device_id, seq)) AS passages "
         "WHERE prev_ts IS NOT NULL AND ((direction = 'in' AND prev_dir = 'in') "
-        " OR (gate_id != prev_gate AND wall_ts - prev_ts < ?)) ORDER BY wall_ts DESC LIMIT ?",
-        [since, until, two_gate_minutes * 60.0, MAX_ALERTS]).fetchall()
+        " OR (gate_id != prev_gate AND wall_ts - prev_ts < ?)) ORDER BY wall_ts DESC, device_id DESC, seq DESC "
+        "LIMIT ?", [since, until, two_gate_minutes * 60.0, MAX_ALERTS]).fetchall()
+    return _anomaly_alerts(db, flagged)
+
+
+def _anomaly_alerts(db: CentralDB, flagged: list) -> list[Alert]:
     out = []
-    for device_id, seq, direction, prev_dir, gate, prev_gate, gap in flagged:
+    for device_id, seq, direction, prev_dir, _gate, prev_gate, gap in flagged:
         r = db.execute("SELECT uuid, wall_ts, community, gate_id, pass_id, household FROM entries "
                        "WHERE device_id = ? AND seq = ?", [device_id, seq]).fetchone()
-        kind = "double_entry" if direction == "in" and prev_dir == "in" else "two_gates"
-        out.append(Alert(f"{kind}:{r[0]}", kind, r[1], r[2], r[3], r[4], r[5], None, None,
-                         f"{prev_gate} → {gate}", round(gap / 60.0, 1)))
+        out.append(_anomaly(direction, prev_dir, prev_gate, gap, r))
     return out
+
+
+def _anomaly(direction: str, prev_dir: str, prev_gate: str, gap: float, r) -> Alert:
+    """The alert of a flagged passage ``r`` (uuid, wall_ts, community, gate_id, pass_id, household)."""
+    kind = "double_entry" if direction == "in" and prev_dir == "in" else "two_gates"
+    return Alert(f"{kind}:{r[0]}", kind, r[1], r[2], r[3], r[4], r[5], None, None, f"{prev_gate} → {r[3]}",
+                 round(gap / 60.0, 1))
 
 
 def _newest_first(a: Alert) -> float:

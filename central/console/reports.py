@@ -27,7 +27,7 @@ from datetime import date
 from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
-from central import figures
+from central import daily_counts, figures
 from central.console.errors import ConsoleError
 from central.console.exports import COUNT, DATE, Column, Table, Words
 from central.console.timeutil import day_bounds
@@ -104,8 +104,57 @@ class Report:
 
 
 def daily_report(db: CentralDB, day: date, tz: ZoneInfo, community: str | None = None) -> Report:
-    """Aggregate one local day's entries (optionally of one community)."""
+    """Aggregate one local day's entries (optionally of one community): from the hourly counts
+    (:mod:`central.daily_counts`) when the day starts and ends on whole UTC hours, else from the entries."""
     start, end = day_bounds(day, tz)
+    hours = daily_counts.whole_hours(start, end)
+    if hours is None:
+        rows, reasons = _from_entries(db, start, end, community)
+    else:
+        rows, reasons = _from_counts(db, hours, community)
+    gates: dict[tuple[str, str], GateDay] = {}
+    for row in rows:  # in hour order: each gate's hours fill in order
+        g = gates.get((row[1], row[2]))
+        if g is None:
+            g = gates[(row[1], row[2])] = GateDay(row[1], row[2])
+        hour = row[0] if 0 <= row[0] <= 23 else max(0, min(23, int(row[0])))
+        slot = g.hours.get(hour)
+        if slot is None:
+            g.hours[hour] = dict(zip(COUNTS, row[3:], strict=True))
+        else:  # several devices at one gate, or a day of 25 hours
+            for key, n in zip(COUNTS, row[3:], strict=True):
+                slot[key] += n
+    totals = dict.fromkeys(COUNTS, 0)
+    for g in gates.values():
+        for key in COUNTS:
+            g.totals[key] = n = sum(slot[key] for slot in g.hours.values())
+            totals[key] += n
+    return Report(day, community, [gates[k] for k in sorted(gates)], reasons, totals)
+
+
+_COUNTED = ", ".join(COUNTS)
+
+
+def _from_counts(db: CentralDB, hours: tuple[int, int], community: str | None) -> tuple[list, list[dict]]:
+    """The day's rows (hour of the day, community, gate, :data:`COUNTS`; a gate with several devices has a row for
+    each) and refusals by reason, from the hourly counts: read in their stored order, a few rows per gate and hour
+    however many entries the day had."""
+    cond, args = "hour >= ? AND hour < ?", list[int | str](hours)
+    if community:
+        cond, args = cond + " AND community = ?", [*args, community]
+    rows = db.execute(f"SELECT hour - ?, community, gate_id, {_COUNTED} FROM entry_counts WHERE {cond} AND total > 0 "
+                      "ORDER BY hour", [hours[0], *args]).fetchall()  # the key's order: no sort
+    refused: dict[tuple[str, str, str], int] = {}
+    for comm, gate, reason, n in db.execute("SELECT community, gate_id, reason, refusals FROM refusal_counts "
+                                            f"WHERE {cond} AND refusals > 0", args).fetchall():
+        refused[(comm, gate, reason)] = refused.get((comm, gate, reason), 0) + int(n)
+    ordered = sorted(refused.items(), key=lambda kv: (kv[0][0], kv[0][1], -kv[1], kv[0][2]))
+    reasons = [{"community": c, "gate_id": g, "reason": r, "refusals": n} for (c, g, r), n in ordered]
+    return rows, reasons
+
+
+def _from_entries(db: CentralDB, start: float, end: float, community: str | None) -> tuple[list, list[dict]]:
+    """What :func:`_from_counts` returns, counted from the entries of ``[start, end)`` (any time zone)."""
     cond = "wall_ts >= ? AND wall_ts < ?"
     args: list[float | str] = [start, end]
     if community:
@@ -118,21 +167,11 @@ def daily_report(db: CentralDB, day: date, tz: ZoneInfo, community: str | None =
         "COUNT(*) FILTER (WHERE direction = 'out' AND decision = 'pass'), COUNT(*) FILTER (WHERE event = 'visitor'), "
         "COUNT(*) FILTER (WHERE decision = 'refuse'), COUNT(*) FILTER (WHERE fever = 1), "
         "COUNT(*) FILTER (WHERE event = 'override') "
-        f"FROM entries WHERE {cond} GROUP BY 1, 2, 3", [start, *args]).fetchall()
-    gates: dict[tuple[str, str], GateDay] = {}
-    totals = dict.fromkeys(COUNTS, 0)
-    for hour, comm, gate, *counts in sorted(rows, key=lambda r: (r[1], r[2], r[0])):
-        g = gates.setdefault((comm, gate), GateDay(comm, gate))
-        hour = max(0, min(23, int(hour)))
-        slot = g.hours.setdefault(hour, dict.fromkeys(COUNTS, 0))
-        for key, n in zip(COUNTS, counts, strict=True):
-            slot[key] += int(n or 0)
-            g.totals[key] += int(n or 0)
-            totals[key] += int(n or 0)
+        f"FROM entries WHERE {cond} GROUP BY 1, 2, 3 ORDER BY 1", [start, *args]).fetchall()
     reasons = list(db.query(
         "SELECT COALESCE(community, '') AS community, gate_id, reason, COUNT(*) AS refusals FROM entries "
-        f"WHERE {cond} AND decision = 'refuse' GROUP BY 1, 2, 3 ORDER BY 1, 2, refusals DESC", args))
-    return Report(day, community, list(gates.values()), reasons, totals)
+        f"WHERE {cond} AND decision = 'refuse' GROUP BY 1, 2, 3 ORDER BY 1, 2, refusals DESC, 3", args))
+    return rows, reasons
 
 
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f",
