@@ -95,6 +95,7 @@ SHOTS: tuple[Shot, ...] = (
     _console("console-deliveries"),
     _console("console-duty", "main h1", "main h2"),
     _console("console-devices", "main h1", "main table thead"),
+    _console("console-enrol", "main h1", "main h2", "#enrol-approve label", "#enrol-pending thead"),
 )
 SHOT_BY_NAME = {s.name: s for s in SHOTS}
 
@@ -395,6 +396,10 @@ def console_shots(demo: Demo, page: Any, phone: Any, cam: Camera) -> None:
                        ("console-duty", "/duty"), ("console-devices", "/devices")):
         _goto(page, demo, path)
         cam.take(page, name)
+    _goto(page, demo, "/devices/enrol")  # the demo's gate waiting for approval: its code opens the form
+    page.click("#enrol-pending tbody a")
+    page.wait_for_selector("#enrol-approve", timeout=WAIT_MS)
+    cam.take(page, "console-enrol")
 
 
 def _phone_round(demo: Demo, page: Any, phone: Any, cam: Camera) -> None:

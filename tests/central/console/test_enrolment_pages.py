@@ -63,7 +63,12 @@ def test_approve_in_the_console_then_the_gate_gets_its_token_once(central):
         assert got.central_key_fingerprint in r.text
         r = httpx.get(central.url + "/api/v1/whoami", headers={"Authorization": f"Bearer {got.token}"}, timeout=30)
         assert r.json()["gate_id"] == "west"
-        assert httpx.post(central.url + wire.POLL_PATH, json={"secret": secret}, timeout=30).status_code == 410
+        # a gate whose reply was lost polls again: a fresh token, the first one stops working
+        again = wire.read_poll_reply(httpx.post(central.url + wire.POLL_PATH, json={"secret": secret},
+                                                timeout=30).json())
+        assert isinstance(again, wire.PollApproved) and again.token != got.token and again.device_id == "west"
+        r = httpx.get(central.url + "/api/v1/whoami", headers={"Authorization": f"Bearer {got.token}"}, timeout=30)
+        assert r.status_code == 401
         devices = c.get("/devices").text
         assert f"{wire.parse_code(code)[:4]}-" in devices and "接入码" in devices
         # the code is over: the console says so in plain words
@@ -101,6 +106,8 @@ def test_a_gate_with_a_device_asks_which_one_it_replaces(central):
         r = c.post("/devices/enrol/approve", data=data)
         assert r.status_code == 409 and "这个门岗已有设备" in r.text
         assert '<option value="dev-e" selected>' in r.text  # pre-filled with the gate's device
+        offered = r.text.split('<datalist id="enrol-communities">')[1].split("</datalist>")[0]
+        assert '<option value="Riverside">' in offered  # the communities central knows are offered
         r = c.post("/devices/enrol/approve", data={**data, "alongside": "1"})
         assert r.status_code == 303 and r.headers["location"].endswith("=east")
     row = central.db.execute("SELECT revoked_at FROM devices WHERE device_id = 'dev-e'").fetchone()
