@@ -20,6 +20,7 @@ import httpx
 
 from bench.harness import Result
 from central import db as centraldb
+from central import redating
 from central.ingest import ENTRY_COLUMNS
 from sync.client import SyncClient
 from sync.client import run as sync_run
@@ -33,7 +34,8 @@ def _direct_insert(rows: list[dict], target: str) -> float:
     store's own bulk insert: executemany on SQLite, multi-row INSERTs on PostgreSQL)."""
     db = centraldb.open_db(target)
     now = time.time()
-    prepared = [[{**r, "community": "c", "received_at": now, "batch_id": "b"}.get(c) for c in ENTRY_COLUMNS]
+    prepared = [[{**r, "community": "c", "received_at": now, "batch_id": "b", "time_suspect": 0,
+                  "time_source": redating.time_source(r["clock_trusted"], 0)}.get(c) for c in ENTRY_COLUMNS]
                 for r in rows]
     t0 = time.perf_counter()
     with db.transaction():

@@ -142,6 +142,22 @@ def entry_hash(prev_hash: str, row: dict[str, Any]) -> str:
     return hashlib.sha256(body.encode()).hexdigest()
 
 
+_OUTBOX_ONLY = frozenset({"synced", "synced_at"})  # columns of the outbox, not of the entry: never uploaded
+
+
+def take_batch(rows: Iterable[dict[str, Any]], limit_bytes: int | None = None) -> list[dict[str, Any]]:
+    """The sync client's batching rule: the rows of one upload batch, in the order given (the caller caps their
+    number), as long as their canonical JSON stays within ``limit_bytes``, but always at least one row."""
+    batch: list[dict[str, Any]] = []
+    size = 0
+    for row in rows:
+        size += len(_canonical(row))
+        if batch and limit_bytes is not None and size > limit_bytes:
+            break
+        batch.append(row)
+    return batch
+
+
 @dataclass
 class ChainReport:
     """Result of :meth:`LocalLog.verify_chain`."""
@@ -216,17 +232,8 @@ class LocalLog:
         cur = self.db.execute(
             "SELECT * FROM entries WHERE synced = 0 ORDER BY priority DESC, seq LIMIT ?", [limit_rows])
         cols = [d[0] for d in cur.description]
-        rows: list[dict[str, Any]] = []
-        size = 0
-        for values in cur:
-            row = dict(zip(cols, values, strict=True))
-            row.pop("synced")
-            row.pop("synced_at")
-            size += len(_canonical(row))
-            if rows and limit_bytes is not None and size > limit_bytes:
-                break
-            rows.append(row)
-        return rows
+        rows = (dict(zip(cols, values, strict=True)) for values in cur)
+        return take_batch(({k: v for k, v in row.items() if k not in _OUTBOX_ONLY} for row in rows), limit_bytes)
 
     def resend(self, ranges: Iterable[tuple[int, int]]) -> int:
         """Mark the retained entries in these seq ranges (inclusive) as not yet at central, so they go again (central
