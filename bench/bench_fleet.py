@@ -150,8 +150,8 @@ class Fleet:
         self.http, self.day, self.public_key, self.until = http, day, public_key, until
         self.stats = Stats()
 
-    async def _post(self, gate: SimGate, rows: list[dict[str, Any]]) -> dict[str, Any] | None:
-        body = encode_upload(uuid.uuid4().hex, rows, gate.report())
+    async def _post(self, gate: SimGate, rows: list[dict[str, Any]], text: bytes) -> dict[str, Any] | None:
+        body = encode_upload(uuid.uuid4().hex, rows, gate.report(), entries_json=text)
         t0 = time.perf_counter()
         try:
             resp = await self.http.post("/api/v1/upload", content=body, headers=gate.headers)
@@ -168,8 +168,9 @@ class Fleet:
         """Send what is pending, batch after batch (the client's upload rounds), or a heartbeat."""
         rules = self.stats, gate.rules
         while True:
-            rows = take_batch(gate.pending[:rules[1]["batch_rows"]], rules[1]["batch_bytes"])
-            reply = await self._post(gate, rows)
+            batch = take_batch(gate.pending[:rules[1]["batch_rows"]], rules[1]["batch_bytes"])
+            rows = batch.rows
+            reply = await self._post(gate, rows, batch.json)
             if reply is None:
                 return
             if not rows:
