@@ -52,7 +52,7 @@ def _drain(n: int, tmp: Path, database_url: str | None = None) -> tuple[float, f
 
     central = Central(tmp / "central", database_url).start_process()
     try:
-        token = central.add_device("gate-a")
+        token = central.add_device("gate-a", gate_id="g1")  # the gate its rows name, as at a real gate
         settings = sync_settings(central.url, token, central.public_pem(), tmp / "dev", timeout_s=60)
         settings.data_dir.mkdir()
         bulk_fill(settings.db_path, n)
@@ -65,7 +65,7 @@ def _drain(n: int, tmp: Path, database_url: str | None = None) -> tuple[float, f
         assert client.log.backlog() == 0 and len(central.entries()) == n
         client.close()
         # the server alone: pre-encoded batches for a second device, posted back to back
-        token_b = central.add_device("gate-b")
+        token_b = central.add_device("gate-b", gate_id="g1")
         report = {"boot_id": "b", "mono_now": 1.0, "wall_now": time.time(), "list_version": 0, "backlog": 0,
                   "last_seq": n, "pending_min_seq": 1, "software_version": "bench"}
         bodies = [encode_upload(uuid.uuid4().hex, rows[i:i + 500], report) for i in range(0, n, 500)]
