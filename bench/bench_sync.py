@@ -50,8 +50,11 @@ def _drain(n: int, tmp: Path, database_url: str | None = None) -> tuple[float, f
     """(seconds to drain n entries through the real client and server, ingest rate of pre-built batches, rows)."""
     from tests.sync.helpers import Central, bulk_fill, sync_settings
 
-    central = Central(tmp / "central", database_url).start_process()
+    from bench.bench_fleet import _start
+
+    central = Central(tmp / "central", database_url)
     try:
+        _start(central, 1)  # waits longer than the tests' helper for the server to answer (a loaded machine)
         token = central.add_device("gate-a", gate_id="g1")  # the gate its rows name, as at a real gate
         settings = sync_settings(central.url, token, central.public_pem(), tmp / "dev", timeout_s=60)
         settings.data_dir.mkdir()
