@@ -48,9 +48,8 @@ def _direct_insert(rows: list[dict], target: str) -> float:
 
 def _drain(n: int, tmp: Path, database_url: str | None = None) -> tuple[float, float, list[dict]]:
     """(seconds to drain n entries through the real client and server, ingest rate of pre-built batches, rows)."""
-    from tests.sync.helpers import Central, bulk_fill, sync_settings
-
     from bench.bench_fleet import _start
+    from tests.sync.helpers import Central, bulk_fill, sync_settings
 
     central = Central(tmp / "central", database_url)
     try:
