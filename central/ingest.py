@@ -484,7 +484,7 @@ def ingest(db: CentralDB, device: dict[str, Any], body: UploadBody,
         _note_batch(db, device_id, body, len(rows), now)
         numbering, inserted = _store_rows(db, device_id, body, rows, now)
         if inserted == len(rows):  # every row is new here: this device now holds each of them
-            held, conflicts = [e.seq for e in body.entries], []
+            held, conflicts = [e.seq for e in body.entries], list[int]()
         else:
             held, conflicts = _held_and_conflicting(db, device_id, {e.seq: e.uuid for e in body.entries})
         high, ask = _gaps(db, device_id, numbering, report, now)
