@@ -201,6 +201,15 @@ def _register_console_commands() -> None:
 _register_console_commands()
 
 
+def _register_enrolment_commands() -> None:
+    from central.enrolment_cli import register
+
+    register(central_group)
+
+
+_register_enrolment_commands()
+
+
 @central_group.command("install")
 @click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=Path("/"), show_default=True,
               help="Install into this staging root instead of the running system.")

@@ -25,7 +25,7 @@ DIR_MODE = 0o750
 MIGRATION_MODULES = ("central.passes.store", "central.ingest", "central.console.store", "central.console.signin",
                      "central.console.report_templates", "central.people", "central.duty",
                      "central.patrol", "central.homes", "central.tabular", "central.roster_import",
-                     "central.care", "central.screening")
+                     "central.care", "central.screening", "central.enrolment")
 
 
 def open_db(target) -> CentralDB:

@@ -38,7 +38,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
-from central import care, deliveries, screening, visitors
+from central import care, deliveries, screening, tabular, visitors
 from central.console import audit
 from central.db import transaction
 from central.settings import RetentionSection
@@ -72,6 +72,7 @@ class PurgeReport:
     care_reduced: int = 0
     screening_people: int = 0
     courier_phones: int = 0  # deliveries whose courier's phone was erased (central.deliveries)
+    uploads: int = 0  # uploaded spreadsheets kept between mapping and import, past their expiry (central.tabular)
 
     @property
     def total(self) -> int:
@@ -92,7 +93,9 @@ class PurgeReport:
                 f"counts: {self.care_reduced}",
                 f"排查登记人员已删除（只保留统计数）：{self.screening_people} 人 / screening register people deleted "
                 f"(counts kept): {self.screening_people}",
-                f"快递员电话已删除：{self.courier_phones} 条 / courier phones erased: {self.courier_phones}"]
+                f"快递员电话已删除：{self.courier_phones} 条 / courier phones erased: {self.courier_phones}",
+                f"过期未导入的上传表格已删除：{self.uploads} 个 / expired uploaded spreadsheets deleted: "
+                f"{self.uploads}"]
 
 
 def _visitor_key(extra: str | None, device_id: str, seq: int, key: str | None = None) -> str:
@@ -176,6 +179,7 @@ def purge_expired(db: CentralDB, limits: RetentionSection, now: float) -> PurgeR
     report.quarantine_records, report.pass_names = _drop_old_records(db, identity_cutoff)
     report.sessions = db.execute("DELETE FROM staff_sessions WHERE expires_at < ?", [now]).rowcount
     report.screening_people = screening.purge_before(db, now - limits.screening_days * DAY_S)
+    report.uploads = tabular.purge_uploads(db, now)  # names and phones of a roster nobody imported
     if report.total:
         audit.record(db, "system", "system", "retention_purge", "", **asdict(report))
         log.info("retention: %s", asdict(report))

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
-from central import api, signing
+from central import api, api_enrol, signing
 from central import db as centraldb
 from central.console import (
     routes_admin,
@@ -22,6 +22,7 @@ from central.console import (
     routes_data,
     routes_deliveries,
     routes_duty,
+    routes_enrolment,
     routes_homes,
     routes_patrol,
     routes_people,
@@ -76,10 +77,12 @@ def create_app(settings: CentralSettings) -> FastAPI:
     app.state.console = Console.from_settings(settings)  # its own connection per worker thread
     app.state.signin = SignInGuard()  # sign-in limits of this process (central.console.signin)
     app.include_router(api.router)
+    app.include_router(api_enrol.router)  # enrolment of new gates (no device token)
     for router in (routes_auth.router, routes_data.router, routes_admin.router, routes_reports.router,
                    routes_people.router, routes_duty.router, routes_visitors.router, routes_vehicles.router,
                    routes_patrol.router, routes_homes.router, routes_care.router, routes_selfreport.router,
-                   routes_screening.router, routes_screening_import.router, routes_deliveries.router):
+                   routes_screening.router, routes_screening_import.router, routes_deliveries.router,
+                   routes_enrolment.router):
         app.include_router(router)  # the staff console (pages at /, /login, /entries ...)
     install_error_pages(app)  # HTML errors on pages, JSON on the APIs
     app.add_api_route("/healthz", healthz, methods=["GET"])

@@ -47,6 +47,8 @@ class CentralSettings(ServiceSettings):
                             "https://jiankang.example.gov.cn (printed as the self-report QR code on quarantine "
                             "notices). Empty: the address of the request that printed the notice.",
                             max_length=200, pattern=r"^(https?://[^\s/?#]+(/[^\s?#]*)?)?$")
+    enrolment_minutes: float = Field(30.0, description="How long the enrolment code a new gate shows stays valid "
+                                     "for staff to approve it in the console (minutes).", gt=0, le=24 * 60)
     workers: int = Field(1, description="Server processes sharing the listening port (processes). 1: one process, "
                          "as on a small site; for a city on PostgreSQL about one per CPU core. A process that dies "
                          "is replaced.", ge=1, le=64)

@@ -98,6 +98,7 @@ class Checkpoint:
         self.desk = GuardDesk(profile, self.store, self.recorder, self.lists, fevers, choice, clock,
                               self.decider.measure, health, history)
         self.vehicles = VehicleDesk(self.desk)  # the vehicle lane's register (edge.vehicle_book)
+        self.desk.admit_hooks["vehicle"] = self.vehicles.admit_override  # an overridden refusal puts it inside
         self.inputs = InputLoops(QrDecoder(settings.scan.decoder, settings.scan.window), self.intake, self.readings,
                                  self.runner, clock)
         self.health = HealthLoop(settings.health, self.store, self.recorder, self.lists, self.runner, clock,

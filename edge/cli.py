@@ -210,6 +210,15 @@ def _register_install() -> None:
 _register_install()
 
 
+def _register_enroll() -> None:
+    from edge.enrol_cli import enroll_command
+
+    edge_group.add_command(enroll_command)
+
+
+_register_enroll()
+
+
 @click.command("doctor")
 @config_option
 @click.option("--timeout", type=float, default=3.0, show_default=True, help="Seconds to wait for each device.")

@@ -95,6 +95,9 @@ class GuardDesk:
         self.history = history or FaultHistory()  # the faults of a shift, for its hand-over
         self._recent_visitors: dict[tuple[str, str], float] = {}  # (person, host) -> registered (monotonic)
         self._book: VisitorBook | None = None  # made on first use, on the open store's database
+        #: what else an override of a refused entry lets in, by the entry's event (e.g. "vehicle": the vehicle desk
+        #: puts it on the now-inside list); called with the refused entry's uuid and the time, under the store lock
+        self.admit_hooks: dict[str, Callable[[str, float], None]] = {}
         self.deliveries = DeliveryDesk(store, recorder, lists, profile.settings.gate.id, self._require_guard)
 
     def _require_guard(self, guard_id: str) -> None:
@@ -169,6 +172,9 @@ class GuardDesk:
             outcome = self.recorder.record(fields, decision, now, guard_id=guard_id)
             if ref.pass_kind == "visitor" and outcome.seq > 0:  # the refused visitor is inside now
                 self._admit_visitor(ref_uuid, now.t)
+            hook = self.admit_hooks.get(ref.event)
+            if hook is not None and outcome.seq > 0:  # e.g. the refused vehicle is inside now
+                hook(ref_uuid, now.t)
             return outcome
 
     def register_visitor(self, guard_id: str, name: str, phone: str, host_household: str, reason: str,

@@ -16,6 +16,10 @@ What it installs (paths relative to the root):
 - ``/etc/gatepass/edge.toml``, ``sync.toml`` from templates (never overwritten; mode 0640, group gatepass), the
   credentials directory (root only) and, when given, the device token and central's public key
 - ``/var/lib/gatepass`` owned by gatepass
+- without a token (none given, none there: a new gate or a new SD card), *enrol mode*: ``gatepass-enrol.service``
+  (enabled always, a no-op once the token exists) asks central for a code, the guard screen shows it
+  (``/var/lib/gatepass/enrolment.json``, written here so the screen shows it from the first start) and, once staff
+  approve it in the console, writes the token, central's key and the profile and restarts the services
 
 ``uninstall`` stops, disables and removes the units, the udev rule and the sysusers file; the
 configuration, the data (entries perhaps not yet synced!) and the user stay unless ``purge``.
@@ -23,6 +27,7 @@ configuration, the data (entries perhaps not yet synced!) and the user stay unle
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import logging
@@ -55,7 +60,8 @@ _write = write_file
 log = logging.getLogger(__name__)
 
 USER = "gatepass"
-UNITS = ("gatepass-edge.service", "gatepass-sync.service")
+ENROL_UNIT = "gatepass-enrol.service"  # enrols a gate installed without a token (edge/enrol_cli.py)
+UNITS = ("gatepass-edge.service", "gatepass-sync.service", ENROL_UNIT)
 UDEV_RULE = "99-gatepass.rules"
 SYSUSERS = "gatepass.conf"
 
@@ -190,6 +196,20 @@ def _copy_secret(option: Path, target: Path) -> None:
     _write(target, option.read_text().strip() + "\n", 0o600 if "credentials" in str(target) else 0o644)
 
 
+TOKEN = "/etc/gatepass/credentials/device-token"
+ENROL_SCREEN = "/var/lib/gatepass/enrolment.json"
+
+
+def _enter_enrol_mode(opts: Options) -> None:
+    """The guard screen's enrolment state, "starting", until gatepass-enrol.service has a code to show."""
+    from edge.enrol import ScreenState
+
+    state = ScreenState(status="starting", message_zh="本设备尚未接入，正在向中心服务器申请接入码…",
+                        message_en="This gate is not enrolled yet; asking central for an enrolment code...")
+    write_group_file(opts.path(ENROL_SCREEN), json.dumps(dataclasses.asdict(state), ensure_ascii=False),
+                     lookup_ids(opts.root, USER))
+
+
 def _config_steps(opts: Options) -> list[Step]:
     """edge.toml and sync.toml from their templates (kept if present), and the secrets given on the command line."""
     steps = []
@@ -197,7 +217,11 @@ def _config_steps(opts: Options) -> list[Step]:
         target = opts.path(f"/etc/gatepass/{name}")
         steps.append(Step(f"write {target} from the template (kept if it exists)",
                           functools.partial(_write_config, opts, name, target)))
-    for option, dest in ((opts.device_token_file, "/etc/gatepass/credentials/device-token"),
+    if opts.device_token_file is None and not opts.path(TOKEN).exists():
+        steps.append(Step(f"enrol mode: no device token yet, the guard screen shows an enrolment code "
+                          f"({opts.path(ENROL_SCREEN)}; {ENROL_UNIT} fetches the token)",
+                          functools.partial(_enter_enrol_mode, opts)))
+    for option, dest in ((opts.device_token_file, TOKEN),
                          (opts.central_public_key_file, "/etc/gatepass/central-public-key.pem")):
         if option is not None:
             steps.append(Step(f"copy {option} to {opts.path(dest)}",
@@ -239,13 +263,13 @@ def _service_steps(opts: Options) -> list[Step]:
     steps.append(Step(f"enable {', '.join(UNITS)}",
                       functools.partial(_run, ["systemctl", *_root_arg(opts), "enable", *UNITS])))
     if opts.real and opts.start:
-        token = opts.path("/etc/gatepass/credentials/device-token")
+        token = opts.path(TOKEN)
 
         def start() -> None:
-            # the sync needs its token: without one it would only fail and retry
-            _run(["systemctl", "restart", *(UNITS if token.exists() else UNITS[:1])])
+            # the sync needs its token: without one the gate enrols first (gatepass-enrol.service starts both)
+            _run(["systemctl", "restart", *(UNITS[:2] if token.exists() else (UNITS[0], ENROL_UNIT))])
 
-        steps.append(Step(f"start {UNITS[0]} (and {UNITS[1]} once {token} exists)", start))
+        steps.append(Step(f"start {UNITS[0]} and {UNITS[1]} (or {ENROL_UNIT} while {token} is missing)", start))
     return steps
 
 
@@ -371,9 +395,10 @@ def install_command(root: Path, dry_run: bool, gate_id: str, device_id: str | No
     carry_out(plan_install(opts), dry_run, click.echo)
     if not dry_run:
         click.echo(f"installed into {opts.root}; edit {opts.path('/etc/gatepass/edge.toml')} for your devices")
-        if device_token_file is None:
-            click.echo(f"next: put the device token in {opts.path('/etc/gatepass/credentials/device-token')} "
-                       "(mode 0600) and run 'systemctl restart gatepass-sync'")
+        if device_token_file is None and not opts.path(TOKEN).exists():
+            click.echo("下一步：设备屏幕会显示接入码和二维码，请工作人员在管理后台批准（或运行 gatepass edge enroll "
+                       "--central 中心地址）。/ next: the gate's screen shows an enrolment code and QR; approve it in "
+                       "the console (or run 'gatepass edge enroll --central URL'); no token to copy by hand")
 
 
 @click.command("uninstall")

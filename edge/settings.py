@@ -7,11 +7,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, IPvAnyNetwork, field_validator, model_validator
-from pydantic_settings import SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from drivers.config import DeviceSettings
 from edge.screen_settings import ScreenSection, VoiceSection
 from gatepass.config import Section, ServiceSettings
+from sync.settings import DEFAULT_PROFILE, PROFILE_HELP, with_profile
 
 
 class GateSection(Section):
@@ -205,6 +206,19 @@ class EdgeSettings(ServiceSettings, DeviceSettings):
     demo: DemoSection = Field(default_factory=DemoSection)
     screen: ScreenSection = Field(default_factory=ScreenSection)
     voice: VoiceSection = Field(default_factory=VoiceSection)
+    enrolled_profile: Path = Field(DEFAULT_PROFILE, description=PROFILE_HELP)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Variables, then the enrolled profile's ``[edge]`` table, then edge.toml (see sync.settings)."""
+        return with_profile("edge", settings_cls, init_settings, env_settings, file_secret_settings)
 
     @property
     def db_path(self) -> Path:

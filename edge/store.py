@@ -43,6 +43,7 @@ class LoggedEntry:
     visitor_ref: str | None
     temp_c: float | None
     direction: str
+    event: str = "scan"
 
     @classmethod
     def from_row(cls, row: dict[str, object]) -> LoggedEntry:
@@ -58,7 +59,7 @@ class LoggedEntry:
                    person=int(person) if isinstance(person, int | float | str) else None,
                    pass_kind=text("pass_kind"), visitor_ref=text("visitor_ref"),
                    temp_c=float(temp) if isinstance(temp, int | float | str) else None,
-                   direction=str(row["direction"]))
+                   direction=str(row["direction"]), event=str(row.get("event") or "scan"))
 
 
 class LocalStore:

@@ -9,6 +9,7 @@ entry with the reason ``vehicle_purpose`` and nothing is let in.
 
 The log erases the details once central holds them, so the "now inside" list reads this book (migration set
 ``edge-vehicles``): a row per vehicle let in, kept :data:`KEEP_DAYS` (the visitors' retention) after it came in.
+A refused vehicle is noted too, not admitted, so that a guard's override of it puts it inside (as for visitors).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ EVENT = "vehicle"
 EXIT_EVENT = "vehicle_exit"
 REFUSED = "vehicle_purpose"
 RESIDENT_SCAN_S = 30 * 60  # a resident driver's scan is at most this old
-_COLUMNS = "uuid, plate, purpose, driver_kind, driver_name, driver_phone, household, in_ts, out_ts"
+_COLUMNS = "uuid, plate, purpose, driver_kind, driver_name, driver_phone, household, in_ts, out_ts, admitted"
 
 
 @migrations()
@@ -54,6 +55,12 @@ def m001_vehicle_book(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX vehicle_book_inside ON vehicle_book (in_ts) WHERE out_ts IS NULL")
 
 
+@migrations()
+def m002_refused_vehicles(db: sqlite_utils.Database) -> None:
+    """Refused vehicles are noted too (not admitted), so that a guard's override can admit them."""
+    db.execute("ALTER TABLE vehicle_book ADD COLUMN admitted INTEGER NOT NULL DEFAULT 1")
+
+
 @dataclass(frozen=True)
 class VehicleVisit:
     """A vehicle in the book."""
@@ -67,6 +74,7 @@ class VehicleVisit:
     household: str | None
     in_ts: float
     out_ts: float | None
+    admitted: bool = True  # False: refused (until a guard's override admits the vehicle)
 
     def as_json(self, now: float) -> dict[str, object]:
         """For the guard page: the vehicle and how long it has been in (minutes)."""
@@ -77,6 +85,13 @@ class VehicleVisit:
                 "minutes_in": max(0, int((now - self.in_ts) // 60))}
 
 
+def _visit(row: tuple | None) -> VehicleVisit | None:
+    if row is None:
+        return None
+    uuid, plate, purpose, kind, name, phone, household, in_ts, out_ts, admitted = row
+    return VehicleVisit(uuid, plate, purpose, kind, name, phone, household, in_ts, out_ts, bool(admitted))
+
+
 class VehicleBook:
     """The vehicle book of an open edge database (the caller holds the store's lock)."""
 
@@ -85,16 +100,23 @@ class VehicleBook:
         migrations.apply(db)
 
     def add(self, v: VehicleVisit) -> None:
-        """Note a vehicle let in."""
+        """Note a vehicle (one let in, or a refused one: ``admitted`` False)."""
         with transaction(self.db):
-            self.db.execute(f"INSERT OR IGNORE INTO vehicle_book ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            self.db.execute(f"INSERT OR IGNORE INTO vehicle_book ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                             [v.uuid, v.plate, v.purpose, v.driver_kind, v.driver_name, v.driver_phone, v.household,
-                             v.in_ts, v.out_ts])
+                             v.in_ts, v.out_ts, int(v.admitted)])
+
+    def admit(self, uuid: str, in_ts: float) -> bool:
+        """A guard's override let the refused vehicle ``uuid`` in at ``in_ts``: it is inside now. False when the book
+        does not hold that vehicle as refused."""
+        with transaction(self.db):
+            return self.db.execute("UPDATE vehicle_book SET admitted = 1, in_ts = ? WHERE uuid = ? AND admitted = 0",
+                                   [in_ts, uuid]).rowcount > 0
 
     def get(self, uuid: str) -> VehicleVisit | None:
-        """The vehicle of entry ``uuid``; None when it is not in the book."""
+        """The vehicle of entry ``uuid`` (admitted or not); None when it is not in the book."""
         row = self.db.execute(f"SELECT {_COLUMNS} FROM vehicle_book WHERE uuid = ?", [uuid]).fetchone()
-        return VehicleVisit(*row) if row else None
+        return _visit(row)
 
     def left(self, uuid: str, out_ts: float) -> None:
         """Note that the vehicle of ``uuid`` left at ``out_ts``."""
@@ -109,10 +131,10 @@ class VehicleBook:
     def inside(self, now: float, hours: float = INSIDE_HOURS) -> list[VehicleVisit]:
         """Vehicles in since ``hours`` before ``now`` with no exit, longest inside first."""
         rows = self.db.execute(
-            f"SELECT {_COLUMNS} FROM vehicle_book b WHERE out_ts IS NULL AND in_ts >= ? AND NOT EXISTS "
-            "(SELECT 1 FROM entries e WHERE e.event = ? AND e.ref_uuid = b.uuid) ORDER BY in_ts",
+            f"SELECT {_COLUMNS} FROM vehicle_book b WHERE admitted = 1 AND out_ts IS NULL AND in_ts >= ? AND NOT "
+            "EXISTS (SELECT 1 FROM entries e WHERE e.event = ? AND e.ref_uuid = b.uuid) ORDER BY in_ts",
             [now - hours * 3600, EXIT_EVENT]).fetchall()
-        return [VehicleVisit(*r) for r in rows]
+        return [v for v in map(_visit, rows) if v is not None]
 
     def purge(self, now: float, days: float = KEEP_DAYS) -> int:
         """Delete vehicles in before ``days`` ago; how many."""
@@ -173,9 +195,10 @@ class VehicleDesk:
             decision = _decision(refusal is None)
             outcome = self.desk.recorder.record(fields, decision, now, guard_id=guard_id,
                                                 detail=refusal[0] if refusal else "")
-            if outcome.seq > 0 and outcome.decision == "pass":
+            if outcome.seq > 0:  # a refused vehicle is noted too: a guard's override admits it
                 self._note_inside(VehicleVisit(outcome.uuid, form.plate, form.purpose, driver.kind, driver.name,
-                                               driver.phone, driver.household, now.t, None), now.trusted)
+                                               driver.phone, driver.household, now.t, None,
+                                               admitted=outcome.decision == "pass"), now.trusted)
         return outcome
 
     def _driver(self, form: VehicleForm) -> Driver:
@@ -196,8 +219,18 @@ class VehicleDesk:
                           visitor_ref=visit.visitor_ref)
         return Driver("person", form.name, form.phone)
 
+    def admit_override(self, uuid: str, t: float) -> None:
+        """A guard's override let the refused vehicle of entry ``uuid`` in at ``t`` (the override is logged): it
+        is on the "now inside" list from now on (:attr:`edge.guard_desk.GuardDesk.admit_hooks`)."""
+        try:
+            if not self.book().admit(uuid, t):
+                log.warning("vehicle %s was let in by an override but is not in the vehicle book", uuid)
+        except (sqlite3.Error, CheckpointError) as exc:
+            log.error("vehicle %s is let in but not on the now-inside list: %s", uuid, exc)
+
     def _note_inside(self, v: VehicleVisit, clock_trusted: bool) -> None:
-        """Put a vehicle let in on the "now inside" list (already logged: a failure here is only logged)."""
+        """Note a vehicle in the book: let in (the "now inside" list) or refused (already logged: a failure here is
+        only logged)."""
         try:
             book = self.book()
             book.add(v)
@@ -222,7 +255,7 @@ class VehicleDesk:
         with self.desk.store.lock:
             book = self.book()
             v = book.get(uuid)
-            if v is None:
+            if v is None or not v.admitted:
                 raise CheckpointError("no such vehicle on the now-inside list")
             if v.out_ts is not None or book.has_left(uuid):
                 raise CheckpointError("this vehicle has already left")

@@ -28,7 +28,7 @@ from fastapi.templating import Jinja2Templates
 from edge.events import CheckpointAPI
 from edge.settings import EdgeSettings, is_loopback
 from edge.voice import VoiceAnnouncer, make_voice
-from edge.web import actions, deliveries, pages, pairing, stream, vehicles, visitors
+from edge.web import actions, deliveries, enrolment, pages, pairing, stream, vehicles, visitors
 from edge.web.access import ClientRule, HostGate, allowed_hosts
 from edge.web.context import GuardPage
 from edge.web.errors import ScreenError, screen_error_response
@@ -49,13 +49,16 @@ def create_app(checkpoint: CheckpointAPI, settings: EdgeSettings, voice: VoiceAn
     app = FastAPI(title="gatepass guard screen", docs_url=None, redoc_url=None, openapi_url=None,
                   lifespan=_lifespan)
     section = settings.guard_page
+    # a gate not enrolled yet shows its enrolment code only (edge/web/enrolment.py); HostGate still checks first
+    app.state.enrolment_screen = enrolment.screen_file(settings.data_dir)
+    app.add_middleware(enrolment.EnrolmentGate, screen=app.state.enrolment_screen)
     app.add_middleware(HostGate, hosts=allowed_hosts(section),
                        clients=ClientRule(tuple(section.allow_clients), section.local_kiosk))
     warn_if_exposed(settings)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     app.exception_handler(ScreenError)(screen_error_response)
     app.state.page = GuardPage.build(checkpoint, settings, voice, Jinja2Templates(directory=WEB_DIR / "templates"))
-    for router in (pages.router, pairing.router, stream.router, actions.router, visitors.router,
+    for router in (enrolment.router, pages.router, pairing.router, stream.router, actions.router, visitors.router,
                    vehicles.router, deliveries.router):
         app.include_router(router)
     return app

@@ -23,6 +23,7 @@ from typing import Any
 
 import click
 
+import gatepass
 from gatepass.procs import Child, free_port, gatepass_command, wait_http
 
 log = logging.getLogger(__name__)
@@ -133,6 +134,21 @@ def _demo_casework(db: Any) -> None:
         log.warning("demo casework not seeded: %s", exc)
 
 
+def _demo_enrolment(db: Any) -> None:
+    """A new gate waiting for approval on the console's 接入新设备 page (its secret is dropped: approving it only
+    shows the page's flow)."""
+    try:
+        from central import enrolment
+        from sync import enrolment as wire
+
+        if not enrolment.list_pending(db, time.time()):
+            req = wire.EnrolmentRequest(claim=wire.claim_of(wire.new_secret()), hostname="gatepass-west",
+                                        software_version=gatepass.__version__, previous_device_id=None)
+            enrolment.create(db, req, "127.0.0.1", time.time(), 30)
+    except Exception as exc:  # the demo runs without it
+        log.warning("demo enrolment not created: %s", exc)
+
+
 def _start_sync(data_dir: Path, logs: Path, central_url: str) -> Child:
     """Register the demo gate at central (a new token each run), write ``sync.toml`` and start the sync."""
     from central import ingest
@@ -147,6 +163,7 @@ def _start_sync(data_dir: Path, logs: Path, central_url: str) -> Child:
                                       gate_id="gate-1")
         except ingest.DeviceExistsError:
             token = ingest.rotate_token(db, "demo-gate-1")
+        _demo_enrolment(db)
     finally:
         db.close()
     cfg = data_dir / "sync.toml"
@@ -334,6 +351,18 @@ def stop_all(children: list[Child]) -> None:
 DEMO_GUARD, DEMO_PIN = "1001", "246810"
 
 
+#: The guides for people (docs/ of the source tree; a wheel does not carry them).
+GUIDES = ("保安使用说明.md", "社区工作人员使用说明.md")
+
+
+def guides_location() -> str:
+    """Where the guard's and the staff's guides are: their paths in this source tree, else where to find them."""
+    docs = Path(__file__).resolve().parents[1] / "docs"
+    if all((docs / name).exists() for name in GUIDES):
+        return ", ".join(str(docs / name) for name in GUIDES)
+    return ", ".join(f"docs/{name}" for name in GUIDES) + " in the gatepass source"
+
+
 @click.command("demo")
 @click.option("--data-dir", type=click.Path(file_okay=False), default="demo-data", show_default=True,
               help="Where the demo keeps its databases, configs and logs.")
@@ -351,6 +380,7 @@ def demo_command(data_dir: str, central_port: int, guard_port: int, duration: fl
         click.echo(f"central console: {urls['central']}")
         click.echo(f"console sign-in: {demo_login(Path(data_dir).resolve() / 'central')}")
         click.echo(f"guard sign-in:   {DEMO_GUARD} / PIN {DEMO_PIN} (household 2-3-401 is under home quarantine)")
+        click.echo(f"guides:          {guides_location()}")
         click.echo("press Ctrl-C to stop", err=True)
         while deadline is None or time.monotonic() < deadline:
             dead = [c for c in children if not c.alive()]

@@ -5,12 +5,14 @@ from __future__ import annotations
 import ipaddress
 import logging
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, InitSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
-from gatepass.config import ServiceSettings
+from gatepass.config import ServiceSettings, read_toml
 from sync.protocol import MAX_BATCH_BYTES
 
 log = logging.getLogger(__name__)
@@ -31,6 +33,44 @@ def is_loopback_host(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+#: The gate profile written by ``gatepass edge enroll`` (edge/enrol.py): its ``[edge]`` table is merged over
+#: edge.toml, its ``[sync]`` table over sync.toml (the profile wins over the file; GATEPASS_* variables win over
+#: both). A missing file merges nothing, so gates set up by hand work as before.
+DEFAULT_PROFILE = Path("/etc/gatepass/enrolled.toml")
+PROFILE_HELP = ("The gate profile written by 'gatepass edge enroll' (device id, gate, central URL); merged over "
+                "this file, its keys win. Missing: nothing merged.")
+
+
+class ProfileSource(PydanticBaseSettingsSource):
+    """One table (``[edge]`` or ``[sync]``) of the enrolled profile, as a settings source.
+
+    Its path is the ``enrolled_profile`` key of the config file (default :data:`DEFAULT_PROFILE`).
+    """
+
+    def __init__(self, settings_cls: type[BaseSettings], init: PydanticBaseSettingsSource, table: str) -> None:
+        super().__init__(settings_cls)
+        self.init = init
+        self.table = table
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # everything comes from __call__
+
+    def __call__(self) -> dict[str, Any]:
+        kwargs = self.init.init_kwargs if isinstance(self.init, InitSettingsSource) else {}
+        path = Path(kwargs.get("enrolled_profile") or DEFAULT_PROFILE)
+        if not path.is_file():
+            return {}
+        table = read_toml(path).get(self.table, {})
+        return table if isinstance(table, dict) else {}
+
+
+def with_profile(table: str, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+                 env_settings: PydanticBaseSettingsSource,
+                 file_secret_settings: PydanticBaseSettingsSource) -> tuple[PydanticBaseSettingsSource, ...]:
+    """The sources of a service's settings in falling priority: variables, the enrolled profile, the file."""
+    return env_settings, ProfileSource(settings_cls, init_settings, table), init_settings, file_secret_settings
 
 
 class SyncSettings(ServiceSettings):
@@ -63,9 +103,21 @@ class SyncSettings(ServiceSettings):
     lists_max_age_h: float = Field(24.0, description="Lists older than this are shown as stale on the guard "
                                    "screen (hours).", gt=0)
 
+    enrolled_profile: Path = Field(DEFAULT_PROFILE, description=PROFILE_HELP)
     allow_insecure_http: bool = Field(False, description="Allow a plain http:// central_url to another machine "
                                       "(the token and entries cross the network unencrypted; logged as a warning "
                                       "at every start). http:// to this machine is always allowed.")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return with_profile("sync", settings_cls, init_settings, env_settings, file_secret_settings)
 
     @model_validator(mode="after")
     def _central_url_is_safe(self) -> SyncSettings:

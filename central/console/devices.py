@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from central import ingest
+from central import enrolment, ingest
 from central.console import values
 from central.store import CentralDB
 
@@ -13,8 +13,11 @@ SILENT_AFTER_S = 600.0  # a gate not heard of for longer is marked on the page
 
 
 def device_rows(db: CentralDB, central_version: int | None, now: float, lists_max_age_s: float) -> list[dict]:
-    """Every registered device with its alarms, ready for the devices page."""
-    return [_safe(row, now) for row in ingest.list_devices(db, central_version, now, lists_max_age_s)]
+    """Every registered device with its alarms, ready for the devices page; ``enrolled`` tells the enrolment that
+    created it and the devices it ``replaces`` or is ``replaced_by`` (:func:`central.enrolment.links`)."""
+    links = enrolment.links(db)
+    return [{**_safe(row, now), "enrolled": links.get(row["device_id"], {})}
+            for row in ingest.list_devices(db, central_version, now, lists_max_age_s)]
 
 
 def _safe(row: dict[str, Any], now: float) -> dict[str, Any]:

@@ -430,6 +430,29 @@ TEXTS: dict[str, tuple[str, str]] = {
     "ev.delivery": ("快递代收", "parcel left"), "ev.delivery_pickup": ("快递取件", "parcel picked up"),
     "timeline_delivery": ("快递放在门岗", "Parcel left at the gate"),
     "timeline_delivery_pickup": ("快递已取件", "Parcel picked up"),
+    # -- issue 19: enrolment of new gates (central/console/routes_enrolment.py, templates/enrol.html) --
+    "enr.title": ("接入新设备", "Enrol a new gate"),
+    "enr.intro": ("输入门岗屏幕上显示的接入码（或用手机扫描屏幕上的二维码），核对设备信息后批准。"
+                  "批准后设备会在几秒内自动取得凭证，无需拷贝任何文件。",
+                  "Enter the code the gate shows (or scan its QR code with a phone), check the device, then approve. "
+                  "The gate fetches its credentials by itself within seconds: no file is copied by hand."),
+    "enr.code": ("接入码", "Code"), "enr.find": ("查找", "Find"), "enr.hostname": ("设备主机名", "Host name"),
+    "enr.address": ("来源地址", "Address"), "enr.requested": ("申请时间", "Requested at"),
+    "enr.left": ("剩余有效时间", "Time left"), "enr.previous": ("原设备编号", "Previous device"),
+    "enr.approve_h": ("批准接入", "Approve"), "enr.gate_id": ("门岗编号", "Gate id"),
+    "enr.gate_name": ("门岗名称", "Gate name"), "enr.mode": ("值守方式", "Mode"),
+    "enr.dir.both": ("进出", "In and out"), "enr.dir.in": ("只进", "In only"), "enr.dir.out": ("只出", "Out only"),
+    "enr.mode.guarded": ("有人值守", "Guarded"), "enr.mode.unattended": ("无人值守", "Unattended"),
+    "enr.replaces": ("替换设备（换卡/换机）", "Replaces device (new SD card)"),
+    "enr.replaces_none": ("不替换（新门岗）", "None (a new gate)"),
+    "enr.alongside": ("同一门岗再加一台", "Another device at this gate"),
+    "enr.approve": ("批准接入", "Approve"), "enr.refuse": ("拒绝", "Refuse"),
+    "enr.approved": ("已批准：设备 {d} 将在几秒内自动接入", "Approved: device {d} connects by itself within seconds"),
+    "enr.fingerprint": ("请核对门岗屏幕上显示的中心密钥指纹与此一致：",
+                        "Check that the gate's screen shows the same central key fingerprint:"),
+    "enr.pending": ("等待批准的设备", "Waiting for approval"), "enr.none": ("没有等待批准的设备", "None waiting"),
+    "enr.link": ("接入新设备", "Enrol a new gate"), "enr.replaces_dev": ("替换了", "replaces"),
+    "enr.replaced_by": ("已被替换为", "replaced by"), "enr.via": ("接入码", "enrolled with code"),
 }
 
 

@@ -186,6 +186,20 @@ def test_uploads_are_kept_for_their_owner_until_they_expire(central_url):
     assert tabular.load_upload(db, token, owner="ann", purpose="roster", now=2000.0) is None
 
 
+def test_an_upload_nobody_imported_is_deleted_by_the_retention_purge_once_expired(central_url):
+    """Its names and phones do not wait for somebody's next upload to go."""
+    from central import retention
+    from central.settings import RetentionSection
+
+    db = open_db(central_url)
+    table = tabular.read_table("姓名,电话\n张三,13800000000\n".encode(), "r.csv")
+    token = tabular.keep_upload(db, table, owner="ann", purpose="roster", now=1000.0, ttl_s=60)
+    assert retention.purge_expired(db, RetentionSection(), now=1059.0).uploads == 0
+    report = retention.purge_expired(db, RetentionSection(), now=1061.0)
+    assert report.uploads == 1 and any("上传表格已删除：1" in line for line in report.lines())
+    assert db.execute("SELECT count(*) FROM tabular_uploads WHERE token = ?", [token]).fetchone()[0] == 0
+
+
 def test_a_large_upload_is_read_in_the_background_with_progress(central_url):
     from tests.waiting import wait_until
 

@@ -221,3 +221,33 @@ def test_a_64_bit_system_passes_the_machine_check(tmp_path):
     from edge.install import Options, plan_install
 
     assert plan_install(Options(root=tmp_path / "root", bin=VENV_BIN, machine="aarch64", bits=64))
+
+
+def test_install_without_a_token_puts_the_gate_in_enrol_mode(tmp_path, capsys):
+    import json
+
+    root = tmp_path / "root"
+    code, out, err = invoke(capsys, "edge", "install", "--root", str(root), "--central-url", "https://central.test/")
+    assert code == 0, err
+    state = json.loads((root / "var/lib/gatepass/enrolment.json").read_text())
+    assert state["status"] == "starting" and "尚未接入" in state["message_zh"]
+    assert stat.S_IMODE((root / "var/lib/gatepass/enrolment.json").stat().st_mode) == 0o640
+    unit = root / "etc/systemd/system/gatepass-enrol.service"
+    assert (root / "etc/systemd/system/multi-user.target.wants/gatepass-enrol.service").is_symlink()
+    d = directives(unit)
+    assert d["Service.ExecStart"][0].startswith(f"{VENV_BIN} edge enroll --screen --config /etc/gatepass/edge.toml")
+    assert d["Unit.ConditionPathExists"] == ["!/etc/gatepass/credentials/device-token"]
+    proc = subprocess.run(["systemd-analyze", "verify", str(unit)], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and proc.stderr.strip() == "", proc.stderr
+    assert "接入码" in out and "no token to copy by hand" in out
+
+
+def test_install_with_a_token_is_not_in_enrol_mode(installed):
+    assert not (installed / "var/lib/gatepass/enrolment.json").exists()
+
+
+def test_the_plan_without_a_token_has_the_enrol_mode_step(tmp_path):
+    from edge.install import Options, plan_install
+
+    steps = plan_install(Options(root=tmp_path / "r", bin=VENV_BIN, machine="aarch64", bits=64))
+    assert any("enrol mode" in s.description for s in steps)

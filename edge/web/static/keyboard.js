@@ -10,7 +10,7 @@
   const PAGE = 7;            // candidates a page shows (each >= 80 px wide at 800 px)
   const MAX_SYLLABLE = 6;    // "zhuang", "shuang"
   const PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼";
-  const PLATE_EXTRA = "学警挂港澳领使";
+  const PLATE_EXTRA = "学警挂港澳";  // not 领/使: sync/plates.py refuses embassy and consulate plates
   const WORDS = {
     "zh-CN": {done: "完成", space: "空格", num: "123", abc: "ABC", py: "拼音", prov: "省份", plate_abc: "字母数字",
       none: "无候选字", pinyin_missing: "拼音表未加载"},

@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
-from central.console import routes_admin, routes_auth, routes_data
+from central.console import routes_admin, routes_auth, routes_data, routes_enrolment
 from tests.central.console.conftest import PASSWORDS, csrf_of, start_central, stop_central
 from tests.pgserver import new_central_target
 
@@ -34,7 +34,7 @@ EXCLUDED = {("POST", "/logout")}
 def _console_schema() -> dict:
     """The OpenAPI schema of the console's routes (copies of them, put into the schema)."""
     routes = []
-    for router in (routes_auth.router, routes_data.router, routes_admin.router):
+    for router in (routes_auth.router, routes_data.router, routes_admin.router, routes_enrolment.router):
         for route in router.routes:
             if isinstance(route, APIRoute):
                 route = copy.copy(route)

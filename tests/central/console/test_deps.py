@@ -19,6 +19,7 @@ from central.console import (
     routes_care,
     routes_data,
     routes_duty,
+    routes_enrolment,
     routes_homes,
     routes_people,
     routes_screening,
@@ -28,7 +29,7 @@ from central.console import (
 
 CONSOLE_ROUTERS = (routes_auth.router, routes_data.router, routes_admin.router, routes_people.router,
                    routes_duty.router, routes_homes.router, routes_care.router, routes_selfreport.router,
-                   routes_screening.router, routes_screening_import.router)
+                   routes_screening.router, routes_screening_import.router, routes_enrolment.router)
 
 
 def _calls(dependant: Any) -> Iterator[Callable[..., Any]]:
@@ -59,6 +60,12 @@ def test_every_device_api_route_depends_on_the_device_token(route):
     assert central_deps.device in set(_calls(route.dependant)), route.path
 
 
+@pytest.mark.parametrize("route", _api_routes([routes_enrolment.router]), ids=lambda r: f"{sorted(r.methods)}{r.path}")
+def test_enrolment_pages_are_for_administrators_only(route):
+    calls = set(_calls(route.dependant))
+    assert deps.need_admin in calls or route.path == "/static/enrol.css", route.path
+
+
 def test_the_routers_hold_every_page():
     assert len(_api_routes(CONSOLE_ROUTERS)) >= 30 and len(_api_routes([api.router])) == 3
 
@@ -77,7 +84,9 @@ def _routes(routes, prefix=""):
 PUBLIC = {"/login", "/lang/{code}", "/static/console.css", "/static/patrol.css", "/static/alerts.js", "/healthz",
           "/static/menu.js",
           "/r/{token}", "/static/care.css",
-          "/static/screening.css"}  # /r/{token}: the resident's self-report page (a signed token)
+          "/static/screening.css", "/static/enrol.css",
+          "/api/v1/enrolments", "/api/v1/enrolments/poll"}  # /r/{token}: the resident's self-report page (a signed
+# token); /api/v1/enrolments*: a new gate has no token yet (central.api_enrol)
 
 
 def test_every_route_needs_a_session_or_a_device_token(central):

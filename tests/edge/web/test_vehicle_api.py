@@ -67,6 +67,24 @@ def test_a_purpose_the_lane_does_not_allow_is_refused_and_the_refusal_logged(rea
     assert len(logged) == 1 and logged[0]["decision"] == "refuse" and logged[0]["reason"] == "vehicle_purpose"
     assert cp.vehicles_inside() == []  # nothing admitted
     assert not any(on for _t, on in cp.gate.history)  # the barrier stayed down
+    refused = _post(srv, "/api/vehicles/exit", {"vehicle_uuid": outcome["uuid"]})
+    assert refused.status_code == 409  # a refused vehicle is not inside: no exit to record
+
+
+@pytest.mark.parametrize("real", [LANE], indirect=True)
+def test_a_refused_vehicle_let_in_by_the_guards_override_is_inside_until_it_leaves(real):  # noqa: F811
+    cp, _camera, _therm, srv = real
+    assert cp.start_shift("1001", "246810")
+    r = _post(srv, "/api/vehicles/register", {"plate": "京A12345", "purpose": "works", "driver": "person",
+                                                "name": "李工", "phone": "13900139000"})
+    refused = r.json()["outcome"]
+    assert refused["decision"] == "refuse" and cp.vehicles_inside() == []
+    let_in = cp.override(refused["uuid"], "1001", "other", note="抢修燃气")
+    assert let_in.decision == "pass"
+    inside = _post(srv, "/api/vehicles/inside", {}).json()["inside"]
+    assert [(v["uuid"], v["plate"], v["driver_name"]) for v in inside] == [(refused["uuid"], "京A12345", "李工")]
+    done = _post(srv, "/api/vehicles/exit", {"vehicle_uuid": refused["uuid"]})
+    assert done.status_code == 200 and done.json()["inside"] == []
 
 
 @pytest.mark.parametrize("real", [LANE], indirect=True)
