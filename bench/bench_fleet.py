@@ -94,15 +94,6 @@ class Day:
         return self.peak / 3600 * DAY_SHAPE[int(self.hour(t)) % 24]
 
 
-def _poisson(rnd: random.Random, mean: float) -> int:
-    """A Poisson draw (Knuth; the means here are small)."""
-    limit, k, p = math.exp(-mean), 0, rnd.random()
-    while p > limit:
-        k += 1
-        p *= rnd.random()
-    return k
-
-
 class SimGate:
     """One simulated gate: its log's pending rows and the sync client's timers."""
 
@@ -114,13 +105,25 @@ class SimGate:
         self.pending: list[dict[str, Any]] = []
         self.list_version = 0
         self.mono0 = time.monotonic()
+        self.next_t = float("inf")  # when the next entry arrives (set when the day starts)
 
-    def arrive(self, now: float, since: float, day: Day) -> None:
-        """Log the entries that arrived in ``(since, now]`` (as the checkpoint appends them)."""
-        for _ in range(_poisson(self.rnd, day.rate(now) * (now - since))):
+    def next_arrival(self, after: float, day: Day) -> float:
+        """When the next person comes (a Poisson process whose rate follows the day: drawn at the peak rate and
+        kept with probability rate/peak, so an idle gate need not be woken to find out)."""
+        peak = day.peak / 3600
+        t = after
+        while True:
+            t += self.rnd.expovariate(peak)
+            if self.rnd.random() * peak < day.rate(t):
+                return t
+
+    def arrive(self, now: float, day: Day) -> None:
+        """Log the entries that arrived up to ``now`` (as the checkpoint appends them)."""
+        while self.next_t <= now:
             self.seq += 1
-            t = self.rnd.uniform(since, now)
+            t = self.next_t
             self.pending.append(_row(self.device_id, self.seq, t, t - self.mono0 + 100.0, self.boot_id))
+            self.next_t = self.next_arrival(t, day)
 
     def report(self) -> dict[str, Any]:
         first = min((r["seq"] for r in self.pending), default=self.seq + 1)
@@ -204,22 +207,30 @@ class Fleet:
         last_report = now - gate.rnd.uniform(0, rules["heartbeat_s"])
         lists_due = now + gate.rnd.uniform(0, rules["lists_interval_s"])
         wake = now + gate.rnd.uniform(0, rules["interval_s"])
-        seen = now
+        gate.next_t = gate.next_arrival(now, self.day)
         while True:
             await asyncio.sleep(max(0.0, wake - time.monotonic()))
             now = time.monotonic()
             self.stats.lag.append(now - wake)
             if now >= self.until:
                 return
-            gate.arrive(now, seen, self.day)
-            seen = now
+            gate.arrive(now, self.day)
             if gate.pending or now - last_report >= rules["heartbeat_s"]:
                 await self.upload(gate)
                 last_report = time.monotonic()
             if time.monotonic() >= lists_due:
                 await self.lists(gate)
                 lists_due = time.monotonic() + rules["lists_interval_s"]
-            wake = time.monotonic() + rules["interval_s"]
+            wake = _next_round(time.monotonic(), rules["interval_s"], gate.pending,
+                               min(gate.next_t, last_report + rules["heartbeat_s"], lists_due))
+
+
+def _next_round(now: float, interval: float, pending: list[Any], due: float) -> float:
+    """When the gate's sync loop next finds something to do: a gate polls every ``interval``; an idle one is only
+    woken at the first poll on or after ``due`` (its next entry or timer), the moment it would act."""
+    if pending:
+        return now + interval
+    return now + interval * max(1, math.ceil((due - now) / interval))
 
 
 def cpu_seconds(pids: list[int]) -> float:
