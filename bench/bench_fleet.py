@@ -223,6 +223,7 @@ class Fleet:
                 lists_due = time.monotonic() + rules["lists_interval_s"]
             wake = _next_round(time.monotonic(), rules["interval_s"], gate.pending,
                                min(gate.next_t, last_report + rules["heartbeat_s"], lists_due))
+            wake = min(wake, self.until)  # the day's end: the run's wall time is the day's
 
 
 def _next_round(now: float, interval: float, pending: list[Any], due: float) -> float:
