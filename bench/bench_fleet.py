@@ -54,6 +54,7 @@ PEAK_PER_HOUR = 120.0
 P99_LIMIT_S = 1.0
 START = 500
 LAG_LIMIT_S = 0.5
+GATES_PER_CLIENT = 50
 
 
 def _defaults() -> dict[str, Any]:
@@ -106,6 +107,7 @@ class SimGate:
         self.list_version = 0
         self.mono0 = time.monotonic()
         self.next_t = float("inf")  # when the next entry arrives (set when the day starts)
+        self.client = 0  # which of the simulator's HTTP clients it uses
 
     def next_arrival(self, after: float, day: Day) -> float:
         """When the next person comes (a Poisson process whose rate follows the day: drawn at the peak rate and
@@ -149,15 +151,15 @@ def _row(device_id: str, seq: int, wall: float, mono: float, boot: str) -> dict[
 class Fleet:
     """The gates of one run, their shared HTTP client and what they measured."""
 
-    def __init__(self, http: httpx.AsyncClient, day: Day, public_key: Any, until: float) -> None:
-        self.http, self.day, self.public_key, self.until = http, day, public_key, until
+    def __init__(self, clients: list[httpx.AsyncClient], day: Day, public_key: Any, until: float) -> None:
+        self.clients, self.day, self.public_key, self.until = clients, day, public_key, until
         self.stats = Stats()
 
     async def _post(self, gate: SimGate, rows: list[dict[str, Any]], text: bytes) -> dict[str, Any] | None:
         body = encode_upload(uuid.uuid4().hex, rows, gate.report(), entries_json=text)
         t0 = time.perf_counter()
         try:
-            resp = await self.http.post("/api/v1/upload", content=body, headers=gate.headers)
+            resp = await self.clients[gate.client].post("/api/v1/upload", content=body, headers=gate.headers)
         except httpx.HTTPError as exc:
             self.stats.error(type(exc).__name__)
             return None
@@ -188,8 +190,8 @@ class Fleet:
 
     async def lists(self, gate: SimGate) -> None:
         try:
-            resp = await self.http.get("/api/v1/changes", params={"since": gate.list_version, "format": 4},
-                                       headers=gate.headers)
+            resp = await self.clients[gate.client].get(
+                "/api/v1/changes", params={"since": gate.list_version, "format": 4}, headers=gate.headers)
         except httpx.HTTPError as exc:
             self.stats.error(type(exc).__name__)
             return
@@ -211,9 +213,9 @@ class Fleet:
         while True:
             await asyncio.sleep(max(0.0, wake - time.monotonic()))
             now = time.monotonic()
-            self.stats.lag.append(now - wake)
             if now >= self.until:
                 return
+            self.stats.lag.append(now - wake)
             gate.arrive(now, self.day)
             if gate.pending or now - last_report >= rules["heartbeat_s"]:
                 await self.upload(gate)
@@ -273,15 +275,24 @@ def register(db: Any, gates: int) -> list[tuple[str, str]]:
 async def simulate(url: str, public_key: Any, gates: list[SimGate], day_s: float, watch: list[int],
                    peak_per_hour: float = PEAK_PER_HOUR) -> dict[str, Any]:
     """One compressed day of ``gates`` against central at ``url``; the figures, CPU shares included."""
-    limits = httpx.Limits(max_connections=None, max_keepalive_connections=len(gates))
-    async with httpx.AsyncClient(base_url=url, timeout=gates[0].rules["timeout_s"], limits=limits,
-                                 headers={"Content-Encoding": "gzip", "Content-Type": "application/json"}) as http:
+    # one HTTP client per GATES_PER_CLIENT gates: httpx's pool walks its connections on every request
+    count = math.ceil(len(gates) / GATES_PER_CLIENT)
+    headers = {"Content-Encoding": "gzip", "Content-Type": "application/json"}
+    clients = [httpx.AsyncClient(base_url=url, timeout=gates[0].rules["timeout_s"], headers=headers,
+                                 limits=httpx.Limits(max_connections=None, max_keepalive_connections=GATES_PER_CLIENT))
+               for _ in range(count)]
+    for i, gate in enumerate(gates):
+        gate.client = i % count
+    try:
         start = time.monotonic()
-        fleet = Fleet(http, Day(start, day_s, peak_per_hour), public_key, start + day_s)
+        fleet = Fleet(clients, Day(start, day_s, peak_per_hour), public_key, start + day_s)
         cpu0, central0 = time.process_time(), cpu_seconds(watch)
         await asyncio.gather(*(fleet.run_gate(g) for g in gates))
         wall = time.monotonic() - start
         sim_cpu, central_cpu = time.process_time() - cpu0, cpu_seconds(watch) - central0
+    finally:
+        for client in clients:
+            await client.aclose()
     s = fleet.stats
     p99 = percentile(s.latency, 99) if s.latency else float("inf")
     lag99 = percentile(s.lag, 99) if s.lag else 0.0
