@@ -20,6 +20,7 @@ import httpx
 
 from bench.harness import Result
 from central import db as centraldb
+from central import redating
 from central.ingest import ENTRY_COLUMNS
 from sync.client import SyncClient
 from sync.client import run as sync_run
@@ -33,7 +34,8 @@ def _direct_insert(rows: list[dict], target: str) -> float:
     store's own bulk insert: executemany on SQLite, multi-row INSERTs on PostgreSQL)."""
     db = centraldb.open_db(target)
     now = time.time()
-    prepared = [[{**r, "community": "c", "received_at": now, "batch_id": "b"}.get(c) for c in ENTRY_COLUMNS]
+    prepared = [[{**r, "community": "c", "received_at": now, "batch_id": "b", "time_suspect": 0,
+                  "time_source": redating.time_source(r["clock_trusted"], 0)}.get(c) for c in ENTRY_COLUMNS]
                 for r in rows]
     t0 = time.perf_counter()
     with db.transaction():
@@ -46,11 +48,13 @@ def _direct_insert(rows: list[dict], target: str) -> float:
 
 def _drain(n: int, tmp: Path, database_url: str | None = None) -> tuple[float, float, list[dict]]:
     """(seconds to drain n entries through the real client and server, ingest rate of pre-built batches, rows)."""
+    from bench.bench_fleet import _start
     from tests.sync.helpers import Central, bulk_fill, sync_settings
 
-    central = Central(tmp / "central", database_url).start_process()
+    central = Central(tmp / "central", database_url)
     try:
-        token = central.add_device("gate-a")
+        _start(central, 1)  # waits longer than the tests' helper for the server to answer (a loaded machine)
+        token = central.add_device("gate-a", gate_id="g1")  # the gate its rows name, as at a real gate
         settings = sync_settings(central.url, token, central.public_pem(), tmp / "dev", timeout_s=60)
         settings.data_dir.mkdir()
         bulk_fill(settings.db_path, n)
@@ -63,7 +67,7 @@ def _drain(n: int, tmp: Path, database_url: str | None = None) -> tuple[float, f
         assert client.log.backlog() == 0 and len(central.entries()) == n
         client.close()
         # the server alone: pre-encoded batches for a second device, posted back to back
-        token_b = central.add_device("gate-b")
+        token_b = central.add_device("gate-b", gate_id="g1")
         report = {"boot_id": "b", "mono_now": 1.0, "wall_now": time.time(), "list_version": 0, "backlog": 0,
                   "last_seq": n, "pending_min_seq": 1, "software_version": "bench"}
         bodies = [encode_upload(uuid.uuid4().hex, rows[i:i + 500], report) for i in range(0, n, 500)]

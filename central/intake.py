@@ -82,12 +82,21 @@ def screen(row: dict[str, Any], ctx: Context) -> dict[str, Any]:
     if temp is not None and not TEMP_RANGE_C[0] <= temp <= TEMP_RANGE_C[1]:
         corrections["temp_c"] = temp
         out["temp_c"] = None
-    texts = {k: v for k, v in out.items() if isinstance(v, str) and _UNSAFE.search(v)}
+    texts = _unsafe_texts(out)
     if texts:
         corrections["text"] = texts
         out.update({k: clean_text(v) for k, v in texts.items()})
     out["corrections"] = _ascii_json(corrections) if corrections else None
     return out
+
+
+def _unsafe_texts(row: dict[str, Any]) -> dict[str, str]:
+    """The texts of ``row`` holding a character :func:`clean_text` replaces (one search over all of them first:
+    a character class matches single code points, so joining the texts neither makes nor hides a match)."""
+    strings = [v for v in row.values() if isinstance(v, str)]
+    if not _UNSAFE.search("".join(strings)):
+        return {}
+    return {k: v for k, v in row.items() if isinstance(v, str) and _UNSAFE.search(v)}
 
 
 def _ascii_json(value: Any) -> str:

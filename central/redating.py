@@ -101,9 +101,11 @@ def note_points(db: CentralDB, device_id: str, points: Iterable[TrustedPoint]) -
 
 def redate_device(db: CentralDB, device_id: str, now: float) -> int:
     """Re-date every undated row of ``device_id`` whose boot has a trusted point; returns how many changed."""
-    marks = ", ".join("?" for _ in UNDATED)
+    # the states written out, not bound: only then may the engine use the partial index entries_undated (a bound
+    # list made this scan all of the device's entries on every upload)
+    marks = ", ".join(f"'{s}'" for s in UNDATED)
     boots = [b for (b,) in db.execute(f"SELECT DISTINCT boot_id FROM entries WHERE device_id = ? "
-                                      f"AND time_source IN ({marks})", [device_id, *UNDATED]).fetchall()]
+                                      f"AND time_source IN ({marks})", [device_id]).fetchall()]
     changed = 0
     for boot in boots:
         found = db.execute("SELECT wall, mono FROM boot_anchors WHERE device_id = ? AND boot_id = ?",
@@ -113,7 +115,7 @@ def redate_device(db: CentralDB, device_id: str, now: float) -> int:
         point = TrustedPoint(boot, float(found[0]), float(found[1]))
         cur = db.execute(f"SELECT seq, boot_id, wall_ts, mono_ts, corrections, time_suspect, time_source "
                          f"FROM entries WHERE device_id = ? AND boot_id = ? AND time_source IN ({marks})",
-                         [device_id, boot, *UNDATED])
+                         [device_id, boot])
         cols = [d[0] for d in cur.description]
         for values in cur.fetchall():
             new = corrected_row(dict(zip(cols, values, strict=True)), point, now)

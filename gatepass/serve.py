@@ -136,7 +136,9 @@ def run_workers(factory: Callable[[], Any], sock: socket.socket, workers: int) -
     host, port = sock.getsockname()[:2]
     level = logging.getLevelName(logging.getLogger().getEffectiveLevel())
     config = uvicorn.Config(_WorkerApp(factory, level, os.getpid()), factory=True, host=host, port=port,
-                            workers=workers, log_config=None, access_log=False, timeout_graceful_shutdown=3)
+                            workers=workers, log_config=None, access_log=False, timeout_graceful_shutdown=3,
+                            # a worker still importing on a busy machine is not hung (5 s killed them in a loop)
+                            timeout_worker_healthcheck=30)
     supervisor = _Supervisor(config, sockets=[sock])
     log.info("listening on http://%s:%d/ with %d server processes", host, port, workers)
     supervisor.run()

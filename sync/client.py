@@ -86,6 +86,7 @@ class Batch:
 
     batch_id: str
     entries: list[dict[str, Any]]
+    entries_json: bytes | None = None  # canonical JSON of ``entries`` (encoded once, kept for the re-sends)
 
     @property
     def seqs(self) -> set[int]:
@@ -289,13 +290,16 @@ class SyncClient:
         ``retained_from_seq`` with 422 naming it: the gate then stops reporting it and sends the same batch again
         at once (as the list format falls back, :meth:`_get_page`); that central never asks for lost entries."""
         try:
-            return self._post("api/v1/upload", encode_upload(batch.batch_id, batch.entries, self.report()))
+            return self._post("api/v1/upload", self._encode(batch))
         except RejectedError as exc:
             if exc.status != 422 or not self.report_retained or "retained_from_seq" not in str(exc):
                 raise
         self.report_retained = False
         log.warning("central refused the report field retained_from_seq (an older central?): leaving it out")
-        return self._post("api/v1/upload", encode_upload(batch.batch_id, batch.entries, self.report()))
+        return self._post("api/v1/upload", self._encode(batch))
+
+    def _encode(self, batch: Batch) -> bytes:
+        return encode_upload(batch.batch_id, batch.entries, self.report(), entries_json=batch.entries_json)
 
     def upload_once(self) -> int:
         """Send one batch (or a heartbeat report when due); returns how many entries central confirmed.
@@ -304,10 +308,10 @@ class SyncClient:
         """
         self.reopen_if_replaced()
         if self.inflight is None:
-            rows = self.log.pending(self.settings.batch_rows, self.settings.batch_bytes)
-            if not rows and time.monotonic() - self.last_report_mono < self.settings.heartbeat_s:
+            out = self.log.next_batch(self.settings.batch_rows, self.settings.batch_bytes)
+            if not out.rows and time.monotonic() - self.last_report_mono < self.settings.heartbeat_s:
                 return 0
-            self.inflight = Batch(uuid.uuid4().hex, rows)
+            self.inflight = Batch(uuid.uuid4().hex, out.rows, out.json)
         batch = self.inflight
         try:
             reply = self._send(batch)

@@ -142,6 +142,45 @@ def entry_hash(prev_hash: str, row: dict[str, Any]) -> str:
     return hashlib.sha256(body.encode()).hexdigest()
 
 
+def _runs(seqs: Iterable[int]) -> list[tuple[int, int]]:
+    """Sorted inclusive ``(first, last)`` runs of consecutive seqs covering ``seqs``."""
+    runs: list[tuple[int, int]] = []
+    for s in sorted(set(seqs)):
+        if runs and s == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], s)
+        else:
+            runs.append((s, s))
+    return runs
+
+
+_OUTBOX_ONLY = frozenset({"synced", "synced_at"})  # columns of the outbox, not of the entry: never uploaded
+
+
+@dataclass
+class OutBatch:
+    """One upload batch: its rows, and their canonical JSON (what :func:`sync.protocol.canonical` makes of the
+    list), encoded once while the batch was measured."""
+
+    rows: list[dict[str, Any]]
+    json: bytes
+
+
+def take_batch(rows: Iterable[dict[str, Any]], limit_bytes: int | None = None) -> OutBatch:
+    """The sync client's batching rule: the rows of one upload batch, in the order given (the caller caps their
+    number), as long as their canonical JSON stays within ``limit_bytes``, but always at least one row."""
+    batch: list[dict[str, Any]] = []
+    texts: list[str] = []
+    size = 0
+    for row in rows:
+        text = _canonical(row)
+        size += len(text)
+        if batch and limit_bytes is not None and size > limit_bytes:
+            break
+        batch.append(row)
+        texts.append(text)
+    return OutBatch(batch, ("[" + ",".join(texts) + "]").encode("utf-8", "surrogatepass"))
+
+
 @dataclass
 class ChainReport:
     """Result of :meth:`LocalLog.verify_chain`."""
@@ -213,20 +252,16 @@ class LocalLog:
     def pending(self, limit_rows: int, limit_bytes: int | None = None) -> list[dict[str, Any]]:
         """Unsynced entries, priority ones first, then in seq order; at most ``limit_rows``
         rows and (roughly, by JSON size) ``limit_bytes`` bytes, but always at least one row."""
+        return self.next_batch(limit_rows, limit_bytes).rows
+
+    def next_batch(self, limit_rows: int, limit_bytes: int | None = None) -> OutBatch:
+        """:meth:`pending` with the rows' canonical JSON, for the upload (:func:`take_batch`)."""
         cur = self.db.execute(
             "SELECT * FROM entries WHERE synced = 0 ORDER BY priority DESC, seq LIMIT ?", [limit_rows])
         cols = [d[0] for d in cur.description]
-        rows: list[dict[str, Any]] = []
-        size = 0
-        for values in cur:
-            row = dict(zip(cols, values, strict=True))
-            row.pop("synced")
-            row.pop("synced_at")
-            size += len(_canonical(row))
-            if rows and limit_bytes is not None and size > limit_bytes:
-                break
-            rows.append(row)
-        return rows
+        keep = [i for i, c in enumerate(cols) if c not in _OUTBOX_ONLY]
+        names = [cols[i] for i in keep]
+        return take_batch((dict(zip(names, [values[i] for i in keep], strict=True)) for values in cur), limit_bytes)
 
     def resend(self, ranges: Iterable[tuple[int, int]]) -> int:
         """Mark the retained entries in these seq ranges (inclusive) as not yet at central, so they go again (central
@@ -243,17 +278,14 @@ class LocalLog:
         return changed
 
     def mark_synced(self, seqs: Iterable[int], now: float | None = None) -> int:
-        """Mark these entries as held by central; returns how many changed."""
+        """Mark these entries as held by central (one UPDATE per run of consecutive seqs, in one transaction);
+        returns how many changed."""
         now = time.time() if now is None else now
-        seqs = list(seqs)
         changed = 0
         with transaction(self.db):
-            for i in range(0, len(seqs), 500):
-                chunk = seqs[i:i + 500]
-                marks = ",".join("?" * len(chunk))
-                cur = self.db.execute(
-                    f"UPDATE entries SET synced = 1, synced_at = ? WHERE synced = 0 AND seq IN ({marks})",
-                    [now, *chunk])
+            for first, last in _runs(seqs):
+                cur = self.db.execute("UPDATE entries SET synced = 1, synced_at = ? "
+                                      "WHERE synced = 0 AND seq BETWEEN ? AND ?", [now, first, last])
                 changed += cur.rowcount
         return changed
 

@@ -244,3 +244,29 @@ def test_held_of_never_expands_a_huge_range():
 
     assert held_of([[1, 10**18], [-(10**18), 0]], {5, 7}) == {5, 7}
     assert held_of([[i, i] for i in range(0, 200_000, 2)], {2, 3, 4}) == {2, 4}
+
+
+@settings(max_examples=40, deadline=None)
+@given(entries=entries_st)
+def test_the_body_is_the_canonical_json_whether_or_not_the_rows_come_encoded(entries):
+    """The body is built around the rows' JSON encoded once (:class:`sync.locallog.OutBatch`); it is exactly the
+    canonical JSON of the whole body, as before, so central's hash check and older centrals read it alike."""
+    from sync.locallog import take_batch
+    from sync.protocol import canonical, content_hash
+
+    batch = take_batch(entries)
+    assert batch.rows == entries and batch.json == canonical(entries)
+    plain = gzip.decompress(encode_upload("batch-123456", entries, REPORT))
+    assert plain == gzip.decompress(encode_upload("batch-123456", entries, REPORT, entries_json=batch.json))
+    assert plain == canonical({"format": "gatepass-upload/1", "batch_id": "batch-123456", "report": REPORT,
+                               "content_hash": content_hash(entries), "entries": entries})
+
+
+def test_a_body_over_the_quick_upper_bound_is_still_counted_exactly():
+    """The quick count leaves the strings in; a body whose strings hold many commas and brackets is over that
+    bound but within the exact one, and is accepted as before."""
+    from sync.protocol import MAX_VALUES, check_item_counts
+
+    text = "[,{" * (MAX_VALUES // 3 + 10)
+    raw = json.dumps({"entries": [], "note": text}).encode()
+    check_item_counts(raw)  # no exception: the strings are not counted
