@@ -279,7 +279,8 @@ async def simulate(url: str, public_key: Any, gates: list[SimGate], day_s: float
     count = math.ceil(len(gates) / GATES_PER_CLIENT)
     headers = {"Content-Encoding": "gzip", "Content-Type": "application/json"}
     clients = [httpx.AsyncClient(base_url=url, timeout=gates[0].rules["timeout_s"], headers=headers,
-                                 limits=httpx.Limits(max_connections=None, max_keepalive_connections=GATES_PER_CLIENT))
+                                 limits=httpx.Limits(max_connections=None, max_keepalive_connections=GATES_PER_CLIENT,
+                                                     keepalive_expiry=60.0))  # as sync.client's gates
                for _ in range(count)]
     for i, gate in enumerate(gates):
         gate.client = i % count

@@ -53,6 +53,12 @@ MAX_RESEND_RANGES = 100  # gap ranges acted on per reply (a reset seq counter le
 PERMANENT_STATUS = {400, 401, 403, 404, 409, 413, 422}
 
 
+
+#: One connection to central, kept open between uploads and heartbeats (30-60 s apart) instead of a new TCP (and TLS)
+#: connection each time; the gate closes it first, before central's keep-alive (gatepass.serve.KEEP_ALIVE_S, 75 s),
+#: so a request never races the server closing its connection.
+KEEP_ONE_CONNECTION = httpx.Limits(max_connections=4, max_keepalive_connections=1, keepalive_expiry=60.0)
+
 class TransientSyncError(SyncError):
     """Central is unreachable, slow or failing (5xx): retry with backoff.
 
@@ -125,7 +131,7 @@ class SyncClient:
         self.boot_id = boot_id()
         self.http = httpx.Client(
             base_url=settings.central_url.rstrip("/") + "/", timeout=settings.timeout_s, transport=transport,
-            headers={"Authorization": f"Bearer {settings.device_token.get_secret_value()}",
+            limits=KEEP_ONE_CONNECTION, headers={"Authorization": f"Bearer {settings.device_token.get_secret_value()}",
                      "User-Agent": f"gatepass-sync/{__version__}"})
         self.inflight: Batch | None = None
         self.central_list_version: int | None = None
