@@ -34,8 +34,9 @@ GATES = 16
 BATCH = 20  # entries per upload, like a busy gate's
 
 
-def _start(central, workers: int) -> subprocess.Popen:
-    """``gatepass central serve`` with ``workers`` processes for ``central`` (a tests.sync.helpers.Central)."""
+def _start(central, workers: int, start_timeout_s: float = 60.0, settle_s: float | None = None) -> subprocess.Popen:
+    """``gatepass central serve`` with ``workers`` processes for ``central`` (a tests.sync.helpers.Central);
+    ``settle_s``: the wait after the first answer for every worker to finish starting."""
     from tests.sync.helpers import SECRET, free_port, wait_until
 
     central.port = free_port()
@@ -48,9 +49,10 @@ def _start(central, workers: int) -> subprocess.Popen:
     central.proc = subprocess.Popen([sys.executable, "-m", "gatepass", "central", "serve", "--config", str(cfg)],
                                     env=env, stdout=subprocess.DEVNULL,
                                     stderr=open(central.data_dir / "server.log", "ab"))
-    if not wait_until(central._healthy, 60):
+    if not wait_until(central._healthy, start_timeout_s):
         raise RuntimeError((central.data_dir / "server.log").read_text()[-2000:])
-    time.sleep(1.0 if workers > 1 else 0.2)  # let every worker finish starting (the first answers earliest)
+    # let every worker finish starting (the first answers earliest)
+    time.sleep(settle_s if settle_s is not None else 1.0 if workers > 1 else 0.2)
     return central.proc
 
 

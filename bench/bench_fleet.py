@@ -354,26 +354,11 @@ def _describe(run: dict[str, Any]) -> str:
 
 
 def _start(central: Any, workers: int) -> Any:
-    """``gatepass central serve`` with ``workers`` processes for ``central`` (a tests.sync.helpers.Central)."""
-    import subprocess
-    import sys
+    """``gatepass central serve`` with ``workers`` processes (bench_central_workers' start), with a long start-up
+    wait: the fleet's machine is busy."""
+    from bench.bench_central_workers import _start as start_central
 
-    from tests.sync.helpers import SECRET, free_port, wait_until
-
-    central.port = free_port()
-    cfg = central.data_dir / "central.toml"
-    url = central.settings.database_url
-    cfg.write_text(f'data_dir = "{central.data_dir}"\nport = {central.port}\nsession_secret = "{SECRET}"\n'
-                   f"workers = {workers}\n" + (f'database_url = "{url.get_secret_value()}"\n' if url else ""))
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("GATEPASS_")}, "GATEPASS_ALLOW_ROOT": "1",
-           "GATEPASS_LOG_LEVEL": "WARNING"}
-    central.proc = subprocess.Popen([sys.executable, "-m", "gatepass", "central", "serve", "--config", str(cfg)],
-                                    env=env, stdout=subprocess.DEVNULL,
-                                    stderr=open(central.data_dir / "server.log", "ab"))
-    if not wait_until(central._healthy, 240):
-        raise RuntimeError((central.data_dir / "server.log").read_text()[-2000:])
-    time.sleep(2.0 * workers)  # let every worker finish starting (the first answers earliest)
-    return central.proc
+    return start_central(central, workers, start_timeout_s=240, settle_s=2.0 * workers)
 
 
 def _one_target(tmp: Path, name: str, database_url: str | None, pg_pid: int | None, workers: int,

@@ -24,7 +24,7 @@ from collections.abc import Iterable
 
 from central import passage_flags
 from central.store import CentralDB
-from central.store.migrations import Migrations
+from central.store.migrations import Migrations, create_row_triggers
 
 log = logging.getLogger(__name__)
 
@@ -83,14 +83,7 @@ def _trigger_bodies(db: CentralDB) -> dict[str, tuple[str, list[str]]]:
 
 
 def _create_triggers(db: CentralDB) -> None:
-    for name, (event, statements) in _trigger_bodies(db).items():
-        body = "; ".join(statements)
-        if db.dialect == "sqlite":
-            db.execute(f"CREATE TRIGGER {name} AFTER {event} ON entries FOR EACH ROW BEGIN {body}; END")
-            continue
-        db.execute(f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $body$ "
-                   f"BEGIN {body}; RETURN NULL; END $body$")
-        db.execute(f"CREATE TRIGGER {name} AFTER {event} ON entries FOR EACH ROW EXECUTE FUNCTION {name}()")
+    create_row_triggers(db, "entries", _trigger_bodies(db))
 
 
 def _add(db: CentralDB, where: str, args: list) -> None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 
 from central.store import CentralDB
-from central.store.migrations import Migrations
+from central.store.migrations import Migrations, create_row_triggers
 
 log = logging.getLogger(__name__)
 
@@ -49,14 +49,7 @@ def _note(r: str) -> str:
 def _create_triggers(db: CentralDB) -> None:
     triggers = {"passage_flags_delete": ("DELETE", [_note("OLD")]),
                 "passage_flags_update": (f"UPDATE OF {', '.join(WATCHED)}", [_note("OLD"), _note("NEW")])}
-    for name, (event, statements) in triggers.items():
-        body = "; ".join(statements)
-        if db.dialect == "sqlite":
-            db.execute(f"CREATE TRIGGER {name} AFTER {event} ON entries FOR EACH ROW BEGIN {body}; END")
-            continue
-        db.execute(f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $body$ "
-                   f"BEGIN {body}; RETURN NULL; END $body$")
-        db.execute(f"CREATE TRIGGER {name} AFTER {event} ON entries FOR EACH ROW EXECUTE FUNCTION {name}()")
+    create_row_triggers(db, "entries", triggers)
 
 
 def _backfill(db: CentralDB) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 
 from central.store.base import CentralDB
 
@@ -67,3 +67,17 @@ def _ensure_ledger(db: CentralDB) -> None:
             db.execute("INSERT INTO gatepass_migrations (migration_set, name, applied_at) "
                        "SELECT migration_set, name, COALESCE(CAST(strftime('%s', applied_at) AS REAL), 0) "
                        "FROM _sqlite_migrations")
+
+
+def create_row_triggers(db: CentralDB, table: str, triggers: Mapping[str, tuple[str, Sequence[str]]]) -> None:
+    """Create ``AFTER <event> ON table FOR EACH ROW`` triggers on either backend: ``triggers`` maps a trigger name
+    to its event (``"DELETE"``, ``"UPDATE OF a, b"``) and the statements it runs (``OLD``/``NEW`` as usual); on
+    PostgreSQL each becomes a plpgsql function of the same name."""
+    for name, (event, statements) in triggers.items():
+        body = "; ".join(statements)
+        if db.dialect == "sqlite":
+            db.execute(f"CREATE TRIGGER {name} AFTER {event} ON {table} FOR EACH ROW BEGIN {body}; END")
+            continue
+        db.execute(f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $body$ "
+                   f"BEGIN {body}; RETURN NULL; END $body$")
+        db.execute(f"CREATE TRIGGER {name} AFTER {event} ON {table} FOR EACH ROW EXECUTE FUNCTION {name}()")
