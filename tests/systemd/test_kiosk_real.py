@@ -143,12 +143,12 @@ def _differs(shown: np.ndarray, expected: np.ndarray) -> float:
 
 def test_cage_shows_the_guard_page_with_the_units_command_line(cage_session):
     proc, runtime, server, checkpoint, log, devtools = cage_session
-    reference = _png(_playwright_shot(server.url + "/", (1280, 720)))
+    reference = _png(_off_loop(_playwright_shot, server.url + "/", (1280, 720)))
     # the kiosk's page runs its script (it polls the preview); then its picture must settle on the page
     assert wait_until(lambda: checkpoint.previews > 0 or proc.poll() is not None, timeout=60), \
         log.read_text(errors="replace")[-3000:]
     assert proc.poll() is None, log.read_text(errors="replace")[-3000:]
-    page_png = _kiosk_page_shot(devtools, server.url + "/")
+    page_png = _off_loop(_kiosk_page_shot, devtools, server.url + "/")
     shown, expected = _png(page_png), reference
     assert shown.shape == expected.shape == (720, 1280, 3)  # the page fills cage's 1280x720 output
     # at most the clock and the sync time differ
@@ -158,6 +158,15 @@ def test_cage_shows_the_guard_page_with_the_units_command_line(cage_session):
     assert grim.max() > 0, "cage's output is black: chromium's surface is not on it"
     corner = grim[0:60, 840:1280]  # a translate or restore bubble: a white card in the top right
     assert ((corner > 230).all(axis=2)).mean() < 0.1, "a bubble shows over the page"
+
+
+def _off_loop(fn, *args):
+    """``fn(*args)`` in a thread of its own: Playwright's sync API refuses to run where an event loop runs (the
+    browser tests' session-wide Playwright leaves one in this thread when they ran first)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(fn, *args).result()
 
 
 def _kiosk_page_shot(devtools: int, url: str) -> Path:
