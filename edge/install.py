@@ -34,7 +34,6 @@ import dataclasses
 import functools
 import json
 import logging
-import os
 import shutil
 import sqlite3
 import string
@@ -56,6 +55,7 @@ from gatepass.installer import (
 )
 from gatepass.installer import render_unit as render_bin
 from gatepass.installer import run_command as _run
+from gatepass.private_files import write_private
 from gatepass.resources import systemd_dir
 
 _write = write_file
@@ -209,22 +209,7 @@ def _write_config(opts: Options, name: str, target: Path) -> None:
 def write_group_file(path: Path, text: str, ids: tuple[int, int] | None) -> None:
     """Write ``path`` atomically, mode 0640, group ``ids[1]`` (the service user's) when we may; never readable
     by others, not even for a moment (the file is created with its mode)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.unlink(missing_ok=True)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, CONFIG_MODE)
-    try:
-        os.fchmod(fd, CONFIG_MODE)  # whatever the umask
-        if ids is not None:
-            try:
-                os.fchown(fd, -1, ids[1])
-            except PermissionError:
-                log.warning("not allowed to give %s to the group %s (run as root)", path, USER)
-        os.write(fd, text.encode("utf-8"))
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
+    write_private(path, text, CONFIG_MODE, ids[1] if ids is not None else None)
 
 
 def _copy_secret(option: Path, target: Path) -> None:

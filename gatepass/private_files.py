@@ -78,3 +78,24 @@ def _create_secret(path: Path, size: int) -> bytes:
     finally:
         tmp.unlink()
     return path.read_bytes()
+
+
+def write_private(path: Path, text: str, mode: int = 0o600, group: int | None = None) -> None:
+    """Write ``path`` atomically with ``mode`` from the first byte (never readable by others, not even briefly);
+    ``group``: give it to that group id when allowed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.unlink(missing_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    try:
+        os.fchmod(fd, mode)
+        if group is not None:
+            try:
+                os.fchown(fd, -1, group)
+            except PermissionError:
+                log.warning("not allowed to give %s to group %d (run as root)", path, group)
+        os.write(fd, text.encode("utf-8"))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
