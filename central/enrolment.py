@@ -229,16 +229,23 @@ def list_pending(db: CentralDB, now: float) -> list[dict[str, Any]]:
     return [{**r, "code_shown": wire.format_code(r["code"]), "left_s": r["expires_at"] - now} for r in rows]
 
 
+def _pending(db: CentralDB, code: str, now: float) -> dict[str, Any]:
+    """The request of ``code``, locked for a decision (in the caller's transaction); :class:`EnrolmentRefused`
+    when it cannot be approved or refused now."""
+    db.lock("enrolments")
+    row = by_code(db, code)
+    problem = approval_problem(row, now)
+    if problem or row is None:
+        raise EnrolmentRefused(problem or "no_code")
+    return row
+
+
 def approve(db: CentralDB, code: str, gate: wire.GateAssignment, *, replaces: str, alongside: bool, by: str,
             now: float) -> str:
     """Approve the pending request of ``code``: create its device (a token nobody knows until the gate's poll),
     revoke the device it ``replaces``; returns the new device id. :class:`EnrolmentRefused` with the reason."""
     with transaction(db):
-        db.lock("enrolments")
-        row = by_code(db, code)
-        problem = approval_problem(row, now)
-        if problem or row is None:
-            raise EnrolmentRefused(problem or "no_code")
+        row = _pending(db, code, now)
         devices = list(db.query("SELECT device_id, gate_id, revoked_at FROM devices"))
         if replaces and replaces not in {d["device_id"] for d in devices}:
             raise EnrolmentRefused("unknown_replaces", replaces)
@@ -262,11 +269,7 @@ def approve(db: CentralDB, code: str, gate: wire.GateAssignment, *, replaces: st
 def refuse(db: CentralDB, code: str, *, by: str, now: float) -> None:
     """Refuse the pending request of ``code``; :class:`EnrolmentRefused` when it is not pending."""
     with transaction(db):
-        db.lock("enrolments")
-        row = by_code(db, code)
-        problem = approval_problem(row, now)
-        if problem or row is None:
-            raise EnrolmentRefused(problem or "no_code")
+        row = _pending(db, code, now)
         db.execute("UPDATE enrolments SET status = 'refused', decided_at = ?, decided_by = ? WHERE claim = ?",
                    [now, by, row["claim"]])
     log.info("enrolment %s refused by %s", wire.format_code(code), by)
