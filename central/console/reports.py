@@ -112,24 +112,46 @@ def daily_report(db: CentralDB, day: date, tz: ZoneInfo, community: str | None =
         rows, reasons = _from_entries(db, start, end, community)
     else:
         rows, reasons = _from_counts(db, hours, community)
-    gates: dict[tuple[str, str], GateDay] = {}
-    for row in rows:  # in hour order: each gate's hours fill in order
-        g = gates.get((row[1], row[2]))
-        if g is None:
-            g = gates[(row[1], row[2])] = GateDay(row[1], row[2])
-        hour = row[0] if 0 <= row[0] <= 23 else max(0, min(23, int(row[0])))
-        slot = g.hours.get(hour)
-        if slot is None:
-            g.hours[hour] = dict(zip(COUNTS, row[3:], strict=True))
-        else:  # several devices at one gate, or a day of 25 hours
-            for key, n in zip(COUNTS, row[3:], strict=True):
-                slot[key] += n
+    gates = _gate_days(rows)
     totals = dict.fromkeys(COUNTS, 0)
-    for g in gates.values():
+    for g in gates:
         for key in COUNTS:
-            g.totals[key] = n = sum(slot[key] for slot in g.hours.values())
-            totals[key] += n
-    return Report(day, community, [gates[k] for k in sorted(gates)], reasons, totals)
+            totals[key] += g.totals[key]
+    return Report(day, community, gates, reasons, totals)
+
+
+def _hour_counts(row: tuple) -> dict[str, int]:
+    """An hour's counts (:data:`COUNTS`) of a report row (hour, community, gate, counts...)."""
+    return {"entries": row[3], "exits": row[4], "visitors": row[5], "refusals": row[6], "fevers": row[7],
+            "overrides": row[8]}
+
+
+def _gate_days(rows: list) -> list[GateDay]:
+    """Each gate's day from the report rows (hour of the day, community, gate, :data:`COUNTS`), ordered by community
+    and gate: one dict per gate and hour (rows of one gate and hour, from several devices or from the two 01:00 of
+    a day of 25 hours, added up), each gate's totals summed column by column over its rows."""
+    by_gate: dict[tuple[str, str], list[tuple]] = {}
+    for row in rows:
+        key = (row[1], row[2])
+        found = by_gate.get(key)
+        if found is None:
+            by_gate[key] = [row]
+        else:
+            found.append(row)
+    gates = []
+    for key in sorted(by_gate):
+        own = by_gate[key]
+        g = GateDay(key[0], key[1], dict(zip(COUNTS, [sum(col) for col in list(zip(*own))[3:]], strict=True)))
+        for row in own:  # in hour order: each gate's hours fill in order
+            hour = row[0] if 0 <= row[0] <= 23 else max(0, min(23, int(row[0])))
+            slot = g.hours.get(hour)
+            if slot is None:
+                g.hours[hour] = _hour_counts(row)
+            else:  # several devices at one gate, or a day of 25 hours
+                for key_, n in zip(COUNTS, row[3:], strict=True):
+                    slot[key_] += n
+        gates.append(g)
+    return gates
 
 
 _COUNTED = ", ".join(COUNTS)
@@ -138,18 +160,16 @@ _COUNTED = ", ".join(COUNTS)
 def _from_counts(db: CentralDB, hours: tuple[int, int], community: str | None) -> tuple[list, list[dict]]:
     """The day's rows (hour of the day, community, gate, :data:`COUNTS`; a gate with several devices has a row for
     each) and refusals by reason, from the hourly counts: read in their stored order, a few rows per gate and hour
-    however many entries the day had."""
+    however many entries the day had; the refusals added up by SQLite (a few hundred rows to Python, not one per
+    device, hour and reason)."""
     cond, args = "hour >= ? AND hour < ?", list[int | str](hours)
     if community:
         cond, args = cond + " AND community = ?", [*args, community]
     rows = db.execute(f"SELECT hour - ?, community, gate_id, {_COUNTED} FROM entry_counts WHERE {cond} AND total > 0 "
                       "ORDER BY hour", [hours[0], *args]).fetchall()  # the key's order: no sort
-    refused: dict[tuple[str, str, str], int] = {}
-    for comm, gate, reason, n in db.execute("SELECT community, gate_id, reason, refusals FROM refusal_counts "
-                                            f"WHERE {cond} AND refusals > 0", args).fetchall():
-        refused[(comm, gate, reason)] = refused.get((comm, gate, reason), 0) + int(n)
-    ordered = sorted(refused.items(), key=lambda kv: (kv[0][0], kv[0][1], -kv[1], kv[0][2]))
-    reasons = [{"community": c, "gate_id": g, "reason": r, "refusals": n} for (c, g, r), n in ordered]
+    reasons = [{"community": c, "gate_id": g, "reason": r, "refusals": int(n)} for c, g, r, n in db.execute(
+        "SELECT community, gate_id, reason, SUM(refusals) AS n FROM refusal_counts "
+        f"WHERE {cond} AND refusals > 0 GROUP BY 1, 2, 3 HAVING n > 0 ORDER BY 1, 2, n DESC, 3", args)]
     return rows, reasons
 
 

@@ -66,6 +66,12 @@ def _assert_counts_match_entries(db, tz: ZoneInfo = TZ) -> None:
             got = {(g.community, g.gate_id): {h: [c[k] for k in reports.COUNTS] for h, c in g.hours.items()}
                    for g in counted.gates}
             assert got == expected, (day, community)
+            gate_totals = {key: [sum(slot[k] for slot in hours.values()) for k in range(6)]
+                           for key, hours in expected.items()}
+            assert {(g.community, g.gate_id): [g.totals[k] for k in reports.COUNTS] for g in counted.gates} \
+                == gate_totals, (day, community)
+            assert [counted.totals[k] for k in reports.COUNTS] == [sum(t[k] for t in gate_totals.values())
+                                                                    for k in range(6)], (day, community)
     assert _table(db) == _recounted(db)
 
 
