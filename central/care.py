@@ -515,6 +515,8 @@ LOOKBACK_DAYS = MAX_DAYS + 1
 #: At most this many fever readings and missed slots (the newest) go to the alert list, so a large quarantine
 #: roster never crowds the gates' alerts out of it (the list keeps 500).
 MAX_FEVERS, MAX_MISSED = 200, 200
+#: At most this many quarantines are read for the missed slots of one alert list (the oldest first).
+MAX_RECORDS = 2000
 
 
 def alerts(db: CentralDB, since: float, until: float, now: float, tz: str = quarantine.DEFAULT_TZ) -> list[CareAlert]:
@@ -530,17 +532,26 @@ def alerts(db: CentralDB, since: float, until: float, now: float, tz: str = quar
                "JOIN quarantines q ON q.id = r.quarantine_id WHERE r.temp_c >= ? AND r.recorded_at >= ? "
                "AND r.recorded_at < ? ORDER BY r.recorded_at DESC LIMIT ?", [pol.fever_c, since, until, MAX_FEVERS])]
     start, stop = max(since, now - LOOKBACK_DAYS * 86400.0), min(until, now)
-    missed = sorted((d for d in _due(db, _overlapping(db, start, stop), pol, stop, start, tz) if d.over),
+    if not start <= stop:  # no slot can be over in the window (or it is no time: NaN)
+        return out
+    missed = sorted((d for d in _due(db, _overlapping(db, start, stop, tz), pol, stop, start, tz) if d.over),
                     key=lambda d: d.ends_at, reverse=True)[:MAX_MISSED]
     out += [CareAlert(d.key, "care_missed", d.ends_at, d.household, d.person, None, f"{d.day} {d.slot}",
                       d.quarantine_id) for d in missed]
     return out
 
 
-def _overlapping(db: CentralDB, since: float, until: float) -> list[CareRecord]:
-    """The quarantines holding at some time between ``since`` and ``until`` whose care data is still there."""
+def _overlapping(db: CentralDB, since: float, until: float, tz: str = quarantine.DEFAULT_TZ) -> list[CareRecord]:
+    """The quarantines holding at some time between ``since`` and ``until`` whose care data is still there and that
+    can have a slot over in that time (:func:`due_slots`): one of their days (``first_day``-``last_day``) between
+    the local days of ``since`` and ``until``, placed before ``until``. The others have no slot to miss there: left
+    in the database rather than read and walked day by day (most of a large roster, ``bench console``)."""
+    zone = ZoneInfo(tz)
+    first, last = (datetime.fromtimestamp(t, zone).date().isoformat() for t in (since, until))
     return _care_query(db, "q.start_ts < ? AND q.end_ts > ? AND (q.released_at IS NULL OR q.released_at > ?) "
-                       "AND c.reduced_at IS NULL", [until, since, since], "q.id", 2000)
+                       "AND c.reduced_at IS NULL AND q.last_day >= ? AND q.first_day <= ? "
+                       "AND COALESCE(c.created_at, q.set_at) < ?",
+                       [until, since, since, first, last, until], "q.id", MAX_RECORDS)
 
 
 # -- needs and notes ----------------------------------------------------------------------------------------------

@@ -198,3 +198,23 @@ def test_missed_slots_are_capped_so_gate_alerts_keep_their_place(db, monkeypatch
     found = [a for a in care.alerts(db, 0, now + 1, now, TZ) if a.kind == "care_missed"]
     assert len(found) == 3 and all(a.quarantine_id == qid for a in found)
     assert [a.detail for a in found] == ["2026-11-29 pm", "2026-11-29 pm", "2026-11-29 am"]  # the newest
+
+
+def test_quarantines_placed_after_the_window_take_no_place_among_those_read(db, monkeypatch) -> None:
+    """Two quarantines back-dated to DAY1 but placed after the window hold no slot that could be missed in it: they
+    are not among the ``MAX_RECORDS`` read, so the third one's missed slots are found."""
+    monkeypatch.setattr(care, "MAX_RECORDS", 2)
+    day2 = date(2026, 11, 28)
+    ids = []
+    for n, placed in enumerate([_at(date(2026, 11, 29), 10), _at(date(2026, 11, 29), 11), _at(DAY1, 8)]):
+        household = f"3-2-40{n}"
+        with transaction(db):
+            homes.save_member(db, homes.Member(household, 1, name="张三"))
+        qid = care.start_quarantine(db, household=household, person=1, first_day=DAY1,
+                                    last_day=quarantine.last_day_of(DAY1), source="close_contact", by="s1")
+        with transaction(db):
+            db.execute("UPDATE care_quarantines SET created_at = ? WHERE quarantine_id = ?", [placed, qid])
+        ids.append(qid)
+    found = care.alerts(db, _at(day2, 0), _at(day2, 23), _at(date(2026, 11, 30), 9), TZ)
+    assert sorted(a.key for a in found) == [f"care_missed:{ids[2]}:1:2026-11-28:am",
+                                            f"care_missed:{ids[2]}:1:2026-11-28:pm"]
