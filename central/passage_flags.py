@@ -119,9 +119,11 @@ def _recompute(db: CentralDB, noted: dict[str, tuple[float, float]]) -> None:
         noted_cte = (f"WITH n (pass_id, m, mx) AS (VALUES {values}), d AS (SELECT pass_id, m, COALESCE((SELECT "
                      f"MIN(p.wall_ts) FROM entries AS p WHERE p.pass_id = n.pass_id AND {passage} AND p.wall_ts > "
                      "n.mx), n.mx) AS upper FROM n) ")
-        db.execute(noted_cte + "DELETE FROM passage_flags WHERE EXISTS (SELECT 1 FROM d WHERE d.pass_id = "
-                   "passage_flags.pass_id AND passage_flags.wall_ts >= d.m AND passage_flags.wall_ts <= d.upper)",
-                   args)
+        # each noted pass's flags found by their index (pass_id, wall_ts), then deleted by their key: not a scan of
+        # every flag testing each against the notes (SQLite took seconds for a minute of uploads at 10 M)
+        db.execute(noted_cte + "DELETE FROM passage_flags WHERE (device_id, seq) IN (SELECT f.device_id, f.seq "
+                   "FROM d JOIN passage_flags AS f ON f.pass_id = d.pass_id AND f.wall_ts >= d.m "
+                   "AND f.wall_ts <= d.upper)", args)
         lower = (f"COALESCE((SELECT MAX(p.wall_ts) FROM entries AS p WHERE p.pass_id = d.pass_id AND {passage} "
                  "AND p.wall_ts < d.m), d.m)")
         db.execute(noted_cte + f"INSERT INTO passage_flags ({_FLAG_COLS}) SELECT {_FLAG_COLS} FROM ("
