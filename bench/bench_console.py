@@ -13,6 +13,9 @@ the same day in the same run (``count(*)`` of the day through the ``wall_ts`` in
 from the entries as before (the unaggregated query) beside them; the alerts also after a minute of uploads (their
 flags brought up to date first). The ingest rate is measured with and without the counting triggers in the same run.
 SQLite alone also times the other console queries against the same on 10,000 rows.
+
+``GATEPASS_BENCH_DIR`` puts the kept databases in another directory than /tmp (e.g. copies of them, so that a run
+writing its minute of uploads does not disturb another one's run on the same machine).
 """
 
 from __future__ import annotations
@@ -35,6 +38,11 @@ DAYS = 90
 START = datetime(2026, 8, 1).timestamp()
 DEVICES = 200
 INGEST_ROWS = 20_000
+
+
+def _kept(name: str) -> Path:
+    """Where the kept database ``name`` lives (``GATEPASS_BENCH_DIR``, else /tmp)."""
+    return Path(os.environ.get("GATEPASS_BENCH_DIR") or "/tmp") / name
 #: Migration sets of the console's counts (dropped for the bulk load, applied again after it).
 MINE = {"central-counts": ("entry_counts", "refusal_counts"),
         "central-passage-flags": ("passage_flags", "passage_dirty")}
@@ -142,7 +150,7 @@ def _build_sqlite(path: Path, rows: int) -> None:
 
 def sqlite_database(rows: int) -> Path:
     """The SQLite benchmark database with ``rows`` entries (built on first use, brought up to date after)."""
-    path = Path(f"/tmp/gatepass-bench-console-{rows}.db")
+    path = _kept(f"gatepass-bench-console-{rows}.db")
     if not path.exists():
         t0 = time.perf_counter()
         _build_sqlite(path, rows)
@@ -232,7 +240,7 @@ def pg_database(rows: int) -> tuple[_KeptPg, str] | None:
 
     from tests.pgserver import PgServerError, PgUnavailable
 
-    kept = _KeptPg(Path(f"/tmp/gatepass-bench-console-pg-{rows}"))
+    kept = _KeptPg(_kept(f"gatepass-bench-console-pg-{rows}"))
     try:
         url = kept.start()
     except (PgUnavailable, PgServerError) as exc:

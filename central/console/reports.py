@@ -141,7 +141,8 @@ def _gate_days(rows: list) -> list[GateDay]:
     gates = []
     for key in sorted(by_gate):
         own = by_gate[key]
-        g = GateDay(key[0], key[1], dict(zip(COUNTS, [sum(col) for col in list(zip(*own))[3:]], strict=True)))
+        columns = list(zip(*own, strict=True))[3:]  # each count's column over the gate's rows
+        g = GateDay(key[0], key[1], dict(zip(COUNTS, [sum(col) for col in columns], strict=True)))
         for row in own:  # in hour order: each gate's hours fill in order
             hour = row[0] if 0 <= row[0] <= 23 else max(0, min(23, int(row[0])))
             slot = g.hours.get(hour)
