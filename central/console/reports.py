@@ -170,7 +170,7 @@ def _from_counts(db: CentralDB, hours: tuple[int, int], community: str | None) -
                       "ORDER BY hour", [hours[0], *args]).fetchall()  # the key's order: no sort
     reasons = [{"community": c, "gate_id": g, "reason": r, "refusals": int(n)} for c, g, r, n in db.execute(
         "SELECT community, gate_id, reason, SUM(refusals) AS n FROM refusal_counts "
-        f"WHERE {cond} AND refusals > 0 GROUP BY 1, 2, 3 HAVING n > 0 ORDER BY 1, 2, n DESC, 3", args)]
+        f"WHERE {cond} AND refusals > 0 GROUP BY 1, 2, 3 ORDER BY 1, 2, n DESC, 3", args)]
     return rows, reasons
 
 
