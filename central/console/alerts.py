@@ -114,11 +114,12 @@ def _let_through(db: CentralDB, since: float, until: float) -> list[Alert]:
 
 
 def _events(db: CentralDB, since: float, until: float, now: float) -> list[Alert]:
-    out = [_alert("fever", r) for r in rules.fevers(db, since, until)]
+    fevers = rules.fevers(db, since, until)
+    out = [_alert("fever", r) for r in fevers]
     out += [_alert(rules.REFUSAL_KINDS[r.reason], r) for r in rules.refusals(db, since, until, rules.REFUSAL_KINDS)]
     out += [_alert("suspected_fever", r) for r in rules.suspected_fevers(db, since, until, now)]
     refs = {a.key.split(":", 1)[1]: a for a in out}
-    fever_refs = {r.ref_uuid: r.uuid for r in rules.fevers(db, since, until) if r.ref_uuid}
+    fever_refs = {r.ref_uuid: r.uuid for r in fevers if r.ref_uuid}
     followed = rules.overrides_of(db, [*refs, *fever_refs])
     for uuid, o in followed.items():
         target = refs.get(uuid) or refs.get(fever_refs.get(uuid, ""))
