@@ -279,7 +279,8 @@ def _day(db):
 
 
 def _minute_of_uploads(db, n: int, at: float, start_seq: int) -> None:
-    """``n`` passages of passes seen that day from a bench gate (what a minute brings in), stored and counted as
+    """``n`` passages from a bench gate in the minute from ``at``, of passes seen that day (others each minute: the
+    passes follow ``start_seq``), what a minute brings in, stored and counted as
     :func:`central.ingest.ingest` does (:func:`central.daily_counts.count_uploaded`: counts and pass-sharing notes):
     flags to bring up to date."""
     from central.daily_counts import count_uploaded
@@ -289,8 +290,9 @@ def _minute_of_uploads(db, n: int, at: float, start_seq: int) -> None:
     for k in range(n):
         seq = start_seq + k
         values = dict.fromkeys(ENTRY_COLUMNS)
-        values.update(device_id="dev-bench", seq=seq, uuid=f"bench-{seq}", gate_id="gate-bench", wall_ts=at + k * 0.5,
-                      mono_ts=0.0, boot_id="b", clock_trusted=1, event="scan", pass_id=str(k * 997 % 200000),
+        values.update(device_id="dev-bench", seq=seq, uuid=f"bench-{seq}", gate_id="gate-bench",
+                      wall_ts=at + k * 60.0 / n, mono_ts=0.0, boot_id="b", clock_trusted=1, event="scan",
+                      pass_id=str(seq * 997 % 200000),
                       direction="in", decision="pass", reason="temp_ok", fever=0, priority=0, hash="0", prev_hash="0",
                       community="c-bench", received_at=at, batch_id="bench", time_suspect=0)
         rows.append([values[c] for c in ENTRY_COLUMNS])
@@ -329,8 +331,8 @@ def _console(name: str, db, repeat: int, rows: int) -> list[Result]:
     anomalies_before = _median(lambda: alerts.anomalies_from_entries(db, ts - 86400, ts), repeat) * 1e3
     pending = []
     seq = 10**9
-    for _ in range(repeat):  # a minute of uploads (about 80 passages at this size) noted before each call
-        _minute_of_uploads(db, 80, ts - 3600, seq)
+    for minute in range(repeat):  # a minute of uploads (about 80 passages at this size) noted before each call
+        _minute_of_uploads(db, 80, ts - 3600 + 60 * minute, seq)
         seq += 80
         t0 = time.perf_counter()
         alerts.alerts(db, ts - 86400, ts, now=ts)
