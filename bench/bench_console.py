@@ -90,6 +90,7 @@ def _drop_mine(db) -> None:
         db.execute("DELETE FROM gatepass_migrations WHERE migration_set = ?", [sets])
     db.execute("DROP INDEX IF EXISTS entries_refused_wall")
     db.execute("DROP INDEX IF EXISTS entries_override_wall")
+    db.execute("DROP INDEX IF EXISTS entries_passages")
 
 
 def _apply_mine(target: str) -> float:
