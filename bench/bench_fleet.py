@@ -317,6 +317,16 @@ class Target:
     watch: list[int] = field(default_factory=list)
 
 
+def _loop_factory() -> Any:
+    """uvloop's event loop for the simulator where it is installed (a runtime dependency: central runs on it too):
+    the simulator's own event loop, not central, limited the fleet on asyncio's."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
+
+
 def _search(target: Target, tokens: list[tuple[str, str]], day_s: float, sizes: list[int] | None,
             most: int) -> tuple[int, list[dict[str, Any]]]:
     """Grow the fleet (doubling, then bisecting) until a size fails; the largest that passed and every run."""
@@ -326,7 +336,8 @@ def _search(target: Target, tokens: list[tuple[str, str]], day_s: float, sizes: 
     runs: list[dict[str, Any]] = []
 
     def attempt(n: int) -> bool:
-        run = asyncio.run(simulate(target.url, target.public_key, gates[:n], day_s, target.watch))
+        with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+            run = runner.run(simulate(target.url, target.public_key, gates[:n], day_s, target.watch))
         runs.append(run)
         log.info("%s workers=%d: %s", target.name, target.workers, _describe(run))
         return bool(run["ok"])
