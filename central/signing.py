@@ -18,7 +18,8 @@ from central.store import CentralDB
 from gatepass.clock import SYSTEM, Clock
 from sync.signing import sign_page
 
-__all__ = ["SignedPages", "central_list_version", "list_bounds", "page_for", "root_key", "root_public_pem", "sign_page"]
+__all__ = ["SignedPages", "central_list_version", "list_bounds", "needs_snapshot", "page_for", "root_key",
+           "root_public_pem", "sign_page"]
 
 SNAPSHOT_BEHIND = 5000  # a device more than this many changes behind gets a snapshot instead
 PAGE_CACHE_S = 1.0  # a signed page is handed out again for at most this long (SignedPages)
@@ -52,10 +53,16 @@ def page_for(db: CentralDB, since: int, limit: int, fmt: int = 1,
     """The list page a device at version ``since`` needs next (in list format ``fmt``): changes, or a snapshot
     when too far behind. ``bounds``: :func:`list_bounds`, when the caller has read them already."""
     current, oldest = list_bounds(db) if bounds is None else bounds
-    pruned = oldest is not None and since + 1 < oldest
-    if since <= 0 and current > 0 or current - since > SNAPSHOT_BEHIND or pruned:
+    if needs_snapshot(since, current, oldest):
         return snapshot(db, fmt)
     return changes_since(db, since, limit, fmt)
+
+
+def needs_snapshot(since: int, current: int, oldest: int | None) -> bool:
+    """Whether a device at ``since`` gets the whole state rather than changes: it holds nothing yet, is more than
+    :data:`SNAPSHOT_BEHIND` changes behind, or lacks changes the log no longer holds (pruned)."""
+    pruned = oldest is not None and since + 1 < oldest
+    return since <= 0 and current > 0 or current - since > SNAPSHOT_BEHIND or pruned
 
 
 class SignedPages:
@@ -81,7 +88,9 @@ class SignedPages:
     def page(self, db: CentralDB, since: int, limit: int, fmt: int) -> dict[str, Any]:
         """The signed envelope of the page a device at ``since`` needs next (see :func:`page_for`)."""
         newest, oldest = list_bounds(db)
-        key = (since, limit, fmt, newest, -1 if oldest is None else oldest)
+        # every device that gets a snapshot gets the same one, whatever it held and asked
+        asked = (-1, 0) if needs_snapshot(since, newest, oldest) else (since, limit)
+        key = (*asked, fmt, newest, -1 if oldest is None else oldest)
         now = self.clock.monotonic()
         with self._lock:
             kept = self._pages.get(key)

@@ -107,3 +107,13 @@ def served_key(central):
     from sync.signing import load_public_key
 
     return load_public_key(central.public_pem())
+
+
+def test_devices_far_behind_share_one_signed_snapshot(db, monkeypatch):
+    for value in (37.1, 37.2, 37.3, 37.4):
+        issuance.set_policy(db, "fever_c", value)
+    monkeypatch.setattr(signing, "SNAPSHOT_BEHIND", 2)
+    pages = signing.SignedPages(KEY, max_age_s=3600.0, clock=ManualClock())
+    new, behind = pages.page(db, 0, 500, 2), pages.page(db, 1, 100, 2)
+    assert behind is new and _page(new)["snapshot"] is True and _page(new)["version"] == 4
+    assert _page(pages.page(db, 3, 500, 2))["snapshot"] is False  # one behind: changes, not the snapshot
