@@ -3,7 +3,9 @@
 ``app.state.central`` (:class:`CentralState`, the device API's connections and signing key) is set by
 :func:`central.server.create_app`. A route takes
 ``dev: Device`` for the device of the request's ``Authorization: Bearer <device token>`` (401 without a valid
-one) and ``state: State`` for the connections.
+one) and ``state: State`` for the connections; ``pages: Pages`` the signed list pages
+(``app.state.list_pages``); a route that works on a connection anyway takes ``creds: Credentials`` and calls
+:func:`check_device` on it in the same worker thread.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from central import ingest
+from central.signing import SignedPages
 from central.state import CentralState
 
 _bearer = HTTPBearer(auto_error=False)
@@ -25,18 +28,34 @@ async def central_state(request: Request) -> CentralState:
 
 
 State = Annotated[CentralState, Depends(central_state)]
+
+
+async def signed_pages(request: Request) -> SignedPages:
+    """The signed list pages this server process hands out (:class:`central.signing.SignedPages`)."""
+    return request.app.state.list_pages
+
+
+Pages = Annotated[SignedPages, Depends(signed_pages)]
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+def check_device(db: Any, creds: HTTPAuthorizationCredentials | None) -> dict[str, Any]:
+    """The device of the bearer token ``creds`` looked up on ``db``; 401 when it is missing, unknown or revoked
+    (for a route that does its work on the same connection, in one trip to a worker thread)."""
+    if creds is None or creds.scheme.lower() != "bearer":
+        raise HTTPException(401, "missing device token", headers={"WWW-Authenticate": "Bearer"})
+    found = ingest.authenticate(db, creds.credentials)
+    if found is None:
+        raise HTTPException(401, "unknown or revoked device token", headers={"WWW-Authenticate": "Bearer"})
+    return found
 
 
 def device(creds: Credentials, state: State) -> dict[str, Any]:
     """The device of this request's bearer token; 401 when it is missing, unknown or revoked."""
-    if creds is None or creds.scheme.lower() != "bearer":
+    if creds is None or creds.scheme.lower() != "bearer":  # no database connection for that
         raise HTTPException(401, "missing device token", headers={"WWW-Authenticate": "Bearer"})
     with state.connection() as db:
-        found = ingest.authenticate(db, creds.credentials)
-    if found is None:
-        raise HTTPException(401, "unknown or revoked device token", headers={"WWW-Authenticate": "Bearer"})
-    return found
+        return check_device(db, creds)
 
 
 Device = Annotated[dict[str, Any], Depends(device)]

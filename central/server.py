@@ -74,6 +74,7 @@ def create_app(settings: CentralSettings) -> FastAPI:
     app.state.central = CentralState(centraldb.connect(settings.db_target), signing.root_key(settings.data_dir),
                                      connect=functools.partial(centraldb.connect, settings.db_target),
                                      pool_size=API_CONNECTIONS)
+    app.state.list_pages = signing.SignedPages(app.state.central.signing_key)  # built and signed once a second
     app.state.console = Console.from_settings(settings)  # its own connection per worker thread
     app.state.signin = SignInGuard()  # sign-in limits of this process (central.console.signin)
     app.include_router(api.router)

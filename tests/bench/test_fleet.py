@@ -33,3 +33,18 @@ def test_a_small_fleet_reaches_central_exactly_once(tmp_path):
     assert all(devices[g.device_id]["highest_contiguous_seq"] == g.seq - len(g.pending) for g in gates)
     assert not ingest.open_gaps(central.db)
     assert 0 <= run["sim_cpu"] and run["p99"] < 30
+
+
+def test_the_canned_baseline_server_answers_the_simulator(tmp_path):
+    canned = bench_fleet.CannedCentral(tmp_path).start()
+    try:
+        rules = {**bench_fleet._defaults(), "interval_s": 0.5, "lists_interval_s": 1.0}
+        gates = [bench_fleet.SimGate(f"sim-{i}", f"t-{i}", random.Random(i), rules) for i in range(20)]
+        run = asyncio.run(bench_fleet.simulate(canned.url, canned.public_key, gates, 3.0, [canned.proc.pid],
+                                               peak_per_hour=20_000))
+    finally:
+        canned.stop()
+    assert run["errors"] == 0, run["error_kinds"]
+    assert run["uploads"] > 0 and run["lists"] > 0 and run["entries"] > 50
+    assert all(not gate.pending or gate.pending[0]["seq"] > gate.seq - len(gate.pending) for gate in gates)
+    assert run["central_cpu"] > 0  # the server's own process is watched
