@@ -3,8 +3,10 @@
 One loop, in its own process so a stuck network never slows the gate:
 
 1. Take the next batch of unsynced entries (priority first, then by seq; capped
-   by rows and bytes), give it a batch id and send it gzip-compressed. Until
-   central answers, the very same batch is re-sent (same id, same content).
+   by rows and bytes: ``batch_rows``/``batch_bytes``, or the larger ``drain_rows``/
+   ``drain_bytes`` while more than ``batch_rows`` wait), give it a batch id and send it
+   gzip-compressed. Until central answers, the very same batch is re-sent (same id,
+   same content).
 2. Central replies with the seqs of the batch it now holds (after its commit);
    only those rows, and never a seq outside the batch just sent, are marked synced.
    A lost reply means a harmless re-send. The reply is not signed: its ``server_time``
