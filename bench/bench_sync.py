@@ -46,8 +46,51 @@ def _direct_insert(rows: list[dict], target: str) -> float:
     return elapsed
 
 
-def _drain(n: int, tmp: Path, database_url: str | None = None) -> tuple[float, float, list[dict]]:
-    """(seconds to drain n entries through the real client and server, ingest rate of pre-built batches, rows)."""
+GATES_AT_ONCE = 4  # the second ingest figure: this many gates posting their batches at the same time
+
+
+def _bodies(rows: list[dict], n: int) -> list[bytes]:
+    """Pre-encoded 500-row upload bodies of ``rows`` under fresh uuids (a uuid central holds already, the drained
+    gate's, would be a clash it inserts nothing for: the rate of refusing, not of storing)."""
+    report = {"boot_id": "b", "mono_now": 1.0, "wall_now": time.time(), "list_version": 0, "backlog": 0,
+              "last_seq": n, "pending_min_seq": 1, "software_version": "bench"}
+    fresh = [{**r, "uuid": uuid.uuid4().hex} for r in rows]
+    return [encode_upload(uuid.uuid4().hex, fresh[i:i + 500], report) for i in range(0, len(fresh), 500)]
+
+
+def _post_all(url: str, token: str, bodies: list[bytes]) -> None:
+    with httpx.Client(base_url=url, timeout=60,
+                      headers={"Authorization": f"Bearer {token}", "Content-Encoding": "gzip"}) as http:
+        for body in bodies:
+            http.post("/api/v1/upload", content=body).raise_for_status()
+
+
+def _ingest_rates(central, rows: list[dict], n: int) -> tuple[float, float]:
+    """Entries/s central stores from pre-built 500-row batches: one gate posting back to back, then
+    :data:`GATES_AT_ONCE` gates at the same time (n entries in all for each figure)."""
+    bodies = _bodies(rows, n)
+    token = central.add_device("gate-b", gate_id="g1")
+    t0 = time.perf_counter()
+    _post_all(central.url, token, bodies)
+    one = n / (time.perf_counter() - t0)
+    share = -(-len(bodies) // GATES_AT_ONCE)
+    bodies = _bodies(rows, n)
+    posters = [threading.Thread(target=_post_all, args=(central.url, central.add_device(f"gate-m{i}", gate_id="g1"),
+                                                          bodies[i * share:(i + 1) * share]))
+               for i in range(GATES_AT_ONCE)]
+    t0 = time.perf_counter()
+    for t in posters:
+        t.start()
+    for t in posters:
+        t.join()
+    many = n / (time.perf_counter() - t0)
+    assert len(central.entries()) == 3 * n, "every posted row is stored"
+    return one, many
+
+
+def _drain(n: int, tmp: Path, database_url: str | None = None) -> tuple[float, float, float, list[dict]]:
+    """(seconds to drain n entries through the real client and server, ingest rates of pre-built batches from one
+    gate and from several at once, rows)."""
     from bench.bench_fleet import _start
     from tests.sync.helpers import Central, bulk_fill, sync_settings
 
@@ -66,18 +109,8 @@ def _drain(n: int, tmp: Path, database_url: str | None = None) -> tuple[float, f
         drain_s = time.perf_counter() - t0
         assert client.log.backlog() == 0 and len(central.entries()) == n
         client.close()
-        # the server alone: pre-encoded batches for a second device, posted back to back
-        token_b = central.add_device("gate-b", gate_id="g1")
-        report = {"boot_id": "b", "mono_now": 1.0, "wall_now": time.time(), "list_version": 0, "backlog": 0,
-                  "last_seq": n, "pending_min_seq": 1, "software_version": "bench"}
-        bodies = [encode_upload(uuid.uuid4().hex, rows[i:i + 500], report) for i in range(0, n, 500)]
-        with httpx.Client(base_url=central.url, timeout=60,
-                          headers={"Authorization": f"Bearer {token_b}", "Content-Encoding": "gzip"}) as http:
-            t0 = time.perf_counter()
-            for body in bodies:
-                http.post("/api/v1/upload", content=body).raise_for_status()
-            ingest_s = time.perf_counter() - t0
-        return drain_s, n / ingest_s, rows
+        one, many = _ingest_rates(central, rows, n)  # the server alone
+        return drain_s, one, many, rows
     finally:
         central.stop()
 
@@ -200,13 +233,15 @@ def _ingest(n: int, tmp: Path) -> list[Result]:
     results = []
     try:
         for name, url, direct_target in _backends(tmp):
-            drain_s, rate, rows = _drain(n, tmp / name, url)
+            drain_s, rate, many, rows = _drain(n, tmp / name, url)
             direct_s = _direct_insert(rows, direct_target)
             results += [
                 Result(f"{name}: drain {n} entries over loopback", drain_s, "s", f"direct insert into {name}",
                        direct_s),
                 Result(f"{name}: central ingest rate (HTTP, 500-row gzip batches)", rate, "entries/s",
                        f"direct insert into {name}", n / direct_s),
+                Result(f"{name}: central ingest rate, {GATES_AT_ONCE} gates at once (HTTP, 500-row gzip batches)",
+                       many, "entries/s", f"direct insert into {name}", n / direct_s),
             ]
     finally:
         while _servers:

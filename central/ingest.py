@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import operator
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -37,6 +38,8 @@ ENTRY_COLUMNS = (
     "guard_id", "override_reason", "ref_uuid", "fever", "priority", "extra", "extra_hash", "hash", "prev_hash",
     "community", "received_at", "batch_id", "time_suspect", "corrections", "sys_ts", "time_source",
 )
+
+_ROW = operator.itemgetter(*ENTRY_COLUMNS)  # a row's values in ENTRY_COLUMNS order
 
 migrations = Migrations("central-sync")
 
@@ -384,18 +387,21 @@ def _rows(device: dict[str, Any], body: UploadBody, now: float) -> list[list[Any
     device_id = device["device_id"]
     ctx = intake.Context(gate_id=device.get("gate_id") or device_id, now=now, report_boot_id=body.report.boot_id,
                          report_mono_now=body.report.mono_now)
+    # the validated fields (all scalars): what model_dump() gives, at a tenth the cost
+    fields = [e.__dict__ for e in body.entries]
+    texts = intake.any_unsafe_text(fields)  # one search for the whole batch; per row only when it finds one
+    filed = {"device_id": device_id, "community": device.get("community") or "", "received_at": now,
+             "batch_id": body.batch_id}
     rows, corrected, suspect = [], 0, 0
-    for e in body.entries:
-        values = dict(e.__dict__)  # the validated fields (all scalars): what model_dump() gives, at a tenth the cost
-        values.update(device_id=device_id, community=device.get("community") or "", received_at=now,
-                      batch_id=body.batch_id)
+    for f in fields:
+        values = {**f, **filed}
         if values["pass_id"] is not None:
             values["pass_id"] = str(values["pass_id"])
-        values = intake.screen(values, ctx)
+        values = intake.screen(values, ctx, texts=texts)
         values["time_source"] = redating.time_source(values["clock_trusted"], values["time_suspect"])
         corrected += values["corrections"] is not None
         suspect += values["time_suspect"]
-        rows.append([values[c] for c in ENTRY_COLUMNS])
+        rows.append(list(_ROW(values)))
     if corrected:
         log.warning("device %s: %d uploaded entries corrected on the way in (%d with an implausible time; "
                     "originals kept in entries.corrections)", device_id, corrected, suspect)

@@ -66,8 +66,16 @@ def estimated_time(row: dict[str, Any], ctx: Context) -> float:
     return ctx.now
 
 
-def screen(row: dict[str, Any], ctx: Context) -> dict[str, Any]:
-    """The row as central stores it (a new dict with ``time_suspect`` and ``corrections``); see the module."""
+def any_unsafe_text(rows: list[dict[str, Any]]) -> bool:
+    """Whether any text of any of ``rows`` holds a character :func:`clean_text` replaces: one search over all of
+    them (a character class matches single code points, so joining the texts neither makes nor hides a match).
+    Most batches hold none, and then :func:`screen` need not look at each row's texts."""
+    return _UNSAFE.search("".join([v for row in rows for v in row.values() if isinstance(v, str)])) is not None
+
+
+def screen(row: dict[str, Any], ctx: Context, *, texts: bool = True) -> dict[str, Any]:
+    """The row as central stores it (a new dict with ``time_suspect`` and ``corrections``); see the module.
+    ``texts=False``: the caller has found no text to clean in it (:func:`any_unsafe_text`)."""
     out = dict(row)
     corrections: dict[str, Any] = {}
     if out.get("gate_id") != ctx.gate_id:
@@ -82,10 +90,10 @@ def screen(row: dict[str, Any], ctx: Context) -> dict[str, Any]:
     if temp is not None and not TEMP_RANGE_C[0] <= temp <= TEMP_RANGE_C[1]:
         corrections["temp_c"] = temp
         out["temp_c"] = None
-    texts = _unsafe_texts(out)
-    if texts:
-        corrections["text"] = texts
-        out.update({k: clean_text(v) for k, v in texts.items()})
+    unsafe = _unsafe_texts(out) if texts else {}
+    if unsafe:
+        corrections["text"] = unsafe
+        out.update({k: clean_text(v) for k, v in unsafe.items()})
     out["corrections"] = _ascii_json(corrections) if corrections else None
     return out
 

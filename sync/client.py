@@ -3,8 +3,10 @@
 One loop, in its own process so a stuck network never slows the gate:
 
 1. Take the next batch of unsynced entries (priority first, then by seq; capped
-   by rows and bytes), give it a batch id and send it gzip-compressed. Until
-   central answers, the very same batch is re-sent (same id, same content).
+   by rows and bytes: ``batch_rows``/``batch_bytes``, or the larger ``drain_rows``/
+   ``drain_bytes`` while more than ``batch_rows`` wait), give it a batch id and send it
+   gzip-compressed. Until central answers, the very same batch is re-sent (same id,
+   same content).
 2. Central replies with the seqs of the batch it now holds (after its commit);
    only those rows, and never a seq outside the batch just sent, are marked synced.
    A lost reply means a harmless re-send. The reply is not signed: its ``server_time``
@@ -307,6 +309,15 @@ class SyncClient:
     def _encode(self, batch: Batch) -> bytes:
         return encode_upload(batch.batch_id, batch.entries, self.report(), entries_json=batch.entries_json)
 
+    def batch_limits(self) -> tuple[int, int]:
+        """(rows, bytes) of the next batch: ``batch_rows``/``batch_bytes`` in the steady state (a batch within
+        seconds of an entry); ``drain_rows``/``drain_bytes`` (when larger) while more than ``batch_rows`` entries
+        wait, so a backlog drains in fewer uploads, each one durable commit at central."""
+        s = self.settings
+        if s.drain_rows > s.batch_rows and self.log.backlog() > s.batch_rows:
+            return s.drain_rows, max(s.drain_bytes, s.batch_bytes)
+        return s.batch_rows, s.batch_bytes
+
     def upload_once(self) -> int:
         """Send one batch (or a heartbeat report when due); returns how many entries central confirmed.
 
@@ -314,7 +325,7 @@ class SyncClient:
         """
         self.reopen_if_replaced()
         if self.inflight is None:
-            out = self.log.next_batch(self.settings.batch_rows, self.settings.batch_bytes)
+            out = self.log.next_batch(*self.batch_limits())
             if not out.rows and time.monotonic() - self.last_report_mono < self.settings.heartbeat_s:
                 return 0
             self.inflight = Batch(uuid.uuid4().hex, out.rows, out.json)

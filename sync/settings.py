@@ -13,7 +13,7 @@ from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, InitSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
 from gatepass.config import ServiceSettings, read_toml
-from sync.protocol import MAX_BATCH_BYTES
+from sync.protocol import MAX_BATCH_BYTES, MAX_ENTRIES
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +85,13 @@ class SyncSettings(ServiceSettings):
     batch_rows: int = Field(500, description="Most entries per upload batch (rows).", ge=1, le=10000)
     batch_bytes: int = Field(256_000, description="Most bytes per upload batch before gzip (bytes; central "
                              "refuses bodies over 4 MiB).", ge=1024, le=MAX_BATCH_BYTES)
+    drain_rows: int = Field(5000, description="Most entries per upload batch while the gate drains a backlog "
+                            "larger than batch_rows (rows): fewer uploads, each one durable commit at central. "
+                            "The steady state keeps batch_rows/batch_bytes.", ge=1,
+                            le=MAX_ENTRIES)
+    drain_bytes: int = Field(MAX_BATCH_BYTES, description="Most bytes per upload batch before gzip while draining "
+                             "(bytes; a 2 MiB batch peaks at about 13 MB of the sync process's Python memory).",
+                             ge=1024, le=MAX_BATCH_BYTES)
     interval_s: float = Field(2.0, description="Pause between sync rounds when idle (seconds).", gt=0)
     backoff_cap_s: float = Field(300.0, description="Longest wait between retries after failures (seconds).", gt=0)
     timeout_s: float = Field(15.0, description="HTTP timeout per request (seconds).", gt=0)

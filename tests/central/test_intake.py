@@ -73,3 +73,14 @@ def test_clean_text_keeps_ordinary_text_and_replaces_every_control_character():
 def test_the_future_slack_is_one_day():
     assert intake.plausible_time(NOW + 86400, NOW) and not intake.plausible_time(NOW + 86401, NOW)
     assert not intake.plausible_time(-math.inf, NOW) and not intake.plausible_time(intake.EARLIEST_WALL_TS - 1, NOW)
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts=st.lists(st.tuples(st.text(max_size=12), st.text(max_size=12)), min_size=1, max_size=6))
+def test_a_batch_screened_with_one_search_is_stored_as_row_by_row(texts):
+    """:func:`intake.any_unsafe_text` over the batch, then ``screen(texts=...)``: the same rows as screening each
+    row's texts on its own (a clean batch skips the per-row search; a dirty one searches every row)."""
+    rows = [_row(reason=a, household=b) for a, b in texts]
+    found = intake.any_unsafe_text(rows)
+    assert [intake.screen(r, CTX, texts=found) for r in rows] == [intake.screen(r, CTX) for r in rows]
+    assert found == any(intake.clean_text(v) != v for r in rows for v in r.values() if isinstance(v, str))

@@ -128,7 +128,7 @@ def test_concurrent_uploads_to_three_workers_land_exactly_once_signed_by_one_key
     pem = central.public_pem()  # read after start: the key the server's parent created
     clients = []
     for device_id, token in tokens.items():
-        settings = sync_settings(central.url, token, pem, tmp_path / device_id, batch_rows=7)
+        settings = sync_settings(central.url, token, pem, tmp_path / device_id, batch_rows=7, drain_rows=7)
         settings.data_dir.mkdir(parents=True)
         fill(settings.db_path, 60, device_id=device_id)
         clients.append(sync_client.SyncClient(settings))

@@ -116,7 +116,7 @@ class PowerCutRig:
             db.close()
         self.lazy.control("sync")  # the installed state is on disk before the first cut
         sync_toml(self.tmp / "sync.toml", self.central.url, token, self.central.public_pem(), self.data,
-                  batch_rows=20)
+                  batch_rows=20, drain_rows=20)
         self.passes_file = passes_file
         return self
 

@@ -82,7 +82,7 @@ def test_a_forged_server_time_of_2100_moves_nothing_and_genuine_passes_stay_vali
 
 
 def test_a_reply_claiming_more_than_the_batch_marks_only_the_batch_synced(central, tmp_path):
-    client, _ = _client(central, tmp_path, {"held": [[1, 10**18]]}, batch_rows=3)
+    client, _ = _client(central, tmp_path, {"held": [[1, 10**18]]}, batch_rows=3, drain_rows=3)
     fill(client.settings.db_path, 10)
     started = time.monotonic()
     assert client.upload_once() == 3

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sync.backoff import full_jitter
-from sync.protocol import ProtocolError, decode_upload, encode_upload, from_ranges, to_ranges
+from sync.protocol import ProtocolError, decode_upload, encode_upload, from_ranges, parse_json, to_ranges
 
 REPORT = {"boot_id": "b", "mono_now": 1.5, "wall_now": 1_790_000_000.0, "list_version": 3, "backlog": 2,
           "last_seq": 9, "pending_min_seq": 1, "software_version": "0.1.0"}
@@ -270,3 +270,38 @@ def test_a_body_over_the_quick_upper_bound_is_still_counted_exactly():
     text = "[,{" * (MAX_VALUES // 3 + 10)
     raw = json.dumps({"entries": [], "note": text}).encode()
     check_item_counts(raw)  # no exception: the strings are not counted
+
+
+def _loads_or_error(raw: bytes) -> object:
+    try:
+        return ("ok", json.loads(raw))
+    except (ValueError, RecursionError) as exc:
+        return ("error", type(exc))
+
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4),
+    max_leaves=20)
+
+
+@settings(max_examples=500, deadline=None)
+@given(value=_JSON_VALUES, ascii_only=st.booleans())
+def test_parse_json_gives_what_json_loads_gives(value, ascii_only):
+    """Byte for byte the values json.loads gives (NaN, infinities, big integers, surrogates, non-ASCII): the content
+    hash is over their canonical re-encoding."""
+    raw = json.dumps(value, ensure_ascii=ascii_only).encode("utf-8", "surrogatepass")
+    got, want = parse_json(raw), json.loads(raw)
+    assert json.dumps(got) == json.dumps(want) and type(got) is type(want)
+
+
+@settings(max_examples=500, deadline=None)
+@given(raw=st.binary(max_size=40) | st.text(alphabet='[]{}",:.0123456789eE+-\\u tnrfalsNIiy\x00\x01\ud800',
+                                             max_size=40).map(lambda t: t.encode("utf-8", "surrogatepass")))
+def test_parse_json_refuses_what_json_loads_refuses(raw):
+    want = _loads_or_error(raw)
+    try:
+        got: object = ("ok", parse_json(raw))
+    except (ValueError, RecursionError) as exc:
+        got = ("error", type(exc))
+    assert json.dumps(got, default=str) == json.dumps(want, default=str)

@@ -100,7 +100,8 @@ def test_faulty_network_5000_entries_then_drain(tmp_path):
 def test_server_killed_between_commit_and_reply(tmp_path):
     central = Central(tmp_path / "central")
     token = central.add_device("gate-a")
-    settings = sync_settings("http://127.0.0.1:1", token, central.public_pem(), tmp_path / "dev", batch_rows=10)
+    settings = sync_settings("http://127.0.0.1:1", token, central.public_pem(), tmp_path / "dev", batch_rows=10,
+                             drain_rows=10)
     settings.data_dir.mkdir()
     fill(settings.db_path, 25)
     client = None
@@ -129,7 +130,8 @@ def test_clock_at_1970_then_a_step_back(tmp_path):
     central = Central(tmp_path / "central").start_thread()
     try:
         token = central.add_device("gate-a")
-        settings = sync_settings(central.url, token, central.public_pem(), tmp_path / "dev", batch_rows=4)
+        settings = sync_settings(central.url, token, central.public_pem(), tmp_path / "dev", batch_rows=4,
+                                 drain_rows=4)
         settings.data_dir.mkdir()
         off = [5.0 - time.time()]  # the Pi booted without network: its clock says 1970
 

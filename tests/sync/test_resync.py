@@ -172,7 +172,8 @@ def test_a_restarted_logs_priority_entries_sent_before_the_restart_was_noticed_f
     fill(old.settings.db_path, 3)
     assert _drain(old) == 3
     old.close()
-    card, _ = _client(central, tmp_path, token=token, where="new-card", batch_rows=2, heartbeat_s=0.001)
+    card, _ = _client(central, tmp_path, token=token, where="new-card", batch_rows=2, drain_rows=2,
+                      heartbeat_s=0.001)
     rows = [*fill(card.settings.db_path, 7), *fill(card.settings.db_path, 2, start=7, priority=True),
             *fill(card.settings.db_path, 1, start=9)]
     for _ in range(10):

@@ -132,12 +132,35 @@ def test_the_gates_faults_reach_centrals_devices_page_with_the_next_report(centr
 
 
 def test_the_devices_backlog_counts_what_is_left_after_each_upload(central, tmp_path):
-    client, _ = _client(central, tmp_path, batch_rows=20)
+    client, _ = _client(central, tmp_path, batch_rows=20, drain_rows=20)  # no larger batches while draining
     fill(client.settings.db_path, 50)
     left = []
     while client.upload_once():
         left.append(ingest.list_devices(central.db)[0]["backlog"])
     assert left == [30, 10, 0]
+    client.close()
+
+
+def test_a_draining_gate_sends_larger_batches_and_the_steady_state_small_ones(central, tmp_path):
+    """More than batch_rows waiting: drain_rows per upload (fewer commits at central); then batch_rows again."""
+    client, _ = _client(central, tmp_path, batch_rows=20, drain_rows=100)
+    fill(client.settings.db_path, 250)
+    sent = []
+    while n := client.upload_once():
+        sent.append(n)
+    assert sent == [100, 100, 50]  # 50 left is still more than batch_rows: one batch of them
+    assert len(central.entries()) == 250
+    fill(client.settings.db_path, 5, start=250)
+    assert client.upload_once() == 5
+    client.close()
+
+
+def test_drain_batches_stay_within_drain_bytes(central, tmp_path):
+    client, _ = _client(central, tmp_path, batch_rows=5, batch_bytes=1024, drain_rows=1000, drain_bytes=4096)
+    fill(client.settings.db_path, 60)
+    rows, limit = client.batch_limits()
+    batch = client.log.next_batch(rows, limit)
+    assert (rows, limit) == (1000, 4096) and 5 < len(batch.rows) < 60 and len(batch.json) <= 4096
     client.close()
 
 
@@ -183,7 +206,7 @@ def test_device_a_cannot_write_as_device_b(central, tmp_path):
 
 
 def test_priority_rows_go_first_without_a_false_gap_alarm(central, tmp_path):
-    client, _ = _client(central, tmp_path, batch_rows=5)
+    client, _ = _client(central, tmp_path, batch_rows=5, drain_rows=5)
     db = open_edge(client.settings.db_path)
     log = LocalLog(db)
     for i in range(12):
@@ -266,7 +289,7 @@ def test_run_loop_writes_state_for_the_guard_screen(central, tmp_path):
 
 
 def test_batch_ids_are_fresh_per_batch(central, tmp_path):
-    client, _ = _client(central, tmp_path, batch_rows=2)
+    client, _ = _client(central, tmp_path, batch_rows=2, drain_rows=2)
     fill(client.settings.db_path, 4)
     client.upload_once()
     client.upload_once()
