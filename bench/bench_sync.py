@@ -14,6 +14,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -65,32 +66,43 @@ def _post_all(url: str, token: str, bodies: list[bytes]) -> None:
             http.post("/api/v1/upload", content=body).raise_for_status()
 
 
-def _ingest_rates(central, rows: list[dict], n: int) -> tuple[float, float]:
+def _ingest_rates(tmp: Path, rows: list[dict], n: int, new_url: Callable[[], str | None]) -> tuple[float, float]:
     """Entries/s central stores from pre-built 500-row batches: one gate posting back to back, then
-    :data:`GATES_AT_ONCE` gates at the same time (n entries in all for each figure)."""
+    :data:`GATES_AT_ONCE` gates at the same time (n entries in all for each figure). Each figure starts from an
+    empty central, as the direct insert it is compared with starts from an empty table."""
+    one = _timed_posts(tmp / "ingest-one", new_url(), [_bodies(rows, n)], n)
     bodies = _bodies(rows, n)
-    token = central.add_device("gate-b", gate_id="g1")
-    t0 = time.perf_counter()
-    _post_all(central.url, token, bodies)
-    one = n / (time.perf_counter() - t0)
     share = -(-len(bodies) // GATES_AT_ONCE)
-    bodies = _bodies(rows, n)
-    posters = [threading.Thread(target=_post_all, args=(central.url, central.add_device(f"gate-m{i}", gate_id="g1"),
-                                                          bodies[i * share:(i + 1) * share]))
-               for i in range(GATES_AT_ONCE)]
-    t0 = time.perf_counter()
-    for t in posters:
-        t.start()
-    for t in posters:
-        t.join()
-    many = n / (time.perf_counter() - t0)
-    assert len(central.entries()) == 3 * n, "every posted row is stored"
+    many = _timed_posts(tmp / "ingest-many", new_url(),
+                        [bodies[i * share:(i + 1) * share] for i in range(GATES_AT_ONCE)], n)
     return one, many
 
 
-def _drain(n: int, tmp: Path, database_url: str | None = None) -> tuple[float, float, float, list[dict]]:
-    """(seconds to drain n entries through the real client and server, ingest rates of pre-built batches from one
-    gate and from several at once, rows)."""
+def _timed_posts(data_dir: Path, database_url: str | None, per_gate: list[list[bytes]], n: int) -> float:
+    """Entries/s of a fresh central while each gate of ``per_gate`` posts its bodies (each gate a thread)."""
+    from bench.bench_fleet import _start
+    from tests.sync.helpers import Central
+
+    central = Central(data_dir, database_url)
+    try:
+        _start(central, 1)
+        posters = [threading.Thread(target=_post_all, args=(central.url, central.add_device(f"gate-m{i}",
+                                                                                            gate_id="g1"), bodies))
+                   for i, bodies in enumerate(per_gate)]
+        t0 = time.perf_counter()
+        for t in posters:
+            t.start()
+        for t in posters:
+            t.join()
+        rate = n / (time.perf_counter() - t0)
+        assert len(central.entries()) == n, "every posted row is stored"
+        return rate
+    finally:
+        central.stop()
+
+
+def _drain(n: int, tmp: Path, database_url: str | None = None) -> tuple[float, list[dict]]:
+    """(seconds to drain n entries through the real client and a fresh central, the rows)."""
     from bench.bench_fleet import _start
     from tests.sync.helpers import Central, bulk_fill, sync_settings
 
@@ -109,8 +121,7 @@ def _drain(n: int, tmp: Path, database_url: str | None = None) -> tuple[float, f
         drain_s = time.perf_counter() - t0
         assert client.log.backlog() == 0 and len(central.entries()) == n
         client.close()
-        one, many = _ingest_rates(central, rows, n)  # the server alone
-        return drain_s, one, many, rows
+        return drain_s, rows
     finally:
         central.stop()
 
@@ -210,11 +221,12 @@ def _outage(outage_s: float, tmp: Path) -> Result:
         central.stop()
 
 
-def _backends(tmp: Path) -> list[tuple[str, str | None, str]]:
-    """(name, database_url for the server, target for the direct insert) per central backend available here."""
+def _backends(tmp: Path) -> list[tuple[str, Callable[[], str | None], str]]:
+    """(name, a new empty database for a central each call, target for the direct insert) per central backend
+    available here."""
     from tests.pgserver import PgServer, PgUnavailable
 
-    out: list[tuple[str, str | None, str]] = [("SQLite", None, str(tmp / "direct.db"))]
+    out: list[tuple[str, Callable[[], str | None], str]] = [("SQLite", lambda: None, str(tmp / "direct.db"))]
     try:
         # durable as a real central runs (the test server turns these off for speed)
         server = PgServer(settings={"fsync": "on", "synchronous_commit": "on", "full_page_writes": "on"}).start()
@@ -222,7 +234,7 @@ def _backends(tmp: Path) -> list[tuple[str, str | None, str]]:
         logging.getLogger(__name__).warning("PostgreSQL figures skipped: %s", exc)
         return out
     _servers.append(server)
-    out.append(("PostgreSQL", server.new_database(), server.new_database()))
+    out.append(("PostgreSQL", server.new_database, server.new_database()))
     return out
 
 
@@ -232,8 +244,9 @@ _servers: list = []
 def _ingest(n: int, tmp: Path) -> list[Result]:
     results = []
     try:
-        for name, url, direct_target in _backends(tmp):
-            drain_s, rate, many, rows = _drain(n, tmp / name, url)
+        for name, new_url, direct_target in _backends(tmp):
+            drain_s, rows = _drain(n, tmp / name, new_url())
+            rate, many = _ingest_rates(tmp / name, rows, n, new_url)
             direct_s = _direct_insert(rows, direct_target)
             results += [
                 Result(f"{name}: drain {n} entries over loopback", drain_s, "s", f"direct insert into {name}",
