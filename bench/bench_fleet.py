@@ -387,23 +387,17 @@ class CannedCentral:
         import subprocess
         import sys
 
-        from tests.sync.helpers import free_port, wait_until
+        from tests.sync.helpers import answers, free_port, wait_until
 
         port = free_port()
         self.url = f"http://127.0.0.1:{port}"
         self.proc = subprocess.Popen([sys.executable, "-c", "import sys; from bench.bench_fleet import serve_canned; "
                                       "serve_canned(int(sys.argv[1]), sys.argv[2])", str(port), str(self.key_file)],
                                      cwd=Path(__file__).resolve().parent.parent)
-        if not wait_until(self._healthy, 60):
+        if not wait_until(lambda: answers(self.url), 60):
             self.stop()
             raise RuntimeError("the canned server did not start")
         return self
-
-    def _healthy(self) -> bool:
-        try:
-            return httpx.get(self.url + "/healthz", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
 
     def stop(self) -> None:
         if self.proc is not None:

@@ -71,6 +71,14 @@ def wait_until(cond, timeout: float = 30.0, every: float = 0.05) -> bool:
     return waiting.wait_until(cond, timeout, every)
 
 
+def answers(url: str) -> bool:
+    """Whether the server at ``url`` answers its health check (``/healthz``) with 200."""
+    try:
+        return httpx.get(url + "/healthz", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -136,10 +144,7 @@ class Central:
         return self
 
     def _healthy(self) -> bool:
-        try:
-            return httpx.get(self.url + "/healthz", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
+        return answers(self.url)
 
     def kill(self) -> None:
         if self.proc and self.proc.poll() is None:
