@@ -139,6 +139,7 @@ class SyncClient:
         self.central_list_version: int | None = None
         self.list_format = edge_lists.FORMAT_QUERY  # lowered once if central is older (answers 422 to it)
         self.last_report_mono = float("-inf")
+        self.drain_failed = False  # a large drain batch failed: batch_rows until this backlog is drained
         self.contacted = False  # set when central answered an upload (read and cleared by the loop)
         self.report_retained = True  # report retained_from_seq (cleared for a central that refuses it with 422)
 
@@ -312,9 +313,13 @@ class SyncClient:
     def batch_limits(self) -> tuple[int, int]:
         """(rows, bytes) of the next batch: ``batch_rows``/``batch_bytes`` in the steady state (a batch within
         seconds of an entry); ``drain_rows``/``drain_bytes`` (when larger) while more than ``batch_rows`` entries
-        wait, so a backlog drains in fewer uploads, each one durable commit at central."""
+        wait, so a backlog drains in fewer uploads, each one durable commit at central; ``batch_rows`` again for the
+        rest of a backlog once a large batch failed to get through (a link too weak for it)."""
         s = self.settings
-        if s.drain_rows > s.batch_rows and self.log.backlog() > s.batch_rows:
+        draining = s.drain_rows > s.batch_rows and self.log.backlog() > s.batch_rows
+        if not draining:
+            self.drain_failed = False  # the next backlog tries large batches again
+        if draining and not self.drain_failed:
             return s.drain_rows, max(s.drain_bytes, s.batch_bytes)
         return s.batch_rows, s.batch_bytes
 
@@ -335,6 +340,14 @@ class SyncClient:
         except RejectedError as exc:
             if exc.status == 409:  # that id is spoiled; the rows go again in a new batch
                 self.inflight = None
+            raise
+        except TransientSyncError:
+            if len(batch.entries) > self.settings.batch_rows:
+                # a large drain batch did not get through: perhaps more than this link carries within the timeout
+                # (a weak mobile link). Its rows go again in batches of batch_rows for the rest of this backlog:
+                # central keeps each entry once by its uuid, whichever batch brings it
+                self.inflight = None
+                self.drain_failed = True
             raise
         self.last_report_mono = time.monotonic()
         self.contacted = True
