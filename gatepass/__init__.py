@@ -8,4 +8,4 @@ packaged deployment files (:mod:`gatepass.resources`), and the command line and 
 ``__version__`` is the one place the version is written; CHANGELOG.md names it (a test checks both agree).
 """
 
-__version__ = "0.4.0"
+__version__ = "0.5.0"
