@@ -25,9 +25,10 @@ class Result:
 
     def line(self) -> str:
         text = f"{self.name}: {self.value:.6g} {self.unit}"
-        if self.ratio is not None:
+        if self.baseline_name:
             text += f"  | baseline {self.baseline_name}: {self.baseline_value:.6g} {self.unit}"
-            text += f"  | ratio {self.ratio:.3g}"
+            # a baseline of 0 (the old path read none of these frames) has no finite ratio: say so, not nothing
+            text += f"  | ratio {self.ratio:.3g}" if self.ratio is not None else "  | ratio: none (baseline 0)"
         for key, val in self.notes.items():
             text += f"  | {key}: {val}"
         return text
