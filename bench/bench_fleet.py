@@ -318,8 +318,8 @@ class Target:
 
 
 def _loop_factory() -> Any:
-    """uvloop's event loop for the simulator where it is installed (a runtime dependency: central runs on it too):
-    the simulator's own event loop, not central, limited the fleet on asyncio's."""
+    """uvloop's event loop for the simulator where it is installed (``pip install uvloop``; not a dependency),
+    else asyncio's: the simulator's own event loop, not central, limited the fleet on asyncio's."""
     try:
         import uvloop
     except ImportError:

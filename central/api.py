@@ -16,11 +16,10 @@ import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from fastapi.security import HTTPAuthorizationCredentials
 from starlette.requests import ClientDisconnect
 
 from central import ingest, signing
-from central.deps import Credentials, Device, Pages, State, check_device
+from central.deps import Device, Pages, State
 from central.signing import SignedPages
 from central.state import CentralState
 from sync.protocol import MAX_BODY_BYTES, MAX_INT, ProtocolError, UploadTooLargeError, decode_upload
@@ -80,32 +79,24 @@ async def upload(request: Request, dev: Device, state: State) -> dict[str, Any]:
     return await asyncio.to_thread(_ingest, state, dev, raw, request.headers.get("content-encoding"), received_at)
 
 
-def _changes(state: CentralState, pages: SignedPages, creds: HTTPAuthorizationCredentials | None, since: int,
-             limit: int, fmt: int) -> dict[str, Any]:
-    with state.connection() as db:  # the token check and the page on one connection, in one worker thread
-        check_device(db, creds)
+def _changes(state: CentralState, pages: SignedPages, since: int, limit: int, fmt: int) -> dict[str, Any]:
+    with state.connection() as db:
         return pages.page(db, since, limit, fmt)
 
 
 @router.get("/changes")
-async def changes(creds: Credentials, state: State, pages: Pages,
+async def changes(dev: Device, state: State, pages: Pages,
                   since: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
                   limit: Annotated[int, Query(ge=1, le=5000)] = 500,
                   fmt: Annotated[int, Query(alias="format", ge=1, le=4)] = 1) -> dict[str, Any]:
     """The signed list page after version ``since`` (a snapshot when the device is too far behind), in list format
     ``format``: 1 (the default, for gates that do not ask), 2 (quarantine of persons too), 3 (guards too) or 4
-    (the households central knows too). 401 without a valid device token."""
-    return await asyncio.to_thread(_changes, state, pages, creds, since, limit, fmt)
-
-
-def _whoami(state: CentralState, creds: HTTPAuthorizationCredentials | None) -> dict[str, Any]:
-    with state.connection() as db:
-        dev = check_device(db, creds)
-    return {"device_id": dev["device_id"], "community": dev["community"], "gate_id": dev["gate_id"],
-            "server_time": time.time()}
+    (the households central knows too). 401 without a valid device token (the ``Device`` dependency)."""
+    return await asyncio.to_thread(_changes, state, pages, since, limit, fmt)
 
 
 @router.get("/whoami")
-async def whoami(creds: Credentials, state: State) -> dict[str, Any]:
+def whoami(dev: Device) -> dict[str, Any]:
     """The device this token belongs to (a connectivity and credential check); 401 without a valid one."""
-    return await asyncio.to_thread(_whoami, state, creds)
+    return {"device_id": dev["device_id"], "community": dev["community"], "gate_id": dev["gate_id"],
+            "server_time": time.time()}
