@@ -3,9 +3,8 @@
 ``app.state.central`` (:class:`CentralState`, the device API's connections and signing key) is set by
 :func:`central.server.create_app`. A route takes
 ``dev: Device`` for the device of the request's ``Authorization: Bearer <device token>`` (401 without a valid
-one) and ``state: State`` for the connections; ``pages: Pages`` the signed list pages
-(``app.state.list_pages``); a route that works on a connection anyway takes ``creds: Credentials`` and calls
-:func:`check_device` on it in the same worker thread.
+one), ``state: State`` for the connections and ``pages: Pages`` for the signed list pages
+(``app.state.list_pages``).
 """
 
 from __future__ import annotations
@@ -39,23 +38,15 @@ Pages = Annotated[SignedPages, Depends(signed_pages)]
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
-def check_device(db: Any, creds: HTTPAuthorizationCredentials | None) -> dict[str, Any]:
-    """The device of the bearer token ``creds`` looked up on ``db``; 401 when it is missing, unknown or revoked
-    (for a route that does its work on the same connection, in one trip to a worker thread)."""
+def device(creds: Credentials, state: State) -> dict[str, Any]:
+    """The device of this request's bearer token; 401 when it is missing, unknown or revoked."""
     if creds is None or creds.scheme.lower() != "bearer":
         raise HTTPException(401, "missing device token", headers={"WWW-Authenticate": "Bearer"})
-    found = ingest.authenticate(db, creds.credentials)
+    with state.connection() as db:
+        found = ingest.authenticate(db, creds.credentials)
     if found is None:
         raise HTTPException(401, "unknown or revoked device token", headers={"WWW-Authenticate": "Bearer"})
     return found
-
-
-def device(creds: Credentials, state: State) -> dict[str, Any]:
-    """The device of this request's bearer token; 401 when it is missing, unknown or revoked."""
-    if creds is None or creds.scheme.lower() != "bearer":  # no database connection for that
-        raise HTTPException(401, "missing device token", headers={"WWW-Authenticate": "Bearer"})
-    with state.connection() as db:
-        return check_device(db, creds)
 
 
 Device = Annotated[dict[str, Any], Depends(device)]
