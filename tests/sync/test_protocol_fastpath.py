@@ -94,7 +94,8 @@ def bodies(draw: st.DrawFn) -> bytes:
         report.pop(draw(st.sampled_from(sorted(REPORT))))
     return _build(entries, report, hash_mode=draw(st.sampled_from(["slice", "parsed", "wrong"])),
                   layout=draw(st.sampled_from(["gate", "gate", "other"])), bom=draw(st.booleans()),
-                  dup=draw(st.sampled_from([None, None, "seq-after", "seq-before"])), token=draw(st.sampled_from(TOKENS)))
+                  dup=draw(st.sampled_from([None, None, "seq-after", "seq-before"])),
+                  token=draw(st.sampled_from(TOKENS)))
 
 
 @settings(max_examples=600, deadline=None)
