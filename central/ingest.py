@@ -393,12 +393,13 @@ def _rows(device: dict[str, Any], body: UploadBody, now: float) -> list[list[Any
     filed = {"device_id": device_id, "community": device.get("community") or "", "received_at": now,
              "batch_id": body.batch_id}
     rows, corrected, suspect = [], 0, 0
+    time_source = redating.time_source
     for f in fields:
         values = {**f, **filed}
         if values["pass_id"] is not None:
             values["pass_id"] = str(values["pass_id"])
-        values = intake.screen(values, ctx, texts=texts)
-        values["time_source"] = redating.time_source(values["clock_trusted"], values["time_suspect"])
+        values = intake.screen(values, ctx, texts=texts, in_place=True)  # values: a dict of its own
+        values["time_source"] = time_source(values["clock_trusted"], values["time_suspect"])
         corrected += values["corrections"] is not None
         suspect += values["time_suspect"]
         rows.append(list(_ROW(values)))

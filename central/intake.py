@@ -42,6 +42,13 @@ def clean_text(value: str) -> str:
     return _UNSAFE.sub(REPLACEMENT, value)
 
 
+def has_unsafe(text: str) -> bool:
+    """Whether ``text`` holds a character :func:`clean_text` replaces. Each of them (categories Cc, Cs, Cn) is
+    one ``str.isprintable`` says is not printable, so a printable text (nearly every one) needs no regular
+    expression: a C pass over it, several times faster than the search."""
+    return not text.isprintable() and _UNSAFE.search(text) is not None
+
+
 def plausible_time(t: float, now: float) -> bool:
     """Whether an entry time can be right, given central's clock ``now``."""
     return EARLIEST_WALL_TS <= t <= now + FUTURE_SLACK_S
@@ -70,13 +77,14 @@ def any_unsafe_text(rows: list[dict[str, Any]]) -> bool:
     """Whether any text of any of ``rows`` holds a character :func:`clean_text` replaces: one search over all of
     them (a character class matches single code points, so joining the texts neither makes nor hides a match).
     Most batches hold none, and then :func:`screen` need not look at each row's texts."""
-    return _UNSAFE.search("".join([v for row in rows for v in row.values() if isinstance(v, str)])) is not None
+    return has_unsafe("".join([v for row in rows for v in row.values() if isinstance(v, str)]))
 
 
-def screen(row: dict[str, Any], ctx: Context, *, texts: bool = True) -> dict[str, Any]:
+def screen(row: dict[str, Any], ctx: Context, *, texts: bool = True, in_place: bool = False) -> dict[str, Any]:
     """The row as central stores it (a new dict with ``time_suspect`` and ``corrections``); see the module.
-    ``texts=False``: the caller has found no text to clean in it (:func:`any_unsafe_text`)."""
-    out = dict(row)
+    ``texts=False``: the caller has found no text to clean in it (:func:`any_unsafe_text`). ``in_place``: the
+    caller gives ``row`` away (a dict it built for this), which is changed and returned rather than copied."""
+    out = row if in_place else dict(row)
     corrections: dict[str, Any] = {}
     if out.get("gate_id") != ctx.gate_id:
         corrections["gate_id"] = out.get("gate_id")
@@ -102,9 +110,9 @@ def _unsafe_texts(row: dict[str, Any]) -> dict[str, str]:
     """The texts of ``row`` holding a character :func:`clean_text` replaces (one search over all of them first:
     a character class matches single code points, so joining the texts neither makes nor hides a match)."""
     strings = [v for v in row.values() if isinstance(v, str)]
-    if not _UNSAFE.search("".join(strings)):
+    if not has_unsafe("".join(strings)):
         return {}
-    return {k: v for k, v in row.items() if isinstance(v, str) and _UNSAFE.search(v)}
+    return {k: v for k, v in row.items() if isinstance(v, str) and has_unsafe(v)}
 
 
 def _ascii_json(value: Any) -> str:

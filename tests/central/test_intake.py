@@ -84,3 +84,20 @@ def test_a_batch_screened_with_one_search_is_stored_as_row_by_row(texts):
     found = intake.any_unsafe_text(rows)
     assert [intake.screen(r, CTX, texts=found) for r in rows] == [intake.screen(r, CTX) for r in rows]
     assert found == any(intake.clean_text(v) != v for r in rows for v in r.values() if isinstance(v, str))
+
+
+@settings(max_examples=500, deadline=None)
+@given(text=st.text(max_size=40) | st.text(st.characters(codec=None, categories=["Cc", "Cs", "Cn", "Cf", "Zs", "Lo"]),
+                                           max_size=10))
+def test_has_unsafe_finds_exactly_what_clean_text_replaces(text):
+    """The printable shortcut never hides a character to clean (every one is non-printable)."""
+    assert intake.has_unsafe(text) == (intake.clean_text(text) != text)
+    assert intake.has_unsafe(text + "\ufffe") and intake.has_unsafe("\ud800" + text)
+    assert intake.has_unsafe(text + "\x85")
+
+
+def test_screening_in_place_gives_the_row_a_copy_gives():
+    row = _row(gate_id="other", wall_ts=-1.0, temp_c=300.0, reason="a\x07")
+    assert intake.screen(dict(row), CTX, in_place=True) == intake.screen(row, CTX)
+    mine = dict(row)
+    assert intake.screen(mine, CTX, in_place=True) is mine
