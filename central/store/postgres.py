@@ -20,6 +20,10 @@ from central.store.sqltext import to_postgres
 
 log = logging.getLogger(__name__)
 
+#: Batches of this many rows or more are inserted through COPY (:meth:`PostgresDB._insert_by_copy`): below it, the
+#: two extra round trips cost more than the per-row statements they save.
+COPY_MIN_ROWS = 50
+
 _QUERY_PASSWORD = re.compile(r"((?:^|&)(?:ssl)?password=)[^&]*", re.I)
 
 
@@ -144,19 +148,48 @@ class PostgresDB(CentralDB):
         self._run("SELECT pg_advisory_xact_lock(%s)", [lock_key(name)])
 
     def insert_ignore_many(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> int:
-        # executemany pipelines the statements (one round trip), 3-4x faster here than multi-row VALUES
-        sql = (f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('%s' for _ in columns)}) "
-               "ON CONFLICT DO NOTHING")
+        """Insert ``rows`` skipping those that clash with any unique key (the first of two clashing rows in
+        ``rows`` wins, as row by row); how many were inserted. A batch of :data:`COPY_MIN_ROWS` or more is
+        copied into a session-private staging table and moved by one ``INSERT ... SELECT ... ON CONFLICT DO
+        NOTHING`` (:meth:`_insert_by_copy`, ~1.5x faster for 500 rows of ``entries``: one statement instead of
+        one per row); a smaller one is sent as one pipelined ``executemany`` (a single round trip)."""
         if any(isinstance(v, str) and "\x00" in v for row in rows for v in row):
             rows = [_nul_free(row) for row in rows]
-        cur = self._live().cursor()
         try:
-            cur.executemany(sql, rows)
+            if len(rows) >= COPY_MIN_ROWS:
+                return self._insert_by_copy(table, columns, rows)
+            # executemany pipelines the statements (one round trip), 3-4x faster here than multi-row VALUES
+            cur = self._live().cursor()
+            cur.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('%s' for _ in columns)}) "
+                            "ON CONFLICT DO NOTHING", rows)
         except self._psycopg.OperationalError as exc:
             if not self.conn.closed:
                 raise
             raise self._lost(exc) from None
         return max(0, cur.rowcount)  # psycopg 3.1+: the sum over the rows (inserted ones only)
+
+    def _insert_by_copy(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> int:
+        """``COPY`` the rows (numbered, to keep their order) into a temporary table of just these columns, then
+        move them out of it (``DELETE ... RETURNING``) into ``table`` in that order with ``ON CONFLICT DO
+        NOTHING``, in one statement: the same rows inserted as row by row, the same count.
+
+        The staging table is this session's alone and made when missing (a rolled-back transaction that made it
+        takes it away again). It is empty whenever a call starts: the move empties it, and it is ``ON COMMIT
+        DELETE ROWS`` (what a failed call copied goes with that call's rollback). Outside a transaction the call
+        runs in one of its own, as the commit of the ``COPY`` alone would empty the table before the move."""
+        names = ", ".join(columns)
+        stage = f"gatepass_stage_{table}_{zlib.crc32(names.encode()):08x}"
+        # in a transaction of its own when called outside one: the commit of the COPY alone would empty the table
+        own = contextlib.nullcontext() if self.in_transaction else self.transaction()
+        with own, self._live().cursor() as cur:
+            cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS SELECT {names}, "
+                        f"0::bigint AS ord_ FROM {table} WITH NO DATA")
+            with cur.copy(f"COPY {stage} ({names}, ord_) FROM STDIN") as copy:
+                for i, row in enumerate(rows):
+                    copy.write_row((*row, i))
+            cur.execute(f"WITH staged AS (DELETE FROM {stage} RETURNING *) INSERT INTO {table} ({names}) "
+                        f"SELECT {names} FROM staged ORDER BY ord_ ON CONFLICT DO NOTHING")
+            return max(0, cur.rowcount)
 
     def table_exists(self, name: str) -> bool:
         return self._run("SELECT to_regclass(%s) IS NOT NULL", [name]).fetchone()[0]
