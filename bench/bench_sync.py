@@ -30,19 +30,28 @@ from sync.locallog import LocalLog
 from sync.protocol import encode_upload
 
 
-def _direct_insert(rows: list[dict], target: str) -> float:
-    """Seconds to insert the same rows straight into a fresh central ``entries`` table (one transaction, the
-    store's own bulk insert: executemany on SQLite, multi-row INSERTs on PostgreSQL)."""
+def _direct_insert(rows: list[dict], target: str, *, row_by_row: bool = False) -> float:
+    """Seconds to insert the same rows straight into a fresh central ``entries`` table (one transaction, 500 rows
+    a call of the store's own bulk insert, the one the ingest uses: executemany on SQLite; on PostgreSQL COPY into
+    a staging table and one ``INSERT ... SELECT ... ON CONFLICT DO NOTHING`` a call, the fastest of the ways
+    tried). ``row_by_row``: PostgreSQL's pipelined row-by-row ``INSERT`` instead, the store's bulk insert (and
+    so this baseline) before issue 20's third pass."""
+    from central.store import postgres
+
     db = centraldb.open_db(target)
     now = time.time()
     prepared = [[{**r, "community": "c", "received_at": now, "batch_id": "b", "time_suspect": 0,
                   "time_source": redating.time_source(r["clock_trusted"], 0)}.get(c) for c in ENTRY_COLUMNS]
                 for r in rows]
-    t0 = time.perf_counter()
-    with db.transaction():
-        for i in range(0, len(prepared), 500):
-            db.insert_ignore_many("entries", ENTRY_COLUMNS, prepared[i:i + 500])
-    elapsed = time.perf_counter() - t0
+    copy_min, postgres.COPY_MIN_ROWS = postgres.COPY_MIN_ROWS, 10**9 if row_by_row else postgres.COPY_MIN_ROWS
+    try:
+        t0 = time.perf_counter()
+        with db.transaction():
+            for i in range(0, len(prepared), 500):
+                db.insert_ignore_many("entries", ENTRY_COLUMNS, prepared[i:i + 500])
+        elapsed = time.perf_counter() - t0
+    finally:
+        postgres.COPY_MIN_ROWS = copy_min
     db.close()
     return elapsed
 
@@ -248,11 +257,16 @@ def _ingest(n: int, tmp: Path) -> list[Result]:
             drain_s, rows = _drain(n, tmp / name, new_url())
             rate, many = _ingest_rates(tmp / name, rows, n, new_url)
             direct_s = _direct_insert(rows, direct_target)
+            # the baseline before the store's bulk insert went through COPY on PostgreSQL (printed beside it)
+            older = {}
+            if name == "PostgreSQL":
+                row_by_row_s = _direct_insert(rows, str(new_url()), row_by_row=True)
+                older = {"direct insert row by row (the baseline before)": f"{n / row_by_row_s:.0f} entries/s"}
             results += [
                 Result(f"{name}: drain {n} entries over loopback", drain_s, "s", f"direct insert into {name}",
                        direct_s),
                 Result(f"{name}: central ingest rate (HTTP, 500-row gzip batches)", rate, "entries/s",
-                       f"direct insert into {name}", n / direct_s),
+                       f"direct insert into {name}", n / direct_s, notes=older),
                 Result(f"{name}: central ingest rate, {GATES_AT_ONCE} gates at once (HTTP, 500-row gzip batches)",
                        many, "entries/s", f"direct insert into {name}", n / direct_s),
             ]
