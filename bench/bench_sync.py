@@ -10,6 +10,7 @@ again); plus the long kill -9 run (1,000+ kills) with its loss/duplicate counts.
 from __future__ import annotations
 
 import logging
+import os
 import tempfile
 import threading
 import time
@@ -80,6 +81,7 @@ def _ingest_rates(tmp: Path, rows: list[dict], n: int, new_url: Callable[[], str
     :data:`GATES_AT_ONCE` gates at the same time (n entries in all for each figure). Each figure starts from an
     empty central, as the direct insert it is compared with starts from an empty table."""
     one = _timed_posts(tmp / "ingest-one", new_url(), [_bodies(rows, n)], n)
+    central_cpu_us["one gate"] = central_cpu_us["last"]
     bodies = _bodies(rows, n)
     share = -(-len(bodies) // GATES_AT_ONCE)
     many = _timed_posts(tmp / "ingest-many", new_url(),
@@ -87,23 +89,39 @@ def _ingest_rates(tmp: Path, rows: list[dict], n: int, new_url: Callable[[], str
     return one, many
 
 
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) process ``pid`` has used so far (Linux ``/proc``; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+#: central's CPU per ingested row (µs) in the last :func:`_timed_posts`: a figure the other engineers' load on a
+#: shared box moves far less than the wall-clock rate
+central_cpu_us: dict[str, float] = {}
+
+
 def _timed_posts(data_dir: Path, database_url: str | None, per_gate: list[list[bytes]], n: int) -> float:
-    """Entries/s of a fresh central while each gate of ``per_gate`` posts its bodies (each gate a thread)."""
+    """Entries/s of a fresh central while each gate of ``per_gate`` posts its bodies (each gate a thread); central's
+    CPU per row goes to :data:`central_cpu_us` (``"last"``)."""
     from bench.bench_fleet import _start
     from tests.sync.helpers import Central
 
     central = Central(data_dir, database_url)
     try:
-        _start(central, 1)
+        pid = _start(central, 1).pid
         posters = [threading.Thread(target=_post_all, args=(central.url, central.add_device(f"gate-m{i}",
                                                                                             gate_id="g1"), bodies))
                    for i, bodies in enumerate(per_gate)]
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), _cpu_s(pid)
         for t in posters:
             t.start()
         for t in posters:
             t.join()
         rate = n / (time.perf_counter() - t0)
+        central_cpu_us["last"] = (_cpu_s(pid) - cpu0) / n * 1e6
         assert len(central.entries()) == n, "every posted row is stored"
         return rate
     finally:
@@ -258,10 +276,11 @@ def _ingest(n: int, tmp: Path) -> list[Result]:
             rate, many = _ingest_rates(tmp / name, rows, n, new_url)
             direct_s = _direct_insert(rows, direct_target)
             # the baseline before the store's bulk insert went through COPY on PostgreSQL (printed beside it)
-            older = {}
+            older: dict[str, str] = {}
             if name == "PostgreSQL":
                 row_by_row_s = _direct_insert(rows, str(new_url()), row_by_row=True)
                 older = {"direct insert row by row (the baseline before)": f"{n / row_by_row_s:.0f} entries/s"}
+            older["central CPU per row"] = f"{central_cpu_us.get('one gate', 0):.0f} µs"
             results += [
                 Result(f"{name}: drain {n} entries over loopback", drain_s, "s", f"direct insert into {name}",
                        direct_s),
