@@ -88,6 +88,7 @@ class PostgresDB(CentralDB):
         self._psycopg = psycopg
         self._url, self._timeout_s = url, max(1, round(connect_timeout_s))
         self._depth = 0  # open transaction() blocks: no reconnecting under one (its statements would autocommit)
+        self._temp_ok: bool | None = None  # may this role make the bulk insert's staging table (_may_stage)
         self.conn = self._connect()
 
     def _connect(self) -> Any:
@@ -156,7 +157,7 @@ class PostgresDB(CentralDB):
         if any(isinstance(v, str) and "\x00" in v for row in rows for v in row):
             rows = [_nul_free(row) for row in rows]
         try:
-            if len(rows) >= COPY_MIN_ROWS:
+            if len(rows) >= COPY_MIN_ROWS and self._may_stage():
                 return self._insert_by_copy(table, columns, rows)
             # executemany pipelines the statements (one round trip), 3-4x faster here than multi-row VALUES
             cur = self._live().cursor()
@@ -167,6 +168,14 @@ class PostgresDB(CentralDB):
                 raise
             raise self._lost(exc) from None
         return max(0, cur.rowcount)  # psycopg 3.1+: the sum over the rows (inserted ones only)
+
+    def _may_stage(self) -> bool:
+        """Whether this role may make temporary tables here (PostgreSQL grants it to everyone unless an
+        administrator took it away; then the bulk insert stays row by row). Asked once."""
+        if self._temp_ok is None:
+            self._temp_ok = bool(self._run("SELECT has_database_privilege(current_database(), 'TEMP')",
+                                           ()).fetchone()[0])
+        return self._temp_ok
 
     def _insert_by_copy(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> int:
         """``COPY`` the rows (numbered, to keep their order) into a temporary table of just these columns, then

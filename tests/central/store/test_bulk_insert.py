@@ -69,3 +69,23 @@ def test_a_big_batch_goes_through_copy_and_calls_in_one_transaction_stay_apart(p
         raise RuntimeError("undo")
     assert pg.insert_ignore_many("big", COLS, [[k, f"w{k}", 0, None, None] for k in range(2001, 2061)]) == 60
     assert pg.execute("SELECT COUNT(*) FROM big").fetchone()[0] == 960  # nothing of the rolled-back call
+
+
+def test_a_role_without_temp_tables_still_inserts_row_by_row(pg_server):
+    if pg_server._external:
+        pytest.skip("makes a role: only on the throw-away server")
+    admin = centraldb.open_db(pg_server.new_database())
+    name = admin.execute("SELECT current_database()").fetchone()[0]
+    role = f"no_temp_{name}"
+    admin.execute(f"CREATE ROLE {role} LOGIN")
+    admin.execute(f"REVOKE TEMP ON DATABASE {name} FROM PUBLIC")
+    admin.execute(TABLE.format("t"))
+    admin.execute(f"GRANT ALL ON t TO {role}")
+    limited = centraldb.connect(pg_server.url(name).replace("gatepass@", f"{role}@", 1))
+    try:
+        assert not limited._may_stage()
+        assert limited.insert_ignore_many("t", COLS, [[k, f"u{k}", 1, None, None] for k in range(1, 101)]) == 100
+        assert admin._may_stage()
+    finally:
+        limited.close()
+        admin.close()
