@@ -546,3 +546,58 @@ def run(quick: bool = False) -> list[Result]:
         for server in servers:
             server.stop()
     return results
+
+
+# -- what one device request costs central, without HTTP (issue 20: the PostgreSQL fleet is bound by round trips) ----
+
+
+def _backend_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) of process ``pid`` (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def request_costs(database_url: str, n: int = 400) -> dict[str, dict[str, float]]:
+    """Per device request as the device API runs it (token look-up, then ``central.api._ingest``), in-process on one
+    connection: wall time, this process's CPU and its PostgreSQL backend's CPU (ms), for ``n`` 1-entry uploads and
+    ``n`` heartbeats of one gate (after ``n`` of each to warm up); and the statements each makes
+    (:mod:`tests.central.roundtrips`). ``PYTHONPATH=. python -c "from bench.bench_fleet import main_costs;
+    main_costs()"`` starts a throw-away PostgreSQL for it."""
+    from central import api
+    from central.db import open_db
+    from central.deps import device
+    from central.state import CentralState
+    from tests.central.roundtrips import _Creds, _entry, _report, device_requests
+
+    db = open_db(database_url)
+    try:
+        trips = {k: c.trips for k, c in device_requests(db).items()}
+        backend = int(db.execute("SELECT pg_backend_pid()").fetchone()[0])
+        state, creds, seq = CentralState(db, signing_key=None), _Creds(ingest.add_device(db, "cost-gate")), 0
+        out: dict[str, dict[str, float]] = {}
+        for kind in ("upload", "heartbeat") * 2:
+            t0, c0, b0 = time.perf_counter(), time.process_time(), _backend_cpu_s(backend)
+            for _ in range(n):
+                seq += kind == "upload"
+                rows = [_entry("cost-gate", seq)] if kind == "upload" else []
+                raw = encode_upload(uuid.uuid4().hex, rows, _report(seq, seq + 1))
+                api._ingest(state, device(creds, state), raw, "gzip", 1_795_000_000.0 + seq)  # type: ignore[arg-type]
+            out[kind] = {"wall ms": (time.perf_counter() - t0) / n * 1000,
+                         "central CPU ms": (time.process_time() - c0) / n * 1000,
+                         "PostgreSQL CPU ms": (_backend_cpu_s(backend) - b0) / n * 1000,
+                         "statements": trips[kind]}
+        return out
+    finally:
+        db.close()
+
+
+def main_costs() -> None:
+    """Print :func:`request_costs` against a throw-away PostgreSQL server (fsync on)."""
+    from tests.pgserver import PgServer
+
+    server = PgServer(settings={"fsync": "on", "synchronous_commit": "on"}).start()
+    try:
+        for kind, figures in request_costs(server.new_database()).items():
+            print(kind, ", ".join(f"{k} {v:.2f}" if isinstance(v, float) else f"{k} {v}" for k, v in figures.items()))
+    finally:
+        server.stop()
