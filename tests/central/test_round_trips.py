@@ -9,6 +9,8 @@ trips on PostgreSQL; a heartbeat 14 and 16.
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 
 import pytest
@@ -85,3 +87,39 @@ def test_a_fault_is_closed_by_the_first_report_without_it_and_a_refusal_is_count
     _upload(db, device, [2], decision="refuse")
     assert db.execute("SELECT SUM(refusals) FROM refusal_counts").fetchone()[0] == 1
     assert db.execute("SELECT SUM(refusals), SUM(total) FROM entry_counts").fetchone() == (1, 2)
+
+
+def test_a_batch_sent_again_while_the_first_send_still_runs_is_acknowledged_not_refused(pg_server):
+    """PostgreSQL: the second upload waits for the device row's lock, then reads the ledger, the entries and the
+    alarms as the first left them (its read starts after the wait: read in the same statement as the lock, it
+    would see the ledger as it was before and insert the batch a second time: a unique-key error, a 500)."""
+    url = pg_server.new_database()
+    first, second = open_db(url), open_db(url)
+    try:
+        device = ingest.authenticate(first, ingest.add_device(first, "retry-gate"))
+        rows = [_entry("retry-gate", 1)]
+        raw = encode_upload("batch-0001", rows, _report(1, 2))
+        done: dict = {}
+
+        def resend():
+            try:
+                done["reply"] = ingest.ingest(second, device, decode_upload(raw, "gzip"), 1_795_000_100.0)
+            except Exception as exc:  # noqa: BLE001 - examined below
+                done["error"] = exc
+
+        with first.transaction():  # the first send, holding the device's row until it commits
+            first.execute("SELECT 1 FROM devices WHERE device_id = ? FOR UPDATE", ["retry-gate"])
+            waiting = threading.Thread(target=resend)
+            waiting.start()
+            time.sleep(0.5)  # the re-send is now waiting for the lock
+            assert waiting.is_alive(), done
+            ingest.ingest(first, device, decode_upload(raw, "gzip"), 1_795_000_100.0)
+        waiting.join(30)
+        assert "error" not in done, done
+        reply = done["reply"]
+        assert (reply.inserted, reply.duplicates, reply.held, reply.highest_contiguous_seq) == (0, 1, [[1, 1]], 1)
+        assert first.execute("SELECT times_received FROM upload_batches").fetchone()[0] == 2
+        assert first.execute("SELECT COUNT(*) FROM entries").fetchone()[0] == 1
+    finally:
+        first.close()
+        second.close()
