@@ -358,10 +358,16 @@ def _search(target: Target, tokens: list[tuple[str, str]], day_s: float, sizes: 
     return good, runs
 
 
+def _cpu_per_request_ms(run: dict[str, Any]) -> float:
+    """Central's CPU (its processes and PostgreSQL's) per device request, in ms: the figure a busy box moves least."""
+    return run["central_cpu"] / run["requests_s"] * 1000 if run["requests_s"] else 0.0
+
+
 def _describe(run: dict[str, Any]) -> str:
     return (f"{run['gates']} gates: p99 {run['p99'] * 1000:.0f} ms, p50 {run['p50'] * 1000:.0f} ms, "
             f"{run['requests_s']:.0f} req/s, {run['entries']} entries, errors {run['errors']} {run['error_kinds']}, "
-            f"simulator CPU {run['sim_cpu']:.0%} of a core, central CPU {run['central_cpu']:.0%}, "
+            f"simulator CPU {run['sim_cpu']:.0%} of a core, central CPU {run['central_cpu']:.0%} "
+            f"({_cpu_per_request_ms(run):.1f} ms per request), "
             f"timer lag p99 {run['lag99'] * 1000:.0f} ms -> {'ok' if run['ok'] else 'over'}")
 
 
@@ -511,7 +517,8 @@ def _result(name: str, workers: int | None, largest: int, runs: list[dict[str, A
     notes: dict[str, Any] = {"goal": 5000, "runs": "; ".join(_describe(r) for r in runs)}
     if best:
         notes = {"p99 ms": round(best["p99"] * 1000), "req/s": round(best["requests_s"]),
-                 "simulator CPU": f"{best['sim_cpu']:.0%}", "central CPU": f"{best['central_cpu']:.0%}", **notes}
+                 "simulator CPU": f"{best['sim_cpu']:.0%}", "central CPU": f"{best['central_cpu']:.0%}",
+                 "central CPU per request ms": round(_cpu_per_request_ms(best), 2), **notes}
     what = name if workers is None else f"{name}, workers={workers}"
     return Result(f"{what}: largest fleet with p99 upload < 1 s ({day_s:.0f}-s day)", largest, "gates",
                   BASELINE, base, notes)
@@ -539,3 +546,58 @@ def run(quick: bool = False) -> list[Result]:
         for server in servers:
             server.stop()
     return results
+
+
+# -- what one device request costs central, without HTTP (issue 20: the PostgreSQL fleet is bound by round trips) ----
+
+
+def _backend_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) of process ``pid`` (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def request_costs(database_url: str, n: int = 400) -> dict[str, dict[str, float]]:
+    """Per device request as the device API runs it (token look-up, then ``central.api._ingest``), in-process on one
+    connection: wall time, this process's CPU and its PostgreSQL backend's CPU (ms), for ``n`` 1-entry uploads and
+    ``n`` heartbeats of one gate (after ``n`` of each to warm up); and the statements each makes
+    (:mod:`tests.central.roundtrips`). ``PYTHONPATH=. python -c "from bench.bench_fleet import main_costs;
+    main_costs()"`` starts a throw-away PostgreSQL for it."""
+    from central import api
+    from central.db import open_db
+    from central.deps import device
+    from central.state import CentralState
+    from tests.central.roundtrips import _Creds, _entry, _report, device_requests
+
+    db = open_db(database_url)
+    try:
+        trips = {k: c.trips for k, c in device_requests(db).items()}
+        backend = int(db.execute("SELECT pg_backend_pid()").fetchone()[0])
+        state, creds, seq = CentralState(db, signing_key=None), _Creds(ingest.add_device(db, "cost-gate")), 0
+        out: dict[str, dict[str, float]] = {}
+        for kind in ("upload", "heartbeat") * 2:
+            t0, c0, b0 = time.perf_counter(), time.process_time(), _backend_cpu_s(backend)
+            for _ in range(n):
+                seq += kind == "upload"
+                rows = [_entry("cost-gate", seq)] if kind == "upload" else []
+                raw = encode_upload(uuid.uuid4().hex, rows, _report(seq, seq + 1))
+                api._ingest(state, device(creds, state), raw, "gzip", 1_795_000_000.0 + seq)  # type: ignore[arg-type]
+            out[kind] = {"wall ms": (time.perf_counter() - t0) / n * 1000,
+                         "central CPU ms": (time.process_time() - c0) / n * 1000,
+                         "PostgreSQL CPU ms": (_backend_cpu_s(backend) - b0) / n * 1000,
+                         "statements": trips[kind]}
+        return out
+    finally:
+        db.close()
+
+
+def main_costs() -> None:
+    """Print :func:`request_costs` against a throw-away PostgreSQL server (fsync on)."""
+    from tests.pgserver import PgServer
+
+    server = PgServer(settings={"fsync": "on", "synchronous_commit": "on"}).start()
+    try:
+        for kind, figures in request_costs(server.new_database()).items():
+            print(kind, ", ".join(f"{k} {v:.2f}" if isinstance(v, float) else f"{k} {v}" for k, v in figures.items()))
+    finally:
+        server.stop()

@@ -18,7 +18,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, Request
 from starlette.requests import ClientDisconnect
 
-from central import ingest, signing
+from central import ingest
 from central.deps import Device, Pages, State
 from central.signing import SignedPages
 from central.state import CentralState
@@ -51,13 +51,12 @@ def _ingest(state: CentralState, dev: dict[str, Any], raw: bytes, encoding: str 
         raise HTTPException(413 if isinstance(exc, UploadTooLargeError) else 422, str(exc)) from None
     with state.connection() as db:
         try:
-            result = ingest.ingest(db, dev, body, received_at)
+            result = ingest.ingest(db, dev, body, received_at, lists=True)  # the list version in the same trip
         except ingest.BatchConflictError as exc:
             log.error("device %s: %s", dev["device_id"], exc)
             raise HTTPException(409, str(exc)) from None
-        central_version = signing.central_list_version(db)
     reply = result.as_json()
-    reply["list_version"] = central_version
+    reply["list_version"] = result.central_list_version
     reply["server_time"] = time.time()
     return reply
 

@@ -86,12 +86,16 @@ def open_faults(report: dict[str, Any] | None) -> list[OpenFault] | None:
     return out
 
 
-def record(db: CentralDB, device_id: str, faults: list[DeviceFault] | None, wall_now: float, now: float) -> None:
+def record(db: CentralDB, device_id: str, faults: list[DeviceFault] | None, wall_now: float, now: float, *,
+           any_open: bool = True) -> None:
     """Open a ``device_faults`` row for each newly reported fault and close those no longer reported (call inside
-    the upload's transaction). A report without ``faults`` (older gate) changes nothing."""
+    the upload's transaction). A report without ``faults`` (older gate) changes nothing. ``any_open``: False when
+    the caller knows the device has no open episode (then a report of no faults needs no statement)."""
     if faults is None:
         return
     reported = {(f.code, round(f.since, 3)) for f in faults if math.isfinite(f.since)}
+    if not reported and not any_open:
+        return
     held = {(code, since): fid for fid, code, since in db.execute(
         "SELECT id, code, since FROM device_faults WHERE device_id = ? AND until IS NULL", [device_id])}
     for key, fid in held.items():

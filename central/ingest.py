@@ -325,9 +325,13 @@ class IngestResult:
     received_at: float = 0.0
     clock_skew_s: float = 0.0
     open_gaps: list[list[int]] = field(default_factory=list)
+    #: central's newest list version, read in the upload's transaction (when asked: ``ingest(lists=True)``)
+    central_list_version: int | None = field(default=None, repr=False)
 
     def as_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        out = dict(self.__dict__)
+        del out["central_list_version"]  # the API puts it in the reply as ``list_version``
+        return out
 
 
 def _advance_contiguous(db: CentralDB, device_id: str, start: int) -> int:
@@ -431,11 +435,11 @@ def _faults(report: dict[str, Any]) -> list[DeviceFault] | None:
     return None if found is None else [DeviceFault.model_construct(**f) for f in found]
 
 
-def _note_batch(db: CentralDB, device_id: str, body: UploadBody, rows: int, now: float) -> None:
-    """Record the batch in the ledger; :class:`BatchConflictError` if its id came before with other content."""
-    prior = db.execute("SELECT content_hash FROM upload_batches WHERE device_id = ? AND batch_id = ?",
-                       [device_id, body.batch_id]).fetchone()
-    if prior is not None and prior[0] != body.content_hash:
+def _note_batch(db: CentralDB, device_id: str, body: UploadBody, rows: int, now: float,
+                prior: str | None) -> None:
+    """Record the batch in the ledger (``prior``: the content hash an earlier batch of this id left there, read by
+    :func:`_device_state`); :class:`BatchConflictError` if its id came before with other content."""
+    if prior is not None and prior != body.content_hash:
         raise BatchConflictError(f"batch {body.batch_id} was received before with different content")
     # a heartbeat (a report, no rows) has nothing to protect: no ledger row (one a minute per gate)
     if rows and prior is None:
@@ -450,11 +454,11 @@ _SEQ_COLUMN = ENTRY_COLUMNS.index("seq")
 
 
 def _store_rows(db: CentralDB, device_id: str, body: UploadBody, rows: list[list[Any]],
-                now: float) -> tuple[resync.Numbering, int]:
+                now: float, known: resync.Known | None = None) -> tuple[resync.Numbering, int]:
     """Insert the rows under the device's current numbering (:mod:`central.resync`); the numbering and how many
     were new."""
     want = {e.seq: e.uuid for e in body.entries}
-    numbering = resync.numbering(db, device_id, want, now)
+    numbering = resync.numbering(db, device_id, want, now, known)
     if numbering.offset:
         for row in rows:
             row[_SEQ_COLUMN] = numbering.stored(row[_SEQ_COLUMN])
@@ -462,24 +466,109 @@ def _store_rows(db: CentralDB, device_id: str, body: UploadBody, rows: list[list
     return numbering, db.insert_ignore_many("entries", ENTRY_COLUMNS, rows)
 
 
-def _gaps(db: CentralDB, device_id: str, numbering: resync.Numbering, report: Any,
-          now: float) -> tuple[int, list[list[int]]]:
+def next_contiguous(high: int, top: int, stored: list[int]) -> int | None:
+    """The device's new highest contiguous seq when it follows from what the upload's transaction knows: nothing
+    held above ``high`` before (``top``, the highest seq held, is not above it) and the newly stored seqs (all
+    inserted just now) are the next run ``high + 1 ..``; None when the entries must be read to know."""
+    if top > high or sorted(stored) != list(range(high + 1, high + 1 + len(stored))):
+        return None
+    return high + len(stored)
+
+
+def _gaps(db: CentralDB, device_id: str, numbering: resync.Numbering, report: Any, now: float,
+          state: DeviceState, stored: list[int] | None) -> tuple[int, list[list[int]]]:
     """Advance the device's contiguous seq, update its gap alarms; (central's highest contiguous seq, what to ask
-    the gate to send again in its own numbering)."""
-    start = db.execute("SELECT highest_contiguous_seq FROM devices WHERE device_id = ?", [device_id]).fetchone()[0]
-    high = _advance_contiguous(db, device_id, start)
-    missing = _missing_ranges(db, device_id, high, numbering.stored(report.pending_min_seq))
-    _update_gaps(db, device_id, missing, now, above=numbering.offset)
+    the gate to send again in its own numbering). ``stored``: the seqs stored just now when every row was new
+    (then, in the steady state, nothing need be read: :func:`next_contiguous`)."""
+    pending = numbering.stored(report.pending_min_seq)
+    high = None
+    if stored is not None and not numbering.restarted:
+        high = next_contiguous(state.high, state.top, stored)
+    if high is None:
+        start = db.execute("SELECT highest_contiguous_seq FROM devices WHERE device_id = ?",
+                           [device_id]).fetchone()[0]
+        high = _advance_contiguous(db, device_id, start)
+        missing = _missing_ranges(db, device_id, high, pending)
+    else:  # nothing is held above high: what is below the gate's first pending seq is missing
+        missing = [[high + 1, pending - 1]] if pending - 1 > high else []
+    if missing or state.open_gaps or numbering.restarted:
+        _update_gaps(db, device_id, missing, now, above=numbering.offset)
     return high, resync.ask_ranges(missing, numbering, report.retained_from_seq)
 
 
+@dataclass(frozen=True)
+class DeviceState:
+    """What an upload needs to know of its device before it writes, read in one statement (:func:`_device_state`)."""
+
+    high: int                       # devices.highest_contiguous_seq
+    offset: int                     # devices.seq_offset (:mod:`central.resync`)
+    top: int                        # the highest seq central holds for the device (0: none)
+    prior_hash: str | None          # the content hash of an earlier batch with this batch id
+    open_gaps: bool                 # gap alarms open in its current log
+    undated: bool                   # rows waiting for a trusted time of their boot (:mod:`central.redating`)
+    open_faults: bool               # fault episodes open (:mod:`central.faults`)
+    list_version: int | None = None  # central's newest list version (when asked)
+
+
+# the states written out, not bound: only then may the engine use the partial index entries_undated
+_UNDATED = ", ".join(f"'{s}'" for s in redating.UNDATED)
+_STATE = ("(SELECT MAX(seq) FROM entries WHERE device_id = :dev), "
+          "(SELECT content_hash FROM upload_batches WHERE device_id = :dev AND batch_id = :batch), "
+          "EXISTS (SELECT 1 FROM seq_gaps WHERE device_id = :dev AND resolved_at IS NULL AND from_seq > {offset}), "
+          f"EXISTS (SELECT 1 FROM entries WHERE device_id = :dev AND time_source IN ({_UNDATED})), "
+          "EXISTS (SELECT 1 FROM device_faults WHERE device_id = :dev AND until IS NULL)")
+_LIST_VERSION = ", (SELECT COALESCE(MAX(v), 0) FROM pass_changes)"
+
+
+def _device_state(db: CentralDB, device_id: str, batch_id: str, lists: bool) -> DeviceState:
+    """Lock the device's row for this upload's transaction and read what the upload needs (:class:`DeviceState`).
+
+    SQLite (one writer, the transaction began with ``BEGIN IMMEDIATE``): one statement. PostgreSQL: the row is
+    locked first (``FOR UPDATE``: a concurrent upload of the same device waits here until the other commits), then
+    the rest read in a second statement, whose snapshot begins after the lock (under READ COMMITTED a statement
+    that waited for a lock would read the other tables as they were before it waited)."""
+    args = {"dev": device_id, "batch": batch_id}
+    lv = _LIST_VERSION if lists else ""
+    if db.dialect == "sqlite":
+        row = db.execute(f"SELECT d.highest_contiguous_seq, d.seq_offset, {_STATE.format(offset='d.seq_offset')}{lv} "
+                         "FROM devices AS d WHERE d.device_id = :dev", args).fetchone()
+    else:
+        found = db.execute("SELECT highest_contiguous_seq, seq_offset FROM devices WHERE device_id = :dev "
+                           "FOR UPDATE", args).fetchone()
+        row = None if found is None else (*found, *db.execute(
+            f"SELECT {_STATE.format(offset=':offset')}{lv}", {**args, "offset": found[1]}).fetchone())
+    if row is None:
+        raise UnknownDeviceError(f"no device {device_id!r} is registered", "see 'gatepass central devices'")
+    return DeviceState(high=int(row[0]), offset=int(row[1]), top=int(row[2] or 0), prior_hash=row[3],
+                       open_gaps=bool(row[4]), undated=bool(row[5]), open_faults=bool(row[6]),
+                       list_version=int(row[7]) if lists else None)
+
+
+_DECISION = ENTRY_COLUMNS.index("decision")
+_TIME_SOURCE = ENTRY_COLUMNS.index("time_source")
+
+
+def _after_insert(db: CentralDB, device_id: str, body: UploadBody, rows: list[list[Any]], inserted: int,
+                  state: DeviceState, now: float) -> None:
+    """The console's counts, re-dating and the visitor and vehicle links of the rows just stored."""
+    if inserted:  # the hourly counts and pass-sharing notes, before re-dating moves any (a re-send adds nothing)
+        daily_counts.count_uploaded(db, device_id, (r[_SEQ_COLUMN] for r in rows), now,
+                                    refusals=any(r[_DECISION] == "refuse" for r in rows))
+    redating.note_points(db, device_id, trusted_points(body, now))
+    if state.undated or any(r[_TIME_SOURCE] in redating.UNDATED for r in rows):
+        redating.redate_device(db, device_id, now)
+    visitors.link_uploaded(db, [e.uuid for e in body.entries if e.event == "visitor"])
+    vehicles.link_uploaded(db, [e.uuid for e in body.entries if e.event == vehicles.EVENT])
+
+
 def ingest(db: CentralDB, device: dict[str, Any], body: UploadBody,
-           received_at: float | None = None) -> IngestResult:
+           received_at: float | None = None, *, lists: bool = False) -> IngestResult:
     """Store one upload for the authenticated ``device`` in one transaction; see the module docstring.
 
     The device id always comes from ``device`` (the credential) and the gate id from its registration; ids
     inside the rows are ignored (a different gate id is kept in ``corrections``). Seqs in the reply are the
-    gate's (``open_gaps``: what central asks again, :mod:`central.resync`).
+    gate's (``open_gaps``: what central asks again, :mod:`central.resync`). ``lists``: also read central's list
+    version in the same transaction (``IngestResult.central_list_version``).
     Raises :class:`BatchConflictError` if this batch id was seen before with other content.
     """
     now = time.time() if received_at is None else received_at
@@ -487,22 +576,21 @@ def ingest(db: CentralDB, device: dict[str, Any], body: UploadBody,
     rows = _rows(device, body, now)
     report = body.report
     with transaction(db):
-        db.lock(f"device:{device_id}")  # one upload per device at a time (PostgreSQL; SQLite has one writer)
-        _note_batch(db, device_id, body, len(rows), now)
-        numbering, inserted = _store_rows(db, device_id, body, rows, now)
-        # the console's hourly counts and pass-sharing notes: the rows inserted just now, before re-dating moves any
-        daily_counts.count_uploaded(db, device_id, (r[_SEQ_COLUMN] for r in rows), now)
+        state = _device_state(db, device_id, body.batch_id, lists)  # one upload per device at a time
+        _note_batch(db, device_id, body, len(rows), now, state.prior_hash)
+        if rows:
+            numbering, inserted = _store_rows(db, device_id, body, rows, now, resync.Known(state.offset, state.top))
+        else:  # a heartbeat
+            numbering, inserted = resync.Numbering(state.offset), 0
+        _after_insert(db, device_id, body, rows, inserted, state, now)
         if inserted == len(rows):  # every row is new here: this device now holds each of them
             held, conflicts = [e.seq for e in body.entries], list[int]()
         else:
             held, conflicts = _held_and_conflicting(db, device_id, {e.seq: e.uuid for e in body.entries})
-        high, ask = _gaps(db, device_id, numbering, report, now)
-        redating.note_points(db, device_id, trusted_points(body, now))
-        redating.redate_device(db, device_id, now)
-        visitors.link_uploaded(db, [e.uuid for e in body.entries if e.event == "visitor"])
-        vehicles.link_uploaded(db, [e.uuid for e in body.entries if e.event == vehicles.EVENT])
+        high, ask = _gaps(db, device_id, numbering, report, now, state,
+                          [r[_SEQ_COLUMN] for r in rows] if inserted == len(rows) else None)
         stored_report = intake.clean_report(report.model_dump())
-        faults.record(db, device_id, _faults(stored_report), report.wall_now, now)
+        faults.record(db, device_id, _faults(stored_report), report.wall_now, now, any_open=state.open_faults)
         skew = report.wall_now - now
         # the device counted this batch in its backlog; what central now holds of it is no longer owed
         last_report = {**stored_report, "backlog": max(0, report.backlog - len(held)), "receive_time": now}
@@ -516,4 +604,4 @@ def ingest(db: CentralDB, device: dict[str, Any], body: UploadBody,
         log.warning("device %s: clock is off by %.0f s", device_id, skew)
     return IngestResult(device_id=device_id, highest_contiguous_seq=numbering.gate(high), held=to_ranges(held),
                         conflicts=sorted(conflicts), inserted=inserted, duplicates=len(rows) - inserted,
-                        received_at=now, clock_skew_s=skew, open_gaps=ask)
+                        received_at=now, clock_skew_s=skew, open_gaps=ask, central_list_version=state.list_version)

@@ -57,6 +57,14 @@ class Numbering:
         return max(0, stored_seq - self.offset)
 
 
+@dataclass(frozen=True)
+class Known:
+    """What the upload's transaction read of the device already (:func:`central.ingest._device_state`)."""
+
+    offset: int  # devices.seq_offset
+    top: int     # the highest seq central holds for the device (0: none)
+
+
 def _chunks(items: list[int], size: int = 500) -> list[list[int]]:
     return [items[i:i + size] for i in range(0, len(items), size)]
 
@@ -103,15 +111,23 @@ def refile(db: CentralDB, device_id: str, numbering: Numbering, want: dict[int, 
     return moved
 
 
-def numbering(db: CentralDB, device_id: str, want: dict[int, str], now: float) -> Numbering:
+def numbering(db: CentralDB, device_id: str, want: dict[int, str], now: float,
+              known: Known | None = None) -> Numbering:
     """The numbering this upload's rows (``want``: gate seq -> uuid) are stored under; a restarted log gets a new
-    offset here (see the module docstring). Call inside the upload's transaction, the device locked."""
-    offset = int(db.execute("SELECT seq_offset FROM devices WHERE device_id = ?", [device_id]).fetchone()[0])
+    offset here (see the module docstring). Call inside the upload's transaction, the device locked. ``known``:
+    the device's offset and highest held seq, when read already; then rows that all land above that seq (the
+    steady state: the next entries) cannot clash and nothing is read."""
+    if known is None:
+        offset = int(db.execute("SELECT seq_offset FROM devices WHERE device_id = ?", [device_id]).fetchone()[0])
+    else:
+        offset = known.offset
+        if not want or min(want) + offset > known.top:
+            return Numbering(offset)
     clashing = _clashing(db, device_id, offset, want) if want else []
     if not clashing:
         return Numbering(offset)
-    known = held_at(db, device_id, [want[s] for s in clashing])
-    restarted = sorted(s for s in clashing if want[s] not in known)
+    held = held_at(db, device_id, [want[s] for s in clashing])
+    restarted = sorted(s for s in clashing if want[s] not in held)
     if not restarted:
         return Numbering(offset)
     top = int(db.execute("SELECT max(seq) FROM entries WHERE device_id = ?", [device_id]).fetchone()[0])
