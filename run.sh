@@ -95,7 +95,7 @@ case "${1:-}" in
         exec "$PY" -m pytest "$@" ;;
     bench)
         apt_install libzbar0
-        venv dev
+        venv dev,bench
         shift; exec "$PY" -m bench "$@" ;;
     build)
         venv dev

@@ -318,8 +318,9 @@ class Target:
 
 
 def _loop_factory() -> Any:
-    """uvloop's event loop for the simulator where it is installed (``pip install uvloop``; not a dependency),
-    else asyncio's: the simulator's own event loop, not central, limited the fleet on asyncio's."""
+    """uvloop's event loop for the simulator where it is installed (the ``bench`` extra: ``./run.sh bench``
+    installs it), else asyncio's: the simulator's own event loop, not central, limited the fleet on asyncio's.
+    The servers measured (central, the canned one) run on asyncio's either way (``gatepass.serve.LOOP``)."""
     try:
         import uvloop
     except ImportError:

@@ -19,6 +19,7 @@ import uvicorn
 from edge.checkpoint import Checkpoint
 from edge.indicators import make_indicators
 from edge.settings import EdgeSettings
+from gatepass.serve import LOOP
 from gatepass.startup import ClockGuard
 
 log = logging.getLogger(__name__)
@@ -99,7 +100,7 @@ def run(settings: EdgeSettings, stop_event: threading.Event | None = None) -> No
     app = create_app(checkpoint, settings)
     page = settings.guard_page
     tls = page.tls_cert is not None
-    config = uvicorn.Config(app, host=page.host, port=page.port, log_config=None, access_log=False,
+    config = uvicorn.Config(app, host=page.host, port=page.port, log_config=None, access_log=False, loop=LOOP,
                             ssl_certfile=str(page.tls_cert) if tls else None,
                             ssl_keyfile=str(page.tls_key) if tls else None)
     server = _Server(config, stop)

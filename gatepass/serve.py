@@ -53,12 +53,15 @@ def bind(host: str, port: int) -> socket.socket:
 #: on one connection instead of a new TCP connection each time (``bench fleet``: with 5 s, most requests of a large
 #: fleet raced the server's close); above the 60 s a reverse proxy in front commonly keeps its upstreams.
 KEEP_ALIVE_S = 75
+#: The event loop of every gatepass server: asyncio's, whatever else is installed (uvicorn's "auto" would take
+#: uvloop, which ``bench fleet``'s simulator uses; with it, processes stopped by Ctrl-C hung in CI).
+LOOP = "asyncio"
 
 
 def make_server(app, sock: socket.socket) -> uvicorn.Server:
     """A uvicorn server for ``app`` that will serve on the already bound ``sock``."""
     host, port = sock.getsockname()[:2]
-    config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False,
+    config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, loop=LOOP,
                             timeout_graceful_shutdown=3, timeout_keep_alive=KEEP_ALIVE_S)
     return uvicorn.Server(config)
 
@@ -142,7 +145,7 @@ def run_workers(factory: Callable[[], Any], sock: socket.socket, workers: int) -
     host, port = sock.getsockname()[:2]
     level = logging.getLevelName(logging.getLogger().getEffectiveLevel())
     config = uvicorn.Config(_WorkerApp(factory, level, os.getpid()), factory=True, host=host, port=port,
-                            workers=workers, log_config=None, access_log=False, timeout_graceful_shutdown=3,
+                            workers=workers, log_config=None, access_log=False, loop=LOOP, timeout_graceful_shutdown=3,
                             timeout_keep_alive=KEEP_ALIVE_S,
                             # a worker still importing on a busy machine is not hung (5 s killed them in a loop)
                             timeout_worker_healthcheck=30)

@@ -81,3 +81,16 @@ def test_the_servers_refuse_root_without_the_override(gatepass_cli, tmp_path, se
         out = gatepass_cli("sync", "run", "--config", str(cfg))
     assert out.returncode == 2, out.stderr
     assert "refusing to run as root" in out.stderr and "GATEPASS_ALLOW_ROOT" in out.stderr
+
+
+def test_the_servers_run_on_asyncios_loop_whatever_is_installed():
+    """uvicorn's "auto" would take uvloop when the bench extra installed it (the fleet simulator's loop); the
+    product's servers stay on the loop they are tested on."""
+    from gatepass.serve import LOOP, make_server
+
+    sock = bind("127.0.0.1", 0)
+    try:
+        assert LOOP == "asyncio"
+        assert make_server(FastAPI(), sock).config.loop == "asyncio"
+    finally:
+        sock.close()
