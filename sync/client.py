@@ -30,6 +30,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from concurrent import futures
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,7 @@ from sync import messages, state
 from sync.backoff import ProbingWait, full_jitter
 from sync.devicedb import open_db
 from sync.errors import SyncError
-from sync.locallog import LocalLog
+from sync.locallog import LocalLog, OutBatch
 from sync.protocol import ProtocolError, encode_upload, held_of
 from sync.salvage import RECOVERED_SUFFIX
 from sync.settings import SyncSettings
@@ -95,6 +96,7 @@ class Batch:
     batch_id: str
     entries: list[dict[str, Any]]
     entries_json: bytes | None = None  # canonical JSON of ``entries`` (encoded once, kept for the re-sends)
+    taken: OutBatch | None = None  # as the log handed it out (the next batch is taken after it)
 
     @property
     def seqs(self) -> set[int]:
@@ -136,6 +138,9 @@ class SyncClient:
             limits=KEEP_ONE_CONNECTION, headers={"Authorization": f"Bearer {settings.device_token.get_secret_value()}",
                      "User-Agent": f"gatepass-sync/{__version__}"})
         self.inflight: Batch | None = None
+        self.next_out: OutBatch | None = None  # the batch after ``inflight``, read while central stored that one
+        self.next_backlog = 0  # entries waiting when ``next_out`` was read (``inflight``'s not counted)
+        self._uploads: futures.ThreadPoolExecutor | None = None  # posts an upload (started by the first one)
         self.central_list_version: int | None = None
         self.list_format = edge_lists.FORMAT_QUERY  # lowered once if central is older (answers 422 to it)
         self.last_report_mono = float("-inf")
@@ -144,7 +149,10 @@ class SyncClient:
         self.report_retained = True  # report retained_from_seq (cleared for a central that refuses it with 422)
 
     def close(self) -> None:
-        """Close the HTTP client and the database."""
+        """Wait for an upload still on its way (at most ``timeout_s``), then close the HTTP client and the database."""
+        if self._uploads is not None:
+            self._uploads.shutdown(wait=True)
+            self._uploads = None
         self.http.close()
         self.db.close()
 
@@ -184,7 +192,7 @@ class SyncClient:
             old.close()
         except sqlite3.Error as exc:
             log.debug("closing the replaced database: %s", exc)
-        self.inflight = None
+        self.inflight = self.next_out = None
         log.warning("the edge database %s was replaced (rebuilt?); reopened it", self.settings.db_path)
         return True
 
@@ -299,13 +307,44 @@ class SyncClient:
         ``retained_from_seq`` with 422 naming it: the gate then stops reporting it and sends the same batch again
         at once (as the list format falls back, :meth:`_get_page`); that central never asks for lost entries."""
         try:
-            return self._post("api/v1/upload", self._encode(batch))
+            return self._post_upload(self._encode(batch), batch)
         except RejectedError as exc:
             if exc.status != 422 or not self.report_retained or "retained_from_seq" not in str(exc):
                 raise
         self.report_retained = False
         log.warning("central refused the report field retained_from_seq (an older central?): leaving it out")
-        return self._post("api/v1/upload", self._encode(batch))
+        return self._post_upload(self._encode(batch), batch)
+
+    def _post_upload(self, body: bytes, batch: Batch) -> dict[str, Any]:
+        """Post an upload. The gate and central work in turn on one upload (the gate reads and encodes its rows,
+        central stores them); so, for a batch of rows, the post goes from a worker thread and this thread reads
+        the batch after it meanwhile (:meth:`_read_ahead`). Nothing is marked synced here: that waits for the
+        reply, as before. At most two batches are held: this one and the next."""
+        if not batch.entries:
+            return self._post("api/v1/upload", body)
+        if self._uploads is None:
+            self._uploads = futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="gatepass-upload")
+        posted = self._uploads.submit(self._post, "api/v1/upload", body)
+        del body  # the worker holds the only reference: freed once sent
+        try:
+            self.next_out = self._read_ahead(batch)
+        except sqlite3.Error as exc:  # only a head start lost: the next batch is read when its turn comes
+            log.warning("could not read the next batch ahead: %s", exc)
+        finally:
+            futures.wait([posted])
+        return posted.result()
+
+    def _read_ahead(self, batch: Batch) -> OutBatch | None:
+        """The batch to send after ``batch`` (None when no entry waits beyond it), by the limits the gate will
+        have once ``batch`` is confirmed."""
+        if batch.taken is None or not batch.taken.rows:
+            return None
+        beyond = self.log.backlog() - len(batch.entries)
+        if beyond <= 0:
+            return None
+        out = self.log.next_batch(*self._limits(beyond), after=batch.taken)
+        self.next_backlog = beyond
+        return out if out.rows else None
 
     def _encode(self, batch: Batch) -> bytes:
         return encode_upload(batch.batch_id, batch.entries, self.report(), entries_json=batch.entries_json)
@@ -315,11 +354,15 @@ class SyncClient:
         seconds of an entry); ``drain_rows``/``drain_bytes`` (when larger) while more than ``batch_rows`` entries
         wait, so a backlog drains in fewer uploads, each one durable commit at central; ``batch_rows`` again for the
         rest of a backlog once a large batch failed to get through (a link too weak for it)."""
-        s = self.settings
-        draining = s.drain_rows > s.batch_rows and self.log.backlog() > s.batch_rows
-        if not draining:
+        backlog = self.log.backlog()
+        if backlog <= self.settings.batch_rows:
             self.drain_failed = False  # the next backlog tries large batches again
-        if draining and not self.drain_failed:
+        return self._limits(backlog)
+
+    def _limits(self, backlog: int) -> tuple[int, int]:
+        """:meth:`batch_limits` for ``backlog`` entries waiting."""
+        s = self.settings
+        if s.drain_rows > s.batch_rows and backlog > s.batch_rows and not self.drain_failed:
             return s.drain_rows, max(s.drain_bytes, s.batch_bytes)
         return s.batch_rows, s.batch_bytes
 
@@ -330,25 +373,40 @@ class SyncClient:
         """
         self.reopen_if_replaced()
         if self.inflight is None:
-            out = self.log.next_batch(*self.batch_limits())
+            out, self.next_out = self.next_out, None
+            if out is None:
+                out = self.log.next_batch(*self.batch_limits())
+            elif self.next_backlog <= self.settings.batch_rows:
+                self.drain_failed = False  # as batch_limits() does: the next backlog tries large batches again
             if not out.rows and time.monotonic() - self.last_report_mono < self.settings.heartbeat_s:
                 return 0
-            self.inflight = Batch(uuid.uuid4().hex, out.rows, out.json)
+            self.inflight = Batch(uuid.uuid4().hex, out.rows, out.json, out)
         batch = self.inflight
         try:
-            reply = self._send(batch)
-        except RejectedError as exc:
-            if exc.status == 409:  # that id is spoiled; the rows go again in a new batch
-                self.inflight = None
+            try:
+                reply = self._send(batch)
+            except SyncError as exc:
+                self._send_failed(batch, exc)
+                raise
+            return self._confirmed(batch, reply)
+        except BaseException:
+            self.next_out = None  # read ahead on what did not go as planned: the next batch is read again
             raise
-        except TransientSyncError:
-            if len(batch.entries) > self.settings.batch_rows:
-                # a large drain batch did not get through: perhaps more than this link carries within the timeout
-                # (a weak mobile link). Its rows go again in batches of batch_rows for the rest of this backlog:
-                # central keeps each entry once by its uuid, whichever batch brings it
-                self.inflight = None
-                self.drain_failed = True
-            raise
+
+    def _send_failed(self, batch: Batch, exc: SyncError) -> None:
+        """After a failed upload: keep ``batch`` for an identical re-send, except a batch central spoiled (409)
+        and a large drain batch that did not get through (its rows go again in small batches)."""
+        if isinstance(exc, RejectedError) and exc.status == 409:  # that id is spoiled; the rows go again in a new one
+            self.inflight = None
+        elif isinstance(exc, TransientSyncError) and len(batch.entries) > self.settings.batch_rows:
+            # a large drain batch did not get through: perhaps more than this link carries within the timeout
+            # (a weak mobile link). Its rows go again in batches of batch_rows for the rest of this backlog:
+            # central keeps each entry once by its uuid, whichever batch brings it
+            self.inflight = None
+            self.drain_failed = True
+
+    def _confirmed(self, batch: Batch, reply: dict[str, Any]) -> int:
+        """Central answered the upload of ``batch``: mark what it holds of it synced; returns how many."""
         self.last_report_mono = time.monotonic()
         self.contacted = True
         try:
@@ -362,7 +420,8 @@ class SyncClient:
             self.central_list_version = reply["list_version"]
         # the reply's server_time is not signed: it neither anchors nor raises the gate's clock floor (only a
         # verified list page's issued_at does, in fetch_lists); a forged 2100 would make every pass expired
-        self.resend_what_central_lacks(reply.get("open_gaps"))
+        if self.resend_what_central_lacks(reply.get("open_gaps")):
+            self.next_out = None  # entries to send again: the next batch is read again, with them in their place
         missing = batch.seqs - held
         if missing:
             raise RejectedError(f"central holds these entries' ids {sorted(missing)[:5]}... under another device "

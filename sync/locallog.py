@@ -130,8 +130,13 @@ class LogWriteError(SyncError):
     """An entry could not be committed; the gate must stay shut."""
 
 
+#: ``json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)``, made once: ``json.dumps`` builds
+#: a new encoder on every call with these arguments (a sixth of a row's encoding time); the text is the same.
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def _canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _ENCODER.encode(value)
 
 
 def entry_hash(prev_hash: str, row: dict[str, Any]) -> str:
@@ -171,10 +176,12 @@ def take_batch(rows: Iterable[dict[str, Any]], limit_bytes: int | None = None) -
     batch: list[dict[str, Any]] = []
     texts: list[str] = []
     size = 0
+    limit = limit_bytes if limit_bytes is not None else float("inf")
+    encode = _ENCODER.encode
     for row in rows:
-        text = _canonical(row)
+        text = encode(row)
         size += len(text)
-        if batch and limit_bytes is not None and size > limit_bytes:
+        if size > limit and batch:
             break
         batch.append(row)
         texts.append(text)
@@ -198,6 +205,7 @@ class LocalLog:
 
     def __init__(self, db: sqlite_utils.Database) -> None:
         self.db = db
+        self._columns: list[str] | None = None  # the upload's columns (:meth:`_upload_columns`), read once
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -254,14 +262,33 @@ class LocalLog:
         rows and (roughly, by JSON size) ``limit_bytes`` bytes, but always at least one row."""
         return self.next_batch(limit_rows, limit_bytes).rows
 
-    def next_batch(self, limit_rows: int, limit_bytes: int | None = None) -> OutBatch:
-        """:meth:`pending` with the rows' canonical JSON, for the upload (:func:`take_batch`)."""
-        cur = self.db.execute(
-            "SELECT * FROM entries WHERE synced = 0 ORDER BY priority DESC, seq LIMIT ?", [limit_rows])
-        cols = [d[0] for d in cur.description]
-        keep = [i for i, c in enumerate(cols) if c not in _OUTBOX_ONLY]
-        names = [cols[i] for i in keep]
-        return take_batch((dict(zip(names, [values[i] for i in keep], strict=True)) for values in cur), limit_bytes)
+    def next_batch(self, limit_rows: int, limit_bytes: int | None = None, *,
+                   after: OutBatch | None = None) -> OutBatch:
+        """:meth:`pending` with the rows' canonical JSON, for the upload (:func:`take_batch`).
+
+        ``after``: a batch this log handed out (and nothing was sent again by :meth:`resend` since): the batch that
+        follows it, i.e. what this call without ``after`` would return once ``after``'s rows are marked synced, so the
+        next batch can be built while ``after`` is still on its way to central. Its rows are the pending rows past
+        ``after``'s last row in the outbox's order, plus any appended since it was taken (a new priority entry still
+        comes first); none of ``after``'s rows is in it."""
+        where, args = "synced = 0", []
+        if after is not None and after.rows:
+            last = after.rows[-1]
+            # past the last row in (priority DESC, seq) order, or newer than every row of ``after``
+            where += " AND (priority < ? OR (priority = ? AND seq > ?) OR seq > ?)"
+            args = [last["priority"], last["priority"], last["seq"], max(r["seq"] for r in after.rows)]
+        names = self._upload_columns()
+        cur = self.db.execute(f"SELECT {', '.join(names)} FROM entries WHERE {where} "
+                              "ORDER BY priority DESC, seq LIMIT ?", [*args, limit_rows])
+        return take_batch((dict(zip(names, values, strict=True)) for values in cur), limit_bytes)
+
+    def _upload_columns(self) -> list[str]:
+        """The columns an uploaded row carries (every column but the outbox's own), in sorted order: the row's
+        dict then already has its keys in the order the canonical JSON writes them."""
+        if self._columns is None:
+            cols = [r[1] for r in self.db.execute("PRAGMA table_info(entries)").fetchall()]
+            self._columns = sorted(c for c in cols if c not in _OUTBOX_ONLY)
+        return self._columns
 
     def resend(self, ranges: Iterable[tuple[int, int]]) -> int:
         """Mark the retained entries in these seq ranges (inclusive) as not yet at central, so they go again (central
