@@ -22,6 +22,7 @@ The process writes its state to ``sync_state`` (:mod:`sync.state`) for the guard
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import signal
@@ -29,6 +30,7 @@ import sqlite3
 import threading
 import time
 import uuid
+import zlib
 from collections.abc import Callable
 from concurrent import futures
 from dataclasses import dataclass
@@ -43,8 +45,8 @@ from sync import messages, state
 from sync.backoff import ProbingWait, full_jitter
 from sync.devicedb import open_db
 from sync.errors import SyncError
-from sync.locallog import LocalLog, OutBatch
-from sync.protocol import ProtocolError, encode_upload, held_of
+from sync.locallog import Cursor, LocalLog, OutBatch
+from sync.protocol import FORMAT, GZIP_LEVEL, ProtocolError, canonical, held_of
 from sync.salvage import RECOVERED_SUFFIX
 from sync.settings import SyncSettings
 from sync.signing import SignatureError, load_public_key, verify_envelope
@@ -91,16 +93,36 @@ class DatabaseUnavailableError(TransientSyncError):
 
 @dataclass
 class Batch:
-    """A batch being sent; kept until central confirms it so that re-sends are identical."""
+    """A batch being sent; kept until central confirms it so that re-sends are identical (same id, same entries).
+
+    Its upload body is made once but for the report (fresh with every send): the gzip stream up to the report
+    (``head``) and the compressor's state there (``rest``, copied for each send), so a batch holds its entries
+    compressed (a few hundred kB for a 2 MiB batch), not as rows; :func:`sync.protocol.encode_upload` makes the
+    same JSON in one go."""
 
     batch_id: str
-    entries: list[dict[str, Any]]
-    entries_json: bytes | None = None  # canonical JSON of ``entries`` (encoded once, kept for the re-sends)
-    taken: OutBatch | None = None  # as the log handed it out (the next batch is taken after it)
+    seqs: set[int]
+    after: Cursor | None  # where the batch ends in the outbox's order (the next batch is read after it)
+    head: bytes
+    rest: Any  # zlib's compressor after ``head`` (its type is private)
 
-    @property
-    def seqs(self) -> set[int]:
-        return {e["seq"] for e in self.entries}
+    @classmethod
+    def of(cls, out: OutBatch) -> Batch:
+        """A new batch (a fresh id) of the rows ``out`` the log handed out."""
+        batch_id = uuid.uuid4().hex
+        digest = hashlib.sha256(out.json).hexdigest()
+        # encode_upload's body, whose keys are in sorted order as canonical() writes them: batch_id, content_hash,
+        # entries, format, report
+        before_report = b"".join((b'{"batch_id":', canonical(batch_id), b',"content_hash":"', digest.encode(),
+                                  b'","entries":', out.json, b',"format":', canonical(FORMAT), b',"report":'))
+        rest = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 16 + zlib.MAX_WBITS)  # a gzip stream, as gzip.compress
+        head = rest.compress(before_report)
+        return cls(batch_id, {r["seq"] for r in out.rows}, out.cursor, head, rest)
+
+    def body(self, report: dict[str, Any]) -> bytes:
+        """The gzip-compressed upload body of this batch with ``report``."""
+        tail = self.rest.copy()
+        return self.head + tail.compress(canonical(report) + b"}") + tail.flush()
 
 
 def boot_id() -> str:
@@ -138,7 +160,7 @@ class SyncClient:
             limits=KEEP_ONE_CONNECTION, headers={"Authorization": f"Bearer {settings.device_token.get_secret_value()}",
                      "User-Agent": f"gatepass-sync/{__version__}"})
         self.inflight: Batch | None = None
-        self.next_out: OutBatch | None = None  # the batch after ``inflight``, read while central stored that one
+        self.next_out: Batch | None = None  # the batch after ``inflight``, read while central stored that one
         self.next_backlog = 0  # entries waiting when ``next_out`` was read (``inflight``'s not counted)
         self._uploads: futures.ThreadPoolExecutor | None = None  # posts an upload (started by the first one)
         self.central_list_version: int | None = None
@@ -320,7 +342,7 @@ class SyncClient:
         central stores them); so, for a batch of rows, the post goes from a worker thread and this thread reads
         the batch after it meanwhile (:meth:`_read_ahead`). Nothing is marked synced here: that waits for the
         reply, as before. At most two batches are held: this one and the next."""
-        if not batch.entries:
+        if not batch.seqs:
             return self._post("api/v1/upload", body)
         if self._uploads is None:
             self._uploads = futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="gatepass-upload")
@@ -334,20 +356,18 @@ class SyncClient:
             futures.wait([posted])
         return posted.result()
 
-    def _read_ahead(self, batch: Batch) -> OutBatch | None:
+    def _read_ahead(self, batch: Batch) -> Batch | None:
         """The batch to send after ``batch`` (None when no entry waits beyond it), by the limits the gate will
         have once ``batch`` is confirmed."""
-        if batch.taken is None or not batch.taken.rows:
+        beyond = self.log.backlog() - len(batch.seqs)
+        if beyond <= 0 or batch.after is None:
             return None
-        beyond = self.log.backlog() - len(batch.entries)
-        if beyond <= 0:
-            return None
-        out = self.log.next_batch(*self._limits(beyond), after=batch.taken)
+        out = self.log.next_batch(*self._limits(beyond), after=batch.after)
         self.next_backlog = beyond
-        return out if out.rows else None
+        return Batch.of(out) if out.rows else None
 
     def _encode(self, batch: Batch) -> bytes:
-        return encode_upload(batch.batch_id, batch.entries, self.report(), entries_json=batch.entries_json)
+        return batch.body(self.report())
 
     def batch_limits(self) -> tuple[int, int]:
         """(rows, bytes) of the next batch: ``batch_rows``/``batch_bytes`` in the steady state (a batch within
@@ -373,14 +393,14 @@ class SyncClient:
         """
         self.reopen_if_replaced()
         if self.inflight is None:
-            out, self.next_out = self.next_out, None
-            if out is None:
+            self.inflight, self.next_out = self.next_out, None
+            if self.inflight is None:
                 out = self.log.next_batch(*self.batch_limits())
+                if not out.rows and time.monotonic() - self.last_report_mono < self.settings.heartbeat_s:
+                    return 0
+                self.inflight = Batch.of(out)
             elif self.next_backlog <= self.settings.batch_rows:
                 self.drain_failed = False  # as batch_limits() does: the next backlog tries large batches again
-            if not out.rows and time.monotonic() - self.last_report_mono < self.settings.heartbeat_s:
-                return 0
-            self.inflight = Batch(uuid.uuid4().hex, out.rows, out.json, out)
         batch = self.inflight
         try:
             try:
@@ -398,7 +418,7 @@ class SyncClient:
         and a large drain batch that did not get through (its rows go again in small batches)."""
         if isinstance(exc, RejectedError) and exc.status == 409:  # that id is spoiled; the rows go again in a new one
             self.inflight = None
-        elif isinstance(exc, TransientSyncError) and len(batch.entries) > self.settings.batch_rows:
+        elif isinstance(exc, TransientSyncError) and len(batch.seqs) > self.settings.batch_rows:
             # a large drain batch did not get through: perhaps more than this link carries within the timeout
             # (a weak mobile link). Its rows go again in batches of batch_rows for the rest of this backlog:
             # central keeps each entry once by its uuid, whichever batch brings it

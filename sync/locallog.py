@@ -31,7 +31,7 @@ import time
 import uuid as uuidlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
@@ -161,6 +161,15 @@ def _runs(seqs: Iterable[int]) -> list[tuple[int, int]]:
 _OUTBOX_ONLY = frozenset({"synced", "synced_at"})  # columns of the outbox, not of the entry: never uploaded
 
 
+class Cursor(NamedTuple):
+    """Where a batch ends in the outbox's order (priority first, then seq), for the batch after it
+    (:meth:`LocalLog.next_batch`)."""
+
+    priority: int  # of the batch's last row
+    seq: int  # of the batch's last row
+    newest: int  # the highest seq in the batch
+
+
 @dataclass
 class OutBatch:
     """One upload batch: its rows, and their canonical JSON (what :func:`sync.protocol.canonical` makes of the
@@ -168,6 +177,13 @@ class OutBatch:
 
     rows: list[dict[str, Any]]
     json: bytes
+
+    @property
+    def cursor(self) -> Cursor | None:
+        """Where this batch ends (None for no rows)."""
+        if not self.rows:
+            return None
+        return Cursor(self.rows[-1]["priority"], self.rows[-1]["seq"], max(r["seq"] for r in self.rows))
 
 
 def take_batch(rows: Iterable[dict[str, Any]], limit_bytes: int | None = None) -> OutBatch:
@@ -263,20 +279,22 @@ class LocalLog:
         return self.next_batch(limit_rows, limit_bytes).rows
 
     def next_batch(self, limit_rows: int, limit_bytes: int | None = None, *,
-                   after: OutBatch | None = None) -> OutBatch:
+                   after: Cursor | None = None) -> OutBatch:
         """:meth:`pending` with the rows' canonical JSON, for the upload (:func:`take_batch`).
 
-        ``after``: a batch this log handed out (and nothing was sent again by :meth:`resend` since): the batch that
-        follows it, i.e. what this call without ``after`` would return once ``after``'s rows are marked synced, so the
-        next batch can be built while ``after`` is still on its way to central. Its rows are the pending rows past
-        ``after``'s last row in the outbox's order, plus any appended since it was taken (a new priority entry still
-        comes first); none of ``after``'s rows is in it."""
+        ``after``: the :attr:`OutBatch.cursor` of a batch this method returned, with nothing sent again by
+        :meth:`resend` since: the batch that follows that one, i.e. what this call without ``after`` returns once
+        that batch's rows are marked synced, so the next batch can be read while that one is still on its way to
+        central. Its rows are the pending ones past that batch's last row in the outbox's order, and any appended
+        since that batch was read (a new priority entry still comes first); none of that batch's rows.
+
+        Why exactly those: that batch was the first rows of the order then. A pending row not in it either was past
+        its last row, or was not pending then: appended since (a higher seq than any row of that batch), or sent
+        again (:meth:`resend`, excluded above); priorities never change."""
         where, args = "synced = 0", []
-        if after is not None and after.rows:
-            last = after.rows[-1]
-            # past the last row in (priority DESC, seq) order, or newer than every row of ``after``
+        if after is not None:
             where += " AND (priority < ? OR (priority = ? AND seq > ?) OR seq > ?)"
-            args = [last["priority"], last["priority"], last["seq"], max(r["seq"] for r in after.rows)]
+            args = [after.priority, after.priority, after.seq, after.newest]
         names = self._upload_columns()
         cur = self.db.execute(f"SELECT {', '.join(names)} FROM entries WHERE {where} "
                               "ORDER BY priority DESC, seq LIMIT ?", [*args, limit_rows])
@@ -308,13 +326,10 @@ class LocalLog:
         """Mark these entries as held by central (one UPDATE per run of consecutive seqs, in one transaction);
         returns how many changed."""
         now = time.time() if now is None else now
-        changed = 0
         with transaction(self.db):
-            for first, last in _runs(seqs):
-                cur = self.db.execute("UPDATE entries SET synced = 1, synced_at = ? "
-                                      "WHERE synced = 0 AND seq BETWEEN ? AND ?", [now, first, last])
-                changed += cur.rowcount
-        return changed
+            return self.db.conn.executemany("UPDATE entries SET synced = 1, synced_at = ? "
+                                            "WHERE synced = 0 AND seq BETWEEN ? AND ?",
+                                            [(now, first, last) for first, last in _runs(seqs)]).rowcount
 
     def backlog(self) -> int:
         """How many entries central does not hold yet."""
