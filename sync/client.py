@@ -223,7 +223,7 @@ class SyncClient:
     def report(self) -> dict[str, Any]:
         """What the device tells central with every upload."""
         last_seq = self.log.last_seq()  # read first: a row appended meanwhile is >= last_seq + 1
-        pending_min = self.db.execute("SELECT min(seq) FROM entries WHERE synced = 0").fetchone()[0]
+        pending_min = self.log.pending_min()
         backlog = self.log.backlog()
         meta = edge_lists.meta(self.db)
         mono_now = time.monotonic()

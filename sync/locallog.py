@@ -331,6 +331,19 @@ class LocalLog:
                                             "WHERE synced = 0 AND seq BETWEEN ? AND ?",
                                             [(now, first, last) for first, last in _runs(seqs)]).rowcount
 
+    def pending_min(self) -> int | None:
+        """The lowest seq central does not hold yet (None when none waits), read from the outbox's index
+        (``entries_unsynced``: priority, then seq), one look-up per priority present: ``min(seq) WHERE synced = 0``
+        reads the table from its first row past every synced one (tens of ms per report with 100,000 kept)."""
+        lowest: int | None = None
+        below = ""
+        args: list[Any] = []
+        while (row := self.db.execute(f"SELECT priority, seq FROM entries WHERE synced = 0{below} "
+                                      "ORDER BY priority DESC, seq LIMIT 1", args).fetchone()) is not None:
+            lowest = row[1] if lowest is None else min(lowest, row[1])
+            below, args = " AND priority < ?", [row[0]]
+        return lowest
+
     def backlog(self) -> int:
         """How many entries central does not hold yet."""
         return self.db.execute("SELECT count(*) FROM entries WHERE synced = 0").fetchone()[0]
