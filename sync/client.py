@@ -395,10 +395,9 @@ class SyncClient:
         if self.inflight is None:
             self.inflight, self.next_out = self.next_out, None
             if self.inflight is None:
-                out = self.log.next_batch(*self.batch_limits())
-                if not out.rows and time.monotonic() - self.last_report_mono < self.settings.heartbeat_s:
+                self.inflight = self._take()
+                if self.inflight is None:
                     return 0
-                self.inflight = Batch.of(out)
             elif self.next_backlog <= self.settings.batch_rows:
                 self.drain_failed = False  # as batch_limits() does: the next backlog tries large batches again
         batch = self.inflight
@@ -412,6 +411,14 @@ class SyncClient:
         except BaseException:
             self.next_out = None  # read ahead on what did not go as planned: the next batch is read again
             raise
+
+    def _take(self) -> Batch | None:
+        """A new batch of the entries waiting (its rows are not kept: only the batch's compressed body), or None
+        when none waits and no heartbeat is due."""
+        out = self.log.next_batch(*self.batch_limits())
+        if not out.rows and time.monotonic() - self.last_report_mono < self.settings.heartbeat_s:
+            return None
+        return Batch.of(out)
 
     def _send_failed(self, batch: Batch, exc: SyncError) -> None:
         """After a failed upload: keep ``batch`` for an identical re-send, except a batch central spoiled (409)
