@@ -347,7 +347,6 @@ class SyncClient:
         if self._uploads is None:
             self._uploads = futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="gatepass-upload")
         posted = self._uploads.submit(self._post, "api/v1/upload", body)
-        del body  # the worker holds the only reference: freed once sent
         try:
             self.next_out = self._read_ahead(batch)
         except sqlite3.Error as exc:  # only a head start lost: the next batch is read when its turn comes
