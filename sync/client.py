@@ -22,6 +22,7 @@ The process writes its state to ``sync_state`` (:mod:`sync.state`) for the guard
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import signal
@@ -29,7 +30,9 @@ import sqlite3
 import threading
 import time
 import uuid
+import zlib
 from collections.abc import Callable
+from concurrent import futures
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,8 +45,8 @@ from sync import messages, state
 from sync.backoff import ProbingWait, full_jitter
 from sync.devicedb import open_db
 from sync.errors import SyncError
-from sync.locallog import LocalLog
-from sync.protocol import ProtocolError, encode_upload, held_of
+from sync.locallog import Cursor, LocalLog, OutBatch
+from sync.protocol import FORMAT, GZIP_LEVEL, ProtocolError, canonical, held_of
 from sync.salvage import RECOVERED_SUFFIX
 from sync.settings import SyncSettings
 from sync.signing import SignatureError, load_public_key, verify_envelope
@@ -90,15 +93,36 @@ class DatabaseUnavailableError(TransientSyncError):
 
 @dataclass
 class Batch:
-    """A batch being sent; kept until central confirms it so that re-sends are identical."""
+    """A batch being sent; kept until central confirms it so that re-sends are identical (same id, same entries).
+
+    Its upload body is made once but for the report (fresh with every send): the gzip stream up to the report
+    (``head``) and the compressor's state there (``rest``, copied for each send), so a batch holds its entries
+    compressed (a few hundred kB for a 2 MiB batch), not as rows; :func:`sync.protocol.encode_upload` makes the
+    same JSON in one go."""
 
     batch_id: str
-    entries: list[dict[str, Any]]
-    entries_json: bytes | None = None  # canonical JSON of ``entries`` (encoded once, kept for the re-sends)
+    seqs: set[int]
+    after: Cursor | None  # where the batch ends in the outbox's order (the next batch is read after it)
+    head: bytes
+    rest: Any  # zlib's compressor after ``head`` (its type is private)
 
-    @property
-    def seqs(self) -> set[int]:
-        return {e["seq"] for e in self.entries}
+    @classmethod
+    def of(cls, out: OutBatch) -> Batch:
+        """A new batch (a fresh id) of the rows ``out`` the log handed out."""
+        batch_id = uuid.uuid4().hex
+        digest = hashlib.sha256(out.json).hexdigest()
+        # encode_upload's body, whose keys are in sorted order as canonical() writes them: batch_id, content_hash,
+        # entries, format, report
+        before_report = b"".join((b'{"batch_id":', canonical(batch_id), b',"content_hash":"', digest.encode(),
+                                  b'","entries":', out.json, b',"format":', canonical(FORMAT), b',"report":'))
+        rest = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 16 + zlib.MAX_WBITS)  # a gzip stream, as gzip.compress
+        head = rest.compress(before_report)
+        return cls(batch_id, {r["seq"] for r in out.rows}, out.cursor, head, rest)
+
+    def body(self, report: dict[str, Any]) -> bytes:
+        """The gzip-compressed upload body of this batch with ``report``."""
+        tail = self.rest.copy()
+        return self.head + tail.compress(canonical(report) + b"}") + tail.flush()
 
 
 def boot_id() -> str:
@@ -136,6 +160,9 @@ class SyncClient:
             limits=KEEP_ONE_CONNECTION, headers={"Authorization": f"Bearer {settings.device_token.get_secret_value()}",
                      "User-Agent": f"gatepass-sync/{__version__}"})
         self.inflight: Batch | None = None
+        self.next_out: Batch | None = None  # the batch after ``inflight``, read while central stored that one
+        self.next_backlog = 0  # entries waiting when ``next_out`` was read (``inflight``'s not counted)
+        self._uploads: futures.ThreadPoolExecutor | None = None  # posts an upload (started by the first one)
         self.central_list_version: int | None = None
         self.list_format = edge_lists.FORMAT_QUERY  # lowered once if central is older (answers 422 to it)
         self.last_report_mono = float("-inf")
@@ -144,7 +171,10 @@ class SyncClient:
         self.report_retained = True  # report retained_from_seq (cleared for a central that refuses it with 422)
 
     def close(self) -> None:
-        """Close the HTTP client and the database."""
+        """Wait for an upload still on its way (at most ``timeout_s``), then close the HTTP client and the database."""
+        if self._uploads is not None:
+            self._uploads.shutdown(wait=True)
+            self._uploads = None
         self.http.close()
         self.db.close()
 
@@ -184,7 +214,7 @@ class SyncClient:
             old.close()
         except sqlite3.Error as exc:
             log.debug("closing the replaced database: %s", exc)
-        self.inflight = None
+        self.inflight = self.next_out = None
         log.warning("the edge database %s was replaced (rebuilt?); reopened it", self.settings.db_path)
         return True
 
@@ -193,7 +223,7 @@ class SyncClient:
     def report(self) -> dict[str, Any]:
         """What the device tells central with every upload."""
         last_seq = self.log.last_seq()  # read first: a row appended meanwhile is >= last_seq + 1
-        pending_min = self.db.execute("SELECT min(seq) FROM entries WHERE synced = 0").fetchone()[0]
+        pending_min = self.log.pending_min()
         backlog = self.log.backlog()
         meta = edge_lists.meta(self.db)
         mono_now = time.monotonic()
@@ -299,27 +329,59 @@ class SyncClient:
         ``retained_from_seq`` with 422 naming it: the gate then stops reporting it and sends the same batch again
         at once (as the list format falls back, :meth:`_get_page`); that central never asks for lost entries."""
         try:
-            return self._post("api/v1/upload", self._encode(batch))
+            return self._post_upload(self._encode(batch), batch)
         except RejectedError as exc:
             if exc.status != 422 or not self.report_retained or "retained_from_seq" not in str(exc):
                 raise
         self.report_retained = False
         log.warning("central refused the report field retained_from_seq (an older central?): leaving it out")
-        return self._post("api/v1/upload", self._encode(batch))
+        return self._post_upload(self._encode(batch), batch)
+
+    def _post_upload(self, body: bytes, batch: Batch) -> dict[str, Any]:
+        """Post an upload. The gate and central work in turn on one upload (the gate reads and encodes its rows,
+        central stores them); so, for a batch of rows, the post goes from a worker thread and this thread reads
+        the batch after it meanwhile (:meth:`_read_ahead`). Nothing is marked synced here: that waits for the
+        reply, as before. At most two batches are held: this one and the next."""
+        if not batch.seqs:
+            return self._post("api/v1/upload", body)
+        if self._uploads is None:
+            self._uploads = futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="gatepass-upload")
+        posted = self._uploads.submit(self._post, "api/v1/upload", body)
+        try:
+            self.next_out = self._read_ahead(batch)
+        except sqlite3.Error as exc:  # only a head start lost: the next batch is read when its turn comes
+            log.warning("could not read the next batch ahead: %s", exc)
+        finally:
+            futures.wait([posted])
+        return posted.result()
+
+    def _read_ahead(self, batch: Batch) -> Batch | None:
+        """The batch to send after ``batch`` (None when no entry waits beyond it), by the limits the gate will
+        have once ``batch`` is confirmed."""
+        beyond = self.log.backlog() - len(batch.seqs)
+        if beyond <= 0 or batch.after is None:
+            return None
+        out = self.log.next_batch(*self._limits(beyond), after=batch.after)
+        self.next_backlog = beyond
+        return Batch.of(out) if out.rows else None
 
     def _encode(self, batch: Batch) -> bytes:
-        return encode_upload(batch.batch_id, batch.entries, self.report(), entries_json=batch.entries_json)
+        return batch.body(self.report())
 
     def batch_limits(self) -> tuple[int, int]:
         """(rows, bytes) of the next batch: ``batch_rows``/``batch_bytes`` in the steady state (a batch within
         seconds of an entry); ``drain_rows``/``drain_bytes`` (when larger) while more than ``batch_rows`` entries
         wait, so a backlog drains in fewer uploads, each one durable commit at central; ``batch_rows`` again for the
         rest of a backlog once a large batch failed to get through (a link too weak for it)."""
-        s = self.settings
-        draining = s.drain_rows > s.batch_rows and self.log.backlog() > s.batch_rows
-        if not draining:
+        backlog = self.log.backlog()
+        if backlog <= self.settings.batch_rows:
             self.drain_failed = False  # the next backlog tries large batches again
-        if draining and not self.drain_failed:
+        return self._limits(backlog)
+
+    def _limits(self, backlog: int) -> tuple[int, int]:
+        """:meth:`batch_limits` for ``backlog`` entries waiting."""
+        s = self.settings
+        if s.drain_rows > s.batch_rows and backlog > s.batch_rows and not self.drain_failed:
             return s.drain_rows, max(s.drain_bytes, s.batch_bytes)
         return s.batch_rows, s.batch_bytes
 
@@ -330,25 +392,47 @@ class SyncClient:
         """
         self.reopen_if_replaced()
         if self.inflight is None:
-            out = self.log.next_batch(*self.batch_limits())
-            if not out.rows and time.monotonic() - self.last_report_mono < self.settings.heartbeat_s:
-                return 0
-            self.inflight = Batch(uuid.uuid4().hex, out.rows, out.json)
+            self.inflight, self.next_out = self.next_out, None
+            if self.inflight is None:
+                self.inflight = self._take()
+                if self.inflight is None:
+                    return 0
+            elif self.next_backlog <= self.settings.batch_rows:
+                self.drain_failed = False  # as batch_limits() does: the next backlog tries large batches again
         batch = self.inflight
         try:
-            reply = self._send(batch)
-        except RejectedError as exc:
-            if exc.status == 409:  # that id is spoiled; the rows go again in a new batch
-                self.inflight = None
+            try:
+                reply = self._send(batch)
+            except SyncError as exc:
+                self._send_failed(batch, exc)
+                raise
+            return self._confirmed(batch, reply)
+        except BaseException:
+            self.next_out = None  # read ahead on what did not go as planned: the next batch is read again
             raise
-        except TransientSyncError:
-            if len(batch.entries) > self.settings.batch_rows:
-                # a large drain batch did not get through: perhaps more than this link carries within the timeout
-                # (a weak mobile link). Its rows go again in batches of batch_rows for the rest of this backlog:
-                # central keeps each entry once by its uuid, whichever batch brings it
-                self.inflight = None
-                self.drain_failed = True
-            raise
+
+    def _take(self) -> Batch | None:
+        """A new batch of the entries waiting (its rows are not kept: only the batch's compressed body), or None
+        when none waits and no heartbeat is due."""
+        out = self.log.next_batch(*self.batch_limits())
+        if not out.rows and time.monotonic() - self.last_report_mono < self.settings.heartbeat_s:
+            return None
+        return Batch.of(out)
+
+    def _send_failed(self, batch: Batch, exc: SyncError) -> None:
+        """After a failed upload: keep ``batch`` for an identical re-send, except a batch central spoiled (409)
+        and a large drain batch that did not get through (its rows go again in small batches)."""
+        if isinstance(exc, RejectedError) and exc.status == 409:  # that id is spoiled; the rows go again in a new one
+            self.inflight = None
+        elif isinstance(exc, TransientSyncError) and len(batch.seqs) > self.settings.batch_rows:
+            # a large drain batch did not get through: perhaps more than this link carries within the timeout
+            # (a weak mobile link). Its rows go again in batches of batch_rows for the rest of this backlog:
+            # central keeps each entry once by its uuid, whichever batch brings it
+            self.inflight = None
+            self.drain_failed = True
+
+    def _confirmed(self, batch: Batch, reply: dict[str, Any]) -> int:
+        """Central answered the upload of ``batch``: mark what it holds of it synced; returns how many."""
         self.last_report_mono = time.monotonic()
         self.contacted = True
         try:
@@ -362,7 +446,8 @@ class SyncClient:
             self.central_list_version = reply["list_version"]
         # the reply's server_time is not signed: it neither anchors nor raises the gate's clock floor (only a
         # verified list page's issued_at does, in fetch_lists); a forged 2100 would make every pass expired
-        self.resend_what_central_lacks(reply.get("open_gaps"))
+        if self.resend_what_central_lacks(reply.get("open_gaps")):
+            self.next_out = None  # entries to send again: the next batch is read again, with them in their place
         missing = batch.seqs - held
         if missing:
             raise RejectedError(f"central holds these entries' ids {sorted(missing)[:5]}... under another device "

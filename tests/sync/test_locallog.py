@@ -88,6 +88,36 @@ def test_mark_synced_shrinks_backlog_idempotently(tmp_path):
     assert log.backlog() == 2 and log.verify_chain().ok
 
 
+@settings(max_examples=30, deadline=None)
+@given(priorities=st.lists(st.booleans(), max_size=25), synced=st.sets(st.integers(1, 25)))
+def test_the_first_pending_seq_is_the_lowest_unsynced_one(tmp_path_factory, priorities, synced):
+    log = _log(tmp_path_factory.mktemp("edge") / "edge.db")
+    for p in priorities:
+        log.append(**_entry(priority=p))
+    log.mark_synced(synced)
+    assert log.pending_min() == log.db.execute("SELECT min(seq) FROM entries WHERE synced = 0").fetchone()[0]
+    log.db.close()
+
+
+def test_the_first_pending_seq_is_read_from_the_outbox_index_not_past_every_synced_row(tmp_path):
+    # before: min(seq) WHERE synced = 0 read the table from its first row, every report (45 ms with 60,000 synced)
+    log = _log(tmp_path / "edge.db")
+    plans: list[str] = []
+    for _ in range(3):
+        log.append(**_entry())
+    original = log.db.execute
+
+    def explained(sql, args=()):
+        if sql.lstrip().upper().startswith("SELECT"):
+            plans.extend(r[3] for r in original("EXPLAIN QUERY PLAN " + sql, args).fetchall())
+        return original(sql, args)
+
+    log.db.execute = explained  # type: ignore[method-assign]
+    assert log.pending_min() == 1
+    assert plans and all("USING INDEX entries_unsynced" in p or "USING COVERING INDEX entries_unsynced" in p
+                         for p in plans), plans
+
+
 def test_purge_never_drops_unsynced_and_chain_still_verifies(tmp_path):
     log = _log(tmp_path / "edge.db")
     old, new = 1_000_000.0, 1_000_000.0 + 40 * 86400
