@@ -13,6 +13,7 @@ import contextlib
 import fcntl
 import os
 import sqlite3
+import time
 from collections.abc import Iterator
 
 import sqlite_utils
@@ -25,12 +26,26 @@ def connect(path: str | os.PathLike, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) 
     conn = sqlite3.connect(os.fspath(path), timeout=busy_timeout_ms / 1000, isolation_level=None,
                            check_same_thread=False)
     conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
-    mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+    mode = _wal(conn, busy_timeout_ms / 1000)
     if str(mode).lower() != "wal":  # e.g. a file system without shared memory
         raise sqlite3.OperationalError(f"could not switch {path} to WAL mode (got {mode})")
     conn.execute("PRAGMA synchronous=FULL")
     conn.execute("PRAGMA foreign_keys=ON")
     return sqlite_utils.Database(conn)
+
+
+def _wal(conn: sqlite3.Connection, wait_s: float) -> str:
+    """Switch to WAL, waiting up to ``wait_s`` for another connection that is creating the same new database (the
+    checkpoint and the sync service start together on a new gate): SQLite answers "database is locked" at once,
+    without its busy handler, to a connection that opened the file before the other switched it to WAL."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            return str(conn.execute("PRAGMA journal_mode=WAL").fetchone()[0])
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.01)
 
 
 @contextlib.contextmanager
