@@ -123,3 +123,13 @@ def test_a_batch_sent_again_while_the_first_send_still_runs_is_acknowledged_not_
     finally:
         first.close()
         second.close()
+
+
+def test_the_upload_looks_for_undated_rows_by_their_index_on_sqlite(db, central_backend):
+    """The device read's look for undated rows took the primary key on SQLite, reading every row the device had
+    sent on every upload (a quadratic ingest: `bench sync` at 100,000 rows)."""
+    if central_backend != "sqlite":
+        pytest.skip("the query plan checked is SQLite's (PostgreSQL's planner picks by its statistics)")
+    plan = [row[3] for row in db.execute("EXPLAIN QUERY PLAN " + ingest.sqlite_state_sql(True),
+                                         {"dev": "gate-1", "batch": "b"}).fetchall()]
+    assert any("entries_undated" in step for step in plan), plan
