@@ -485,8 +485,10 @@ def _gaps(db: CentralDB, device_id: str, numbering: resync.Numbering, report: An
     if stored is not None and not numbering.restarted:
         high = next_contiguous(state.high, state.top, stored)
     if high is None:
-        start = db.execute("SELECT highest_contiguous_seq FROM devices WHERE device_id = ?",
-                           [device_id]).fetchone()[0]
+        start = state.high
+        if numbering.restarted:  # resync.numbering moved it on in this transaction
+            start = db.execute("SELECT highest_contiguous_seq FROM devices WHERE device_id = ?",
+                               [device_id]).fetchone()[0]
         high = _advance_contiguous(db, device_id, start)
         missing = _missing_ranges(db, device_id, high, pending)
     else:  # nothing is held above high: what is below the gate's first pending seq is missing

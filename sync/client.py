@@ -22,7 +22,6 @@ The process writes its state to ``sync_state`` (:mod:`sync.state`) for the guard
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
 import signal
@@ -46,7 +45,7 @@ from sync.backoff import ProbingWait, full_jitter
 from sync.devicedb import open_db
 from sync.errors import SyncError
 from sync.locallog import Cursor, LocalLog, OutBatch
-from sync.protocol import FORMAT, GZIP_LEVEL, ProtocolError, canonical, held_of
+from sync.protocol import GZIP_LEVEL, ProtocolError, canonical, held_of, upload_head
 from sync.salvage import RECOVERED_SUFFIX
 from sync.settings import SyncSettings
 from sync.signing import SignatureError, load_public_key, verify_envelope
@@ -110,13 +109,8 @@ class Batch:
     def of(cls, out: OutBatch) -> Batch:
         """A new batch (a fresh id) of the rows ``out`` the log handed out."""
         batch_id = uuid.uuid4().hex
-        digest = hashlib.sha256(out.json).hexdigest()
-        # encode_upload's body, whose keys are in sorted order as canonical() writes them: batch_id, content_hash,
-        # entries, format, report
-        before_report = b"".join((b'{"batch_id":', canonical(batch_id), b',"content_hash":"', digest.encode(),
-                                  b'","entries":', out.json, b',"format":', canonical(FORMAT), b',"report":'))
         rest = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 16 + zlib.MAX_WBITS)  # a gzip stream, as gzip.compress
-        head = rest.compress(before_report)
+        head = rest.compress(upload_head(batch_id, out.json))
         return cls(batch_id, {r["seq"] for r in out.rows}, out.cursor, head, rest)
 
     def body(self, report: dict[str, Any]) -> bytes:

@@ -216,11 +216,16 @@ def encode_upload(batch_id: str, entries: list[dict[str, Any]], report: dict[str
     e.g. :attr:`sync.locallog.OutBatch.json`), for the content hash and for the body alike."""
     if entries_json is None:
         entries_json = canonical(entries)
+    return gzip.compress(upload_head(batch_id, entries_json) + canonical(report) + b"}", compresslevel=GZIP_LEVEL)
+
+
+def upload_head(batch_id: str, entries_json: bytes) -> bytes:
+    """An upload body up to its report (what :func:`encode_upload` writes before ``canonical(report)`` and the
+    closing brace), with the content hash of ``entries_json`` (which must be the entries' canonical JSON). The keys
+    in sorted order, as canonical() writes them: batch_id, content_hash, entries, format, report."""
     digest = hashlib.sha256(entries_json).hexdigest()
-    # the keys in sorted order, as canonical() writes them: batch_id, content_hash, entries, format, report
-    body = b"".join((b'{"batch_id":', canonical(batch_id), b',"content_hash":"', digest.encode(), b'","entries":',
-                     entries_json, b',"format":', canonical(FORMAT), b',"report":', canonical(report), b"}"))
-    return gzip.compress(body, compresslevel=GZIP_LEVEL)
+    return b"".join((b'{"batch_id":', canonical(batch_id), b',"content_hash":"', digest.encode(), b'","entries":',
+                     entries_json, b',"format":', canonical(FORMAT), b',"report":'))
 
 
 def _gunzip(raw: bytes) -> bytes:
