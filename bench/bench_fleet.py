@@ -40,6 +40,7 @@ from fastapi import Request  # at module level: the canned server's routes are a
 
 from bench.harness import Result, percentile
 from central import ingest
+from sync.client import NO_DELAY
 from sync.locallog import take_batch
 from sync.protocol import encode_upload, held_of
 from sync.settings import SyncSettings
@@ -279,10 +280,10 @@ async def simulate(url: str, public_key: Any, gates: list[SimGate], day_s: float
     # one HTTP client per GATES_PER_CLIENT gates: httpx's pool walks its connections on every request
     count = math.ceil(len(gates) / GATES_PER_CLIENT)
     headers = {"Content-Encoding": "gzip", "Content-Type": "application/json"}
+    limits = httpx.Limits(max_connections=None, max_keepalive_connections=GATES_PER_CLIENT, keepalive_expiry=60.0)
     clients = [httpx.AsyncClient(base_url=url, timeout=gates[0].rules["timeout_s"], headers=headers,
-                                 limits=httpx.Limits(max_connections=None, max_keepalive_connections=GATES_PER_CLIENT,
-                                                     keepalive_expiry=60.0))  # as sync.client's gates
-               for _ in range(count)]
+                                 transport=httpx.AsyncHTTPTransport(limits=limits, socket_options=NO_DELAY))
+               for _ in range(count)]  # connections kept and Nagle off as sync.client's gates
     for i, gate in enumerate(gates):
         gate.client = i % count
     try:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import math
 import signal
+import socket
 import sqlite3
 import threading
 import time
@@ -62,6 +63,15 @@ PERMANENT_STATUS = {400, 401, 403, 404, 409, 413, 422}
 #: connection each time; the gate closes it first, before central's keep-alive (gatepass.serve.KEEP_ALIVE_S, 75 s),
 #: so a request never races the server closing its connection.
 KEEP_ONE_CONNECTION = httpx.Limits(max_connections=4, max_keepalive_connections=1, keepalive_expiry=60.0)
+#: Nagle's algorithm off on the gate's connection: an upload is written as a head and then a body, and a request
+#: and its reply are all the traffic there is, so nothing is gained by holding the body's last piece back until
+#: central has acknowledged the head (central's side: :func:`gatepass.serve.bind`).
+NO_DELAY = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
+
+
+def http_transport() -> httpx.HTTPTransport:
+    """The gate's connection to central: at most :data:`KEEP_ONE_CONNECTION`, with :data:`NO_DELAY`."""
+    return httpx.HTTPTransport(limits=KEEP_ONE_CONNECTION, socket_options=NO_DELAY)
 
 class TransientSyncError(SyncError):
     """Central is unreachable, slow or failing (5xx): retry with backoff.
@@ -150,8 +160,9 @@ class SyncClient:
         self._open_db(create=True)
         self.boot_id = boot_id()
         self.http = httpx.Client(
-            base_url=settings.central_url.rstrip("/") + "/", timeout=settings.timeout_s, transport=transport,
-            limits=KEEP_ONE_CONNECTION, headers={"Authorization": f"Bearer {settings.device_token.get_secret_value()}",
+            base_url=settings.central_url.rstrip("/") + "/", timeout=settings.timeout_s,
+            transport=transport or http_transport(),
+            headers={"Authorization": f"Bearer {settings.device_token.get_secret_value()}",
                      "User-Agent": f"gatepass-sync/{__version__}"})
         self.inflight: Batch | None = None
         self.next_out: Batch | None = None  # the batch after ``inflight``, read while central stored that one

@@ -94,3 +94,40 @@ def test_the_servers_run_on_asyncios_loop_whatever_is_installed():
         assert make_server(FastAPI(), sock).config.loop == "asyncio"
     finally:
         sock.close()
+
+
+def _nodelay_of_accepted(listener: socket.socket) -> int:
+    """TCP_NODELAY of the connection asyncio accepts on ``listener``, as uvicorn serves it (``sock=``)."""
+    import asyncio
+
+    async def accept_one() -> int:
+        accepted: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+        class Note(asyncio.Protocol):
+            def connection_made(self, transport) -> None:  # type: ignore[override]
+                conn = transport.get_extra_info("socket")
+                accepted.set_result(conn.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+
+        server = await asyncio.get_running_loop().create_server(Note, sock=listener)
+        try:
+            port = listener.getsockname()[1]
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            value = await asyncio.wait_for(accepted, 10)
+            writer.close()
+            return value
+        finally:
+            server.close()
+
+    return asyncio.run(accept_one())
+
+
+def test_connections_the_servers_accept_send_without_nagles_delay():
+    """A reply is written as a head and a body; with Nagle's algorithm on, the body waited for the client's delayed
+    ACK, 40 ms on every request (issue 20). asyncio turns it off only for a socket whose proto says TCP."""
+    sock = bind("127.0.0.1", 0)
+    assert sock.proto == socket.IPPROTO_TCP
+    assert _nodelay_of_accepted(sock)
+    plain = socket.socket(socket.AF_INET, socket.SOCK_STREAM)  # how bind() made it before
+    plain.bind(("127.0.0.1", 0))
+    plain.listen()
+    assert not _nodelay_of_accepted(plain), "the cause: asyncio leaves Nagle on for proto 0"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import socket
 import threading
 
 import httpx
@@ -197,4 +198,19 @@ def test_the_upload_thread_starts_with_the_first_upload_not_with_the_client(tmp_
         client.close()
         assert not [t for t in threading.enumerate() if t.name.startswith("gatepass-upload")]
     finally:
+        central.stop()
+
+
+def test_the_gates_connection_to_central_sends_without_nagles_delay(tmp_path):
+    """An upload is written as a head and a body: the gate turns Nagle's algorithm off, as central does (issue 20)."""
+    central = Central(tmp_path / "central").start_thread()
+    client = SyncClient(sync_settings(central.url, central.add_device("gate-1"), central.public_pem(),
+                                      tmp_path / "dev"))
+    try:
+        reply = client.http.get("api/v1/whoami")
+        assert reply.status_code == 200
+        conn = reply.extensions["network_stream"].get_extra_info("socket")
+        assert conn.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+    finally:
+        client.close()
         central.stop()
