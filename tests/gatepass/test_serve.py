@@ -99,6 +99,7 @@ def test_the_servers_run_on_asyncios_loop_whatever_is_installed():
 def _nodelay_of_accepted(listener: socket.socket) -> int:
     """TCP_NODELAY of the connection asyncio accepts on ``listener``, as uvicorn serves it (``sock=``)."""
     import asyncio
+    import concurrent.futures
 
     async def accept_one() -> int:
         accepted: asyncio.Future[int] = asyncio.get_running_loop().create_future()
@@ -118,7 +119,9 @@ def _nodelay_of_accepted(listener: socket.socket) -> int:
         finally:
             server.close()
 
-    return asyncio.run(accept_one())
+    # in a thread of its own: an earlier test of the session may have left an event loop running in this one
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, accept_one()).result(30)
 
 
 def test_connections_the_servers_accept_send_without_nagles_delay():
