@@ -33,7 +33,8 @@ def bind(host: str, port: int) -> socket.socket:
     Made with ``proto=IPPROTO_TCP`` and ``TCP_NODELAY``: asyncio turns Nagle's algorithm off only on sockets whose
     ``proto`` says TCP, and a socket made with ``proto`` 0 (and every connection accepted on it) kept it on, so a
     reply uvicorn writes in two pieces (head, then body) waited for the client's delayed ACK: 40 ms added to every
-    request (an upload, a heartbeat, a guard page's call), found by ``bench sync``.
+    request to central (an upload, a heartbeat, a console page), found by ``bench sync``. (The guard page lets
+    uvicorn bind its socket, which gets the proto right.)
     """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)

@@ -73,6 +73,7 @@ def http_transport() -> httpx.HTTPTransport:
     """The gate's connection to central: at most :data:`KEEP_ONE_CONNECTION`, with :data:`NO_DELAY`."""
     return httpx.HTTPTransport(limits=KEEP_ONE_CONNECTION, socket_options=NO_DELAY)
 
+
 class TransientSyncError(SyncError):
     """Central is unreachable, slow or failing (5xx): retry with backoff.
 
