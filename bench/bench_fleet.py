@@ -8,9 +8,11 @@ one simulated day takes ``day_s`` seconds, but the rates are the real per-hour r
 load is a real peak); every ``interval_s`` the gate takes its next batch by the client's batching rule
 (:func:`sync.locallog.take_batch`, ``batch_rows``/``batch_bytes``), encodes it with
 :func:`sync.protocol.encode_upload` with a report, posts it and drops what the reply says central holds; with
-nothing to send it sends a heartbeat report every ``heartbeat_s``; it asks ``/api/v1/changes`` every
-``lists_interval_s`` and checks the page's signature. Timers start at random phases, as a fleet's would.
-The defaults are :class:`sync.settings.SyncSettings`'s. The gates are registered straight in the central database.
+nothing to send it sends a heartbeat report every ``heartbeat_s``; it asks ``/api/v1/changes`` by the client's rule
+(:func:`sync.client.lists_wanted`: when a reply tells a newer version, when no reply told it for
+``lists_interval_s``, and every ``lists_refresh_s``) and checks the page's signature. Timers start at random
+phases, as a fleet's would. The defaults are :class:`sync.settings.SyncSettings`'s. The gates are registered
+straight in the central database.
 
 A fleet size passes when, over the whole simulated day, the p99 upload latency is under :data:`P99_LIMIT_S`, no
 request failed, and the simulator kept its timers (event-loop lag p99 under 0.5 s: otherwise the simulator, not
@@ -40,7 +42,7 @@ from fastapi import Request  # at module level: the canned server's routes are a
 
 from bench.harness import Result, percentile
 from central import ingest
-from sync.client import NO_DELAY
+from sync.client import NO_DELAY, lists_wanted
 from sync.locallog import take_batch
 from sync.protocol import encode_upload, held_of
 from sync.settings import SyncSettings
@@ -63,7 +65,7 @@ def _defaults() -> dict[str, Any]:
     """The sync client's timing and batching defaults (:class:`sync.settings.SyncSettings`)."""
     fields = SyncSettings.model_fields
     return {k: fields[k].default for k in ("batch_rows", "batch_bytes", "interval_s", "heartbeat_s",
-                                           "lists_interval_s", "timeout_s")}
+                                           "lists_interval_s", "lists_refresh_s", "timeout_s")}
 
 
 @dataclass
@@ -107,6 +109,9 @@ class SimGate:
         self.seq = 0
         self.pending: list[dict[str, Any]] = []
         self.list_version = 0
+        self.central_list_version = 0  # as the last reply told it
+        self.heard_at = float("-inf")  # when a reply last told central's list version (sync.client.lists_wanted)
+        self.fetched_at = float("-inf")  # when a list page last arrived
         self.mono0 = time.monotonic()
         self.next_t = float("inf")  # when the next entry arrives (set when the day starts)
         self.client = 0  # which of the simulator's HTTP clients it uses
@@ -169,7 +174,10 @@ class Fleet:
         if resp.status_code != 200:
             self.stats.error(f"HTTP {resp.status_code}")
             return None
-        return resp.json()
+        reply = resp.json()
+        if isinstance(reply.get("list_version"), int):
+            gate.central_list_version, gate.heard_at = reply["list_version"], time.monotonic()
+        return reply
 
     async def upload(self, gate: SimGate) -> None:
         """Send what is pending, batch after batch (the client's upload rounds), or a heartbeat."""
@@ -202,6 +210,7 @@ class Fleet:
             return
         page = verify_envelope(self.public_key, resp.json())
         gate.list_version = max(gate.list_version, int(page.get("version") or 0))
+        gate.fetched_at = time.monotonic()
         self.stats.lists += 1
 
     async def run_gate(self, gate: SimGate) -> None:
@@ -222,9 +231,14 @@ class Fleet:
             if gate.pending or now - last_report >= rules["heartbeat_s"]:
                 await self.upload(gate)
                 last_report = time.monotonic()
-            if time.monotonic() >= lists_due:
+            now = time.monotonic()
+            if lists_wanted(now, due=lists_due, behind=lambda: gate.central_list_version > gate.list_version,
+                            heard_at=gate.heard_at, fetched_at=gate.fetched_at, interval_s=rules["lists_interval_s"],
+                            refresh_s=rules["lists_refresh_s"]):
                 await self.lists(gate)
                 lists_due = time.monotonic() + rules["lists_interval_s"]
+            elif now >= lists_due:  # due but skipped: nothing can make it wanted before then but a reply's version
+                lists_due = min(gate.heard_at + rules["lists_interval_s"], gate.fetched_at + rules["lists_refresh_s"])
             wake = _next_round(time.monotonic(), rules["interval_s"], gate.pending,
                                min(gate.next_t, last_report + rules["heartbeat_s"], lists_due))
             wake = min(wake, self.until)  # the day's end: the run's wall time is the day's

@@ -14,8 +14,9 @@ One loop, in its own process so a stuck network never slows the gate:
 3. Timeouts, connection errors and 5xx are retried forever with exponential
    backoff and full jitter (capped); 401/403/409/413/422 stop the uploads, keep
    the rows and raise an alarm (log + ``sync_state``), retried at the cap.
-4. Now and then (and whenever central reports a newer list version) fetch the
-   signed list pages, verify them against the pinned key and apply them.
+4. Whenever a reply reports a newer list version (and when no reply told it for
+   ``lists_interval_s``, and every ``lists_refresh_s`` regardless: :func:`lists_wanted`)
+   fetch the signed list pages, verify them against the pinned key and apply them.
 
 The process writes its state to ``sync_state`` (:mod:`sync.state`) for the guard screen.
 """
@@ -170,6 +171,7 @@ class SyncClient:
         self.next_backlog = 0  # entries waiting when ``next_out`` was read (``inflight``'s not counted)
         self._uploads: futures.ThreadPoolExecutor | None = None  # posts an upload (started by the first one)
         self.central_list_version: int | None = None
+        self.list_version_heard_at = float("-inf")  # time.monotonic() of the last reply that told central's version
         self.list_format = edge_lists.FORMAT_QUERY  # lowered once if central is older (answers 422 to it)
         self.last_report_mono = float("-inf")
         self.drain_failed = False  # a large drain batch failed: batch_rows until this backlog is drained
@@ -450,6 +452,7 @@ class SyncClient:
         self.inflight = None
         if isinstance(reply.get("list_version"), int):
             self.central_list_version = reply["list_version"]
+            self.list_version_heard_at = time.monotonic()
         # the reply's server_time is not signed: it neither anchors nor raises the gate's clock floor (only a
         # verified list page's issued_at does, in fetch_lists); a forged 2100 would make every pass expired
         if self.resend_what_central_lacks(reply.get("open_gaps")):
@@ -542,6 +545,21 @@ def _start_client(settings: SyncSettings, stop: threading.Event,
     return None
 
 
+def lists_wanted(now: float, *, due: float, behind: Callable[[], bool], heard_at: float, fetched_at: float,
+                 interval_s: float, refresh_s: float) -> bool:
+    """Whether the sync loop fetches list pages now (all times on one monotonic clock, s).
+
+    At once when central said it holds a newer list version (``behind()``, asked only while the regular fetch is
+    not ``due``). When due (``interval_s`` after the last attempt), only if no reply told central's version within
+    ``interval_s`` (``heard_at``) or the last signed page is ``refresh_s`` old (``fetched_at``): every upload and
+    heartbeat reply carries central's list version, so a gate that hears "unchanged" a minute does not also ask
+    for an empty page every minute (a third of a busy fleet's requests), and a change still reaches it with the
+    next reply."""
+    if now < due:
+        return behind()
+    return now - heard_at >= interval_s or now - fetched_at >= refresh_s or behind()
+
+
 @dataclass
 class _Round:
     """What one upload round decided: how long to wait, whether central answered, whether to probe meanwhile."""
@@ -560,6 +578,7 @@ class _Loop:
         self.clock = clock
         self.failures = 0
         self.lists_due = 0.0
+        self.lists_fetched_at = float("-inf")  # time.monotonic() of the last list fetch that succeeded
         self.state_written = float("-inf")
 
     def _backoff(self) -> float:
@@ -599,12 +618,17 @@ class _Loop:
         return _Round(0 if backlog else self.settings.interval_s, answered=True)
 
     def lists_round(self) -> None:
-        """Bring lists down when they are due or central says the gate is behind; never raises."""
-        if time.monotonic() < self.lists_due and not self.client.lists_behind():
+        """Bring lists down when central says the gate is behind or they are due (:func:`lists_wanted`); never
+        raises."""
+        s, now = self.settings, time.monotonic()
+        if not lists_wanted(now, due=self.lists_due, behind=self.client.lists_behind,
+                            heard_at=self.client.list_version_heard_at, fetched_at=self.lists_fetched_at,
+                            interval_s=s.lists_interval_s, refresh_s=s.lists_refresh_s):
             return
         try:
             self.client.fetch_lists()
-            self.lists_due = time.monotonic() + self.settings.lists_interval_s
+            self.lists_fetched_at = time.monotonic()
+            self.lists_due = self.lists_fetched_at + s.lists_interval_s
         except (SyncError, sqlite3.Error) as exc:
             self.lists_due = time.monotonic() + full_jitter(2, self.settings.backoff_base_s,
                                                             self.settings.backoff_cap_s)

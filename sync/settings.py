@@ -103,8 +103,13 @@ class SyncSettings(ServiceSettings):
     probe_interval_s: float = Field(2.0, description="While a retry waits after a network failure, ask central's "
                                     "/healthz this often and retry at once when it answers, so entries flow seconds "
                                     "after the network is back (seconds; 0: no probing).", ge=0)
-    lists_interval_s: float = Field(60.0, description="How often to ask central for list changes when it "
-                                    "reports none (seconds).", gt=0)
+    lists_interval_s: float = Field(60.0, description="How often to ask central for list changes when no reply "
+                                    "of central's has told the gate its list version in that time (seconds). "
+                                    "Every upload and heartbeat reply tells it, and a newer version is fetched at "
+                                    "once.", gt=0)
+    lists_refresh_s: float = Field(600.0, description="While central's replies say its lists are unchanged, fetch "
+                                   "a signed page anyway this often: its signed time keeps the gate's clock "
+                                   "anchored and the screen's list age fresh (seconds).", gt=0)
     heartbeat_s: float = Field(60.0, description="Report to central at least this often even with nothing "
                                "to send (seconds).", gt=0)
     lists_max_age_h: float = Field(24.0, description="Lists older than this are shown as stale on the guard "

@@ -33,6 +33,9 @@ def test_a_small_fleet_reaches_central_exactly_once(tmp_path):
     assert all(devices[g.device_id]["highest_contiguous_seq"] == g.seq - len(g.pending) for g in gates)
     assert not ingest.open_gaps(central.db)
     assert 0 <= run["sim_cpu"] and run["p99"] < 30
+    # the client's list rule: a page each at start, then again only while no reply has told the version (the
+    # day's quiet first hours, no uploads); asking every lists_interval_s, 3 s would take about 3 a gate
+    assert len(gates) <= run["lists"] < 2 * len(gates)
 
 
 def test_the_canned_baseline_server_answers_the_simulator(tmp_path):
