@@ -28,7 +28,6 @@ import json
 import logging
 import sqlite3
 import time
-import uuid as uuidlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -37,6 +36,7 @@ import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
 from gatepass.sqlitedb import is_disk_full, transaction
+from sync.entryid import ENTRY_IDS, EntryIds
 from sync.errors import SyncError
 
 log = logging.getLogger(__name__)
@@ -216,17 +216,26 @@ class ChainReport:
         return not self.problems
 
 
+def _id_time(wall_ts: Any) -> float:
+    """The time an entry's uuid is ordered by: its ``wall_ts`` (0 when that is not a number: the insert then refuses
+    the row as before)."""
+    return wall_ts if isinstance(wall_ts, int | float) else 0.0
+
+
 class LocalLog:
     """Appends to and reads the ``entries`` table of an open edge database."""
 
-    def __init__(self, db: sqlite_utils.Database) -> None:
+    def __init__(self, db: sqlite_utils.Database, ids: EntryIds = ENTRY_IDS) -> None:
         self.db = db
+        self.ids = ids  # makes the entries' uuids (time-ordered, :mod:`sync.entryid`); the process's by default
         self._columns: list[str] | None = None  # the upload's columns (:meth:`_upload_columns`), read once
 
     # -- writing ---------------------------------------------------------------------------
 
     def append(self, **fields: Any) -> dict[str, Any]:
         """Commit one entry (durably: WAL + synchronous=FULL) and return the stored row.
+
+        Its ``uuid`` is a new time-ordered id (UUIDv7 by ``wall_ts``, :mod:`sync.entryid`).
 
         Raises :class:`LogWriteError` (disk full, database locked for too long, ...):
         the caller must then not open the gate.
@@ -235,7 +244,7 @@ class LocalLog:
         if unknown:
             raise ValueError(f"unknown entry fields: {sorted(unknown)}")
         row = {name: fields.get(name) for name in ENTRY_FIELDS}
-        row["uuid"] = str(uuidlib.uuid4())
+        row["uuid"] = self.ids.new(_id_time(row["wall_ts"]))
         extra = row.pop("extra")
         row["extra"] = _canonical(extra) if extra is not None else None
         row["extra_hash"] = hashlib.sha256(row["extra"].encode()).hexdigest() if row["extra"] else None
