@@ -43,6 +43,7 @@ from fastapi import Request  # at module level: the canned server's routes are a
 from bench.harness import Result, percentile
 from central import ingest
 from sync.client import NO_DELAY, lists_wanted
+from sync.entryid import ENTRY_IDS
 from sync.locallog import take_batch
 from sync.protocol import encode_upload, held_of
 from sync.settings import SyncSettings
@@ -149,7 +150,7 @@ _TEMPLATE = {"gate_id": "g", "clock_trusted": 1, "event": "scan", "household": "
 
 def _row(device_id: str, seq: int, wall: float, mono: float, boot: str) -> dict[str, Any]:
     """One local-log row as :meth:`sync.locallog.LocalLog.pending` hands it to the client."""
-    u = str(uuid.uuid4())
+    u = ENTRY_IDS.new(wall)  # the gate's own ids (time-ordered)
     return {**_TEMPLATE, "seq": seq, "uuid": u, "device_id": device_id, "wall_ts": wall, "sys_ts": wall,
             "mono_ts": mono, "boot_id": boot, "pass_id": str(1000 + seq), "prev_hash": "0" * 64,
             "hash": u.replace("-", "") * 2}

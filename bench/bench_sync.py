@@ -27,16 +27,18 @@ from central.ingest import ENTRY_COLUMNS
 from sync.client import SyncClient
 from sync.client import run as sync_run
 from sync.devicedb import open_db as open_edge
+from sync.entryid import EntryIds
 from sync.locallog import LocalLog
 from sync.protocol import encode_upload
 
 
-def _direct_insert(rows: list[dict], target: str, *, row_by_row: bool = False) -> float:
+def _direct_insert(rows: list[dict], target: str, *, row_by_row: bool = False, commit_every: int = 0) -> float:
     """Seconds to insert the same rows straight into a fresh central ``entries`` table (one transaction, 500 rows
     a call of the store's own bulk insert, the one the ingest uses: executemany on SQLite; on PostgreSQL COPY into
     a staging table and one ``INSERT ... SELECT ... ON CONFLICT DO NOTHING`` a call, the fastest of the ways
     tried). ``row_by_row``: PostgreSQL's pipelined row-by-row ``INSERT`` instead, the store's bulk insert (and
-    so this baseline) before issue 20's third pass."""
+    so this baseline) before issue 20's third pass. ``commit_every``: a transaction of its own for every that many
+    rows (each a durable commit, as every upload is at central) instead of one for all."""
     from central.store import postgres
 
     db = centraldb.open_db(target)
@@ -46,10 +48,12 @@ def _direct_insert(rows: list[dict], target: str, *, row_by_row: bool = False) -
                 for r in rows]
     copy_min, postgres.COPY_MIN_ROWS = postgres.COPY_MIN_ROWS, 10**9 if row_by_row else postgres.COPY_MIN_ROWS
     try:
+        step = commit_every or len(prepared)
         t0 = time.perf_counter()
-        with db.transaction():
-            for i in range(0, len(prepared), 500):
-                db.insert_ignore_many("entries", ENTRY_COLUMNS, prepared[i:i + 500])
+        for start in range(0, len(prepared), step):
+            with db.transaction():
+                for i in range(start, min(start + step, len(prepared)), 500):
+                    db.insert_ignore_many("entries", ENTRY_COLUMNS, prepared[i:min(i + 500, start + step)])
         elapsed = time.perf_counter() - t0
     finally:
         postgres.COPY_MIN_ROWS = copy_min
@@ -61,11 +65,13 @@ GATES_AT_ONCE = 4  # the second ingest figure: this many gates posting their bat
 
 
 def _bodies(rows: list[dict], n: int) -> list[bytes]:
-    """Pre-encoded 500-row upload bodies of ``rows`` under fresh uuids (a uuid central holds already, the drained
-    gate's, would be a clash it inserts nothing for: the rate of refusing, not of storing)."""
+    """Pre-encoded 500-row upload bodies of ``rows`` under fresh uuids made as a gate makes them (time-ordered,
+    :mod:`sync.entryid`; a uuid central holds already, the drained gate's, would be a clash it inserts nothing for:
+    the rate of refusing, not of storing)."""
     report = {"boot_id": "b", "mono_now": 1.0, "wall_now": time.time(), "list_version": 0, "backlog": 0,
               "last_seq": n, "pending_min_seq": 1, "software_version": "bench"}
-    fresh = [{**r, "uuid": uuid.uuid4().hex} for r in rows]
+    ids = EntryIds()
+    fresh = [{**r, "uuid": ids.new(r["wall_ts"])} for r in rows]
     return [encode_upload(uuid.uuid4().hex, fresh[i:i + 500], report) for i in range(0, len(fresh), 500)]
 
 
@@ -281,6 +287,10 @@ def _ingest(n: int, tmp: Path) -> list[Result]:
                 row_by_row_s = _direct_insert(rows, str(new_url()), row_by_row=True)
                 older = {"direct insert row by row (the baseline before)": f"{n / row_by_row_s:.0f} entries/s"}
             older["central CPU per row"] = f"{central_cpu_us.get('one gate', 0):.0f} µs"
+            # what durability alone costs: the same insert with a commit per 500-row batch, as each upload commits
+            per_batch_s = _direct_insert(rows, str(new_url() or tmp / name / "direct-per-batch.db"), commit_every=500)
+            older["direct insert, a commit per 500 rows (the bound a durable ingest can reach)"] = \
+                f"{n / per_batch_s:.0f} entries/s"
             results += [
                 Result(f"{name}: drain {n} entries over loopback", drain_s, "s", f"direct insert into {name}",
                        direct_s),

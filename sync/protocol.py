@@ -101,7 +101,8 @@ def content_hash(entries: list[dict[str, Any]]) -> str:
     return hashlib.sha256(canonical(entries)).hexdigest()
 
 
-UUID_PATTERN = "^[0-9A-Za-z_.:-]{1,64}$"  # an entry's uuid (uuid4 text on a gate): the key both ends match on
+#: an entry's uuid (a UUIDv7 from a gate: sync.entryid): the key both ends match on
+UUID_PATTERN = "^[0-9A-Za-z_.:-]{1,64}$"
 Count = Annotated[int, Field(ge=0, le=MAX_INT)]
 Seq = Annotated[int, Field(ge=1, le=MAX_INT - 1)]  # pending_min_seq may be last_seq + 1
 DeviceTime = Annotated[float, Field(ge=0, le=MAX_TIME_S)]

@@ -8,7 +8,6 @@ import socket
 import subprocess
 import sys
 import threading
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from central.settings import CentralSettings
 from gatepass import serve as serving
 from gatepass.sqlitedb import transaction
 from sync.devicedb import open_db as open_edge
+from sync.entryid import EntryIds
 from sync.locallog import GENESIS, LocalLog, entry_hash
 from sync.settings import SyncSettings
 from tests import waiting
@@ -53,9 +53,11 @@ def bulk_fill(path: Path, n: int) -> None:
     db = open_edge(path)
     prev = GENESIS
     rows = []
+    ids = EntryIds()  # the ids LocalLog.append gives (time-ordered by wall_ts)
     for i in range(n):
-        row = {**entry(i), "seq": i + 1, "uuid": str(uuid.uuid4()), "extra": None, "extra_hash": None,
+        row = {**entry(i), "seq": i + 1, "extra": None, "extra_hash": None,
                "fever": int(i % 50 == 0), "priority": int(i % 50 == 0), "clock_trusted": 1, "temps": "[36.4,36.5]"}
+        row["uuid"] = ids.new(row["wall_ts"])
         row["prev_hash"] = prev
         row["hash"] = prev = entry_hash(prev, row)
         rows.append(row)
