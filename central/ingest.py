@@ -24,7 +24,7 @@ from central.db import transaction
 from central.errors import CentralError
 from central.store import CentralDB
 from central.store.migrations import Migrations
-from sync.protocol import DeviceFault, UploadBody, to_ranges
+from sync.protocol import DeviceFault, Upload, entry_fields, to_ranges
 
 log = logging.getLogger(__name__)
 
@@ -385,14 +385,13 @@ def _held_and_conflicting(db: CentralDB, device_id: str, want: dict[int, str]) -
     return held, [s for s, u in want.items() if u not in known]
 
 
-def _rows(device: dict[str, Any], body: UploadBody, now: float) -> list[list[Any]]:
+def _rows(device: dict[str, Any], body: Upload, now: float) -> list[list[Any]]:
     """The uploaded rows as central stores them (:data:`ENTRY_COLUMNS`), screened by :mod:`central.intake`:
     filed under the device's registered id, community and gate, implausible values flagged and kept aside."""
     device_id = device["device_id"]
     ctx = intake.Context(gate_id=device.get("gate_id") or device_id, now=now, report_boot_id=body.report.boot_id,
                          report_mono_now=body.report.mono_now)
-    # the validated fields (all scalars): what model_dump() gives, at a tenth the cost
-    fields = [e.__dict__ for e in body.entries]
+    fields = [entry_fields(e) for e in body.entries]  # the validated fields (all scalars)
     texts = intake.any_unsafe_text(fields)  # one search for the whole batch; per row only when it finds one
     filed = {"device_id": device_id, "community": device.get("community") or "", "received_at": now,
              "batch_id": body.batch_id}
@@ -413,7 +412,7 @@ def _rows(device: dict[str, Any], body: UploadBody, now: float) -> list[list[Any
     return rows
 
 
-def trusted_points(body: UploadBody, now: float) -> list[redating.TrustedPoint]:
+def trusted_points(body: Upload, now: float) -> list[redating.TrustedPoint]:
     """The trusted times this upload tells of, with their boot and monotonic time: of its rows the gate stamped on a
     trusted clock (plausible by central's clock ``now``) the freshest of each boot (only those are kept:
     :func:`central.redating.note_points`), and the report's ``trusted_now``."""
@@ -435,7 +434,7 @@ def _faults(report: dict[str, Any]) -> list[DeviceFault] | None:
     return None if found is None else [DeviceFault.model_construct(**f) for f in found]
 
 
-def _note_batch(db: CentralDB, device_id: str, body: UploadBody, rows: int, now: float,
+def _note_batch(db: CentralDB, device_id: str, body: Upload, rows: int, now: float,
                 prior: str | None) -> None:
     """Record the batch in the ledger (``prior``: the content hash an earlier batch of this id left there, read by
     :func:`_device_state`); :class:`BatchConflictError` if its id came before with other content."""
@@ -453,7 +452,7 @@ def _note_batch(db: CentralDB, device_id: str, body: UploadBody, rows: int, now:
 _SEQ_COLUMN = ENTRY_COLUMNS.index("seq")
 
 
-def _store_rows(db: CentralDB, device_id: str, body: UploadBody, rows: list[list[Any]],
+def _store_rows(db: CentralDB, device_id: str, body: Upload, rows: list[list[Any]],
                 now: float, known: resync.Known | None = None) -> tuple[resync.Numbering, int]:
     """Insert the rows under the device's current numbering (:mod:`central.resync`); the numbering and how many
     were new."""
@@ -559,7 +558,7 @@ _DECISION = ENTRY_COLUMNS.index("decision")
 _TIME_SOURCE = ENTRY_COLUMNS.index("time_source")
 
 
-def _after_insert(db: CentralDB, device_id: str, body: UploadBody, rows: list[list[Any]], inserted: int,
+def _after_insert(db: CentralDB, device_id: str, body: Upload, rows: list[list[Any]], inserted: int,
                   state: DeviceState, now: float) -> None:
     """The console's counts, re-dating and the visitor and vehicle links of the rows just stored."""
     if inserted:  # the hourly counts and pass-sharing notes, before re-dating moves any (a re-send adds nothing)
@@ -572,7 +571,7 @@ def _after_insert(db: CentralDB, device_id: str, body: UploadBody, rows: list[li
     vehicles.link_uploaded(db, [e.uuid for e in body.entries if e.event == vehicles.EVENT])
 
 
-def ingest(db: CentralDB, device: dict[str, Any], body: UploadBody,
+def ingest(db: CentralDB, device: dict[str, Any], body: Upload,
            received_at: float | None = None, *, lists: bool = False) -> IngestResult:
     """Store one upload for the authenticated ``device`` in one transaction; see the module docstring.
 
