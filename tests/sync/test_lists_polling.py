@@ -88,6 +88,16 @@ def central(tmp_path):
     c.stop()
 
 
+def _loop(central, tmp_path, **over):
+    """A gate's sync loop (its real client over a counting transport) against ``central``."""
+    token = central.add_device("gate-a", community="c1")
+    settings = sync_settings(central.url, token, central.public_pem(), tmp_path / "gate-a", **over)
+    settings.data_dir.mkdir(parents=True)
+    counting = Counting()
+    client = sync_client.SyncClient(settings, transport=counting)
+    return sync_client._Loop(client, settings, time.time), counting
+
+
 def _rounds(loop, seconds):
     end = time.monotonic() + seconds
     while time.monotonic() < end:
@@ -97,13 +107,7 @@ def _rounds(loop, seconds):
 
 
 def test_the_loop_fetches_lists_once_while_heartbeats_say_unchanged_and_at_once_after_a_change(central, tmp_path):
-    token = central.add_device("gate-a", community="c1")
-    settings = sync_settings(central.url, token, central.public_pem(), tmp_path / "gate-a", heartbeat_s=0.1,
-                             lists_interval_s=0.3, lists_refresh_s=600.0)
-    settings.data_dir.mkdir(parents=True)
-    counting = Counting()
-    client = sync_client.SyncClient(settings, transport=counting)
-    loop = sync_client._Loop(client, settings, time.time)
+    loop, counting = _loop(central, tmp_path, heartbeat_s=0.1, lists_interval_s=0.3, lists_refresh_s=600.0)
     try:
         _rounds(loop, 1.5)  # five lists intervals, a heartbeat every 0.1 s
         heartbeats = counting.paths.count("/api/v1/upload")
@@ -111,40 +115,28 @@ def test_the_loop_fetches_lists_once_while_heartbeats_say_unchanged_and_at_once_
         issuance.quarantine(central.db, "3-2-401", date(2026, 11, 20), date(2026, 12, 4))
         _rounds(loop, 0.5)  # the next heartbeat's reply tells the new version; the loop fetches it then
         assert counting.paths.count("/api/v1/changes") >= 2
-        db = open_edge(settings.db_path)
+        db = open_edge(loop.settings.db_path)
         assert "3-2-401" in edge_lists.load(db)[1].quarantine
         db.close()
     finally:
-        client.close()
+        loop.client.close()
 
 
 def test_the_loop_refreshes_the_signed_page_every_lists_refresh_s(central, tmp_path):
-    token = central.add_device("gate-a", community="c1")
-    settings = sync_settings(central.url, token, central.public_pem(), tmp_path / "gate-a", heartbeat_s=0.1,
-                             lists_interval_s=0.2, lists_refresh_s=0.5)
-    settings.data_dir.mkdir(parents=True)
-    counting = Counting()
-    client = sync_client.SyncClient(settings, transport=counting)
-    loop = sync_client._Loop(client, settings, time.time)
+    loop, counting = _loop(central, tmp_path, heartbeat_s=0.1, lists_interval_s=0.2, lists_refresh_s=0.5)
     try:
         _rounds(loop, 2.2)
         assert 3 <= counting.paths.count("/api/v1/changes") <= 6  # at start, then about every 0.5 s
     finally:
-        client.close()
+        loop.client.close()
 
 
 def test_a_gate_whose_heartbeats_fail_still_fetches_when_due(central, tmp_path):
     """No reply has told the version (here: heartbeats are not due), so the page is fetched every interval."""
-    token = central.add_device("gate-a", community="c1")
-    settings = sync_settings(central.url, token, central.public_pem(), tmp_path / "gate-a", heartbeat_s=600.0,
-                             lists_interval_s=0.2, lists_refresh_s=600.0)
-    settings.data_dir.mkdir(parents=True)
-    counting = Counting()
-    client = sync_client.SyncClient(settings, transport=counting)
-    loop = sync_client._Loop(client, settings, time.time)
+    loop, counting = _loop(central, tmp_path, heartbeat_s=600.0, lists_interval_s=0.2, lists_refresh_s=600.0)
     try:
         _rounds(loop, 1.1)
         assert counting.paths.count("/api/v1/upload") == 1  # the first report only
         assert counting.paths.count("/api/v1/changes") >= 4
     finally:
-        client.close()
+        loop.client.close()
