@@ -20,9 +20,8 @@ from sync.protocol import (
     decode_upload,
     encode_upload,
     parse_json,
-    upload_values,
 )
-from tests.sync.test_protocol import REPORT, _row, entries_st
+from tests.sync.test_protocol import REPORT, _row, entries_st, upload_values
 
 HOLE = "@@hostile@@"  # a value the body builder replaces by a raw JSON token
 
