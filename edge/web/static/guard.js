@@ -6,8 +6,14 @@
   const CFG = JSON.parse(document.getElementById("gp-config").textContent);
   const GUARDED = CFG.mode === "guarded";
   const $ = (id) => document.getElementById(id);
+  // The language choice survives a reload; a browser that refuses storage (a locked-down kiosk profile) keeps it
+  // for this page only instead of stopping the script.
+  const saved = {
+    get(key) { try { return localStorage.getItem(key); } catch (e) { return null; } },
+    set(key, value) { try { localStorage.setItem(key, value); } catch (e) { /* kept in memory only */ } },
+  };
   const state = {
-    lang: localStorage.getItem("gp.lang") || CFG.language,
+    lang: saved.get("gp.lang") || CFG.language,
     outcome: null,          // newest outcome shown
     outcomeAt: 0,           // performance.now() at which it was decided (age corrected)
     status: null,
@@ -808,7 +814,7 @@
   function wireGuard() {
     $("btn-lang").addEventListener("click", () => {
       state.lang = state.lang === "en" ? "zh-CN" : "en";
-      localStorage.setItem("gp.lang", state.lang);
+      saved.set("gp.lang", state.lang);
       applyTexts();
     });
     if ($("btn-mute")) {

@@ -20,7 +20,8 @@ FEVER = dict(decision="refuse", code="fever", fever=True, remeasure=True, temper
 
 
 def open_page(page, srv: Server, lang: str = "zh-CN"):
-    page.add_init_script(f"localStorage.setItem('gp.lang', '{lang}')")
+    # Not on a browser error page (a reload while the service is down): its opaque origin has no storage.
+    page.add_init_script(f"if (location.protocol.startsWith('http')) localStorage.setItem('gp.lang', '{lang}')")
     page.goto(srv.url + "/")
     page.wait_for_function("document.getElementById('sync-info').textContent.length > 0")
     return page
@@ -200,6 +201,18 @@ def test_english_page(page, srv, fake):
     assert text(page, "#headline") == "请复测体温"
 
 
+def test_a_browser_that_refuses_storage_still_shows_outcomes_and_switches_language(page, srv, fake):
+    # A locked-down kiosk profile throws on any use of localStorage; the language choice then lasts for the page.
+    page.add_init_script("Object.defineProperty(window, 'localStorage', "
+                         "{get() { throw new DOMException('Access is denied', 'SecurityError'); }})")
+    page.goto(srv.url + "/")
+    page.wait_for_function("document.getElementById('sync-info').textContent.length > 0")
+    show(page, fake, 1, **FEVER)
+    assert text(page, "#headline") == "请复测体温"
+    page.click("#btn-lang")
+    assert text(page, "#headline") == "Measure again"
+
+
 def test_unattended_mode_is_a_status_display_without_controls(page, tmp_path):
     fake = FakeCheckpoint(mode="unattended")
     with Server(fake, settings_for(tmp_path, mode="unattended", screen={"result_hold_s": 30})) as s:
@@ -233,10 +246,13 @@ def test_page_reconnects_after_the_service_restarts(page, tmp_path, fake):
     page.wait_for_function("document.getElementById('conn').dataset.state === 'lost'", timeout=10000)
     assert "本机服务断开" in text(page, "#faults")
     shot(page, "18-service-lost")
+    page.evaluate("window.beforeRestart = true")
     again = Server(fake, settings)
     again.port, again.url = first.port, first.url
     again.server.config.port = first.port
     with again:
+        # A new service instance reloads the page; wait for that reload so none is left in flight when it stops.
+        page.wait_for_function("!window.beforeRestart", timeout=15000)
         page.wait_for_function("document.getElementById('conn').dataset.state !== 'lost'", timeout=15000)
         page.wait_for_function("document.getElementById('sync-info').textContent.length > 0")
         show(page, fake, 2, **REFUSED)
