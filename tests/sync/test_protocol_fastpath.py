@@ -225,3 +225,26 @@ def test_the_fast_paths_rows_have_the_models_fields_and_bounds():
     assert set(twin.get("required", [])) == set(model.get("required", []))
     for name, schema in model["properties"].items():
         assert _bounds(twin["properties"][name]) == _bounds(schema), name
+
+
+@settings(max_examples=800, deadline=None)
+@given(text=st.text(max_size=30) | st.text(st.characters(codec=None, categories=["Cc", "Cs", "Cn", "Co", "Lo", "So"]),
+                                           max_size=8))
+def test_bytes_known_clean_hold_no_text_central_cleans(text):
+    """What :func:`protocol.clean_json_text` passes holds no character ``central.intake.clean_text`` replaces
+    (surrogates encoded raw, as ``canonical`` does for a hostile sender, included)."""
+    from central import intake
+
+    raw = protocol.canonical({"reason": text, "household": "幸福里"})
+    if protocol.clean_json_text(raw):
+        assert not intake.has_unsafe(text)
+    if intake.has_unsafe(text):
+        assert not protocol.clean_json_text(raw)
+
+
+@pytest.mark.parametrize("text, clean", [("temp_ok", True), ("幸福里 3-2-401 ✓", True), ("36.5°C", True),
+                                         ("a\x07", False), ("\x7f", False), ("\x85", False), ("\ufffe", False),
+                                         ("\uffff", False), ("引号\"", False), ("￥5", True)])
+def test_a_gates_body_says_whether_its_texts_are_known_clean(text, clean):
+    body = decode_upload(encode_upload("batch-123456", [{**_row(1), "reason": text}], REPORT), "gzip")
+    assert isinstance(body, protocol.FastUpload) and protocol.texts_known_clean(body) is clean
