@@ -194,3 +194,21 @@ def test_a_nul_character_is_no_error_on_either_engine(central_url):
     assert db.execute("SELECT COUNT(*) FROM t WHERE note = ?", ["a\x00b"]).fetchone()[0] == 0
     assert db.insert_ignore_many("t", ["k", "note"], [[1, "a\x00b"], [2, "plain"]]) == 2
     assert db.execute("SELECT COUNT(*) FROM t WHERE note = :n", {"n": "plain"}).fetchone()[0] == 1
+
+
+def test_sqlite_checkpoints_its_wal_at_the_centrals_length_and_no_later(tmp_path):
+    """Central's SQLite checkpoints every :data:`WAL_AUTOCHECKPOINT_PAGES` pages (a longer WAL than a gate's): the
+    WAL file grows to about that length, never without bound, however many uploads commit."""
+    from central.store.sqlite import WAL_AUTOCHECKPOINT_PAGES
+
+    db = centraldb.open_db(str(tmp_path / "c.db"))
+    assert db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == WAL_AUTOCHECKPOINT_PAGES
+    db.execute("CREATE TABLE blobs (n INTEGER PRIMARY KEY, b BLOB)")
+    page = db.execute("PRAGMA page_size").fetchone()[0]
+    largest = 0
+    for n in range(600):  # ~60 KB a commit, 36 MB in all: twice the WAL's length
+        with db.transaction():
+            db.execute("INSERT INTO blobs (n, b) VALUES (?, randomblob(60000))", [n])
+        largest = max(largest, (tmp_path / "c.db-wal").stat().st_size)
+    assert WAL_AUTOCHECKPOINT_PAGES * page <= largest < (WAL_AUTOCHECKPOINT_PAGES + 100) * page
+    db.close()
