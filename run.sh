@@ -85,7 +85,7 @@ case "${1:-}" in
         venv postgres
         shift; exec "$VENV/bin/gatepass" demo "$@" ;;
     test)
-        apt_install libzbar0 chromium socat espeak-ng sox fonts-noto-cjk poppler-utils postgresql fuse3 libfuse3-3 cage grim  # tests/pgserver.py, lazyfs, the kiosk screen
+        apt_install libzbar0 chromium socat espeak-ng sox fonts-noto-cjk poppler-utils postgresql fuse3 libfuse3-3 cage xwayland grim  # tests/pgserver.py, lazyfs, the kiosk screen
         venv dev
         shift
         "$PY" packaging/check_wheels.py           # every pinned runtime dependency has a wheel for 64-bit Pi OS

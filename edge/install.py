@@ -69,8 +69,9 @@ UDEV_RULE = "99-gatepass.rules"
 SYSUSERS = "gatepass.conf"
 KIOSK_UNIT = "gatepass-kiosk.service"
 KIOSK_SYSUSERS = "gatepass-kiosk.conf"
-#: What the kiosk screen runs, as Debian packages them (the package is named like the program).
-KIOSK_PROGRAMS = ("cage", "chromium")
+#: What the kiosk screen runs: program -> the Debian package that brings it. cage 0.1.4 (bookworm) will not start
+#: without the Xwayland binary, which neither it nor its libraries depend on or recommend.
+KIOSK_PROGRAMS = {"cage": "cage", "Xwayland": "xwayland", "chromium": "chromium"}
 
 
 def units_source() -> Path:
@@ -151,10 +152,10 @@ def plan_install(opts: Options, kiosk: bool = False) -> list[Step]:
 
 
 def check_kiosk_programs(path: str | None = None) -> None:
-    """Refuse ``--kiosk`` in one line (zh-CN, then English) when cage or chromium is not installed."""
+    """Refuse ``--kiosk`` in one line (zh-CN, then English) when cage, Xwayland or chromium is not installed."""
     missing = [name for name in KIOSK_PROGRAMS if shutil.which(name, path=path) is None]
     if missing:
-        apt = f"sudo apt-get install -y {' '.join(KIOSK_PROGRAMS)}"
+        apt = f"sudo apt-get install -y {' '.join(KIOSK_PROGRAMS.values())}"
         raise InstallError(f"未安装 {'、'.join(missing)}，无法设置屏幕：请先运行 {apt} / {', '.join(missing)} "
                            f"not installed, the screen cannot be set up: run {apt} first")
 
@@ -409,7 +410,7 @@ _dry_run_option = click.option("--dry-run", is_flag=True, help="Only print what 
               help="The gatepass executable the units run (default: this installation's).")
 @click.option("--no-start", is_flag=True, help="Enable the services but do not start them now.")
 @click.option("--kiosk", is_flag=True, help="Also show the guard page on the Pi's own screen (cage + chromium on "
-              "tty1, [kiosk] in edge.toml; needs: apt-get install cage chromium).")
+              "tty1, [kiosk] in edge.toml; needs: apt-get install cage xwayland chromium).")
 def install_command(root: Path, dry_run: bool, gate_id: str, device_id: str | None, gate_name: str, community: str,
                     central_url: str, device_token_file: Path | None, central_public_key_file: Path | None,
                     bin_path: Path | None, no_start: bool, kiosk: bool) -> None:

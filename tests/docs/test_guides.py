@@ -115,6 +115,8 @@ def test_the_committed_shots_still_match_the_real_pages(shots, tmp_path):
         if old != new:
             changed.append(f"{shot.name}: text {old and old['text']} -> {new['text']}")
             continue
+        if shot.by_the_hour:  # its picture depends on the time of day the test runs
+            continue
         diff = _picture_difference(IMG / f"{shot.name}.png", fresh / f"{shot.name}.png")
         if diff > PICTURE_TOLERANCE:
             changed.append(f"{shot.name}: the picture differs by {diff:.1f} (tolerance {PICTURE_TOLERANCE})")

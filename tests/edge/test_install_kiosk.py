@@ -88,8 +88,10 @@ def test_without_kiosk_no_screen_is_installed(tmp_path, capsys):
     assert not (root / "etc/systemd/system" / UNIT).exists() and "gatepass-kiosk" not in out
 
 
-@pytest.mark.parametrize(("present", "missing"), [((), "cage、chromium"), (("chromium",), "cage"),
-                                                  (("cage",), "chromium")])
+@pytest.mark.parametrize(("present", "missing"), [((), "cage、Xwayland、chromium"),
+                                                  (("chromium", "Xwayland"), "cage"),
+                                                  (("cage", "Xwayland"), "chromium"),
+                                                  (("cage", "chromium"), "Xwayland")])
 def test_kiosk_refused_in_one_line_when_cage_or_chromium_is_missing(tmp_path, capsys, monkeypatch, present, missing):
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
@@ -100,7 +102,7 @@ def test_kiosk_refused_in_one_line_when_cage_or_chromium_is_missing(tmp_path, ca
     code, out, err = invoke(capsys, "edge", "install", "--kiosk", "--root", str(root), "--dry-run")
     assert code == 2 and out == ""
     assert err.count("\n") == 1, err  # one line
-    assert f"未安装 {missing}" in err and "sudo apt-get install -y cage chromium" in err
+    assert f"未安装 {missing}" in err and "sudo apt-get install -y cage xwayland chromium" in err
     assert f"{missing.replace('、', ', ')} not installed" in err
     assert not root.exists()
 

@@ -27,6 +27,7 @@ What this machine cannot give, and what stands in for it:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pty
 import shutil
@@ -110,7 +111,9 @@ def cage_session(guard_page):
     devtools = free_port(0)
     argv.insert(-1, f"--remote-debugging-port={devtools}")  # test only: a full repaint before the screenshot
     subprocess.run(["chown", "-R", "nobody", str(runtime)], check=True)
-    inner = "mount -t tmpfs -o mode=1777 tmpfs /tmp/.X11-unix && exec setpriv --reuid=nobody --regid=nogroup " \
+    # Xwayland's socket folder: a fresh machine has none yet (the mkdir is on the shared /tmp, the mount private)
+    inner = "mkdir -p /tmp/.X11-unix && mount -t tmpfs -o mode=1777 tmpfs /tmp/.X11-unix && " \
+            "exec setpriv --reuid=nobody --regid=nogroup " \
             '--clear-groups "$@"'
     log = (work / "cage.log").open("wb")
     proc = subprocess.Popen(["unshare", "--mount", "--propagation", "private", "sh", "-c", inner, "sh", *argv],
@@ -120,7 +123,8 @@ def cage_session(guard_page):
         assert proc.poll() is None, (work / "cage.log").read_text(errors="replace")[-3000:]
         yield proc, runtime, server, checkpoint, work / "cage.log", devtools
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
+        with contextlib.suppress(ProcessLookupError):  # cage already gone (a failed start)
+            os.killpg(proc.pid, signal.SIGTERM)
         try:
             proc.wait(10)
         except subprocess.TimeoutExpired:
